@@ -1,0 +1,238 @@
+"""The CLI: ``python -m agent "QUESTION" [--json] ...`` (contract in DESIGN.md).
+
+Exit codes: 0 when a ``done`` event was written, 2 for bad arguments (and bad
+input files or questions), 1 for anything else. Ctrl-C stops generation and
+still writes ``done`` with ``stopped: true``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from .backends.base import BackendError
+from .backends.scripted import ScriptError
+from .config import Settings, SettingsError, load_dotenv_file, settings_from_env
+from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking, to_dict
+from .loop import InputError
+from .search.fixture import FixtureError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def engine_flags(parser: argparse.ArgumentParser) -> None:
+    """The engine flags shared by the CLI and ``app.py``."""
+    g = parser.add_argument_group("engine")
+    g.add_argument("--backend", choices=["transformers", "openai", "scripted"],
+                   help="LLM backend (default: transformers, or scripted with --model-script)")
+    g.add_argument("--model", help="model id or local path (default Qwen/QwQ-32B)")
+    g.add_argument("--base-url", help="OpenAI-compatible server URL for --backend openai")
+    g.add_argument("--provider", choices=["tavily", "duckduckgo", "fixture", "auto"],
+                   help="search provider (default auto: Tavily with a key, else DuckDuckGo)")
+    g.add_argument("--max-searches", type=int, metavar="N", help="search budget per question (default 5)")
+    g.add_argument("--max-new-tokens", type=int, metavar="N", help="token limit per generation round")
+    g.add_argument("--model-script", metavar="FILE",
+                   help="JSON list of raw model outputs, one per round (implies --backend scripted)")
+    g.add_argument("--search-fixture", metavar="FILE",
+                   help="JSON {query: [results]} to search offline (implies --provider fixture)")
+    g.add_argument("--trace", metavar="FILE", help="record the run as JSONL")
+    g.add_argument("--replay", metavar="FILE", help="re-emit a recorded trace instead of running")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    load_dotenv_file()
+    return settings_from_env(
+        backend=args.backend, model=args.model, base_url=args.base_url, provider=args.provider,
+        max_searches=args.max_searches, max_new_tokens=args.max_new_tokens,
+        model_script=args.model_script, search_fixture=args.search_fixture,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m agent",
+        description="Ask a question; a reasoning model searches the web and answers with citations.",
+    )
+    p.add_argument("question", nargs="?", help="the question to answer")
+    p.add_argument("--json", action="store_true", help="print one JSON event per line")
+    p.add_argument("--transcript", metavar="FILE",
+                   help="write the full model-visible text (prompt, generations, tool responses)")
+    engine_flags(p)
+    r = p.add_argument_group("recordings")
+    r.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="replay speed: 1 real time, 2 twice as fast, 0 at once")
+    r.add_argument("--export", metavar="FILE", help="write a report of a recorded trace")
+    r.add_argument("--format", choices=["html", "md"], default="html", help="report format")
+    r.add_argument("-o", "--output", metavar="OUT", help="where --export writes the report")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.export:
+        return _export(args)
+    if args.replay:
+        return _replay(args)
+    if args.question is None:
+        parser.print_usage(sys.stderr)
+        print("error: a QUESTION is required (or --replay / --export)", file=sys.stderr)
+        return EXIT_USAGE
+    for flag in ("max_searches", "max_new_tokens"):
+        value = getattr(args, flag)
+        if value is not None and value < (0 if flag == "max_searches" else 1):
+            return _usage(f"--{flag.replace('_', '-')} must be positive, got {value!r}")
+    try:
+        settings = settings_from_args(args)
+        from .session import ChatSession, build_backend
+
+        backend = build_backend(settings)
+        session = ChatSession(settings=settings, backend=backend)
+        cancel = threading.Event()
+        events = session.ask(args.question, cancel=cancel)
+    except (SettingsError, ScriptError, FixtureError, InputError, ValueError) as exc:
+        return _usage(str(exc))
+    recorder = _recorder(args, settings, backend)
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        return _emit(events, json_mode=args.json, recorder=recorder, out=sys.stdout)
+    except BackendError as exc:
+        _emit_error(str(exc), json_mode=args.json, recorder=recorder)
+        return EXIT_FAIL
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if recorder is not None:
+            recorder.close()
+        if args.transcript and session.conversation is not None:
+            Path(args.transcript).write_text(session.conversation.transcript(), encoding="utf-8")
+        backend.close()
+
+
+def _emit(events: Iterator[Event], *, json_mode: bool, recorder, out: TextIO) -> int:
+    printer = _JsonPrinter(out) if json_mode else _TerminalPrinter(out)
+    code = EXIT_FAIL
+    for event in events:
+        if recorder is not None:
+            recorder.write(event)
+        printer(event)
+        if isinstance(event, Done):
+            code = EXIT_OK
+    return code
+
+
+def _emit_error(message: str, *, json_mode: bool, recorder) -> None:
+    event = Error(message=message)
+    if recorder is not None:
+        recorder.write(event)
+    (_JsonPrinter(sys.stdout) if json_mode else _TerminalPrinter(sys.stdout))(event)
+
+
+class _JsonPrinter:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, event: Event) -> None:
+        self.out.write(json.dumps(to_dict(event), ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+class _TerminalPrinter:
+    """Dim thinking, one line per search, then the answer and its sources."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        color = out.isatty() and not os.environ.get("NO_COLOR")
+        self.dim, self.bold, self.reset = ("\x1b[2m", "\x1b[1m", "\x1b[0m") if color else ("", "", "")
+        self.mode: str | None = None
+
+    def _switch(self, mode: str) -> None:
+        if self.mode != mode and self.mode is not None:
+            self.out.write("\n")
+        self.mode = mode
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case Thinking(text=text):
+                self._switch("thinking")
+                self.out.write(f"{self.dim}{text}{self.reset}")
+            case Answer(text=text):
+                if self.mode != "answer":
+                    self._switch("answer")
+                    self.out.write(f"\n{self.bold}Answer{self.reset}\n")
+                self.out.write(text)
+            case SearchStart(query=query, round=n, max_searches=budget):
+                self._switch("search")
+                self.out.write(f"\n🔎 search {n}/{budget}: {query}\n")
+            case SearchDone(provider=provider, latency_s=latency, results=results, error=error):
+                self.mode = "search"
+                if error:
+                    self.out.write(f"   ✗ {provider} failed after {latency:.1f}s: {error}\n")
+                else:
+                    self.out.write(f"   → {len(results)} results from {provider} in {latency:.1f}s\n")
+            case Error(message=message):
+                self._switch("error")
+                self.out.write(f"\nerror: {message}\n")
+            case Done(sources=sources, cited=cited, stopped=stopped, searches=searches):
+                self._switch("done")
+                if stopped:
+                    self.out.write(f"\n{self.bold}[stopped]{self.reset}\n")
+                by_id = {s.id: s for s in sources}
+                if cited:
+                    self.out.write(f"\n{self.bold}Sources{self.reset}\n")
+                    for n in cited:
+                        self.out.write(f"  [{n}] {by_id[n].title} — {by_id[n].url}\n")
+                self.out.write(f"{self.dim}({searches} search(es)){self.reset}\n")
+        self.out.flush()
+
+
+def _recorder(args: argparse.Namespace, settings: Settings, backend):
+    if not args.trace:
+        return None
+    from .trace import TraceWriter
+
+    return TraceWriter(args.trace, question=args.question, settings=settings,
+                       model=getattr(backend, "model_id", settings.model))
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .trace import TraceError, replay
+
+    try:
+        events = list(replay(args.replay, speed=0))  # validates the whole file before any output
+    except TraceError as exc:
+        return _usage(str(exc))
+    try:
+        stream = replay(args.replay, speed=args.speed) if args.speed else iter(events)
+        return _emit(stream, json_mode=args.json, recorder=None, out=sys.stdout)
+    except KeyboardInterrupt:
+        return EXIT_FAIL
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .trace import TraceError, export
+
+    if not args.output:
+        return _usage("--export needs -o OUT, the file to write")
+    try:
+        Path(args.output).write_text(export(args.export, fmt=args.format), encoding="utf-8")
+    except TraceError as exc:
+        return _usage(str(exc))
+    except OSError as exc:
+        print(f"error: cannot write {args.output!r}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def _usage(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

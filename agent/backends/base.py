@@ -1,0 +1,85 @@
+"""The one small protocol every LLM backend implements.
+
+A backend loads (or connects to) a model once and opens a ``Conversation`` per
+question. A conversation is append-only: ``generate`` streams one round of
+model text and stops at ``</tool_call>``, at ``<|im_end|>``, at the round's
+token limit or when ``cancel`` is set; ``add_tool_result`` appends a tool
+response and the next generation prompt. Nothing is ever re-rendered, so a
+local backend can keep its KV cache across rounds.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterator, Literal, Protocol
+
+FinishReason = Literal["stop", "tool_call", "length", "cancelled", "context"]
+
+
+class BackendError(RuntimeError):
+    """The model cannot run (won't load, server unreachable, script exhausted).
+
+    The message is shown to people as is: say what failed and what to do.
+    """
+
+
+@dataclass
+class Usage:
+    """Token accounting for one conversation, updated while it streams."""
+
+    prompt_tokens: int = 0  # tokens of the first rendered prompt
+    generated_tokens: int = 0  # tokens the model produced, all rounds
+    spliced_tokens: int = 0  # tokens of tool responses appended after rounds
+    prefilled_tokens: int = 0  # tokens actually run through prefill (KV reuse keeps this low)
+    context_tokens: int = 0  # length of the running sequence now
+    rounds: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class Conversation(Protocol):
+    usage: Usage
+    finish_reason: FinishReason | None
+
+    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
+        """Stream one round of raw model text (think/tool tags kept)."""
+        ...
+
+    def add_tool_result(self, text: str) -> None:
+        """Append an (already escaped) tool response and reopen the assistant turn."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens ``text`` costs in this model's context."""
+        ...
+
+    def transcript(self) -> str:
+        """Everything the model has seen and produced so far, as text."""
+        ...
+
+
+class Backend(Protocol):
+    name: str
+    model_id: str
+
+    def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Conversation:
+        """Open a conversation on ``[system, *history, user]`` with these tools."""
+        ...
+
+    def close(self) -> None:
+        """Release what the backend holds (threads, connections, GPU memory)."""
+        ...
+
+
+def tool_response_splice(text: str) -> str:
+    """What the chat template renders for a tool message plus the generation prompt.
+
+    Starts by closing the assistant turn the tool call left open, so every round
+    begins inside a fresh think block, exactly as a re-render would have it.
+    """
+    return (
+        "<|im_end|>\n<|im_start|>user\n<tool_response>\n"
+        f"{text}\n</tool_response><|im_end|>\n<|im_start|>assistant\n<think>\n"
+    )

@@ -1,0 +1,191 @@
+"""One typed Settings object, built from defaults < .env < environment < flags.
+
+Every number that bounds work lives here as a named field, so a limit is never a
+magic number buried in the loop. Secrets are fields with ``repr=False`` and are
+never written to traces, logs or the UI.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal, Mapping, get_args
+
+BackendName = Literal["transformers", "openai", "scripted"]
+ProviderName = Literal["tavily", "duckduckgo", "fixture", "auto"]
+
+DEFAULT_MODEL = "Qwen/QwQ-32B"
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names it and the fix."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    # What runs.
+    backend: BackendName = "transformers"
+    model: str = DEFAULT_MODEL
+    base_url: str | None = None
+    provider: ProviderName = "auto"
+    model_script: str | None = None
+    search_fixture: str | None = None
+    script_delay_s: float = 0.0
+
+    # Bounds on work.
+    max_searches: int = 5
+    max_rounds: int = 12
+    max_new_tokens: int = 8192
+    context_limit: int = 32768
+    answer_reserve_tokens: int = 1024
+    results_per_search: int = 5
+    result_chars: int = 1200
+    max_question_chars: int = 4000
+
+    # Sampling (QwQ-32B model card).
+    temperature: float = 0.6
+    top_p: float = 0.95
+    top_k: int = 40
+
+    # Local model loading.
+    double_quant: bool = True
+    load_in_4bit: Literal["auto", "yes", "no"] = "auto"
+    gpu_duration_s: int = 240
+
+    # Network.
+    search_timeout_s: float = 10.0
+    search_retry_backoff_s: float = 1.0
+    ddg_min_interval_s: float = 1.0
+    openai_timeout_s: float = 60.0
+    openai_max_retries: int = 2
+
+    # Serving.
+    concurrency_local: int = 1
+    concurrency_remote: int = 8
+    queue_max_size: int = 16
+
+    # Secrets: never in repr, traces or the UI.
+    tavily_api_key: str | None = field(default=None, repr=False)
+    openai_api_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_choice("backend", self.backend, BackendName)
+        _check_choice("provider", self.provider, ProviderName)
+        _check_choice("load_in_4bit", self.load_in_4bit, Literal["auto", "yes", "no"])
+        for name in ("max_searches",):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("max_rounds", "max_new_tokens", "context_limit", "results_per_search",
+                     "result_chars", "max_question_chars", "top_k", "queue_max_size",
+                     "concurrency_local", "concurrency_remote"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not 0.0 <= self.temperature <= 2.0:
+            raise SettingsError(f"temperature must be in [0, 2], got {self.temperature!r}")
+        if not 0.0 < self.top_p <= 1.0:
+            raise SettingsError(f"top_p must be in (0, 1], got {self.top_p!r}")
+        if self.search_timeout_s <= 0 or self.openai_timeout_s <= 0:
+            raise SettingsError("timeouts must be > 0 seconds")
+        if self.answer_reserve_tokens >= self.context_limit:
+            raise SettingsError(
+                f"answer_reserve_tokens ({self.answer_reserve_tokens!r}) must be below "
+                f"context_limit ({self.context_limit!r})"
+            )
+
+    @property
+    def has_tavily_key(self) -> bool:
+        return bool(self.tavily_api_key)
+
+    @property
+    def concurrency_limit(self) -> int:
+        """The UI queue serves one local GPU at a time, a remote server many."""
+        return self.concurrency_remote if self.backend == "openai" else self.concurrency_local
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """A copy with the non-None overrides applied (flags, UI controls)."""
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        if clean.get("model_script"):
+            clean.setdefault("backend", "scripted")
+        if clean.get("search_fixture"):
+            clean.setdefault("provider", "fixture")
+        return replace(self, **clean)
+
+    def public(self) -> dict[str, Any]:
+        """Everything but secrets: safe for traces, logs and the UI."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+
+
+# Env var -> field. Each is documented in the README's configuration table.
+ENV_VARS: dict[str, str] = {
+    "DEEPSEARCH_BACKEND": "backend",
+    "DEEPSEARCH_MODEL": "model",
+    "OPENAI_BASE_URL": "base_url",
+    "DEEPSEARCH_PROVIDER": "provider",
+    "DEEPSEARCH_MAX_SEARCHES": "max_searches",
+    "DEEPSEARCH_MAX_ROUNDS": "max_rounds",
+    "DEEPSEARCH_MAX_NEW_TOKENS": "max_new_tokens",
+    "DEEPSEARCH_CONTEXT_LIMIT": "context_limit",
+    "DEEPSEARCH_RESULTS_PER_SEARCH": "results_per_search",
+    "DEEPSEARCH_RESULT_CHARS": "result_chars",
+    "DEEPSEARCH_MAX_QUESTION_CHARS": "max_question_chars",
+    "DEEPSEARCH_TEMPERATURE": "temperature",
+    "DEEPSEARCH_TOP_P": "top_p",
+    "DEEPSEARCH_TOP_K": "top_k",
+    "DEEPSEARCH_DOUBLE_QUANT": "double_quant",
+    "DEEPSEARCH_LOAD_IN_4BIT": "load_in_4bit",
+    "DEEPSEARCH_GPU_DURATION": "gpu_duration_s",
+    "DEEPSEARCH_SEARCH_TIMEOUT": "search_timeout_s",
+    "DEEPSEARCH_OPENAI_TIMEOUT": "openai_timeout_s",
+    "DEEPSEARCH_CONCURRENCY_LOCAL": "concurrency_local",
+    "DEEPSEARCH_CONCURRENCY_REMOTE": "concurrency_remote",
+    "DEEPSEARCH_QUEUE_SIZE": "queue_max_size",
+    "DEEPSEARCH_SCRIPT_DELAY": "script_delay_s",
+    "TAVILY_API_KEY": "tavily_api_key",
+    "OPENAI_API_KEY": "openai_api_key",
+}
+
+
+def load_dotenv_file() -> None:
+    """Read ``.env`` from the working directory; real env vars win over the file."""
+    if os.environ.get("PYTHON_DOTENV_DISABLED", "").lower() in ("1", "true", "yes"):
+        return
+    from dotenv import find_dotenv, load_dotenv
+
+    load_dotenv(find_dotenv(usecwd=True), override=False)
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then environment variables, then explicit overrides (flags)."""
+    env = os.environ if env is None else env
+    types = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for var, name in ENV_VARS.items():
+        raw = env.get(var)
+        if raw is None or raw.strip() == "":
+            continue
+        values[name] = _coerce(var, raw.strip(), types[name])
+    return Settings(**values).with_overrides(**overrides)
+
+
+def _coerce(var: str, raw: str, annotation: Any) -> Any:
+    text = str(annotation)
+    try:
+        if text == "bool":
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if text == "int":
+            return int(raw)
+        if text == "float":
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{var}={raw!r} is not a valid {text}; fix or unset it") from None
+    return raw
+
+
+def _check_choice(name: str, value: Any, literal: Any) -> None:
+    allowed = get_args(literal)
+    if value not in allowed:
+        raise SettingsError(f"{name} must be one of {list(allowed)}, got {value!r}")

@@ -1,0 +1,118 @@
+"""The closed set of events the engine emits.
+
+One event stream is the only interface between the engine and everything else
+(UI, CLI ``--json``, traces, benchmarks). Consumers ``match`` on these classes
+exhaustively; ``to_dict``/``from_dict`` give the stable JSON shape of the CLI
+contract in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceRef:
+    """A numbered source as shown to people: the number is global per conversation."""
+
+    id: int
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Thinking:
+    """A delta of the model's reasoning (inside the think block)."""
+
+    text: str
+    type: Literal["thinking"] = "thinking"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    """A delta of the final answer (after ``</think>``)."""
+
+    text: str
+    type: Literal["answer"] = "answer"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchStart:
+    """A search the model asked for is about to run. ``round`` counts from 1."""
+
+    query: str
+    round: int
+    max_searches: int
+    type: Literal["search_start"] = "search_start"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchDone:
+    """A search finished: its numbered results, or the error that stopped it."""
+
+    query: str
+    provider: str
+    latency_s: float
+    results: tuple[SourceRef, ...] = ()
+    error: str | None = None
+    type: Literal["search_done"] = "search_done"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Error:
+    """Something went wrong that the person should read; never a traceback."""
+
+    message: str
+    type: Literal["error"] = "error"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Done:
+    """The run ended: final answer, every source, the cited ids that exist, stats."""
+
+    answer: str
+    sources: tuple[SourceRef, ...] = ()
+    cited: tuple[int, ...] = ()
+    searches: int = 0
+    stopped: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
+    type: Literal["done"] = "done"
+
+
+Event = Thinking | Answer | SearchStart | SearchDone | Error | Done
+
+_BY_TYPE: dict[str, type] = {
+    "thinking": Thinking,
+    "answer": Answer,
+    "search_start": SearchStart,
+    "search_done": SearchDone,
+    "error": Error,
+    "done": Done,
+}
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    """The JSON object of the CLI contract (``error`` omitted when there is none)."""
+    data = asdict(event)
+    if isinstance(event, SearchDone) and event.error is None:
+        del data["error"]
+    return {"type": data.pop("type"), **data}
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    """Inverse of ``to_dict``; raises ``ValueError`` naming what is wrong."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    cls = _BY_TYPE.get(kind)  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}; expected one of {sorted(_BY_TYPE)}")
+    fields = {k: v for k, v in data.items() if k not in ("type", "t")}
+    try:
+        if cls in (SearchDone, Done):
+            key = "results" if cls is SearchDone else "sources"
+            fields[key] = tuple(SourceRef(**s) for s in fields.get(key, ()))
+        if cls is Done:
+            fields["cited"] = tuple(int(i) for i in fields.get("cited", ()))
+        return cls(**fields)
+    except TypeError as exc:
+        raise ValueError(f"bad fields for a {kind!r} event: {exc}") from None

@@ -1,0 +1,284 @@
+"""The agent loop: generate -> tool call -> search -> splice -> generate.
+
+Append-only, one assistant turn per question (DESIGN.md). Recoverable model
+mistakes become an observation the model reads; infrastructure failures become
+an ``Error`` event. Every run that is not broken by such a failure ends with
+exactly one ``Done``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from .backends.base import Backend, BackendError, Conversation
+from .config import Settings
+from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking
+from .parser import BadToolCall, StreamParser, ToolCall, parse_call
+from .prompt import WEB_SEARCH_TOOL, build_messages, escape_untrusted
+from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry
+from .search.base import SearchResult
+from .search.sources import is_http_url
+
+
+class InputError(ValueError):
+    """The question cannot be asked as is; the message says why."""
+
+
+def validate_question(question: str, settings: Settings) -> str:
+    text = (question or "").strip()
+    if not text:
+        raise InputError("the question is empty; type what you want to know")
+    if len(text) > settings.max_question_chars:
+        raise InputError(
+            f"the question is {len(text)} characters long; the limit is "
+            f"{settings.max_question_chars} (DEEPSEARCH_MAX_QUESTION_CHARS)"
+        )
+    return text
+
+
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def cited_ids(answer: str, known: Iterable[int]) -> tuple[int, ...]:
+    """Ids cited as [n] or [n, m] that exist, in order of first citation."""
+    known_set, seen = set(known), []
+    for group in _CITATION.findall(answer):
+        for part in group.split(","):
+            n = int(part)
+            if n in known_set and n not in seen:
+                seen.append(n)
+    return tuple(seen)
+
+
+def format_results(query: str, sources: list[Source], *, number: int, budget: int) -> str:
+    lines = [f'Results for "{escape_untrusted(query)}" (search {number} of {budget}):']
+    for s in sources:
+        lines.append(f"\n[{s.id}] {escape_untrusted(s.title)}\nURL: {escape_untrusted(s.url)}\n"
+                     f"{escape_untrusted(s.content)}")
+    if not sources:
+        lines.append("\nNo results. Try a different query, or answer from what you know.")
+    else:
+        lines.append(f"\nCite these as [{sources[0].id}] etc. You have {budget - number} search(es) left.")
+    return "\n".join(lines)
+
+
+BUDGET_SPENT = ("Search budget used up ({n} of {n} searches); this call was not run. "
+                "Do not call web_search again. Write your final answer now from the results above, "
+                "citing them as [n].")
+CONTEXT_FULL = ("The context is nearly full, so searching is over and this call was not run. "
+                "Write your final answer now from the results above, citing them as [n].")
+SEARCH_FAILED = ("The search failed ({reason}). Search may be unavailable: try once more with a "
+                 "different query, or answer from what you know and say that web search was unavailable.")
+BAD_CALL = ('Your tool call was not run: {problem}. To search, write <tool_call>\n'
+            '{{"name": "web_search", "arguments": {{"query": "..."}}}}\n</tool_call>; '
+            "otherwise give your final answer.")
+
+
+@dataclass
+class _Phase:
+    """Tokens and seconds spent producing thinking vs answer text."""
+
+    tokens: dict[str, int] = field(default_factory=lambda: {"thinking": 0, "answer": 0})
+    seconds: dict[str, float] = field(default_factory=lambda: {"thinking": 0.0, "answer": 0.0})
+
+    def rates(self) -> dict[str, float | int]:
+        out: dict[str, float | int] = {}
+        for name in ("thinking", "answer"):
+            out[f"{name}_tokens"] = self.tokens[name]
+            s = self.seconds[name]
+            out[f"{name}_tok_s"] = round(self.tokens[name] / s, 2) if s > 0 else 0.0
+        return out
+
+
+def run(
+    question: str,
+    *,
+    settings: Settings,
+    backend: Backend,
+    search: SearchChain,
+    registry: SourceRegistry | None = None,
+    history: Iterable[tuple[str, str]] = (),
+    cancel: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    on_conversation: Callable[[Conversation], None] | None = None,
+) -> Iterator[Event]:
+    """Answer ``question``, yielding events. Raises ``InputError`` before any event
+    for an empty or over-long question. ``on_conversation`` receives the backend
+    conversation once it is open (for transcripts)."""
+    text = validate_question(question, settings)
+    return _run(text, settings=settings, backend=backend, search=search,
+                registry=registry if registry is not None else SourceRegistry(),
+                history=list(history), cancel=cancel or threading.Event(), clock=clock,
+                on_conversation=on_conversation)
+
+
+def _run(question, *, settings, backend, search, registry, history, cancel, clock,
+         on_conversation) -> Iterator[Event]:
+    t0 = clock()
+    messages = build_messages(question, max_searches=settings.max_searches, history=history)
+    try:
+        conv = backend.start(messages, [WEB_SEARCH_TOOL])
+    except BackendError as exc:
+        yield Error(message=str(exc))
+        return
+    if on_conversation is not None:
+        on_conversation(conv)
+    answer: list[str] = []
+    phase = _Phase()
+    latencies: list[float] = []
+    reprefill_cost = 0
+    searches = bad_calls = 0
+    flags = {"budget_exhausted": False, "context_forced": False, "truncated": False}
+    ttft: float | None = None
+    stopped = False
+    last_finish = None
+    try:
+        for _round in range(settings.max_rounds):
+            reprefill_cost += conv.usage.context_tokens
+            parser = StreamParser()
+            round_thinking: list[str] = []
+            gen = conv.generate(cancel=cancel)
+            last_t, last_tokens = clock(), conv.usage.generated_tokens
+            try:
+                for chunk in gen:
+                    now = clock()
+                    if ttft is None:
+                        ttft = now - t0
+                    state = "answer" if parser.state == "answer" else "thinking"
+                    phase.tokens[state] += conv.usage.generated_tokens - last_tokens
+                    phase.seconds[state] += now - last_t
+                    last_t, last_tokens = now, conv.usage.generated_tokens
+                    for kind, delta in parser.feed(chunk):
+                        yield from _delta(kind, delta, answer, round_thinking)
+                for kind, delta in parser.close():
+                    yield from _delta(kind, delta, answer, round_thinking)
+            finally:
+                gen.close()
+            last_finish = conv.finish_reason
+            if cancel.is_set() or last_finish == "cancelled":
+                stopped = True
+                break
+            if last_finish in ("length", "context"):
+                flags["truncated"] = True  # a call cut off here is never executed
+                break
+            if parser.call_text is None:
+                if not parser.saw_think_close and not answer and round_thinking:
+                    # The model ended without </think>: its reasoning is all the answer there is.
+                    promoted = "".join(round_thinking).strip()
+                    answer.append(promoted)
+                    yield Answer(text=promoted)
+                break
+            call = parse_call(parser.call_text)
+            if isinstance(call, BadToolCall):
+                bad_calls += 1
+                conv.add_tool_result(BAD_CALL.format(problem=escape_untrusted(call.problem)))
+                continue
+            if searches >= settings.max_searches:
+                flags["budget_exhausted"] = True
+                conv.add_tool_result(BUDGET_SPENT.format(n=settings.max_searches))
+                continue
+            if _no_room(conv, settings, CONTEXT_FULL):
+                flags["context_forced"] = True
+                conv.add_tool_result(CONTEXT_FULL)
+                continue
+            searches += 1
+            yield SearchStart(query=call.query, round=searches, max_searches=settings.max_searches)
+            done, observation = _search(call, searches, settings=settings, search=search,
+                                        registry=registry, conv=conv, cancel=cancel, clock=clock)
+            latencies.append(done.latency_s)
+            if done.error is None and observation is None:
+                flags["context_forced"] = True
+                observation = CONTEXT_FULL
+            yield done
+            if cancel.is_set():
+                stopped = True
+                break
+            conv.add_tool_result(observation)
+    except BackendError as exc:
+        yield Error(message=str(exc))
+        return
+    final = "".join(answer)
+    usage = conv.usage
+    stats = {
+        "total_s": round(clock() - t0, 3),
+        "ttft_s": round(ttft, 3) if ttft is not None else None,
+        **phase.rates(),
+        "prompt_tokens": usage.prompt_tokens,
+        "generated_tokens": usage.generated_tokens,
+        "spliced_tokens": usage.spliced_tokens,
+        "prefilled_tokens": usage.prefilled_tokens,
+        "reprefill_tokens": reprefill_cost,
+        "prefill_saved_tokens": max(0, reprefill_cost - usage.prefilled_tokens),
+        "context_tokens": usage.context_tokens,
+        "rounds": usage.rounds,
+        "search_latencies_s": [round(x, 3) for x in latencies],
+        "bad_calls": bad_calls,
+        "finish": last_finish,
+        **flags,
+    }
+    yield Done(
+        answer=final,
+        sources=tuple(s.ref() for s in registry.all()),
+        cited=cited_ids(final, (s.id for s in registry.all())),
+        searches=searches,
+        stopped=stopped,
+        stats=stats,
+    )
+
+
+def _delta(kind: str, text: str, answer: list[str], thinking: list[str]) -> Iterator[Event]:
+    if kind == "answer":
+        answer.append(text)
+        yield Answer(text=text)
+    else:
+        thinking.append(text)
+        yield Thinking(text=text)
+
+
+def _no_room(conv: Conversation, settings: Settings, observation: str) -> bool:
+    need = conv.usage.context_tokens + conv.count_tokens(observation) + settings.answer_reserve_tokens
+    return need > settings.context_limit
+
+
+def _search(call: ToolCall, number: int, *, settings: Settings, search: SearchChain,
+            registry: SourceRegistry, conv: Conversation, cancel: threading.Event,
+            clock: Callable[[], float]) -> tuple[SearchDone, str | None]:
+    """Run one search; returns its event and the observation to splice.
+
+    The observation is ``None`` when not even one result fits the context.
+    """
+    start = clock()
+    try:
+        answer = search.search(call.query, max_results=settings.results_per_search, cancel=cancel)
+    except AllProvidersFailed as exc:
+        reason = str(exc)
+        return (SearchDone(query=call.query, provider=search.name, latency_s=round(clock() - start, 3),
+                           error=reason),
+                SEARCH_FAILED.format(reason=escape_untrusted(reason)))
+    latency = round(clock() - start, 3)
+    results = [r for r in answer.results if is_http_url(r.url)]
+    fitted = list(results)
+    # Drop results from the end until the observation fits the context, and
+    # register only those, so no number is given to a source the model never saw.
+    while fitted and _no_room(conv, settings, format_results(
+            call.query, _preview(fitted), number=number, budget=settings.max_searches)):
+        fitted.pop()
+    if results and not fitted:
+        return SearchDone(query=call.query, provider=answer.provider, latency_s=latency), None
+    sources: list[Source] = []
+    for result in fitted:
+        source = registry.register(result)
+        if source is not None and source not in sources:
+            sources.append(source)
+    observation = format_results(call.query, sources, number=number, budget=settings.max_searches)
+    return (SearchDone(query=call.query, provider=answer.provider, latency_s=latency,
+                       results=tuple(s.ref() for s in sources)), observation)
+
+
+def _preview(results: list[SearchResult]) -> list[Source]:
+    """Stand-in sources to measure an observation before numbers are given out."""
+    return [Source(id=999, title=r.title, url=r.url, content=r.content) for r in results]

@@ -1,0 +1,168 @@
+"""Incremental tag parser over one round of streamed model text.
+
+Fed arbitrary chunks (a tag may be split at any byte), it splits the stream
+into thinking and answer deltas and captures at most one tool call. It starts
+in *thinking* because the chat template pre-fills ``<think>``. It only ever
+sees the model's own generated text of the current round, never tool
+responses, history or the question, so a call cannot be forged from outside.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .prompt import TOOL_NAME
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+_TAGS = (THINK_OPEN, THINK_CLOSE, CALL_OPEN, CALL_CLOSE)
+
+State = Literal["thinking", "answer", "tool_call", "after_call"]
+Delta = tuple[Literal["thinking", "answer"], str]
+
+MAX_QUERY_CHARS = 400
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    query: str
+
+
+@dataclass(frozen=True)
+class BadToolCall:
+    """A call the model got wrong; ``problem`` is fed back so it can correct itself."""
+
+    raw: str
+    problem: str
+
+
+@dataclass
+class StreamParser:
+    state: State = "thinking"
+    saw_think_close: bool = False
+    call_text: str | None = None  # raw text between the call tags, once closed
+    _pending: str = ""
+    _call_buf: list[str] = field(default_factory=list)
+    _answer_started: bool = False
+
+    @property
+    def call_open(self) -> bool:
+        """A ``<tool_call>`` was opened but never closed (e.g. cut by max tokens)."""
+        return self.state == "tool_call"
+
+    def feed(self, chunk: str) -> list[Delta]:
+        out: list[Delta] = []
+        self._pending += chunk
+        while True:
+            hit = _earliest_tag(self._pending)
+            if hit is None:
+                break
+            pos, tag = hit
+            self._emit(self._pending[:pos], out)
+            self._pending = self._pending[pos + len(tag):]
+            self._on_tag(tag)
+        keep = _partial_tag_suffix(self._pending)
+        self._emit(self._pending[: len(self._pending) - keep], out)
+        self._pending = self._pending[len(self._pending) - keep:]
+        return out
+
+    def close(self) -> list[Delta]:
+        """Flush text held back as a possible tag start; call at the round's end."""
+        out: list[Delta] = []
+        self._emit(self._pending, out)
+        self._pending = ""
+        return out
+
+    def _on_tag(self, tag: str) -> None:
+        match (self.state, tag):
+            case ("tool_call", "</tool_call>"):
+                self.call_text = "".join(self._call_buf)
+                self.state = "after_call"
+            case ("tool_call", _):
+                self._call_buf.append(tag)
+            case ("after_call", _):
+                pass
+            case (_, "<tool_call>"):
+                self.state = "tool_call"
+            case ("thinking", "</think>"):
+                self.saw_think_close = True
+                self.state = "answer"
+            case ("answer", "<think>"):
+                self.state = "thinking"
+            case _:
+                # A repeated <think> while thinking, or a stray </think> or
+                # </tool_call>: markup with no meaning here, never shown.
+                pass
+
+    def _emit(self, text: str, out: list[Delta]) -> None:
+        if not text:
+            return
+        match self.state:
+            case "thinking":
+                out.append(("thinking", text))
+            case "answer":
+                if not self._answer_started:
+                    text = text.lstrip()
+                    if not text:
+                        return
+                    self._answer_started = True
+                out.append(("answer", text))
+            case "tool_call":
+                self._call_buf.append(text)
+            case "after_call":
+                pass
+
+
+def _earliest_tag(text: str) -> tuple[int, str] | None:
+    best: tuple[int, str] | None = None
+    for tag in _TAGS:
+        pos = text.find(tag)
+        if pos != -1 and (best is None or pos < best[0]):
+            best = (pos, tag)
+    return best
+
+
+def _partial_tag_suffix(text: str) -> int:
+    """Length of the longest suffix of ``text`` that could start a tag."""
+    start = text.rfind("<", max(0, len(text) - max(map(len, _TAGS))))
+    if start == -1:
+        return 0
+    tail = text[start:]
+    return len(tail) if any(tag.startswith(tail) for tag in _TAGS) else 0
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
+
+
+def parse_call(raw: str) -> ToolCall | BadToolCall:
+    """Validate a call in either shape: native ``{"name", "arguments"}`` or the
+    seed prompt's ``{"action", "action_input"}``."""
+    text = _FENCE.sub("", raw.strip())
+    try:
+        obj: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return BadToolCall(raw, f"the tool call is not valid JSON ({exc.msg} at char {exc.pos})")
+    if not isinstance(obj, dict):
+        return BadToolCall(raw, "the tool call must be a JSON object with \"name\" and \"arguments\"")
+    name = obj.get("name", obj.get("action"))
+    args = obj.get("arguments", obj.get("action_input"))
+    if name != TOOL_NAME:
+        return BadToolCall(raw, f"unknown tool {name!r}; the only tool is {TOOL_NAME!r}")
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except json.JSONDecodeError:
+            pass
+    if not isinstance(args, dict):
+        return BadToolCall(raw, f"\"arguments\" must be an object like {{\"query\": \"...\"}}, got {args!r}")
+    query = args.get("query")
+    if not isinstance(query, str):
+        return BadToolCall(raw, f"\"query\" must be a string, got {query!r}")
+    query = " ".join(query.split())
+    if not query:
+        return BadToolCall(raw, "the search query is empty; write what to search for")
+    return ToolCall(TOOL_NAME, query[:MAX_QUERY_CHARS])

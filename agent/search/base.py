@@ -1,0 +1,66 @@
+"""The protocol every search provider implements, and result normalisation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchResult:
+    title: str
+    url: str
+    content: str
+
+
+class SearchError(RuntimeError):
+    """A provider could not answer. ``retryable`` marks timeouts, 429s and 5xx.
+
+    Messages are shown to people: never put a key or a raw traceback in them.
+    """
+
+    def __init__(self, message: str, *, provider: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.retryable = retryable
+
+
+class SearchProvider(Protocol):
+    name: str
+
+    def search(self, query: str, *, max_results: int) -> list[SearchResult]:
+        """Results for ``query``; raises ``SearchError`` on any failure."""
+        ...
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"[ \t]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def clean_text(value: object, *, limit: int) -> str:
+    """Text from the web made safe to handle: str, no control chars, trimmed.
+
+    Bytes are decoded leniently, so binary junk in a result degrades to
+    replacement characters instead of crashing anything downstream.
+    """
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = unicodedata.normalize("NFC", "" if value is None else str(value))
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _BLANK_LINES.sub("\n\n", _SPACES.sub(" ", text)).strip()
+    if len(text) > limit:
+        cut = text[:limit]
+        space = cut.rfind(" ")
+        text = (cut[:space] if space > limit * 0.8 else cut).rstrip() + " …"
+    return text
+
+
+def normalise(title: object, url: object, content: object, *, content_chars: int) -> SearchResult:
+    return SearchResult(
+        title=clean_text(title, limit=300) or "(untitled)",
+        url=clean_text(url, limit=2000),
+        content=clean_text(content, limit=content_chars),
+    )

@@ -1,0 +1,62 @@
+"""A provider that answers from a JSON file: ``{query: [{"title", "url", "content"}]}``.
+
+A value ``{"error": "message"}`` fails like a provider outage; an unknown query
+returns no results. Used by tests, demos and the CLI's ``--search-fixture``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .base import SearchError, SearchResult, normalise
+
+
+class FixtureError(ValueError):
+    """The fixture file is missing or malformed; the message names the file."""
+
+
+class FixtureProvider:
+    name = "fixture"
+
+    def __init__(self, *, table: dict[str, Any], content_chars: int) -> None:
+        self._table = {_key(q): v for q, v in table.items()}
+        self._content_chars = content_chars
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, content_chars: int) -> "FixtureProvider":
+        try:
+            table = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FixtureError(f"search fixture {str(path)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FixtureError(f"search fixture {str(path)!r} cannot be read: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise FixtureError(
+                f"search fixture {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})"
+            ) from None
+        if not isinstance(table, dict):
+            raise FixtureError(
+                f"search fixture {str(path)!r} must be a JSON object {{query: [results]}}, "
+                f"got {type(table).__name__}"
+            )
+        return cls(table=table, content_chars=content_chars)
+
+    def search(self, query: str, *, max_results: int) -> list[SearchResult]:
+        entry = self._table.get(_key(query), [])
+        if isinstance(entry, dict) and "error" in entry:
+            raise SearchError(str(entry["error"]), provider=self.name, retryable=False)
+        if not isinstance(entry, list):
+            raise SearchError(f"fixture entry for {query!r} is not a list", provider=self.name)
+        results = []
+        for item in entry[:max_results]:
+            if isinstance(item, dict):
+                results.append(normalise(item.get("title"), item.get("url"), item.get("content"),
+                                         content_chars=self._content_chars))
+        return results
+
+
+def _key(query: str) -> str:
+    # Models vary case and spacing of a query they were shown; match leniently.
+    return " ".join(str(query).split()).casefold()

@@ -1,0 +1,86 @@
+"""The source registry: one global numbering per conversation.
+
+The same page keeps its number across searches and questions, so a citation
+[3] always means the same source. URLs are compared after normalisation
+(scheme and host case, ``www.``, fragments, tracking parameters, trailing
+slash). Only http(s) URLs are accepted: anything else could become a
+``javascript:`` link in the browser.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..events import SourceRef
+from .base import SearchResult
+
+_TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    id: int
+    title: str
+    url: str
+    content: str
+
+    def ref(self) -> SourceRef:
+        return SourceRef(id=self.id, title=self.title, url=self.url)
+
+
+def is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def normalise_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    query = urlencode(
+        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+               if not k.lower().startswith(_TRACKING))
+    )
+    path = parts.path.rstrip("/") or ""
+    return urlunsplit(("https", host, path, query, ""))
+
+
+class SourceRegistry:
+    """Numbers sources from 1; thread-safe because searches may run off-thread."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Source] = {}
+        self._ordered: list[Source] = []
+        self._lock = threading.Lock()
+
+    def register(self, result: SearchResult) -> Source | None:
+        """The numbered source for ``result``; ``None`` for a non-http(s) URL."""
+        if not is_http_url(result.url):
+            return None
+        key = normalise_url(result.url)
+        with self._lock:
+            known = self._by_key.get(key)
+            if known is not None:
+                return known
+            source = Source(id=len(self._ordered) + 1, title=result.title,
+                            url=result.url.strip(), content=result.content)
+            self._by_key[key] = source
+            self._ordered.append(source)
+            return source
+
+    def get(self, source_id: int) -> Source | None:
+        with self._lock:
+            return self._ordered[source_id - 1] if 1 <= source_id <= len(self._ordered) else None
+
+    def all(self) -> list[Source]:
+        with self._lock:
+            return list(self._ordered)
+
+    def __len__(self) -> int:
+        return len(self._ordered)
