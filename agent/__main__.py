@@ -105,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     except BackendError as exc:
         _emit_error(str(exc), json_mode=args.json, recorder=recorder)
         return EXIT_FAIL
+    except Exception as exc:  # last resort: a person gets a clean line, never a traceback
+        if os.environ.get("DEEPSEARCH_DEBUG"):
+            raise
+        _emit_error(f"internal error ({type(exc).__name__}); rerun with DEEPSEARCH_DEBUG=1 for details",
+                    json_mode=args.json, recorder=recorder)
+        return EXIT_FAIL
     finally:
         signal.signal(signal.SIGINT, previous)
         if recorder is not None:

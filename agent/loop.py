@@ -121,7 +121,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     t0 = clock()
     messages = build_messages(question, max_searches=settings.max_searches, history=history)
     try:
-        conv = backend.start(messages, [WEB_SEARCH_TOOL])
+        conv = backend.start(messages, [WEB_SEARCH_TOOL], settings=settings)
     except BackendError as exc:
         yield Error(message=str(exc))
         return

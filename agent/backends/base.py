@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Iterator, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Protocol
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 FinishReason = Literal["stop", "tool_call", "length", "cancelled", "context"]
 
@@ -64,8 +67,13 @@ class Backend(Protocol):
     name: str
     model_id: str
 
-    def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Conversation:
-        """Open a conversation on ``[system, *history, user]`` with these tools."""
+    def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
+              settings: Settings | None = None) -> Conversation:
+        """Open a conversation on ``[system, *history, user]`` with these tools.
+
+        ``settings`` overrides the backend's own for this conversation only
+        (sampling, token limits chosen in the UI); loading options are fixed.
+        """
         ...
 
     def close(self) -> None:

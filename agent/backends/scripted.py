@@ -124,9 +124,10 @@ class ScriptedBackend:
     def from_file(cls, path: str | Path, *, settings: Settings) -> "ScriptedBackend":
         return cls(rounds=load_script(path), settings=settings, model_id=f"script:{Path(path).name}")
 
-    def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ScriptedConversation:
+    def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
+              settings: Settings | None = None) -> ScriptedConversation:
         return ScriptedConversation(rounds=self._rounds, prompt=render_prompt(messages, tools),
-                                    settings=self._settings)
+                                    settings=settings or self._settings)
 
     def close(self) -> None:
         pass

@@ -11,12 +11,12 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from ddgs import DDGS
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
 from agent.search.base import SearchError, SearchResult, normalise
+from agent.search.sources import is_http_url
 
 # Exactly what ddgs raises when the engines answered but had nothing (ddgs.py,
 # DDGS._search_sync). Matched loosely in case punctuation changes.
@@ -114,7 +114,7 @@ class DuckDuckGoProvider:
                 item.get("title"), item.get("href"), item.get("body"),
                 content_chars=self._content_chars,
             )
-            if _is_web_url(result.url):
+            if is_http_url(result.url):
                 results.append(result)
             if len(results) >= limit:
                 break
@@ -122,12 +122,3 @@ class DuckDuckGoProvider:
 
     def _error(self, message: str, *, retryable: bool) -> SearchError:
         return SearchError(message, provider=self.name, retryable=retryable)
-
-
-def _is_web_url(url: str) -> bool:
-    """Only http(s) links may reach the model and the UI (no javascript:, data:, file:)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)

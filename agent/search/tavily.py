@@ -10,7 +10,6 @@ Connection failures escape as plain ``requests`` exceptions.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from tavily import TavilyClient
@@ -24,6 +23,7 @@ from tavily.errors import (
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
 from agent.search.base import SearchError, SearchResult, clean_text, normalise
+from agent.search.sources import is_http_url
 
 # The API caps both of these; asking for more is a 400, not more results.
 _MAX_TIMEOUT_S = 120.0
@@ -121,7 +121,7 @@ class TavilyProvider:
                 item.get("title"), item.get("url"), item.get("content"),
                 content_chars=self._content_chars,
             )
-            if _is_web_url(result.url):
+            if is_http_url(result.url):
                 results.append(result)
             if len(results) >= limit:
                 break
@@ -157,12 +157,3 @@ class TavilyProvider:
 
     def _error(self, message: str, *, retryable: bool) -> SearchError:
         return SearchError(message, provider=self.name, retryable=retryable)
-
-
-def _is_web_url(url: str) -> bool:
-    """Only http(s) links may reach the model and the UI (no javascript:, data:, file:)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)

@@ -1,0 +1,463 @@
+"""Local model backend: QwQ-32B in 4-bit on CUDA, KV cache reused across rounds.
+
+The model loads lazily (first ``start()`` or an explicit ``load()``) so the app
+starts instantly and can show a banner instead of crashing when the weights or
+the hardware are missing. Each conversation keeps an append-only list of token
+ids and one ``DynamicCache``; after a tool call only the spliced tail is
+prefilled. Generation runs in a thread, stopped within a token by an event
+checked from a ``StoppingCriteria``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlparse
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    DynamicCache,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TextIteratorStreamer,
+)
+
+from agent.backends.base import BackendError, FinishReason, Usage, tool_response_splice
+from agent.config import Settings
+
+log = logging.getLogger(__name__)
+
+IM_END = "<|im_end|>"
+TOOL_CALL_END = "</tool_call>"
+_FALLBACK_HINT = "use --backend openai --base-url ..., a smaller --model, or a GPU"
+# Weights are not all of it: buffers, allocator slack, activations, a KV cache.
+_RAM_OVERHEAD = 1.15
+_HUB_PROBE_TIMEOUT_S = 3.0
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def available_ram_bytes() -> int | None:
+    """Memory we could allocate now: psutil if present, else /proc/meminfo."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def estimate_parameters(config: Any) -> int | None:
+    """Parameter count of a decoder-only transformer from its config, or None."""
+    cfg = config.get_text_config() if hasattr(config, "get_text_config") else config
+    try:
+        hidden = int(cfg.hidden_size)
+        layers = int(cfg.num_hidden_layers)
+        vocab = int(cfg.vocab_size)
+        inter = int(getattr(cfg, "intermediate_size", None) or 4 * hidden)
+        heads = int(cfg.num_attention_heads)
+        kv_heads = int(getattr(cfg, "num_key_value_heads", None) or heads)
+        head_dim = int(getattr(cfg, "head_dim", None) or hidden // heads)
+    except (AttributeError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    attention = hidden * heads * head_dim * 2 + hidden * kv_heads * head_dim * 2
+    mlp = 3 * hidden * inter  # gate, up, down (SwiGLU)
+    embeddings = vocab * hidden * (1 if getattr(cfg, "tie_word_embeddings", False) else 2)
+    return layers * (attention + mlp + 2 * hidden) + embeddings
+
+
+def _local_weight_bytes(model: str) -> int | None:
+    folder = Path(model).expanduser()
+    if not folder.is_dir():
+        return None
+    files = [*folder.glob("*.safetensors"), *folder.glob("*.bin")]
+    return sum(f.stat().st_size for f in files) or None
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith(("/", "./", "../", "~")) or os.path.exists(model)
+
+
+def _hub_reachable() -> bool:
+    """Fail fast offline: the hub client retries for ~25 s per file otherwise."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # a direct probe says nothing about the proxy; let the hub client try
+    url = urlparse(constants.ENDPOINT)
+    try:
+        with socket.create_connection((url.hostname or "huggingface.co", url.port or 443),
+                                      timeout=_HUB_PROBE_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+class _RoundWatch(StoppingCriteria):
+    """Called once per generated token: counts it and honours stop requests."""
+
+    def __init__(self, *, events: tuple[threading.Event, ...], start_len: int, usage: Usage) -> None:
+        self._events = events
+        self._start_len = start_len
+        self._usage = usage
+        self._base = usage.generated_tokens
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+        self._usage.generated_tokens = self._base + input_ids.shape[-1] - self._start_len
+        done = any(e.is_set() for e in self._events)
+        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
+
+
+class TransformersBackend:
+    """Backend protocol over a local Hugging Face causal LM (QwQ-32B by default)."""
+
+    name = "transformers"
+
+    def __init__(self, *, settings: Settings) -> None:
+        self.settings = settings
+        self.model_id = settings.model
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._stop_ids: tuple[int, int] | None = None
+        self.load_error: str | None = None
+        self.dtype: torch.dtype | None = None
+        self.quantized = False
+
+    # -- loading -----------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``PreTrainedModel`` (loads it first); for benchmarks."""
+        self.load()
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def load(self) -> None:
+        """Load tokenizer and weights once; later calls return at once.
+
+        A failure is remembered and raised again, so a broken setup costs one
+        slow attempt, not one per question.
+        """
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            if self.load_error is not None:
+                raise BackendError(self.load_error)
+            try:
+                self._load_locked()
+            except BackendError as exc:
+                self.load_error = str(exc)
+                raise
+            except Exception as exc:  # never leak a traceback to the person
+                log.debug("loading %r failed", self.model_id, exc_info=True)
+                if isinstance(exc, torch.cuda.OutOfMemoryError):
+                    msg = f"{self.model_id!r} does not fit in GPU memory; {_FALLBACK_HINT.replace('a GPU', 'a bigger GPU')}"
+                else:
+                    msg = f"could not load {self.model_id!r}: {type(exc).__name__}: {_short(exc)}"
+                self.load_error = msg
+                raise BackendError(msg) from None
+
+    def _load_locked(self) -> None:
+        s, model_id = self.settings, self.model_id
+        cuda = _cuda_available()
+        if s.load_in_4bit == "yes" and not cuda:
+            raise BackendError(
+                "load_in_4bit='yes' but no CUDA GPU was found: 4-bit (bitsandbytes NF4) loading "
+                "needs CUDA; set DEEPSEARCH_LOAD_IN_4BIT=auto or no, or " + _FALLBACK_HINT
+            )
+        config = self._from_pretrained("config", AutoConfig)
+        kwargs: dict[str, Any] = {}
+        if cuda:
+            self.dtype = torch.bfloat16
+            kwargs["device_map"] = "auto"
+            if s.load_in_4bit in ("auto", "yes"):
+                kwargs["quantization_config"] = self._bnb_config()
+                self.quantized = True
+        else:
+            params = estimate_parameters(config)
+            # float32 keeps tiny models exact on CPU; big ones need bf16 to fit at all.
+            self.dtype = torch.float32 if params is not None and params < 1_000_000_000 else torch.bfloat16
+            self._check_ram(params)
+        tokenizer = self._from_pretrained("tokenizer", AutoTokenizer)
+        stop_ids = self._lookup_stop_ids(tokenizer)
+        model = self._from_pretrained("weights", AutoModelForCausalLM, dtype=self.dtype, **kwargs)
+        model.eval()
+        self._tokenizer, self._stop_ids, self._model = tokenizer, stop_ids, model
+        log.info("loaded %r on %s (%s%s)", model_id, model.device, self.dtype, ", nf4" if self.quantized else "")
+
+    def _bnb_config(self) -> Any:
+        try:
+            import bitsandbytes  # noqa: F401  (fail here with a clear message, not deep in loading)
+            from transformers import BitsAndBytesConfig
+        except ImportError:
+            raise BackendError(
+                "4-bit loading needs the bitsandbytes package: pip install bitsandbytes "
+                "(or set DEEPSEARCH_LOAD_IN_4BIT=no to load in bfloat16)"
+            ) from None
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16,
+            bnb_4bit_use_double_quant=self.settings.double_quant,
+        )
+
+    def _check_ram(self, params: int | None) -> None:
+        assert self.dtype is not None
+        bytes_per = torch.finfo(self.dtype).bits // 8
+        if params is not None:
+            need = params * bytes_per * _RAM_OVERHEAD
+        else:
+            files = _local_weight_bytes(self.model_id)
+            if files is None:
+                return  # nothing to go on; let loading find out
+            need = files * _RAM_OVERHEAD
+        avail = available_ram_bytes()
+        if avail is not None and need > avail:
+            dtype = str(self.dtype).removeprefix("torch.")
+            raise BackendError(
+                f"{self.model_id!r} needs about {need / 1e9:.0f} GB in {dtype} but only "
+                f"{avail / 1e9:.0f} GB RAM is free and no CUDA GPU was found; {_FALLBACK_HINT}"
+            )
+
+    def _from_pretrained(self, what: str, loader: Any, **kwargs: Any) -> Any:
+        """Local files (a folder or the HF cache) first; the hub only if reachable."""
+        model_id = self.model_id
+        try:
+            return loader.from_pretrained(model_id, local_files_only=True, **kwargs)
+        except OSError as exc:
+            local_error = exc
+        if _looks_like_path(model_id):
+            if not Path(model_id).expanduser().exists():
+                raise BackendError(
+                    f"model folder {model_id!r} does not exist; pass a folder with config.json, "
+                    "tokenizer files and weights, or a Hugging Face model id"
+                )
+            raise BackendError(
+                f"{model_id!r} is not a loadable model folder ({what}: {_short(local_error)}); "
+                "pass a folder with config.json, tokenizer files and weights, or a Hugging Face model id"
+            )
+        if not _hub_reachable():
+            raise BackendError(
+                f"the {what} files for {model_id!r} are not available offline (not in the Hugging Face cache) "
+                f"and the hub cannot be reached; download them first (hf download {model_id}), "
+                "pass a local folder with --model, or use --backend openai --base-url ..."
+            )
+        try:
+            return loader.from_pretrained(model_id, **kwargs)
+        except OSError as exc:
+            raise BackendError(
+                f"could not fetch the {what} for {model_id!r}: {_short(exc)}; check the model id "
+                "(and HF_TOKEN for gated models) or pass a local folder with --model"
+            ) from None
+
+    def _lookup_stop_ids(self, tokenizer: Any) -> tuple[int, int]:
+        ids = []
+        for token in (IM_END, TOOL_CALL_END):
+            tid = tokenizer.convert_tokens_to_ids(token)
+            if tid is None or (tokenizer.unk_token_id is not None and tid == tokenizer.unk_token_id):
+                raise BackendError(
+                    f"the tokenizer of {self.model_id!r} has no single token for {token!r}; this backend "
+                    "needs a Qwen2/QwQ-style tokenizer (or use --backend openai)"
+                )
+            ids.append(int(tid))
+        if not getattr(tokenizer, "chat_template", None):
+            raise BackendError(f"the tokenizer of {self.model_id!r} has no chat template; use a chat model")
+        return ids[0], ids[1]
+
+    # -- protocol ----------------------------------------------------------
+
+    def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> "TransformersConversation":
+        self.load()
+        try:
+            text = self._tokenizer.apply_chat_template(
+                messages, tools=tools or None, add_generation_prompt=True, tokenize=False
+            )
+        except Exception as exc:
+            raise BackendError(
+                f"the chat template of {self.model_id!r} could not render these messages "
+                f"({type(exc).__name__}: {_short(exc)}); message content must be plain strings"
+            ) from None
+        ids = self._tokenizer.encode(text, add_special_tokens=False)
+        assert self._stop_ids is not None
+        return TransformersConversation(
+            model=self._model, tokenizer=self._tokenizer, settings=self.settings,
+            ids=ids, stop_ids=self._stop_ids,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._model = None
+            self._tokenizer = None
+            gc.collect()
+            if _cuda_available():
+                torch.cuda.empty_cache()
+
+
+class TransformersConversation:
+    """One question's append-only token sequence and the KV cache that mirrors it."""
+
+    def __init__(self, *, model: Any, tokenizer: Any, settings: Settings,
+                 ids: list[int], stop_ids: tuple[int, int]) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self._settings = settings
+        self._ids = list(ids)
+        self._im_end, self._tool_call_end = stop_ids
+        self.cache = DynamicCache(config=model.config)
+        self.usage = Usage(prompt_tokens=len(ids), context_tokens=len(ids))
+        self.finish_reason: FinishReason | None = None
+        self._busy = threading.Lock()
+
+    @property
+    def ids(self) -> list[int]:
+        return list(self._ids)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def transcript(self) -> str:
+        return self.tokenizer.decode(self._ids, skip_special_tokens=False)
+
+    def add_tool_result(self, text: str) -> None:
+        # Appending ids (never re-rendering) keeps every cached token valid.
+        new = self.tokenizer.encode(tool_response_splice(text), add_special_tokens=False)
+        self._ids.extend(new)
+        self.usage.spliced_tokens += len(new)
+        self.usage.context_tokens = len(self._ids)
+
+    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
+        if not self._busy.acquire(blocking=False):
+            raise BackendError("this conversation is already generating; wait for the round to finish")
+        try:
+            yield from self._generate(cancel)
+        finally:
+            self._busy.release()
+
+    def _generate(self, cancel: threading.Event) -> Iterator[str]:
+        s = self._settings
+        self.finish_reason = None
+        before = len(self._ids)
+        max_new = min(s.max_new_tokens, s.context_limit - before)
+        if max_new <= 0:
+            self.finish_reason = "context"
+            return
+        # Only the tail the cache has not seen is prefilled: that is the KV reuse.
+        self.usage.prefilled_tokens += before - self.cache.get_seq_length()
+        self.usage.rounds += 1
+
+        generated_before = self.usage.generated_tokens
+        closed = threading.Event()  # the consumer went away (Stop in the UI)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        watch = _RoundWatch(events=(cancel, closed), start_len=before, usage=self.usage)
+        device = self.model.device
+        gen_kwargs: dict[str, Any] = dict(
+            input_ids=torch.tensor([self._ids], dtype=torch.long, device=device),
+            attention_mask=torch.ones((1, before), dtype=torch.long, device=device),
+            past_key_values=self.cache,
+            use_cache=True,
+            max_new_tokens=max_new,
+            eos_token_id=[self._im_end, self._tool_call_end],
+            pad_token_id=self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._im_end,
+            stopping_criteria=StoppingCriteriaList([watch]),
+            streamer=streamer,
+        )
+        if s.temperature > 0:
+            gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k)
+        else:
+            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+
+        result: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    out = self.model.generate(**gen_kwargs)
+                result["new"] = out[0, before:].tolist()
+            except BaseException as exc:  # re-raised in the consumer
+                result["error"] = exc
+                streamer.end()  # unblock the consumer's queue
+
+        thread = threading.Thread(target=run, name="transformers-generate", daemon=True)
+        thread.start()
+        finished = False
+        try:
+            for chunk in streamer:
+                if chunk:
+                    yield chunk
+            finished = True
+        finally:
+            if not finished:
+                closed.set()
+            thread.join()
+            self._finish_round(result, generated_before, cancelled=cancel.is_set() or closed.is_set())
+        if "error" in result:
+            raise BackendError(self._describe_error(result["error"], before)) from None
+
+    def _finish_round(self, result: dict[str, Any], generated_before: int, *, cancelled: bool) -> None:
+        new: list[int] | None = result.get("new")
+        if new is None:
+            # A failed forward may have written some layers and not others.
+            self.cache = DynamicCache(config=self.model.config)
+            self.usage.generated_tokens = generated_before
+            log.debug("generation failed", exc_info=result.get("error"))
+            self.finish_reason = "cancelled" if cancelled else None
+            return
+        self._ids.extend(new)
+        self.usage.generated_tokens = generated_before + len(new)
+        self.usage.context_tokens = len(self._ids)
+        last = new[-1] if new else None
+        if cancelled:
+            self.finish_reason = "cancelled"
+        elif last == self._tool_call_end:
+            self.finish_reason = "tool_call"
+        elif last == self._im_end:
+            self.finish_reason = "stop"
+        else:
+            self.finish_reason = "length"
+
+    def _describe_error(self, exc: BaseException, context: int) -> str:
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            return (
+                f"the GPU ran out of memory generating with {context} tokens in context; lower "
+                "--max-new-tokens or DEEPSEARCH_CONTEXT_LIMIT, ask a shorter question, or use a bigger GPU"
+            )
+        return f"generation failed ({type(exc).__name__}: {_short(exc)}); try again or restart the app"
