@@ -200,22 +200,28 @@ class _TerminalPrinter:
 def _recorder(args: argparse.Namespace, settings: Settings, backend):
     if not args.trace:
         return None
-    from .trace import TraceWriter
+    from .trace import TraceError, TraceWriter
 
-    return TraceWriter(args.trace, question=args.question, settings=settings,
-                       model=getattr(backend, "model_id", settings.model))
+    try:
+        return TraceWriter(args.trace, question=args.question, settings=settings,
+                           model=getattr(backend, "model_id", settings.model))
+    except TraceError as exc:
+        # Nothing has run yet: refuse now rather than answer without the recording asked for.
+        backend.close()
+        raise SystemExit(_usage(str(exc))) from None
 
 
 def _replay(args: argparse.Namespace) -> int:
     from .trace import TraceError, replay
 
+    if not args.speed >= 0:  # also refuses NaN
+        return _usage(f"--speed must be 0 (at once) or more, got {args.speed!r}")
     try:
-        events = list(replay(args.replay, speed=0))  # validates the whole file before any output
+        events = replay(args.replay, speed=args.speed)  # validates the whole file before any output
     except TraceError as exc:
         return _usage(str(exc))
     try:
-        stream = replay(args.replay, speed=args.speed) if args.speed else iter(events)
-        return _emit(stream, json_mode=args.json, recorder=None, out=sys.stdout)
+        return _emit(events, json_mode=args.json, recorder=None, out=sys.stdout)
     except KeyboardInterrupt:
         return EXIT_FAIL
 
@@ -224,11 +230,16 @@ def _export(args: argparse.Namespace) -> int:
     from .trace import TraceError, export
 
     if not args.output:
-        return _usage("--export needs -o OUT, the file to write")
+        return _usage("--export needs -o OUT, the file to write (or -o - for stdout)")
     try:
-        Path(args.output).write_text(export(args.export, fmt=args.format), encoding="utf-8")
+        report = export(args.export, fmt=args.format)
     except TraceError as exc:
         return _usage(str(exc))
+    if args.output == "-":
+        sys.stdout.write(report)
+        return EXIT_OK
+    try:
+        Path(args.output).write_text(report, encoding="utf-8")
     except OSError as exc:
         print(f"error: cannot write {args.output!r}: {exc.strerror}", file=sys.stderr)
         return EXIT_FAIL

@@ -142,7 +142,8 @@ def test_kv_reuse_prefills_only_the_uncached_tail(backend: TransformersBackend) 
     assert u.generated_tokens == len(round1) + len(round2)
     assert u.context_tokens == len(conv.ids) == prompt + len(round1) + spliced + len(round2)
     assert u.rounds == 2
-    print(f"\nprefilled with KV reuse: {u.prefilled_tokens}; full re-prefill: {full}")
+    print(f"\nprompt {prompt}, round 1 {len(round1)}, splice {spliced}: prefilled with KV reuse "
+          f"{u.prefilled_tokens} (round 2: {spliced + 1}); re-prefilling round 2 {full - prompt}, total {full}")
 
 
 def test_kv_reuse_matches_a_fresh_prefill(backend: TransformersBackend) -> None:
@@ -249,6 +250,31 @@ def test_missing_model_is_a_clean_backend_error(model: str) -> None:
     assert repr(model) in str(err.value) and "Traceback" not in str(err.value)
     assert err.value.__cause__ is None and (err.value.__context__ is None or err.value.__suppress_context__)
     assert time.monotonic() - started < 15  # no minute of hub retries when offline
+
+
+def test_per_conversation_settings_override(backend: TransformersBackend) -> None:
+    conv = backend.start(MESSAGES, TOOLS, settings=backend.settings.with_overrides(max_new_tokens=3))
+    list(conv.generate(cancel=threading.Event()))
+    assert conv.usage.generated_tokens <= 3
+    assert conv.finish_reason in ("length", "stop", "tool_call")
+
+
+def test_concurrent_first_calls_load_once(backend: TransformersBackend) -> None:
+    models: list[object] = []
+    threads = [threading.Thread(target=lambda: models.append(backend.model)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(models) == 4 and all(m is models[0] for m in models)
+
+
+def test_already_cancelled_round_generates_nothing(backend: TransformersBackend) -> None:
+    conv = backend.start(MESSAGES, TOOLS)
+    cancel = threading.Event()
+    cancel.set()
+    assert list(conv.generate(cancel=cancel)) == []
+    assert conv.finish_reason == "cancelled" and conv.usage.generated_tokens == 0
 
 
 def test_conversation_type(backend: TransformersBackend) -> None:

@@ -20,15 +20,8 @@ from typing import Any, Iterator
 from urllib.parse import urlparse
 
 import torch
-from transformers import (
-    AutoConfig,
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    DynamicCache,
-    StoppingCriteria,
-    StoppingCriteriaList,
-    TextIteratorStreamer,
-)
+from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, DynamicCache,
+                          StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer)
 
 from agent.backends.base import BackendError, FinishReason, Usage, tool_response_splice
 from agent.config import Settings
@@ -90,14 +83,8 @@ def estimate_parameters(config: Any) -> int | None:
 
 def _local_weight_bytes(model: str) -> int | None:
     folder = Path(model).expanduser()
-    if not folder.is_dir():
-        return None
-    files = [*folder.glob("*.safetensors"), *folder.glob("*.bin")]
+    files = [*folder.glob("*.safetensors"), *folder.glob("*.bin")] if folder.is_dir() else []
     return sum(f.stat().st_size for f in files) or None
-
-
-def _looks_like_path(model: str) -> bool:
-    return model.startswith(("/", "./", "../", "~")) or os.path.exists(model)
 
 
 def _hub_reachable() -> bool:
@@ -265,7 +252,7 @@ class TransformersBackend:
             return loader.from_pretrained(model_id, local_files_only=True, **kwargs)
         except OSError as exc:
             local_error = exc
-        if _looks_like_path(model_id):
+        if model_id.startswith(("/", "./", "../", "~")) or os.path.exists(model_id):
             if not Path(model_id).expanduser().exists():
                 raise BackendError(
                     f"model folder {model_id!r} does not exist; pass a folder with config.json, "
@@ -277,8 +264,8 @@ class TransformersBackend:
             )
         if not _hub_reachable():
             raise BackendError(
-                f"the {what} files for {model_id!r} are not available offline (not in the Hugging Face cache) "
-                f"and the hub cannot be reached; download them first (hf download {model_id}), "
+                f"the weights for {model_id!r} are not available offline (its {what} is not in the Hugging "
+                f"Face cache) and the hub cannot be reached; download them first (hf download {model_id}), "
                 "pass a local folder with --model, or use --backend openai --base-url ..."
             )
         try:
@@ -290,22 +277,23 @@ class TransformersBackend:
             ) from None
 
     def _lookup_stop_ids(self, tokenizer: Any) -> tuple[int, int]:
-        ids = []
-        for token in (IM_END, TOOL_CALL_END):
-            tid = tokenizer.convert_tokens_to_ids(token)
-            if tid is None or (tokenizer.unk_token_id is not None and tid == tokenizer.unk_token_id):
+        # Stop on ids, never on decoded text: </tool_call> is one token in QwQ's vocabulary.
+        ids = [tokenizer.convert_tokens_to_ids(t) for t in (IM_END, TOOL_CALL_END)]
+        for token, tid in zip((IM_END, TOOL_CALL_END), ids):
+            if tid is None or tid == tokenizer.unk_token_id:
                 raise BackendError(
                     f"the tokenizer of {self.model_id!r} has no single token for {token!r}; this backend "
                     "needs a Qwen2/QwQ-style tokenizer (or use --backend openai)"
                 )
-            ids.append(int(tid))
         if not getattr(tokenizer, "chat_template", None):
             raise BackendError(f"the tokenizer of {self.model_id!r} has no chat template; use a chat model")
-        return ids[0], ids[1]
+        return int(ids[0]), int(ids[1])
 
     # -- protocol ----------------------------------------------------------
 
-    def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> "TransformersConversation":
+    def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
+              settings: Settings | None = None) -> "TransformersConversation":
+        """``settings`` overrides sampling and token limits for this conversation only."""
         self.load()
         try:
             text = self._tokenizer.apply_chat_template(
@@ -319,7 +307,7 @@ class TransformersBackend:
         ids = self._tokenizer.encode(text, add_special_tokens=False)
         assert self._stop_ids is not None
         return TransformersConversation(
-            model=self._model, tokenizer=self._tokenizer, settings=self.settings,
+            model=self._model, tokenizer=self._tokenizer, settings=settings or self.settings,
             ids=ids, stop_ids=self._stop_ids,
         )
 
@@ -380,6 +368,9 @@ class TransformersConversation:
         if max_new <= 0:
             self.finish_reason = "context"
             return
+        if cancel.is_set():
+            self.finish_reason = "cancelled"
+            return
         # Only the tail the cache has not seen is prefilled: that is the KV reuse.
         self.usage.prefilled_tokens += before - self.cache.get_seq_length()
         self.usage.rounds += 1
@@ -389,20 +380,19 @@ class TransformersConversation:
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         watch = _RoundWatch(events=(cancel, closed), start_len=before, usage=self.usage)
         device = self.model.device
+        pad = self.tokenizer.pad_token_id
         gen_kwargs: dict[str, Any] = dict(
+            # All ids so far + the same cache: generate prefills only the uncached tail.
             input_ids=torch.tensor([self._ids], dtype=torch.long, device=device),
             attention_mask=torch.ones((1, before), dtype=torch.long, device=device),
-            past_key_values=self.cache,
-            use_cache=True,
-            max_new_tokens=max_new,
+            past_key_values=self.cache, use_cache=True, max_new_tokens=max_new,
             eos_token_id=[self._im_end, self._tool_call_end],
-            pad_token_id=self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._im_end,
-            stopping_criteria=StoppingCriteriaList([watch]),
-            streamer=streamer,
+            pad_token_id=self._im_end if pad is None else pad,
+            stopping_criteria=StoppingCriteriaList([watch]), streamer=streamer,
         )
         if s.temperature > 0:
             gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k)
-        else:
+        else:  # None overrides QwQ's sampling defaults, which greedy would warn about
             gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
 
         result: dict[str, Any] = {}

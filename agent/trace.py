@@ -1,0 +1,390 @@
+"""Record a run as JSONL, read it back strictly, replay it at recorded timing, export it.
+
+File format (version 1), one JSON object per line::
+
+    {"type": "meta", "version": 1, "question", "model", "backend", "settings",
+     "started_at", "scripted", "recorder": "deepsearch"}
+    {"type": "thinking", "text": "...", "t": 0.012}      # to_dict(event) + "t"
+    ...
+    {"type": "done", ..., "t": 3.5}
+
+``t`` is seconds since the writer was created, rounded to milliseconds.
+
+One file may hold several runs: ``TraceWriter`` appends, and every run starts
+with its own meta line (so ``app.py --trace FILE`` keeps a whole session in one
+file). Readers take the LAST run unless given ``run=``; ``read_runs`` returns
+them all. Only the run being read is validated, so an earlier run that crashed
+half-way does not make later runs unreadable.
+
+Secrets never reach the file: the meta carries ``Settings.public()``, and any
+secret value (API keys) that shows up in an event, say an echoing error
+message, is replaced by ``[redacted]``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import fields as dc_fields
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Callable, Iterable, Iterator, Literal, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit, urlunsplit
+
+from .config import Settings
+from .events import Done, Error, Event, SourceRef, from_dict, to_dict
+
+TRACE_VERSION = 1
+RECORDER = "deepsearch"
+REDACTED = "[redacted]"
+_MIN_SECRET_CHARS = 6  # shorter "secrets" would redact ordinary words everywhere
+
+log = logging.getLogger(__name__)
+
+Meta = dict[str, Any]
+TimedEvent = tuple[float, Event]
+
+
+class TraceError(ValueError):
+    """A trace cannot be written or read; the message names the file (and line)."""
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class TraceWriter:
+    """Appends one run to ``path``: a meta line, then one line per event.
+
+    Each line is flushed as it is written, so a crash leaves a readable prefix
+    (which ``read_trace`` refuses as truncated, naming the last line). A disk
+    error while recording is logged once and recording stops: a full disk must
+    not break a live demo.
+    """
+
+    def __init__(self, path: str | Path, *, question: str, settings: Settings, model: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.path = Path(path)
+        self.error: str | None = None
+        self._clock = clock
+        self._t0 = clock()
+        self._secrets = _secret_values(settings)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            needs_newline = _ends_mid_line(self.path)
+            self._file = self.path.open("a", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise TraceError(
+                f"cannot open trace {str(self.path)!r} for writing: {exc.strerror or exc}; "
+                "pick a writable path for --trace"
+            ) from None
+        if needs_newline:
+            # A crashed run left half a line; start ours on a fresh one.
+            self._write_line_raw("")
+        public = settings.public()
+        if public.get("base_url"):
+            public["base_url"] = _strip_userinfo(public["base_url"])
+        self._write({
+            "type": "meta",
+            "version": TRACE_VERSION,
+            "question": question,
+            "model": model,
+            "backend": settings.backend,
+            "settings": public,
+            "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "scripted": settings.backend == "scripted",
+            "recorder": RECORDER,
+        })
+
+    def write(self, event: Event) -> None:
+        if self._file.closed:
+            raise ValueError(f"trace writer for {str(self.path)!r} is closed; open a new one per run")
+        data = to_dict(event)
+        data["t"] = round(max(0.0, self._clock() - self._t0), 3)
+        self._write(data)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            try:
+                self._file.close()
+            except OSError as exc:
+                self._fail(exc)
+
+    def __enter__(self) -> "TraceWriter":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self._write_line_raw(json.dumps(_redact(data, self._secrets), ensure_ascii=False))
+
+    def _write_line_raw(self, line: str) -> None:
+        if self.error is not None:
+            return
+        try:
+            self._file.write(line + "\n")
+            self._file.flush()
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = f"recording to {str(self.path)!r} stopped: {exc.strerror or exc}"
+        log.warning("%s; the run goes on without a recording", self.error)
+
+
+def _secret_values(settings: Settings) -> list[str]:
+    values = (getattr(settings, f.name) for f in dc_fields(settings) if not f.repr)
+    return [v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET_CHARS]
+
+
+def _redact(value: Any, secrets: list[str]) -> Any:
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {k: _redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact(v, secrets) for v in value]
+    return value
+
+
+def _strip_userinfo(url: str) -> str:
+    """``https://user:key@host/v1`` -> ``https://host/v1``: credentials in a URL are secrets too."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _ends_mid_line(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            f.seek(0, 2)
+            if f.tell() == 0:
+                return False
+            f.seek(-1, 2)
+            return f.read(1) != b"\n"
+    except FileNotFoundError:
+        return False
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_trace(path: str | Path, *, run: int = -1) -> tuple[Meta, list[TimedEvent]]:
+    """The meta and ``(t, event)`` pairs of one run (default: the last), fully validated.
+
+    Raises ``TraceError`` naming the file and line for anything wrong: missing
+    or empty file, no meta first, unsupported version, a line that is not JSON,
+    an unknown event type or bad fields, ``t`` going backwards, or a run that
+    does not end with ``done`` or ``error`` (truncated).
+    """
+    name, runs = _split_runs(path)
+    try:
+        lines = runs[run]
+    except IndexError:
+        raise TraceError(
+            f"{name} holds {len(runs)} run(s); run {run} does not exist "
+            f"(use 0..{len(runs) - 1}, or -1 for the last)"
+        ) from None
+    return _parse_run(name, lines)
+
+
+def read_runs(path: str | Path) -> list[tuple[Meta, list[TimedEvent]]]:
+    """Every run in the file, in order, each validated like ``read_trace``."""
+    name, runs = _split_runs(path)
+    return [_parse_run(name, lines) for lines in runs]
+
+
+def replay(path: str | Path, *, speed: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+           run: int = -1) -> Iterator[Event]:
+    """Validate the whole run now (raising ``TraceError`` before any event), then
+    return an iterator that yields its events at recorded timing divided by
+    ``speed``; ``speed=0`` yields them at once."""
+    _check_speed(speed)
+    _, timed = read_trace(path, run=run)
+    return pace(timed, speed=speed, sleep=sleep)
+
+
+def pace(timed: Iterable[TimedEvent], *, speed: float = 1.0,
+         sleep: Callable[[float], None] = time.sleep) -> Iterator[Event]:
+    """Yield events, sleeping the recorded gap (over ``speed``) before each one.
+
+    The gap before the first event is its own ``t``, so a replay keeps the
+    recorded wait for the first token too.
+    """
+    _check_speed(speed)
+    previous = 0.0
+    for t, event in timed:
+        if speed and t > previous:
+            sleep((t - previous) / speed)
+        previous = max(previous, t)
+        yield event
+
+
+def export(path: str | Path, *, fmt: Literal["html", "md"], run: int = -1) -> str:
+    """A self-contained HTML or Markdown report of one recorded run."""
+    meta, timed = read_trace(path, run=run)
+    return export_events(meta, [event for _, event in timed], fmt)
+
+
+def export_events(meta: Meta, events: list[Event], fmt: Literal["html", "md"]) -> str:
+    """A report from in-memory events (the UI's current answer) and a meta dict
+    with at least ``question``; ``model``, ``backend``, ``scripted`` and
+    ``started_at`` are shown when present."""
+    from . import report
+
+    if fmt == "html":
+        return report.to_html(meta, events)
+    if fmt == "md":
+        return report.to_markdown(meta, events)
+    raise ValueError(f"unknown report format {fmt!r}; use 'html' or 'md'")
+
+
+def _check_speed(speed: float) -> None:
+    if not (isinstance(speed, (int, float)) and speed >= 0):  # also refuses NaN
+        raise ValueError(f"replay speed must be 0 (at once) or more, got {speed!r}")
+
+
+# One line of a run: (line number, raw text, parsed object or None when not JSON).
+_Line = tuple[int, str, Any]
+
+
+def _split_runs(path: str | Path) -> tuple[str, list[list[_Line]]]:
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TraceError(f"trace {name} does not exist; check the path") from None
+    except IsADirectoryError:
+        raise TraceError(f"trace {name} is a directory; give the .jsonl file") from None
+    except UnicodeDecodeError as exc:
+        raise TraceError(f"trace {name} is not UTF-8 text (byte {exc.start}); is it a trace?") from None
+    except OSError as exc:
+        raise TraceError(f"trace {name} cannot be read: {exc.strerror or exc}") from None
+    runs: list[list[_Line]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict) and obj.get("type") == "meta":
+            runs.append([])
+        elif not runs:
+            got = f"type {obj.get('type')!r}" if isinstance(obj, dict) else "a line that is not a JSON object"
+            raise TraceError(
+                f"{name}:{number}: the first line must be the meta line "
+                f'{{"type": "meta", "version": {TRACE_VERSION}, ...}}, got {got}; '
+                "this is not a trace written by this app"
+            )
+        runs[-1].append((number, raw, obj))
+    if not runs:
+        raise TraceError(f"trace {name} is empty; record one with --trace FILE")
+    return name, runs
+
+
+def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
+    number, _, meta = lines[0]
+    _check_meta(name, number, meta)
+    timed: list[TimedEvent] = []
+    previous = 0.0
+    for number, raw, obj in lines[1:]:
+        where = f"{name}:{number}"
+        if obj is None:
+            cut = "" if raw.rstrip().endswith("}") else " (cut off: the recording may have crashed)"
+            raise TraceError(f"{where}: line is not valid JSON{cut}: {_clip(raw)}")
+        if not isinstance(obj, dict):
+            raise TraceError(f"{where}: expected a JSON object, got {_clip(raw)}")
+        if timed and isinstance(timed[-1][1], Done):
+            raise TraceError(f"{where}: event {obj.get('type')!r} after the run's 'done' event")
+        t = obj.get("t")
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
+            raise TraceError(f"{where}: 't' must be a number of seconds >= 0, got {t!r}")
+        if t < previous:
+            raise TraceError(f"{where}: 't' goes backwards ({t!r} after {previous!r})")
+        previous = float(t)
+        try:
+            event = from_dict(obj)
+            _check_types(event)
+        except ValueError as exc:
+            raise TraceError(f"{where}: {exc}") from None
+        timed.append((previous, event))
+    if not timed or not isinstance(timed[-1][1], (Done, Error)):
+        last = lines[-1][0]
+        raise TraceError(
+            f"{name}:{last}: trace is truncated: the run does not end with a 'done' or 'error' "
+            "event (did the recording crash?); re-record it"
+        )
+    return meta, timed
+
+
+_META_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "question": str, "model": str, "backend": str, "settings": dict, "started_at": str, "scripted": bool,
+}
+
+
+def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
+    version = meta.get("version")
+    if version != TRACE_VERSION or isinstance(version, bool):
+        raise TraceError(
+            f"unsupported trace version {version!r} in {name}:{number} "
+            f"(this app reads version {TRACE_VERSION})"
+        )
+    for key, kind in _META_FIELDS.items():
+        if not isinstance(meta.get(key), kind):
+            raise TraceError(
+                f"{name}:{number}: meta field {key!r} must be a {kind.__name__}, got {meta.get(key)!r}"
+            )
+
+
+def _check_types(value: Any) -> None:
+    """``from_dict`` checks names, not types; a report must not trip on ``"text": 5``."""
+    hints = get_type_hints(type(value))
+    for f in dc_fields(value):
+        if not _is_a(getattr(value, f.name), hints[f.name]):
+            raise ValueError(
+                f"bad field {f.name!r} for a {getattr(value, 'type', 'source')!r} event: "
+                f"{getattr(value, f.name)!r} is not {hints[f.name]}"
+            )
+
+
+def _is_a(value: Any, hint: Any) -> bool:
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return True
+    if hint is SourceRef:
+        if not isinstance(value, SourceRef):
+            return False
+        _check_types(value)
+        return True
+    if origin is Literal:
+        return value in args
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_is_a(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    if args:  # a union such as ``str | None``
+        return any(_is_a(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _clip(raw: str, limit: int = 80) -> str:
+    return repr(raw if len(raw) <= limit else raw[:limit] + "…")

@@ -1,0 +1,296 @@
+"""Engine events -> ``gr.ChatMessage``s: the whole of what an answer looks like.
+
+``AnswerView`` accumulates the events of one answer and renders them as panels,
+in event order: Thinking, one Search panel per query, the next Thinking ...,
+the answer (Markdown, ``[n]`` linked), Sources, a collapsed Stats panel. It is
+incremental: text is kept as lists of deltas and a block is re-rendered only
+when it changed, so a long answer costs one join per UI update, not per token.
+No decisions are made here; the engine's events are the truth.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import gradio as gr
+
+from agent.events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
+
+from .citations import domain, escape_html_tags, escape_text, link, link_citations
+
+THINKING_TITLE = "💭 Thinking"
+SOURCES_TITLE = "📚 Sources"
+STATS_TITLE = "📊 Stats"
+ERROR_TITLE = "⚠️ Something went wrong"
+STOPPED_TITLE = "⏹ Stopped"
+STOPPED_TEXT = "You stopped this answer; what is above is partial."
+
+
+def search_title(round_: int, budget: int, query: str) -> str:
+    return f"🔎 Search {round_}/{budget}: {escape_text(query, limit=160)}"
+
+
+@dataclass
+class _Block:
+    kind: str  # thinking | search | answer | notice
+    parts: list[str] = field(default_factory=list)
+    started: float = 0.0
+    ended: float | None = None
+    start: SearchStart | None = None
+    done: SearchDone | None = None
+    title: str = ""
+    dirty: bool = True
+    cached: gr.ChatMessage | None = None
+
+    def text(self) -> str:
+        if len(self.parts) > 1:  # join once, keep the joined string for the next delta
+            self.parts[:] = ["".join(self.parts)]
+        return self.parts[0] if self.parts else ""
+
+
+class AnswerView:
+    """The messages of one answer, built up from its events."""
+
+    def __init__(self, *, max_searches: int, clock: Callable[[], float] = time.monotonic,
+                 label: str | None = None, secrets: Iterable[str | None] = ()) -> None:
+        self.max_searches = max_searches
+        self.clock = clock
+        self.label = label
+        self.secrets = [s for s in secrets if s]
+        self.blocks: list[_Block] = []
+        self.sources: dict[int, SourceRef] = {}
+        self.searches = 0
+        self.done: Done | None = None
+        self.error: str | None = None
+        self.stopped = False
+        self.notice: _Block | None = None
+        self._tail: list[gr.ChatMessage] | None = None  # sources, stats, error, stopped
+        self._started = clock()
+
+    # -- feeding -----------------------------------------------------------
+
+    def feed(self, event: Event) -> None:
+        now = self.clock()
+        match event:
+            case Thinking(text=text):
+                block = self._last("thinking")
+                if block is None:
+                    self._close_thinking(now)
+                    block = _Block(kind="thinking", started=now)
+                    self.blocks.append(block)
+                block.parts.append(text)
+                block.dirty = True
+            case Answer(text=text):
+                self._close_thinking(now)
+                block = self._last("answer")
+                if block is None:
+                    block = _Block(kind="answer", started=now)
+                    self.blocks.append(block)
+                block.parts.append(text)
+                block.dirty = True
+            case SearchStart():
+                self._close_thinking(now)
+                self.searches = max(self.searches, event.round)
+                self.max_searches = event.max_searches
+                self.blocks.append(_Block(kind="search", started=now, start=event))
+            case SearchDone():
+                self._close_thinking(now)
+                block = next((b for b in reversed(self.blocks) if b.kind == "search"
+                              and b.done is None and b.start.query == event.query), None)
+                if block is None:  # a done without its start (a hand-written trace)
+                    self.searches += 1
+                    block = _Block(kind="search", started=now, start=SearchStart(
+                        query=event.query, round=self.searches, max_searches=self.max_searches))
+                    self.blocks.append(block)
+                block.done, block.ended, block.dirty = event, now, True
+                if event.results:
+                    self.sources.update({s.id: s for s in event.results})
+                    self._answers_dirty()
+            case Error(message=message):
+                self._close_thinking(now)
+                self.error = self._redact(message)
+                self._tail = None
+            case Done():
+                self._close_thinking(now)
+                self.done = event
+                self.stopped = self.stopped or event.stopped
+                self.searches = max(self.searches, event.searches)
+                self.sources.update({s.id: s for s in event.sources})
+                self._answers_dirty()
+                self._tail = None
+
+    def feed_all(self, events: Iterable[Event]) -> "AnswerView":
+        for event in events:
+            self.feed(event)
+        return self
+
+    def set_notice(self, title: str | None, text: str = "") -> None:
+        """A status panel above the answer (e.g. 'loading the model'); None removes it."""
+        self.notice = None if title is None else _Block(kind="notice", title=title, parts=[text])
+
+    def mark_stopped(self) -> None:
+        """Stopped from the UI before the engine said so: close what is open."""
+        self._close_thinking(self.clock())
+        self.stopped, self._tail = True, None
+        for block in self.blocks:
+            if block.kind == "search" and block.done is None:
+                block.ended, block.dirty = self.clock(), True
+
+    @property
+    def finished(self) -> bool:
+        return self.done is not None or self.error is not None
+
+    # -- rendering ---------------------------------------------------------
+
+    def messages(self) -> list[gr.ChatMessage]:
+        out: list[gr.ChatMessage] = []
+        if self.notice is not None:
+            out.append(gr.ChatMessage(content=self.notice.text() or "…", metadata={
+                "title": self.notice.title, "status": "pending"}))
+        for block in self.blocks:
+            if block.dirty or block.cached is None:
+                block.cached = self._render(block)
+                block.dirty = False
+            if block.cached is not None:
+                out.append(block.cached)
+        if self._tail is None:
+            self._tail = self._render_tail()
+        return out + self._tail
+
+    def meter(self) -> str:
+        text = f"🔎 searches {self.searches}/{self.max_searches}"
+        if self.error is not None:
+            return f"{text} · error"
+        if self.stopped:
+            return f"{text} · stopped"
+        if self.done is not None:
+            total = self.done.stats.get("total_s") if isinstance(self.done.stats, dict) else None
+            return f"{text} · done" + (f" in {total:.1f} s" if isinstance(total, (int, float)) else "")
+        last = self.blocks[-1].kind if self.blocks else None
+        phase = {"search": "searching…", "answer": "writing the answer…"}.get(last, "thinking…")
+        return f"{text} · {phase}"
+
+    def _render(self, block: _Block) -> gr.ChatMessage | None:
+        if block.kind == "thinking":
+            text = block.text().strip()
+            if not text:
+                return None
+            meta: dict[str, Any] = {"title": THINKING_TITLE}
+            if self.label:
+                meta["log"] = self.label
+            if block.ended is None and not self.finished and not self.stopped:
+                meta["status"] = "pending"
+            else:
+                meta["status"] = "done"
+                meta["duration"] = round(max(0.0, (block.ended or self.clock()) - block.started), 1)
+            return gr.ChatMessage(content=escape_html_tags(text), metadata=meta)
+        if block.kind == "search":
+            return self._render_search(block)
+        text = block.text().strip()
+        return gr.ChatMessage(content=link_citations(text, self.sources)) if text else None
+
+    def _render_search(self, block: _Block) -> gr.ChatMessage:
+        start, done = block.start, block.done
+        meta: dict[str, Any] = {"title": search_title(start.round, start.max_searches, start.query)}
+        if done is None:
+            if self.stopped or self.finished:
+                meta["status"] = "done"
+                return gr.ChatMessage(content="Search cancelled.", metadata=meta)
+            meta["status"] = "pending"
+            return gr.ChatMessage(content="Searching…", metadata=meta)
+        meta["status"] = "done"
+        meta["duration"] = round(float(done.latency_s), 2)
+        provider = "".join(ch for ch in str(done.provider) if ch.isalnum() or ch in "-_ ")[:40]
+        if done.error:
+            meta["log"] = f"{provider} · failed"
+            return gr.ChatMessage(content=f"⚠️ Search failed: {escape_text(self._redact(done.error))}",
+                                  metadata=meta)
+        n = len(done.results)
+        meta["log"] = f"{provider} · {n} result{'s' if n != 1 else ''}"
+        if not done.results:
+            return gr.ChatMessage(content="No results.", metadata=meta)
+        return gr.ChatMessage(content="\n".join(_source_line(s) for s in done.results), metadata=meta)
+
+    def _render_tail(self) -> list[gr.ChatMessage]:
+        tail: list[gr.ChatMessage] = []
+        done = self.done
+        if done is not None and done.cited:
+            lines = [_source_line(self.sources[n]) for n in done.cited if n in self.sources]
+            if lines:
+                tail.append(gr.ChatMessage(content="\n".join(lines),
+                                           metadata={"title": f"{SOURCES_TITLE} ({len(lines)})"}))
+        if self.error is not None:
+            tail.append(gr.ChatMessage(content=escape_text(self.error, limit=2000),
+                                       metadata={"title": ERROR_TITLE}))
+        if self.stopped:
+            tail.append(gr.ChatMessage(content=STOPPED_TEXT, metadata={"title": STOPPED_TITLE}))
+        if done is not None:
+            tail.append(gr.ChatMessage(content=format_stats(done, label=self.label),
+                                       metadata={"title": STATS_TITLE, "status": "done"}))
+        return tail
+
+    # -- helpers -----------------------------------------------------------
+
+    def _last(self, kind: str) -> _Block | None:
+        return self.blocks[-1] if self.blocks and self.blocks[-1].kind == kind else None
+
+    def _close_thinking(self, now: float) -> None:
+        block = self._last("thinking")
+        if block is not None and block.ended is None:
+            block.ended, block.dirty = now, True
+
+    def _answers_dirty(self) -> None:
+        for block in self.blocks:
+            if block.kind == "answer":
+                block.dirty = True
+
+    def _redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _source_line(source: SourceRef) -> str:
+    title = escape_text(source.title or domain(source.url) or "untitled", limit=200)
+    where = escape_text(domain(source.url), limit=80)
+    return f"{source.id}\\. {link(title, source.url)}" + (f" · *{where}*" if where else "") + "  "
+
+
+def _num(value: Any, fmt: str = "{:.2f}", unit: str = "") -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "–"
+    return fmt.format(value) + unit
+
+
+def format_stats(done: Done, *, label: str | None = None) -> str:
+    s = done.stats if isinstance(done.stats, dict) else {}
+    lat = s.get("search_latencies_s") or []
+    lat_text = ", ".join(_num(x, unit=" s") for x in lat) if isinstance(lat, list) else "–"
+    rows = [
+        ("time to first token", _num(s.get("ttft_s"), unit=" s")),
+        ("thinking", f"{_num(s.get('thinking_tokens'), '{:d}')} tokens · "
+                     f"{_num(s.get('thinking_tok_s'), '{:.1f}')} tok/s"),
+        ("answer", f"{_num(s.get('answer_tokens'), '{:d}')} tokens · "
+                   f"{_num(s.get('answer_tok_s'), '{:.1f}')} tok/s"),
+        ("searches used", f"{done.searches}" + (f" · {lat_text}" if lat else "")),
+        ("prompt / generated tokens", f"{_num(s.get('prompt_tokens'), '{:d}')} / "
+                                      f"{_num(s.get('generated_tokens'), '{:d}')}"),
+        ("prefill saved by KV reuse", f"{_num(s.get('prefill_saved_tokens'), '{:d}')} tokens"),
+        ("total time", _num(s.get("total_s"), "{:.1f}", " s")),
+    ]
+    notes = [text for key, text in (("budget_exhausted", "search budget used up"),
+                                     ("context_forced", "context nearly full: answer forced"),
+                                     ("truncated", "cut off at the token limit"))
+             if s.get(key)]
+    if notes:
+        rows.append(("notes", "; ".join(notes)))
+    if label:
+        rows.insert(0, ("mode", label))
+    return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+def events_to_messages(events: Iterable[Event], *, max_searches: int, **kwargs: Any) -> list[gr.ChatMessage]:
+    """The pure mapping: all events of one answer -> its messages."""
+    return AnswerView(max_searches=max_searches, **kwargs).feed_all(events).messages()
