@@ -105,6 +105,28 @@ def unlink_citations(markdown: str) -> str:
     )
 
 
-def escape_html_tags(text: str) -> str:
-    """Model prose (reasoning) shown as written: ``<`` never opens a tag."""
-    return text.replace("&", "&amp;").replace("<", "&lt;")
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+_IMAGE = re.compile(r"!\[")
+_MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+
+
+def neutralise(text: str) -> str:
+    """Model Markdown made safe to show, outside code: raw HTML shows as text, images
+    become plain text (no tracking pixels), and only http(s) links stay links."""
+    out, pos = [], 0
+    for code in _CODE.finditer(text):
+        out.append(_neutralise_segment(text[pos:code.start()]))
+        out.append(code.group(0))
+        pos = code.end()
+    out.append(_neutralise_segment(text[pos:]))
+    return "".join(out)
+
+
+def _neutralise_segment(text: str) -> str:
+    if "<" in text:
+        text = _TAG_OPEN.sub("&lt;", text)
+    if "![" in text:
+        text = _IMAGE.sub("!\\[", text)
+    if "](" in text:
+        text = _MD_LINK.sub(lambda m: m.group(0) if safe_url(m.group(2)) else m.group(1), text)
+    return text

@@ -18,18 +18,18 @@ import gradio as gr
 
 from agent.events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
 
-from .citations import domain, escape_html_tags, escape_text, link, link_citations
+from .citations import domain, escape_text, link, link_citations, neutralise
 
-THINKING_TITLE = "💭 Thinking"
-SOURCES_TITLE = "📚 Sources"
-STATS_TITLE = "📊 Stats"
-ERROR_TITLE = "⚠️ Something went wrong"
-STOPPED_TITLE = "⏹ Stopped"
+THINKING_TITLE = "Thinking"
+SOURCES_TITLE = "Sources"
+STATS_TITLE = "Stats"
+ERROR_TITLE = "⚠ Something went wrong"
+STOPPED_TITLE = "■ Stopped"
 STOPPED_TEXT = "You stopped this answer; what is above is partial."
 
 
 def search_title(round_: int, budget: int, query: str) -> str:
-    return f"🔎 Search {round_}/{budget}: {escape_text(query, limit=160)}"
+    return f"Search {round_}/{budget}: {escape_text(query, limit=160)}"
 
 
 @dataclass
@@ -115,6 +115,8 @@ class AnswerView:
             case Done():
                 self._close_thinking(now)
                 self.done = event
+                if event.answer.strip() and not any(b.kind == "answer" for b in self.blocks):
+                    self.blocks.append(_Block(kind="answer", started=now, parts=[event.answer]))
                 self.stopped = self.stopped or event.stopped
                 self.searches = max(self.searches, event.searches)
                 self.sources.update({s.id: s for s in event.sources})
@@ -160,7 +162,7 @@ class AnswerView:
         return out + self._tail
 
     def meter(self) -> str:
-        text = f"🔎 searches {self.searches}/{self.max_searches}"
+        text = f"searches {self.searches}/{self.max_searches}"
         if self.error is not None:
             return f"{text} · error"
         if self.stopped:
@@ -184,12 +186,14 @@ class AnswerView:
                 meta["status"] = "pending"
             else:
                 meta["status"] = "done"
-                meta["duration"] = round(max(0.0, (block.ended or self.clock()) - block.started), 1)
-            return gr.ChatMessage(content=escape_html_tags(text), metadata=meta)
+                seconds = (block.ended or self.clock()) - block.started
+                if seconds >= 0.05:
+                    meta["duration"] = round(seconds, 1)
+            return gr.ChatMessage(content=neutralise(text), metadata=meta)
         if block.kind == "search":
             return self._render_search(block)
         text = block.text().strip()
-        return gr.ChatMessage(content=link_citations(text, self.sources)) if text else None
+        return gr.ChatMessage(content=link_citations(neutralise(text), self.sources)) if text else None
 
     def _render_search(self, block: _Block) -> gr.ChatMessage:
         start, done = block.start, block.done
@@ -201,11 +205,12 @@ class AnswerView:
             meta["status"] = "pending"
             return gr.ChatMessage(content="Searching…", metadata=meta)
         meta["status"] = "done"
-        meta["duration"] = round(float(done.latency_s), 2)
+        if done.latency_s >= 0.01:
+            meta["duration"] = round(float(done.latency_s), 2)
         provider = "".join(ch for ch in str(done.provider) if ch.isalnum() or ch in "-_ ")[:40]
         if done.error:
             meta["log"] = f"{provider} · failed"
-            return gr.ChatMessage(content=f"⚠️ Search failed: {escape_text(self._redact(done.error))}",
+            return gr.ChatMessage(content=f"⚠ Search failed: {escape_text(self._redact(done.error))}",
                                   metadata=meta)
         n = len(done.results)
         meta["log"] = f"{provider} · {n} result{'s' if n != 1 else ''}"
@@ -248,7 +253,7 @@ class AnswerView:
 
     def _redact(self, text: str) -> str:
         for secret in self.secrets:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, "[redacted]")
         return text
 
 

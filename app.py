@@ -1,0 +1,166 @@
+"""Deep Search in the browser: ``python app.py`` (flags: ``python app.py --help``).
+
+Importing this module builds ``demo`` from environment settings; it loads no
+model and starts no server. With no CUDA GPU and no server configured, the
+default local QwQ-32B cannot run, so the app opens in a clearly labelled demo
+mode (bundled scripted model output and search results) with a banner that
+says why and what to do instead.
+"""
+
+try:
+    import spaces  # noqa: F401  (must come before anything touches CUDA)
+except ImportError:
+    pass
+
+import argparse
+import importlib.util
+import logging
+import sys
+from pathlib import Path
+
+import gradio as gr
+
+from agent.__main__ import engine_flags, settings_from_args
+from agent.config import DEFAULT_MODEL, Settings, SettingsError, load_dotenv_file, settings_from_env
+from agent.session import build_backend
+from ui.app_ui import build_ui, launch_kwargs
+from ui.controller import ModelLoader, Runtime
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+DEMO_SCRIPT = ASSETS / "demo_script.json"
+DEMO_SEARCH = ASSETS / "demo_search.json"
+DEMO_LABEL = "Demo: scripted model output"
+DEMO_DELAY_S = 0.01  # per streamed chunk, so the demo unfolds like a real model
+NO_GPU = "no CUDA GPU was found, and QwQ-32B needs one (about 20 GB of GPU memory in 4-bit)"
+
+log = logging.getLogger("app")
+
+
+def _cuda_available() -> bool:
+    import torch  # only imported to ask; nothing is allocated
+
+    return bool(torch.cuda.is_available())
+
+
+def local_model_problem(settings: Settings) -> str | None:
+    """Why the local transformers backend cannot run here, or None. Loads nothing.
+
+    Only the default QwQ-32B is ruled out without a GPU: a model you chose
+    yourself (a small one, or a local folder) may well run on the CPU.
+    """
+    if settings.backend != "transformers":
+        return None
+    if importlib.util.find_spec("torch") is None:
+        return "PyTorch is not installed"
+    if _cuda_available():
+        return None
+    if settings.model != DEFAULT_MODEL:
+        return None
+    return NO_GPU
+
+
+def demo_banner(reason: str) -> str:
+    return (
+        f"**{DEMO_LABEL}.** The local QwQ-32B is unavailable here: {reason}. "
+        "Every answer replays a bundled recording of the model's thinking, searches and cited answer, "
+        "whatever you ask.  \n"
+        "To use the real model, run `python app.py` on a machine with a CUDA GPU, or point it at an "
+        "OpenAI-compatible server: `python app.py --backend openai --base-url http://HOST:8000/v1`"
+    )
+
+
+def demo_settings(settings: Settings) -> Settings:
+    return settings.with_overrides(
+        backend="scripted", model_script=str(DEMO_SCRIPT), search_fixture=str(DEMO_SEARCH),
+        provider="fixture", script_delay_s=settings.script_delay_s or DEMO_DELAY_S,
+    )
+
+
+def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | None = None,
+                 replay_speed: float = 1.0, demo_reason: str | None = None) -> Runtime:
+    """Decide demo mode, build the (lazy) backend and what the UI shares."""
+    reason = demo_reason or local_model_problem(settings)
+    label = banner = None
+    if reason:
+        settings, label, banner = demo_settings(settings), DEMO_LABEL, demo_banner(reason)
+    backend = build_backend(settings)
+    loader = ModelLoader(backend, label=str(getattr(backend, "model_id", settings.model)))
+    return Runtime(settings=settings, backend=backend, loader=loader, label=label, banner=banner,
+                   trace_path=trace, replay_path=replay, replay_speed=replay_speed)
+
+
+def create_demo(settings: Settings, **kwargs) -> gr.Blocks:
+    runtime = make_runtime(settings, **kwargs)
+    blocks = build_ui(runtime)
+    blocks.queue(default_concurrency_limit=runtime.settings.concurrency_limit,
+                 max_size=runtime.settings.queue_max_size)
+    blocks.runtime = runtime  # type: ignore[attr-defined]  (for main() and tests)
+    return blocks
+
+
+def _demo_from_env() -> gr.Blocks:
+    load_dotenv_file()
+    try:
+        return create_demo(settings_from_env())
+    except (SettingsError, ValueError) as exc:  # also ScriptError / FixtureError
+        log.error("configuration problem: %s", exc)
+        return create_demo(Settings(), demo_reason=f"the configuration has a problem ({exc})")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python app.py",
+        description="Deep Search web app: a reasoning model thinks, searches the web and answers "
+                    "with citations, live in the browser.",
+    )
+    engine_flags(p)
+    s = p.add_argument_group("server")
+    s.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    s.add_argument("--port", type=int, help="port (default 7860, or the next free one)")
+    s.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    s.add_argument("--replay-speed", type=float, default=1.0, metavar="X",
+                   help="speed of --replay and uploaded traces (1 real time, 0 at once)")
+    return p
+
+
+def _check_trace(path: str) -> str | None:
+    """Why the recording at ``path`` cannot be replayed, or None."""
+    try:
+        from agent.trace import TraceError, read_trace
+    except ImportError:
+        return "replaying needs agent/trace.py, which this build does not have"
+    try:
+        read_trace(path)
+    except TraceError as exc:
+        return str(exc)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    global demo
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+        problem = _check_trace(args.replay) if args.replay else None
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        demo = create_demo(settings, trace=args.trace, replay=args.replay,
+                           replay_speed=max(0.0, args.replay_speed))
+    except (SettingsError, ValueError) as exc:  # also ScriptError, FixtureError
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runtime = demo.runtime  # type: ignore[attr-defined]
+    if runtime.banner:
+        print(runtime.banner.replace("**", "").replace("`", "").replace("  \n", "\n"), file=sys.stderr)
+    runtime.loader.start()  # the model loads in the background; the UI shows progress
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False,
+                **launch_kwargs())
+    return 0
+
+
+demo: gr.Blocks | None = _demo_from_env() if __name__ != "__main__" else None
+
+if __name__ == "__main__":
+    sys.exit(main())

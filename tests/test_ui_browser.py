@@ -1,0 +1,338 @@
+"""The app in a real browser: Debian's chromium driven by Python playwright.
+
+Scripted backend + fixture search; one app per module. ``UPDATE_SCREENSHOT=1``
+rewrites ``assets/screenshot.png`` (the README's screenshot) from the demo mode.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+import app  # noqa: E402
+from agent.config import Settings  # noqa: E402
+from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking  # noqa: E402
+from ui.app_ui import EXAMPLES, launch_kwargs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).parent / "data"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+ANSWER = '#chat [data-testid="bot"]:not(:has(.thought-group))'  # a message that is not a panel
+TITLES = "#chat .thought-group > .title .md"
+# Finished, and the event is over (its status tracker hidden), so the next Enter is taken.
+DONE_JS = "(() => { const t = document.querySelector('#meter')?.innerText || '';" \
+          " const s = document.querySelector('#meter [data-testid=status-tracker]');" \
+          " return /· (done|stopped|error)/.test(t) && (!s || s.classList.contains('hide')); })()"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(settings: Settings, **kwargs):
+    demo = app.create_demo(settings, **kwargs)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True, show_error=False, **launch_kwargs())
+    return demo, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def ui():
+    settings = Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                        search_fixture=str(DATA / "ui.search.json"), provider="fixture",
+                        script_delay_s=0.01, max_question_chars=300, concurrency_local=2)
+    demo, url = serve(settings, replay_speed=0)
+    yield url
+    demo.close()
+
+
+def page_for(browser, url: str, **context):
+    context.setdefault("viewport", {"width": 1100, "height": 1200})
+    page = browser.new_context(**context).new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    page.wait_for_selector("#question textarea")
+    return page
+
+
+def ask(page, text: str) -> None:
+    page.fill("#question textarea", text)
+    page.keyboard.press("Enter")
+
+
+def wait_done(page, timeout: float = 60_000) -> str:
+    page.wait_for_function(DONE_JS, timeout=timeout)
+    return page.inner_text("#meter")
+
+
+def titles(page) -> list[str]:
+    return page.eval_on_selector_all(TITLES, "els => els.map(e => e.innerText.trim())")
+
+
+def open_panels(page) -> None:
+    """Expand every collapsed panel (its body is only rendered when open)."""
+    page.eval_on_selector_all(
+        "#chat .thought-group > .title",
+        "els => els.forEach(e => { if (!e.parentElement.querySelector('.content')) e.click(); })")
+    page.wait_for_timeout(300)
+
+
+def close(page) -> None:
+    page.context.close()
+
+
+def test_answer_streams_with_panels_and_citation_links(browser, ui) -> None:
+    page = page_for(browser, ui)
+    page.evaluate("""() => { window.__seen = new Set(); const chat = document.querySelector('#chat');
+        new MutationObserver(() => {
+          const a = [...chat.querySelectorAll('[data-testid="bot"]:not(:has(.thought-group))')];
+          window.__seen.add(a.map(e => e.innerText).join('|').length);
+        }).observe(chat, {subtree: true, childList: true, characterData: true}); }""")
+    ask(page, "How tall is the Eiffel Tower?")
+    page.wait_for_selector("#chat .loading-spinner", timeout=10_000)  # a pending panel while it runs
+    meter = wait_done(page)
+    assert meter.startswith("searches 3/5 · done")
+    assert page.evaluate("window.__seen.size") >= 4  # the answer grew over several updates
+    assert titles(page) == ["Thinking", "Search 1/5: eiffel tower height", "Thinking",
+                            "Search 2/5: hostile titles <img src=x onerror=alert(4)>", "Thinking",
+                            "Search 3/5: broken provider", "Thinking", "Sources (3)", "Stats"]
+    answer = page.locator(ANSWER).last
+    assert "The Eiffel Tower is 330 m tall" in answer.inner_text()
+    link = answer.locator('a[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]')
+    assert link.count() == 1 and link.inner_text() == "[1]"
+    assert answer.locator("del").first.inner_text() == "[9?]"  # a citation with no source, struck
+    open_panels(page)
+    chat_text = page.inner_text("#chat")
+    assert "Search failed: fixture: provider is down" in chat_text
+    assert "time to first token" in chat_text
+    assert page.locator('#chat a[href="https://evil.example/a"]').count() >= 1  # result + source links
+    for button in ("#dl-trace", "#dl-html", "#dl-md"):
+        assert page.locator(button).is_visible()
+    close(page)
+
+
+def test_hostile_titles_and_javascript_urls_are_inert(browser, ui) -> None:
+    page = page_for(browser, ui)
+    ask(page, "Anything hostile?")
+    wait_done(page)
+    open_panels(page)
+    page.wait_for_timeout(300)
+    assert page.dialogs == []
+    assert page.evaluate("window.__xss") is None
+    assert page.locator('#chat a[href^="javascript:" i]').count() == 0
+    assert page.evaluate("""() => [...document.querySelectorAll('#chat *')].filter(
+        el => [...el.attributes].some(a => a.name.startsWith('on'))).length""") == 0
+    assert page.locator("#chat img[src='x']").count() == 0  # raw HTML from the model is text too
+    assert page.locator("#chat .katex").count() == 0  # $$ in a title is text, not LaTeX
+    text = page.inner_text("#chat")
+    assert "<img src=x onerror=alert(1)>" in text  # shown as text
+    assert "[click me](javascript:alert(2)) $$x^2$$" in text
+    assert '<img src=x onerror="window.__xss=1"> a trap' in text
+    close(page)
+
+
+def test_stop_ends_generation_and_next_question_works(browser, ui) -> None:
+    page = page_for(browser, ui)
+    ask(page, "Stop me")
+    page.wait_for_selector(TITLES, timeout=10_000)
+    page.click("#stop")
+    page.wait_for_function("document.querySelector('#meter').innerText.includes('stopped')", timeout=10_000)
+    time.sleep(1.0)  # nothing keeps streaming after a stop
+    assert "stopped" in page.inner_text("#meter")
+    assert titles(page).count("■ Stopped") == 1
+    assert "330 m" not in page.inner_text("#chat")
+    assert not any(t.name == "engine-pump" and t.is_alive() for t in threading.enumerate())
+    ask(page, "Second question")
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"user\"]').length == 2")
+    assert wait_done(page, 30_000).startswith("searches 3/5 · done")
+    assert "The Eiffel Tower is 330 m tall" in page.locator(ANSWER).last.inner_text()
+    close(page)
+
+
+def set_max_searches(page, n: int) -> None:
+    page.locator("#settings").get_by_text("Settings", exact=True).first.click()
+    box = page.locator("#set-max-searches input[type='number']")
+    check = f"document.querySelector(\"#set-max-searches input[type='range']\").value === '{n}'"
+    for attempt in range(3):  # the accordion may still be rendering on a busy machine
+        box.fill(str(n))
+        box.press("Enter")
+        box.blur()
+        try:
+            page.wait_for_function(check, timeout=4000)
+            break
+        except playwright_api.TimeoutError:
+            if attempt == 2:
+                raise
+    page.wait_for_timeout(100)
+
+
+def test_settings_change_takes_effect_and_shows_backend(browser, ui) -> None:
+    page = page_for(browser, ui)
+    set_max_searches(page, 1)
+    info = page.inner_text("#settings-info")
+    assert "Backend: scripted" in info and "Tavily key: not configured" in info
+    ask(page, "Only one search please")
+    assert wait_done(page).startswith("searches 1/1 · done")
+    search_titles = [t for t in titles(page) if t.startswith("Search")]
+    assert search_titles == ["Search 1/1: eiffel tower height"]  # the second call was refused
+    close(page)
+
+
+def test_multi_turn_follow_up(browser, ui) -> None:
+    page = page_for(browser, ui)
+    ask(page, "How tall is the Eiffel Tower?")
+    wait_done(page)
+    ask(page, "And in feet?")
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"user\"]').length == 2")
+    page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length >= 2 && " + DONE_JS,
+                           timeout=30_000)
+    users = page.eval_on_selector_all('[data-testid="user"]', "els => els.map(e => e.innerText.trim())")
+    assert users == ["How tall is the Eiffel Tower?", "And in feet?"]
+    assert page.locator(ANSWER).count() == 2
+    # Same URL, same number across the conversation: [1] still links to the first source.
+    assert page.locator(ANSWER).last.locator('a[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]') \
+        .inner_text() == "[1]"
+    close(page)
+
+
+def test_two_sessions_at_once_never_mix(browser, ui) -> None:
+    a, b = page_for(browser, ui), page_for(browser, ui)
+    set_max_searches(a, 1)
+    ask(a, "Question from A")
+    ask(b, "Question from B")
+    a.wait_for_selector(TITLES)
+    overlap = "·" in b.inner_text("#meter") and "done" not in a.inner_text("#meter")
+    meter_a, meter_b = wait_done(a), wait_done(b)
+    assert overlap, "the two questions should run at the same time"
+    assert meter_a.startswith("searches 1/1") and meter_b.startswith("searches 3/5")
+    text_a, text_b = a.inner_text("#chat"), b.inner_text("#chat")
+    assert "Question from A" in text_a and "Question from B" not in text_a
+    assert "Question from B" in text_b and "Question from A" not in text_b
+    assert [t for t in titles(a) if t.startswith("Search")] == ["Search 1/1: eiffel tower height"]
+    assert len([t for t in titles(b) if t.startswith("Search")]) == 3
+    assert titles(a).count("Thinking") == 2 and titles(b).count("Thinking") == 4  # refused calls add none
+    close(a)
+    close(b)
+
+
+def test_empty_and_over_long_questions(browser, ui) -> None:
+    page = page_for(browser, ui)
+    page.fill("#question textarea", "   ")
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(800)
+    assert page.locator('[data-testid="user"]').count() == 0
+    ask(page, "x" * 301)
+    page.get_by_text("the limit is 300").first.wait_for(timeout=10_000)
+    assert page.locator('[data-testid="user"]').count() == 0
+    assert "Traceback" not in page.content()
+    close(page)
+
+
+def test_trace_upload_replays_with_panels(browser, ui, tmp_path: Path) -> None:
+    trace = pytest.importorskip("agent.trace", reason="agent/trace.py (recordings) is not there yet")
+    path = tmp_path / "recorded.jsonl"
+    bad = SourceRef(id=1, title="<img src=x onerror=alert(7)>", url="javascript:alert(7)")
+    good = SourceRef(id=2, title="Good source", url="https://example.org/good")
+    writer = trace.TraceWriter(path, question="Recorded question", model="script:test",
+                               settings=Settings(backend="scripted", model_script="x"))
+    for event in (Thinking(text="Recorded thinking."), SearchStart(query="recorded query", round=1, max_searches=2),
+                  SearchDone(query="recorded query", provider="fixture", latency_s=0.3, results=(bad, good)),
+                  Done(answer="Answer [1] and [2].", sources=(bad, good), cited=(1, 2), searches=1)):
+        writer.write(event)
+    writer.close()
+    page = page_for(browser, ui)
+    page.set_input_files("input[type=file]", str(path))
+    assert wait_done(page).startswith("searches 1/2 · done")
+    assert titles(page)[:2] == ["Thinking", "Search 1/2: recorded query"]
+    assert "Replay of a recorded trace" in page.inner_text("#chat")
+    open_panels(page)
+    assert page.locator('#chat a[href^="javascript:" i]').count() == 0 and page.dialogs == []
+    assert page.locator(ANSWER).last.locator('a[href="https://example.org/good"]').inner_text() == "[2]"
+    close(page)
+
+
+def test_app_replay_flag_plays_a_recording_on_open(browser, tmp_path: Path) -> None:
+    trace = pytest.importorskip("agent.trace", reason="agent/trace.py (recordings) is not there yet")
+    path = tmp_path / "kiosk.jsonl"
+    source = SourceRef(id=1, title="Kiosk source", url="https://example.org/kiosk")
+    writer = trace.TraceWriter(path, question="Kiosk question", model="script:test",
+                               settings=Settings(backend="scripted", model_script="x"))
+    for event in (Thinking(text="Kiosk thinking."), SearchStart(query="kiosk", round=1, max_searches=3),
+                  SearchDone(query="kiosk", provider="fixture", latency_s=0.2, results=(source,)),
+                  Done(answer="Kiosk answer [1].", sources=(source,), cited=(1,), searches=1)):
+        writer.write(event)
+    writer.close()
+    demo, url = serve(Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                               search_fixture=str(DATA / "ui.search.json")), replay=str(path), replay_speed=0)
+    try:
+        page = page_for(browser, url)
+        assert wait_done(page).startswith("searches 1/3 · done")
+        assert page.locator('[data-testid="user"]').inner_text().strip() == "Kiosk question"
+        assert page.locator(ANSWER).last.locator('a[href="https://example.org/kiosk"]').inner_text() == "[1]"
+        close(page)
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def demo_mode():
+    demo, url = serve(Settings(script_delay_s=0.004), demo_reason=app.NO_GPU)
+    yield url
+    demo.close()
+
+
+def test_demo_mode_example_click_and_screenshot(browser, demo_mode, tmp_path: Path) -> None:
+    page = page_for(browser, demo_mode, viewport={"width": 1100, "height": 1500})
+    assert "Demo: scripted model output" in page.inner_text("#banner")
+    assert "--backend openai --base-url" in page.inner_text("#banner")
+    page.get_by_text(EXAMPLES[0]).first.click()  # examples run when clicked
+    assert wait_done(page).startswith("searches 2/5 · done")
+    assert "330 metres" in page.locator(ANSWER).last.inner_text()
+    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")  # the question on top
+    page.wait_for_timeout(400)
+    target = ROOT / "assets" / "screenshot.png" if os.environ.get("UPDATE_SCREENSHOT") \
+        else tmp_path / "screenshot.png"
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 10_000
+    close(page)
+
+
+def test_dark_mode_and_narrow_window(browser, demo_mode, tmp_path: Path) -> None:
+    page = page_for(browser, demo_mode, viewport={"width": 390, "height": 844}, color_scheme="dark",
+                    device_scale_factor=2)
+    ask(page, "How tall is the Eiffel Tower?")
+    wait_done(page)
+    background = page.evaluate("getComputedStyle(document.querySelector('.gradio-container') || "
+                               "document.body).backgroundColor")
+    rgb = [int(x) for x in background[background.index("(") + 1:].split(")")[0].split(",")[:3]]
+    assert sum(rgb) < 200, background  # a dark background
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    for selector in ("#ask", "#stop", "#question textarea"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 391
+    shots = Path(os.environ.get("UI_SCREENSHOT_DIR", tmp_path))
+    page.screenshot(path=str(shots / "screenshot-dark-narrow.png"), full_page=False)
+    close(page)

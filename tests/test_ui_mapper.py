@@ -1,0 +1,333 @@
+"""Unit tests of the UI's pure parts: events -> ChatMessages, citations, history."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from agent.backends.scripted import ScriptedBackend, load_script
+from agent.config import DEFAULT_MODEL, Settings
+from agent.events import Answer, Done, Error, SearchDone, SearchStart, SourceRef, Thinking
+from agent.session import ChatSession
+from ui.citations import escape_text, link_citations, neutralise, safe_url, unlink_citations
+from ui.history import content_text, mark_stopped, normalise_history
+from ui.mapper import (ERROR_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE, THINKING_TITLE,
+                       AnswerView, events_to_messages)
+
+DATA = Path(__file__).parent / "data"
+WIKI = SourceRef(id=1, title="Eiffel Tower - Wikipedia", url="https://en.wikipedia.org/wiki/Eiffel_Tower")
+EVIL = SourceRef(id=2, title="<img src=x onerror=alert(1)>", url="https://evil.example/a")
+JS = SourceRef(id=3, title="[x](javascript:alert(1))", url="javascript:alert(1)")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def titles(messages: list[gr.ChatMessage]) -> list[str]:
+    return [m.metadata.get("title", "<answer>") for m in messages]
+
+
+def two_search_run() -> list:
+    return [
+        Thinking(text="Let me "), Thinking(text="search."),
+        SearchStart(query="eiffel height", round=1, max_searches=5),
+        SearchDone(query="eiffel height", provider="fixture", latency_s=0.42, results=(WIKI,)),
+        Thinking(text="Second look."),
+        SearchStart(query="eiffel <b>bold</b>", round=2, max_searches=5),
+        SearchDone(query="eiffel <b>bold</b>", provider="fixture", latency_s=0.1, results=(EVIL,)),
+        Thinking(text="Done thinking."),
+        Answer(text="\n\nIt is 330 m [1]"), Answer(text=" and [2]."),
+        Done(answer="It is 330 m [1] and [2].", sources=(WIKI, EVIL), cited=(1, 2), searches=2,
+             stats={"ttft_s": 0.5, "thinking_tokens": 40, "thinking_tok_s": 20.0, "answer_tokens": 9,
+                    "answer_tok_s": 30.0, "search_latencies_s": [0.42, 0.1], "total_s": 3.2}),
+    ]
+
+
+# -- the mapper ---------------------------------------------------------------
+
+
+def test_panels_in_order_with_titles() -> None:
+    messages = events_to_messages(two_search_run(), max_searches=5)
+    assert titles(messages) == [
+        THINKING_TITLE, "Search 1/5: eiffel height", THINKING_TITLE,
+        "Search 2/5: eiffel &lt;b&gt;bold&lt;/b&gt;", THINKING_TITLE, "<answer>",
+        f"{SOURCES_TITLE} (2)", STATS_TITLE,
+    ]
+    assert all(m.role == "assistant" for m in messages)
+    assert all(m.metadata.get("status") == "done" for m in messages if m.metadata.get("title") in
+               (THINKING_TITLE, STATS_TITLE))
+    assert "status" not in messages[6].metadata  # Sources: open; Stats: collapsed (done)
+
+
+def test_thinking_pending_then_done_with_duration() -> None:
+    clock = Clock()
+    view = AnswerView(max_searches=5, clock=clock)
+    view.feed(Thinking(text="Hmm"))
+    [panel] = view.messages()
+    assert panel.metadata["status"] == "pending" and "duration" not in panel.metadata
+    clock.t += 2.5
+    view.feed(SearchStart(query="q", round=1, max_searches=5))
+    thinking, search = view.messages()
+    assert thinking.metadata == {"title": THINKING_TITLE, "status": "done", "duration": 2.5}
+    assert search.metadata["status"] == "pending" and search.content == "Searching…"
+    assert view.meter().startswith("searches 1/5")
+
+
+def test_missing_think_close_still_ends_as_done() -> None:
+    # The model never wrote </think>: the engine promotes the reasoning to the answer.
+    events = [Thinking(text="330 m, from memory."), Answer(text="330 m, from memory."),
+              Done(answer="330 m, from memory.")]
+    view = AnswerView(max_searches=5)
+    view.feed(events[0])
+    assert view.messages()[0].metadata["status"] == "pending"
+    view.feed_all(events[1:])
+    messages = view.messages()
+    assert messages[0].metadata["status"] == "done"
+    assert messages[1].content == "330 m, from memory."
+
+
+def test_thinking_closed_by_done_without_answer() -> None:
+    messages = events_to_messages([Thinking(text="only thoughts"), Done(answer="")], max_searches=5)
+    assert messages[0].metadata["status"] == "done"
+    assert titles(messages) == [THINKING_TITLE, STATS_TITLE]
+
+
+def test_search_panel_results_are_links_and_errors_stay_inside() -> None:
+    secret = "tvly-CANARY-0123456789"
+    events = [
+        SearchStart(query="a", round=1, max_searches=2),
+        SearchDone(query="a", provider="tavily", latency_s=0.61, results=(WIKI, EVIL, JS)),
+        SearchStart(query="b", round=2, max_searches=2),
+        SearchDone(query="b", provider="tavily", latency_s=1.0, error=f"HTTP 401 for key {secret}"),
+        Done(answer="", searches=2),
+    ]
+    messages = AnswerView(max_searches=2, secrets=[secret]).feed_all(events).messages()
+    ok, failed = messages[0], messages[1]
+    assert ok.metadata["log"] == "tavily · 3 results" and ok.metadata["duration"] == 0.61
+    assert "[Eiffel Tower \\- Wikipedia](https://en.wikipedia.org/wiki/Eiffel_Tower)" in ok.content
+    assert "<img" not in ok.content and "&lt;img" in ok.content
+    assert "javascript:" not in ok.content.replace("javascript:alert", "")  # only as escaped text
+    assert "](javascript" not in ok.content
+    assert failed.metadata["log"] == "tavily · failed"
+    assert "Search failed" in failed.content and secret not in failed.content and "redacted" in failed.content
+    assert not any(m.metadata.get("title") == ERROR_TITLE for m in messages)  # the answer goes on
+
+
+def test_answer_citations_linked_and_unknown_marked() -> None:
+    messages = events_to_messages(two_search_run()[:-1] + [Answer(text=" See [7].")], max_searches=5)
+    answer = messages[-1].content
+    assert "[\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower)" in answer
+    assert "[\\[2\\]](https://evil.example/a)" in answer
+    assert "~~\\[7?\\]~~" in answer
+
+
+def test_sources_panel_lists_cited_in_order_with_domain() -> None:
+    done = Done(answer="[2] then [1]", sources=(WIKI, EVIL), cited=(2, 1))
+    messages = AnswerView(max_searches=5).feed_all([Answer(text="[2] then [1]"), done]).messages()
+    sources = next(m for m in messages if m.metadata.get("title", "").startswith(SOURCES_TITLE))
+    lines = sources.content.splitlines()
+    assert lines[0].startswith("2\\. [&lt;img") and "*evil\\.example*" in lines[0]
+    assert lines[1].startswith("1\\. [Eiffel") and "*en\\.wikipedia\\.org*" in lines[1]
+
+
+def test_stats_panel_collapsed_with_numbers() -> None:
+    stats = events_to_messages(two_search_run(), max_searches=5)[-1]
+    assert stats.metadata == {"title": STATS_TITLE, "status": "done"}
+    for text in ("time to first token | 0.50 s", "20.0 tok/s", "searches used | 2 · 0.42 s, 0.10 s",
+                 "total time | 3.2 s"):
+        assert text in stats.content
+
+
+def test_stopped_keeps_partial_answer_and_marks_it() -> None:
+    events = [Thinking(text="x"), Answer(text="Partial ans"),
+              Done(answer="Partial ans", stopped=True)]
+    view = AnswerView(max_searches=5).feed_all(events)
+    messages = view.messages()
+    assert messages[1].content == "Partial ans"
+    assert STOPPED_TITLE in titles(messages)
+    assert view.meter() == "searches 0/5 · stopped"
+
+
+def test_mark_stopped_from_ui_closes_pending_panels() -> None:
+    view = AnswerView(max_searches=5)
+    view.feed_all([Thinking(text="x"), SearchStart(query="q", round=1, max_searches=5)])
+    view.mark_stopped()
+    messages = view.messages()
+    assert all(m.metadata.get("status") != "pending" for m in messages)
+    assert messages[1].content == "Search cancelled." and messages[-1].metadata["title"] == STOPPED_TITLE
+
+
+def test_error_event_is_a_clean_panel() -> None:
+    messages = events_to_messages([Thinking(text="x"), Error(message="model <b>down</b>: retry")],
+                                  max_searches=5)
+    error = messages[-1]
+    assert error.metadata == {"title": ERROR_TITLE}
+    assert "&lt;b&gt;" in error.content and "<b>" not in error.content
+    assert messages[0].metadata["status"] == "done"
+
+
+def test_label_and_meter() -> None:
+    view = AnswerView(max_searches=3, label="Demo: scripted model output")
+    view.feed(Thinking(text="x"))
+    assert view.messages()[0].metadata["log"] == "Demo: scripted model output"
+    assert view.meter() == "searches 0/3 · thinking…"
+    view.feed(Answer(text="y"))
+    assert view.meter() == "searches 0/3 · writing the answer…"
+
+
+def test_incremental_rendering_reuses_unchanged_messages_and_is_cheap() -> None:
+    view = AnswerView(max_searches=5)
+    view.feed_all(two_search_run()[:8])
+    first = view.messages()
+    view.feed(Answer(text="more"))
+    second = view.messages()
+    assert all(a is b for a, b in zip(first[:4], second[:4]))  # finished panels are not rebuilt
+    assert second[-1] is not first[-1]
+    big = AnswerView(max_searches=5)
+    start = time.perf_counter()
+    for i in range(20000):
+        big.feed(Answer(text="tok "))
+        if i % 50 == 0:  # the controller renders at most ~20 times a second
+            big.messages()
+    assert time.perf_counter() - start < 2.0
+    assert big.messages()[-1].content.count("tok") == 20000
+
+
+def test_empty_thinking_is_not_rendered() -> None:
+    messages = events_to_messages([Thinking(text="\n\n"), Answer(text="hi"), Done(answer="hi")],
+                                  max_searches=5)
+    assert titles(messages) == ["<answer>", STATS_TITLE]
+
+
+def test_done_without_start_event() -> None:
+    messages = events_to_messages([SearchDone(query="q", provider="p", latency_s=0.0)], max_searches=5)
+    assert messages[0].metadata["title"] == "Search 1/5: q"
+
+
+def test_real_engine_run_maps_cleanly() -> None:
+    settings = Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                        search_fixture=str(DATA / "ui.search.json"), provider="fixture",
+                        tavily_api_key="tvly-CANARY-0123456789")
+    backend = ScriptedBackend(rounds=load_script(settings.model_script), settings=settings)
+    session = ChatSession(settings=settings, backend=backend)
+    events = list(session.ask("How tall is the Eiffel Tower?", cancel=threading.Event()))
+    view = AnswerView(max_searches=settings.max_searches, secrets=[settings.tavily_api_key])
+    messages = view.feed_all(events).messages()
+    rendered = "\n".join(str(m.content) + str(m.metadata) for m in messages)
+    assert "tvly-CANARY" not in rendered
+    assert "<img" not in rendered.replace("<img src=x onerror=\"window.__xss=1\">", "")
+    assert "](javascript" not in rendered.replace("[a trap](javascript:window.__xss=2)", "")
+    assert [t for t in titles(messages) if t.startswith("Search")] == [
+        "Search 1/5: eiffel tower height",
+        "Search 2/5: hostile titles &lt;img src=x onerror=alert\\(4\\)&gt;",
+        "Search 3/5: broken provider",
+    ]
+    assert "`code [1] stays`" in messages[titles(messages).index("<answer>")].content
+
+
+# -- citations ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url,ok", [
+    ("https://example.com/a b(c)", True), ("http://x.org", True), ("javascript:alert(1)", False),
+    ("JAVASCRIPT:alert(1)", False), ("data:text/html,<script>", False), ("//evil.example", False),
+    ("https://", False), ("https://ok.example/\nnext", False), ("vbscript:x", False),
+])
+def test_safe_url(url: str, ok: bool) -> None:
+    result = safe_url(url)
+    assert (result is not None) == ok
+    if result:
+        assert not re.search(r"[\s()<>\"']", result)
+
+
+def test_escape_text_renders_as_text() -> None:
+    text = escape_text("<img src=x onerror=alert(1)> [a](javascript:x) $$x$$ *b* `c`\nline")
+    assert "<" not in text and "\n" not in text
+    assert "\\[a\\]\\(javascript:x\\)" in text and "\\$\\$x\\$\\$" in text and "\\*b\\*" in text
+    assert escape_text("x" * 500, limit=10) == "x" * 9 + "…"
+
+
+def test_link_citations_shapes() -> None:
+    sources = {1: WIKI, 2: EVIL, 3: JS}
+    out = link_citations("A [1], B [1, 2], C [3], D [4], E [x], `[1]`, [1](http://keep)", sources)
+    assert out.startswith("A [\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower), B \\[[1](https://")
+    assert ", [2](https://evil.example/a)\\]" in out
+    assert "C ~~\\[3?\\]~~" in out  # a javascript: source never becomes a link
+    assert "D ~~\\[4?\\]~~" in out and "E [x]" in out and "`[1]`" in out and "[1](http://keep)" in out
+    assert link_citations("```\n[1]\n", sources) == "```\n[1]\n"  # still-open code fence
+
+
+def test_neutralise_model_markdown() -> None:
+    text = ('<img src=x onerror="x"> ![pixel](https://t.example/?q=secret) [t](javascript:a) '
+            '[rel](/gradio_api/file=x) [ok](https://ok.org) `<b>` 3 < 4\n```\n<div>\n```')
+    out = neutralise(text)
+    assert out.startswith("&lt;img") and "![" not in out and "javascript" not in out
+    assert " t " in out and " rel " in out and "[ok](https://ok.org)" in out
+    assert "`<b>`" in out and "3 < 4" in out and "```\n<div>\n```" in out
+
+
+def test_unlink_citations_round_trip() -> None:
+    text = "A [1], B [1, 4], C [9]. Real link [site](https://x.org)."
+    assert unlink_citations(link_citations(text, {1: WIKI})) == text
+
+
+# -- history from the client --------------------------------------------------
+
+
+def test_normalise_history_blocks_panels_and_stopped_turns() -> None:
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "Q1"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "thinking"}],
+         "metadata": {"title": THINKING_TITLE}},
+        {"role": "assistant", "content": [{"type": "text", "text": "A1 [\\[1\\]](https://x.org)"}],
+         "metadata": None},
+        {"role": "assistant", "content": "s", "metadata": {"title": f"{SOURCES_TITLE} (1)"}},
+        {"role": "user", "content": "Q2"},
+        {"role": "assistant", "content": "partial"},
+        {"role": "assistant", "content": "stop", "metadata": {"title": STOPPED_TITLE}},
+        {"role": "user", "content": [{"type": "file", "file": {"path": "/x"}}, {"type": "text", "text": "Q3"}]},
+        gr.ChatMessage(role="assistant", content="A3"),
+        {"role": "user", "content": "unanswered"},
+    ]
+    assert normalise_history(history) == [("user", "Q1"), ("assistant", "A1 [1]"),
+                                          ("user", "Q3"), ("assistant", "A3")]
+    assert content_text([{"type": "text", "text": "a"}, "b", None]) == "a\nb"
+
+
+def test_mark_stopped_history() -> None:
+    history = [{"role": "user", "content": "Q"},
+               {"role": "assistant", "content": "t", "metadata": {"title": "Thinking", "status": "pending"}}]
+    out = mark_stopped(history)
+    assert out[1]["metadata"]["status"] == "done"
+    assert out[-1]["metadata"]["title"] == STOPPED_TITLE
+    assert mark_stopped(out) == out  # once only
+    assert history[1]["metadata"]["status"] == "pending"  # input untouched
+
+
+# -- demo-mode decision (app.py) ---------------------------------------------
+
+
+def test_demo_mode_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app
+
+    monkeypatch.setattr(app, "_cuda_available", lambda: False)
+    assert "no CUDA GPU" in app.local_model_problem(Settings())
+    assert app.local_model_problem(Settings(model="/models/tiny")) is None  # a model you chose
+    assert app.local_model_problem(Settings(backend="openai", base_url="http://x")) is None
+    runtime = app.make_runtime(Settings())
+    assert runtime.label == app.DEMO_LABEL and "unavailable" in runtime.banner
+    assert runtime.settings.backend == "scripted" and runtime.settings.provider == "fixture"
+    explicit = app.make_runtime(Settings(backend="scripted", model_script=str(DATA / "ui.script.json")))
+    assert explicit.label is None and explicit.banner is None  # explicit scripted is not demo mode
+    monkeypatch.setattr(app, "_cuda_available", lambda: True)
+    assert app.local_model_problem(Settings(model=DEFAULT_MODEL)) is None
