@@ -18,7 +18,7 @@ from typing import Iterator, TextIO
 
 from .backends.base import BackendError
 from .backends.scripted import ScriptError
-from .config import Settings, SettingsError, load_dotenv_file, settings_from_env
+from .config import Settings, SettingsError, load_dotenv_file, redact, settings_from_env
 from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking, to_dict
 from .loop import InputError
 from .search.fixture import FixtureError
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _emit(events, json_mode=args.json, recorder=recorder, out=sys.stdout)
     except BackendError as exc:
-        _emit_error(str(exc), json_mode=args.json, recorder=recorder)
+        _emit_error(redact(str(exc), settings.secrets), json_mode=args.json, recorder=recorder)
         return EXIT_FAIL
     except Exception as exc:  # last resort: a person gets a clean line, never a traceback
         if os.environ.get("DEEPSEARCH_DEBUG"):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal, Mapping, get_args
+from typing import Any, Iterable, Literal, Mapping, get_args
 
 BackendName = Literal["transformers", "openai", "scripted"]
 ProviderName = Literal["tavily", "duckduckgo", "fixture", "auto"]
 
 DEFAULT_MODEL = "Qwen/QwQ-32B"
+REDACTED = "[redacted]"
+MIN_SECRET_CHARS = 6
 
 
 class SettingsError(ValueError):
@@ -110,6 +112,12 @@ class Settings:
             clean.setdefault("provider", "fixture")
         return replace(self, **clean)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never be shown (keys); very short ones would redact ordinary words."""
+        values = (getattr(self, f.name) for f in fields(self) if not f.repr)
+        return tuple(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_CHARS)
+
     def public(self) -> dict[str, Any]:
         """Everything but secrets: safe for traces, logs and the UI."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
@@ -165,6 +173,14 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
             continue
         values[name] = _coerce(var, raw.strip(), types[name])
     return Settings(**values).with_overrides(**overrides)
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every secret value replaced, e.g. an error page echoing a key."""
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET_CHARS:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 def _coerce(var: str, raw: str, annotation: Any) -> Any:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from .backends.base import Backend, BackendError, Conversation
-from .config import Settings
+from .config import Settings, redact
 from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking
 from .parser import BadToolCall, StreamParser, ToolCall, parse_call
 from .prompt import WEB_SEARCH_TOOL, build_messages, escape_untrusted
@@ -123,7 +123,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     try:
         conv = backend.start(messages, [WEB_SEARCH_TOOL], settings=settings)
     except BackendError as exc:
-        yield Error(message=str(exc))
+        yield Error(message=redact(str(exc), settings.secrets))
         return
     if on_conversation is not None:
         on_conversation(conv)
@@ -199,7 +199,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
                 break
             conv.add_tool_result(observation)
     except BackendError as exc:
-        yield Error(message=str(exc))
+        yield Error(message=redact(str(exc), settings.secrets))
         return
     final = "".join(answer)
     usage = conv.usage
@@ -255,7 +255,8 @@ def _search(call: ToolCall, number: int, *, settings: Settings, search: SearchCh
     try:
         answer = search.search(call.query, max_results=settings.results_per_search, cancel=cancel)
     except AllProvidersFailed as exc:
-        reason = str(exc)
+        # Provider messages may quote what the server said, and servers echo keys.
+        reason = redact(str(exc), settings.secrets)
         return (SearchDone(query=call.query, provider=search.name, latency_s=round(clock() - start, 3),
                            error=reason),
                 SEARCH_FAILED.format(reason=escape_untrusted(reason)))

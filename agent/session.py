@@ -12,8 +12,9 @@ from typing import Iterator
 
 from .backends.base import Backend, Conversation
 from .config import Settings
-from .events import Done, Event
-from .loop import run
+from .events import Done, Event, SourceRef
+from .gpu import on_gpu, on_zero_gpu
+from .loop import run, validate_question
 from .search import SearchChain, SourceRegistry, build_search
 
 
@@ -52,10 +53,34 @@ class ChatSession:
 
         Raises ``InputError`` at once for an empty or over-long question.
         """
-        events = run(question, settings=self.settings, backend=self.backend, search=self.search,
-                     registry=self.registry, history=self.history, cancel=cancel,
-                     on_conversation=self._opened)
+        if on_zero_gpu():
+            validate_question(question, self.settings)
+            events = self._ask_on_zero_gpu(question, cancel or threading.Event())
+        else:
+            events = run(question, settings=self.settings, backend=self.backend, search=self.search,
+                         registry=self.registry, history=self.history, cancel=cancel,
+                         on_conversation=self._opened)
         return self._remember(question.strip(), events)
+
+    def _ask_on_zero_gpu(self, question: str, cancel: threading.Event) -> Iterator[Event]:
+        """The whole answer in one GPU call; session state stays here, updated from events."""
+        global _GPU_BACKEND
+        _GPU_BACKEND = self.backend  # forked into the worker with the loaded model
+        gpu_answer = on_gpu(answer_in_one_call, duration_s=self.settings.gpu_duration_s)
+        remote = gpu_answer(question, self.settings, list(self.history), list(self.registry.refs()))
+        try:
+            for event in remote:
+                if isinstance(event, Done):
+                    self.registry.adopt(event.sources)
+                yield event
+                if cancel.is_set():
+                    # Closing the remote generator makes the worker close ours: its
+                    # finally sets the worker's cancel event, ending generation.
+                    break
+        finally:
+            close = getattr(remote, "close", None)
+            if close is not None:
+                close()
 
     def _opened(self, conversation: Conversation) -> None:
         self.conversation = conversation
@@ -67,3 +92,26 @@ class ChatSession:
                 # search results of earlier turns would flood the context.
                 self.history += [("user", question), ("assistant", event.answer)]
             yield event
+
+
+_GPU_BACKEND: Backend | None = None
+
+
+def answer_in_one_call(question: str, settings: Settings, history: list[tuple[str, str]],
+                       sources: list[SourceRef]) -> Iterator[Event]:
+    """One whole answer (every round, search and splice) as a real generator function.
+
+    This is what ZeroGPU runs in a forked worker: the arguments are pickled,
+    so it takes plain data and rebuilds the source numbering from it, and the
+    cancel event lives here, set when the wrapper closes this generator.
+    """
+    if _GPU_BACKEND is None:
+        raise RuntimeError("no backend was shared for GPU calls; call ChatSession.ask")
+    cancel = threading.Event()
+    registry = SourceRegistry()
+    registry.adopt(sources)
+    try:
+        yield from run(question, settings=settings, backend=_GPU_BACKEND, search=build_search(settings),
+                       registry=registry, history=history, cancel=cancel)
+    finally:
+        cancel.set()

@@ -34,13 +34,11 @@ from types import TracebackType
 from typing import Any, Callable, Iterable, Iterator, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
-from .config import Settings
+from .config import REDACTED, Settings, redact
 from .events import Done, Error, Event, SourceRef, from_dict, to_dict
 
 TRACE_VERSION = 1
 RECORDER = "deepsearch"
-REDACTED = "[redacted]"
-_MIN_SECRET_CHARS = 6  # shorter "secrets" would redact ordinary words everywhere
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +68,7 @@ class TraceWriter:
         self.error: str | None = None
         self._clock = clock
         self._t0 = clock()
-        self._secrets = _secret_values(settings)
+        self._secrets = list(settings.secrets)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             needs_newline = _ends_mid_line(self.path)
@@ -136,18 +134,11 @@ class TraceWriter:
         log.warning("%s; the run goes on without a recording", self.error)
 
 
-def _secret_values(settings: Settings) -> list[str]:
-    values = (getattr(settings, f.name) for f in dc_fields(settings) if not f.repr)
-    return [v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET_CHARS]
-
-
 def _redact(value: Any, secrets: list[str]) -> Any:
     if not secrets:
         return value
     if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, REDACTED)
-        return value
+        return redact(value, secrets)
     if isinstance(value, dict):
         return {k: _redact(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -134,3 +134,12 @@ def test_binary_junk_in_results_does_not_crash(clean_env, capsys):
     assert main(["q", "--json", "--model-script", script, "--search-fixture", fixture]) == 0
     out = capsys.readouterr().out
     assert json.loads(out.splitlines()[-1])["cited"] == [1]
+
+
+def test_a_provider_error_echoing_the_key_is_redacted_in_json_output(clean_env, capsys, monkeypatch):
+    monkeypatch.setenv("TAVILY_API_KEY", CANARY)
+    script = write(clean_env / "s.json", [call("q"), answer("unavailable")])
+    fixture = write(clean_env / "f.json", {"q": {"error": f"401 invalid key {CANARY}"}})
+    assert main(["q", "--json", "--model-script", script, "--search-fixture", fixture]) == 0
+    out = capsys.readouterr().out
+    assert CANARY not in out and "[redacted]" in out

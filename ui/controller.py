@@ -109,8 +109,8 @@ class Runtime:
     trace_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def secrets(self) -> tuple[str | None, ...]:
-        return (self.settings.tavily_api_key, self.settings.openai_api_key)
+    def secrets(self) -> tuple[str, ...]:
+        return self.settings.secrets
 
     def model_label(self) -> str:
         return str(getattr(self.backend, "model_id", None) or self.settings.model)

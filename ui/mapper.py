@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 
 import gradio as gr
 
+from agent.config import redact
 from agent.events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
 
 from .citations import domain, escape_text, link, link_citations, neutralise
@@ -252,9 +253,7 @@ class AnswerView:
                 block.dirty = True
 
     def _redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        return redact(text, self.secrets)
 
 
 def _source_line(source: SourceRef) -> str:

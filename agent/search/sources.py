@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..events import SourceRef
@@ -73,6 +74,21 @@ class SourceRegistry:
             self._by_key[key] = source
             self._ordered.append(source)
             return source
+
+    def refs(self) -> list[SourceRef]:
+        """Plain, picklable numbering (what a ZeroGPU worker needs to continue it)."""
+        return [s.ref() for s in self.all()]
+
+    def adopt(self, refs: Iterable[SourceRef]) -> None:
+        """Take over numbers given elsewhere (a GPU worker), keeping ids as they are."""
+        with self._lock:
+            for ref in refs:
+                key = normalise_url(ref.url)
+                if key in self._by_key or ref.id != len(self._ordered) + 1:
+                    continue
+                source = Source(id=ref.id, title=ref.title, url=ref.url, content="")
+                self._by_key[key] = source
+                self._ordered.append(source)
 
     def get(self, source_id: int) -> Source | None:
         with self._lock:

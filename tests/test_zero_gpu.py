@@ -1,0 +1,82 @@
+"""The ZeroGPU path of ChatSession: one pickled GPU call per answer, state kept in the app."""
+
+import pickle
+import threading
+
+import pytest
+
+from agent import session as session_mod
+from agent.backends.scripted import ScriptedBackend
+from agent.events import Done, SearchDone, Thinking
+from agent.search import SearchChain
+from agent.session import ChatSession
+from tests.engine_helpers import FakeProvider, answer, call, result, settings
+
+
+def fake_spaces_gpu(fn, *, duration_s):
+    """Like spaces' worker: arguments and every yielded value cross a pickle boundary."""
+    assert duration_s == 240
+
+    def wrapper(*args):
+        args = pickle.loads(pickle.dumps(args))
+        gen = fn(*args)
+        try:
+            for value in gen:
+                yield pickle.loads(pickle.dumps(value))
+        finally:
+            gen.close()
+    return wrapper
+
+
+@pytest.fixture
+def zero_gpu(monkeypatch):
+    monkeypatch.setattr(session_mod, "on_zero_gpu", lambda: True)
+    monkeypatch.setattr(session_mod, "on_gpu", fake_spaces_gpu)
+    # The worker builds its own search chain from settings: route it to a fake provider.
+    class Sequenced(FakeProvider):
+        """First call returns pages 1-2, later calls pages 2-3."""
+
+        def search(self, query, *, max_results):
+            self.calls.append(query)
+            return [result_obj(n) for n in ((1, 2) if len(self.calls) == 1 else (2, 3))]
+
+    provider = Sequenced({})
+    monkeypatch.setattr(session_mod, "build_search", lambda s: SearchChain([provider], backoff_s=0))
+    return provider
+
+
+def result_obj(n):
+    from agent.search.base import SearchResult
+
+    return SearchResult(**result(n))
+
+
+def make_session(rounds, **kw):
+    s = settings(**kw)
+    backend = ScriptedBackend(rounds=rounds, settings=s)
+    return ChatSession(settings=s, backend=backend, search=SearchChain([FakeProvider({})], backoff_s=0))
+
+
+def test_answers_run_in_one_gpu_call_and_numbering_survives_across_questions(zero_gpu):
+    # The scripted backend replays its rounds from the start for every question.
+    chat = make_session([call("a"), answer("answer [1] [3]")])
+    first = list(chat.ask("q1?"))
+    assert isinstance(first[-1], Done) and first[-1].cited == (1,)  # [3] does not exist yet
+    assert [s.id for s in chat.registry.all()] == [1, 2]
+    assert chat.history == [("user", "q1?"), ("assistant", "answer [1] [3]")]
+    second = list(chat.ask("q2?"))
+    sd = next(e for e in second if isinstance(e, SearchDone))
+    assert [r.id for r in sd.results] == [2, 3]  # the same page keeps its number
+    assert second[-1].cited == (1, 3)
+
+
+def test_stop_closes_the_gpu_generator(zero_gpu):
+    chat = make_session(["think " * 300 + "</think>never"], script_delay_s=0.001)
+    cancel = threading.Event()
+    seen = []
+    for event in chat.ask("q?", cancel=cancel):
+        seen.append(event)
+        if isinstance(event, Thinking) and len(seen) == 2:
+            cancel.set()
+    assert len(seen) <= 3 and not any(isinstance(e, Done) for e in seen)
+    assert chat.history == []
