@@ -1,5 +1,5 @@
 # The app with the local model: QwQ-32B in 4-bit on one NVIDIA GPU (48 GB class),
-# Gradio on port 7860. See docs/DEPLOY.md.
+# Gradio on port 7860. See "Deployment" in README.md.
 #
 #   docker build -t deepsearch .
 #   docker run --gpus all -p 7860:7860 -e TAVILY_API_KEY=... -v hf-cache:/data/hf deepsearch

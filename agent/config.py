@@ -52,7 +52,7 @@ class Settings:
     # Local model loading.
     double_quant: bool = True
     load_in_4bit: Literal["auto", "yes", "no"] = "auto"
-    gpu_duration_s: int = 240
+    gpu_duration_s: int = 180
 
     # Network.
     search_timeout_s: float = 10.0

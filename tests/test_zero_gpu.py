@@ -15,7 +15,7 @@ from tests.engine_helpers import FakeProvider, answer, call, result, settings
 
 def fake_spaces_gpu(fn, *, duration_s):
     """Like spaces' worker: arguments and every yielded value cross a pickle boundary."""
-    assert duration_s == 240
+    assert duration_s == 180
 
     def wrapper(*args):
         args = pickle.loads(pickle.dumps(args))
