@@ -8,13 +8,13 @@ behaves like the real model's stop tokens: a round ends right after its first
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..files import read_json_file
 from ..config import Settings
 from ..prompt import render_prompt
 from .base import BackendError, FinishReason, Usage, tool_response_splice
@@ -28,16 +28,7 @@ class ScriptError(ValueError):
 
 
 def load_script(path: str | Path) -> list[str]:
-    try:
-        rounds = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScriptError(f"model script {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScriptError(f"model script {str(path)!r} cannot be read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ScriptError(
-            f"model script {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})"
-        ) from None
+    rounds = read_json_file(path, what="model script", error=ScriptError)
     if not isinstance(rounds, list) or not all(isinstance(r, str) for r in rounds):
         raise ScriptError(f"model script {str(path)!r} must be a JSON list of strings, one per round")
     return rounds

@@ -13,17 +13,17 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import socket
 import threading
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlparse
 
 import torch
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, DynamicCache,
                           StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer)
 
 from agent.backends.base import BackendError, FinishReason, Usage, tool_response_splice
+from agent.backends.sizing import (available_ram_bytes, estimate_parameters, hub_reachable,
+                                   local_weight_bytes)
 from agent.config import Settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ TOOL_CALL_END = "</tool_call>"
 _FALLBACK_HINT = "use --backend openai --base-url ..., a smaller --model, or a GPU"
 # Weights are not all of it: buffers, allocator slack, activations, a KV cache.
 _RAM_OVERHEAD = 1.15
-_HUB_PROBE_TIMEOUT_S = 3.0
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
@@ -43,65 +42,6 @@ def _short(exc: BaseException, limit: int = 300) -> str:
 
 def _cuda_available() -> bool:
     return torch.cuda.is_available()
-
-
-def available_ram_bytes() -> int | None:
-    """Memory we could allocate now: psutil if present, else /proc/meminfo."""
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        pass
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def estimate_parameters(config: Any) -> int | None:
-    """Parameter count of a decoder-only transformer from its config, or None."""
-    cfg = config.get_text_config() if hasattr(config, "get_text_config") else config
-    try:
-        hidden = int(cfg.hidden_size)
-        layers = int(cfg.num_hidden_layers)
-        vocab = int(cfg.vocab_size)
-        inter = int(getattr(cfg, "intermediate_size", None) or 4 * hidden)
-        heads = int(cfg.num_attention_heads)
-        kv_heads = int(getattr(cfg, "num_key_value_heads", None) or heads)
-        head_dim = int(getattr(cfg, "head_dim", None) or hidden // heads)
-    except (AttributeError, TypeError, ValueError, ZeroDivisionError):
-        return None
-    attention = hidden * heads * head_dim * 2 + hidden * kv_heads * head_dim * 2
-    mlp = 3 * hidden * inter  # gate, up, down (SwiGLU)
-    embeddings = vocab * hidden * (1 if getattr(cfg, "tie_word_embeddings", False) else 2)
-    return layers * (attention + mlp + 2 * hidden) + embeddings
-
-
-def _local_weight_bytes(model: str) -> int | None:
-    folder = Path(model).expanduser()
-    files = [*folder.glob("*.safetensors"), *folder.glob("*.bin")] if folder.is_dir() else []
-    return sum(f.stat().st_size for f in files) or None
-
-
-def _hub_reachable() -> bool:
-    """Fail fast offline: the hub client retries for ~25 s per file otherwise."""
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return True  # a direct probe says nothing about the proxy; let the hub client try
-    url = urlparse(constants.ENDPOINT)
-    try:
-        with socket.create_connection((url.hostname or "huggingface.co", url.port or 443),
-                                      timeout=_HUB_PROBE_TIMEOUT_S):
-            return True
-    except OSError:
-        return False
 
 
 class _RoundWatch(StoppingCriteria):
@@ -233,7 +173,7 @@ class TransformersBackend:
         if params is not None:
             need = params * bytes_per * _RAM_OVERHEAD
         else:
-            files = _local_weight_bytes(self.model_id)
+            files = local_weight_bytes(self.model_id)
             if files is None:
                 return  # nothing to go on; let loading find out
             need = files * _RAM_OVERHEAD
@@ -262,7 +202,7 @@ class TransformersBackend:
                 f"{model_id!r} is not a loadable model folder ({what}: {_short(local_error)}); "
                 "pass a folder with config.json, tokenizer files and weights, or a Hugging Face model id"
             )
-        if not _hub_reachable():
+        if not hub_reachable():
             raise BackendError(
                 f"the weights for {model_id!r} are not available offline (its {what} is not in the Hugging "
                 f"Face cache) and the hub cannot be reached; download them first (hf download {model_id}), "

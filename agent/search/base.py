@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,3 +65,29 @@ def normalise(title: object, url: object, content: object, *, content_chars: int
         url=clean_text(url, limit=2000),
         content=clean_text(content, limit=content_chars),
     )
+
+
+def is_http_url(url: str) -> bool:
+    """Only http(s) links may reach the model and the browser (no javascript:, data:, file:)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def results_from_items(raw: Any, *, title: str, url: str, content: str, content_chars: int,
+                       limit: int) -> list[SearchResult]:
+    """Normalised http(s) results from a provider's list of dicts, named by its own keys."""
+    if not isinstance(raw, list):
+        return []
+    results: list[SearchResult] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        result = normalise(item.get(title), item.get(url), item.get(content), content_chars=content_chars)
+        if is_http_url(result.url):
+            results.append(result)
+        if len(results) >= limit:
+            break
+    return results

@@ -15,8 +15,7 @@ from typing import Any, Callable
 from ddgs import DDGS
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
-from agent.search.base import SearchError, SearchResult, normalise
-from agent.search.sources import is_http_url
+from agent.search.base import SearchError, SearchResult, results_from_items
 
 # Exactly what ddgs raises when the engines answered but had nothing (ddgs.py,
 # DDGS._search_sync). Matched loosely in case punctuation changes.
@@ -104,21 +103,8 @@ class DuckDuckGoProvider:
         return self._results(raw, limit=limit)
 
     def _results(self, raw: Any, *, limit: int) -> list[SearchResult]:
-        if not isinstance(raw, list):
-            return []
-        results: list[SearchResult] = []
-        for item in raw:
-            if not isinstance(item, dict):
-                continue
-            result = normalise(
-                item.get("title"), item.get("href"), item.get("body"),
-                content_chars=self._content_chars,
-            )
-            if is_http_url(result.url):
-                results.append(result)
-            if len(results) >= limit:
-                break
-        return results
+        return results_from_items(raw, title="title", url="href", content="body",
+                                  content_chars=self._content_chars, limit=limit)
 
     def _error(self, message: str, *, retryable: bool) -> SearchError:
         return SearchError(message, provider=self.name, retryable=retryable)

@@ -6,10 +6,10 @@ returns no results. Used by tests, demos and the CLI's ``--search-fixture``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from ..files import read_json_file
 from .base import SearchError, SearchResult, normalise
 
 
@@ -26,16 +26,7 @@ class FixtureProvider:
 
     @classmethod
     def from_file(cls, path: str | Path, *, content_chars: int) -> "FixtureProvider":
-        try:
-            table = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FixtureError(f"search fixture {str(path)!r} does not exist") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FixtureError(f"search fixture {str(path)!r} cannot be read: {exc}") from None
-        except json.JSONDecodeError as exc:
-            raise FixtureError(
-                f"search fixture {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})"
-            ) from None
+        table = read_json_file(path, what="search fixture", error=FixtureError)
         if not isinstance(table, dict):
             raise FixtureError(
                 f"search fixture {str(path)!r} must be a JSON object {{query: [results]}}, "

@@ -15,7 +15,7 @@ from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..events import SourceRef
-from .base import SearchResult
+from .base import SearchResult, is_http_url
 
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")
 
@@ -29,14 +29,6 @@ class Source:
 
     def ref(self) -> SourceRef:
         return SourceRef(id=self.id, title=self.title, url=self.url)
-
-
-def is_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def normalise_url(url: str) -> str:

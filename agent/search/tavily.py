@@ -22,8 +22,7 @@ from tavily.errors import (
 )
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
-from agent.search.base import SearchError, SearchResult, clean_text, normalise
-from agent.search.sources import is_http_url
+from agent.search.base import SearchError, SearchResult, clean_text, results_from_items
 
 # The API caps both of these; asking for more is a 400, not more results.
 _MAX_TIMEOUT_S = 120.0
@@ -111,21 +110,8 @@ class TavilyProvider:
 
     def _results(self, response: Any, *, limit: int) -> list[SearchResult]:
         raw = response.get("results") if isinstance(response, dict) else None
-        if not isinstance(raw, list):
-            return []
-        results: list[SearchResult] = []
-        for item in raw:
-            if not isinstance(item, dict):
-                continue
-            result = normalise(
-                item.get("title"), item.get("url"), item.get("content"),
-                content_chars=self._content_chars,
-            )
-            if is_http_url(result.url):
-                results.append(result)
-            if len(results) >= limit:
-                break
-        return results
+        return results_from_items(raw, title="title", url="url", content="content",
+                                  content_chars=self._content_chars, limit=limit)
 
     def _http_status_error(self, exc: requests.HTTPError) -> SearchError:
         status = exc.response.status_code if exc.response is not None else None

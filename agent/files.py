@@ -1,0 +1,19 @@
+"""Reading the JSON input files people pass on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def read_json_file(path: str | Path, *, what: str, error: type[ValueError]) -> Any:
+    """Parsed JSON of ``path``; ``error`` names the file and what is wrong with it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{what} {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{what} {str(path)!r} cannot be read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{what} {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
