@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from gradio_client.exceptions import AppError
 import app
 from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
-from ui.app_ui import launch_kwargs
+from tests.ui_helpers import free_port, serve
 from ui.controller import CRASH_MESSAGE
 from ui.mapper import ERROR_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE, THINKING_TITLE
 
@@ -26,25 +25,14 @@ DATA = Path(__file__).parent / "data"
 CANARY = "tvly-CANARY-0123456789"
 QUESTION = "How tall is the Eiffel Tower?"
 
-trace = pytest.importorskip("agent.trace", reason="agent/trace.py (recordings) is not there yet")
+from agent import trace
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scripted(**overrides) -> Settings:
     return Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
                     search_fixture=str(DATA / "ui.search.json"), provider="fixture", **overrides)
 
-
-def serve(settings: Settings, **kwargs):
-    demo = app.create_demo(settings, **kwargs)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True, show_error=False, **launch_kwargs())
-    return demo, f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="module")

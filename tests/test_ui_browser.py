@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -23,7 +22,8 @@ if not Path(CHROMIUM).exists():
 import app  # noqa: E402
 from agent.config import Settings  # noqa: E402
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking  # noqa: E402
-from ui.app_ui import EXAMPLES, launch_kwargs  # noqa: E402
+from tests.ui_helpers import serve  # noqa: E402
+from ui.app_ui import EXAMPLES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
@@ -37,17 +37,6 @@ DONE_JS = "(() => { const t = document.querySelector('#meter')?.innerText || '';
           " return /· (done|stopped|error)/.test(t) && (!s || s.classList.contains('hide')); })()"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(settings: Settings, **kwargs):
-    demo = app.create_demo(settings, **kwargs)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True, show_error=False, **launch_kwargs())
-    return demo, f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +241,7 @@ def test_empty_and_over_long_questions(browser, ui) -> None:
 
 
 def test_trace_upload_replays_with_panels(browser, ui, tmp_path: Path) -> None:
-    trace = pytest.importorskip("agent.trace", reason="agent/trace.py (recordings) is not there yet")
+    from agent import trace
     path = tmp_path / "recorded.jsonl"
     bad = SourceRef(id=1, title="<img src=x onerror=alert(7)>", url="javascript:alert(7)")
     good = SourceRef(id=2, title="Good source", url="https://example.org/good")
@@ -275,7 +264,7 @@ def test_trace_upload_replays_with_panels(browser, ui, tmp_path: Path) -> None:
 
 
 def test_app_replay_flag_plays_a_recording_on_open(browser, tmp_path: Path) -> None:
-    trace = pytest.importorskip("agent.trace", reason="agent/trace.py (recordings) is not there yet")
+    from agent import trace
     path = tmp_path / "kiosk.jsonl"
     source = SourceRef(id=1, title="Kiosk source", url="https://example.org/kiosk")
     writer = trace.TraceWriter(path, question="Kiosk question", model="script:test",
