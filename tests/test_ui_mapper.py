@@ -331,3 +331,30 @@ def test_demo_mode_decision(monkeypatch: pytest.MonkeyPatch) -> None:
     assert explicit.label is None and explicit.banner is None  # explicit scripted is not demo mode
     monkeypatch.setattr(app, "_cuda_available", lambda: True)
     assert app.local_model_problem(Settings(model=DEFAULT_MODEL)) is None
+
+
+def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():
+    """Streaming renders only the tail after the last paragraph; the result must not differ."""
+    import random
+
+    from ui.citations import link_citations, neutralise
+    from ui.mapper import AnswerView
+
+    sources = (SourceRef(id=1, title="One", url="https://one.example/a"),
+               SourceRef(id=2, title="Two", url="https://two.example/b"))
+    text = ("Intro [1] with <b>html</b>.\n\n```python\nx = [1]\n\n\ny = '<script>'\n```\n\n"
+            "Second [2, 3] and ![img](https://t.example/p.png) [a](javascript:alert(1)).\n\n"
+            "`[1]` in code, then [1][2].\nA list [1,\n2] across lines.\n\nLast paragraph [9].")
+    rng = random.Random(7)
+    for _ in range(20):
+        view = AnswerView(max_searches=5)
+        view.feed(SearchStart(query="q", round=1, max_searches=5))
+        view.feed(SearchDone(query="q", provider="p", latency_s=0.1, results=sources))
+        pos = 0
+        while pos < len(text):
+            step = rng.randint(1, 9)
+            view.feed(Answer(text=text[pos:pos + step]))
+            pos += step
+            view.messages()  # render after every delta, as streaming does
+        got = next(m.content for m in view.messages() if not (m.metadata or {}).get("title"))
+        assert got == link_citations(neutralise(text), {s.id: s for s in sources}).strip()

@@ -10,6 +10,7 @@ No decisions are made here; the engine's events are the truth.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -29,6 +30,22 @@ STOPPED_TITLE = "■ Stopped"
 STOPPED_TEXT = "You stopped this answer; what is above is partial."
 
 
+def _stable_cut(text: str, start: int) -> int:
+    """End of the last line break after ``start`` outside a code fence, else ``start``.
+
+    Citation links, inline code, HTML neutralising and Markdown links never cross
+    a line break (bar a citation list like ``[1,\\n2]``, which is never cut), so
+    rendering ``a + b`` equals rendering ``a`` then ``b`` there.
+    """
+    cut = text.rfind("\n", start)
+    while cut != -1 and (text.count("```", start, cut) % 2 or _OPEN_CITATION.search(text, start, cut + 1)):
+        cut = text.rfind("\n", start, cut)
+    return start if cut == -1 else cut + 1
+
+
+_OPEN_CITATION = re.compile(r"\[[\d\s,]*\n$")
+
+
 def search_title(round_: int, budget: int, query: str) -> str:
     return f"Search {round_}/{budget}: {escape_text(query, limit=160)}"
 
@@ -44,6 +61,22 @@ class _Block:
     title: str = ""
     dirty: bool = True
     cached: gr.ChatMessage | None = None
+    # Markdown already rendered for text[:rendered_upto]; only the tail is rendered
+    # again on the next update, so an update costs the same late in a long answer.
+    rendered_upto: int = 0
+    rendered: str = ""
+
+    def markdown(self, render: Callable[[str], str]) -> str:
+        """``render(text)``, re-rendering only what came after the last stable cut."""
+        text = self.text()
+        cut = _stable_cut(text, self.rendered_upto)
+        if cut > self.rendered_upto:
+            self.rendered += render(text[self.rendered_upto:cut])
+            self.rendered_upto = cut
+        return (self.rendered + render(text[self.rendered_upto:])).strip()
+
+    def forget_rendering(self) -> None:
+        self.rendered_upto, self.rendered, self.dirty = 0, "", True
 
     def text(self) -> str:
         if len(self.parts) > 1:  # join once, keep the joined string for the next delta
@@ -177,7 +210,7 @@ class AnswerView:
 
     def _render(self, block: _Block) -> gr.ChatMessage | None:
         if block.kind == "thinking":
-            text = block.text().strip()
+            text = block.markdown(neutralise)
             if not text:
                 return None
             meta: dict[str, Any] = {"title": THINKING_TITLE}
@@ -190,11 +223,11 @@ class AnswerView:
                 seconds = (block.ended or self.clock()) - block.started
                 if seconds >= 0.05:
                     meta["duration"] = round(seconds, 1)
-            return gr.ChatMessage(content=neutralise(text), metadata=meta)
+            return gr.ChatMessage(content=text, metadata=meta)
         if block.kind == "search":
             return self._render_search(block)
-        text = block.text().strip()
-        return gr.ChatMessage(content=link_citations(neutralise(text), self.sources)) if text else None
+        text = block.markdown(lambda part: link_citations(neutralise(part), self.sources))
+        return gr.ChatMessage(content=text) if text else None
 
     def _render_search(self, block: _Block) -> gr.ChatMessage:
         start, done = block.start, block.done
@@ -248,9 +281,10 @@ class AnswerView:
             block.ended, block.dirty = now, True
 
     def _answers_dirty(self) -> None:
+        # New sources change which [n] are links: render the answers afresh.
         for block in self.blocks:
             if block.kind == "answer":
-                block.dirty = True
+                block.forget_rendering()
 
     def _redact(self, text: str) -> str:
         return redact(text, self.secrets)
