@@ -19,9 +19,10 @@ from typing import Any, Iterator
 
 import torch
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, DynamicCache,
-                          StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer)
+                          StoppingCriteria, StoppingCriteriaList)
 
 from agent.backends.base import BackendError, FinishReason, Usage, tool_response_splice
+from agent.backends.streaming import TokenStreamer
 from agent.backends.sizing import (available_ram_bytes, estimate_parameters, hub_reachable,
                                    local_weight_bytes)
 from agent.config import Settings
@@ -317,7 +318,7 @@ class TransformersConversation:
 
         generated_before = self.usage.generated_tokens
         closed = threading.Event()  # the consumer went away (Stop in the UI)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        streamer = TokenStreamer(self.tokenizer)
         watch = _RoundWatch(events=(cancel, closed), start_len=before, usage=self.usage)
         device = self.model.device
         pad = self.tokenizer.pad_token_id
