@@ -74,7 +74,7 @@ class Settings:
         _check_choice("backend", self.backend, BackendName)
         _check_choice("provider", self.provider, ProviderName)
         _check_choice("load_in_4bit", self.load_in_4bit, Literal["auto", "yes", "no"])
-        for name in ("max_searches",):
+        for name in ("max_searches", "openai_max_retries"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("max_rounds", "max_new_tokens", "context_limit", "results_per_search",
@@ -144,6 +144,7 @@ ENV_VARS: dict[str, str] = {
     "DEEPSEARCH_GPU_DURATION": "gpu_duration_s",
     "DEEPSEARCH_SEARCH_TIMEOUT": "search_timeout_s",
     "DEEPSEARCH_OPENAI_TIMEOUT": "openai_timeout_s",
+    "DEEPSEARCH_OPENAI_RETRIES": "openai_max_retries",
     "DEEPSEARCH_CONCURRENCY_LOCAL": "concurrency_local",
     "DEEPSEARCH_CONCURRENCY_REMOTE": "concurrency_remote",
     "DEEPSEARCH_QUEUE_SIZE": "queue_max_size",
