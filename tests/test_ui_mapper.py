@@ -342,7 +342,7 @@ def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():
 
     sources = (SourceRef(id=1, title="One", url="https://one.example/a"),
                SourceRef(id=2, title="Two", url="https://two.example/b"))
-    text = ("Intro [1] with <b>html</b>.\n\n```python\nx = [1]\n\n\ny = '<script>'\n```\n\n"
+    text = ("\n  \nIntro [1] with <b>html</b>.\n\n```python\nx = [1]\n\n\ny = '<script>'\n```\n\n"
             "Second [2, 3] and ![img](https://t.example/p.png) [a](javascript:alert(1)).\n\n"
             "`[1]` in code, then [1][2].\nA list [1,\n2] across lines.\n\nLast paragraph [9].")
     rng = random.Random(7)

@@ -61,27 +61,46 @@ class _Block:
     title: str = ""
     dirty: bool = True
     cached: gr.ChatMessage | None = None
-    # Markdown already rendered for text[:rendered_upto]; only the tail is rendered
-    # again on the next update, so an update costs the same late in a long answer.
-    rendered_upto: int = 0
-    rendered: str = ""
+    # The text is kept as raw lines already rendered (``done_raw`` -> ``rendered``) plus
+    # the raw text since the last stable cut (``pending``): an update renders only
+    # ``pending`` and copies the whole message once, however long the answer is.
+    done_raw: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)
+    pending: str = ""
 
     def markdown(self, render: Callable[[str], str]) -> str:
-        """``render(text)``, re-rendering only what came after the last stable cut."""
-        text = self.text()
-        cut = _stable_cut(text, self.rendered_upto)
-        if cut > self.rendered_upto:
-            self.rendered += render(text[self.rendered_upto:cut])
-            self.rendered_upto = cut
-        return (self.rendered + render(text[self.rendered_upto:])).strip()
+        """``render(text).strip()``, rendering only what came after the last stable cut."""
+        self._take_parts()
+        cut = _stable_cut(self.pending, 0)
+        if cut:
+            self.done_raw.append(self.pending[:cut])
+            self.rendered.append(render(self.pending[:cut]))
+            self.pending = self.pending[cut:]
+        pieces = [*self.rendered, render(self.pending)]
+        # Strip the ends piece by piece: stripping the joined text would copy it again.
+        while pieces and not pieces[-1].strip():
+            pieces.pop()
+        start = 0
+        while start < len(pieces) and not pieces[start].strip():
+            start += 1
+        if start < len(pieces):
+            pieces[start] = pieces[start].lstrip()
+            pieces[-1] = pieces[-1].rstrip()
+        return "".join(pieces[start:])
 
     def forget_rendering(self) -> None:
-        self.rendered_upto, self.rendered, self.dirty = 0, "", True
+        self._take_parts()
+        self.pending = "".join(self.done_raw) + self.pending
+        self.done_raw, self.rendered, self.dirty = [], [], True
 
     def text(self) -> str:
-        if len(self.parts) > 1:  # join once, keep the joined string for the next delta
-            self.parts[:] = ["".join(self.parts)]
-        return self.parts[0] if self.parts else ""
+        self._take_parts()
+        return "".join(self.done_raw) + self.pending
+
+    def _take_parts(self) -> None:
+        if self.parts:
+            self.pending += "".join(self.parts)
+            self.parts.clear()
 
 
 class AnswerView:
