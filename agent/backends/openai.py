@@ -42,6 +42,7 @@ import openai
 from ..config import Settings
 from ..prompt import render_prompt
 from .base import BackendError, FinishReason, Usage, tool_response_splice
+from .openai_errors import clean_detail as _clean, explain_error, server_detail as _detail
 from .scripted import approx_tokens
 
 _CALL_OPEN, _CALL_CLOSE = "<tool_call>", "</tool_call>"
@@ -49,7 +50,6 @@ _THINK_CLOSE = "</think>\n\n"
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "tool_call",
                                     "function_call": "tool_call", "content_filter": "stop"}
 _CANCEL_POLL_S = 0.05
-_MAX_DETAIL = 300
 _CONTEXT_MAX = re.compile(r"maximum context length is (\d+)")
 _CONTEXT_USED = re.compile(r"(\d+) in the messages|has (\d+) input tokens|(\d+) input tokens")
 
@@ -174,41 +174,8 @@ class OpenAIBackend:
 
     def explain(self, exc: Exception, *, mid_stream: bool = False) -> BackendError:
         """A clean, actionable message for a client error; never a traceback or the key."""
-        url, s = self.base_url, self._settings
-        status = getattr(exc, "status_code", None)
-        detail = _detail(exc, s)
-        if isinstance(exc, openai.APITimeoutError):
-            text = (f"the model server at {url} did not answer within {s.openai_timeout_s:g} s"
-                    f"{' mid-answer' if mid_stream else ''}: it may be overloaded; try again, or raise "
-                    "DEEPSEARCH_OPENAI_TIMEOUT")
-        elif isinstance(exc, openai.APIConnectionError):
-            cause = _clean(str(exc.__cause__ or exc), s) or type(exc.__cause__).__name__
-            text = (f"the connection to the model server at {url} broke mid-answer ({cause}); try again"
-                    if mid_stream else
-                    f"cannot reach the model server at {url} ({cause}): is it running? Start it "
-                    "(README, \"Scaling out\") or fix --base-url / OPENAI_BASE_URL")
-        elif isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            which = "the API key" if s.openai_api_key else "the request without an API key"
-            text = (f"the model server at {url} rejected {which} (HTTP {status}): set OPENAI_API_KEY "
-                    "to the key the server was started with (vLLM: --api-key)")
-        elif isinstance(exc, openai.NotFoundError):
-            served = self._served_models()
-            text = (f"the model server at {url} does not serve model {self.model_id!r} (404); it serves "
-                    f"{', '.join(map(repr, served))}: pass one with --model (GET {url}/models lists them)"
-                    if served else
-                    f"the model server at {url} answered 404 for model {self.model_id!r} ({detail}): "
-                    f"check --model against GET {url}/models, and that the URL ends in /v1")
-        elif isinstance(exc, openai.RateLimitError):
-            text = (f"the model server at {url} is rate limiting (429) even after "
-                    f"{s.openai_max_retries} retries; wait a little and try again")
-        elif isinstance(exc, openai.APIStatusError) and (status or 0) >= 500:
-            text = (f"the model server at {url} failed with HTTP {status} after "
-                    f"{s.openai_max_retries} retries: {detail}")
-        elif isinstance(exc, openai.APIStatusError):
-            text = f"the model server at {url} rejected the request (HTTP {status}): {detail}"
-        else:
-            text = f"the model server at {url} reported an error{' mid-answer' if mid_stream else ''}: {detail}"
-        return BackendError(text)
+        return explain_error(exc, base_url=self.base_url, model_id=self.model_id, settings=self._settings,
+                             served_models=self._served_models, mid_stream=mid_stream)
 
     def _served_models(self) -> list[str]:
         try:
@@ -418,22 +385,3 @@ def _abort_on_cancel(cancel: threading.Event, done: threading.Event, stream: Any
             except (OSError, AttributeError):
                 pass  # already closed; the reader notices at its next chunk
             return
-
-
-def _detail(exc: Exception, settings: Settings) -> str:
-    """The server's own words, without the envelope, shortened and free of the key."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        text = inner.get("message") if isinstance(inner, dict) else inner
-        text = text or body.get("message") or body.get("detail") or json.dumps(body)
-    else:
-        text = body if isinstance(body, str) and body else getattr(exc, "message", None) or str(exc)
-    return _clean(str(text), settings)
-
-
-def _clean(text: str, settings: Settings) -> str:
-    text = " ".join(text.split())
-    if settings.openai_api_key:
-        text = text.replace(settings.openai_api_key, "***")
-    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."
