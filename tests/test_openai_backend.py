@@ -511,3 +511,11 @@ def test_tag_split_into_single_characters_still_stops_the_round(server: FakeServ
     server.queue.append(sse(*[say(ch) for ch in text], end("stop")))
     conv, chunks = one_round(OpenAIBackend(settings=settings_for(server.url)))
     assert "".join(chunks).endswith("</tool_call>") and conv.finish_reason == "tool_call"
+
+
+def test_server_words_that_echo_the_key_are_redacted(server: FakeServer) -> None:
+    server.queue.append(status(400, "bad header Authorization: Bearer sk-secret-123"))
+    with pytest.raises(BackendError) as info:
+        one_round(OpenAIBackend(settings=settings_for(server.url, openai_api_key="sk-secret-123")))
+    assert "rejected the request (HTTP 400)" in str(info.value)
+    assert "sk-secret-123" not in str(info.value) and "[redacted]" in str(info.value)
