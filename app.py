@@ -22,6 +22,7 @@ import gradio as gr
 
 from agent.__main__ import engine_flags, settings_from_args
 from agent.config import DEFAULT_MODEL, Settings, SettingsError, load_dotenv_file, settings_from_env
+from agent.gpu import on_zero_gpu
 from agent.session import build_backend
 from ui.app_ui import build_ui, launch_kwargs
 from ui.controller import ModelLoader, Runtime
@@ -154,7 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     runtime = demo.runtime  # type: ignore[attr-defined]
     if runtime.banner:
         print(runtime.banner.replace("**", "").replace("`", "").replace("  \n", "\n"), file=sys.stderr)
-    runtime.loader.start()  # the model loads in the background; the UI shows progress
+    if on_zero_gpu():
+        # ZeroGPU packs the model's weights when the app launches: load them first.
+        runtime.loader.wait(timeout=None)
+    else:
+        runtime.loader.start()  # the model loads in the background; the UI shows progress
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False,
                 **launch_kwargs())
     return 0

@@ -76,13 +76,17 @@ def on_zero_gpu() -> bool:
         return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
 
 
-def on_gpu(fn: F, *, duration_s: int) -> F:
+def on_gpu(fn: F, *, duration_s: int | Callable[..., int]) -> F:
     """``spaces.GPU(duration=duration_s)(fn)`` on ZeroGPU, else ``fn`` unchanged.
+
+    Decorate at import time: ZeroGPU looks for decorated functions when the app
+    launches. ``duration_s`` may be a function of ``fn``'s arguments (spaces
+    calls it per call), so a per-question setting can decide the duration.
 
     ``fn`` should be the one function that runs a whole answer (a generator
     function yielding events); see the module docstring for why.
     """
-    if not isinstance(duration_s, int) or duration_s < 1:
+    if not callable(duration_s) and (not isinstance(duration_s, int) or duration_s < 1):
         raise ValueError(f"duration_s must be a whole number of seconds >= 1, got {duration_s!r} "
                          "(DEEPSEARCH_GPU_DURATION)")
     if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):

@@ -66,7 +66,6 @@ class ChatSession:
         """The whole answer in one GPU call; session state stays here, updated from events."""
         global _GPU_BACKEND
         _GPU_BACKEND = self.backend  # forked into the worker with the loaded model
-        gpu_answer = on_gpu(answer_in_one_call, duration_s=self.settings.gpu_duration_s)
         remote = gpu_answer(question, self.settings, list(self.history), list(self.registry.refs()))
         try:
             for event in remote:
@@ -115,3 +114,11 @@ def answer_in_one_call(question: str, settings: Settings, history: list[tuple[st
                        registry=registry, history=history, cancel=cancel)
     finally:
         cancel.set()
+
+
+def _gpu_seconds(question: str, settings: Settings, *_: object) -> int:
+    return settings.gpu_duration_s
+
+
+# Decorated at import: ZeroGPU registers GPU functions when the app launches.
+gpu_answer = on_gpu(answer_in_one_call, duration_s=_gpu_seconds)

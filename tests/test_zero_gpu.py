@@ -15,9 +15,9 @@ from tests.engine_helpers import FakeProvider, answer, call, result, settings
 
 def fake_spaces_gpu(fn, *, duration_s):
     """Like spaces' worker: arguments and every yielded value cross a pickle boundary."""
-    assert duration_s == 180
 
     def wrapper(*args):
+        assert duration_s(*args) == args[1].gpu_duration_s == 180  # asked per call, from settings
         args = pickle.loads(pickle.dumps(args))
         gen = fn(*args)
         try:
@@ -31,7 +31,8 @@ def fake_spaces_gpu(fn, *, duration_s):
 @pytest.fixture
 def zero_gpu(monkeypatch):
     monkeypatch.setattr(session_mod, "on_zero_gpu", lambda: True)
-    monkeypatch.setattr(session_mod, "on_gpu", fake_spaces_gpu)
+    monkeypatch.setattr(session_mod, "gpu_answer",
+                        fake_spaces_gpu(session_mod.answer_in_one_call, duration_s=session_mod._gpu_seconds))
     # The worker builds its own search chain from settings: route it to a fake provider.
     class Sequenced(FakeProvider):
         """First call returns pages 1-2, later calls pages 2-3."""
