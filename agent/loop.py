@@ -202,6 +202,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
         yield Error(message=redact(str(exc), settings.secrets))
         return
     final = "".join(answer)
+    sources = tuple(s.ref() for s in registry.all())
     usage = conv.usage
     stats = {
         "total_s": round(clock() - t0, 3),
@@ -222,8 +223,8 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     }
     yield Done(
         answer=final,
-        sources=tuple(s.ref() for s in registry.all()),
-        cited=cited_ids(final, (s.id for s in registry.all())),
+        sources=sources,
+        cited=cited_ids(final, (s.id for s in sources)),
         searches=searches,
         stopped=stopped,
         stats=stats,

@@ -30,17 +30,17 @@ STOPPED_TITLE = "■ Stopped"
 STOPPED_TEXT = "You stopped this answer; what is above is partial."
 
 
-def _stable_cut(text: str, start: int) -> int:
-    """End of the last line break after ``start`` outside a code fence, else ``start``.
+def _stable_cut(text: str) -> int:
+    """End of the last line break outside a code fence, else 0.
 
     Citation links, inline code, HTML neutralising and Markdown links never cross
     a line break (bar a citation list like ``[1,\\n2]``, which is never cut), so
     rendering ``a + b`` equals rendering ``a`` then ``b`` there.
     """
-    cut = text.rfind("\n", start)
-    while cut != -1 and (text.count("```", start, cut) % 2 or _OPEN_CITATION.search(text, start, cut + 1)):
-        cut = text.rfind("\n", start, cut)
-    return start if cut == -1 else cut + 1
+    cut = text.rfind("\n")
+    while cut != -1 and (text.count("```", 0, cut) % 2 or _OPEN_CITATION.search(text, 0, cut + 1)):
+        cut = text.rfind("\n", 0, cut)
+    return cut + 1
 
 
 _OPEN_CITATION = re.compile(r"\[[\d\s,]*\n$")
@@ -71,7 +71,7 @@ class _Block:
     def markdown(self, render: Callable[[str], str]) -> str:
         """``render(text).strip()``, rendering only what came after the last stable cut."""
         self._take_parts()
-        cut = _stable_cut(self.pending, 0)
+        cut = _stable_cut(self.pending)
         if cut:
             self.done_raw.append(self.pending[:cut])
             self.rendered.append(render(self.pending[:cut]))
