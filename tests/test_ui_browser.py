@@ -63,7 +63,10 @@ def page_for(browser, url: str, **context):
     page.dialogs = []  # type: ignore[attr-defined]
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     page.goto(url)
-    page.wait_for_selector("#question textarea")
+    # Gradio mounts components one by one; on a loaded CI machine the textbox can be there before
+    # the chat and the meter are, so wait for every element the tests reach for.
+    for selector in ("#question textarea", "#chat", "#meter"):
+        page.wait_for_selector(selector, state="attached")
     return page
 
 
@@ -95,11 +98,13 @@ def close(page) -> None:
 
 def test_answer_streams_with_panels_and_citation_links(browser, ui) -> None:
     page = page_for(browser, ui)
-    page.evaluate("""() => { window.__seen = new Set(); const chat = document.querySelector('#chat');
+    # Observing the whole body: Gradio may re-mount the chat, and an observer on a replaced node
+    # would see nothing.
+    page.evaluate("""() => { window.__seen = new Set();
         new MutationObserver(() => {
-          const a = [...chat.querySelectorAll('[data-testid="bot"]:not(:has(.thought-group))')];
+          const a = [...document.querySelectorAll('#chat [data-testid="bot"]:not(:has(.thought-group))')];
           window.__seen.add(a.map(e => e.innerText).join('|').length);
-        }).observe(chat, {subtree: true, childList: true, characterData: true}); }""")
+        }).observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
     ask(page, "How tall is the Eiffel Tower?")
     page.wait_for_selector("#chat .loading-spinner", timeout=10_000)  # a pending panel while it runs
     meter = wait_done(page)
@@ -148,7 +153,7 @@ def test_stop_ends_generation_and_next_question_works(browser, ui) -> None:
     ask(page, "Stop me")
     page.wait_for_selector(TITLES, timeout=10_000)
     page.click("#stop")
-    page.wait_for_function("document.querySelector('#meter').innerText.includes('stopped')", timeout=10_000)
+    page.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('stopped')", timeout=10_000)
     time.sleep(1.0)  # nothing keeps streaming after a stop
     assert "stopped" in page.inner_text("#meter")
     assert titles(page).count("■ Stopped") == 1
