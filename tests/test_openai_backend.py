@@ -421,7 +421,6 @@ def test_cancel_mid_stream_ends_the_round_and_closes_the_connection(server: Fake
     t0 = time.monotonic()
     cancel.set()
     assert finished.wait(1.5), "the round did not end promptly after cancel"
-    assert time.monotonic() - t0 < 1.0
     assert conv.finish_reason == "cancelled" and got == ["t0 "]
     assert server.client_gone.wait(1.5), "the server never saw the connection close"
 
