@@ -132,6 +132,8 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     latencies: list[float] = []
     reprefill_cost = 0
     searches = bad_calls = 0
+    # Calls the loop answered without running, so a person can see why a search never happened.
+    refused: list[dict[str, str]] = []
     flags = {"budget_exhausted": False, "context_forced": False, "truncated": False}
     ttft: float | None = None
     stopped = False
@@ -175,14 +177,17 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
             call = parse_call(parser.call_text)
             if isinstance(call, BadToolCall):
                 bad_calls += 1
+                refused.append({"reason": "malformed", "detail": call.problem})
                 conv.add_tool_result(BAD_CALL.format(problem=escape_untrusted(call.problem)))
                 continue
             if searches >= settings.max_searches:
                 flags["budget_exhausted"] = True
+                refused.append({"reason": "budget", "query": call.query})
                 conv.add_tool_result(BUDGET_SPENT.format(n=settings.max_searches))
                 continue
             if _no_room(conv, settings, CONTEXT_FULL):
                 flags["context_forced"] = True
+                refused.append({"reason": "context", "query": call.query})
                 conv.add_tool_result(CONTEXT_FULL)
                 continue
             searches += 1
@@ -218,6 +223,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
         "rounds": usage.rounds,
         "search_latencies_s": [round(x, 3) for x in latencies],
         "bad_calls": bad_calls,
+        "refused_calls": refused,
         "finish": last_finish,
         **flags,
     }

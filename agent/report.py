@@ -101,6 +101,8 @@ def _fmt_value(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{k}: {_fmt_value(v)}" for k, v in value.items()) + ")"
     if isinstance(value, (list, tuple)):
         return ", ".join(_fmt_value(v) for v in value) or "—"
     return str(value)

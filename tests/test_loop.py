@@ -53,6 +53,7 @@ def test_budget_is_enforced_and_the_run_still_ends_with_done():
     assert provider.calls == ["a", "b"]  # the third call is not executed
     done = done_of(events)
     assert done.searches == 2 and done.stats["budget_exhausted"]
+    assert done.stats["refused_calls"] == [{"reason": "budget", "query": "c"}]
     assert "Search budget used up (2 of 2 searches)" in conv.transcript()
     assert done.answer == "final [1]"
 
@@ -76,6 +77,8 @@ def test_bad_calls_become_observations_and_the_model_corrects_itself(bad, proble
     assert f"Your tool call was not run: " in conv.transcript() and problem in conv.transcript()
     done = done_of(events)
     assert done.stats["bad_calls"] == 1 and done.searches == 1 and done.cited == (1,)
+    [refused] = done.stats["refused_calls"]
+    assert refused["reason"] == "malformed" and problem in refused["detail"]
 
 
 def test_call_cut_off_by_max_new_tokens_is_never_executed():

@@ -65,7 +65,8 @@ def sample_events(*, title: str = "Eiffel Tower - Wikipedia", url: str = "https:
         Thinking(text="Enough."),
         Answer(text="It is 330 m [1], not [9]."),
         Done(answer="It is 330 m [1], not [9].", sources=(ref, evil), cited=(1,), searches=2,
-             stopped=stopped, stats={"total_s": 2.5, "search_latencies_s": [0.25, 1.5], "finish": "stop"}),
+             stopped=stopped, stats={"total_s": 2.5, "search_latencies_s": [0.25, 1.5], "finish": "stop",
+                    "refused_calls": [{"reason": "budget", "query": "<b>more</b> | x"}]}),
     ]
 
 
@@ -229,6 +230,7 @@ def test_html_export_is_self_contained_and_escapes_hostile_text(tmp_path: Path) 
     assert {"source-1", "source-2"} <= parsed.ids
     assert "Scripted run (not a real model)" in text
     assert "total_s" in text and "0.25, 1.5" in text
+    assert "(reason: budget, query: <b>more</b> | x)" in text and "<b>more" not in doc
     assert '<meta name="viewport"' in doc and "@media print" in doc and "max-width" in doc
 
 
@@ -269,6 +271,7 @@ def test_markdown_export(tmp_path: Path) -> None:
     assert "It is 330 m [\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower), not \\[9?\\]." in md
     assert "](javascript:" not in md and "javascript:alert(3)" in md
     assert "## Sources" in md and "## Stats" in md and "| `total_s` | 2.5 |" in md
+    assert "| `refused_calls` | (reason: budget, query: \\<b\\>more\\</b\\> \\| x) |" in md
 
     out = tmp_path / "report.md"
     assert main(["--export", str(trace), "--format", "md", "-o", str(out)]) == 0

@@ -192,6 +192,10 @@ def test_settings_change_takes_effect_and_shows_backend(browser, ui) -> None:
     assert wait_done(page).startswith("searches 1/1 · done")
     search_titles = [t for t in titles(page) if t.startswith("Search")]
     assert search_titles == ["Search 1/1: eiffel tower height"]  # the second call was refused
+    open_panels(page)
+    stats = page.locator("#chat .thought-group").filter(has_text="time to first token").last.inner_text()
+    assert "tool calls not run" in stats and "over the search budget: broken provider" in stats
+    assert page.locator("#chat img[src='x']").count() == 0  # the refused query's HTML stays text
     close(page)
 
 

@@ -148,6 +148,18 @@ def test_stats_panel_collapsed_with_numbers() -> None:
         assert text in stats.content
 
 
+def test_stats_panel_lists_tool_calls_that_were_not_run() -> None:
+    done = Done(answer="a", searches=1, stats={"budget_exhausted": True, "refused_calls": [
+        {"reason": "budget", "query": "one more | <b>x</b>"},
+        {"reason": "malformed", "detail": "the arguments are not valid JSON"}]})
+    stats = events_to_messages([Answer(text="a"), done], max_searches=1)[-1]
+    row = next(line for line in stats.content.splitlines() if line.startswith("| tool calls not run"))
+    assert row.count(" | ") == 1  # the query's pipe does not split the table cell
+    assert "2 · over the search budget: one more \\| &lt;b&gt;x&lt;/b&gt;" in row
+    assert "malformed: the arguments are not valid JSON" in row
+    assert "notes | search budget used up" in stats.content
+
+
 def test_stopped_keeps_partial_answer_and_marks_it() -> None:
     events = [Thinking(text="x"), Answer(text="Partial ans"),
               Done(answer="Partial ans", stopped=True)]

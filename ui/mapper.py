@@ -343,9 +343,30 @@ def format_stats(done: Done, *, label: str | None = None) -> str:
              if s.get(key)]
     if notes:
         rows.append(("notes", "; ".join(notes)))
+    refused = _refused_text(s.get("refused_calls"))
+    if refused:
+        rows.append(("tool calls not run", refused))
     if label:
         rows.insert(0, ("mode", label))
     return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+_REFUSED_WHY = {"budget": "over the search budget", "context": "context nearly full", "malformed": "malformed"}
+
+
+def _refused_text(calls: Any) -> str:
+    """One cell listing the calls the engine answered without running them."""
+    if not isinstance(calls, list):
+        return ""
+    parts = []
+    for call in calls:
+        if not isinstance(call, dict):
+            continue
+        why = _REFUSED_WHY.get(str(call.get("reason")), "refused")
+        what = call.get("query") if call.get("reason") != "malformed" else call.get("detail")
+        what_text = escape_text(str(what), limit=80) if what else ""  # escapes "|" for the table too
+        parts.append(f"{why}: {what_text}" if what_text else why)
+    return f"{len(parts)} · " + "; ".join(parts) if parts else ""
 
 
 def events_to_messages(events: Iterable[Event], *, max_searches: int, **kwargs: Any) -> list[gr.ChatMessage]:
