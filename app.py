@@ -28,8 +28,9 @@ from ui.app_ui import build_ui, launch_kwargs
 from ui.controller import ModelLoader, Runtime
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-DEMO_SCRIPT = ASSETS / "demo_script.json"
-DEMO_SEARCH = ASSETS / "demo_search.json"
+# One scripted run per example question (and a note for any other question); see assets/demo/.
+DEMO_SCRIPT = ASSETS / "demo" / "scripts.json"
+DEMO_SEARCH = ASSETS / "demo" / "search.json"
 DEMO_LABEL = "Demo: scripted model output"
 DEMO_DELAY_S = 0.01  # per streamed chunk, so the demo unfolds like a real model
 NO_GPU = "no CUDA GPU was found, and QwQ-32B needs one (about 20 GB of GPU memory in 4-bit)"
@@ -63,8 +64,8 @@ def local_model_problem(settings: Settings) -> str | None:
 def demo_banner(reason: str) -> str:
     return (
         f"**{DEMO_LABEL}.** The local QwQ-32B is unavailable here: {reason}. "
-        "Every answer replays a bundled recording of the model's thinking, searches and cited answer, "
-        "whatever you ask.  \n"
+        "Each example question plays a bundled, scripted recording of thinking, searches and a cited "
+        "answer; other questions get a short note, since no model runs here.  \n"
         "To use the real model, run `python app.py` on a machine with a CUDA GPU, or point it at an "
         "OpenAI-compatible server: `python app.py --backend openai --base-url http://HOST:8000/v1`"
     )

@@ -25,10 +25,11 @@ CSS_PATH = ASSETS / "style.css"
 TITLE = "Deep Search"
 SUBTITLE = ("A reasoning model thinks out loud, searches the web and answers with numbered "
             "sources you can check.")
+# The demo mode has a scripted run for each of these (assets/demo/scripts.json).
 EXAMPLES = [
     "How tall is the Eiffel Tower, and has its height changed over time?",
-    "What did the James Webb Space Telescope discover about the early universe?",
-    "Which is bigger by area, the Sahara desert or the contiguous United States?",
+    "When was the first transatlantic telegraph cable completed?",
+    "Why is the sky blue?",
 ]
 REPLAY_LABEL = "Replay of a recorded trace"
 PROVIDERS = [("Auto (Tavily with a key, else DuckDuckGo)", "auto"), ("Tavily", "tavily"),

@@ -4,6 +4,12 @@ Used by tests, demos and the CLI's ``--model-script``. Each round is streamed
 in small uneven chunks (deterministically) so split tags are exercised, and it
 behaves like the real model's stop tokens: a round ends right after its first
 ``</tool_call>``. One chunk counts as one token.
+
+A script file is a JSON list of rounds (DESIGN.md), played for every question,
+or a catalogue ``{"questions": {question: [rounds]}, "default": [rounds]}`` that
+plays each question's own rounds (matched ignoring case and spacing) and the
+optional ``default`` for any other question: the demo mode answers each
+example with its own recording.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,17 +28,61 @@ from .base import BackendError, FinishReason, Usage, tool_response_splice
 
 _CALL_CLOSE = "</tool_call>"
 _TOKENISH = re.compile(r"\w+|[^\w\s]")
+_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+# A numbered source in a spliced observation (agent.loop.format_results): "[7] Title\nURL: ..."
+_RESULT_ID = re.compile(r"(?m)^\[(\d+)\] [^\n]*\nURL: ")
 
 
 class ScriptError(ValueError):
     """The model script is missing or malformed; the message names the file."""
 
 
-def load_script(path: str | Path) -> list[str]:
-    rounds = read_json_file(path, what="model script", error=ScriptError)
-    if not isinstance(rounds, list) or not all(isinstance(r, str) for r in rounds):
-        raise ScriptError(f"model script {str(path)!r} must be a JSON list of strings, one per round")
-    return rounds
+@dataclass(frozen=True)
+class Script:
+    """The rounds to play: ``by_question`` for named questions, ``default`` for the rest."""
+
+    default: tuple[str, ...] | None
+    by_question: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rounds: "Script | list[str] | tuple[str, ...]") -> "Script":
+        return rounds if isinstance(rounds, Script) else cls(default=tuple(rounds))
+
+    def rounds_for(self, question: str) -> tuple[str, ...]:
+        rounds = self.by_question.get(question_key(question), self.default)
+        if rounds is None:
+            known = "; ".join(repr(q) for q in self.by_question) or "none"
+            raise BackendError(
+                f"the model script has no rounds for the question {question[:200]!r} and no "
+                f"\"default\" rounds; scripted questions: {known}"
+            )
+        return rounds
+
+
+def question_key(question: str) -> str:
+    return " ".join(str(question).split()).casefold()
+
+
+def load_script(path: str | Path) -> Script:
+    data = read_json_file(path, what="model script", error=ScriptError)
+    shape = ('must be a JSON list of strings, one per round, or an object '
+             '{"questions": {question: [rounds]}, "default": [rounds]}')
+    if isinstance(data, list):
+        return Script(default=_rounds(data, path, shape))
+    if not isinstance(data, dict) or not set(data) <= {"questions", "default"} \
+            or not isinstance(data.get("questions", {}), dict):
+        raise ScriptError(f"model script {str(path)!r} {shape}")
+    default = _rounds(data["default"], path, shape, where='"default"') if "default" in data else None
+    by_question = {question_key(q): _rounds(r, path, shape, where=f"question {q!r}")
+                   for q, r in data.get("questions", {}).items()}
+    return Script(default=default, by_question=by_question)
+
+
+def _rounds(value: Any, path: str | Path, shape: str, *, where: str = "") -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        at = f" (at {where})" if where else ""
+        raise ScriptError(f"model script {str(path)!r}{at} {shape}")
+    return tuple(value)
 
 
 def chunk_text(text: str, *, seed: int) -> list[str]:
@@ -44,15 +95,32 @@ def chunk_text(text: str, *, seed: int) -> list[str]:
     return chunks
 
 
+def renumber_citations(text: str, seen_ids: list[int]) -> str:
+    """Read a script's [n] as "the n-th source this run was shown", as a model would cite them.
+
+    Sources are numbered across the whole conversation, so a scripted run asked
+    after another one sees [6] where its script says [1]. In a first question the
+    two agree, and a number beyond what was shown stays as written (a citation of
+    a source that does not exist).
+    """
+    def one(n: str) -> str:
+        i = int(n)
+        return str(seen_ids[i - 1]) if 1 <= i <= len(seen_ids) else n
+
+    return _CITATION.sub(lambda m: "[" + re.sub(r"\d+", lambda d: one(d.group()), m.group(1)) + "]", text)
+
+
 def approx_tokens(text: str) -> int:
     return len(_TOKENISH.findall(text))
 
 
 class ScriptedConversation:
-    def __init__(self, *, rounds: list[str], prompt: str, settings: Settings) -> None:
+    def __init__(self, *, rounds: tuple[str, ...], prompt: str, settings: Settings) -> None:
         self._rounds = rounds
         self._settings = settings
         self._parts = [prompt]
+        # Source numbers in the order this conversation's observations showed them.
+        self._seen_ids: list[int] = []
         self.finish_reason: FinishReason | None = None
         n = approx_tokens(prompt)
         self.usage = Usage(prompt_tokens=n, prefilled_tokens=n, context_tokens=n)
@@ -65,7 +133,7 @@ class ScriptedConversation:
                 "was asked for; add a final answer round to the script"
             )
         self.usage.rounds += 1
-        text = self._rounds[index]
+        text = renumber_citations(self._rounds[index], self._seen_ids)
         cut = text.find(_CALL_CLOSE)
         if cut != -1:
             text = text[: cut + len(_CALL_CLOSE)]
@@ -89,6 +157,9 @@ class ScriptedConversation:
             yield chunk
 
     def add_tool_result(self, text: str) -> None:
+        for match in _RESULT_ID.finditer(text):
+            if int(match.group(1)) not in self._seen_ids:
+                self._seen_ids.append(int(match.group(1)))
         splice = tool_response_splice(text)
         n = approx_tokens(splice)
         self._parts.append(splice)
@@ -106,8 +177,8 @@ class ScriptedConversation:
 class ScriptedBackend:
     name = "scripted"
 
-    def __init__(self, *, rounds: list[str], settings: Settings, model_id: str = "scripted") -> None:
-        self._rounds = rounds
+    def __init__(self, *, rounds: Script | list[str], settings: Settings, model_id: str = "scripted") -> None:
+        self._script = Script.of(rounds)
         self._settings = settings
         self.model_id = model_id
 
@@ -117,8 +188,9 @@ class ScriptedBackend:
 
     def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
               settings: Settings | None = None) -> ScriptedConversation:
-        return ScriptedConversation(rounds=self._rounds, prompt=render_prompt(messages, tools),
-                                    settings=settings or self._settings)
+        question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
+        return ScriptedConversation(rounds=self._script.rounds_for(question),
+                                    prompt=render_prompt(messages, tools), settings=settings or self._settings)
 
     def close(self) -> None:
         pass

@@ -1,10 +1,11 @@
 """Re-record the bundled demo traces: ``python assets/demo/make_demos.py`` from the repo root.
 
-Every demo is a SCRIPTED run (``*.script.json`` plays the model, ``*.search.json``
-plays the web), so each trace's meta says ``"scripted": true`` and the reports
-carry a "Scripted run" badge: none of them is a real QwQ-32B run.
+Every demo is a SCRIPTED run (``scripts.json`` plays the model, one run per
+question, and ``search.json`` plays the web; the app's demo mode plays the same
+two files), so each trace's meta says ``"scripted": true`` and the reports carry
+a "Scripted run" badge: none of them is a real QwQ-32B run.
 
-- ``eiffel.jsonl``: two searches, an answer citing both.
+- ``eiffel.jsonl``: two searches, an answer with a table citing five sources.
 - ``telegraph.jsonl``: the first search fails (simulated outage), the model retries.
 - ``sky.jsonl``: stopped by the person while the answer streams (done has stopped: true).
 
@@ -29,8 +30,9 @@ DELAY_S = "0.02"
 MODEL = "scripted-demo"
 STOP_AFTER_ANSWER_DELTAS = 40
 
+SCRIPT, SEARCH = HERE / "scripts.json", HERE / "search.json"
 QUESTIONS = {
-    "eiffel": "How tall is the Eiffel Tower, and has it always been that tall?",
+    "eiffel": "How tall is the Eiffel Tower, and has its height changed over time?",
     "telegraph": "When was the first transatlantic telegraph cable completed?",
     "sky": "Why is the sky blue?",
 }
@@ -46,8 +48,7 @@ def record_cli(name: str) -> None:
     trace.unlink(missing_ok=True)  # the writer appends; a demo file holds exactly one run
     subprocess.run(
         [sys.executable, "-m", "agent", QUESTIONS[name], "--json", "--model", MODEL,
-         "--model-script", str(HERE / f"{name}.script.json"),
-         "--search-fixture", str(HERE / f"{name}.search.json"), "--trace", str(trace)],
+         "--model-script", str(SCRIPT), "--search-fixture", str(SEARCH), "--trace", str(trace)],
         check=True, env=_env(), stdout=subprocess.DEVNULL,
     )
 
@@ -62,8 +63,7 @@ def record_stopped(name: str) -> None:
     from agent.session import ChatSession, build_backend
     from agent.trace import TraceWriter
 
-    settings = settings_from_env(model=MODEL, model_script=str(HERE / f"{name}.script.json"),
-                                 search_fixture=str(HERE / f"{name}.search.json"))
+    settings = settings_from_env(model=MODEL, model_script=str(SCRIPT), search_fixture=str(SEARCH))
     backend = build_backend(settings)
     cancel = threading.Event()
     trace = HERE / f"{name}.jsonl"
