@@ -16,7 +16,7 @@ from gradio_client.exceptions import AppError
 import app
 from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
-from tests.ui_helpers import free_port, serve
+from tests.ui_helpers import free_port, pump_threads, serve
 from ui.controller import CRASH_MESSAGE
 from ui.mapper import ERROR_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE, THINKING_TITLE
 
@@ -208,6 +208,7 @@ def test_trace_flag_appends_every_answer(served) -> None:
 def test_stop_ends_generation_and_app_stays_usable(slow) -> None:
     demo, url = slow
     c = client(url)
+    before = pump_threads()
     job = ask(c, QUESTION)
     deadline = time.monotonic() + 20
     while len(job.outputs()) < 3 and time.monotonic() < deadline:
@@ -217,7 +218,7 @@ def test_stop_ends_generation_and_app_stays_usable(slow) -> None:
     assert STOPPED_TITLE in [title(m) for m in chat] and "stopped" in meter
     assert not any("330 m" in text_of(m) for m in chat)  # the answer never came
     time.sleep(0.3)
-    assert not any(t.name == "engine-pump" and t.is_alive() for t in __import__("threading").enumerate())
+    assert not pump_threads() - before, "the stopped run's engine thread is still going"
     start = time.monotonic()
     job2 = ask(c, "Again?", chat)
     while not job2.outputs() and time.monotonic() - start < 10:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ if not CHROMIUM:
 import app  # noqa: E402
 from agent.config import Settings  # noqa: E402
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking  # noqa: E402
-from tests.ui_helpers import serve  # noqa: E402
+from tests.ui_helpers import pump_threads, serve  # noqa: E402
 from ui.app_ui import EXAMPLES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,6 +149,7 @@ def test_hostile_titles_and_javascript_urls_are_inert(browser, ui) -> None:
 
 def test_stop_ends_generation_and_next_question_works(browser, ui) -> None:
     page = page_for(browser, ui)
+    before = pump_threads()
     ask(page, "Stop me")
     page.wait_for_selector(TITLES, timeout=10_000)
     page.click("#stop")
@@ -158,7 +158,7 @@ def test_stop_ends_generation_and_next_question_works(browser, ui) -> None:
     assert "stopped" in page.inner_text("#meter")
     assert titles(page).count("■ Stopped") == 1
     assert "330 m" not in page.inner_text("#chat")
-    assert not any(t.name == "engine-pump" and t.is_alive() for t in threading.enumerate())
+    assert not pump_threads() - before, "the stopped run's engine thread is still going"
     ask(page, "Second question")
     page.wait_for_function("document.querySelectorAll('[data-testid=\"user\"]').length == 2")
     assert wait_done(page, 30_000).startswith("searches 3/5 · done")

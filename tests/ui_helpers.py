@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import app
 from agent.config import Settings
@@ -21,3 +22,9 @@ def serve(settings: Settings, **kwargs):
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_port=port, quiet=True, show_error=False, **launch_kwargs())
     return demo, f"http://127.0.0.1:{port}/"
+
+
+def pump_threads() -> set[threading.Thread]:
+    """The app's live engine threads. Tests compare against a snapshot taken before they ask,
+    since a run another test left going (in this process) is none of their business."""
+    return {t for t in threading.enumerate() if t.name == "engine-pump" and t.is_alive()}
