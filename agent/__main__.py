@@ -38,7 +38,8 @@ def engine_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-searches", type=int, metavar="N", help="search budget per question (default 5)")
     g.add_argument("--max-new-tokens", type=int, metavar="N", help="token limit per generation round")
     g.add_argument("--model-script", metavar="FILE",
-                   help="JSON list of raw model outputs, one per round (implies --backend scripted)")
+                   help="JSON list of raw model outputs, one per round, or a catalogue "
+                        '{"questions": {QUESTION: [rounds]}, "default": [rounds]} (implies --backend scripted)')
     g.add_argument("--search-fixture", metavar="FILE",
                    help="JSON {query: [results]} to search offline (implies --provider fixture)")
     g.add_argument("--trace", metavar="FILE", help="record the run as JSONL")
