@@ -140,3 +140,19 @@ def test_unavailable_model_is_an_error_event_not_a_traceback(tmp_path):
     assert p.returncode == 1 and "Traceback" not in p.stderr + p.stdout
     err = events(p.stdout)[-1]
     assert err["type"] == "error" and "no-such-model" in err["message"]
+
+
+def test_transformers_backend_end_to_end_through_the_cli(tiny_model_dir, tmp_path):
+    """The same code path as QwQ-32B (tokenizer, chat template, generation thread), on a tiny
+    random model: whatever random text it writes, the run ends in one `done`, exit 0."""
+    transcript = tmp_path / "t.txt"
+    p = cli("How tall is the Eiffel Tower?", "--json", "--backend", "transformers", "--model",
+            str(tiny_model_dir), "--search-fixture", FIXTURE, "--max-new-tokens", "24",
+            "--transcript", str(transcript), timeout=180)
+    assert p.returncode == 0, p.stderr
+    evs = events(p.stdout)
+    assert [e["type"] for e in evs].count("done") == 1 and evs[-1]["type"] == "done"
+    done = evs[-1]
+    assert done["stats"]["prompt_tokens"] > 0 and done["stats"]["generated_tokens"] > 0
+    text = transcript.read_text()
+    assert "<|im_start|>user\nHow tall is the Eiffel Tower?<|im_end|>\n<|im_start|>assistant\n<think>\n" in text
