@@ -189,7 +189,9 @@ def test_settings_change_takes_effect_and_shows_backend(browser, ui) -> None:
     info = page.inner_text("#settings-info")
     assert "Backend: scripted" in info and "Tavily key: not configured" in info
     ask(page, "Only one search please")
-    assert wait_done(page).startswith("searches 1/1 · done")
+    meter = wait_done(page)
+    slider = page.eval_on_selector("#set-max-searches input[type='range']", "e => e.value")
+    assert meter.startswith("searches 1/1 · done"), f"meter {meter!r} while the slider shows {slider!r}"
     search_titles = [t for t in titles(page) if t.startswith("Search")]
     assert search_titles == ["Search 1/1: eiffel tower height"]  # the second call was refused
     open_panels(page)
@@ -227,7 +229,6 @@ def track_run(page) -> None:
 
 def test_two_sessions_at_once_never_mix(browser, ui) -> None:
     a, b = page_for(browser, ui), page_for(browser, ui)
-    set_max_searches(a, 1)
     for page in (a, b):
         track_run(page)
     ask(a, "Question from A")
@@ -236,13 +237,16 @@ def test_two_sessions_at_once_never_mix(browser, ui) -> None:
     run_a, run_b = a.evaluate("window.__run"), b.evaluate("window.__run")
     assert run_a["start"] < run_b["done"] and run_b["start"] < run_a["done"], \
         f"the two questions should run at the same time: {run_a} {run_b}"
-    assert meter_a.startswith("searches 1/1") and meter_b.startswith("searches 3/5")
+    assert meter_a.startswith("searches 3/5 · done") and meter_b.startswith("searches 3/5 · done")
     text_a, text_b = a.inner_text("#chat"), b.inner_text("#chat")
     assert "Question from A" in text_a and "Question from B" not in text_a
     assert "Question from B" in text_b and "Question from A" not in text_b
-    assert [t for t in titles(a) if t.startswith("Search")] == ["Search 1/1: eiffel tower height"]
-    assert len([t for t in titles(b) if t.startswith("Search")]) == 3
-    assert titles(a).count("Thinking") == 2 and titles(b).count("Thinking") == 4  # refused calls add none
+    for page in (a, b):  # one answer each: nothing of the other run streamed into this page
+        assert [t for t in titles(page) if t.startswith("Search")] == [
+            "Search 1/5: eiffel tower height", "Search 2/5: hostile titles <img src=x onerror=alert(4)>",
+            "Search 3/5: broken provider"]
+        assert page.locator(ANSWER).count() == 1
+        assert page.locator(ANSWER).last.inner_text().count("The Eiffel Tower is 330 m tall") == 1
     close(a)
     close(b)
 
