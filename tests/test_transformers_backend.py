@@ -12,7 +12,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 import torch
@@ -280,3 +280,21 @@ def test_already_cancelled_round_generates_nothing(backend: TransformersBackend)
 def test_conversation_type(backend: TransformersBackend) -> None:
     assert isinstance(backend.start(MESSAGES, []), TransformersConversation)
     assert backend.name == "transformers" and backend.model_id == str(backend.settings.model)
+
+
+@pytest.mark.parametrize("kv_cache", ["static", "compile"])
+def test_static_kv_cache_keeps_reuse_and_greedy_tokens(tiny_model_dir: Path, kv_cache: str) -> None:
+    """DEEPSEARCH_KV_CACHE=static|compile: the same tokens as the dynamic cache across a tool
+    splice, the same tokens prefilled (only the tail), and a cache sized for the whole context."""
+    def two_rounds(backend: TransformersBackend) -> tuple[list[int], int, Any]:
+        conv = backend.start(MESSAGES, TOOLS)
+        list(conv.generate(cancel=threading.Event()))
+        conv.add_tool_result("[1] Burj Khalifa - https://example.com/burj\n828 metres tall.")
+        list(conv.generate(cancel=threading.Event()))
+        return conv.ids, conv.usage.prefilled_tokens, conv.cache
+
+    settings = dict(max_new_tokens=24, context_limit=2048)
+    dynamic_ids, dynamic_prefilled, _ = two_rounds(make_backend(tiny_model_dir, **settings))
+    ids, prefilled, cache = two_rounds(make_backend(tiny_model_dir, kv_cache=kv_cache, **settings))
+    assert type(cache).__name__ == "StaticCache" and cache.get_max_length() == 2048
+    assert ids == dynamic_ids and prefilled == dynamic_prefilled < len(ids)

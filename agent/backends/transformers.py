@@ -3,7 +3,8 @@
 The model loads lazily (first ``start()`` or an explicit ``load()``) so the app
 starts instantly and can show a banner instead of crashing when the weights or
 the hardware are missing. Each conversation keeps an append-only list of token
-ids and one ``DynamicCache``; after a tool call only the spliced tail is
+ids and one KV cache (a ``DynamicCache``, or a ``StaticCache`` with DEEPSEARCH_KV_CACHE);
+after a tool call only the spliced tail is
 prefilled. Generation runs in a thread, stopped within a token by an event
 checked from a ``StoppingCriteria``.
 """
@@ -18,8 +19,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import torch
-from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, DynamicCache,
-                          StoppingCriteria, StoppingCriteriaList)
+from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, CompileConfig, DynamicCache,
+                          StaticCache, StoppingCriteria, StoppingCriteriaList)
 
 from agent.backends.base import BackendError, FinishReason, Usage, tool_response_splice
 from agent.backends.streaming import TokenStreamer
@@ -271,10 +272,26 @@ class TransformersConversation:
         self._settings = settings
         self._ids = list(ids)
         self._im_end, self._tool_call_end = stop_ids
-        self.cache = DynamicCache(config=model.config)
+        self.cache = self._new_cache()
         self.usage = Usage(prompt_tokens=len(ids), context_tokens=len(ids))
         self.finish_reason: FinishReason | None = None
         self._busy = threading.Lock()
+
+    def _new_cache(self) -> Any:
+        if self._settings.kv_cache == "dynamic":
+            return DynamicCache(config=self.model.config)
+        # Fixed shapes (what CUDA graphs need): room for the whole context, allocated once.
+        return StaticCache(config=self.model.config, max_cache_len=self._settings.context_limit)
+
+    def _cache_kwargs(self) -> dict[str, Any]:
+        match self._settings.kv_cache:
+            case "dynamic":
+                return {}
+            case "static":
+                return {"disable_compile": True}
+            case "compile":
+                # generate() compiles the decode step itself when the cache is static (CUDA only).
+                return {"compile_config": CompileConfig(mode="reduce-overhead")}
 
     @property
     def ids(self) -> list[int]:
@@ -313,7 +330,7 @@ class TransformersConversation:
             self.finish_reason = "cancelled"
             return
         # Only the tail the cache has not seen is prefilled: that is the KV reuse.
-        self.usage.prefilled_tokens += before - self.cache.get_seq_length()
+        self.usage.prefilled_tokens += before - int(self.cache.get_seq_length())
         self.usage.rounds += 1
 
         generated_before = self.usage.generated_tokens
@@ -329,7 +346,7 @@ class TransformersConversation:
             past_key_values=self.cache, use_cache=True, max_new_tokens=max_new,
             eos_token_id=[self._im_end, self._tool_call_end],
             pad_token_id=self._im_end if pad is None else pad,
-            stopping_criteria=StoppingCriteriaList([watch]), streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([watch]), streamer=streamer, **self._cache_kwargs(),
         )
         if s.temperature > 0:
             gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k)
@@ -367,7 +384,7 @@ class TransformersConversation:
         new: list[int] | None = result.get("new")
         if new is None:
             # A failed forward may have written some layers and not others.
-            self.cache = DynamicCache(config=self.model.config)
+            self.cache = self._new_cache()
             self.usage.generated_tokens = generated_before
             log.debug("generation failed", exc_info=result.get("error"))
             self.finish_reason = "cancelled" if cancelled else None
