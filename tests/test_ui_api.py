@@ -118,6 +118,17 @@ def test_ask_streams_panels_links_and_downloads(served) -> None:
     assert "330" in Path(dl_md["value"]).read_text(encoding="utf-8")
 
 
+def test_api_names_its_inputs_and_outputs(served) -> None:
+    _, url, _ = served
+    api = client(url).view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert set(api) == {"/ask", "/replay", "/stop"}  # nothing internal is exposed
+    assert [r["label"] for r in api["/ask"]["returns"]] == [
+        "Question", "Conversation", "Progress", "Download trace", "Download HTML report",
+        "Download Markdown report"]
+    assert [r["parameter_name"] for r in api["/ask"]["parameters"]] == [
+        "message", "history", "max_searches", "provider", "results", "temperature", "max_new_tokens"]
+
+
 def test_follow_up_sees_final_answers_only_and_settings_apply(served) -> None:
     demo, url, _ = served
     runtime = demo.runtime
