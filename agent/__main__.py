@@ -20,7 +20,7 @@ from .backends.base import BackendError
 from .backends.scripted import ScriptError
 from .config import Settings, SettingsError, load_dotenv_file, redact, settings_from_env
 from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking, to_dict
-from .loop import InputError
+from .loop import REFUSAL_REASONS, InputError
 from .search.fixture import FixtureError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -185,7 +185,7 @@ class _TerminalPrinter:
             case Error(message=message):
                 self._switch("error")
                 self.out.write(f"\nerror: {message}\n")
-            case Done(sources=sources, cited=cited, stopped=stopped, searches=searches):
+            case Done(sources=sources, cited=cited, stopped=stopped, searches=searches, stats=stats):
                 self._switch("done")
                 if stopped:
                     self.out.write(f"\n{self.bold}[stopped]{self.reset}\n")
@@ -194,7 +194,12 @@ class _TerminalPrinter:
                     self.out.write(f"\n{self.bold}Sources{self.reset}\n")
                     for n in cited:
                         self.out.write(f"  [{n}] {by_id[n].title} — {by_id[n].url}\n")
-                self.out.write(f"{self.dim}({searches} search(es)){self.reset}\n")
+                refused = [c for c in stats.get("refused_calls") or [] if isinstance(c, dict)]
+                note = ""
+                if refused:
+                    reasons = sorted({REFUSAL_REASONS.get(str(c.get("reason")), "refused") for c in refused})
+                    note = f"; {len(refused)} tool call(s) not run: {', '.join(reasons)}"
+                self.out.write(f"{self.dim}({searches} search(es){note}){self.reset}\n")
         self.out.flush()
 
 

@@ -78,6 +78,11 @@ BAD_CALL = ('Your tool call was not run: {problem}. To search, write <tool_call>
             "otherwise give your final answer.")
 
 
+# Why a tool call was answered without running it: the ``reason`` in ``stats["refused_calls"]``.
+REFUSAL_REASONS = {"budget": "over the search budget", "context": "context nearly full",
+                   "malformed": "malformed"}
+
+
 @dataclass
 class _Phase:
     """Tokens and seconds spent producing thinking vs answer text."""

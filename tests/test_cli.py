@@ -107,6 +107,9 @@ def test_max_searches_zero_refuses_every_search():
     evs = events(p.stdout)
     assert p.returncode == 0 and not any(e["type"] == "search_start" for e in evs)
     assert evs[-1]["searches"] == 0 and evs[-1]["stats"]["budget_exhausted"]
+    assert [c["reason"] for c in evs[-1]["stats"]["refused_calls"]] == ["budget"]
+    text = cli("q", "--max-searches", "0", "--model-script", SCRIPT, "--search-fixture", FIXTURE)
+    assert "(0 search(es); 1 tool call(s) not run: over the search budget)" in text.stdout
 
 
 def test_sigint_stops_and_still_writes_done(tmp_path):

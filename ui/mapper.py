@@ -19,6 +19,7 @@ import gradio as gr
 
 from agent.config import redact
 from agent.events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
+from agent.loop import REFUSAL_REASONS
 
 from .citations import domain, escape_text, link, link_citations, neutralise
 
@@ -351,9 +352,6 @@ def format_stats(done: Done, *, label: str | None = None) -> str:
     return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 
 
-_REFUSED_WHY = {"budget": "over the search budget", "context": "context nearly full", "malformed": "malformed"}
-
-
 def _refused_text(calls: Any) -> str:
     """One cell listing the calls the engine answered without running them."""
     if not isinstance(calls, list):
@@ -362,7 +360,7 @@ def _refused_text(calls: Any) -> str:
     for call in calls:
         if not isinstance(call, dict):
             continue
-        why = _REFUSED_WHY.get(str(call.get("reason")), "refused")
+        why = REFUSAL_REASONS.get(str(call.get("reason")), "refused")
         what = call.get("query") if call.get("reason") != "malformed" else call.get("detail")
         what_text = escape_text(str(what), limit=80) if what else ""  # escapes "|" for the table too
         parts.append(f"{why}: {what_text}" if what_text else why)
