@@ -78,7 +78,7 @@ FULL = dict(QUICK, stop_repeats=15, small_tokens=512, small_repeats=9, small_loo
 # For tests: every measurement on tiny sizes, a few seconds in all.
 SMOKE = dict(stop_repeats=1, prefill=dict(searches=2, think_tokens=40, results=2, result_tokens=30),
              small_size="tiny", small_tokens=16, small_repeats=1, small_loop=True, tiny_tokens=16, tiny_repeats=1,
-             ui_rate_tokens=8000, ui_growth=dict(tokens=400, per_update=2, samples=5), component_tokens=300)
+             ui_rate_tokens=30_000, ui_growth=dict(tokens=400, per_update=2, samples=5), component_tokens=300)
 
 
 def run_all(*, quick: bool, workdir: Path, params: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The incremental detokenizer: same text as decoding everything at once."""
 
 import threading
+import time
 
 import torch
 from transformers import AutoTokenizer
@@ -37,3 +38,35 @@ def test_prompt_is_skipped(tiny_model_dir):
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     prompt = tok.encode("SECRET PROMPT", add_special_tokens=False)
     assert "".join(stream(tok, tok.encode(" hi", add_special_tokens=False), prompt=prompt)) == " hi"
+
+
+def test_coalesced_deltas_hold_everything_that_arrived_meanwhile(tiny_model_dir):
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    ids = tok.encode("Thinking about café, 東京 and 🚀 rockets…\n</think>\n\nDone.", add_special_tokens=False)
+    streamer = TokenStreamer(tok)
+    streamer.put(torch.tensor([[1, 2, 3]]))
+    for i in ids:  # all of it queued before the consumer looks
+        streamer.put(torch.tensor([i]))
+    streamer.end()
+    chunks = list(streamer.coalesced(pause_s=0))
+    assert chunks == [tok.decode(ids, skip_special_tokens=True)]  # one delta, not one per token
+
+
+def test_coalesced_stream_keeps_up_with_a_slow_producer(tiny_model_dir):
+    """A slow model (every real GPU one): each token is shown as it comes, never held for the next."""
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    ids = tok.encode("one two three four five six", add_special_tokens=False)
+    streamer = TokenStreamer(tok)
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: [out.append(c) for c in streamer.coalesced(pause_s=0.001)])
+    reader.start()
+    streamer.put(torch.tensor([[1, 2, 3]]))
+    for n, i in enumerate(ids, start=1):
+        streamer.put(torch.tensor([i]))
+        deadline = time.monotonic() + 5
+        while len(out) < n and time.monotonic() < deadline:  # the next token only once this one is out
+            time.sleep(0.001)
+        assert len(out) == n, f"token {n} was not delivered on its own: {out!r}"
+    streamer.end()
+    reader.join(5)
+    assert "".join(out) == tok.decode(ids, skip_special_tokens=True)

@@ -168,6 +168,7 @@ class UISession:
         soon as the engine has ended, or after a short grace period.
         """
         q: queue.Queue[Any] = queue.Queue()
+        ended = threading.Event()
 
         def emit(event: Event) -> None:
             if recorder is not None:
@@ -190,6 +191,7 @@ class UISession:
                 if recorder is not None:
                     recorder.close()
                 q.put(_END)
+                ended.set()
 
         self.pump = threading.Thread(target=pump, name="engine-pump", daemon=True)
         self.pump.start()
@@ -198,19 +200,21 @@ class UISession:
             if item is None or item is _END:  # stopped, or the engine has ended
                 return
             batch: list[Event] = [item]
-            deadline = time.monotonic() + interval
-            ended = False
-            while (remaining := deadline - time.monotonic()) > 0:
+            # Sleep through the interval rather than wake for every event: each wake-up would
+            # take the GIL from the generation thread. Only the engine's end cuts it short.
+            ended.wait(interval)
+            done = False
+            while not done:
                 try:
-                    item = q.get(timeout=remaining)
+                    item = q.get_nowait()
                 except queue.Empty:
                     break
                 if item is _END:
-                    ended = True
-                    break
-                batch.append(item)
+                    done = True
+                else:
+                    batch.append(item)
             yield batch
-            if ended:
+            if done:
                 return
 
     # -- exports -----------------------------------------------------------

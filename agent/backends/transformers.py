@@ -368,9 +368,8 @@ class TransformersConversation:
         thread.start()
         finished = False
         try:
-            for chunk in streamer:
-                if chunk:
-                    yield chunk
+            for chunk in streamer.coalesced():
+                yield chunk
             finished = True
         finally:
             if not finished:
