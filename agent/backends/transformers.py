@@ -3,8 +3,7 @@
 The model loads lazily (first ``start()`` or an explicit ``load()``) so the app
 starts instantly and can show a banner instead of crashing when the weights or
 the hardware are missing. Each conversation keeps an append-only list of token
-ids and one KV cache (a ``DynamicCache``, or a ``StaticCache`` with DEEPSEARCH_KV_CACHE);
-after a tool call only the spliced tail is
+ids and one KV cache (``kv_cache.py``); after a tool call only the spliced tail is
 prefilled. Generation runs in a thread, stopped within a token by an event
 checked from a ``StoppingCriteria``.
 """
@@ -19,10 +18,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import torch
-from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, CompileConfig, DynamicCache,
-                          StaticCache, StoppingCriteria, StoppingCriteriaList)
+from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, StoppingCriteria,
+                          StoppingCriteriaList)
 
 from agent.backends.base import BackendError, FinishReason, Usage, tool_response_splice
+from agent.backends.kv_cache import generate_kwargs as kv_generate_kwargs, new_cache
 from agent.backends.streaming import TokenStreamer
 from agent.backends.sizing import (available_ram_bytes, estimate_parameters, hub_reachable,
                                    local_weight_bytes)
@@ -272,26 +272,10 @@ class TransformersConversation:
         self._settings = settings
         self._ids = list(ids)
         self._im_end, self._tool_call_end = stop_ids
-        self.cache = self._new_cache()
+        self.cache = new_cache(self.model, self._settings)
         self.usage = Usage(prompt_tokens=len(ids), context_tokens=len(ids))
         self.finish_reason: FinishReason | None = None
         self._busy = threading.Lock()
-
-    def _new_cache(self) -> Any:
-        if self._settings.kv_cache == "dynamic":
-            return DynamicCache(config=self.model.config)
-        # Fixed shapes (what CUDA graphs need): room for the whole context, allocated once.
-        return StaticCache(config=self.model.config, max_cache_len=self._settings.context_limit)
-
-    def _cache_kwargs(self) -> dict[str, Any]:
-        match self._settings.kv_cache:
-            case "dynamic":
-                return {}
-            case "static":
-                return {"disable_compile": True}
-            case "compile":
-                # generate() compiles the decode step itself when the cache is static (CUDA only).
-                return {"compile_config": CompileConfig(mode="reduce-overhead")}
 
     @property
     def ids(self) -> list[int]:
@@ -346,7 +330,8 @@ class TransformersConversation:
             past_key_values=self.cache, use_cache=True, max_new_tokens=max_new,
             eos_token_id=[self._im_end, self._tool_call_end],
             pad_token_id=self._im_end if pad is None else pad,
-            stopping_criteria=StoppingCriteriaList([watch]), streamer=streamer, **self._cache_kwargs(),
+            stopping_criteria=StoppingCriteriaList([watch]), streamer=streamer,
+            **kv_generate_kwargs(self._settings),
         )
         if s.temperature > 0:
             gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k)
@@ -383,7 +368,7 @@ class TransformersConversation:
         new: list[int] | None = result.get("new")
         if new is None:
             # A failed forward may have written some layers and not others.
-            self.cache = self._new_cache()
+            self.cache = new_cache(self.model, self._settings)
             self.usage.generated_tokens = generated_before
             log.debug("generation failed", exc_info=result.get("error"))
             self.finish_reason = "cancelled" if cancelled else None
