@@ -13,6 +13,7 @@ import app
 from agent.backends.scripted import ScriptError, load_script
 from agent.config import Settings
 from agent.events import Answer, Done, Error, SearchDone, SearchStart
+from agent.search import build_search
 from agent.session import ChatSession, build_backend
 from tests.engine_helpers import answer, call
 from ui.app_ui import EXAMPLES
@@ -46,6 +47,17 @@ def test_each_question_plays_its_own_rounds_and_others_the_default(tmp_path: Pat
     # A follow-up gets its own run, and its script's [1] (its first source) is source 2 by now.
     assert answered(session, "Second question?") == "About two [2], not [2, 3]."
     assert answered(session, "Something else") == "No recording for that [1]."  # it was shown none
+
+
+def test_a_list_script_is_played_verbatim_for_every_question(tmp_path: Path) -> None:
+    """The DESIGN.md contract: string i is the raw text of round i, whatever came before."""
+    session = session_for([call("q"), answer("Cited [1] and [2].")], tmp_path, {
+        "q": [{"title": "A", "url": "https://a.example/", "content": "a"}]})
+    assert answered(session, "First?") == "Cited [1] and [2]."
+    (tmp_path / "two.json").write_text(json.dumps({"q": [
+        {"title": "B", "url": "https://b.example/", "content": "b"}]}))
+    session.search = build_search(session.settings.with_overrides(search_fixture=str(tmp_path / "two.json")))
+    assert answered(session, "Second?") == "Cited [1] and [2]."  # not renumbered to this run's source 2
 
 
 def test_a_question_without_rounds_or_default_is_an_error_event(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ A script file is a JSON list of rounds (DESIGN.md), played for every question,
 or a catalogue ``{"questions": {question: [rounds]}, "default": [rounds]}`` that
 plays each question's own rounds (matched ignoring case and spacing) and the
 optional ``default`` for any other question: the demo mode answers each
-example with its own recording.
+example with its own recording. A catalogue's ``[n]`` means "the n-th source
+this run was shown" (see ``renumber_citations``); a list is played verbatim.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Script:
 
     default: tuple[str, ...] | None
     by_question: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    renumber: bool = False  # cite the sources each run was shown (catalogues), or verbatim
 
     @classmethod
     def of(cls, rounds: "Script | list[str] | tuple[str, ...]") -> "Script":
@@ -75,7 +77,7 @@ def load_script(path: str | Path) -> Script:
     default = _rounds(data["default"], path, shape, where='"default"') if "default" in data else None
     by_question = {question_key(q): _rounds(r, path, shape, where=f"question {q!r}")
                    for q, r in data.get("questions", {}).items()}
-    return Script(default=default, by_question=by_question)
+    return Script(default=default, by_question=by_question, renumber=True)
 
 
 def _rounds(value: Any, path: str | Path, shape: str, *, where: str = "") -> tuple[str, ...]:
@@ -101,7 +103,8 @@ def renumber_citations(text: str, seen_ids: list[int]) -> str:
     Sources are numbered across the whole conversation, so a scripted run asked
     after another one sees [6] where its script says [1]. In a first question the
     two agree, and a number beyond what was shown stays as written (a citation of
-    a source that does not exist).
+    a source that does not exist). The ids are read back from the observation
+    text, which result text could imitate: only trusted catalogues use this.
     """
     def one(n: str) -> str:
         i = int(n)
@@ -115,8 +118,10 @@ def approx_tokens(text: str) -> int:
 
 
 class ScriptedConversation:
-    def __init__(self, *, rounds: tuple[str, ...], prompt: str, settings: Settings) -> None:
+    def __init__(self, *, rounds: tuple[str, ...], prompt: str, settings: Settings,
+                 renumber: bool = False) -> None:
         self._rounds = rounds
+        self._renumber = renumber
         self._settings = settings
         self._parts = [prompt]
         # Source numbers in the order this conversation's observations showed them.
@@ -133,7 +138,9 @@ class ScriptedConversation:
                 "was asked for; add a final answer round to the script"
             )
         self.usage.rounds += 1
-        text = renumber_citations(self._rounds[index], self._seen_ids)
+        text = self._rounds[index]
+        if self._renumber:
+            text = renumber_citations(text, self._seen_ids)
         cut = text.find(_CALL_CLOSE)
         if cut != -1:
             text = text[: cut + len(_CALL_CLOSE)]
@@ -189,7 +196,7 @@ class ScriptedBackend:
     def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
               settings: Settings | None = None) -> ScriptedConversation:
         question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
-        return ScriptedConversation(rounds=self._script.rounds_for(question),
+        return ScriptedConversation(rounds=self._script.rounds_for(question), renumber=self._script.renumber,
                                     prompt=render_prompt(messages, tools), settings=settings or self._settings)
 
     def close(self) -> None:
