@@ -194,7 +194,8 @@ class _TerminalPrinter:
                     self.out.write(f"\n{self.bold}Sources{self.reset}\n")
                     for n in cited:
                         self.out.write(f"  [{n}] {by_id[n].title} — {by_id[n].url}\n")
-                refused = [c for c in stats.get("refused_calls") or [] if isinstance(c, dict)]
+                calls = stats.get("refused_calls") if isinstance(stats, dict) else None  # replays: any JSON
+                refused = [c for c in calls or [] if isinstance(c, dict)] if isinstance(calls, list) else []
                 note = ""
                 if refused:
                     reasons = sorted({REFUSAL_REASONS.get(str(c.get("reason")), "refused") for c in refused})
