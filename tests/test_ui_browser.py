@@ -310,6 +310,28 @@ def test_app_replay_flag_plays_a_recording_on_open(browser, tmp_path: Path) -> N
         demo.close()
 
 
+def test_full_queue_tells_the_user_it_is_busy(browser) -> None:
+    demo, url = serve(Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                               search_fixture=str(DATA / "ui.search.json"), provider="fixture",
+                               script_delay_s=0.05, concurrency_local=1, queue_max_size=1))
+    try:
+        running, waiting, refused = (page_for(browser, url) for _ in range(3))
+        ask(running, "First")
+        running.wait_for_selector(TITLES, timeout=10_000)  # generating: the one slot is taken
+        ask(waiting, "Second")  # the one queue place, once the server says so
+        waiting.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('queue: 1/1')",
+                                  timeout=10_000)
+        ask(refused, "Third")
+        refused.get_by_text("This application is currently busy. Please try again.").wait_for(timeout=10_000)
+        assert "Traceback" not in refused.content()
+        running.click("#stop")
+        assert "stopped" in wait_done(running, 20_000)
+        for page in (running, waiting, refused):
+            close(page)
+    finally:
+        demo.close()
+
+
 @pytest.fixture(scope="module")
 def demo_mode():
     demo, url = serve(Settings(script_delay_s=0.004), demo_reason=app.NO_GPU)
