@@ -195,8 +195,10 @@ def test_settings_change_takes_effect_and_shows_backend(browser, ui) -> None:
     search_titles = [t for t in titles(page) if t.startswith("Search")]
     assert search_titles == ["Search 1/1: eiffel tower height"]  # the second call was refused
     open_panels(page)
-    stats = page.locator("#chat .thought-group").filter(has_text="time to first token").last.inner_text()
+    panel = page.locator("#chat .thought-group").filter(has_text="time to first token").last
+    stats = panel.inner_text()
     assert "tool calls not run" in stats and "over the search budget: broken provider" in stats
+    assert not panel.locator("thead").first.is_visible()  # no empty header row above the stats
     assert page.locator("#chat img[src='x']").count() == 0  # the refused query's HTML stays text
     close(page)
 
