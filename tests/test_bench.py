@@ -18,7 +18,7 @@ import torch
 
 from agent.backends.transformers import TransformersBackend
 from agent.config import Settings
-from bench import engine_bench, gpu, stop_check
+from bench import engine_bench, gpu, gpu_model, stop_check
 from bench.run import GOALS, SMOKE, report, run_all
 
 REPO = Path(__file__).resolve().parent.parent
@@ -126,19 +126,19 @@ def test_gpu_bench_tiny_json() -> None:
 def test_gpu_model_nf4_layer_by_layer_on_cpu() -> None:
     """The NF4 build path (bitsandbytes also quantizes on CPU) and the byte count it feeds."""
     pytest.importorskip("bitsandbytes")
-    config = gpu.make_config(tiny=True)
-    model = gpu.build_model(config, device=torch.device("cpu"), dtype=torch.bfloat16, quant="nf4")
+    config = gpu_model.make_config(tiny=True)
+    model = gpu_model.build_model(config, device=torch.device("cpu"), dtype=torch.bfloat16, quant="nf4")
     linears = [m for m in model.model.layers.modules() if type(m).__name__ == "Linear4bit"]
     assert len(linears) == 7 * config.num_hidden_layers
     assert all(m.weight.bnb_quantized and m.weight.quant_type == "nf4" for m in linears)
     params = sum(m.in_features * m.out_features for m in linears)
-    stored = sum(m.weight.numel() * m.weight.element_size() + gpu._quant_state_bytes(m.weight.quant_state)
+    stored = sum(m.weight.numel() * m.weight.element_size() + gpu_model.quant_state_bytes(m.weight.quant_state)
                  for m in linears)
     # 4 bits a weight plus block scales and lookup tables (a few hundred bytes a matrix: at QwQ-32B's
     # size that is 4.13 bits a weight, at this tiny size about 6).
     assert 4.0 < 8 * stored / params < 7.0
     head = config.vocab_size * config.hidden_size * 2  # lm_head stays bf16, as transformers' bnb loading does
-    assert gpu.weight_bytes_per_token(model) > head + stored
+    assert gpu_model.weight_bytes_per_token(model) > head + stored
     with torch.inference_mode():
         assert torch.isfinite(model(torch.tensor([[5, 6, 7]])).logits).all()
 
@@ -152,7 +152,7 @@ def test_gpu_bandwidth_table_and_qwq_kv_size() -> None:
     assert gpu.lookup_bandwidth("NVIDIA L40S")[0] == 864 and gpu.lookup_bandwidth("NVIDIA L4")[0] == 300
     assert gpu.lookup_bandwidth("Some Future GPU") == (None, None)
     # shared/fixtures/qwq-32b/README.md: 64 x 2 x 8 x 128 x 2 bytes = 256 KiB per token.
-    assert gpu.kv_bytes_per_token(gpu.make_config(tiny=False), torch.bfloat16) == 256 * 1024
+    assert gpu.kv_bytes_per_token(gpu_model.make_config(tiny=False), torch.bfloat16) == 256 * 1024
 
 
 def test_gpu_bench_refuses_the_full_shape_without_cuda() -> None:
