@@ -129,6 +129,18 @@ def test_api_names_its_inputs_and_outputs(served) -> None:
         "message", "history", "max_searches", "provider", "results", "temperature", "max_new_tokens"]
 
 
+def test_configured_values_outside_the_default_slider_ranges_still_work() -> None:
+    """`--max-new-tokens 200` or DEEPSEARCH_TEMPERATURE=1.8: the settings sliders must hold them,
+    or Gradio refuses every question with "Value 200 is less than minimum value 256"."""
+    demo, url = serve(scripted(max_new_tokens=200, temperature=1.8))
+    try:
+        job = client(url).submit("How tall is the Eiffel Tower?", [], api_name="/ask")  # the UI's defaults
+        _, chat, meter, *_ = job.result(timeout=30)
+        assert "done" in meter and any("330 m" in text_of(m) for m in chat)
+    finally:
+        demo.close()
+
+
 def test_follow_up_sees_final_answers_only_and_settings_apply(served) -> None:
     demo, url, _ = served
     runtime = demo.runtime

@@ -279,10 +279,13 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             with gr.Row():
                 provider = gr.Dropdown(providers, value=s.provider, label="Search provider",
                                        elem_id="set-provider")
-                temperature = gr.Slider(0.0, 1.5, step=0.05, value=s.temperature, label="Temperature",
-                                        elem_id="set-temperature")
-                max_new = gr.Slider(256, max(32768, s.max_new_tokens), step=256, value=s.max_new_tokens,
-                                    label="Max new tokens per round", elem_id="set-max-new-tokens")
+                # Every range holds the configured value: Gradio refuses a value outside its slider,
+                # which would fail every question of an app started with e.g. --max-new-tokens 100.
+                temperature = gr.Slider(0.0, max(1.5, s.temperature), step=0.05, value=s.temperature,
+                                        label="Temperature", elem_id="set-temperature")
+                max_new = gr.Slider(min(256, s.max_new_tokens), max(32768, s.max_new_tokens), step=256,
+                                    value=s.max_new_tokens, label="Max new tokens per round",
+                                    elem_id="set-max-new-tokens")
         timer = gr.Timer(1.0, active=runtime.loader.loading)
 
         controls = [max_searches, provider, results, temperature, max_new]
