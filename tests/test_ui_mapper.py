@@ -16,7 +16,7 @@ from agent.session import ChatSession
 from ui import mapper
 from ui.citations import escape_text, link_citations, neutralise, safe_url, unlink_citations
 from ui.history import content_text, mark_stopped, normalise_history
-from ui.mapper import (ERROR_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE, THINKING_TITLE,
+from ui.mapper import (ERROR_TITLE, NO_ANSWER_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE, THINKING_TITLE,
                        AnswerView, events_to_messages)
 
 DATA = Path(__file__).parent / "data"
@@ -99,7 +99,7 @@ def test_missing_think_close_still_ends_as_done() -> None:
 def test_thinking_closed_by_done_without_answer() -> None:
     messages = events_to_messages([Thinking(text="only thoughts"), Done(answer="")], max_searches=5)
     assert messages[0].metadata["status"] == "done"
-    assert titles(messages) == [THINKING_TITLE, STATS_TITLE]
+    assert titles(messages) == [THINKING_TITLE, NO_ANSWER_TITLE, STATS_TITLE]
 
 
 def test_search_panel_results_are_links_and_errors_stay_inside() -> None:
@@ -158,6 +158,26 @@ def test_stats_panel_lists_tool_calls_that_were_not_run() -> None:
     assert "2 · over the search budget: one more \\| &lt;b&gt;x&lt;/b&gt;" in row
     assert "malformed: the arguments are not valid JSON" in row
     assert "notes | search budget used up" in stats.content
+
+
+@pytest.mark.parametrize("stats,why", [
+    ({"truncated": True, "finish": "length"}, "token limit"),
+    ({"context_forced": True}, "context filled up"),
+    ({}, "ended without writing one"),
+])
+def test_a_run_without_an_answer_says_so_and_why(stats, why) -> None:
+    messages = events_to_messages([Thinking(text="hmm"), Done(answer="", stats=stats)], max_searches=5)
+    panel = next(m for m in messages if m.metadata.get("title") == NO_ANSWER_TITLE)
+    assert why in panel.content
+    later = [{"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]
+    history = normalise_history([{"role": "user", "content": "q"}, *messages, *later])
+    assert history == [("user", "q2"), ("assistant", "a2")]  # the note never reaches the model
+
+
+def test_answered_or_stopped_runs_have_no_no_answer_panel() -> None:
+    answered = events_to_messages([Answer(text="Yes."), Done(answer="Yes.")], max_searches=5)
+    stopped = events_to_messages([Thinking(text="x"), Done(answer="", stopped=True)], max_searches=5)
+    assert NO_ANSWER_TITLE not in titles(answered) and NO_ANSWER_TITLE not in titles(stopped)
 
 
 def test_stopped_keeps_partial_answer_and_marks_it() -> None:

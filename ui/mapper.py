@@ -29,6 +29,7 @@ STATS_TITLE = "Stats"
 ERROR_TITLE = "⚠ Something went wrong"
 STOPPED_TITLE = "■ Stopped"
 STOPPED_TEXT = "You stopped this answer; what is above is partial."
+NO_ANSWER_TITLE = "No answer"
 
 
 def _stable_cut(text: str) -> int:
@@ -280,6 +281,9 @@ class AnswerView:
             if lines:
                 tail.append(gr.ChatMessage(content="\n".join(lines),
                                            metadata={"title": f"{SOURCES_TITLE} ({len(lines)})"}))
+        if done is not None and not done.answer.strip() and not self.stopped:
+            # A panel, not an answer: it must not go back to the model as one (history drops panels).
+            tail.append(gr.ChatMessage(content=_no_answer_text(done), metadata={"title": NO_ANSWER_TITLE}))
         if self.error is not None:
             tail.append(gr.ChatMessage(content=escape_text(self.error, limit=2000),
                                        metadata={"title": ERROR_TITLE}))
@@ -314,6 +318,18 @@ def _source_line(source: SourceRef) -> str:
     title = escape_text(source.title or domain(source.url) or "untitled", limit=200)
     where = escape_text(domain(source.url), limit=80)
     return f"{source.id}\\. {link(title, source.url)}" + (f" · *{where}*" if where else "") + "  "
+
+
+def _no_answer_text(done: Done) -> str:
+    stats = done.stats if isinstance(done.stats, dict) else {}
+    if stats.get("truncated"):
+        why = ("it reached the token limit of a round first; raise *Max new tokens per round* in "
+               "Settings and ask again")
+    elif stats.get("context_forced"):
+        why = "the context filled up first; ask a narrower question"
+    else:
+        why = "it ended without writing one; asking again, or rephrasing, may help"
+    return f"The model gave no final answer: {why}."
 
 
 def _num(value: Any, fmt: str = "{:.2f}", unit: str = "") -> str:
