@@ -185,10 +185,15 @@ class _TerminalPrinter:
             case Error(message=message):
                 self._switch("error")
                 self.out.write(f"\nerror: {message}\n")
-            case Done(sources=sources, cited=cited, stopped=stopped, searches=searches, stats=stats):
+            case Done(answer=answer, sources=sources, cited=cited, stopped=stopped, searches=searches,
+                      stats=stats):
                 self._switch("done")
                 if stopped:
                     self.out.write(f"\n{self.bold}[stopped]{self.reset}\n")
+                elif not answer.strip():
+                    truncated = isinstance(stats, dict) and stats.get("truncated")
+                    why = " (cut off at the token limit: raise --max-new-tokens)" if truncated else ""
+                    self.out.write(f"\n{self.bold}[no answer]{self.reset}{why}\n")
                 by_id = {s.id: s for s in sources}
                 if cited:
                     self.out.write(f"\n{self.bold}Sources{self.reset}\n")

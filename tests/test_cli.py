@@ -159,3 +159,9 @@ def test_transformers_backend_end_to_end_through_the_cli(tiny_model_dir, tmp_pat
     assert done["stats"]["prompt_tokens"] > 0 and done["stats"]["generated_tokens"] > 0
     text = transcript.read_text()
     assert "<|im_start|>user\nHow tall is the Eiffel Tower?<|im_end|>\n<|im_start|>assistant\n<think>\n" in text
+
+
+def test_terminal_mode_says_when_there_is_no_answer():
+    p = cli("q", "--model-script", SCRIPT, "--search-fixture", FIXTURE, "--max-new-tokens", "5")
+    assert p.returncode == 0
+    assert "[no answer] (cut off at the token limit: raise --max-new-tokens)" in p.stdout
