@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -164,6 +165,48 @@ def test_stop_ends_generation_and_next_question_works(browser, ui) -> None:
     assert wait_done(page, 30_000).startswith("searches 3/5 · done")
     assert "The Eiffel Tower is 330 m tall" in page.locator(ANSWER).last.inner_text()
     close(page)
+
+
+def _endless_thinking(vocab_size: int, token: int):
+    """An lm_head that makes the tiny model think forever (never a stop token): only Stop ends it."""
+    import torch
+
+    class EndlessThinking(torch.nn.Module):
+        def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+            logits = torch.zeros(*hidden.shape[:-1], vocab_size, dtype=hidden.dtype)
+            logits[..., token] = 100.0
+            return logits
+
+    return EndlessThinking()
+
+
+def test_stop_ends_real_generation_on_the_transformers_backend(browser, tiny_model_dir: Path) -> None:
+    """The same Stop, with the local backend's generation thread behind it (tiny random Qwen2)."""
+    demo, url = serve(Settings(model=str(tiny_model_dir), max_new_tokens=20_000, temperature=0.0,
+                               provider="fixture", search_fixture=str(DATA / "ui.search.json")))
+    backend = demo.runtime.backend  # type: ignore[attr-defined]
+    try:
+        backend.load()
+        word = backend.tokenizer.encode(" think", add_special_tokens=False)[0]
+        backend.model.lm_head = _endless_thinking(backend.model.config.vocab_size, word)
+        page = page_for(browser, url)
+        before = {t for t in threading.enumerate() if t.name == "transformers-generate"}
+        ask(page, "Think forever")
+        page.wait_for_selector(TITLES, timeout=30_000)
+        page.wait_for_timeout(500)  # well into generation
+        page.click("#stop")
+        assert "stopped" in wait_done(page, 15_000)
+        def generating() -> set[threading.Thread]:
+            return {t for t in threading.enumerate() if t.name == "transformers-generate" and t.is_alive()} - before
+
+        deadline = time.monotonic() + 5
+        while generating() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not generating(), "the generation thread is still running after Stop"
+        assert titles(page) == ["Thinking", "■ Stopped"]
+        close(page)
+    finally:
+        demo.close()
 
 
 def set_max_searches(page, n: int) -> None:
