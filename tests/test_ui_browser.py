@@ -123,8 +123,13 @@ def test_answer_streams_with_panels_and_citation_links(browser, ui) -> None:
     assert "Search failed: fixture: provider is down" in chat_text
     assert "time to first token" in chat_text
     assert page.locator('#chat a[href="https://evil.example/a"]').count() >= 1  # result + source links
-    for button in ("#dl-trace", "#dl-html", "#dl-md"):
-        assert page.locator(button).is_visible()
+    starts = {"#dl-trace": '{"type": "meta"', "#dl-html": "<!DOCTYPE html>", "#dl-md": "# How tall is the Eiffel Tower?"}
+    for button, start in starts.items():  # the downloads really arrive, as files people can keep
+        with page.expect_download(timeout=10_000) as info:
+            page.click(button)
+        download = info.value
+        assert download.suggested_filename.startswith("deepsearch-")
+        assert Path(download.path()).read_text(encoding="utf-8").startswith(start)
     close(page)
 
 
