@@ -215,7 +215,8 @@ def test_replay_upload_plays_with_the_same_panels(served, tmp_path: Path) -> Non
     broken.write_text('{"type": "meta", "version": 1}\nnot json\n', encoding="utf-8")
     with pytest.raises(AppError) as info:
         client(url).predict(handle_file(str(broken)), [], api_name="/replay")
-    assert "broken.jsonl" in str(info.value) and "Traceback" not in str(info.value)
+    assert "broken.jsonl:1:" in str(info.value) and "Traceback" not in str(info.value)
+    assert "/" not in str(info.value).split("broken.jsonl")[0]  # not the server's upload folder
 
 
 def test_trace_flag_appends_every_answer(served) -> None:

@@ -184,7 +184,9 @@ class Handlers:
         try:
             meta, pairs = read_trace(path)
         except TraceError as exc:
-            raise gr.Error(_clean(exc), title="Cannot replay this file", print_exception=False) from None
+            # Name the file as the person knows it, not by the server's upload folder.
+            message = _clean(exc).replace(str(path), Path(path).name)
+            raise gr.Error(message, title="Cannot replay this file", print_exception=False) from None
         except (OSError, UnicodeDecodeError):
             raise gr.Error("That file cannot be read as a trace.", title="Cannot replay this file",
                            print_exception=False) from None
