@@ -208,7 +208,8 @@ def test_stop_ends_real_generation_on_the_transformers_backend(browser, tiny_mod
         while generating() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not generating(), "the generation thread is still running after Stop"
-        assert titles(page) == ["Thinking", "■ Stopped"]
+        # Stats come too when the engine's own stopped `done` lands before the last frame.
+        assert titles(page) in (["Thinking", "■ Stopped"], ["Thinking", "■ Stopped", "Stats"])
         close(page)
     finally:
         demo.close()
