@@ -350,3 +350,44 @@ def test_first_question_waits_for_the_model_with_a_status(fail: str | None) -> N
         assert meter.endswith("error")
     else:
         assert meter.startswith("searches 3/5 · done") and backend.loaded
+
+
+def test_stop_replies_only_after_the_answer_stopped_streaming() -> None:
+    """Stop's reply must be the browser's last word: a frame of the stopped answer arriving after
+    it would put "thinking…" back in the meter (seen once in CI)."""
+    import threading
+
+    from agent.session import build_backend
+    from ui.app_ui import Handlers
+    from ui.controller import ModelLoader, Runtime, UISession
+
+    settings = scripted(script_delay_s=0.02)
+    backend = build_backend(settings)
+    runtime = Runtime(settings=settings, backend=backend, loader=ModelLoader(backend, label="scripted"))
+    handlers, session = Handlers(runtime), UISession(runtime)
+    frames: list[float] = []
+    streaming = threading.Thread(target=lambda: [frames.append(time.monotonic())
+                                                 for _ in handlers.ask(QUESTION, [], session)])
+    streaming.start()
+    while len(frames) < 3:
+        time.sleep(0.01)
+    chat, meter = handlers.stop([{"role": "user", "content": QUESTION}], session)
+    replied = time.monotonic()
+    streaming.join(5)
+    assert meter.endswith("· stopped") and STOPPED_TITLE in [title(m) for m in chat]
+    assert frames[-1] <= replied, "the stopped answer sent a frame after Stop had replied"
+
+
+def test_a_late_closing_handler_leaves_the_next_question_alone() -> None:
+    from agent.session import build_backend
+    from ui.controller import ModelLoader, Runtime, UISession
+
+    settings = scripted()
+    backend = build_backend(settings)
+    session = UISession(Runtime(settings=settings, backend=backend, loader=ModelLoader(backend, label="s")))
+    old = session.begin()
+    new = session.begin()  # the next question began before the old handler's generator was closed
+    session.end(old)
+    assert old.is_set() and not new.is_set() and not session.handler_idle.is_set()
+    session.end(new)
+    assert new.is_set() and session.handler_idle.is_set()

@@ -38,6 +38,7 @@ LOGO = ('<svg class="logo" viewBox="0 0 24 24" width="30" height="30" aria-hidde
         'stroke="currentColor" stroke-width="2.2" stroke-linecap="round"><circle cx="10.5" cy="10.5" r="6.5"/>'
         '<path d="M15.5 15.5 21 21"/><path d="M8 10.5h5M10.5 8v5" stroke-width="1.6"/></svg>')
 N_OUT = 7  # msg, chatbot, meter, state, 3 downloads
+STOP_WAIT_S = 2.0  # Stop's reply waits at most this for the answer's handler (its grace is 1 s)
 
 
 def _clean(exc: BaseException) -> str:
@@ -100,12 +101,12 @@ class Handlers:
             session = UISession(self.rt, history=normalise_history(history))
         cancel = session.begin()
         try:
-            session.configure(settings)
-        except (ValueError, SettingsError) as exc:
-            raise gr.Error(_clean(exc), title="Settings not applied", print_exception=False) from None
-        history.append(gr.ChatMessage(role="user", content=text))
-        view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
-        try:
+            try:
+                session.configure(settings)
+            except (ValueError, SettingsError) as exc:
+                raise gr.Error(_clean(exc), title="Settings not applied", print_exception=False) from None
+            history.append(gr.ChatMessage(role="user", content=text))
+            view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
             yield ("", *_frame(view, history, session, keep_state=False, files=None)[1:])
             ready = yield from self._await_model(view, history, session, cancel)
             if not ready:
@@ -125,7 +126,7 @@ class Handlers:
                 view.mark_stopped()
             yield _frame(view, history, session, keep_state=False, files=files)
         finally:
-            cancel.set()  # Stop or a closed tab closes this generator: end generation for real
+            session.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
 
     def ask_example(self, evt: gr.SelectData, history: list[Any] | None, session: UISession | None,
                     *controls: Any) -> Iterator[tuple]:
@@ -157,6 +158,9 @@ class Handlers:
     def stop(self, history: list[Any] | None, session: UISession | None) -> tuple:
         if session is None or not session.request_stop():
             return gr.skip(), gr.skip()
+        # Answer once the streaming handler has ended (within a token, or the pump's grace):
+        # a frame it sent after this reply would overwrite the stopped state in the browser.
+        session.handler_idle.wait(STOP_WAIT_S)
         return mark_stopped(list(history or [])), _stopped_meter(session)
 
     # -- replay ------------------------------------------------------------
@@ -211,7 +215,7 @@ class Handlers:
                 view.mark_stopped()
             yield _frame(view, history, session, keep_state=False)
         finally:
-            cancel.set()
+            session.end(cancel)
 
     # -- model status ------------------------------------------------------
 

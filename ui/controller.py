@@ -125,6 +125,10 @@ class UISession:
         self.chat.history = list(history or [])
         self.cancel: threading.Event | None = None
         self.pump: threading.Thread | None = None
+        # Clear while a handler is streaming this session's answer: Stop waits for it to end, so
+        # the stopped frame is the last the browser gets (no late frame from the cancelled run).
+        self.handler_idle = threading.Event()
+        self.handler_idle.set()
         self.lock = threading.Lock()
         self.last_meter = ""
         self._dir: str | None = None
@@ -143,7 +147,18 @@ class UISession:
         self.wait_idle()
         with self.lock:
             self.cancel = threading.Event()
+            self.handler_idle.clear()
             return self.cancel
+
+    def end(self, cancel: threading.Event) -> None:
+        """The handler that got ``cancel`` from ``begin`` is done: nothing more streams from it.
+
+        A handler closed late must not stop or mark idle a newer question of this session.
+        """
+        cancel.set()
+        with self.lock:
+            if self.cancel is cancel:
+                self.handler_idle.set()
 
     def request_stop(self) -> bool:
         with self.lock:
