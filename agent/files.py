@@ -1,4 +1,4 @@
-"""Reading the JSON input files people pass on the command line."""
+"""Reading the JSON input files people pass on the command line (scripts, search fixtures)."""
 
 from __future__ import annotations
 
@@ -17,3 +17,9 @@ def read_json_file(path: str | Path, *, what: str, error: type[ValueError]) -> A
         raise error(f"{what} {str(path)!r} cannot be read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise error(f"{what} {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+
+
+def lenient_key(text: str) -> str:
+    """How a file's entry (a fixture's query, a catalogue's question) is matched: ignoring case
+    and spacing, which models and people vary when they repeat a text they were shown."""
+    return " ".join(str(text).split()).casefold()

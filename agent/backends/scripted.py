@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..files import read_json_file
+from ..files import lenient_key, read_json_file
 from ..config import Settings
 from ..prompt import render_prompt
 from .base import BackendError, FinishReason, Usage, tool_response_splice
@@ -51,7 +51,7 @@ class Script:
         return rounds if isinstance(rounds, Script) else cls(default=tuple(rounds))
 
     def rounds_for(self, question: str) -> tuple[str, ...]:
-        rounds = self.by_question.get(question_key(question), self.default)
+        rounds = self.by_question.get(lenient_key(question), self.default)
         if rounds is None:
             known = "; ".join(repr(q) for q in self.by_question) or "none"
             raise BackendError(
@@ -59,10 +59,6 @@ class Script:
                 f"\"default\" rounds; scripted questions: {known}"
             )
         return rounds
-
-
-def question_key(question: str) -> str:
-    return " ".join(str(question).split()).casefold()
 
 
 def load_script(path: str | Path) -> Script:
@@ -75,7 +71,7 @@ def load_script(path: str | Path) -> Script:
             or not isinstance(data.get("questions", {}), dict):
         raise ScriptError(f"model script {str(path)!r} {shape}")
     default = _rounds(data["default"], path, shape, where='"default"') if "default" in data else None
-    by_question = {question_key(q): _rounds(r, path, shape, where=f"question {q!r}")
+    by_question = {lenient_key(q): _rounds(r, path, shape, where=f"question {q!r}")
                    for q, r in data.get("questions", {}).items()}
     return Script(default=default, by_question=by_question, renumber=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..files import read_json_file
+from ..files import lenient_key, read_json_file
 from .base import SearchError, SearchResult, normalise
 
 
@@ -21,7 +21,7 @@ class FixtureProvider:
     name = "fixture"
 
     def __init__(self, *, table: dict[str, Any], content_chars: int) -> None:
-        self._table = {_key(q): v for q, v in table.items()}
+        self._table = {lenient_key(q): v for q, v in table.items()}
         self._content_chars = content_chars
 
     @classmethod
@@ -35,7 +35,7 @@ class FixtureProvider:
         return cls(table=table, content_chars=content_chars)
 
     def search(self, query: str, *, max_results: int) -> list[SearchResult]:
-        entry = self._table.get(_key(query), [])
+        entry = self._table.get(lenient_key(query), [])
         if isinstance(entry, dict) and "error" in entry:
             raise SearchError(str(entry["error"]), provider=self.name, retryable=False)
         if not isinstance(entry, list):
@@ -46,8 +46,3 @@ class FixtureProvider:
                 results.append(normalise(item.get("title"), item.get("url"), item.get("content"),
                                          content_chars=self._content_chars))
         return results
-
-
-def _key(query: str) -> str:
-    # Models vary case and spacing of a query they were shown; match leniently.
-    return " ".join(str(query).split()).casefold()
