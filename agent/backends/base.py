@@ -81,6 +81,12 @@ class Backend(Protocol):
         ...
 
 
+def round_token_limit(settings: "Settings", context_tokens: int) -> int:
+    """New tokens one round may generate: ``max_new_tokens``, and never past ``context_limit``
+    (zero or less: the round must not run)."""
+    return min(settings.max_new_tokens, settings.context_limit - context_tokens)
+
+
 def tool_response_splice(text: str) -> str:
     """What the chat template renders for a tool message plus the generation prompt.
 

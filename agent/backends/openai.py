@@ -41,7 +41,7 @@ import openai
 
 from ..config import Settings
 from ..prompt import render_prompt
-from .base import BackendError, FinishReason, Usage, tool_response_splice
+from .base import BackendError, FinishReason, Usage, round_token_limit, tool_response_splice
 from .openai_errors import clean_detail as _clean, explain_error, server_detail as _detail
 from .scripted import approx_tokens
 
@@ -204,8 +204,7 @@ class OpenAIConversation:
         self.usage.rounds += 1
         self._round = r = _Round()
         self._log.append("")
-        room = self._settings.context_limit - self.usage.context_tokens
-        max_tokens = min(self._settings.max_new_tokens, room)
+        max_tokens = round_token_limit(self._settings, self.usage.context_tokens)
         if max_tokens <= 0:
             self.finish_reason = "context"
             return

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 from ..files import lenient_key, read_json_file
 from ..config import Settings
 from ..prompt import render_prompt
-from .base import BackendError, FinishReason, Usage, tool_response_splice
+from .base import BackendError, FinishReason, Usage, round_token_limit, tool_response_splice
 
 _CALL_CLOSE = "</tool_call>"
 _TOKENISH = re.compile(r"\w+|[^\w\s]")
@@ -140,8 +140,7 @@ class ScriptedConversation:
         cut = text.find(_CALL_CLOSE)
         if cut != -1:
             text = text[: cut + len(_CALL_CLOSE)]
-        room = self._settings.context_limit - self.usage.context_tokens
-        limit = min(self._settings.max_new_tokens, room)
+        limit = round_token_limit(self._settings, self.usage.context_tokens)
         if limit <= 0:
             self.finish_reason = "context"
             return

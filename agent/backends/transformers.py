@@ -21,7 +21,7 @@ import torch
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, StoppingCriteria,
                           StoppingCriteriaList)
 
-from agent.backends.base import BackendError, FinishReason, Usage, tool_response_splice
+from agent.backends.base import BackendError, FinishReason, Usage, round_token_limit, tool_response_splice
 from agent.backends.kv_cache import generate_kwargs as kv_generate_kwargs, new_cache
 from agent.backends.streaming import TokenStreamer
 from agent.backends.sizing import (available_ram_bytes, estimate_parameters, hub_reachable,
@@ -306,7 +306,7 @@ class TransformersConversation:
         s = self._settings
         self.finish_reason = None
         before = len(self._ids)
-        max_new = min(s.max_new_tokens, s.context_limit - before)
+        max_new = round_token_limit(s, before)
         if max_new <= 0:
             self.finish_reason = "context"
             return
