@@ -188,19 +188,19 @@ class _TerminalPrinter:
             case Done(answer=answer, sources=sources, cited=cited, stopped=stopped, searches=searches,
                       stats=stats):
                 self._switch("done")
+                stats = stats if isinstance(stats, dict) else {}  # a replayed trace may hold any JSON
                 if stopped:
                     self.out.write(f"\n{self.bold}[stopped]{self.reset}\n")
                 elif not answer.strip():
-                    truncated = isinstance(stats, dict) and stats.get("truncated")
-                    why = " (cut off at the token limit: raise --max-new-tokens)" if truncated else ""
+                    why = " (cut off at the token limit: raise --max-new-tokens)" if stats.get("truncated") else ""
                     self.out.write(f"\n{self.bold}[no answer]{self.reset}{why}\n")
                 by_id = {s.id: s for s in sources}
                 if cited:
                     self.out.write(f"\n{self.bold}Sources{self.reset}\n")
                     for n in cited:
                         self.out.write(f"  [{n}] {by_id[n].title} — {by_id[n].url}\n")
-                calls = stats.get("refused_calls") if isinstance(stats, dict) else None  # replays: any JSON
-                refused = [c for c in calls or [] if isinstance(c, dict)] if isinstance(calls, list) else []
+                calls = stats.get("refused_calls")
+                refused = [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
                 note = ""
                 if refused:
                     reasons = sorted({REFUSAL_REASONS.get(str(c.get("reason")), "refused") for c in refused})
