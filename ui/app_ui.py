@@ -258,15 +258,15 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         status = gr.Markdown(runtime.loader.status(), visible=bool(runtime.loader.status()),
                              elem_id="model-status")
         chatbot = gr.Chatbot(
-            label="Conversation", elem_id="chat", show_label=False, height="62vh", min_height=360, sanitize_html=True,
-            allow_tags=False, render_markdown=True, feedback_options=None, buttons=["copy"],
+            label="Conversation", elem_id="chat", show_label=False, height="62vh", min_height=360,
+            sanitize_html=True, allow_tags=False, render_markdown=True, feedback_options=None, buttons=["copy"],
             examples=[{"text": q} for q in EXAMPLES], group_consecutive_messages=True,
             placeholder="**Ask anything.** Watch the model think, search and cite its sources.",
         )
         meter = gr.Markdown("", label="Progress", elem_id="meter")  # labels name the API's outputs
         with gr.Row(elem_id="composer", equal_height=True):
-            msg = gr.Textbox(label="Question", show_label=False, placeholder="Ask a question…", lines=1, max_lines=6,
-                             scale=8, elem_id="question", autofocus=True)
+            msg = gr.Textbox(label="Question", show_label=False, placeholder="Ask a question…", lines=1,
+                             max_lines=6, scale=8, elem_id="question", autofocus=True)
             ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
             stop = gr.Button("Stop", variant="stop", scale=1, min_width=70, elem_id="stop")
         with gr.Row(elem_id="exports"):
