@@ -8,7 +8,6 @@ exactly one ``Done``.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from .backends.base import Backend, BackendError, Conversation
 from .config import Settings, redact
 from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking
 from .parser import BadToolCall, StreamParser, ToolCall, parse_call
-from .prompt import WEB_SEARCH_TOOL, build_messages, escape_untrusted
+from .prompt import CITATION, WEB_SEARCH_TOOL, build_messages, escape_untrusted
 from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry
 from .search.base import SearchResult
 from .search.sources import is_http_url
@@ -40,13 +39,10 @@ def validate_question(question: str, settings: Settings) -> str:
     return text
 
 
-_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-
-
 def cited_ids(answer: str, known: Iterable[int]) -> tuple[int, ...]:
     """Ids cited as [n] or [n, m] that exist, in order of first citation."""
     known_set, seen = set(known), []
-    for group in _CITATION.findall(answer):
+    for group in CITATION.findall(answer):
         for part in group.split(","):
             n = int(part)
             if n in known_set and n not in seen:

@@ -16,9 +16,9 @@ from typing import Any, Iterable
 from urllib.parse import quote, urlsplit
 
 from .events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
+from .prompt import CITATION
 
 SCRIPTED_BADGE = "Scripted run (not a real model)"
-_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")  # same shapes the loop counts as citations
 
 
 # --------------------------------------------------------------------------- the run, as blocks
@@ -46,7 +46,7 @@ class _Run:
         if self.done is not None:
             return list(self.done.cited)
         ids: list[int] = []
-        for group in _CITATION.findall(self.answer):
+        for group in CITATION.findall(self.answer):
             ids += [int(p) for p in group.split(",") if int(p) in self.sources and int(p) not in ids]
         return ids
 
@@ -197,7 +197,7 @@ def _html_answer(text: str, sources: dict[int, SourceRef]) -> str:
                              f'{n}?</span>')
         return "[" + ", ".join(links) + "]"
 
-    return _CITATION.sub(cite, _inline_markdown(_e(text)))
+    return CITATION.sub(cite, _inline_markdown(_e(text)))
 
 
 _BOLD = re.compile(r"\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*")
@@ -334,7 +334,7 @@ def _md_answer(text: str, sources: dict[int, SourceRef]) -> str:
                 out.append(f"\\[{n}\\]" if n in sources else f"\\[{n}?\\]")
         return "".join(out)
 
-    return _CITATION.sub(cite, _md_block(text))
+    return CITATION.sub(cite, _md_block(text))
 
 
 def to_markdown(meta: dict[str, Any], events: Iterable[Event]) -> str:

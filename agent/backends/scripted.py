@@ -24,12 +24,11 @@ from typing import Any, Iterator
 
 from ..files import lenient_key, read_json_file
 from ..config import Settings
-from ..prompt import render_prompt
+from ..prompt import CITATION, render_prompt
 from .base import BackendError, FinishReason, Usage, round_token_limit, tool_response_splice
 
 _CALL_CLOSE = "</tool_call>"
 _TOKENISH = re.compile(r"\w+|[^\w\s]")
-_CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 # A numbered source in a spliced observation (agent.loop.format_results): "[7] Title\nURL: ..."
 _RESULT_ID = re.compile(r"(?m)^\[(\d+)\] [^\n]*\nURL: ")
 
@@ -106,7 +105,7 @@ def renumber_citations(text: str, seen_ids: list[int]) -> str:
         i = int(n)
         return str(seen_ids[i - 1]) if 1 <= i <= len(seen_ids) else n
 
-    return _CITATION.sub(lambda m: "[" + re.sub(r"\d+", lambda d: one(d.group()), m.group(1)) + "]", text)
+    return CITATION.sub(lambda m: "[" + re.sub(r"\d+", lambda d: one(d.group()), m.group(1)) + "]", text)
 
 
 def approx_tokens(text: str) -> int:
