@@ -10,13 +10,16 @@ from agent.backends.streaming import TokenStreamer
 
 
 def stream(tokenizer, ids, prompt=(1, 2, 3)):
-    """Every delta ``put`` queued, one per token that completes text (no consumer merging them)."""
     streamer = TokenStreamer(tokenizer)
+    out = []
+    reader = threading.Thread(target=lambda: out.extend(streamer))
+    reader.start()
     streamer.put(torch.tensor([list(prompt)]))  # the prompt, as generate() sends it first
     for i in ids:
         streamer.put(torch.tensor([i]))
     streamer.end()
-    return list(iter(streamer._queue.get_nowait, None))  # up to the end marker
+    reader.join(5)
+    return out
 
 
 def test_streamed_text_equals_one_decode_including_multibyte_and_tags(tiny_model_dir):

@@ -54,6 +54,10 @@ class TokenStreamer(BaseStreamer):
             self._queue.put(text)
         self._queue.put(_END)
 
+    def __iter__(self) -> Iterator[str]:
+        while (text := self._queue.get()) is not _END:
+            yield text
+
     def coalesced(self, pause_s: float = COALESCE_S) -> Iterator[str]:
         """The same text, each delta holding whatever arrived since the last one.
 
