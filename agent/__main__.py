@@ -8,7 +8,6 @@ still writes ``done`` with ``stopped: true``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -19,7 +18,7 @@ from typing import Iterator, TextIO
 from .backends.base import BackendError
 from .backends.scripted import ScriptError
 from .config import Settings, SettingsError, load_dotenv_file, redact, settings_from_env
-from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking, to_dict
+from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking, json_line, to_dict
 from .loop import REFUSAL_REASONS, InputError
 from .search.fixture import FixtureError
 
@@ -145,7 +144,7 @@ class _JsonPrinter:
         self.out = out
 
     def __call__(self, event: Event) -> None:
-        self.out.write(json.dumps(to_dict(event), ensure_ascii=False) + "\n")
+        self.out.write(json_line(to_dict(event)) + "\n")
         self.out.flush()
 
 

@@ -8,6 +8,8 @@ contract in DESIGN.md.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -116,3 +118,14 @@ def from_dict(data: dict[str, Any]) -> Event:
         return cls(**fields)
     except TypeError as exc:
         raise ValueError(f"bad fields for a {kind!r} event: {exc}") from None
+
+
+# JSON leaves these raw inside strings, yet str.splitlines() (and many JSONL readers) break lines
+# on U+0085/U+2028/U+2029, and C1 controls (U+0080-U+009F, DEL) act on some terminals.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def json_line(data: dict[str, Any]) -> str:
+    """One JSON object on exactly one line under any line-splitting rule (traces, ``--json``)."""
+    text = json.dumps(data, ensure_ascii=False)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

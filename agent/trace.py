@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Literal, get_args, get_ori
 from urllib.parse import urlsplit, urlunsplit
 
 from .config import REDACTED, Settings, redact
-from .events import Done, Error, Event, SourceRef, from_dict, to_dict
+from .events import Done, Error, Event, SourceRef, from_dict, json_line, to_dict
 
 TRACE_VERSION = 1
 RECORDER = "deepsearch"
@@ -118,7 +118,7 @@ class TraceWriter:
         self.close()
 
     def _write(self, data: dict[str, Any]) -> None:
-        self._write_line_raw(json.dumps(_redact(data, self._secrets), ensure_ascii=False))
+        self._write_line_raw(json_line(_redact(data, self._secrets)))
 
     def _write_line_raw(self, line: str) -> None:
         if self.error is not None:
@@ -264,7 +264,8 @@ def _split_runs(path: str | Path) -> tuple[str, list[list[_Line]]]:
     except OSError as exc:
         raise TraceError(f"trace {name} cannot be read: {exc.strerror or exc}") from None
     runs: list[list[_Line]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: JSON text may hold U+2028 and friends, which splitlines() breaks on.
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:

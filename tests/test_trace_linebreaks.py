@@ -1,0 +1,106 @@
+"""Issue 11.2: every character ``str.splitlines`` breaks on, in every recorded text field,
+leaves a trace the app can read back: CLI --trace/--replay/--export, app.py --trace session
+files and the UI's downloads. The writer escapes them; the reader splits on "\\n" only, so a
+trace written raw by an older build reads too."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.config import Settings
+from agent.events import Answer, Done, Error, SearchDone, SearchStart, SourceRef, Thinking
+from agent.trace import TraceWriter, export, read_runs, read_trace
+from ui.controller import Recorder, Runtime
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Everything str.splitlines() splits on except "\n" and "\r", which JSON always escapes.
+BREAKS = ["\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+def events_with(ch: str) -> list:
+    ref = SourceRef(id=1, title=f"Title{ch}one", url=f"https://example.com/a{ch}b")
+    return [
+        Thinking(text=f"think{ch}ing"),
+        SearchStart(query=f"que{ch}ry", round=1, max_searches=5),
+        SearchDone(query=f"que{ch}ry", provider=f"fix{ch}ture", latency_s=0.1, results=(ref,)),
+        SearchStart(query="down", round=2, max_searches=5),
+        SearchDone(query="down", provider="fixture", latency_s=0.1, error=f"HTTP{ch}503"),
+        Error(message=f"recover{ch}ed"),
+        Answer(text=f"ans{ch}wer [1]"),
+        Done(answer=f"ans{ch}wer [1]", sources=(ref,), cited=(1,), searches=2,
+             stats={"finish": f"st{ch}op"}),
+    ]
+
+
+def write(path: Path, ch: str, *, question: str | None = None) -> list:
+    events = events_with(ch)
+    with TraceWriter(path, question=question or f"How{ch}tall?", settings=Settings(backend="scripted"),
+                     model=f"script{ch}model") as writer:
+        for event in events:
+            writer.write(event)
+    return events
+
+
+@pytest.mark.parametrize("ch", BREAKS, ids=[f"U+{ord(c):04X}" for c in BREAKS])
+def test_every_text_field_round_trips(tmp_path: Path, ch: str) -> None:
+    path = tmp_path / "t.jsonl"
+    events = write(path, ch)
+    assert len(path.read_text(encoding="utf-8").splitlines()) == len(events) + 1  # one event a line
+    meta, timed = read_trace(path)
+    assert meta["question"] == f"How{ch}tall?" and meta["model"] == f"script{ch}model"
+    assert [e for _, e in timed] == events
+    assert "wer" in export(path, fmt="md") and "wer" in export(path, fmt="html")
+
+
+@pytest.mark.parametrize("ch", ["\u2028", "\x85"])
+def test_a_raw_trace_from_an_older_writer_still_reads(tmp_path: Path, ch: str) -> None:
+    path = tmp_path / "raw.jsonl"
+    write(path, ch)
+    text = path.read_text(encoding="utf-8")
+    raw = text.replace("\\u2028", "\u2028").replace("\\u0085", "\x85")
+    assert ch in raw
+    path.write_text(raw, encoding="utf-8")
+    assert read_trace(path)[1][-1][1].answer == f"ans{ch}wer [1]"
+
+
+def test_cli_replay_and_export_accept_them(tmp_path: Path) -> None:
+    path = tmp_path / "all.jsonl"
+    write(path, "".join(BREAKS))
+    env = {"PYTHON_DOTENV_DISABLED": "1", "PATH": "/usr/bin:/bin"}
+    replay = subprocess.run([sys.executable, "-m", "agent", "--replay", str(path), "--json", "--speed", "0"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert replay.returncode == 0, replay.stderr
+    # A consumer that splits on any line break still gets one JSON event per line.
+    lines = replay.stdout.splitlines()
+    assert [json.loads(line)["type"] for line in lines][-1] == "done"
+    assert json.loads(lines[-1])["answer"] == "ans" + "".join(BREAKS) + "wer [1]"
+    for fmt in ("html", "md"):
+        out = tmp_path / f"r.{fmt}"
+        done = subprocess.run([sys.executable, "-m", "agent", "--export", str(path), "--format", fmt,
+                               "-o", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert out.stat().st_size > 0
+
+
+def test_one_such_question_keeps_a_session_file_readable(tmp_path: Path) -> None:
+    """``app.py --trace``: every answer's recording is appended to one file."""
+    session = tmp_path / "session.jsonl"
+    settings = Settings(backend="scripted")
+    runtime = Runtime(settings=settings, backend=object(), loader=None, trace_path=str(session))  # type: ignore[arg-type]
+    for n, question in enumerate(["first", "bad\u2028question\x85here", "third"]):
+        folder = tmp_path / f"answer{n}"
+        folder.mkdir()
+        recorder = Recorder(folder, question=question, runtime=runtime, settings=settings)
+        for event in events_with("\u2029"):
+            recorder.write(event)
+        recorder.close()
+        trace, html, md = recorder.reports()  # the UI's three downloads
+        assert trace and html and md, question
+    assert [meta["question"] for meta, _ in read_runs(session)] == [
+        "first", "bad\u2028question\x85here", "third"]
