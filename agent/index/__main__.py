@@ -1,0 +1,155 @@
+"""``python -m agent.index add|remove|search|stats|serve --index DIR``.
+
+Exit codes: 0 on success, 1 when an ``add`` indexed nothing because every file
+was skipped (each skip has printed its reason), 2 for bad arguments or an index
+that cannot be opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterator
+
+from .readers import kind_of
+from .store import AddOutcome, DocumentIndex, IndexUnavailable
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+ENV_INDEX = "DEEPSEARCH_INDEX"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m agent.index",
+                                description="An on-disk full-text index of your documents.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help_text)
+        c.add_argument("--index", metavar="DIR", default=os.environ.get(ENV_INDEX) or None,
+                       help=f"the index directory (default: ${ENV_INDEX})")
+        return c
+
+    add = command("add", "index files or folders (.txt .md .html .pdf, Search-R1 .jsonl)")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    remove = command("remove", "drop files (or everything under a folder) from the index")
+    remove.add_argument("paths", nargs="+", metavar="PATH")
+    search = command("search", "the best passages for a query")
+    search.add_argument("query")
+    search.add_argument("--k", type=int, default=5, metavar="N", help="passages to show (default 5)")
+    search.add_argument("--json", action="store_true", help="print one JSON object")
+    stats = command("stats", "documents, passages and size on disk")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    serve = command("serve", "serve Search-R1's POST /retrieve API over the index")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # pypdf logs every oddity of a damaged PDF; the one skip line per file says enough.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    if not args.index:
+        print(f"error: say which index with --index DIR (or set {ENV_INDEX})", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "search" and args.k < 1:
+        print(f"error: --k must be at least 1, got {args.k!r}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        index = DocumentIndex(args.index, create=args.command == "add",
+                              read_only=args.command in ("search", "stats", "serve"))
+    except IndexUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with index:
+        match args.command:
+            case "add":
+                return _add(index, args.paths)
+            case "remove":
+                return _remove(index, args.paths)
+            case "search":
+                return _search(index, args.query, k=args.k, as_json=args.json)
+            case "stats":
+                return _stats(index, as_json=args.json)
+            case "serve":
+                from .server import serve
+
+                print(f"serving POST http://{args.host}:{args.port}/retrieve over {args.index}",
+                      file=sys.stderr)
+                serve(index, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def _add(index: DocumentIndex, paths: list[str]) -> int:
+    outcomes: list[AddOutcome] = []
+    for outcome in _add_all(index, paths):
+        print(outcome.message, flush=True)
+        outcomes.append(outcome)
+    stats = index.stats()
+    print(f"index: {stats.documents} documents, {stats.passages} passages, "
+          f"{stats.bytes_on_disk / 1e6:.1f} MB")
+    if outcomes and all(o.status == "skipped" for o in outcomes):
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def _add_all(index: DocumentIndex, paths: list[str]) -> Iterator[AddOutcome]:
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(f for f in path.rglob("*") if f.is_file()
+                           and not any(part.startswith(".") for part in f.relative_to(path).parts))
+            known = [f for f in files if kind_of(f) is not None]
+            if len(known) < len(files):
+                print(f"skipped {len(files) - len(known)} file(s) of other types in {path}")
+            yield from (index.add_file(f) for f in known)
+        elif path.is_file():
+            yield index.add_file(path)
+        else:
+            yield AddOutcome(status="skipped", name=path.name, reason=f"{path}: no such file or folder")
+
+
+def _remove(index: DocumentIndex, paths: list[str]) -> int:
+    for raw in paths:
+        target = str(Path(raw).resolve())
+        keys = [d.key for d in index.documents()
+                if d.key == target or d.key.startswith(target.rstrip(os.sep) + os.sep)]
+        if not keys:
+            print(f"not indexed: {raw}")
+        for key in keys:
+            print(f"removed {key} ({index.remove(key)} passages)")
+    return EXIT_OK
+
+
+def _search(index: DocumentIndex, query: str, *, k: int, as_json: bool) -> int:
+    hits = index.search(query, k=k)
+    if as_json:
+        print(json.dumps({"query": query, "hits": [asdict(h) for h in hits]}, ensure_ascii=False))
+        return EXIT_OK
+    if not hits:
+        print("no passages match")
+    for rank, hit in enumerate(hits, start=1):
+        where = hit.file + (f", page {hit.page}" if hit.page is not None else "")
+        heading = f" > {hit.heading}" if hit.heading else ""
+        print(f"{rank}. {where}{heading}  (score {hit.score:.2f})")
+        print(f"   {hit.text[:300]}{' …' if len(hit.text) > 300 else ''}")
+    return EXIT_OK
+
+
+def _stats(index: DocumentIndex, *, as_json: bool) -> int:
+    stats = index.stats()
+    if as_json:
+        print(json.dumps(asdict(stats)))
+    else:
+        print(f"{stats.documents} documents, {stats.passages} passages, "
+              f"{stats.bytes_on_disk / 1e6:.1f} MB on disk")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Splitting a document's text into passages of about 100-200 words.
+
+Retrieval works on passages, not files: a passage is short enough to hand the
+model whole and long enough to carry a fact with its context. Each passage
+keeps the page and the heading it came from, so a citation can say where.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+TARGET_WORDS = 150
+MAX_WORDS = 200
+MIN_TAIL_WORDS = 40
+
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Section:
+    """A run of a file's text from one place: a page of a PDF, a whole text file."""
+
+    text: str
+    page: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Passage:
+    """One retrievable unit. ``pid`` is stable for a given file and content."""
+
+    pid: str
+    title: str
+    text: str
+    page: int | None = None
+    heading: str | None = None
+
+
+def split_sections(sections: Iterable[Section], *, title: str, id_prefix: str,
+                   markdown_headings: bool) -> list[Passage]:
+    """Passages of ``sections`` in order; ``markdown_headings`` tracks ``# Heading`` lines."""
+    passages: list[Passage] = []
+    heading: str | None = None
+    for section in sections:
+        for block, heading in _blocks(section.text, heading, markdown_headings):
+            for words in _chunks(block):
+                passages.append(Passage(pid=f"{id_prefix}#{len(passages) + 1}", title=title,
+                                        text=" ".join(words), page=section.page, heading=heading))
+    return passages
+
+
+def _blocks(text: str, heading: str | None,
+            markdown_headings: bool) -> Iterator[tuple[list[str], str | None]]:
+    """Paragraph groups between headings, each with the heading above it.
+
+    A heading carries over from one section to the next (a chapter spans pages).
+    """
+    words: list[str] = []
+    for line in text.splitlines():
+        match = _MD_HEADING.match(line) if markdown_headings else None
+        if match:
+            if words:
+                yield words, heading
+            words, heading = [], match.group(1).strip()
+            continue
+        words.extend(line.split())
+    if words:
+        yield words, heading
+
+
+def _chunks(words: list[str]) -> Iterator[list[str]]:
+    """Word runs of about TARGET_WORDS, never over MAX_WORDS, cut at a sentence end when one
+    is near, and no runt tail: a short remainder joins the run before it."""
+    start = 0
+    while start < len(words):
+        remaining = len(words) - start
+        if remaining <= MAX_WORDS:
+            yield words[start:]
+            return
+        end = _cut(words, start)
+        if len(words) - end < MIN_TAIL_WORDS:
+            end = len(words) - MIN_TAIL_WORDS
+        yield words[start:end]
+        start = end
+
+
+def _cut(words: list[str], start: int) -> int:
+    """The index after the last sentence end between TARGET_WORDS*0.7 and MAX_WORDS."""
+    low, high = start + int(TARGET_WORDS * 0.7), start + MAX_WORDS
+    for i in range(min(high, len(words)) - 1, low - 1, -1):
+        if words[i].endswith((".", "!", "?", ".\"", ".)")):
+            return i + 1
+    return start + TARGET_WORDS

@@ -1,0 +1,77 @@
+"""``python -m agent.index serve``: Search-R1's POST /retrieve over our index, on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent.index import DocumentIndex
+from agent.index.server import create_app
+from tests.index_helpers import LocalServer, free_port, make_pdf, write_corpus
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> DocumentIndex:
+    corpus = write_corpus(tmp_path / "corpus.jsonl", [
+        (str(i), f"Lake {i}", f"Lake number {i} is deep and cold. Fish swim in lake {i}.") for i in range(6)
+    ] + [("99", "Everest", "Mount Everest is the highest mountain above sea level.")])
+    pdf = tmp_path / "guide.pdf"
+    pdf.write_bytes(make_pdf(["Nothing here.", "The Alps span eight countries."]))
+    index = DocumentIndex(tmp_path / "idx")
+    index.add_file(corpus)
+    index.add_file(pdf)
+    return index
+
+
+def test_retrieve_answers_search_r1_requests_with_and_without_scores(index: DocumentIndex) -> None:
+    with LocalServer(create_app(index)) as server:
+        plain = httpx.post(f"{server.url}/retrieve", json={"queries": ["highest mountain", "cold lake"]})
+        scored = httpx.post(f"{server.url}/retrieve",
+                            json={"queries": ["Alps countries"], "topk": 1, "return_scores": True})
+    assert plain.status_code == 200
+    everest, lakes = plain.json()["result"]
+    assert len(lakes) == 3  # Search-R1's default topk
+    assert everest[0]["id"] == "99"
+    assert everest[0]["contents"] == '"Everest"\nMount Everest is the highest mountain above sea level.'
+    ((alps,),) = scored.json()["result"]
+    assert alps["score"] > 0
+    assert alps["document"]["file"] == "guide.pdf" and alps["document"]["page"] == 2
+    assert alps["document"]["contents"].endswith("The Alps span eight countries.")
+
+
+@pytest.mark.parametrize("body", [{"queries": ["x"], "topk": 0}, {"queries": "not a list"},
+                                  {"topk": 3}, {"queries": ["x"] * 300}])
+def test_retrieve_rejects_bad_requests_with_422(index: DocumentIndex, body: dict) -> None:
+    with LocalServer(create_app(index)) as server:
+        response = httpx.post(f"{server.url}/retrieve", json=body)
+    assert response.status_code == 422
+
+
+def test_serve_binds_loopback_by_default(index: DocumentIndex) -> None:
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "agent.index", "serve", "--index",
+                             str(index.directory), "--port", str(port)], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, response = time.monotonic() + 60, None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                response = httpx.post(f"http://127.0.0.1:{port}/retrieve",
+                                      json={"queries": ["Everest"], "topk": 1})
+                break
+            except httpx.ConnectError:
+                time.sleep(0.2)
+        assert response is not None and response.status_code == 200, proc.stderr.read() if proc.poll() else ""
+        assert response.json()["result"][0][0]["id"] == "99"
+        listening = Path("/proc/net/tcp").read_text()
+        # 0100007F is 127.0.0.1 as /proc/net/tcp writes it; 00000000 would be every interface.
+        assert f"0100007F:{port:04X}" in listening and f"00000000:{port:04X}" not in listening
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
