@@ -1,0 +1,94 @@
+"""``results.jsonl``: one complete line per finished question, read back for resuming.
+
+Each line is written by one ``write`` and flushed to disk before the next
+question's, so an interrupted run leaves complete lines only; a line cut off
+by a hard kill (no newline at the end of the file) is dropped on the next read
+and that question runs again. When an id appears more than once (a question
+retried after an error), its last line wins.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+End = Literal["answer", "no_answer", "truncated", "error"]
+Verdict = Literal["correct", "incorrect"]
+
+
+class ResultsError(ValueError):
+    """``results.jsonl`` cannot be resumed from; the message says which line and what to do."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Result:
+    id: str
+    question: str
+    golden_answers: list[str]
+    answer: str
+    prediction: str
+    em: float
+    f1: float
+    subem: float
+    searches: int
+    cited: list[int]
+    end: End
+    error: str | None
+    seconds: float
+    tokens: int
+    trace: str  # relative to the output folder
+    report: str | None
+    judge: Verdict | None = None
+    judge_error: str | None = None
+
+
+REQUIRED = frozenset({"id", "question", "golden_answers", "em", "f1", "subem", "end"})
+
+
+def read_results(path: Path) -> dict[str, dict[str, Any]]:
+    """The last line of each id in ``path`` (empty when it does not exist); a cut-off
+    last line is removed from the file so appending starts on a fresh line."""
+    if not path.exists():
+        return {}
+    raw = path.read_bytes()
+    complete = raw[: raw.rfind(b"\n") + 1]
+    if len(complete) != len(raw):
+        with path.open("r+b") as f:
+            f.truncate(len(complete))
+    rows: dict[str, dict[str, Any]] = {}
+    for number, line in enumerate(complete.decode("utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict) or not REQUIRED <= set(row):
+            raise ResultsError(f"{str(path)!r} line {number} is not a result this tool wrote; "
+                               "move the file away or pick another --out")
+        rows[str(row["id"])] = row
+    return rows
+
+
+class ResultsWriter:
+    """Appends results from several worker threads, one whole line at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._file = path.open("a", encoding="utf-8", newline="\n")
+
+    def append(self, result: Result) -> dict[str, Any]:
+        row = asdict(result)
+        line = json.dumps(row, ensure_ascii=False) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        return row
+
+    def close(self) -> None:
+        self._file.close()
