@@ -67,9 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     r = p.add_argument_group("recordings")
     r.add_argument("--speed", type=float, default=1.0, metavar="X",
                    help="replay speed: 1 real time, 2 twice as fast, 0 at once")
-    r.add_argument("--export", metavar="FILE", help="write a report of a recorded trace")
-    r.add_argument("--format", choices=["html", "md"], default="html", help="report format")
-    r.add_argument("-o", "--output", metavar="OUT", help="where --export writes the report")
+    r.add_argument("--export", metavar="FILE",
+                   help="write a report of a recorded trace: every answer in it (a whole app.py --trace "
+                        "session), or the one --run picks")
+    r.add_argument("--run", type=int, metavar="N", help="with --export: only answer N (0 first, -1 last)")
+    r.add_argument("--format", choices=["html", "md"],
+                   help="report format (default: from the -o extension, .md/.markdown or .html; else html)")
+    r.add_argument("-o", "--output", metavar="OUT", help="where --export writes the report (- for stdout)")
     return p
 
 
@@ -237,13 +241,18 @@ def _replay(args: argparse.Namespace) -> int:
         return EXIT_FAIL
 
 
+_FORMAT_BY_SUFFIX = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+_FORMAT_NAMES = {"md": "Markdown", "html": "HTML"}
+
+
 def _export(args: argparse.Namespace) -> int:
     from .trace import TraceError, export
 
     if not args.output:
         return _usage("--export needs -o OUT, the file to write (or -o - for stdout)")
+    fmt = args.format or _FORMAT_BY_SUFFIX.get(Path(args.output).suffix.lower(), "html")
     try:
-        report = export(args.export, fmt=args.format)
+        report = export(args.export, fmt=fmt, run=args.run)
     except TraceError as exc:
         return _usage(str(exc))
     if args.output == "-":
@@ -254,7 +263,16 @@ def _export(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot write {args.output!r}: {exc.strerror}", file=sys.stderr)
         return EXIT_FAIL
+    answers = 1 if args.run is not None else _count_runs(args.export)
+    print(f"wrote the {_FORMAT_NAMES[fmt]} report of {answers} answer{'s' if answers != 1 else ''} "
+          f"to {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def _count_runs(path: str) -> int:
+    from .trace import read_runs
+
+    return len(read_runs(path))
 
 
 def _usage(message: str) -> int:

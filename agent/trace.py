@@ -31,7 +31,7 @@ from dataclasses import fields as dc_fields
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Iterable, Iterator, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Callable, Iterable, Iterator, Literal, Sequence, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
 from .config import REDACTED, Settings, redact
@@ -223,23 +223,26 @@ def pace(timed: Iterable[TimedEvent], *, speed: float = 1.0,
         yield event
 
 
-def export(path: str | Path, *, fmt: Literal["html", "md"], run: int = -1) -> str:
-    """A self-contained HTML or Markdown report of one recorded run."""
-    meta, timed = read_trace(path, run=run)
-    return export_events(meta, [event for _, event in timed], fmt)
+def export(path: str | Path, *, fmt: Literal["html", "md"], run: int | None = -1) -> str:
+    """A self-contained HTML or Markdown report of one recorded run, or of every run in the
+    file (``run=None``: the whole conversation of an ``app.py --trace`` session file)."""
+    runs = read_runs(path) if run is None else [read_trace(path, run=run)]
+    return export_runs([(meta, [event for _, event in timed]) for meta, timed in runs], fmt)
 
 
 def export_events(meta: Meta, events: list[Event], fmt: Literal["html", "md"]) -> str:
     """A report from in-memory events (the UI's current answer) and a meta dict
     with at least ``question``; ``model``, ``backend``, ``scripted`` and
     ``started_at`` are shown when present."""
-    from . import report
+    return export_runs([(meta, events)], fmt)
 
-    if fmt == "html":
-        return report.to_html(meta, events)
-    if fmt == "md":
-        return report.to_markdown(meta, events)
-    raise ValueError(f"unknown report format {fmt!r}; use 'html' or 'md'")
+
+def export_runs(runs: Sequence[tuple[Meta, Sequence[Event]]], fmt: Literal["html", "md"]) -> str:
+    """One report of several answers in order (a whole conversation), each ``(meta, events)``
+    as ``read_runs`` gives them or as the UI keeps them."""
+    from .report import render
+
+    return render(runs, fmt)
 
 
 def _check_speed(speed: float) -> None:

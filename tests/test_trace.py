@@ -229,8 +229,9 @@ def test_html_export_is_self_contained_and_escapes_hostile_text(tmp_path: Path) 
     assert 'class="cite-missing"' in doc and "9?" in text  # unknown [9] is marked
     assert {"source-1", "source-2"} <= parsed.ids
     assert "Scripted run (not a real model)" in text
-    assert "total_s" in text and "0.25, 1.5" in text
-    assert "(reason: budget, query: <b>more</b> | x)" in text and "<b>more" not in doc
+    # Stats in words, not the engine's keys.
+    assert "Total time2.50 s" in text and "Search times0.25 s, 1.50 s" in text and "total_s" not in text
+    assert "Tool calls not runover the search budget: <b>more</b> | x" in text and "<b>more" not in doc
     assert '<meta name="viewport"' in doc and "@media print" in doc and "max-width" in doc
 
 
@@ -270,8 +271,8 @@ def test_markdown_export(tmp_path: Path) -> None:
     assert "[Tower \\[official\\] \\| \\*stars\\*](https://en.wikipedia.org/wiki/Eiffel_Tower)" in md
     assert "It is 330 m [\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower), not \\[9?\\]." in md
     assert "](javascript:" not in md and "javascript:alert(3)" in md
-    assert "## Sources" in md and "## Stats" in md and "| `total_s` | 2.5 |" in md
-    assert "| `refused_calls` | (reason: budget, query: \\<b\\>more\\</b\\> \\| x) |" in md
+    assert "## Sources" in md and "## Stats" in md and "| Total time | 2.50 s |" in md and "total_s" not in md
+    assert "| Tool calls not run | over the search budget: \\<b\\>more\\</b\\> \\| x |" in md
 
     out = tmp_path / "report.md"
     assert main(["--export", str(trace), "--format", "md", "-o", str(out)]) == 0

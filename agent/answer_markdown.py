@@ -1,0 +1,118 @@
+"""The model's answer, a Markdown text, made safe for a report (markdown-it-py, CommonMark).
+
+One rule, as in the chat: raw HTML shows as text, images never load (no
+tracking pixels), and only http(s) URLs become links, whatever the Markdown
+form (inline, reference-style, autolink). ``[n]`` citations are handed to the
+caller's ``cite`` function outside code.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any, Callable, Iterable
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
+
+from .prompt import CITATION
+from .report import safe_href
+
+Cite = Callable[[re.Match[str]], str]
+
+
+def _parser(*, strict: bool) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    if strict:
+        md.disable("image")  # ![alt](url) reads as "!" and a link, which the URL rule then judges
+        md.validateLink = lambda url: safe_href(url) is not None
+    else:
+        md.validateLink = lambda url: True  # the checker must see every link a renderer might make
+    return md
+
+
+_STRICT, _CHECKER = _parser(strict=True), _parser(strict=False)
+
+
+# Render rules are bound to the renderer, hence the unused ``renderer`` argument.
+def _render_text(renderer: Any, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    return CITATION.sub(env["cite"], escapeHtml(tokens[idx].content))
+
+
+def _render_link_open(renderer: Any, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    tokens[idx].attrSet("rel", "noopener noreferrer")
+    return renderer.renderToken(tokens, idx, options, env)
+
+
+_STRICT.add_render_rule("text", _render_text)
+_STRICT.add_render_rule("link_open", _render_link_open)
+
+
+def answer_html(text: str, cite: Cite) -> str:
+    """The answer as HTML: headings, lists, tables, emphasis, code, safe links, linked citations."""
+    return _STRICT.render(text, {"cite": cite})
+
+
+# --------------------------------------------------------------------------- Markdown out
+
+
+_CODE = re.compile(r"```[\s\S]*?(?:```|\Z)|~~~[\s\S]*?(?:~~~|\Z)|`[^`\n]*`")
+_IMAGE = re.compile(r"!\[")
+_REF_DEFINITION = re.compile(r"^( {0,3})\[(?=[^\]\n]+\]:)", re.M)
+_INLINE_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+_BRACKET = re.compile(r"[\[\]]")
+
+
+def answer_markdown(text: str, cite: Cite) -> str:
+    """The answer as Markdown under the same rule: HTML escaped, images and non-http(s) links
+    reduced to their text, reference definitions shown as text. The result is parsed back
+    and, should any unsafe link survive, every bracket outside citations is escaped."""
+    safe = _outside_code(html.escape(text, quote=False), _defang)
+    out = CITATION.sub(cite, safe)
+    if _is_safe(out):
+        return out
+    out = CITATION.sub(cite, _outside_citations(safe, lambda s: _BRACKET.sub(r"\\\g<0>", s)))
+    return out if _is_safe(out) else _BRACKET.sub(r"\\\g<0>", safe)
+
+
+def _defang(text: str) -> str:
+    text = _IMAGE.sub(r"!\\[", text)
+    text = _REF_DEFINITION.sub(r"\1\\[", text)
+    return _INLINE_LINK.sub(lambda m: m.group(0) if safe_href(m.group(2)) else m.group(1), text)
+
+
+def _outside_code(text: str, change: Callable[[str], str]) -> str:
+    out, pos = [], 0
+    for code in _CODE.finditer(text):
+        out += [change(text[pos:code.start()]), code.group(0)]
+        pos = code.end()
+    return "".join(out) + change(text[pos:])
+
+
+def _outside_citations(text: str, change: Callable[[str], str]) -> str:
+    out, pos = [], 0
+    for match in CITATION.finditer(text):
+        out += [change(text[pos:match.start()]), match.group(0)]
+        pos = match.end()
+    return "".join(out) + change(text[pos:])
+
+
+def _is_safe(markdown: str) -> bool:
+    """No image and only http(s) links, as a CommonMark renderer would read ``markdown``."""
+    return all(_token_safe(t) for t in _walk(_CHECKER.parse(markdown)))
+
+
+def _token_safe(token: Token) -> bool:
+    if token.type == "image":
+        return False
+    if token.type == "link_open":
+        return safe_href(str(token.attrGet("href") or "")) is not None
+    return True
+
+
+def _walk(tokens: Iterable[Token]) -> Iterable[Token]:
+    for token in tokens:
+        yield token
+        if token.children:
+            yield from _walk(token.children)

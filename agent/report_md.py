@@ -1,0 +1,111 @@
+"""The Markdown report, for docs and issues: recorded text is escaped so it cannot break the
+document, and the answer keeps its Markdown under the chat's link rule (``answer_markdown``)."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any, Sequence
+from urllib.parse import quote
+
+from .answer_markdown import answer_markdown
+from .events import Error, SourceRef
+from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, regroup, safe_href, stat_rows
+
+# Inline text never starts a line, so list and heading markers need no escape;
+# these are the characters that could open emphasis, code, links, HTML or a table cell.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~<>&])")
+
+
+def to_markdown(runs: Sequence[RecordedRun]) -> str:
+    """One answer, or a whole conversation (answers separated by a rule)."""
+    return "\n---\n\n".join(_run(meta, regroup(events)) for meta, events in runs)
+
+
+def _run(meta: dict[str, Any], run: Run) -> str:
+    out = [f"# {_text(meta.get('question', ''))}", ""]
+    if meta.get("scripted"):
+        out += [f"> **{SCRIPTED_BADGE}**", ""]
+    out += [f"*{_text(byline(meta))}*", "", "## How it got there", ""]
+    for block in run.blocks:
+        if isinstance(block, str):
+            out += ["<details><summary>Thinking…</summary>", "", _block(block), "", "</details>", ""]
+        elif isinstance(block, Search):
+            out += _search(block)
+        elif isinstance(block, Error):
+            out += [f"> ⚠ **Error:** {_text(block.message)}", ""]
+    out += ["## Answer", ""]
+    if run.done is not None and run.done.stopped:
+        out += ["*Stopped before the end.*", ""]
+    out += [_answer(run.answer.strip(), run.sources) if run.answer.strip() else "*No answer was given.*", ""]
+    out += ["## Sources", ""]
+    for heading, ids in run.source_groups():
+        out += [f"**{heading}**", ""] + [f"- \\[{n}\\] {_link(run.sources[n])}" for n in ids] + [""]
+    if not run.sources:
+        out += ["*No sources.*", ""]
+    rows = stat_rows(run)
+    if rows:
+        out += ["## Stats", "", "| | |", "| --- | --- |"]
+        out += [f"| {_text(k)} | {_text(v)} |" for k, v in rows] + [""]
+    return "\n".join(out)
+
+
+def _search(block: Search) -> list[str]:
+    out = [f"**{block.label}:** {_text(block.query)}"]
+    if block.done is None:
+        return out + ["", "*did not finish*", ""]
+    out += ["", f"*{_text(block.done.provider)} · {block.done.latency_s:.2f} s*", ""]
+    if block.done.error:
+        out.append(f"- ⚠ Search failed: {_text(block.done.error)}")
+    elif not block.done.results:
+        out.append("- No results.")
+    else:
+        out += [f"- \\[{r.id}\\] {_link(r)}" for r in block.done.results]
+    return out + [""]
+
+
+def _text(text: Any) -> str:
+    """Inline text with every Markdown-active character escaped, on one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _block(text: str) -> str:
+    """Free text kept readable: only what could break out of its block is neutralised:
+    HTML (``</details>``) is escaped and an unclosed code fence is closed."""
+    return _close_fence(html.escape(text.strip(), quote=False))
+
+
+def _url(url: str) -> str:
+    # Percent-encode what would end the link destination early (spaces, parens, brackets).
+    return quote(url, safe=":/?#@!$&'*+,;=%~")
+
+
+def _link(ref: SourceRef) -> str:
+    href = safe_href(ref.url)
+    title = _text(ref.title or ref.url)
+    return f"[{title}]({_url(href)})" if href else f"{title} ({_text(ref.url)})"
+
+
+def _answer(text: str, sources: dict[int, SourceRef]) -> str:
+    def cite(match: re.Match[str]) -> str:
+        out = []
+        for part in match.group(1).split(","):
+            n = int(part)
+            href = safe_href(sources[n].url) if n in sources else None
+            if href:
+                out.append(f"[\\[{n}\\]]({_url(href)})")
+            else:
+                out.append(f"\\[{n}\\]" if n in sources else f"\\[{n}?\\]")
+        return "".join(out)
+
+    return _close_fence(answer_markdown(text, cite))
+
+
+def _close_fence(text: str) -> str:
+    """``text`` with a code fence it left open closed, so it cannot swallow what follows."""
+    open_fence = None
+    for line in text.split("\n"):
+        marker = line.lstrip()[:3]
+        if marker in ("```", "~~~") and open_fence in (None, marker):
+            open_fence = None if open_fence else marker
+    return f"{text}\n{open_fence}" if open_fence else text

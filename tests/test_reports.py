@@ -1,0 +1,212 @@
+"""Reports: the answer's Markdown rendered safely, stats in words, whole conversations,
+and the CLI's --export choosing the format from the output's extension."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from agent.config import Settings
+from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef, Thinking
+from agent.trace import TraceWriter, export, export_events, export_runs, read_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = SourceRef(id=1, title="Eiffel Tower", url="https://en.wikipedia.org/wiki/Eiffel_Tower")
+META = {"question": "How tall?", "model": "m", "backend": "scripted", "scripted": True}
+
+RICH_ANSWER = """The tower is **330 m** tall [1], *not* 300 m [7].
+
+| Part | Height |
+|---|---|
+| Top | 330 m [1] |
+
+- first point
+- second point with `code [1]`
+
+1. one
+2. two
+"""
+
+# Every way a model's Markdown can link or load something that is not an http(s) page.
+HOSTILE = {
+    "javascript": "[click](javascript:alert(1))",
+    "javascript-mixed-case": "[click](JaVaScRiPt:alert(1))",
+    "javascript-spaced": "[click](  javascript:alert(1)  )",
+    "javascript-angle": "[click](<javascript:alert(1)>)",
+    "data": "[click](data:text/html;base64,PHNjcmlwdD4=)",
+    "protocol-relative": "[click](//evil.example/x)",
+    "reference": "[click][ref]\n\n[ref]: javascript:alert(2)",
+    "reference-collapsed": "[ref][]\n\n[ref]: //evil.example/",
+    "reference-shortcut": "[ref]\n\n  [ref]: data:text/html,x",
+    "nested-brackets": "[a [1] b](javascript:alert(1))",
+    "remote-image": "![pixel](https://tracker.example/p.png)",
+    "image-reference": "![pixel][img]\n\n[img]: https://tracker.example/p.png",
+    "autolink": "<javascript:alert(3)>",
+    "entity": "[click](javascript&#58;alert(1))",
+    "html": '<a href="javascript:alert(1)">click</a><img src="https://tracker.example/p.png">',
+}
+
+
+def links_and_images(markdown: str) -> tuple[list[str], int]:
+    """What a CommonMark renderer would link and how many images it would load."""
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.validateLink = lambda url: True
+    hrefs, images, stack = [], 0, list(md.parse(markdown))
+    while stack:
+        token = stack.pop()
+        stack += token.children or []
+        if token.type == "link_open":
+            hrefs.append(str(token.attrGet("href")))
+        images += token.type == "image" or (token.type in ("html_inline", "html_block") and "<img" in token.content)
+        if token.type in ("html_inline", "html_block") and "href" in token.content:
+            hrefs.append(token.content)
+    return hrefs, images
+
+
+def run_events(answer: str) -> list:
+    return [Thinking(text="hm"), Answer(text=answer), Done(answer=answer, sources=(SOURCE,), cited=(1,))]
+
+
+class Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def tags_of(doc: str) -> Tags:
+    parser = Tags()
+    parser.feed(doc)
+    return parser
+
+
+# --------------------------------------------------------------------------- the answer's Markdown
+
+
+def test_html_report_renders_the_answers_markdown() -> None:
+    doc = export_events(META, run_events(RICH_ANSWER), "html")
+    answer = doc.split("<h2>Answer</h2>")[1].split("<h2>Sources</h2>")[0]
+    assert "<strong>330 m</strong>" in answer and "<em>not</em>" in answer
+    assert "<table>" in answer and "<th>Height</th>" in answer
+    assert answer.count("<li>") == 4 and "<ol>" in answer and "<ul>" in answer
+    assert '[<a class="cite" href="#source-1">1</a>]' in answer  # citations still link, in tables too
+    assert answer.count('href="#source-1"') == 2
+    assert "<code>code [1]</code>" in answer  # not inside code
+    assert 'class="cite-missing"' in answer and "7?" in answer
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_html_report_links_only_http_pages(name: str) -> None:
+    doc = export_events(META, run_events(f"See {HOSTILE[name]} and [ok](https://ok.example/) [1]."), "html")
+    answer = doc.split("<h2>Answer</h2>")[1].split("<h2>Sources</h2>")[0]
+    hrefs = [attrs["href"] for tag, attrs in tags_of(answer).tags if tag == "a"]
+    assert "https://ok.example/" in hrefs
+    assert all(h.startswith(("https://", "#source-")) for h in hrefs), hrefs
+    assert not any(tag in ("img", "script") for tag, _ in tags_of(answer).tags)
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_markdown_report_links_only_http_pages(name: str) -> None:
+    """Issue 11.9: the same rule in the Markdown report, checked the way a renderer reads it."""
+    md = export_events(META, run_events(f"See {HOSTILE[name]} and [ok](https://ok.example/) [1]."), "md")
+    answer = md.split("## Answer")[1].split("## Sources")[0]
+    hrefs, images = links_and_images(answer)
+    assert images == 0
+    assert "https://ok.example/" in hrefs and "https://en.wikipedia.org/wiki/Eiffel_Tower" in hrefs
+    assert all(h.startswith(("https://ok.example", "https://en.wikipedia.org")) for h in hrefs), hrefs
+    word = next(w for w in ("click", "pixel", "ref", "javascript") if w in HOSTILE[name])
+    assert word in answer  # what the model wrote stays readable, as text
+
+
+def test_markdown_report_keeps_the_answers_own_formatting() -> None:
+    md = export_events(META, run_events(RICH_ANSWER), "md")
+    assert "**330 m**" in md and "| Top | 330 m [\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower) |" in md
+    assert "- first point" in md and "\\[7?\\]" in md
+
+
+# --------------------------------------------------------------------------- whole conversation
+
+
+def write_session(path: Path) -> None:
+    for n, (question, url) in enumerate([("First question?", "https://a.example/"),
+                                         ("Second question?", "https://b.example/"),
+                                         ("Third question?", "https://c.example/")], start=1):
+        ref = SourceRef(id=1, title=f"Source {n}", url=url)
+        with TraceWriter(path, question=question, settings=Settings(backend="scripted"), model="m") as writer:
+            for event in [Thinking(text=f"thinking {n}"),
+                          SearchStart(query=f"query {n}", round=1, max_searches=5),
+                          SearchDone(query=f"query {n}", provider="fixture", latency_s=0.1, results=(ref,)),
+                          Answer(text=f"Answer {n} [1]."),
+                          Done(answer=f"Answer {n} [1].", sources=(ref,), cited=(1,), searches=1)]:
+                writer.write(event)
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_a_whole_conversation_in_one_report(tmp_path: Path, fmt: str) -> None:
+    session = tmp_path / "session.jsonl"
+    write_session(session)
+    doc = export(session, fmt=fmt, run=None)
+    for n, word in enumerate(["First", "Second", "Third"], start=1):
+        for part in (f"{word} question?", f"thinking {n}", f"query {n}", f"Source {n}", f"Answer {n}"):
+            assert part in doc, part
+    assert doc.index("First question?") < doc.index("Second question?") < doc.index("Third question?")
+    if fmt == "html":
+        # Each answer's [1] points at its own source.
+        for n, host in enumerate("abc", start=1):
+            assert f'href="#q{n}-source-1"' in doc and f'<li id="q{n}-source-1" value="1"><a href="https://{host}.example/"' in doc
+    assert export_runs([(meta, [e for _, e in timed]) for meta, timed in read_runs(session)], fmt) == doc
+
+
+def test_an_empty_conversation_is_refused() -> None:
+    with pytest.raises(ValueError, match="no runs"):
+        export_runs([], "html")
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agent", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={"PYTHON_DOTENV_DISABLED": "1", "PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.parametrize("name, kind", [("out.md", "Markdown"), ("out.markdown", "Markdown"),
+                                        ("out.html", "HTML"), ("OUT.HTM", "HTML")])
+def test_export_infers_the_format_from_the_extension_and_says_where(tmp_path: Path, name: str, kind: str) -> None:
+    session = tmp_path / "session.jsonl"
+    write_session(session)
+    out = tmp_path / name
+    done = cli("--export", str(session), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") == (kind == "HTML")
+    assert text.startswith("# First question?") == (kind == "Markdown")
+    assert f"wrote the {kind} report of 3 answers to {out}" in done.stderr
+    assert all(q in text for q in ("First question?", "Second question?", "Third question?"))
+
+
+def test_export_run_picks_one_answer_and_format_wins(tmp_path: Path) -> None:
+    session = tmp_path / "session.jsonl"
+    write_session(session)
+    out = tmp_path / "second.md"
+    done = cli("--export", str(session), "--run", "1", "--format", "html", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "Second question?" in text and "First question?" not in text
+    assert "wrote the HTML report of 1 answer to" in done.stderr
+    bad = cli("--export", str(session), "--run", "7", "-o", str(out))
+    assert bad.returncode == 2 and "run 7 does not exist" in bad.stderr
+
+
+def test_export_to_stdout_is_html_unless_asked(tmp_path: Path) -> None:
+    session = tmp_path / "session.jsonl"
+    write_session(session)
+    assert cli("--export", str(session), "-o", "-").stdout.startswith("<!DOCTYPE html>")
+    assert cli("--export", str(session), "-o", "-", "--format", "md").stdout.startswith("# First question?")
