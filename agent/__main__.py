@@ -8,6 +8,7 @@ still writes ``done`` with ``stopped: true``.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 import sys
@@ -18,9 +19,10 @@ from typing import Iterator, TextIO
 from .backends.base import BackendError
 from .backends.scripted import ScriptError
 from .config import Settings, SettingsError, load_dotenv_file, redact, settings_from_env
-from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking, json_line, to_dict
-from .loop import REFUSAL_REASONS, InputError
+from .events import Done, Error, Event, json_line, to_dict
+from .loop import InputError
 from .search.fixture import FixtureError
+from .terminal import TerminalPrinter
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -78,6 +80,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a reader that goes away (``--json | head``) or Ctrl-C before the run has
+    started ends it quietly, never with a traceback."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return EXIT_FAIL
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again
+    (the approach the Python docs give for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a real file (tests): nothing will flush to a closed pipe
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.export:
@@ -106,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
         return _emit(events, json_mode=args.json, recorder=recorder, out=sys.stdout)
+    except BrokenPipeError:
+        cancel.set()  # nobody reads the answer any more: stop generating it
+        raise
     except BackendError as exc:
         _emit_error(redact(str(exc), settings.secrets), json_mode=args.json, recorder=recorder)
         return EXIT_FAIL
@@ -125,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _emit(events: Iterator[Event], *, json_mode: bool, recorder, out: TextIO) -> int:
-    printer = _JsonPrinter(out) if json_mode else _TerminalPrinter(out)
+    printer = _JsonPrinter(out) if json_mode else TerminalPrinter(out)
     code = EXIT_FAIL
     for event in events:
         if recorder is not None:
@@ -140,7 +167,7 @@ def _emit_error(message: str, *, json_mode: bool, recorder) -> None:
     event = Error(message=message)
     if recorder is not None:
         recorder.write(event)
-    (_JsonPrinter(sys.stdout) if json_mode else _TerminalPrinter(sys.stdout))(event)
+    (_JsonPrinter(sys.stdout) if json_mode else TerminalPrinter(sys.stdout))(event)
 
 
 class _JsonPrinter:
@@ -149,66 +176,6 @@ class _JsonPrinter:
 
     def __call__(self, event: Event) -> None:
         self.out.write(json_line(to_dict(event)) + "\n")
-        self.out.flush()
-
-
-class _TerminalPrinter:
-    """Dim thinking, one line per search, then the answer and its sources."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        color = out.isatty() and not os.environ.get("NO_COLOR")
-        self.dim, self.bold, self.reset = ("\x1b[2m", "\x1b[1m", "\x1b[0m") if color else ("", "", "")
-        self.mode: str | None = None
-
-    def _switch(self, mode: str) -> None:
-        if self.mode != mode and self.mode is not None:
-            self.out.write("\n")
-        self.mode = mode
-
-    def __call__(self, event: Event) -> None:
-        match event:
-            case Thinking(text=text):
-                self._switch("thinking")
-                self.out.write(f"{self.dim}{text}{self.reset}")
-            case Answer(text=text):
-                if self.mode != "answer":
-                    self._switch("answer")
-                    self.out.write(f"\n{self.bold}Answer{self.reset}\n")
-                self.out.write(text)
-            case SearchStart(query=query, round=n, max_searches=budget):
-                self._switch("search")
-                self.out.write(f"\n🔎 search {n}/{budget}: {query}\n")
-            case SearchDone(provider=provider, latency_s=latency, results=results, error=error):
-                self.mode = "search"
-                if error:
-                    self.out.write(f"   ✗ {provider} failed after {latency:.1f}s: {error}\n")
-                else:
-                    self.out.write(f"   → {len(results)} results from {provider} in {latency:.1f}s\n")
-            case Error(message=message):
-                self._switch("error")
-                self.out.write(f"\nerror: {message}\n")
-            case Done(answer=answer, sources=sources, cited=cited, stopped=stopped, searches=searches,
-                      stats=stats):
-                self._switch("done")
-                stats = stats if isinstance(stats, dict) else {}  # a replayed trace may hold any JSON
-                if stopped:
-                    self.out.write(f"\n{self.bold}[stopped]{self.reset}\n")
-                elif not answer.strip():
-                    why = " (cut off at the token limit: raise --max-new-tokens)" if stats.get("truncated") else ""
-                    self.out.write(f"\n{self.bold}[no answer]{self.reset}{why}\n")
-                by_id = {s.id: s for s in sources}
-                if cited:
-                    self.out.write(f"\n{self.bold}Sources{self.reset}\n")
-                    for n in cited:
-                        self.out.write(f"  [{n}] {by_id[n].title} — {by_id[n].url}\n")
-                calls = stats.get("refused_calls")
-                refused = [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
-                note = ""
-                if refused:
-                    reasons = sorted({REFUSAL_REASONS.get(str(c.get("reason")), "refused") for c in refused})
-                    note = f"; {len(refused)} tool call(s) not run: {', '.join(reasons)}"
-                self.out.write(f"{self.dim}({searches} search(es){note}){self.reset}\n")
         self.out.flush()
 
 

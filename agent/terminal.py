@@ -1,0 +1,167 @@
+"""The CLI's terminal mode: dim thinking, one line per search, the answer's Markdown rendered
+by ``rich``, then the sources.
+
+Everything shown came from a model or the web, so it is cleaned first: escape sequences
+(OSC clipboard writes and title changes, CSI screen clears, DCS…), C0/C1 control characters
+and bidirectional overrides never reach the terminal. Only this module's own styling does.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.markdown import Markdown
+
+from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking
+from .loop import REFUSAL_REASONS
+
+# A whole escape sequence (7-bit or 8-bit introducer), so no parameters are left behind as text:
+# OSC/DCS/SOS/PM/APC strings up to their terminator, CSI with its parameters, or a 2-byte escape.
+_SEQUENCE = re.compile(
+    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+# Then every control character left but newline and tab (a lone ESC, BEL, backspace, carriage
+# return that would overwrite a line, C1), and the bidi controls that reorder what is shown.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: str) -> str:
+    """``text`` as inert characters for a terminal (line breaks and tabs kept)."""
+    return _CONTROL.sub("", _SEQUENCE.sub("", text.replace("\r\n", "\n")))
+
+
+class TerminalPrinter:
+    """Prints events as they come. The answer streams a Markdown block at a time: each
+    paragraph, list, table or code block is rendered once a blank line closes it."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        tty = out.isatty()
+        self.color = tty and not os.environ.get("NO_COLOR")
+        self.dim, self.bold, self.reset = ("\x1b[2m", "\x1b[1m", "\x1b[0m") if self.color else ("", "", "")
+        self.width = shutil.get_terminal_size((100, 24)).columns if tty else 100
+        self.mode: str | None = None
+        self.pending = ""  # answer text not rendered yet: its last block may still grow
+        self.carry = ""  # the start of an escape sequence the next thinking delta may finish
+
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, Answer):
+            self._flush_answer()
+        match event:
+            case Thinking(text=text):
+                self._switch("thinking")
+                shown, self.carry = _split_open_sequence(self.carry + text)
+                self.out.write(f"{self.dim}{clean(shown)}{self.reset}")
+            case Answer(text=text):
+                if self.mode != "answer":
+                    self._switch("answer")
+                    self.out.write(f"\n{self.bold}Answer{self.reset}\n")
+                # Cleaned when rendered, so a sequence split across deltas is removed whole.
+                self.pending += text
+                done, self.pending = _complete_blocks(self.pending)
+                if done:
+                    self._render(done)
+            case SearchStart(query=query, round=n, max_searches=budget):
+                self._switch("search")
+                self.out.write(f"\n🔎 search {n}/{budget}: {_line(query)}\n")
+            case SearchDone(provider=provider, latency_s=latency, results=results, error=error):
+                self.mode = "search"
+                if error:
+                    self.out.write(f"   ✗ {_line(provider)} failed after {latency:.1f}s: {_line(error)}\n")
+                else:
+                    self.out.write(f"   → {len(results)} results from {_line(provider)} in {latency:.1f}s\n")
+            case Error(message=message):
+                self._switch("error")
+                self.out.write(f"\nerror: {clean(message)}\n")
+            case Done():
+                self._done(event)
+        self.out.flush()
+
+    def _switch(self, mode: str) -> None:
+        if mode != "thinking":
+            self.carry = ""  # an escape sequence that never finished: dropped
+        if self.mode != mode and self.mode is not None:
+            self.out.write("\n")
+        self.mode = mode
+
+    def _flush_answer(self) -> None:
+        if self.pending.strip():
+            self._render(self.pending)
+        self.pending = ""
+
+    def _render(self, markdown: str) -> None:
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=self.width, force_terminal=self.color,
+                          color_system="standard" if self.color else None, highlight=False, emoji=False)
+        # hyperlinks=False: a link shows its URL as text, never an OSC 8 escape a click would open.
+        console.print(Markdown(clean(markdown), hyperlinks=False))
+        text = buffer.getvalue()
+        if not self.color:
+            text = "\n".join(line.rstrip() for line in text.split("\n"))
+        self.out.write(text)
+
+    def _done(self, done: Done) -> None:
+        self._switch("done")
+        stats: dict[str, Any] = done.stats if isinstance(done.stats, dict) else {}  # a replay may hold any JSON
+        if done.stopped:
+            self.out.write(f"\n{self.bold}[stopped]{self.reset}\n")
+        elif not done.answer.strip():
+            why = " (cut off at the token limit: raise --max-new-tokens)" if stats.get("truncated") else ""
+            self.out.write(f"\n{self.bold}[no answer]{self.reset}{why}\n")
+        by_id = {s.id: s for s in done.sources}
+        cited = [n for n in done.cited if n in by_id]
+        if cited:
+            self.out.write(f"\n{self.bold}Sources{self.reset}\n")
+            for n in cited:
+                self.out.write(f"  [{n}] {_line(by_id[n].title)} — {_line(by_id[n].url)}\n")
+        calls = stats.get("refused_calls")
+        refused = [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
+        note = ""
+        if refused:
+            reasons = sorted({REFUSAL_REASONS.get(str(c.get("reason")), "refused") for c in refused})
+            note = f"; {len(refused)} tool call(s) not run: {', '.join(reasons)}"
+        self.out.write(f"{self.dim}({done.searches} search(es){note}){self.reset}\n")
+
+
+_INTRODUCER = re.compile(r"[\x1b\x90\x98\x9b\x9d\x9e\x9f]")
+_MAX_SEQUENCE = 512
+
+
+def _split_open_sequence(text: str) -> tuple[str, str]:
+    """(text to show now, a trailing escape sequence that may still be going on)."""
+    starts = [m.start() for m in _INTRODUCER.finditer(text, max(0, len(text) - _MAX_SEQUENCE))]
+    if starts:
+        match = _SEQUENCE.match(text, starts[-1])
+        if match is not None and match.end() == len(text):
+            return text[:starts[-1]], text[starts[-1]:]
+    return text, ""
+
+
+def _line(text: Any) -> str:
+    """One line of clean text (a title, URL or query cannot start a new line)."""
+    return " ".join(clean(str(text)).split())
+
+
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def _complete_blocks(text: str) -> tuple[str, str]:
+    """(the Markdown blocks a blank line has closed, the rest), never splitting a code fence."""
+    fence: str | None = None
+    cut, pos = 0, 0
+    for line in text.split("\n")[:-1]:  # the last piece has no newline yet: still growing
+        end = pos + len(line) + 1
+        marker = _FENCE.match(line)
+        if marker and fence in (None, marker.group(1)):
+            fence = None if fence else marker.group(1)
+        elif fence is None and not line.strip() and pos > 0:
+            cut = end
+        pos = end
+    return text[:cut], text[cut:]
