@@ -51,10 +51,17 @@ def _stopped_meter(session: UISession) -> str:
 
 
 def _frame(view: AnswerView, history: list[Any], session: UISession, *, keep_state: bool = True,
-           files: Any = "skip", meter: str | None = None) -> tuple:
-    """One update of (msg, chatbot, meter, state, downloads x3) while an answer streams."""
+           files: Any = "streaming", meter: str | None = None) -> tuple:
+    """One update of (msg, chatbot, meter, state, downloads x3) while an answer streams.
+
+    While it streams the downloads stay as the run's first frame left them (hidden, empty), and
+    a plain ``None`` says so for free: ``gr.skip()`` is a props update, for which Gradio rebuilds
+    the DownloadButton and regenerates its JSON schema on every frame (40% of the app's CPU at
+    one session, bench/load.py under py-spy). The question box still gets ``gr.skip()``: a value
+    would overwrite what the person is typing.
+    """
     session.last_meter = meter or view.meter()
-    downloads = (gr.skip(),) * 3 if files == "skip" else tuple(_downloads(files))
+    downloads = (None,) * 3 if files == "streaming" else tuple(_downloads(files))
     return (gr.skip(), history + view.messages(), session.last_meter,
             gr.skip() if keep_state else session, *downloads)
 
