@@ -33,6 +33,9 @@ def engine_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--backend", choices=["transformers", "openai", "scripted"],
                    help="LLM backend (default: transformers, or scripted with --model-script)")
     g.add_argument("--model", help="model id or local path (default Qwen/QwQ-32B)")
+    g.add_argument("--dialect", choices=["qwq", "search-r1", "research"],
+                   help="the search protocol the model was trained on (default qwq; "
+                        "search-r1 and research run Search-R1 / ReSearch checkpoints)")
     g.add_argument("--base-url", help="OpenAI-compatible server URL for --backend openai")
     g.add_argument("--provider", choices=["tavily", "duckduckgo", "fixture", "auto"],
                    help="search provider (default auto: Tavily with a key, else DuckDuckGo)")
@@ -50,7 +53,8 @@ def engine_flags(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     load_dotenv_file()
     return settings_from_env(
-        backend=args.backend, model=args.model, base_url=args.base_url, provider=args.provider,
+        backend=args.backend, model=args.model, dialect=args.dialect, base_url=args.base_url,
+        provider=args.provider,
         max_searches=args.max_searches, max_new_tokens=args.max_new_tokens,
         model_script=args.model_script, search_fixture=args.search_fixture,
     )

@@ -14,6 +14,8 @@ from typing import Any, Iterable, Literal, Mapping, get_args
 BackendName = Literal["transformers", "openai", "scripted"]
 ProviderName = Literal["tavily", "duckduckgo", "fixture", "auto"]
 KvCacheName = Literal["dynamic", "static", "compile"]
+# The search protocol the model was trained on (agent/dialects/).
+DialectName = Literal["qwq", "search-r1", "research"]
 
 DEFAULT_MODEL = "Qwen/QwQ-32B"
 REDACTED = "[redacted]"
@@ -29,6 +31,7 @@ class Settings:
     # What runs.
     backend: BackendName = "transformers"
     model: str = DEFAULT_MODEL
+    dialect: DialectName = "qwq"
     base_url: str | None = None
     provider: ProviderName = "auto"
     model_script: str | None = None
@@ -77,6 +80,7 @@ class Settings:
     def __post_init__(self) -> None:
         _check_choice("backend", self.backend, BackendName)
         _check_choice("provider", self.provider, ProviderName)
+        _check_choice("dialect", self.dialect, DialectName)
         _check_choice("load_in_4bit", self.load_in_4bit, Literal["auto", "yes", "no"])
         _check_choice("kv_cache", self.kv_cache, KvCacheName)
         for name in ("max_searches", "openai_max_retries"):
@@ -132,6 +136,7 @@ class Settings:
 ENV_VARS: dict[str, str] = {
     "DEEPSEARCH_BACKEND": "backend",
     "DEEPSEARCH_MODEL": "model",
+    "DEEPSEARCH_DIALECT": "dialect",
     "OPENAI_BASE_URL": "base_url",
     "DEEPSEARCH_PROVIDER": "provider",
     "DEEPSEARCH_MAX_SEARCHES": "max_searches",

@@ -15,9 +15,10 @@ from typing import Callable, Iterable, Iterator
 
 from .backends.base import Backend, BackendError, Conversation
 from .config import Settings, redact
+from .dialects import Dialect, get_dialect
 from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking
-from .parser import BadToolCall, StreamParser, ToolCall, parse_call
-from .prompt import CITATION, WEB_SEARCH_TOOL, build_messages, escape_untrusted
+from .parser import BadToolCall, ToolCall
+from .prompt import CITATION, escape_untrusted
 from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry
 from .search.base import SearchResult
 from .search.sources import is_http_url
@@ -48,30 +49,6 @@ def cited_ids(answer: str, known: Iterable[int]) -> tuple[int, ...]:
             if n in known_set and n not in seen:
                 seen.append(n)
     return tuple(seen)
-
-
-def format_results(query: str, sources: list[Source], *, number: int, budget: int) -> str:
-    lines = [f'Results for "{escape_untrusted(query)}" (search {number} of {budget}):']
-    for s in sources:
-        lines.append(f"\n[{s.id}] {escape_untrusted(s.title)}\nURL: {escape_untrusted(s.url)}\n"
-                     f"{escape_untrusted(s.content)}")
-    if not sources:
-        lines.append("\nNo results. Try a different query, or answer from what you know.")
-    else:
-        lines.append(f"\nCite these as [{sources[0].id}] etc. You have {budget - number} search(es) left.")
-    return "\n".join(lines)
-
-
-BUDGET_SPENT = ("Search budget used up ({n} of {n} searches); this call was not run. "
-                "Do not call web_search again. Write your final answer now from the results above, "
-                "citing them as [n].")
-CONTEXT_FULL = ("The context is nearly full, so searching is over and this call was not run. "
-                "Write your final answer now from the results above, citing them as [n].")
-SEARCH_FAILED = ("The search failed ({reason}). Search may be unavailable: try once more with a "
-                 "different query, or answer from what you know and say that web search was unavailable.")
-BAD_CALL = ('Your tool call was not run: {problem}. To search, write <tool_call>\n'
-            '{{"name": "web_search", "arguments": {{"query": "..."}}}}\n</tool_call>; '
-            "otherwise give your final answer.")
 
 
 # Why a tool call was answered without running it: the ``reason`` in ``stats["refused_calls"]``.
@@ -120,9 +97,11 @@ def run(
 def _run(question, *, settings, backend, search, registry, history, cancel, clock,
          on_conversation) -> Iterator[Event]:
     t0 = clock()
-    messages = build_messages(question, max_searches=settings.max_searches, history=history)
+    dialect = get_dialect(settings.dialect)
+    notes = dialect.notes
+    messages = dialect.build_messages(question, max_searches=settings.max_searches, history=history)
     try:
-        conv = backend.start(messages, [WEB_SEARCH_TOOL], settings=settings)
+        conv = backend.start(messages, list(dialect.tools), settings=settings)
     except BackendError as exc:
         yield Error(message=redact(str(exc), settings.secrets))
         return
@@ -142,7 +121,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     try:
         for _round in range(settings.max_rounds):
             reprefill_cost += conv.usage.context_tokens
-            parser = StreamParser()
+            parser = dialect.new_parser()
             round_thinking: list[str] = []
             gen = conv.generate(cancel=cancel)
             last_t, last_tokens = clock(), conv.usage.generated_tokens
@@ -169,36 +148,43 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
                 flags["truncated"] = True  # a call cut off here is never executed
                 break
             if parser.call_text is None:
-                if not parser.saw_think_close and not answer and round_thinking:
+                if notes.no_action is not None and not answer and last_finish != "tool_call":
+                    # The protocol's own retry: the model ended a round without acting.
+                    bad_calls += 1
+                    refused.append({"reason": "malformed", "detail": "neither a search nor an answer"})
+                    conv.add_tool_result(notes.no_action)
+                    continue
+                if dialect.promote_unclosed_thinking and not parser.saw_think_close \
+                        and not answer and round_thinking:
                     # The model ended without </think>: its reasoning is all the answer there is.
                     promoted = "".join(round_thinking).strip()
                     answer.append(promoted)
                     yield Answer(text=promoted)
                 break
-            call = parse_call(parser.call_text)
+            call = dialect.parse_call(parser.call_text)
             if isinstance(call, BadToolCall):
                 bad_calls += 1
                 refused.append({"reason": "malformed", "detail": call.problem})
-                conv.add_tool_result(BAD_CALL.format(problem=escape_untrusted(call.problem)))
+                conv.add_tool_result(notes.bad_call.format(problem=escape_untrusted(call.problem)))
                 continue
             if searches >= settings.max_searches:
                 flags["budget_exhausted"] = True
                 refused.append({"reason": "budget", "query": call.query})
-                conv.add_tool_result(BUDGET_SPENT.format(n=settings.max_searches))
+                conv.add_tool_result(notes.budget_spent.format(n=settings.max_searches))
                 continue
-            if _no_room(conv, settings, CONTEXT_FULL):
+            if _no_room(conv, settings, notes.context_full):
                 flags["context_forced"] = True
                 refused.append({"reason": "context", "query": call.query})
-                conv.add_tool_result(CONTEXT_FULL)
+                conv.add_tool_result(notes.context_full)
                 continue
             searches += 1
             yield SearchStart(query=call.query, round=searches, max_searches=settings.max_searches)
-            done, observation = _search(call, searches, settings=settings, search=search,
+            done, observation = _search(call, searches, dialect=dialect, settings=settings, search=search,
                                         registry=registry, conv=conv, cancel=cancel, clock=clock)
             latencies.append(done.latency_s)
             if done.error is None and observation is None:
                 flags["context_forced"] = True
-                observation = CONTEXT_FULL
+                observation = notes.context_full
             yield done
             if cancel.is_set():
                 stopped = True
@@ -252,7 +238,7 @@ def _no_room(conv: Conversation, settings: Settings, observation: str) -> bool:
     return need > settings.context_limit
 
 
-def _search(call: ToolCall, number: int, *, settings: Settings, search: SearchChain,
+def _search(call: ToolCall, number: int, *, dialect: Dialect, settings: Settings, search: SearchChain,
             registry: SourceRegistry, conv: Conversation, cancel: threading.Event,
             clock: Callable[[], float]) -> tuple[SearchDone, str | None]:
     """Run one search; returns its event and the observation to splice.
@@ -267,13 +253,13 @@ def _search(call: ToolCall, number: int, *, settings: Settings, search: SearchCh
         reason = redact(str(exc), settings.secrets)
         return (SearchDone(query=call.query, provider=search.name, latency_s=round(clock() - start, 3),
                            error=reason),
-                SEARCH_FAILED.format(reason=escape_untrusted(reason)))
+                dialect.notes.search_failed.format(reason=escape_untrusted(reason)))
     latency = round(clock() - start, 3)
     results = [r for r in answer.results if is_http_url(r.url)]
     fitted = list(results)
     # Drop results from the end until the observation fits the context, and
     # register only those, so no number is given to a source the model never saw.
-    while fitted and _no_room(conv, settings, format_results(
+    while fitted and _no_room(conv, settings, dialect.format_results(
             call.query, _preview(fitted), number=number, budget=settings.max_searches)):
         fitted.pop()
     if results and not fitted:
@@ -283,7 +269,7 @@ def _search(call: ToolCall, number: int, *, settings: Settings, search: SearchCh
         source = registry.register(result)
         if source is not None and source not in sources:
             sources.append(source)
-    observation = format_results(call.query, sources, number=number, budget=settings.max_searches)
+    observation = dialect.format_results(call.query, sources, number=number, budget=settings.max_searches)
     return (SearchDone(query=call.query, provider=answer.provider, latency_s=latency,
                        results=tuple(s.ref() for s in sources)), observation)
 

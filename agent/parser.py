@@ -58,14 +58,14 @@ class StreamParser:
         out: list[Delta] = []
         self._pending += chunk
         while True:
-            hit = _earliest_tag(self._pending)
+            hit = earliest_tag(self._pending)
             if hit is None:
                 break
             pos, tag = hit
             self._emit(self._pending[:pos], out)
             self._pending = self._pending[pos + len(tag):]
             self._on_tag(tag)
-        keep = _partial_tag_suffix(self._pending)
+        keep = partial_tag_suffix(self._pending)
         self._emit(self._pending[: len(self._pending) - keep], out)
         self._pending = self._pending[len(self._pending) - keep:]
         return out
@@ -117,22 +117,23 @@ class StreamParser:
                 pass
 
 
-def _earliest_tag(text: str) -> tuple[int, str] | None:
+def earliest_tag(text: str, tags: tuple[str, ...] = _TAGS) -> tuple[int, str] | None:
+    """The first of ``tags`` in ``text`` and where it starts."""
     best: tuple[int, str] | None = None
-    for tag in _TAGS:
+    for tag in tags:
         pos = text.find(tag)
         if pos != -1 and (best is None or pos < best[0]):
             best = (pos, tag)
     return best
 
 
-def _partial_tag_suffix(text: str) -> int:
-    """Length of the longest suffix of ``text`` that could start a tag."""
-    start = text.rfind("<", max(0, len(text) - max(map(len, _TAGS))))
+def partial_tag_suffix(text: str, tags: tuple[str, ...] = _TAGS) -> int:
+    """Length of the longest suffix of ``text`` that could start one of ``tags``."""
+    start = text.rfind("<", max(0, len(text) - max(map(len, tags))))
     if start == -1:
         return 0
     tail = text[start:]
-    return len(tail) if any(tag.startswith(tail) for tag in _TAGS) else 0
+    return len(tail) if any(tag.startswith(tail) for tag in tags) else 0
 
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")

@@ -158,7 +158,7 @@ def test_kv_reuse_matches_a_fresh_prefill(backend: TransformersBackend) -> None:
         fresh = backend.model.generate(
             input_ids=torch.tensor([prefix]), attention_mask=torch.ones((1, len(prefix)), dtype=torch.long),
             max_new_tokens=backend.settings.max_new_tokens, do_sample=False,
-            eos_token_id=[conv._im_end, conv._tool_call_end], pad_token_id=backend.tokenizer.pad_token_id,
+            eos_token_id=conv.stops.eos_ids, pad_token_id=backend.tokenizer.pad_token_id,
         )[0, len(prefix):].tolist()
     assert reused and fresh == reused, new
 

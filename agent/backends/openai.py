@@ -2,7 +2,9 @@
 
 Each round is one streaming ``POST /v1/chat/completions`` with ``tools=[web_search]``,
 turned back into the raw text the local model would have produced, so the loop
-and its parser do not care which backend runs. Two dialects, even mixed:
+and its parser do not care which backend runs. (The Search-R1 and ReSearch
+dialects go through plain completions instead: ``openai_completions.py``.)
+Two server styles, even mixed:
 
 - vLLM / SGLang with a reasoning parser and a tool parser: ``reasoning_content``
   (or ``reasoning``) deltas are thinking; ``</think>\\n\\n`` is inserted before the
@@ -32,7 +34,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -40,26 +41,24 @@ from typing import Any, Iterator
 import openai
 
 from ..config import Settings
+from ..dialects import get_dialect
 from ..prompt import render_prompt
 from .base import BackendError, FinishReason, Usage, round_token_limit, tool_response_splice
-from .openai_errors import clean_detail as _clean, explain_error, server_detail as _detail
+from .openai_cancel import abort_on_cancel
+from .openai_completions import CompletionConversation
+from .openai_errors import ContextFull, clean_detail as _clean, explain_error, server_detail as _detail
 from .scripted import approx_tokens
 
 _CALL_OPEN, _CALL_CLOSE = "<tool_call>", "</tool_call>"
 _THINK_CLOSE = "</think>\n\n"
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "tool_call",
                                     "function_call": "tool_call", "content_filter": "stop"}
-_CANCEL_POLL_S = 0.05
 _CONTEXT_MAX = re.compile(r"maximum context length is (\d+)")
 _CONTEXT_USED = re.compile(r"(\d+) in the messages|has (\d+) input tokens|(\d+) input tokens")
 
 
 class OpenAIConfigError(BackendError, ValueError):
     """The backend cannot be built as configured (a bad-argument error for the CLI)."""
-
-
-class _ContextFull(Exception):
-    """The server says the prompt leaves no room for a single new token."""
 
 
 @dataclass
@@ -109,27 +108,36 @@ class OpenAIBackend:
             timeout=settings.openai_timeout_s, max_retries=settings.openai_max_retries)
         # Learned once per server and shared by every conversation: a lost race only
         # costs one extra rejected request.
-        self._dropped: set[str] = set()
+        self.dropped: set[str] = set()
         self._tool_choice_none = False
 
+    @property
+    def client(self) -> openai.OpenAI:
+        return self._client
+
     def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
-              settings: Settings | None = None) -> "OpenAIConversation":
-        return OpenAIConversation(backend=self, messages=messages, tools=tools,
-                                  settings=settings or self._settings)
+              settings: Settings | None = None) -> "OpenAIConversation | CompletionConversation":
+        """QwQ through chat completions and its tool parser; the tag dialects, which
+        splice inside the assistant turn, through plain completions."""
+        settings = settings or self._settings
+        dialect = get_dialect(settings.dialect)
+        if dialect.tools:
+            return OpenAIConversation(backend=self, messages=messages, tools=tools, settings=settings)
+        return CompletionConversation(backend=self, messages=messages, settings=settings, dialect=dialect)
 
     def close(self) -> None:
         self._client.close()
 
     def open_stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
                     settings: Settings, max_tokens: int) -> Any:
-        """Start one streaming completion; raises ``BackendError`` or ``_ContextFull``."""
+        """Start one streaming completion; raises ``BackendError`` or ``ContextFull``."""
         for _attempt in range(5):
             try:
                 return self._client.chat.completions.create(
                     **self._request(messages, tools, settings=settings, max_tokens=max_tokens))
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                 detail = _detail(exc, self._settings)
-                room = self._adjust(detail, max_tokens)
+                room = self.adjust(detail, max_tokens)
                 if room is None:
                     raise self.explain(exc) from None
                 max_tokens = room
@@ -142,9 +150,9 @@ class OpenAIBackend:
         body: dict[str, Any] = dict(model=self.model_id, messages=messages, tools=tools, stream=True,
                                     temperature=settings.temperature, top_p=settings.top_p,
                                     max_tokens=max_tokens)
-        if "stream_options" not in self._dropped:
+        if "stream_options" not in self.dropped:
             body["stream_options"] = {"include_usage": True}
-        if "top_k" not in self._dropped:  # vLLM/SGLang extension; the model card asks for 20-40
+        if "top_k" not in self.dropped:  # vLLM/SGLang extension; the model card asks for 20-40
             body["extra_body"] = {"top_k": settings.top_k}
         if self._tool_choice_none:
             # A server without a tool parser refuses "auto"; with "none" vLLM still
@@ -152,12 +160,12 @@ class OpenAIBackend:
             body["tool_choice"] = "none"
         return body
 
-    def _adjust(self, detail: str, max_tokens: int) -> int | None:
+    def adjust(self, detail: str, max_tokens: int) -> int | None:
         """How to re-send after a 400/422: the new ``max_tokens``, or None to give up."""
         low = detail.lower()
-        for name in ("stream_options", "top_k"):
-            if name in low and name not in self._dropped:
-                self._dropped.add(name)
+        for name in ("stream_options", "top_k", "include_stop_str_in_output"):
+            if name in low and name not in self.dropped:
+                self.dropped.add(name)
                 return max_tokens
         if ("tool_choice" in low or "tool choice" in low or "tool-call-parser" in low) \
                 and not self._tool_choice_none:
@@ -167,7 +175,7 @@ class OpenAIBackend:
         if limit and used:
             room = int(limit.group(1)) - int(next(g for g in used.groups() if g))
             if room < 1:
-                raise _ContextFull(detail)
+                raise ContextFull(detail)
             if room < max_tokens:
                 return room
         return None
@@ -214,11 +222,11 @@ class OpenAIConversation:
         try:
             stream = self._backend.open_stream(self._messages, self._tools, settings=self._settings,
                                                max_tokens=max_tokens)
-        except _ContextFull:
+        except ContextFull:
             self.finish_reason = "context"
             return
         done = threading.Event()
-        threading.Thread(target=_abort_on_cancel, args=(cancel, done, stream), daemon=True,
+        threading.Thread(target=abort_on_cancel, args=(cancel, done, stream), daemon=True,
                          name="openai-cancel").start()
         try:
             yield from self._read(stream, r, cancel)
@@ -365,22 +373,3 @@ def _render_call(call: _Call, *, round_no: int) -> str:
         args = call.arguments  # the parser reports it to the model, which can correct itself
     call.id = call.id or f"call_{round_no}"
     return f"{_CALL_OPEN}\n{json.dumps({'name': call.name, 'arguments': args}, ensure_ascii=False)}\n{_CALL_CLOSE}"
-
-
-def _abort_on_cancel(cancel: threading.Event, done: threading.Event, stream: Any) -> None:
-    """Stop a read that is blocked waiting for the server, as soon as ``cancel`` is set.
-
-    Shutting the socket down wakes the blocked ``recv`` at once and sends the server
-    a FIN, so vLLM aborts the request; closing the response from this thread would
-    not (the reading thread still holds the socket).
-    """
-    while not done.is_set():
-        if cancel.wait(_CANCEL_POLL_S):
-            try:
-                net = stream.response.extensions.get("network_stream")
-                sock = net.get_extra_info("socket") if net is not None else None
-                if sock is not None:
-                    sock.shutdown(socket.SHUT_RDWR)
-            except (OSError, AttributeError):
-                pass  # already closed; the reader notices at its next chunk
-            return

@@ -17,6 +17,10 @@ from .base import BackendError
 _MAX_DETAIL = 300
 
 
+class ContextFull(Exception):
+    """The server says the prompt leaves no room for a single new token."""
+
+
 def explain_error(exc: Exception, *, base_url: str, model_id: str, settings: Settings,
                   served_models: Callable[[], list[str]], mid_stream: bool = False) -> BackendError:
     """A clean, actionable message for a client error; never a traceback or the key."""

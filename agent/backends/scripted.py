@@ -2,8 +2,9 @@
 
 Used by tests, demos and the CLI's ``--model-script``. Each round is streamed
 in small uneven chunks (deterministically) so split tags are exercised, and it
-behaves like the real model's stop tokens: a round ends right after its first
-``</tool_call>``. One chunk counts as one token.
+behaves like the real model's stop tokens: a round ends right after the first
+stop of the dialect (``</tool_call>`` for QwQ, ``</search>`` or ``</answer>`` for
+Search-R1 and ReSearch). One chunk counts as one token.
 
 A script file is a JSON list of rounds (DESIGN.md), played for every question,
 or a catalogue ``{"questions": {question: [rounds]}, "default": [rounds]}`` that
@@ -24,12 +25,11 @@ from typing import Any, Iterator
 
 from ..files import lenient_key, read_json_file
 from ..config import Settings
-from ..prompt import CITATION, render_prompt
-from .base import BackendError, FinishReason, Usage, round_token_limit, tool_response_splice
-
-_CALL_CLOSE = "</tool_call>"
+from ..dialects import get_dialect
+from ..prompt import CITATION
+from .base import BackendError, FinishReason, Usage, round_token_limit
 _TOKENISH = re.compile(r"\w+|[^\w\s]")
-# A numbered source in a spliced observation (agent.loop.format_results): "[7] Title\nURL: ..."
+# A numbered source in a spliced QwQ observation (agent.dialects.qwq.format_results): "[7] Title\nURL: ..."
 _RESULT_ID = re.compile(r"(?m)^\[(\d+)\] [^\n]*\nURL: ")
 
 
@@ -118,6 +118,7 @@ class ScriptedConversation:
         self._rounds = rounds
         self._renumber = renumber
         self._settings = settings
+        self._dialect = get_dialect(settings.dialect)
         self._parts = [prompt]
         # Source numbers in the order this conversation's observations showed them.
         self._seen_ids: list[int] = []
@@ -136,14 +137,14 @@ class ScriptedConversation:
         text = self._rounds[index]
         if self._renumber:
             text = renumber_citations(text, self._seen_ids)
-        cut = text.find(_CALL_CLOSE)
-        if cut != -1:
-            text = text[: cut + len(_CALL_CLOSE)]
+        stop = self._dialect.first_stop(text)
+        if stop is not None:
+            text = text[: stop[0]]
         limit = round_token_limit(self._settings, self.usage.context_tokens)
         if limit <= 0:
             self.finish_reason = "context"
             return
-        self.finish_reason = "tool_call" if cut != -1 else "stop"
+        self.finish_reason = "tool_call" if stop is not None and stop[1] == "call" else "stop"
         for produced, chunk in enumerate(chunk_text(text, seed=index)):
             if produced >= limit:
                 self.finish_reason = "length"
@@ -161,7 +162,7 @@ class ScriptedConversation:
         for match in _RESULT_ID.finditer(text):
             if int(match.group(1)) not in self._seen_ids:
                 self._seen_ids.append(int(match.group(1)))
-        splice = tool_response_splice(text)
+        splice = self._dialect.splice(text)
         n = approx_tokens(splice)
         self._parts.append(splice)
         self.usage.spliced_tokens += n
@@ -190,8 +191,10 @@ class ScriptedBackend:
     def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
               settings: Settings | None = None) -> ScriptedConversation:
         question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
+        settings = settings or self._settings
+        prompt = get_dialect(settings.dialect).render_prompt(messages, tools)
         return ScriptedConversation(rounds=self._script.rounds_for(question), renumber=self._script.renumber,
-                                    prompt=render_prompt(messages, tools), settings=settings or self._settings)
+                                    prompt=prompt, settings=settings)
 
     def close(self) -> None:
         pass

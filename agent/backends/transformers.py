@@ -21,17 +21,17 @@ import torch
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, StoppingCriteria,
                           StoppingCriteriaList)
 
-from agent.backends.base import BackendError, FinishReason, Usage, round_token_limit, tool_response_splice
+from agent.backends.base import BackendError, FinishReason, Usage, round_token_limit
 from agent.backends.kv_cache import generate_kwargs as kv_generate_kwargs, new_cache
+from agent.backends.stops import RoundStops, round_stops
 from agent.backends.streaming import TokenStreamer
 from agent.backends.sizing import (available_ram_bytes, estimate_parameters, hub_reachable,
                                    local_weight_bytes)
 from agent.config import Settings
+from agent.dialects import Dialect, get_dialect
 
 log = logging.getLogger(__name__)
 
-IM_END = "<|im_end|>"
-TOOL_CALL_END = "</tool_call>"
 _FALLBACK_HINT = "use --backend openai --base-url ..., a smaller --model, or a GPU"
 # Weights are not all of it: buffers, allocator slack, activations, a KV cache.
 _RAM_OVERHEAD = 1.15
@@ -72,7 +72,6 @@ class TransformersBackend:
         self._lock = threading.Lock()
         self._model: Any = None
         self._tokenizer: Any = None
-        self._stop_ids: tuple[int, int] | None = None
         self.load_error: str | None = None
         self.dtype: torch.dtype | None = None
         self.quantized = False
@@ -147,10 +146,12 @@ class TransformersBackend:
             self.dtype = torch.float32 if params is not None and params < 1_000_000_000 else torch.bfloat16
             self._check_ram(params)
         tokenizer = self._from_pretrained("tokenizer", AutoTokenizer)
-        stop_ids = self._lookup_stop_ids(tokenizer)
+        round_stops(tokenizer, get_dialect(s.dialect), model_id=model_id)  # fail before the weights load
+        if not getattr(tokenizer, "chat_template", None):
+            raise BackendError(f"the tokenizer of {model_id!r} has no chat template; use a chat model")
         model = self._from_pretrained("weights", AutoModelForCausalLM, dtype=self.dtype, **kwargs)
         model.eval()
-        self._tokenizer, self._stop_ids, self._model = tokenizer, stop_ids, model
+        self._tokenizer, self._model = tokenizer, model
         log.info("loaded %r on %s (%s%s)", model_id, model.device, self.dtype, ", nf4" if self.quantized else "")
 
     def _bnb_config(self) -> Any:
@@ -218,19 +219,6 @@ class TransformersBackend:
                 "(and HF_TOKEN for gated models) or pass a local folder with --model"
             ) from None
 
-    def _lookup_stop_ids(self, tokenizer: Any) -> tuple[int, int]:
-        # Stop on ids, never on decoded text: </tool_call> is one token in QwQ's vocabulary.
-        ids = [tokenizer.convert_tokens_to_ids(t) for t in (IM_END, TOOL_CALL_END)]
-        for token, tid in zip((IM_END, TOOL_CALL_END), ids):
-            if tid is None or tid == tokenizer.unk_token_id:
-                raise BackendError(
-                    f"the tokenizer of {self.model_id!r} has no single token for {token!r}; this backend "
-                    "needs a Qwen2/QwQ-style tokenizer (or use --backend openai)"
-                )
-        if not getattr(tokenizer, "chat_template", None):
-            raise BackendError(f"the tokenizer of {self.model_id!r} has no chat template; use a chat model")
-        return int(ids[0]), int(ids[1])
-
     # -- protocol ----------------------------------------------------------
 
     def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
@@ -247,10 +235,11 @@ class TransformersBackend:
                 f"({type(exc).__name__}: {_short(exc)}); message content must be plain strings"
             ) from None
         ids = self._tokenizer.encode(text, add_special_tokens=False)
-        assert self._stop_ids is not None
+        settings = settings or self.settings
+        dialect = get_dialect(settings.dialect)
         return TransformersConversation(
-            model=self._model, tokenizer=self._tokenizer, settings=settings or self.settings,
-            ids=ids, stop_ids=self._stop_ids,
+            model=self._model, tokenizer=self._tokenizer, settings=settings, ids=ids, dialect=dialect,
+            stops=round_stops(self._tokenizer, dialect, model_id=self.model_id),
         )
 
     def close(self) -> None:
@@ -265,13 +254,14 @@ class TransformersBackend:
 class TransformersConversation:
     """One question's append-only token sequence and the KV cache that mirrors it."""
 
-    def __init__(self, *, model: Any, tokenizer: Any, settings: Settings,
-                 ids: list[int], stop_ids: tuple[int, int]) -> None:
+    def __init__(self, *, model: Any, tokenizer: Any, settings: Settings, ids: list[int],
+                 dialect: Dialect, stops: RoundStops) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self._settings = settings
         self._ids = list(ids)
-        self._im_end, self._tool_call_end = stop_ids
+        self._dialect = dialect
+        self.stops = stops
         self.cache = new_cache(self.model, self._settings)
         self.usage = Usage(prompt_tokens=len(ids), context_tokens=len(ids))
         self.finish_reason: FinishReason | None = None
@@ -289,7 +279,7 @@ class TransformersConversation:
 
     def add_tool_result(self, text: str) -> None:
         # Appending ids (never re-rendering) keeps every cached token valid.
-        new = self.tokenizer.encode(tool_response_splice(text), add_special_tokens=False)
+        new = self.tokenizer.encode(self._dialect.splice(text), add_special_tokens=False)
         self._ids.extend(new)
         self.usage.spliced_tokens += len(new)
         self.usage.context_tokens = len(self._ids)
@@ -328,11 +318,13 @@ class TransformersConversation:
             input_ids=torch.tensor([self._ids], dtype=torch.long, device=device),
             attention_mask=torch.ones((1, before), dtype=torch.long, device=device),
             past_key_values=self.cache, use_cache=True, max_new_tokens=max_new,
-            eos_token_id=[self._im_end, self._tool_call_end],
-            pad_token_id=self._im_end if pad is None else pad,
+            eos_token_id=self.stops.eos_ids,
+            pad_token_id=self.stops.end_ids[0] if pad is None else pad,
             stopping_criteria=StoppingCriteriaList([watch]), streamer=streamer,
             **kv_generate_kwargs(self._settings),
         )
+        if self.stops.stop_strings:
+            gen_kwargs.update(stop_strings=list(self.stops.stop_strings), tokenizer=self.tokenizer)
         if s.temperature > 0:
             gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k)
         else:  # None overrides QwQ's sampling defaults, which greedy would warn about
@@ -376,15 +368,16 @@ class TransformersConversation:
         self._ids.extend(new)
         self.usage.generated_tokens = generated_before + len(new)
         self.usage.context_tokens = len(self._ids)
-        last = new[-1] if new else None
-        if cancelled:
-            self.finish_reason = "cancelled"
-        elif last == self._tool_call_end:
-            self.finish_reason = "tool_call"
-        elif last == self._im_end:
-            self.finish_reason = "stop"
-        else:
-            self.finish_reason = "length"
+        self.finish_reason = "cancelled" if cancelled else self._stopped_by(new)
+
+    def _stopped_by(self, new: list[int]) -> FinishReason:
+        if new and new[-1] in self.stops.end_ids:
+            return "stop"
+        # A stop string may end inside the last token (">\n\n"): read it as text.
+        hit = self._dialect.first_stop(self.tokenizer.decode(new, skip_special_tokens=True))
+        if hit is None:
+            return "length"
+        return "tool_call" if hit[1] == "call" else "stop"
 
     def _describe_error(self, exc: BaseException, context: int) -> str:
         if isinstance(exc, torch.cuda.OutOfMemoryError):

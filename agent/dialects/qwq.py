@@ -1,0 +1,64 @@
+"""QwQ-32B: native tool calls in its own chat template (the default dialect).
+
+The template renders the ``web_search`` schema into the system turn and
+pre-fills ``<think>``; a round ends at ``</tool_call>``; results come back as a
+``<tool_response>`` user turn; the answer is everything after ``</think>``,
+citing the numbered results.
+"""
+
+from __future__ import annotations
+
+from ..backends.base import tool_response_splice
+from ..parser import CALL_CLOSE, StreamParser, parse_call
+from ..prompt import WEB_SEARCH_TOOL, build_messages, escape_untrusted, render_prompt
+from ..search.sources import Source
+from .base import Dialect, Notes
+
+NOTES = Notes(
+    budget_spent=("Search budget used up ({n} of {n} searches); this call was not run. "
+                  "Do not call web_search again. Write your final answer now from the results above, "
+                  "citing them as [n]."),
+    context_full=("The context is nearly full, so searching is over and this call was not run. "
+                  "Write your final answer now from the results above, citing them as [n]."),
+    search_failed=("The search failed ({reason}). Search may be unavailable: try once more with a "
+                   "different query, or answer from what you know and say that web search was unavailable."),
+    bad_call=('Your tool call was not run: {problem}. To search, write <tool_call>\n'
+              '{{"name": "web_search", "arguments": {{"query": "..."}}}}\n</tool_call>; '
+              "otherwise give your final answer."),
+)
+
+
+def format_results(query: str, sources: list[Source], *, number: int, budget: int) -> str:
+    lines = [f'Results for "{escape_untrusted(query)}" (search {number} of {budget}):']
+    for s in sources:
+        lines.append(f"\n[{s.id}] {escape_untrusted(s.title)}\nURL: {escape_untrusted(s.url)}\n"
+                     f"{escape_untrusted(s.content)}")
+    if not sources:
+        lines.append("\nNo results. Try a different query, or answer from what you know.")
+    else:
+        lines.append(f"\nCite these as [{sources[0].id}] etc. You have {budget - number} search(es) left.")
+    return "\n".join(lines)
+
+
+def extract_answer(output: str) -> str | None:
+    """Everything after the last ``</think>``; a model that never closed it answered
+    in its thinking, so that is the answer."""
+    head, sep, tail = output.rpartition("</think>")
+    return (tail if sep else head or tail).strip() or None
+
+
+DIALECT = Dialect(
+    name="qwq",
+    call_stops=(CALL_CLOSE,),
+    end_stops=(),
+    tools=(WEB_SEARCH_TOOL,),
+    notes=NOTES,
+    build_messages=build_messages,
+    new_parser=StreamParser,
+    parse_call=parse_call,
+    format_results=format_results,
+    splice=tool_response_splice,
+    extract_answer=extract_answer,
+    render_prompt=render_prompt,
+    promote_unclosed_thinking=True,
+)
