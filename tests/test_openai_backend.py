@@ -104,6 +104,7 @@ class FakeServer:
         self.reject = reject  # request fields answered with a 400 naming them
         self.queue: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
+        self.paths: list[str] = []  # of the requests, in order
         self.posts = 0
         self.client_gone = threading.Event()
         self.first_event_sent = threading.Event()
@@ -124,7 +125,7 @@ class FakeServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.posts += 1
-                if self.path != "/v1/chat/completions":
+                if self.path not in ("/v1/chat/completions", "/v1/completions"):
                     return self._json(404, {"detail": "Not Found"})
                 if body.get("model") != server.model:
                     return self._json(404, {"object": "error", "code": 404, "type": "NotFoundError",
@@ -134,6 +135,7 @@ class FakeServer:
                         return self._json(400, {"object": "error", "code": 400,
                                                 "message": f"Unrecognized request argument: {name}"})
                 server.requests.append(body)
+                server.paths.append(self.path)
                 spec = server.queue.pop(0) if server.queue else sse(say("ok"), end("stop"))
                 if spec["kind"] == "status":
                     return self._json(spec["code"], spec["body"])

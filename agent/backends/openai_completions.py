@@ -131,12 +131,12 @@ class CompletionConversation:
                 r.finish = "cancelled"
                 return
             for choice in (chunk.choices or [])[:1]:
+                if r.stop is not None and choice.text:
+                    return  # the server ignores ``stop``: closing the stream aborts its work
                 yield from self._emit(r, choice.text or "")
                 if choice.finish_reason:
                     r.finish = choice.finish_reason
                     r.stop_reason = getattr(choice, "stop_reason", None)
-            if r.stop is not None:
-                return  # closing the stream aborts whatever the server still had to say
         if r.stop is None and r.finish == "stop":
             yield from self._emit(r, self._missing_stop(r))
 
