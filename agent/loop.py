@@ -114,6 +114,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     searches = bad_calls = 0
     # Calls the loop answered without running, so a person can see why a search never happened.
     refused: list[dict[str, str]] = []
+    shown: list[int] = []  # source ids this run's searches returned, in order
     flags = {"budget_exhausted": False, "context_forced": False, "truncated": False}
     ttft: float | None = None
     stopped = False
@@ -182,6 +183,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
             done, observation = _search(call, searches, dialect=dialect, settings=settings, search=search,
                                         registry=registry, conv=conv, cancel=cancel, clock=clock)
             latencies.append(done.latency_s)
+            shown.extend(r.id for r in done.results if r.id not in shown)
             if done.error is None and observation is None:
                 flags["context_forced"] = True
                 observation = notes.context_full
@@ -217,7 +219,8 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     yield Done(
         answer=final,
         sources=sources,
-        cited=cited_ids(final, (s.id for s in sources)),
+        cited=(cited_ids(final, (s.id for s in sources)) if dialect.cites
+               else tuple(shown) if final.strip() else ()),
         searches=searches,
         stopped=stopped,
         stats=stats,

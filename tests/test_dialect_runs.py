@@ -27,6 +27,7 @@ def test_search_r1_run_searches_splices_information_and_answers():
     results = next(e for e in events if isinstance(e, SearchDone)).results
     assert [s.title for s in results] == ["Eiffel Tower", "Title 2"]
     assert [s.id for s in done.sources] == [1, 2]
+    assert done.cited == (1, 2)  # no [n] from this model: what it read backs the answer
     thinking = "".join(e.text for e in events if isinstance(e, Thinking))
     assert "tower's height" in thinking and "330 m" in thinking and "trailing" not in thinking
     text = conv.transcript()
@@ -98,7 +99,7 @@ def test_stop_during_a_search_ends_the_run_stopped():
 
     events, _ = run_script([R1_SEARCH, R1_ANSWER], providers=[Stopping({})], cancel=cancel, dialect="search-r1")
     done = done_of(events)
-    assert done.stopped and done.answer == ""
+    assert done.stopped and done.answer == "" and done.cited == ()
 
 
 def test_round_token_limit_cuts_a_tag_dialect_round(tmp_path):

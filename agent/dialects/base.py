@@ -77,6 +77,10 @@ class Dialect:
     render_prompt: Callable[[list[dict[str, Any]], list[dict[str, Any]]], str]
     # QwQ: a round that never closed </think> is all the answer there is.
     promote_unclosed_thinking: bool = False
+    # False: the model never writes [n] (it was not trained to); everything it read backs
+    # the answer, so an answer counts every source this run's searches returned as cited,
+    # and the Sources panel and reports list them.
+    cites: bool = False
 
     @property
     def stops(self) -> tuple[str, ...]:

@@ -61,4 +61,5 @@ DIALECT = Dialect(
     extract_answer=extract_answer,
     render_prompt=render_prompt,
     promote_unclosed_thinking=True,
+    cites=True,
 )
