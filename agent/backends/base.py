@@ -2,10 +2,12 @@
 
 A backend loads (or connects to) a model once and opens a ``Conversation`` per
 question. A conversation is append-only: ``generate`` streams one round of
-model text and stops at ``</tool_call>``, at ``<|im_end|>``, at the round's
-token limit or when ``cancel`` is set; ``add_tool_result`` appends a tool
-response and the next generation prompt. Nothing is ever re-rendered, so a
-local backend can keep its KV cache across rounds.
+model text and stops at the dialect's stop strings (``</tool_call>`` for QwQ,
+``</search>`` or ``</answer>`` for Search-R1 and ReSearch; ``settings.dialect``),
+at the end of the turn, at the round's token limit or when ``cancel`` is set;
+``add_tool_result`` appends an observation the way the dialect splices it (for
+QwQ a tool response and the next generation prompt). Nothing is ever
+re-rendered, so a local backend can keep its KV cache across rounds.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class Conversation(Protocol):
         ...
 
     def add_tool_result(self, text: str) -> None:
-        """Append an (already escaped) tool response and reopen the assistant turn."""
+        """Append an (already escaped) observation as the dialect splices it."""
         ...
 
     def count_tokens(self, text: str) -> int:

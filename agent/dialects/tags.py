@@ -70,7 +70,6 @@ class TagParser:
     state: State = "outside"
     saw_think_close: bool = False
     call_text: str | None = None
-    answered: bool = False
     _pending: str = ""
     _call_buf: list[str] = field(default_factory=list)
     _answer_buf: list[str] = field(default_factory=list)
@@ -141,7 +140,6 @@ class TagParser:
                 pass
 
     def _answer_text(self, text: str, out: list[Delta]) -> None:
-        self.answered = True
         if self.finish_answer is not None:
             self._answer_buf.append(text)
             return
