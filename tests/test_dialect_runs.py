@@ -133,3 +133,15 @@ def test_extract_answer_is_importable_for_evaluation():
                           "print(extract_answer('research', '<answer>\\\\boxed{42}</answer>'))"],
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "42", out.stderr
+
+
+def test_a_follow_up_counts_only_its_own_sources_as_cited():
+    from agent.search import SourceRegistry
+
+    registry = SourceRegistry()
+    table = {"eiffel tower height": [result(1)], "capital of Italy": [result(2), result(1)]}
+    first, _ = run_script([R1_SEARCH, R1_ANSWER], table, dialect="search-r1", registry=registry)
+    second, _ = run_script([RS_SEARCH, R1_ANSWER], table,
+                           dialect="search-r1", registry=registry)
+    assert done_of(first).cited == (1,)
+    assert done_of(second).cited == (2, 1)  # read again in this run, under its old number
