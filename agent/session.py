@@ -1,20 +1,26 @@
 """Wiring: build the backend a Settings asks for, and a multi-turn chat session.
 
 A ``ChatSession`` is per person (per browser session, per CLI run): it owns the
-source numbering and the history of final answers. Only the backend (the
-loaded model) is shared between sessions.
+history of final answers. Each answer numbers its own sources from [1], so a
+follow-up's [1] is its own first source; earlier answers go back to the model
+with their citations written as the sources' domains, never as numbers it
+could take for live ids. Only the backend (the loaded model) is shared
+between sessions.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-from typing import Iterator
+from typing import Iterable, Iterator
+from urllib.parse import urlsplit
 
 from .backends.base import Backend, Conversation
 from .config import Settings
 from .events import Done, Event, SourceRef
 from .gpu import on_gpu, on_zero_gpu
 from .loop import run, validate_question
+from .prompt import CITATION
 from .search import SearchChain, SourceRegistry, build_search
 
 
@@ -38,7 +44,7 @@ def build_backend(settings: Settings) -> Backend:
 
 
 class ChatSession:
-    """One person's conversation: global source numbers and final-answer history."""
+    """One person's conversation: the final-answer history; each answer's own source numbers."""
 
     def __init__(self, *, settings: Settings, backend: Backend, search: SearchChain | None = None) -> None:
         self.settings = settings
@@ -53,6 +59,7 @@ class ChatSession:
 
         Raises ``InputError`` at once for an empty or over-long question.
         """
+        self.registry = SourceRegistry()  # this answer's numbering starts at [1]
         if on_zero_gpu():
             validate_question(question, self.settings)
             events = self._ask_on_zero_gpu(question, cancel or threading.Event())
@@ -89,8 +96,37 @@ class ChatSession:
             if isinstance(event, Done) and not event.stopped and event.answer.strip():
                 # Only final answers go back to the model: reasoning and
                 # search results of earlier turns would flood the context.
-                self.history += [("user", question), ("assistant", event.answer)]
+                self.history += [("user", question),
+                                 ("assistant", citations_as_domains(event.answer, event.sources))]
             yield event
+
+
+# A citation as the model writes it (with the space before it, and the ``(url)`` of its
+# ``[n](url)`` form when present).
+_CITED = re.compile(r"[ \t]*" + CITATION.pattern + r"(?:\([^()\s]*\))?")
+
+
+def citations_as_domains(answer: str, sources: Iterable[SourceRef]) -> str:
+    """``answer`` for the history: ``[1]`` becomes `` (example.org)``; a number with no source goes.
+
+    The next answer numbers its own sources from [1]; an old number left in the
+    history would read as one of them.
+    """
+    where = {str(s.id): _domain(s.url) for s in sources}
+
+    def replace(match: re.Match[str]) -> str:
+        names = [where.get(n.strip()) for n in match.group(1).split(",")]
+        names = list(dict.fromkeys(n for n in names if n))
+        return f" ({'; '.join(names)})" if names else ""
+
+    return _CITED.sub(replace, answer)
+
+
+def _domain(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""
 
 
 _GPU_BACKEND: Backend | None = None

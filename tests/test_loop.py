@@ -195,3 +195,13 @@ def test_search_start_carries_round_and_budget():
 
 def test_cited_ids_handles_lists_and_unknowns():
     assert cited_ids("a [2], b [1, 3] c [2] d [7]", [1, 2, 3]) == (2, 1, 3)
+
+
+def test_history_gets_domains_where_the_answer_had_citation_numbers():
+    from agent.events import SourceRef
+    from agent.session import citations_as_domains
+
+    sources = (SourceRef(id=1, title="A", url="https://www.a.org/x"), SourceRef(id=2, title="B", url="http://b.net"))
+    text = "Tall [1]. Both [1, 2], linked [2](https://b.net) and made up [7].\n\n- indented  list"
+    assert citations_as_domains(text, sources) == \
+        "Tall (a.org). Both (a.org; b.net), linked (b.net) and made up.\n\n- indented  list"

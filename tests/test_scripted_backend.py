@@ -44,8 +44,8 @@ def test_each_question_plays_its_own_rounds_and_others_the_default(tmp_path: Pat
     }, tmp_path, {"one": [{"title": "One", "url": "https://one.example/", "content": "1"}],
                   "two": [{"title": "Two", "url": "https://two.example/", "content": "2"}]})
     assert answered(session, "first   question?") == "About one [1]."  # case and spacing ignored
-    # A follow-up gets its own run, and its script's [1] (its first source) is source 2 by now.
-    assert answered(session, "Second question?") == "About two [2], not [2, 3]."
+    # A follow-up gets its own run, which numbers its own sources from [1] again.
+    assert answered(session, "Second question?") == "About two [1], not [1, 3]."
     assert answered(session, "Something else") == "No recording for that [1]."  # it was shown none
 
 

@@ -18,7 +18,7 @@ from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
 from tests.ui_helpers import free_port, pump_threads, serve
 from ui.controller import CRASH_MESSAGE
-from ui.mapper import ERROR_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE, THINKING_TITLE
+from ui.mapper import ERROR_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
@@ -98,14 +98,14 @@ def test_ask_streams_panels_links_and_downloads(served) -> None:
     assert len(job.outputs()) >= 2  # the question at once, then the answer (delay 0: one batch)
     titles = [title(m) for m in chat]
     assert chat[0]["role"] == "user" and text_of(chat[0]) == QUESTION
-    assert titles[1:] == [THINKING_TITLE, "Search 1/5: eiffel tower height", THINKING_TITLE,
-                          "Search 2/5: hostile titles &lt;img src=x onerror=alert\\(4\\)&gt;",
-                          THINKING_TITLE, "Search 3/5: broken provider", THINKING_TITLE, "",
+    assert titles[1:] == ["Thought", "Searched: eiffel tower height · 1 result", "Thought",
+                          "Searched: hostile titles &lt;img src=x onerror=alert\\(4\\)&gt; · 2 results",
+                          "Thought", '<span class="warn">⚠ Search failed</span>: broken provider', "Thought", "",
                           f"{SOURCES_TITLE} (3)", STATS_TITLE]
     answer = text_of(chat[8])
-    assert "[\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower)" in answer
-    assert "~~\\[9?\\]~~" in answer
-    assert "Search failed" in text_of(chat[6])
+    assert '<a class="cite" href="https://en.wikipedia.org/wiki/Eiffel&#95;Tower"' in answer
+    assert '<span class="cite cite-missing" title="No source 9 in this answer">9?</span>' in answer
+    assert "provider is down" in text_of(chat[6])
     assert meter.startswith("searches 3/5 · done")
     everything = repr(chat) + meter
     assert CANARY not in everything and "Traceback" not in everything
@@ -204,9 +204,11 @@ def test_replay_upload_plays_with_the_same_panels(served, tmp_path: Path) -> Non
         writer.write(event)
     writer.close()
     _, chat, meter, *_ = client(url).predict(handle_file(str(path)), [], api_name="/replay")
-    assert [title(m) for m in chat] == ["", THINKING_TITLE, "Search 1/2: q", "", f"{SOURCES_TITLE} (2)",
+    assert [title(m) for m in chat] == ["", "Thought", "Searched: q · 2 results", "", f"{SOURCES_TITLE} (2)",
                                         STATS_TITLE]
-    assert text_of(chat[3]) == "A ~~\\[1?\\]~~ B [\\[2\\]](https://example.org/good)"
+    answer = text_of(chat[3])
+    assert answer.startswith('A <span class="cite cite-missing" title="No source 1 in this answer">1?</span> B '
+                             '<a class="cite" href="https://example.org/good" title="2. Good · example.org">2</a>')
     assert "Replay of a recorded trace (scripted" in repr(chat)
     assert "](javascript" not in repr(chat) and "<img" not in repr(chat)
     assert meter.startswith("searches 1/2 · done")

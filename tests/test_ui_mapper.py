@@ -16,8 +16,8 @@ from agent.session import ChatSession
 from ui import mapper
 from ui.citations import escape_text, link_citations, neutralise, safe_url, unlink_citations
 from ui.history import content_text, mark_stopped, normalise_history
-from ui.mapper import (ERROR_TITLE, NO_ANSWER_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE, THINKING_TITLE,
-                       AnswerView, events_to_messages)
+from ui.mapper import (ERROR_TITLE, NO_ANSWER_TITLE, REPLAY_STOPPED_TEXT, SOURCES_TITLE, STATS_TITLE,
+                       STOPPED_TITLE, THINKING_TITLE, AnswerView, events_to_messages)
 
 DATA = Path(__file__).parent / "data"
 WIKI = SourceRef(id=1, title="Eiffel Tower - Wikipedia", url="https://en.wikipedia.org/wiki/Eiffel_Tower")
@@ -59,13 +59,13 @@ def two_search_run() -> list:
 def test_panels_in_order_with_titles() -> None:
     messages = events_to_messages(two_search_run(), max_searches=5)
     assert titles(messages) == [
-        THINKING_TITLE, "Search 1/5: eiffel height", THINKING_TITLE,
-        "Search 2/5: eiffel &lt;b&gt;bold&lt;/b&gt;", THINKING_TITLE, "<answer>",
+        "Thought", "Searched: eiffel height · 1 result", "Thought",
+        "Searched: eiffel &lt;b&gt;bold&lt;/b&gt; · 1 result", "Thought", "<answer>",
         f"{SOURCES_TITLE} (2)", STATS_TITLE,
     ]
     assert all(m.role == "assistant" for m in messages)
     assert all(m.metadata.get("status") == "done" for m in messages if m.metadata.get("title") in
-               (THINKING_TITLE, STATS_TITLE))
+               ("Thought", STATS_TITLE))
     assert "status" not in messages[6].metadata  # Sources: open; Stats: collapsed (done)
 
 
@@ -78,8 +78,9 @@ def test_thinking_pending_then_done_with_duration() -> None:
     clock.t += 2.5
     view.feed(SearchStart(query="q", round=1, max_searches=5))
     thinking, search = view.messages()
-    assert thinking.metadata == {"title": THINKING_TITLE, "status": "done", "duration": 2.5}
-    assert search.metadata["status"] == "pending" and search.content == "Searching…"
+    assert [panel.metadata["title"], thinking.metadata] == [
+        THINKING_TITLE, {"title": "Thought for 2.5 s", "status": "done"}]
+    assert search.metadata == {"title": "Searching: q…", "status": "pending"} and search.content == "Searching…"
     assert view.meter().startswith("searches 1/5")
 
 
@@ -99,7 +100,7 @@ def test_missing_think_close_still_ends_as_done() -> None:
 def test_thinking_closed_by_done_without_answer() -> None:
     messages = events_to_messages([Thinking(text="only thoughts"), Done(answer="")], max_searches=5)
     assert messages[0].metadata["status"] == "done"
-    assert titles(messages) == [THINKING_TITLE, NO_ANSWER_TITLE, STATS_TITLE]
+    assert titles(messages) == ["Thought", NO_ANSWER_TITLE, STATS_TITLE]
 
 
 def test_search_panel_results_are_links_and_errors_stay_inside() -> None:
@@ -113,31 +114,66 @@ def test_search_panel_results_are_links_and_errors_stay_inside() -> None:
     ]
     messages = AnswerView(max_searches=2, secrets=[secret]).feed_all(events).messages()
     ok, failed = messages[0], messages[1]
-    assert ok.metadata["log"] == "tavily · 3 results" and ok.metadata["duration"] == 0.61
+    assert ok.metadata == {"title": "Searched: a · 3 results", "status": "done", "duration": 0.61}
+    assert ok.content.startswith("*via Tavily*")
     assert "[Eiffel Tower \\- Wikipedia](https://en.wikipedia.org/wiki/Eiffel_Tower)" in ok.content
     assert "<img" not in ok.content and "&lt;img" in ok.content
     assert "javascript:" not in ok.content.replace("javascript:alert", "")  # only as escaped text
     assert "](javascript" not in ok.content
-    assert failed.metadata["log"] == "tavily · failed"
-    assert "Search failed" in failed.content and secret not in failed.content and "redacted" in failed.content
+    assert failed.metadata["title"] == '<span class="warn">⚠ Search failed</span>: b'  # warning colour
+    assert "HTTP 401" in failed.content and secret not in failed.content and "redacted" in failed.content
     assert not any(m.metadata.get("title") == ERROR_TITLE for m in messages)  # the answer goes on
 
 
 def test_answer_citations_linked_and_unknown_marked() -> None:
     messages = events_to_messages(two_search_run()[:-1] + [Answer(text=" See [7].")], max_searches=5)
     answer = messages[-1].content
-    assert "[\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower)" in answer
-    assert "[\\[2\\]](https://evil.example/a)" in answer
-    assert "~~\\[7?\\]~~" in answer
+    assert ('<a class="cite" href="https://en.wikipedia.org/wiki/Eiffel&#95;Tower" '
+            'title="1. Eiffel Tower &#45; Wikipedia · en.wikipedia.org">1</a>') in answer
+    assert 'title="2. &lt;img src=x onerror=alert&#40;1&#41;&gt; · evil.example">2</a>' in answer
+    assert '<span class="cite cite-missing" title="No source 7 in this answer">7?</span>' in answer
+    assert "~" not in answer
 
 
-def test_sources_panel_lists_cited_in_order_with_domain() -> None:
+def test_sources_panel_and_cards_list_cited_in_numeric_order_with_domain() -> None:
     done = Done(answer="[2] then [1]", sources=(WIKI, EVIL), cited=(2, 1))
     messages = AnswerView(max_searches=5).feed_all([Answer(text="[2] then [1]"), done]).messages()
     sources = next(m for m in messages if m.metadata.get("title", "").startswith(SOURCES_TITLE))
     lines = sources.content.splitlines()
-    assert lines[0].startswith("2\\. [&lt;img") and "*evil\\.example*" in lines[0]
-    assert lines[1].startswith("1\\. [Eiffel") and "*en\\.wikipedia\\.org*" in lines[1]
+    assert lines[0].startswith("1\\. [Eiffel") and "*en\\.wikipedia\\.org*" in lines[0]
+    assert lines[1].startswith("2\\. [&lt;img") and "*evil\\.example*" in lines[1]
+    answer = messages[0].content
+    cards = answer[answer.index('<div class="ds-extra source-cards">'):]
+    assert re.findall(r'<span class="n">(\d+)</span>', cards) == ["1", "2"]
+    assert '<span class="t">&lt;img src=x onerror=alert&#40;1&#41;&gt;</span>' in cards and "<img" not in cards
+    assert "<img" not in answer and "favicon" not in answer  # nothing fetched from elsewhere
+    assert normalise_history([{"role": "user", "content": "q"}, *messages]) == [
+        ("user", "q"), ("assistant", "(evil.example) then (en.wikipedia.org)")]
+
+
+@pytest.mark.parametrize("stats,note,meter", [
+    ({"truncated": True, "finish": "length"}, "Cut off at the token limit", "cut off at the token limit"),
+    ({"truncated": True, "finish": "context"}, "context is full", "cut off: context full"),
+])
+def test_a_cut_off_answer_says_so_under_it(stats, note, meter) -> None:
+    view = AnswerView(max_searches=5).feed_all([Answer(text="Half an ans"), Done(answer="Half an ans", stats=stats)])
+    answer = view.messages()[0].content
+    assert answer.startswith("Half an ans") and note in answer.split("Half an ans")[1]
+    assert view.meter() == f"searches 0/5 · {meter}"
+    assert normalise_history([{"role": "user", "content": "q"}, *view.messages()]) == [
+        ("user", "q"), ("assistant", "Half an ans")]  # the note never reaches the model
+
+
+def test_the_engines_typed_end_wins_when_it_has_one() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True, kw_only=True)
+    class EndedDone(Done):
+        end: str = "rounds_exhausted"
+
+    view = AnswerView(max_searches=5).feed_all([Thinking(text="x"), EndedDone(answer="")])
+    assert view.meter() == "searches 0/5 · round limit reached"
+    assert "round limit" in next(m for m in view.messages() if m.metadata.get("title") == NO_ANSWER_TITLE).content
 
 
 def test_stats_panel_collapsed_with_numbers() -> None:
@@ -162,8 +198,8 @@ def test_stats_panel_lists_tool_calls_that_were_not_run() -> None:
 
 @pytest.mark.parametrize("stats,why", [
     ({"truncated": True, "finish": "length"}, "token limit"),
-    ({"context_forced": True}, "context filled up"),
-    ({}, "ended without writing one"),
+    ({"context_forced": True}, "context is full"),
+    ({}, "ended without writing an answer"),
 ])
 def test_a_run_without_an_answer_says_so_and_why(stats, why) -> None:
     messages = events_to_messages([Thinking(text="hmm"), Done(answer="", stats=stats)], max_searches=5)
@@ -208,13 +244,21 @@ def test_error_event_is_a_clean_panel() -> None:
     assert messages[0].metadata["status"] == "done"
 
 
-def test_label_and_meter() -> None:
+def test_a_replay_stopped_says_the_recording_was_stopped() -> None:
+    view = AnswerView(max_searches=5, stopped_text=REPLAY_STOPPED_TEXT)
+    view.feed_all([Thinking(text="x"), Done(answer="", stopped=True)])
+    assert view.messages()[-2].content == "This recording was stopped; what is above is partial."
+
+
+def test_label_once_per_answer_and_meter() -> None:
     view = AnswerView(max_searches=3, label="Demo: scripted model output")
     view.feed(Thinking(text="x"))
     assert view.messages()[0].metadata["log"] == "Demo: scripted model output"
-    assert view.meter() == "searches 0/3 · thinking…"
+    view.feed_all([SearchStart(query="q", round=1, max_searches=3), Thinking(text="y")])
+    assert [m.metadata.get("log") for m in view.messages()] == ["Demo: scripted model output", None, None]
+    assert view.meter() == "searches 1/3 · thinking…"
     view.feed(Answer(text="y"))
-    assert view.meter() == "searches 0/3 · writing the answer…"
+    assert view.meter() == "searches 1/3 · writing the answer…"
 
 
 def test_incremental_rendering_reuses_unchanged_messages_and_is_cheap(monkeypatch) -> None:
@@ -248,7 +292,7 @@ def test_empty_thinking_is_not_rendered() -> None:
 
 def test_done_without_start_event() -> None:
     messages = events_to_messages([SearchDone(query="q", provider="p", latency_s=0.0)], max_searches=5)
-    assert messages[0].metadata["title"] == "Search 1/5: q"
+    assert messages[0].metadata["title"] == "Searched: q · no results"
 
 
 def test_real_engine_run_maps_cleanly() -> None:
@@ -264,10 +308,10 @@ def test_real_engine_run_maps_cleanly() -> None:
     assert "tvly-CANARY" not in rendered
     assert "<img" not in rendered.replace("<img src=x onerror=\"window.__xss=1\">", "")
     assert "](javascript" not in rendered.replace("[a trap](javascript:window.__xss=2)", "")
-    assert [t for t in titles(messages) if t.startswith("Search")] == [
-        "Search 1/5: eiffel tower height",
-        "Search 2/5: hostile titles &lt;img src=x onerror=alert\\(4\\)&gt;",
-        "Search 3/5: broken provider",
+    assert [t for t in titles(messages) if "Search" in t] == [
+        "Searched: eiffel tower height · 1 result",
+        "Searched: hostile titles &lt;img src=x onerror=alert\\(4\\)&gt; · 2 results",
+        '<span class="warn">⚠ Search failed</span>: broken provider',
     ]
     assert "`code [1] stays`" in messages[titles(messages).index("<answer>")].content
 
@@ -296,12 +340,17 @@ def test_escape_text_renders_as_text() -> None:
 
 def test_link_citations_shapes() -> None:
     sources = {1: WIKI, 2: EVIL, 3: JS}
-    out = link_citations("A [1], B [1, 2], C [3], D [4], E [x], `[1]`, [1](http://keep)", sources)
-    assert out.startswith("A [\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower), B \\[[1](https://")
-    assert ", [2](https://evil.example/a)\\]" in out
-    assert "C ~~\\[3?\\]~~" in out  # a javascript: source never becomes a link
-    assert "D ~~\\[4?\\]~~" in out and "E [x]" in out and "`[1]`" in out and "[1](http://keep)" in out
+    out = link_citations("A [1], B [1, 2], C [3], D [4][5], E [x], `[1]`, F [1](http://elsewhere)", sources)
+    chips = re.findall(r'<(?:a|span) class="cite[^"]*"[^>]*>(\d+\??)</(?:a|span)>', out)
+    assert chips == ["1", "1", "2", "3?", "4?", "5?", "1"]  # [1](url) counts as citing 1, as done.cited does
+    assert "javascript" not in out  # a javascript: source never becomes a link
+    assert "http://elsewhere" not in out  # the chip links to source 1, not where the model pointed
+    assert "E [x]" in out and "`[1]`" in out and "~" not in out
     assert link_citations("```\n[1]\n", sources) == "```\n[1]\n"  # still-open code fence
+    # Titles are attribute text: nothing in them is Markdown, HTML or a table cell's end.
+    odd = SourceRef(id=1, title='a|b "q" <i> $$x$$ *y*', url="https://o.example/")
+    assert 'title="1. a&#124;b &quot;q&quot; &lt;i&gt; &#36;&#36;x&#36;&#36; &#42;y&#42; · o.example"' in \
+        link_citations("[1]", {1: odd})
 
 
 def test_neutralise_model_markdown() -> None:
@@ -313,9 +362,12 @@ def test_neutralise_model_markdown() -> None:
     assert "`<b>`" in out and "3 < 4" in out and "```\n<div>\n```" in out
 
 
-def test_unlink_citations_round_trip() -> None:
+def test_unlinked_citations_read_like_the_engines_history() -> None:
+    from agent.session import citations_as_domains
+
     text = "A [1], B [1, 4], C [9]. Real link [site](https://x.org)."
-    assert unlink_citations(link_citations(text, {1: WIKI})) == text
+    assert unlink_citations(link_citations(text, {1: WIKI})) == citations_as_domains(text, [WIKI]) == \
+        "A (en.wikipedia.org), B (en.wikipedia.org), C. Real link [site](https://x.org)."
 
 
 # -- history from the client --------------------------------------------------
@@ -326,7 +378,7 @@ def test_normalise_history_blocks_panels_and_stopped_turns() -> None:
         {"role": "user", "content": [{"type": "text", "text": "Q1"}]},
         {"role": "assistant", "content": [{"type": "text", "text": "thinking"}],
          "metadata": {"title": THINKING_TITLE}},
-        {"role": "assistant", "content": [{"type": "text", "text": "A1 [\\[1\\]](https://x.org)"}],
+        {"role": "assistant", "content": [{"type": "text", "text": link_citations("A1 [1]", {1: WIKI})}],
          "metadata": None},
         {"role": "assistant", "content": "s", "metadata": {"title": f"{SOURCES_TITLE} (1)"}},
         {"role": "user", "content": "Q2"},
@@ -336,7 +388,7 @@ def test_normalise_history_blocks_panels_and_stopped_turns() -> None:
         gr.ChatMessage(role="assistant", content="A3"),
         {"role": "user", "content": "unanswered"},
     ]
-    assert normalise_history(history) == [("user", "Q1"), ("assistant", "A1 [1]"),
+    assert normalise_history(history) == [("user", "Q1"), ("assistant", "A1 (en.wikipedia.org)"),
                                           ("user", "Q3"), ("assistant", "A3")]
     assert content_text([{"type": "text", "text": "a"}, "b", None]) == "a\nb"
 

@@ -58,17 +58,18 @@ def make_session(rounds, **kw):
     return ChatSession(settings=s, backend=backend, search=SearchChain([FakeProvider({})], backoff_s=0))
 
 
-def test_answers_run_in_one_gpu_call_and_numbering_survives_across_questions(zero_gpu):
+def test_answers_run_in_one_gpu_call_and_each_answer_numbers_from_one(zero_gpu):
     # The scripted backend replays its rounds from the start for every question.
     chat = make_session([call("a"), answer("answer [1] [3]")])
     first = list(chat.ask("q1?"))
-    assert isinstance(first[-1], Done) and first[-1].cited == (1,)  # [3] does not exist yet
+    assert isinstance(first[-1], Done) and first[-1].cited == (1,)  # [3] does not exist
     assert [s.id for s in chat.registry.all()] == [1, 2]
-    assert chat.history == [("user", "q1?"), ("assistant", "answer [1] [3]")]
+    # The model reads its earlier answer with domains where the numbers were, none left dangling.
+    assert chat.history == [("user", "q1?"), ("assistant", "answer (example.com)")]
     second = list(chat.ask("q2?"))
     sd = next(e for e in second if isinstance(e, SearchDone))
-    assert [r.id for r in sd.results] == [2, 3]  # the same page keeps its number
-    assert second[-1].cited == (1, 3)  # a list script is played verbatim; [3] exists by now
+    assert [(r.id, r.url) for r in sd.results] == [(1, "https://example.com/2"), (2, "https://example.com/3")]
+    assert second[-1].cited == (1,)
 
 
 def test_stop_closes_the_gpu_generator(zero_gpu):

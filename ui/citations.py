@@ -2,20 +2,22 @@
 
 Everything that came from the web (titles, URLs, queries) is escaped here so
 it renders as text: no HTML, no Markdown links, no LaTeX. Only http(s) URLs
-ever become links. ``[n]`` in an answer becomes a link to source *n*; a number
-with no such source is struck through and marked ``n?`` so a made-up
-citation is visible.
+ever become links. ``[n]`` in an answer becomes a chip linking to source *n*;
+a number with no such source is a quiet ``n?`` mark, so a made-up citation is
+visible without shouting.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
 from agent.events import SourceRef
 
-_CITATION = re.compile(r"\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\](?!\()")
+# ``[n]``, ``[n, m]``, and the model's ``[n](url)`` form, which counts as citing n.
+_CITATION = re.compile(r"\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\](?:\([^()\s]*\))?")
 # Fenced code blocks (closed or still streaming) and inline code spans are left alone.
 _CODE = re.compile(r"```[\s\S]*?(?:```|\Z)|`[^`\n]*`")
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$\"'])")
@@ -61,48 +63,60 @@ def link(text_md: str, url: str) -> str:
 
 
 def link_citations(answer: str, sources: Mapping[int, SourceRef]) -> str:
-    """The answer with each ``[n]`` / ``[n, m]`` linked to its source."""
+    """The answer with each ``[n]``, ``[n, m]`` or ``[n](url)`` as citation chips.
+
+    A chip links to source *n* (never to the URL the model wrote) and its
+    ``title`` names the source's title and domain, for a hover or a screen
+    reader. A number with no such source becomes a quiet ``n?`` mark.
+    """
     if "[" not in answer:
         return answer
     out, pos = [], 0
     for code in _CODE.finditer(answer):
-        out.append(_link_segment(answer[pos:code.start()], sources))
+        out.append(_CITATION.sub(lambda m: _chips(m, sources), answer[pos:code.start()]))
         out.append(code.group(0))
         pos = code.end()
-    out.append(_link_segment(answer[pos:], sources))
+    out.append(_CITATION.sub(lambda m: _chips(m, sources), answer[pos:]))
     return "".join(out)
 
 
-def _link_segment(text: str, sources: Mapping[int, SourceRef]) -> str:
-    def one(n: int) -> str:
-        source = sources.get(n)
-        target = safe_url(source.url) if source is not None else None
-        return f"[{n}]({target})" if target else f"~~{n}?~~"
-
-    def replace(match: re.Match[str]) -> str:
-        numbers = [int(p) for p in match.group(1).split(",")]
-        if len(numbers) == 1:
-            source = sources.get(numbers[0])
-            target = safe_url(source.url) if source is not None else None
-            return f"[\\[{numbers[0]}\\]]({target})" if target else f"~~\\[{numbers[0]}?\\]~~"
-        return "\\[" + ", ".join(one(n) for n in numbers) + "\\]"
-
-    return _CITATION.sub(replace, text)
+def _chips(match: re.Match[str], sources: Mapping[int, SourceRef]) -> str:
+    return "".join(chip(int(n), sources.get(int(n))) for n in match.group(1).split(","))
 
 
-_LINKED_ONE = re.compile(r"\[\\\[(\d+)\\\]\]\([^)\s]*\)")
-_LINKED_PART = re.compile(r"\[(\d+)\]\([^)\s]*\)|~~(\d+)\?~~")
-_MISSING_ONE = re.compile(r"~~\\\[(\d+)\?\\\]~~")
-_GROUP = re.compile(r"\\\[((?:\[\d+\]\([^)\s]*\)|~~\d+\?~~)(?:, (?:\[\d+\]\([^)\s]*\)|~~\d+\?~~))*)\\\]")
+def chip(n: int, source: SourceRef | None) -> str:
+    """One citation as inline HTML (the chat's sanitiser keeps ``class`` and ``title``)."""
+    target = safe_url(source.url) if source is not None else None
+    if source is None or target is None:
+        return f'<span class="cite cite-missing" title="No source {n} in this answer">{n}?</span>'
+    name = " ".join(_CONTROL.sub(" ", source.title or "").split())[:160] or domain(source.url)
+    label = attribute(f"{n}. {name} · {domain(source.url)}")
+    return f'<a class="cite" href="{attribute(target)}" title="{label}">{n}</a>'
+
+
+def attribute(text: str) -> str:
+    """Text for a double-quoted HTML attribute inside Markdown: nothing in it is markup,
+    Markdown (``|`` would split a table row), or LaTeX."""
+    return html.escape(text, quote=True).translate(_ATTRIBUTE)
+
+
+_ATTRIBUTE = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$"})
+_CHIP_LINK = re.compile(r'<a class="cite" href="([^"]*)" title="[^"]*">\d+</a>')
+_CHIP_MISSING = r'<span class="cite cite-missing" title="[^"]*">\d+\?</span>'
+_CHIP_RUN = re.compile(rf"(?:[ \t]*(?:{_CHIP_LINK.pattern}|{_CHIP_MISSING}))+")
 
 
 def unlink_citations(markdown: str) -> str:
-    """Inverse of ``link_citations`` (for history rebuilt from the chat)."""
-    text = _LINKED_ONE.sub(r"[\1]", markdown)
-    text = _MISSING_ONE.sub(r"[\1]", text)
-    return _GROUP.sub(
-        lambda m: "[" + ", ".join(a or b for a, b in _LINKED_PART.findall(m.group(1))) + "]", text
-    )
+    """Chips back to what the model reads of an earlier answer: the sources' domains.
+
+    The same text ``agent.session.citations_as_domains`` keeps for the history.
+    """
+    def replace(match: re.Match[str]) -> str:
+        names = [domain(html.unescape(u)) for u in _CHIP_LINK.findall(match.group(0))]
+        names = list(dict.fromkeys(n for n in names if n))
+        return f" ({'; '.join(names)})" if names else ""
+
+    return _CHIP_RUN.sub(replace, markdown)
 
 
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")

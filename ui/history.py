@@ -3,16 +3,23 @@
 The chatbot value a handler receives is untrusted client data: content comes
 as Gradio blocks (``[{"type": "text", "text": ...}]``) and includes every panel
 message. ``normalise_history`` keeps plain text of user questions and final
-answers only (panels, i.e. messages with a ``metadata`` title, are dropped),
-as ``(role, text)`` pairs that ``ChatSession`` takes as its history.
+answers only (panels, i.e. messages with a ``metadata`` title, are dropped, and
+so are the source cards and notes under an answer), with citations written as
+the sources' domains, as ``(role, text)`` pairs that ``ChatSession`` takes as
+its history.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 from .citations import unlink_citations
 from .mapper import STOPPED_TEXT, STOPPED_TITLE
+
+
+# What the UI adds under an answer (source cards, a cut-off note): never the model's words.
+_EXTRAS = re.compile(r'\s*<div class="ds-extra[^"]*">.*?</div>', re.S)
 
 
 def _field(message: Any, name: str, default: Any = None) -> Any:
@@ -66,7 +73,7 @@ def normalise_history(history: Iterable[Any] | None, *, max_chars: int = 20000) 
                 flush()
             question, answer, stopped = text or None, [], False
         elif role == "assistant" and text and question:
-            answer.append(unlink_citations(text))
+            answer.append(unlink_citations(_EXTRAS.sub("", text)))
     if not stopped:
         flush()
     return pairs

@@ -19,17 +19,27 @@ import gradio as gr
 
 from agent.config import redact
 from agent.events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
-from agent.loop import REFUSAL_REASONS
 
-from .citations import domain, escape_text, link, link_citations, neutralise
+from .citations import attribute, domain, escape_text, link, link_citations, neutralise, safe_url
+from .stats import CUT_SHORT, end_of, format_stats
 
-THINKING_TITLE = "Thinking"
+THINKING_TITLE = "Thinking…"
 SOURCES_TITLE = "Sources"
 STATS_TITLE = "Stats"
-ERROR_TITLE = "⚠ Something went wrong"
+# Titles are Markdown: the span gives problems their warning colour (assets/style.css).
+WARN = '<span class="warn">⚠ {}</span>'
+ERROR_TITLE = WARN.format("Something went wrong")
 STOPPED_TITLE = "■ Stopped"
 STOPPED_TEXT = "You stopped this answer; what is above is partial."
-NO_ANSWER_TITLE = "No answer"
+REPLAY_STOPPED_TEXT = "This recording was stopped; what is above is partial."
+NO_ANSWER_TITLE = WARN.format("No answer")
+# Search provider names as a visitor should read them.
+PROVIDER_NAMES = {"fixture": "bundled results", "duckduckgo": "DuckDuckGo", "tavily": "Tavily",
+                  "scripted": "bundled results"}
+
+
+def thought_title(seconds: float | None) -> str:
+    return "Thought" if seconds is None or seconds < 0.05 else f"Thought for {seconds:.1f} s"
 
 
 def _stable_cut(text: str) -> int:
@@ -48,8 +58,22 @@ def _stable_cut(text: str) -> int:
 _OPEN_CITATION = re.compile(r"\[[\d\s,]*\n$")
 
 
-def search_title(round_: int, budget: int, query: str) -> str:
-    return f"Search {round_}/{budget}: {escape_text(query, limit=160)}"
+def search_title(query: str, *, results: int | None = None, state: str = "done") -> str:
+    """``Searched: <query> · 3 results``; ``Searching: <query>…`` while it runs."""
+    q = escape_text(query, limit=160)
+    if state == "running":
+        return f"Searching: {q}…"
+    if state == "failed":
+        return f"{WARN.format('Search failed')}: {q}"
+    if state == "cancelled":
+        return f"Search cancelled: {q}"
+    count = "no results" if not results else f"{results} result{'s' if results != 1 else ''}"
+    return f"Searched: {q} · {count}"
+
+
+def provider_name(provider: str) -> str:
+    name = "".join(ch for ch in str(provider) if ch.isalnum() or ch in "-_ ")[:40]
+    return PROVIDER_NAMES.get(name.lower(), name)
 
 
 @dataclass
@@ -109,8 +133,10 @@ class AnswerView:
     """The messages of one answer, built up from its events."""
 
     def __init__(self, *, max_searches: int, clock: Callable[[], float] = time.monotonic,
-                 label: str | None = None, secrets: Iterable[str | None] = ()) -> None:
+                 label: str | None = None, secrets: Iterable[str | None] = (),
+                 stopped_text: str = STOPPED_TEXT) -> None:
         self.max_searches = max_searches
+        self.stopped_text = stopped_text  # a replay says the recording was stopped, not "you"
         self.clock = clock
         self.label = label
         self.secrets = [s for s in secrets if s]
@@ -223,6 +249,9 @@ class AnswerView:
         if self.stopped:
             return f"{text} · stopped"
         if self.done is not None:
+            end = end_of(self.done)
+            if end in CUT_SHORT:
+                return f"{text} · {CUT_SHORT[end][1]}"
             total = self.done.stats.get("total_s") if isinstance(self.done.stats, dict) else None
             return f"{text} · done" + (f" in {total:.1f} s" if isinstance(total, (int, float)) else "")
         last = self.blocks[-1].kind if self.blocks else None
@@ -234,61 +263,74 @@ class AnswerView:
             text = block.markdown(neutralise)
             if not text:
                 return None
-            meta: dict[str, Any] = {"title": THINKING_TITLE}
-            if self.label:
-                meta["log"] = self.label
-            if block.ended is None and not self.finished and not self.stopped:
-                meta["status"] = "pending"
-            else:
+            meta: dict[str, Any] = {"title": THINKING_TITLE, "status": "pending"}
+            if block.ended is not None or self.finished or self.stopped:
+                meta["title"] = thought_title((block.ended or self.clock()) - block.started)
                 meta["status"] = "done"
-                seconds = (block.ended or self.clock()) - block.started
-                if seconds >= 0.05:
-                    meta["duration"] = round(seconds, 1)
-            return gr.ChatMessage(content=text, metadata=meta)
+            return gr.ChatMessage(content=text, metadata=self._labelled(block, meta))
         if block.kind == "search":
-            return self._render_search(block)
+            message = self._render_search(block)
+            return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
         text = block.markdown(lambda part: link_citations(neutralise(part), self.sources))
+        if block is self._last("answer") and self.done is not None:
+            text += self._answer_extras()
         return gr.ChatMessage(content=text) if text else None
+
+    def _labelled(self, block: _Block, meta: dict[str, Any]) -> dict[str, Any]:
+        """The demo/replay label, once per answer: on its first panel."""
+        if self.label and self.blocks and block is self.blocks[0]:
+            meta = {**meta, "log": self.label}
+        return meta
+
+    def _answer_extras(self) -> str:
+        """Source cards and, for a cut-off answer, why; HTML blocks the history leaves out."""
+        done = self.done
+        extras = ""
+        cited = [self.sources[n] for n in sorted(done.cited) if n in self.sources]
+        cards = "".join(_card(s) for s in cited if safe_url(s.url))
+        if cards:
+            extras += f'\n\n<div class="ds-extra source-cards">{cards}</div>'
+        end = end_of(done)
+        if end in CUT_SHORT and end != "no_answer":
+            extras += f'\n\n<div class="ds-extra answer-note">⚠ {CUT_SHORT[end][0]}</div>'
+        return extras
 
     def _render_search(self, block: _Block) -> gr.ChatMessage:
         start, done = block.start, block.done
-        meta: dict[str, Any] = {"title": search_title(start.round, start.max_searches, start.query)}
         if done is None:
             if self.stopped or self.finished:
-                meta["status"] = "done"
+                meta = {"title": search_title(start.query, state="cancelled"), "status": "done"}
                 return gr.ChatMessage(content="Search cancelled.", metadata=meta)
-            meta["status"] = "pending"
+            meta = {"title": search_title(start.query, state="running"), "status": "pending"}
             return gr.ChatMessage(content="Searching…", metadata=meta)
-        meta["status"] = "done"
+        via = f"*via {escape_text(provider_name(done.provider), limit=40)}*  \n"
+        if done.error:
+            meta = {"title": search_title(start.query, state="failed"), "status": "done"}
+            return gr.ChatMessage(content=f"{via}{escape_text(self._redact(done.error))}", metadata=meta)
+        meta = {"title": search_title(start.query, results=len(done.results)), "status": "done"}
         if done.latency_s >= 0.01:
             meta["duration"] = round(float(done.latency_s), 2)
-        provider = "".join(ch for ch in str(done.provider) if ch.isalnum() or ch in "-_ ")[:40]
-        if done.error:
-            meta["log"] = f"{provider} · failed"
-            return gr.ChatMessage(content=f"⚠ Search failed: {escape_text(self._redact(done.error))}",
-                                  metadata=meta)
-        n = len(done.results)
-        meta["log"] = f"{provider} · {n} result{'s' if n != 1 else ''}"
         if not done.results:
-            return gr.ChatMessage(content="No results.", metadata=meta)
-        return gr.ChatMessage(content="\n".join(_source_line(s) for s in done.results), metadata=meta)
+            return gr.ChatMessage(content=f"{via}No results.", metadata=meta)
+        return gr.ChatMessage(content=via + "\n".join(_source_line(s) for s in done.results), metadata=meta)
 
     def _render_tail(self) -> list[gr.ChatMessage]:
         tail: list[gr.ChatMessage] = []
         done = self.done
         if done is not None and done.cited:
-            lines = [_source_line(self.sources[n]) for n in done.cited if n in self.sources]
+            lines = [_source_line(self.sources[n]) for n in sorted(done.cited) if n in self.sources]
             if lines:
                 tail.append(gr.ChatMessage(content="\n".join(lines),
                                            metadata={"title": f"{SOURCES_TITLE} ({len(lines)})"}))
         if done is not None and not done.answer.strip() and not self.stopped:
             # A panel, not an answer: it must not go back to the model as one (history drops panels).
-            tail.append(gr.ChatMessage(content=_no_answer_text(done), metadata={"title": NO_ANSWER_TITLE}))
+            reason = CUT_SHORT.get(end_of(done), CUT_SHORT["no_answer"])[0]
+            tail.append(gr.ChatMessage(content=reason, metadata={"title": NO_ANSWER_TITLE}))
         if self.error is not None:
             tail.append(gr.ChatMessage(content=escape_text(self.error, limit=2000),
                                        metadata={"title": ERROR_TITLE}))
         if self.stopped:
-            tail.append(gr.ChatMessage(content=STOPPED_TEXT, metadata={"title": STOPPED_TITLE}))
+            tail.append(gr.ChatMessage(content=self.stopped_text, metadata={"title": STOPPED_TITLE}))
         if done is not None:
             tail.append(gr.ChatMessage(content=format_stats(done, label=self.label),
                                        metadata={"title": STATS_TITLE, "status": "done"}))
@@ -314,73 +356,19 @@ class AnswerView:
         return redact(text, self.secrets)
 
 
+def _card(source: SourceRef) -> str:
+    """A small source card: number, title, domain (no favicon: nothing is fetched from elsewhere)."""
+    where = domain(source.url)
+    title = " ".join((source.title or where or "untitled").split())[:90]
+    return (f'<a class="source-card" href="{attribute(safe_url(source.url) or "")}" '
+            f'title="{attribute(f"{source.id}. {title} · {where}")}"><span class="n">{source.id}</span>'
+            f'<span class="t">{attribute(title)}</span><span class="d">{attribute(where)}</span></a>')
+
+
 def _source_line(source: SourceRef) -> str:
     title = escape_text(source.title or domain(source.url) or "untitled", limit=200)
     where = escape_text(domain(source.url), limit=80)
     return f"{source.id}\\. {link(title, source.url)}" + (f" · *{where}*" if where else "") + "  "
-
-
-def _no_answer_text(done: Done) -> str:
-    stats = done.stats if isinstance(done.stats, dict) else {}
-    if stats.get("truncated"):
-        why = ("it reached the token limit of a round first; raise *Max new tokens per round* in "
-               "Settings and ask again")
-    elif stats.get("context_forced"):
-        why = "the context filled up first; ask a narrower question"
-    else:
-        why = "it ended without writing one; asking again, or rephrasing, may help"
-    return f"The model gave no final answer: {why}."
-
-
-def _num(value: Any, fmt: str = "{:.2f}", unit: str = "") -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "–"
-    return fmt.format(value) + unit
-
-
-def format_stats(done: Done, *, label: str | None = None) -> str:
-    s = done.stats if isinstance(done.stats, dict) else {}
-    lat = s.get("search_latencies_s") or []
-    lat_text = ", ".join(_num(x, unit=" s") for x in lat) if isinstance(lat, list) else "–"
-    rows = [
-        ("time to first token", _num(s.get("ttft_s"), unit=" s")),
-        ("thinking", f"{_num(s.get('thinking_tokens'), '{:d}')} tokens · "
-                     f"{_num(s.get('thinking_tok_s'), '{:.1f}')} tok/s"),
-        ("answer", f"{_num(s.get('answer_tokens'), '{:d}')} tokens · "
-                   f"{_num(s.get('answer_tok_s'), '{:.1f}')} tok/s"),
-        ("searches used", f"{done.searches}" + (f" · {lat_text}" if lat else "")),
-        ("prompt / generated tokens", f"{_num(s.get('prompt_tokens'), '{:d}')} / "
-                                      f"{_num(s.get('generated_tokens'), '{:d}')}"),
-        ("prefill saved by KV reuse", f"{_num(s.get('prefill_saved_tokens'), '{:d}')} tokens"),
-        ("total time", _num(s.get("total_s"), "{:.1f}", " s")),
-    ]
-    notes = [text for key, text in (("budget_exhausted", "search budget used up"),
-                                     ("context_forced", "context nearly full: answer forced"),
-                                     ("truncated", "cut off at the token limit"))
-             if s.get(key)]
-    if notes:
-        rows.append(("notes", "; ".join(notes)))
-    refused = _refused_text(s.get("refused_calls"))
-    if refused:
-        rows.append(("tool calls not run", refused))
-    if label:
-        rows.insert(0, ("mode", label))
-    return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
-
-
-def _refused_text(calls: Any) -> str:
-    """One cell listing the calls the engine answered without running them."""
-    if not isinstance(calls, list):
-        return ""
-    parts = []
-    for call in calls:
-        if not isinstance(call, dict):
-            continue
-        why = REFUSAL_REASONS.get(str(call.get("reason")), "refused")
-        what = call.get("query") if call.get("reason") != "malformed" else call.get("detail")
-        what_text = escape_text(str(what), limit=80) if what else ""  # escapes "|" for the table too
-        parts.append(f"{why}: {what_text}" if what_text else why)
-    return f"{len(parts)} · " + "; ".join(parts) if parts else ""
 
 
 def events_to_messages(events: Iterable[Event], *, max_searches: int, **kwargs: Any) -> list[gr.ChatMessage]:

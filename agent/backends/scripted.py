@@ -95,10 +95,10 @@ def chunk_text(text: str, *, seed: int) -> list[str]:
 def renumber_citations(text: str, seen_ids: list[int]) -> str:
     """Read a script's [n] as "the n-th source this run was shown", as a model would cite them.
 
-    Sources are numbered across the whole conversation, so a scripted run asked
-    after another one sees [6] where its script says [1]. In a first question the
-    two agree, and a number beyond what was shown stays as written (a citation of
-    a source that does not exist). The ids are read back from the observation
+    Each answer numbers its sources from 1, but a page that two searches return
+    keeps its first number, so the n-th source shown can carry a smaller id.
+    A number beyond what was shown stays as written (a citation of a source
+    that does not exist). The ids are read back from the observation
     text, which result text could imitate: only trusted catalogues use this.
     """
     def one(n: str) -> str:
