@@ -7,6 +7,7 @@ rewrites ``assets/screenshot.png`` (the README's screenshot) from the demo mode.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -34,7 +35,10 @@ TITLES = "#chat .thought-group > .title .md"
 # Finished, and the event is over (its status tracker hidden), so the next Enter is taken.
 DONE_JS = "(() => { const t = document.querySelector('#meter')?.innerText || '';" \
           " const s = document.querySelector('#meter [data-testid=status-tracker]');" \
-          " return /· (done|stopped|error)/.test(t) && (!s || s.classList.contains('hide')); })()"
+          " return /· (done|stopped|error|cut off|round limit|no answer)/.test(t) &&" \
+          " (!s || s.classList.contains('hide')); })()"
+SEARCHES = ["Searched: eiffel tower height · 1 result",
+            "Searched: hostile titles <img src=x onerror=alert(4)> · 2 results", "⚠ Search failed: broken provider"]
 
 
 
@@ -80,8 +84,10 @@ def wait_done(page, timeout: float = 60_000) -> str:
     return page.inner_text("#meter")
 
 
-def titles(page) -> list[str]:
-    return page.eval_on_selector_all(TITLES, "els => els.map(e => e.innerText.trim())")
+def titles(page, *, raw: bool = False) -> list[str]:
+    """Panel titles; "Thought for 0.8 s" reads "Thought" unless ``raw`` (timings vary)."""
+    found = page.eval_on_selector_all(TITLES, "els => els.map(e => e.innerText.trim())")
+    return found if raw else [re.sub(r"^Thought for \d+\.\d s$", "Thought", t) for t in found]
 
 
 def open_panels(page) -> None:
@@ -110,17 +116,28 @@ def test_answer_streams_with_panels_and_citation_links(browser, ui) -> None:
     meter = wait_done(page)
     assert meter.startswith("searches 3/5 · done")
     assert page.evaluate("window.__seen.size") >= 4  # the answer grew over several updates
-    assert titles(page) == ["Thinking", "Search 1/5: eiffel tower height", "Thinking",
-                            "Search 2/5: hostile titles <img src=x onerror=alert(4)>", "Thinking",
-                            "Search 3/5: broken provider", "Thinking", "Sources (3)", "Stats"]
+    assert titles(page) == ["Thought", SEARCHES[0], "Thought", SEARCHES[1], "Thought", SEARCHES[2], "Thought",
+                            "Sources (3)", "Stats"]
+    assert re.fullmatch(r"Thought( for \d+\.\d s)?", titles(page, raw=True)[0])
+    failed = page.locator(TITLES).nth(5).locator(".warn")  # a failed search's title in warning colour
+    assert failed.inner_text() == "⚠ Search failed" and failed.evaluate("e => getComputedStyle(e).color") \
+        != page.locator(TITLES).nth(1).evaluate("e => getComputedStyle(e).color")
     answer = page.locator(ANSWER).last
     assert "The Eiffel Tower is 330 m tall" in answer.inner_text()
-    link = answer.locator('a[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]')
-    assert link.count() == 1 and link.inner_text() == "[1]"
-    assert answer.locator("del").first.inner_text() == "[9?]"  # a citation with no source, struck
+    chip = answer.locator('p a.cite[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]')
+    assert chip.count() == 1 and chip.inner_text() == "1"  # a compact chip that names its source
+    assert chip.get_attribute("title") == "1. Eiffel Tower - Wikipedia · en.wikipedia.org"
+    assert chip.evaluate("e => getComputedStyle(e).borderRadius") != "0px"
+    missing = answer.locator(".cite-missing")  # a citation with no source: quiet, no strike line
+    assert missing.inner_text() == "9?" and answer.locator("del").count() == 0 and "~" not in answer.inner_text()
+    cards = answer.locator(".source-cards a.source-card")  # cards under the answer, in numeric order
+    assert cards.evaluate_all("els => els.map(e => e.querySelector('.n').innerText)") == ["1", "2", "3"]
+    assert cards.first.inner_text().split("\n") == ["1", "Eiffel Tower - Wikipedia", "en.wikipedia.org"]
+    assert page.locator("#chat img").count() == 0  # no favicons or other third-party requests
     open_panels(page)
     chat_text = page.inner_text("#chat")
-    assert "Search failed: fixture: provider is down" in chat_text
+    assert "via bundled results" in chat_text and "fixture" not in chat_text.lower()
+    assert "provider is down" in chat_text
     assert "time to first token" in chat_text
     assert page.locator('#chat a[href="https://evil.example/a"]').count() >= 1  # result + source links
     starts = {"#dl-trace": '{"type": "meta"', "#dl-html": "<!DOCTYPE html>", "#dl-md": "# How tall is the Eiffel Tower?"}
@@ -163,6 +180,7 @@ def test_stop_ends_generation_and_next_question_works(browser, ui) -> None:
     time.sleep(1.0)  # nothing keeps streaming after a stop
     assert "stopped" in page.inner_text("#meter")
     assert titles(page).count("■ Stopped") == 1
+    assert "You stopped this answer" in page.inner_text("#chat")
     assert "330 m" not in page.inner_text("#chat")
     assert not pump_threads() - before, "the stopped run's engine thread is still going"
     ask(page, "Second question")
@@ -209,7 +227,8 @@ def test_stop_ends_real_generation_on_the_transformers_backend(browser, tiny_mod
             time.sleep(0.05)
         assert not generating(), "the generation thread is still running after Stop"
         # Stats come too when the engine's own stopped `done` lands before the last frame.
-        assert titles(page) in (["Thinking", "■ Stopped"], ["Thinking", "■ Stopped", "Stats"])
+        assert titles(page)[1:] in (["■ Stopped"], ["■ Stopped", "Stats"])
+        assert titles(page)[0].startswith("Thought")
         close(page)
     finally:
         demo.close()
@@ -241,8 +260,8 @@ def test_settings_change_takes_effect_and_shows_backend(browser, ui) -> None:
     meter = wait_done(page)
     slider = page.eval_on_selector("#set-max-searches input[type='range']", "e => e.value")
     assert meter.startswith("searches 1/1 · done"), f"meter {meter!r} while the slider shows {slider!r}"
-    search_titles = [t for t in titles(page) if t.startswith("Search")]
-    assert search_titles == ["Search 1/1: eiffel tower height"]  # the second call was refused
+    search_titles = [t for t in titles(page) if "Search" in t]
+    assert search_titles == [SEARCHES[0]]  # the second call was refused
     open_panels(page)
     panel = page.locator("#chat .thought-group").filter(has_text="time to first token").last
     stats = panel.inner_text()
@@ -263,9 +282,10 @@ def test_multi_turn_follow_up(browser, ui) -> None:
     users = page.eval_on_selector_all('[data-testid="user"]', "els => els.map(e => e.innerText.trim())")
     assert users == ["How tall is the Eiffel Tower?", "And in feet?"]
     assert page.locator(ANSWER).count() == 2
-    # Same URL, same number across the conversation: [1] still links to the first source.
-    assert page.locator(ANSWER).last.locator('a[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]') \
-        .inner_text() == "[1]"
+    # Each answer numbers its own sources from [1]: the follow-up's chips read 1, 2, 3 again.
+    follow_up = page.locator(ANSWER).last
+    assert follow_up.locator("p a.cite").evaluate_all("els => els.map(e => e.innerText)") == ["1", "2", "3"]
+    assert follow_up.locator('p a.cite[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]').inner_text() == "1"
     close(page)
 
 
@@ -293,9 +313,7 @@ def test_two_sessions_at_once_never_mix(browser, ui) -> None:
     assert "Question from A" in text_a and "Question from B" not in text_a
     assert "Question from B" in text_b and "Question from A" not in text_b
     for page in (a, b):  # one answer each: nothing of the other run streamed into this page
-        assert [t for t in titles(page) if t.startswith("Search")] == [
-            "Search 1/5: eiffel tower height", "Search 2/5: hostile titles <img src=x onerror=alert(4)>",
-            "Search 3/5: broken provider"]
+        assert [t for t in titles(page) if "Search" in t] == SEARCHES
         assert page.locator(ANSWER).count() == 1
         assert page.locator(ANSWER).last.inner_text().count("The Eiffel Tower is 330 m tall") == 1
     close(a)
@@ -330,11 +348,11 @@ def test_trace_upload_replays_with_panels(browser, ui, tmp_path: Path) -> None:
     page = page_for(browser, ui)
     page.set_input_files("input[type=file]", str(path))
     assert wait_done(page).startswith("searches 1/2 · done")
-    assert titles(page)[:2] == ["Thinking", "Search 1/2: recorded query"]
+    assert titles(page)[:2] == ["Thought", "Searched: recorded query · 2 results"]
     assert "Replay of a recorded trace" in page.inner_text("#chat")
     open_panels(page)
     assert page.locator('#chat a[href^="javascript:" i]').count() == 0 and page.dialogs == []
-    assert page.locator(ANSWER).last.locator('a[href="https://example.org/good"]').inner_text() == "[2]"
+    assert page.locator(ANSWER).last.locator('p a.cite[href="https://example.org/good"]').inner_text() == "2"
     close(page)
 
 
@@ -355,7 +373,7 @@ def test_app_replay_flag_plays_a_recording_on_open(browser, tmp_path: Path) -> N
         page = page_for(browser, url)
         assert wait_done(page).startswith("searches 1/3 · done")
         assert page.locator('[data-testid="user"]').inner_text().strip() == "Kiosk question"
-        assert page.locator(ANSWER).last.locator('a[href="https://example.org/kiosk"]').inner_text() == "[1]"
+        assert page.locator(ANSWER).last.locator('p a.cite[href="https://example.org/kiosk"]').inner_text() == "1"
         close(page)
     finally:
         demo.close()

@@ -395,9 +395,9 @@ def test_normalise_history_blocks_panels_and_stopped_turns() -> None:
 
 def test_mark_stopped_history() -> None:
     history = [{"role": "user", "content": "Q"},
-               {"role": "assistant", "content": "t", "metadata": {"title": "Thinking", "status": "pending"}}]
+               {"role": "assistant", "content": "t", "metadata": {"title": THINKING_TITLE, "status": "pending"}}]
     out = mark_stopped(history)
-    assert out[1]["metadata"]["status"] == "done"
+    assert out[1]["metadata"] == {"title": "Thought", "status": "done"}
     assert out[-1]["metadata"]["title"] == STOPPED_TITLE
     assert mark_stopped(out) == out  # once only
     assert history[1]["metadata"]["status"] == "pending"  # input untouched

@@ -15,7 +15,7 @@ import re
 from typing import Any, Iterable
 
 from .citations import unlink_citations
-from .mapper import STOPPED_TEXT, STOPPED_TITLE
+from .mapper import STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, thought_title
 
 
 # What the UI adds under an answer (source cards, a cut-off note): never the model's words.
@@ -98,6 +98,8 @@ def mark_stopped(history: list[Any]) -> list[Any]:
             already = True
         if metadata.get("status") == "pending":
             metadata["status"] = "done"
+            if metadata.get("title") == THINKING_TITLE:
+                metadata["title"] = thought_title(None)
             message = {"role": _field(message, "role"), "content": _field(message, "content"),
                        "metadata": metadata}
         out.append(message)

@@ -71,6 +71,14 @@ def search_title(query: str, *, results: int | None = None, state: str = "done")
     return f"Searched: {q} · {count}"
 
 
+def _provider_words(text: str) -> str:
+    """A search error names each provider (``fixture: down``) as a visitor should read it."""
+    return _PROVIDER_PREFIX.sub(lambda m: PROVIDER_NAMES[m.group(1).lower()] + ":", text)
+
+
+_PROVIDER_PREFIX = re.compile(r"\b(fixture|duckduckgo|tavily|scripted):", re.I)
+
+
 def provider_name(provider: str) -> str:
     name = "".join(ch for ch in str(provider) if ch.isalnum() or ch in "-_ ")[:40]
     return PROVIDER_NAMES.get(name.lower(), name)
@@ -306,7 +314,8 @@ class AnswerView:
         via = f"*via {escape_text(provider_name(done.provider), limit=40)}*  \n"
         if done.error:
             meta = {"title": search_title(start.query, state="failed"), "status": "done"}
-            return gr.ChatMessage(content=f"{via}{escape_text(self._redact(done.error))}", metadata=meta)
+            return gr.ChatMessage(content=f"{via}{escape_text(_provider_words(self._redact(done.error)))}",
+                                  metadata=meta)
         meta = {"title": search_title(start.query, results=len(done.results)), "status": "done"}
         if done.latency_s >= 0.01:
             meta["duration"] = round(float(done.latency_s), 2)
