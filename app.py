@@ -15,6 +15,7 @@ except ImportError:
 import argparse
 import importlib.util
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -161,8 +162,14 @@ def main(argv: list[str] | None = None) -> int:
         runtime.loader.wait(timeout=None)
     else:
         runtime.loader.start()  # the model loads in the background; the UI shows progress
+    # quiet: Gradio's own banner would tell people to "set share=True in launch()"; this app's
+    # switch is --share. A public link (and any tunnel error) is still printed by Gradio.
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False,
-                **launch_kwargs())
+                quiet=True, prevent_thread_lock=True, **launch_kwargs())
+    print(f"* Running on local URL:  {demo.local_url}", flush=True)
+    if not args.share and not os.environ.get("SPACE_ID"):
+        print("* For a public gradio.live link, start it with --share (python app.py --share)", flush=True)
+    demo.block_thread()
     return 0
 
 

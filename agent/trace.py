@@ -81,14 +81,14 @@ class TraceWriter:
         if needs_newline:
             # A crashed run left half a line; start ours on a fresh one.
             self._write_line_raw("")
-        public = settings.public()
+        public = {k: _file_name(v) for k, v in settings.public().items()}
         if public.get("base_url"):
             public["base_url"] = _strip_userinfo(public["base_url"])
         self._write({
             "type": "meta",
             "version": TRACE_VERSION,
             "question": question,
-            "model": model,
+            "model": _file_name(model),
             "backend": settings.backend,
             "settings": public,
             "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -155,6 +155,14 @@ def _strip_userinfo(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _file_name(value: Any) -> Any:
+    """A local path as its file name: a trace is shared (UI downloads), and the recording
+    machine's folders (``/tmp/...``, a home directory) are nobody else's business."""
+    if isinstance(value, str) and (Path(value).is_absolute() or value.startswith(("~", "./", "../"))):
+        return Path(value).name or value
+    return value
 
 
 def _ends_mid_line(path: Path) -> bool:
