@@ -210,3 +210,17 @@ def test_export_to_stdout_is_html_unless_asked(tmp_path: Path) -> None:
     write_session(session)
     assert cli("--export", str(session), "-o", "-").stdout.startswith("<!DOCTYPE html>")
     assert cli("--export", str(session), "-o", "-", "--format", "md").stdout.startswith("# First question?")
+
+
+def test_the_ui_keeps_every_answer_for_one_conversation_download(tmp_path: Path) -> None:
+    from ui.conversation_export import ConversationExport
+
+    conversation = ConversationExport()
+    assert conversation.write(tmp_path) == (None, None)  # nothing asked yet: nothing offered
+    session = tmp_path / "session.jsonl"
+    write_session(session)
+    for meta, timed in read_runs(session):
+        conversation.add(meta, [e for _, e in timed])
+    html, md = conversation.write(tmp_path)
+    assert html and md and Path(html).name.startswith("deepsearch-conversation-")
+    assert Path(md).read_text(encoding="utf-8") == export(session, fmt="md", run=None)

@@ -286,6 +286,19 @@ def test_multi_turn_follow_up(browser, ui) -> None:
     follow_up = page.locator(ANSWER).last
     assert follow_up.locator("p a.cite").evaluate_all("els => els.map(e => e.innerText)") == ["1", "2", "3"]
     assert follow_up.locator('p a.cite[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]').inner_text() == "1"
+    # The whole conversation in one file: both questions, their searches, answers and sources.
+    page.wait_for_selector("#dl-conv-md", state="visible", timeout=10_000)
+    for button, start in (("#dl-conv-html", "<!DOCTYPE html>"), ("#dl-conv-md", "# How tall is the Eiffel Tower?")):
+        for _ in range(20):  # the files are rewritten just after the answer's last frame
+            with page.expect_download(timeout=10_000) as info:
+                page.click(button)
+            text = Path(info.value.path()).read_text(encoding="utf-8")
+            if "And in feet?" in text:
+                break
+            page.wait_for_timeout(250)
+        assert info.value.suggested_filename.startswith("deepsearch-conversation-")
+        assert text.startswith(start) and text.index("How tall is the Eiffel Tower?") < text.index("And in feet?")
+        assert text.count("How it got there") == 2 and text.count("Eiffel Tower - Wikipedia") >= 2
     close(page)
 
 

@@ -129,11 +129,18 @@ class Handlers:
                 if not view.finished:  # the finished view comes once, as the last update
                     yield _frame(view, history, session)
             files = recorder.reports() if view.finished else None
+            if recorder.run is not None:
+                session.conversation.add(*recorder.run)
             if not view.finished:
                 view.mark_stopped()
             yield _frame(view, history, session, keep_state=False, files=files)
         finally:
             session.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
+
+    def conversation_files(self, session: UISession | None) -> list[Any]:
+        """The two whole-conversation downloads, rewritten after each answer."""
+        paths = session.conversation.write(session.export_dir()) if session is not None else (None, None)
+        return [gr.DownloadButton(value=p, visible=p is not None) for p in paths]
 
     def ask_example(self, evt: gr.SelectData, history: list[Any] | None, session: UISession | None,
                     *controls: Any) -> Iterator[tuple]:
@@ -280,6 +287,9 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             dl_trace = gr.DownloadButton("Download trace", visible=False, size="sm", elem_id="dl-trace")
             dl_html = gr.DownloadButton("Download HTML report", visible=False, size="sm", elem_id="dl-html")
             dl_md = gr.DownloadButton("Download Markdown report", visible=False, size="sm", elem_id="dl-md")
+            dl_conv = [gr.DownloadButton("Conversation (HTML)", visible=False, size="sm", elem_id="dl-conv-html"),
+                       gr.DownloadButton("Conversation (Markdown)", visible=False, size="sm",
+                                         elem_id="dl-conv-md")]
             upload = gr.UploadButton("Replay a trace", file_types=[".jsonl"], size="sm",
                                      elem_id="replay-upload")
         with gr.Accordion("Settings", open=False, elem_id="settings"):
@@ -310,6 +320,8 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                                             api_visibility="private", **common)
         ev_replay = upload.upload(h.replay_upload, [upload, chatbot, session], api_name="replay", **common)
         running = [ev_submit, ev_click, ev_example, ev_replay]
+        for asked in (ev_submit, ev_click, ev_example):
+            asked.then(h.conversation_files, [session], dl_conv, queue=False, api_visibility="private")
         if runtime.replay_path:
             running.append(demo.load(h.replay_startup, [chatbot, session], api_visibility="private",
                                      **common))

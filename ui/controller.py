@@ -30,6 +30,8 @@ from agent.events import Error, Event
 from agent.search import build_search
 from agent.session import ChatSession
 
+from .conversation_export import ConversationExport
+
 log = logging.getLogger(__name__)
 
 UPDATE_INTERVAL_S = 0.05
@@ -131,6 +133,7 @@ class UISession:
         self.handler_idle.set()
         self.lock = threading.Lock()
         self.last_meter = ""
+        self.conversation = ConversationExport()  # every finished answer, for one download
         self._dir: str | None = None
 
     def __deepcopy__(self, memo: dict) -> "UISession":
@@ -271,6 +274,7 @@ class Recorder:
 
     def __init__(self, folder: Path, *, question: str, runtime: Runtime, settings: Settings) -> None:
         self.path: Path | None = None
+        self.run: tuple[dict[str, Any], list[Event]] | None = None  # as read back, once reported
         self._writer = None
         self._runtime = runtime
         self._closed = threading.Event()
@@ -332,6 +336,7 @@ class Recorder:
 
             meta, pairs = read_trace(self.path)
             events = [event for _, event in pairs]
+            self.run = (meta, events)
             html = self.path.with_name(self.path.stem.replace("trace", "report") + ".html")
             md = html.with_suffix(".md")
             html.write_text(export_events(meta, events, "html"), encoding="utf-8")

@@ -1,0 +1,45 @@
+"""The whole conversation of one browser session as one HTML and one Markdown file.
+
+Each finished answer's recording (meta and events, as its trace reads back) is kept in
+memory; the two files are rewritten into the answer's export folder after every answer, so
+the download always holds everything asked so far. The engine writes the reports
+(``agent.trace.export_runs``); this only keeps the runs and names the files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from agent.events import Event
+from agent.trace import export_runs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConversationExport:
+    runs: list[tuple[dict[str, Any], list[Event]]] = field(default_factory=list)
+
+    def add(self, meta: dict[str, Any], events: Sequence[Event]) -> None:
+        self.runs.append((dict(meta), list(events)))
+
+    def write(self, folder: Path) -> tuple[str | None, str | None]:
+        """(html, md) paths of the whole conversation in ``folder``; ``None`` for what failed
+        or when there is nothing to export yet."""
+        if not self.runs:
+            return None, None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out: list[str | None] = []
+        for fmt in ("html", "md"):
+            path = folder / f"deepsearch-conversation-{stamp}.{fmt}"
+            try:
+                path.write_text(export_runs(self.runs, fmt), encoding="utf-8")
+                out.append(str(path))
+            except Exception:  # noqa: BLE001 - the per-answer downloads are still offered
+                log.exception("cannot write the conversation's %s report", fmt)
+                out.append(None)
+        return out[0], out[1]
