@@ -129,3 +129,35 @@ def test_ui_downloads_name_files_not_server_folders(tmp_path: Path) -> None:
     assert meta["settings"]["model_script"] == "scripts.json"
     assert meta["settings"]["search_fixture"] == "search.json"
     assert meta["settings"]["model"] == "my-model"
+
+
+# --------------------------------------------------------------------------- other JSONL files
+
+
+@pytest.mark.parametrize("ch", BREAKS, ids=[f"U+{ord(c):04X}" for c in BREAKS])
+def test_eval_results_resume_whatever_the_model_wrote(tmp_path: Path, ch: str) -> None:
+    """The same class of bug in agent.eval's results.jsonl: a prediction holding U+2028 must
+    not make the resumable file 'not a result this tool wrote'."""
+    from agent.eval.results import Result, ResultsWriter, read_results
+
+    path = tmp_path / "results.jsonl"
+    writer = ResultsWriter(path)
+    for n in range(2):
+        writer.append(Result(id=str(n), question=f"q{ch}{n}", golden_answers=[f"a{ch}"], answer=f"x{ch}y",
+                             prediction=f"x{ch}y", em=0.0, f1=0.0, subem=0.0, searches=0, cited=[], end="answer",
+                             error=None, seconds=0.1, tokens=1, trace="t.jsonl", report=None))
+    writer.close()
+    rows = read_results(path)
+    assert [rows[k]["prediction"] for k in ("0", "1")] == [f"x{ch}y"] * 2
+
+
+def test_a_search_r1_corpus_row_may_hold_line_separators(tmp_path: Path) -> None:
+    """JSONL from another tool (``ensure_ascii=False``) with U+2028 inside a passage is one row."""
+    from agent.index.readers import read_file
+
+    rows = [{"id": "1", "contents": '"Tower"\nIt is\u2028330 m\x85tall.'}, {"id": "2", "contents": '"B"\nbody'}]
+    data = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode("utf-8")
+    path = tmp_path / "corpus.jsonl"
+    path.write_bytes(data)
+    passages = read_file(path, data).passages
+    assert len(passages) == 2 and "330 m" in str(passages[0])

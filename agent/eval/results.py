@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..events import json_line
+
 End = Literal["answer", "no_answer", "truncated", "error"]
 Verdict = Literal["correct", "incorrect"]
 
@@ -60,7 +62,8 @@ def read_results(path: Path) -> dict[str, dict[str, Any]]:
         with path.open("r+b") as f:
             f.truncate(len(complete))
     rows: dict[str, dict[str, Any]] = {}
-    for number, line in enumerate(complete.decode("utf-8", errors="replace").splitlines(), start=1):
+    # "\n" only: a model's text may hold U+2028 and friends, which splitlines() also breaks on.
+    for number, line in enumerate(complete.decode("utf-8", errors="replace").split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -83,7 +86,7 @@ class ResultsWriter:
 
     def append(self, result: Result) -> dict[str, Any]:
         row = asdict(result)
-        line = json.dumps(row, ensure_ascii=False) + "\n"
+        line = json_line(row) + "\n"
         with self._lock:
             self._file.write(line)
             self._file.flush()

@@ -149,7 +149,7 @@ def _corpus(data: bytes, name: str) -> list[Passage]:
     text = _decode(data, name)
     passages: list[Passage] = []
     bad = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # JSONL: U+2028 is not a line break
         if not line.strip():
             continue
         try:
