@@ -121,8 +121,9 @@ def from_dict(data: dict[str, Any]) -> Event:
 
 
 # JSON leaves these raw inside strings, yet str.splitlines() (and many JSONL readers) break lines
-# on U+0085/U+2028/U+2029, and C1 controls (U+0080-U+009F, DEL) act on some terminals.
-_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
+# on U+0085/U+2028/U+2029, C1 controls (U+0080-U+009F, DEL) act on some terminals, and bidi
+# controls reorder what a terminal shows of the line.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def json_line(data: dict[str, Any]) -> str:

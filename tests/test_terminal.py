@@ -168,3 +168,18 @@ def test_a_reader_that_goes_away_ends_it_quietly(tmp_path: Path, mode: list[str]
     err = proc.stderr.read()
     assert proc.wait(timeout=30) == 1
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
+
+
+def test_document_search_prints_no_escape_sequences(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same class as 11.17 in ``python -m agent.index search``: passages are untrusted text."""
+    from agent.index.__main__ import main as index_main
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / f"zebra{ESCAPES['osc-title-st']}.txt").write_text(f"Zebras {EVERY} live in Africa.\n", encoding="utf-8")
+    idx = str(tmp_path / "idx")
+    assert index_main(["add", str(docs), "--index", idx]) == 0
+    assert index_main(["search", "zebras", "--index", idx]) == 0
+    assert index_main(["search", "zebras", "--index", idx, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "Zebras" in out and not ACTIVE.search(out), repr(ACTIVE.search(out))

@@ -16,6 +16,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
+from ..events import json_line
+from ..terminal import clean
 from .readers import kind_of
 from .store import AddOutcome, DocumentIndex, IndexUnavailable
 
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 def _add(index: DocumentIndex, paths: list[str]) -> int:
     outcomes: list[AddOutcome] = []
     for outcome in _add_all(index, paths):
-        print(outcome.message, flush=True)
+        print(clean(outcome.message), flush=True)
         outcomes.append(outcome)
     stats = index.stats()
     print(f"index: {stats.documents} documents, {stats.passages} passages, "
@@ -106,7 +108,7 @@ def _add_all(index: DocumentIndex, paths: list[str]) -> Iterator[AddOutcome]:
                            and not any(part.startswith(".") for part in f.relative_to(path).parts))
             known = [f for f in files if kind_of(f) is not None]
             if len(known) < len(files):
-                print(f"skipped {len(files) - len(known)} file(s) of other types in {path}")
+                print(clean(f"skipped {len(files) - len(known)} file(s) of other types in {path}"))
             yield from (index.add_file(f) for f in known)
         elif path.is_file():
             yield index.add_file(path)
@@ -120,24 +122,25 @@ def _remove(index: DocumentIndex, paths: list[str]) -> int:
         keys = [d.key for d in index.documents()
                 if d.key == target or d.key.startswith(target.rstrip(os.sep) + os.sep)]
         if not keys:
-            print(f"not indexed: {raw}")
+            print(clean(f"not indexed: {raw}"))
         for key in keys:
-            print(f"removed {key} ({index.remove(key)} passages)")
+            print(clean(f"removed {key} ({index.remove(key)} passages)"))
     return EXIT_OK
 
 
 def _search(index: DocumentIndex, query: str, *, k: int, as_json: bool) -> int:
     hits = index.search(query, k=k)
     if as_json:
-        print(json.dumps({"query": query, "hits": [asdict(h) for h in hits]}, ensure_ascii=False))
+        print(json_line({"query": query, "hits": [asdict(h) for h in hits]}))
         return EXIT_OK
     if not hits:
         print("no passages match")
     for rank, hit in enumerate(hits, start=1):
         where = hit.file + (f", page {hit.page}" if hit.page is not None else "")
         heading = f" > {hit.heading}" if hit.heading else ""
-        print(f"{rank}. {where}{heading}  (score {hit.score:.2f})")
-        print(f"   {hit.text[:300]}{' …' if len(hit.text) > 300 else ''}")
+        # Passages and file names are untrusted text: nothing in them may act on the terminal.
+        print(clean(f"{rank}. {where}{heading}  (score {hit.score:.2f})"))
+        print(clean(f"   {hit.text[:300]}{' …' if len(hit.text) > 300 else ''}"))
     return EXIT_OK
 
 
