@@ -76,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--export", metavar="FILE",
                    help="write a report of a recorded trace: every answer in it (a whole app.py --trace "
                         "session), or the one --run picks")
-    r.add_argument("--run", type=int, metavar="N", help="with --export: only answer N (0 first, -1 last)")
+    r.add_argument("--run", type=int, metavar="N",
+                   help="which answer of a multi-answer trace: 0 first, -1 last (--replay's default); "
+                        "--export without it writes them all")
     r.add_argument("--format", choices=["html", "md"],
                    help="report format (default: from the -o extension, .md/.markdown or .html; else html)")
     r.add_argument("-o", "--output", metavar="OUT", help="where --export writes the report (- for stdout)")
@@ -203,7 +205,8 @@ def _replay(args: argparse.Namespace) -> int:
     if not args.speed >= 0:  # also refuses NaN
         return _usage(f"--speed must be 0 (at once) or more, got {args.speed!r}")
     try:
-        events = replay(args.replay, speed=args.speed)  # validates the whole file before any output
+        # Validates the whole run before any output.
+        events = replay(args.replay, speed=args.speed, run=-1 if args.run is None else args.run)
     except TraceError as exc:
         return _usage(str(exc))
     try:

@@ -224,3 +224,12 @@ def test_the_ui_keeps_every_answer_for_one_conversation_download(tmp_path: Path)
     html, md = conversation.write(tmp_path)
     assert html and md and Path(html).name.startswith("deepsearch-conversation-")
     assert Path(md).read_text(encoding="utf-8") == export(session, fmt="md", run=None)
+
+
+def test_replay_run_picks_an_answer_of_a_session_file(tmp_path: Path) -> None:
+    session = tmp_path / "session.jsonl"
+    write_session(session)
+    first = cli("--replay", str(session), "--run", "0", "--speed", "0")
+    last = cli("--replay", str(session), "--speed", "0")
+    assert first.returncode == 0 and "Answer 1" in first.stdout and "Answer 3" not in first.stdout
+    assert "Answer 3" in last.stdout and "Answer 1" not in last.stdout
