@@ -23,7 +23,8 @@ Cite = Callable[[re.Match[str]], str]
 
 
 def _parser(*, strict: bool) -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    # The checker sees raw HTML as HTML, to refuse it; the renderer shows it as text.
+    md = MarkdownIt("commonmark", {"html": not strict}).enable(["table", "strikethrough"])
     if strict:
         md.disable("image")  # ![alt](url) reads as "!" and a link, which the URL rule then judges
         md.validateLink = lambda url: safe_href(url) is not None
@@ -65,15 +66,17 @@ _BRACKET = re.compile(r"[\[\]]")
 
 
 def answer_markdown(text: str, cite: Cite) -> str:
-    """The answer as Markdown under the same rule: HTML escaped, images and non-http(s) links
-    reduced to their text, reference definitions shown as text. The result is parsed back
-    and, should any unsafe link survive, every bracket outside citations is escaped."""
-    safe = _outside_code(html.escape(text, quote=False), _defang)
+    """The answer as Markdown under the same rule: raw HTML shown as text, images and
+    non-http(s) links reduced to their text, reference definitions shown as text; code,
+    quotes and ``&`` stay as written. The result is parsed back and, should any HTML or unsafe
+    link survive, every ``<``, ``>``, ``&`` and bracket outside citations is escaped."""
+    safe = _outside_code(text, lambda part: _defang(part.replace("<", "&lt;")))
     out = CITATION.sub(cite, safe)
     if _is_safe(out):
         return out
-    out = CITATION.sub(cite, _outside_citations(safe, lambda s: _BRACKET.sub(r"\\\g<0>", s)))
-    return out if _is_safe(out) else _BRACKET.sub(r"\\\g<0>", safe)
+    escaped = html.escape(text, quote=False)
+    out = CITATION.sub(cite, _outside_citations(escaped, lambda part: _BRACKET.sub(r"\\\g<0>", part)))
+    return out if _is_safe(out) else _BRACKET.sub(r"\\\g<0>", escaped)
 
 
 def _defang(text: str) -> str:
@@ -99,12 +102,12 @@ def _outside_citations(text: str, change: Callable[[str], str]) -> str:
 
 
 def _is_safe(markdown: str) -> bool:
-    """No image and only http(s) links, as a CommonMark renderer would read ``markdown``."""
+    """No HTML, no image and only http(s) links, as a CommonMark renderer would read ``markdown``."""
     return all(_token_safe(t) for t in _walk(_CHECKER.parse(markdown)))
 
 
 def _token_safe(token: Token) -> bool:
-    if token.type == "image":
+    if token.type in ("image", "html_inline", "html_block"):
         return False
     if token.type == "link_open":
         return safe_href(str(token.attrGet("href") or "")) is not None

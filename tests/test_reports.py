@@ -129,6 +129,11 @@ def test_markdown_report_keeps_the_answers_own_formatting() -> None:
     md = export_events(META, run_events(RICH_ANSWER), "md")
     assert "**330 m**" in md and "| Top | 330 m [\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower) |" in md
     assert "- first point" in md and "\\[7?\\]" in md
+    md = export_events(META, run_events("> As the site says, AT&T [1].\n\n`a && b < c`\n\n<b>x</b>"), "md")
+    quoted = md.split("## Answer")[1].split("## Sources")[0]
+    assert "> As the site says, AT&T" in quoted and "`a && b < c`" in quoted  # quotes and code as written
+    assert "&lt;b>x&lt;/b>" in quoted and links_and_images(quoted) == (
+        ["https://en.wikipedia.org/wiki/Eiffel_Tower"], 0)
 
 
 # --------------------------------------------------------------------------- whole conversation
@@ -233,3 +238,16 @@ def test_replay_run_picks_an_answer_of_a_session_file(tmp_path: Path) -> None:
     last = cli("--replay", str(session), "--speed", "0")
     assert first.returncode == 0 and "Answer 1" in first.stdout and "Answer 3" not in first.stdout
     assert "Answer 3" in last.stdout and "Answer 1" not in last.stdout
+
+
+def test_markdown_report_rule_holds_for_mixed_hostile_answers() -> None:
+    """Pairs of tricks, glued with code ticks, fences and brackets that confuse simple rewriting."""
+    glue = ["", " ", "`", "\n\n```\n", "[", "]", "\n", "<", "\\"]
+    for a in HOSTILE.values():
+        for b in HOSTILE.values():
+            for g in glue:
+                md = export_events(META, run_events(f"{a}{g}{b} [1]"), "md")
+                answer = md.split("## Answer")[1].split("## Sources")[0]
+                hrefs, images = links_and_images(answer)
+                allowed = ("https://en.wikipedia.org/", "https://tracker.example/")  # an image is at most a link
+                assert images == 0 and all(h.startswith(allowed) for h in hrefs), (a, g, b, hrefs)
