@@ -168,3 +168,17 @@ def test_file_stems_are_safe_and_distinct():
     assert file_stem("q-12") == "q-12"
     assert file_stem("a/b") != file_stem("a_b") and "/" not in file_stem("a/b")
     assert file_stem("../../etc").startswith("etc-")
+
+
+def test_resuming_with_other_engine_settings_is_refused(tmp_path):
+    questions = load_dataset(DATA / "questions.jsonl", limit=1).questions
+    first = {"model": "m", "engine": {"max_searches": 5, "temperature": 0.6}}
+    run_dataset(questions, asker=asker(tmp_path), concurrency=1, cancel=threading.Event(), settings_summary=first)
+    changed = {"model": "m", "engine": {"max_searches": 2, "temperature": 0.6}}
+    with pytest.raises(ValueError, match=r"engine.max_searches 5 -> 2"):
+        run_dataset(questions, asker=asker(tmp_path), concurrency=1, cancel=threading.Event(),
+                    settings_summary=changed)
+    # Settings that do not change an answer (concurrency, limit) are not compared.
+    same = dict(first, concurrency=8, limit=None)
+    assert run_dataset(questions, asker=asker(tmp_path), concurrency=1, cancel=threading.Event(),
+                       settings_summary=same).summary["n"] == 1

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent.eval.prediction import extract_prediction, unbox
+from agent.eval.prediction import answer_instruction, extract_prediction
 from agent.eval.scoring import f1_score, normalize_answer, score
 
 
@@ -36,19 +36,28 @@ def test_score_refuses_an_empty_golden_list():
 
 
 @pytest.mark.parametrize("answer,expected", [
-    ("Reasoning.\n\n<answer> Beijing </answer>", "Beijing"),
-    ("<answer>first</answer> then <answer>second</answer>", "second"),
-    ("<answer>The final answer is \\[ \\boxed{\\frac{1}{2}} \\]</answer>", "\\frac{1}{2}"),
     ("Paris is the capital [1].\n\nFinal answer: Paris", "Paris"),
     ("Long text.\n\n**Final answer:** 330 metres", "330 metres"),
     ("Long text.\n\n**Final answer: 1889**", "1889"),
     ("Final answer: early guess\nmore text\nfinal answer: Rome", "Rome"),
+    ("So the result is \\boxed{\\frac{1}{2}}.\n\nFinal answer: \\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),
+    ("leftover thinking</think>\n\nFinal answer: Oslo", "Oslo"),
     ("Just prose with no marker [1].", "Just prose with no marker [1]."),
-    ("\\boxed{42", "42"),
 ])
-def test_prediction_is_the_short_answer_the_format_asks_for(answer, expected):
-    assert extract_prediction(answer) == expected
+def test_qwq_prediction_is_the_final_answer_line_the_system_prompt_asks_for(answer, expected):
+    assert extract_prediction(answer, dialect="qwq") == expected
 
 
-def test_unbox_leaves_text_without_a_box():
-    assert unbox("plain") == "plain"
+@pytest.mark.parametrize("dialect,answer,expected", [
+    ("search-r1", "330 metres", "330 metres"),  # the run's answer: <answer>'s content already
+    ("search-r1", "<think>x</think><answer> Beijing </answer>", "Beijing"),  # raw output
+    ("research", "Rome", "Rome"),
+    ("research", "<answer>The final answer is \\[ \\boxed{\\frac{1}{2}} \\]</answer>", "\\frac{1}{2}"),
+])
+def test_search_r1_and_research_predictions_are_their_answer_tags_content(dialect, answer, expected):
+    assert extract_prediction(answer, dialect=dialect) == expected
+
+
+def test_only_qwq_gets_the_answer_format_instruction():
+    assert "Final answer:" in answer_instruction("qwq")
+    assert answer_instruction("search-r1") is None and answer_instruction("research") is None

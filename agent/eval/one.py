@@ -84,7 +84,7 @@ class Asker:
     def _result(self, q: Question, done: Done | None, error: str | None, seconds: float,
                 trace_rel: str, report_rel: str | None) -> Result:
         answer = done.answer if done is not None else ""
-        prediction = extract_prediction(answer)
+        prediction = extract_prediction(answer, dialect=self.settings.dialect)
         scores = score(prediction, q.golden_answers)
         stats: dict[str, Any] = done.stats if done is not None and isinstance(done.stats, dict) else {}
         verdict, judge_error = self._judge(q, answer) if done is not None and answer.strip() else (None, None)

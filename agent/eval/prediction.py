@@ -1,15 +1,19 @@
-"""The short prediction that is scored, taken from a run's full answer.
+"""The short prediction that is scored, taken from a run's final answer.
 
-Search-R1 and ReSearch models write their answer inside ``<answer>``
-(ReSearch as ``\\boxed{X}``); QwQ writes prose, so the eval's system prompt
-asks it to end with one ``Final answer: X`` line (``ANSWER_INSTRUCTION``).
-The question itself is never changed: a scripted catalogue matches on it, and
-the benchmarks ask it as written.
+Search-R1 and ReSearch models answer inside ``<answer>`` (ReSearch as
+``\\boxed{X}``), which their dialect already reads out (``agent/dialects``,
+``extract_answer``). QwQ writes prose, so for it the eval's system prompt asks
+for one closing ``Final answer: X`` line (``ANSWER_INSTRUCTION``), and that
+line is the prediction. The question itself is never changed: a scripted
+catalogue matches on it, and the benchmarks ask it as written.
 """
 
 from __future__ import annotations
 
 import re
+
+from ..dialects import extract_answer
+from ..dialects.research import unbox
 
 ANSWER_INSTRUCTION = (
     "This question is part of an evaluation with short reference answers. After your answer, "
@@ -17,35 +21,21 @@ ANSWER_INSTRUCTION = (
     "(a name, number, date, place or yes/no, a few words at most), without citations."
 )
 
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 # "Final answer: X", also as Markdown ("**Final answer:** X", "**Final answer: X**").
 _FINAL_LINE = re.compile(r"^[\s*_#>-]*final answer\s*[*_]*\s*:\s*[*_]*\s*(.+?)\s*[*_]*\s*$", re.I | re.M)
-_BOXED = "\\boxed{"
 
 
-def extract_prediction(answer: str) -> str:
-    """The last ``<answer>`` content, else the last ``Final answer:`` line, else the whole
-    answer; ``\\boxed{X}`` (braces nested or not) becomes ``X``."""
-    tagged = _ANSWER_TAG.findall(answer)
-    if tagged:
-        text = tagged[-1]
-    else:
-        lines = _FINAL_LINE.findall(answer)
-        text = lines[-1] if lines else answer
-    return unbox(text).strip()
+def answer_instruction(dialect: str) -> str | None:
+    """What the eval adds to the system prompt: only QwQ's free-form answers need it; the
+    trained Search-R1 and ReSearch prompts must stay verbatim and already ask for a short answer."""
+    return ANSWER_INSTRUCTION if dialect == "qwq" else None
 
 
-def unbox(text: str) -> str:
-    """The content of the last ``\\boxed{...}`` in ``text`` (or ``text`` itself when there is none)."""
-    start = text.rfind(_BOXED)
-    if start == -1:
-        return text
-    depth, i = 1, start + len(_BOXED)
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i:j]
-    return text[i:]  # an unclosed box: everything after it
+def extract_prediction(answer: str, *, dialect: str) -> str:
+    """The dialect's own answer (the whole answer when it finds none); for QwQ its last
+    ``Final answer:`` line if there is one; ``\\boxed{X}`` becomes ``X``."""
+    text = extract_answer(dialect, answer) or answer
+    if dialect == "qwq":
+        lines = _FINAL_LINE.findall(text)
+        text = lines[-1] if lines else text
+    return unbox(text)

@@ -19,7 +19,7 @@ _CSS = """
   --line: #343a43; --accent: #8fb0ff; --ok: #7fd69b; --bad: #ff9e85; } }
 body { margin: 0; background: var(--bg); color: var(--fg);
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-main { max-width: 80rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; overflow-wrap: anywhere; }
+main { max-width: 80rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
 h1 { font-size: 1.5rem; margin: .4rem 0; }
 a { color: var(--accent); }
 .meta { color: var(--muted); font-size: .88rem; }
@@ -28,8 +28,10 @@ a { color: var(--accent); }
 .card b { display: block; font-size: 1.3rem; }
 table { border-collapse: collapse; width: 100%; font-size: .88rem; }
 th, td { text-align: left; padding: .3rem .45rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { color: var(--muted); font-weight: 500; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td { overflow-wrap: anywhere; }
+th { color: var(--muted); font-weight: 500; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.id, td.end { overflow-wrap: normal; }
 .ok { color: var(--ok); font-weight: 600; } .bad { color: var(--bad); }
 """
 
@@ -54,29 +56,30 @@ def _cards(summary: dict[str, Any]) -> str:
         f'<div class="card"><span class="meta">{_e(k)}</span><b>{_e(v)}</b></div>' for k, v in cards) + "</div>"
 
 
-def _row(i: int, r: dict[str, Any]) -> str:
+def _row(i: int, r: dict[str, Any], *, judged: bool) -> str:
     mark = '<span class="ok">✓</span>' if r["em"] else '<span class="bad">✗</span>'
     link = (f'<a href="{_e(quote(str(r["report"])))}">run</a>' if r.get("report")
             else '<span class="meta">no report</span>')
     end = r.get("end", "")
     if r.get("error"):
         end = f'{end}: {r["error"]}'
-    judge = r.get("judge") or ""
-    return (f"<tr><td class=num>{i}</td><td>{_e(r['id'])}</td><td>{_e(r['question'])}</td>"
+    judge = f"<td>{_e(r.get('judge') or '')}</td>" if judged else ""
+    return (f"<tr><td class=num>{i}</td><td class=id>{_e(r['id'])}</td><td>{_e(r['question'])}</td>"
             f"<td>{_e(' | '.join(r['golden_answers']))}</td><td>{_e(r.get('prediction', ''))}</td>"
             f"<td>{mark}</td><td class=num>{float(r['f1']):.2f}</td><td class=num>{int(r['subem'])}</td>"
-            f"<td>{_e(judge)}</td><td class=num>{_e(r.get('searches', ''))}</td>"
-            f"<td class=num>{float(r.get('seconds') or 0):.1f}</td><td>{_e(end)}</td><td>{link}</td></tr>")
+            f"{judge}<td class=num>{_e(r.get('searches', ''))}</td>"
+            f"<td class=num>{float(r.get('seconds') or 0):.1f}</td><td class=end>{_e(end)}</td><td>{link}</td></tr>")
 
 
 def render_report(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
     settings = summary.get("settings", {})
     byline = " · ".join(f"{k} {settings[k]}" for k in ("dataset", "model", "backend", "provider")
                         if settings.get(k))
+    judged = bool(summary.get("judged"))
     head = ("<tr><th>#</th><th>id</th><th>question</th><th>golden</th><th>prediction</th><th>EM</th>"
-            "<th>F1</th><th>subEM</th><th>judge</th><th>searches</th><th>s</th><th>end</th>"
-            "<th>report</th></tr>")
-    body = "".join(_row(i, r) for i, r in enumerate(rows, start=1))
+            f"<th>F1</th><th>subEM</th>{'<th>judge</th>' if judged else ''}<th>searches</th><th>s</th>"
+            "<th>end</th><th>report</th></tr>")
+    body = "".join(_row(i, r, judged=judged) for i, r in enumerate(rows, start=1))
     partial = "" if summary["complete"] else (
         f'<p class="bad">Partial: {summary["n"]} of {summary["total"]} questions answered; '
         "rerun the same command to resume.</p>")

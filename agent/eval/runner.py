@@ -3,11 +3,12 @@ append each result as it finishes, then rewrite ``summary.json`` and ``report.ht
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Protocol, Sequence
 
 from .dataset import Question
 from .one import Asker
@@ -17,8 +18,13 @@ from .summary import summarize, write_json
 
 RESULTS, SUMMARY, REPORT = "results.jsonl", "summary.json", "report.html"
 
-# Called after each finished question with (rows done so far, the new row).
-OnResult = Callable[[list[dict[str, Any]], dict[str, Any]], None]
+class Progress(Protocol):
+    def start(self, *, done: int, total: int) -> None: ...
+
+    def advance(self, rows: Sequence[dict[str, Any]]) -> None:
+        """One more question finished; ``rows`` are all results so far."""
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -51,15 +57,41 @@ def pending_questions(questions: Sequence[Question], out: Path) -> tuple[list[di
     return done, todo
 
 
+# What must match for results to be resumed into the same folder; the rest (concurrency,
+# limit, timeouts) may change between runs without changing what an answer means.
+SAME_RUN = ("model", "backend", "provider", "answer_instruction")
+SAME_ENGINE = ("dialect", "max_searches", "max_rounds", "max_new_tokens", "context_limit",
+               "results_per_search", "result_chars", "temperature", "top_p", "top_k")
+
+
+def check_same_run(out: Path, settings_summary: dict[str, Any]) -> None:
+    """``ResultsError`` when ``out`` holds results made with other settings (model, search,
+    sampling): a resumed summary would mix two different systems."""
+    try:
+        before = json.loads((out / SUMMARY).read_text(encoding="utf-8")).get("settings", {})
+    except (OSError, ValueError, AttributeError):
+        return  # a first run, or a summary lost to a crash: nothing to compare
+    pairs = [(k, before.get(k), settings_summary.get(k)) for k in SAME_RUN]
+    pairs += [(f"engine.{k}", before.get("engine", {}).get(k), settings_summary.get("engine", {}).get(k))
+              for k in SAME_ENGINE]
+    changed = [f"{k} {old!r} -> {new!r}" for k, old, new in pairs if old != new]
+    if changed:
+        raise ResultsError(f"{str(out)!r} holds results made with other settings ({'; '.join(changed)}); "
+                           "use a new --out, or rerun with the same settings to resume")
+
+
 def run_dataset(questions: Sequence[Question], *, asker: Asker, concurrency: int,
                 cancel: threading.Event, settings_summary: dict[str, Any],
-                on_result: OnResult | None = None) -> Outcome:
+                progress: Progress | None = None) -> Outcome:
     out = asker.out
     out.mkdir(parents=True, exist_ok=True)
+    check_same_run(out, settings_summary)
     done, todo = pending_questions(questions, out)
     order = {q.id: i for i, q in enumerate(questions)}
     writer = ResultsWriter(out / RESULTS)
     ran = 0
+    if progress is not None:
+        progress.start(done=len(done), total=len(questions))
     try:
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="eval") as pool:
             futures: list[Future] = [pool.submit(_ask_unless_cancelled, asker, q, cancel) for q in todo]
@@ -70,13 +102,15 @@ def run_dataset(questions: Sequence[Question], *, asker: Asker, concurrency: int
                 row = writer.append(result)
                 done.append(row)
                 ran += 1
-                if on_result is not None:
-                    on_result(done, row)
+                if progress is not None:
+                    progress.advance(done)
     except BaseException:
         cancel.set()  # a crash (or a second Ctrl-C) stops the questions still running
         raise
     finally:
         writer.close()
+        if progress is not None:
+            progress.close()
     done.sort(key=lambda r: order[str(r["id"])])
     summary = summarize(done, total=len(questions), settings=settings_summary)
     write_json(out / SUMMARY, summary)
