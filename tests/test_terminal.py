@@ -183,3 +183,26 @@ def test_document_search_prints_no_escape_sequences(tmp_path: Path, capsys: pyte
     assert index_main(["search", "zebras", "--index", idx, "--json"]) == 0
     out = capsys.readouterr().out
     assert "Zebras" in out and not ACTIVE.search(out), repr(ACTIVE.search(out))
+
+
+@pytest.mark.parametrize("interrupt", [True, False], ids=["ctrl-c", "reader-left"])
+def test_a_replay_whose_reader_goes_away_ends_quietly(tmp_path: Path, interrupt: bool) -> None:
+    from agent.config import Settings
+    from agent.trace import TraceWriter
+
+    trace = tmp_path / "slow.jsonl"
+    times = iter([0.0] + [i * 0.01 for i in range(2000)])
+    with TraceWriter(trace, question="q", settings=Settings(backend="scripted"), model="m",
+                     clock=lambda: next(times)) as writer:
+        for _ in range(1500):
+            writer.write(Thinking(text="thinking " * 20))
+        writer.write(Done(answer="a"))
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "--replay", str(trace), "--json"], cwd=ROOT, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    if interrupt:
+        proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
