@@ -101,6 +101,13 @@ def create_demo(settings: Settings, **kwargs) -> gr.Blocks:
     return blocks
 
 
+def worker_threads(settings: Settings) -> int:
+    """Gradio's thread pool: each streaming answer holds a thread while it waits for its next
+    batch, and every update's postprocessing needs one too. Gradio's default of 40 would make
+    answers beyond ~20 at once queue for threads rather than for the model."""
+    return max(40, 2 * settings.concurrency_limit + 8)
+
+
 def _demo_from_env() -> gr.Blocks:
     load_dotenv_file()
     try:
@@ -165,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     # quiet: Gradio's own banner would tell people to "set share=True in launch()"; this app's
     # switch is --share. A public link (and any tunnel error) is still printed by Gradio.
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False,
-                quiet=True, prevent_thread_lock=True, **launch_kwargs())
+                quiet=True, prevent_thread_lock=True, max_threads=worker_threads(runtime.settings),
+                **launch_kwargs())
     print(f"* Running on local URL:  {demo.local_url}", flush=True)
     if not args.share and not os.environ.get("SPACE_ID"):
         print("* For a public gradio.live link, start it with --share (python app.py --share)", flush=True)

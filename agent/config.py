@@ -72,6 +72,9 @@ class Settings:
     concurrency_local: int = 1
     concurrency_remote: int = 8
     queue_max_size: int = 16
+    # Question/answer pairs a conversation keeps for follow-ups: bounds each session's memory
+    # and prompt however long someone chats.
+    max_history_turns: int = 20
 
     # Secrets: never in repr, traces or the UI.
     tavily_api_key: str | None = field(default=None, repr=False)
@@ -88,7 +91,7 @@ class Settings:
                 raise SettingsError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("max_rounds", "max_new_tokens", "context_limit", "results_per_search",
                      "result_chars", "max_question_chars", "top_k", "queue_max_size",
-                     "concurrency_local", "concurrency_remote"):
+                     "concurrency_local", "concurrency_remote", "max_history_turns"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if not 0.0 <= self.temperature <= 2.0:
@@ -159,6 +162,7 @@ ENV_VARS: dict[str, str] = {
     "DEEPSEARCH_CONCURRENCY_LOCAL": "concurrency_local",
     "DEEPSEARCH_CONCURRENCY_REMOTE": "concurrency_remote",
     "DEEPSEARCH_QUEUE_SIZE": "queue_max_size",
+    "DEEPSEARCH_MAX_HISTORY_TURNS": "max_history_turns",
     "DEEPSEARCH_SCRIPT_DELAY": "script_delay_s",
     "TAVILY_API_KEY": "tavily_api_key",
     "OPENAI_API_KEY": "openai_api_key",

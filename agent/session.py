@@ -93,11 +93,15 @@ class ChatSession:
 
     def _remember(self, question: str, events: Iterator[Event]) -> Iterator[Event]:
         for event in events:
-            if isinstance(event, Done) and not event.stopped and event.answer.strip():
-                # Only final answers go back to the model: reasoning and
-                # search results of earlier turns would flood the context.
-                self.history += [("user", question),
-                                 ("assistant", citations_as_domains(event.answer, event.sources))]
+            if isinstance(event, Done):
+                if not event.stopped and event.answer.strip():
+                    # Only final answers go back to the model: reasoning and
+                    # search results of earlier turns would flood the context.
+                    self.history += [("user", question),
+                                     ("assistant", citations_as_domains(event.answer, event.sources))]
+                    del self.history[:-2 * self.settings.max_history_turns]
+                # Later answers need the numbers, titles and links, not the pages' text.
+                self.registry.forget_content()
             yield event
 
 

@@ -28,6 +28,7 @@ import logging
 import math
 import time
 from dataclasses import fields as dc_fields
+from functools import cache
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -354,13 +355,20 @@ def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
 
 def _check_types(value: Any) -> None:
     """``from_dict`` checks names, not types; a report must not trip on ``"text": 5``."""
-    hints = get_type_hints(type(value))
+    hints = _hints(type(value))
     for f in dc_fields(value):
         if not _is_a(getattr(value, f.name), hints[f.name]):
             raise ValueError(
                 f"bad field {f.name!r} for a {getattr(value, 'type', 'source')!r} event: "
                 f"{getattr(value, f.name)!r} is not {hints[f.name]}"
             )
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    """Resolving the annotations costs far more than checking them: the UI reads every answer's
+    trace back for its reports, thousands of events each."""
+    return get_type_hints(cls)
 
 
 def _is_a(value: Any, hint: Any) -> bool:

@@ -37,6 +37,7 @@ PROVIDERS = [("Auto (Tavily with a key, else DuckDuckGo)", "auto"), ("Tavily", "
 LOGO = ('<svg class="logo" viewBox="0 0 24 24" width="30" height="30" aria-hidden="true" fill="none" '
         'stroke="currentColor" stroke-width="2.2" stroke-linecap="round"><circle cx="10.5" cy="10.5" r="6.5"/>'
         '<path d="M15.5 15.5 21 21"/><path d="M8 10.5h5M10.5 8v5" stroke-width="1.6"/></svg>')
+EXPORT_CACHE_S = (1800, 3600)  # every 30 min, delete Gradio's cached downloads older than an hour
 N_OUT = 7  # msg, chatbot, meter, state, 3 downloads
 STOP_WAIT_S = 2.0  # Stop's reply waits at most this for the answer's handler (its grace is 1 s)
 
@@ -246,6 +247,12 @@ def _budget(meta: dict, pairs: list, default: int) -> int:
     return starts[0] if starts else default
 
 
+def close_session(session: UISession | None) -> None:
+    """Gradio deletes a session's state when its tab closes: its answer and export folder go too."""
+    if isinstance(session, UISession):
+        session.close()
+
+
 def settings_info(runtime: Runtime) -> str:
     s = runtime.settings
     backend = "demo (scripted)" if runtime.label else s.backend
@@ -265,8 +272,10 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
     providers = list(PROVIDERS)
     if s.search_fixture:
         providers.append(("Fixture (offline file)", "fixture"))
-    with gr.Blocks(title=TITLE, fill_width=False) as demo:
-        session = gr.State(None)
+    # Gradio copies each download into its cache: files older than an hour go, so a busy replica's
+    # disk stays bounded (a download link older than that is gone too).
+    with gr.Blocks(title=TITLE, fill_width=False, delete_cache=EXPORT_CACHE_S) as demo:
+        session = gr.State(None, delete_callback=close_session)
         gr.HTML(f'<div id="app-header"><h1>{LOGO}{TITLE}</h1><p class="subtitle">{SUBTITLE}</p></div>')
         gr.Markdown(runtime.banner or "", visible=bool(runtime.banner), elem_id="banner")
         status = gr.Markdown(runtime.loader.status(), visible=bool(runtime.loader.status()),

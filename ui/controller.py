@@ -6,7 +6,8 @@ in the handler, because ``gr.State`` deep-copies its initial value.
 
 The engine iterator is pumped by one thread per question into a queue; the
 handler drains it and yields at most ``UPDATE_INTERVAL_S`` apart, so a fast
-model costs ~20 UI updates a second, not one per token. Stop sets the
+model costs ~20 UI updates a second, not one per token; with many answers
+streaming at once each one batches longer (``ui/pacing.py``). Stop sets the
 question's ``threading.Event`` (the backend checks it every token); the
 handler's ``finally`` sets it too, so a closed generator (Stop, a closed tab)
 always ends generation for real.
@@ -31,6 +32,7 @@ from agent.search import build_search
 from agent.session import ChatSession
 
 from .conversation_export import ConversationExport
+from .pacing import StreamPacer
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ class Runtime:
     replay_path: str | None = None
     replay_speed: float = 1.0
     trace_lock: threading.Lock = field(default_factory=threading.Lock)
+    pacer: StreamPacer = field(default_factory=lambda: StreamPacer(base_s=UPDATE_INTERVAL_S))
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -176,9 +179,10 @@ class UISession:
             pump.join(timeout)
 
     def stream(self, events: Iterator[Event], cancel: threading.Event, *,
-               interval: float = UPDATE_INTERVAL_S, recorder: "Recorder | None" = None,
+               interval: float | None = None, recorder: "Recorder | None" = None,
                clean_errors: tuple[type[BaseException], ...] = ()) -> Iterator[list[Event]]:
-        """Batches of engine events, at most one batch per ``interval``.
+        """Batches of engine events, at most one batch per ``interval`` (default: the
+        runtime's pacer, which lengthens it while many answers stream at once).
 
         The pump thread owns the engine iterator: it records every event (so a
         recording is complete even when the handler was closed by Stop) and
@@ -213,27 +217,9 @@ class UISession:
 
         self.pump = threading.Thread(target=pump, name="engine-pump", daemon=True)
         self.pump.start()
-        while True:
-            item = _get(q, cancel)
-            if item is None or item is _END:  # stopped, or the engine has ended
-                return
-            batch: list[Event] = [item]
-            # Sleep through the interval rather than wake for every event: each wake-up would
-            # take the GIL from the generation thread. Only the engine's end cuts it short.
-            ended.wait(interval)
-            done = False
-            while not done:
-                try:
-                    item = q.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _END:
-                    done = True
-                else:
-                    batch.append(item)
-            yield batch
-            if done:
-                return
+        pacer = self.runtime.pacer
+        with pacer.streaming():
+            yield from _batches(q, ended, cancel, pacer.interval if interval is None else lambda: interval)
 
     # -- exports -----------------------------------------------------------
 
@@ -242,12 +228,50 @@ class UISession:
             self._dir = tempfile.mkdtemp(prefix="deepsearch-")
         return Path(self._dir)
 
+    def close(self) -> None:
+        """The browser session is gone (Gradio deleted its state): end its answer, drop its files."""
+        with self.lock:
+            if self.cancel is not None:
+                self.cancel.set()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
     def new_export_dir(self) -> Path:
         """A fresh folder per answer (the previous answer's files go)."""
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         return self.export_dir()
+
+
+def _batches(q: queue.Queue[Any], ended: threading.Event, cancel: threading.Event,
+             interval: Callable[[], float]) -> Iterator[list[Event]]:
+    first = True
+    while True:
+        item = _get(q, cancel)
+        if item is None or item is _END:  # stopped, or the engine has ended
+            return
+        batch: list[Event] = [item]
+        # Sleep through the interval rather than wake for every event: each wake-up would
+        # take the GIL from the generation thread. Only the engine's end cuts it short.
+        # The first event goes at once: the first visible token should not wait for company.
+        if not first:
+            ended.wait(interval())
+        first = False
+        done = False
+        while not done:
+            try:
+                item = q.get_nowait()
+            except queue.Empty:
+                break
+            if item is _END:
+                done = True
+            else:
+                batch.append(item)
+        yield batch
+        if done:
+            return
 
 
 def _get(q: queue.Queue[Any], cancel: threading.Event, grace_s: float = 1.0) -> Any:

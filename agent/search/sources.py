@@ -10,7 +10,7 @@ slash). Only http(s) URLs are accepted: anything else could become a
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -59,8 +59,12 @@ class SourceRegistry:
         key = normalise_url(result.url)
         with self._lock:
             known = self._by_key.get(key)
-            if known is not None:
+            if known is not None and (known.content or not result.content):
                 return known
+            if known is not None:  # its text was let go after an earlier answer: take it again
+                fresh = replace(known, content=result.content)
+                self._by_key[key] = self._ordered[known.id - 1] = fresh
+                return fresh
             source = Source(id=len(self._ordered) + 1, title=result.title,
                             url=result.url.strip(), content=result.content)
             self._by_key[key] = source
@@ -81,6 +85,13 @@ class SourceRegistry:
                 source = Source(id=ref.id, title=ref.title, url=ref.url, content="")
                 self._by_key[key] = source
                 self._ordered.append(source)
+
+    def forget_content(self) -> None:
+        """Keep every source's number, title and URL, drop its text (a finished answer's
+        sources cost a session ~200 bytes each, not the up-to-``result_chars`` of text)."""
+        with self._lock:
+            self._ordered = [replace(s, content="") for s in self._ordered]
+            self._by_key = {key: self._ordered[s.id - 1] for key, s in self._by_key.items()}
 
     def get(self, source_id: int) -> Source | None:
         with self._lock:

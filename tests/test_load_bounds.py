@@ -1,0 +1,255 @@
+"""Bounds under load: update pacing with many live answers, per-session memory and disk,
+and what a stalled or vanished client can hold (behaviour, never timings)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.backends.scripted import ScriptedBackend
+from agent.config import Settings
+from agent.events import Event, Thinking
+from ui.controller import ModelLoader, Runtime, UISession
+from ui.pacing import StreamPacer
+
+
+def runtime(**overrides) -> Runtime:
+    settings = Settings(backend="scripted", **overrides)
+    backend = ScriptedBackend(rounds=["Hi.</think>\n\nHello."], settings=settings)
+    return Runtime(settings=settings, backend=backend, loader=ModelLoader(backend, label="test"))
+
+
+def test_pacer_batches_longer_as_more_answers_stream_and_is_capped() -> None:
+    pacer = StreamPacer(base_s=0.05, max_s=0.25, streams_per_step=4)
+    seen = []
+    with pacer.streaming():
+        seen.append(pacer.interval())
+        with pacer.streaming(), pacer.streaming(), pacer.streaming(), pacer.streaming():
+            seen.append(pacer.interval())  # 5 live
+            with pacer.streaming(), pacer.streaming(), pacer.streaming():
+                seen.append(pacer.interval())  # 8 live
+                holders = [pacer.streaming() for _ in range(40)]
+                for h in holders:
+                    h.__enter__()
+                seen.append(pacer.interval())  # 48 live
+                for h in holders:
+                    h.__exit__(None, None, None)
+    assert seen == [0.05, pytest.approx(0.0625), pytest.approx(0.1), 0.25]
+    assert pacer.live == 0
+
+
+def test_pacer_releases_a_stream_that_failed() -> None:
+    pacer = StreamPacer()
+    with pytest.raises(RuntimeError), pacer.streaming():
+        raise RuntimeError("boom")
+    assert pacer.live == 0
+
+
+@pytest.mark.parametrize("kwargs", [dict(base_s=0.0), dict(base_s=0.5, max_s=0.1), dict(streams_per_step=0)])
+def test_pacer_refuses_nonsense(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="got"):
+        StreamPacer(**kwargs)
+
+
+def _slow_events(stop: threading.Event):
+    while not stop.is_set():
+        yield Thinking(text="x")
+        time.sleep(0.01)
+
+
+def test_a_streaming_answer_counts_as_live_until_its_handler_is_closed() -> None:
+    rt = runtime()
+    session = UISession(rt)
+    cancel = threading.Event()
+    stream = session.stream(_slow_events(cancel), cancel)
+    next(stream)
+    assert rt.pacer.live == 1
+    stream.close()  # what Gradio does when the tab goes away or Stop cancels the event
+    cancel.set()
+    assert rt.pacer.live == 0
+
+
+def test_many_live_answers_each_get_fewer_batches() -> None:
+    rt = runtime()
+    held = [rt.pacer.streaming() for _ in range(40)]  # 40 other answers streaming meanwhile
+    for h in held:
+        h.__enter__()
+    try:
+        session = UISession(rt)
+        cancel = threading.Event()
+        events: list[Event] = []
+        batches = 0
+        timer = threading.Timer(0.6, cancel.set)
+        timer.start()
+        for batch in session.stream(_slow_events(cancel), cancel):
+            batches += 1
+            events += batch
+        timer.cancel()
+    finally:
+        for h in held:
+            h.__exit__(None, None, None)
+    # 0.6 s of events at the capped 0.25 s interval: a handful of batches, not one per 50 ms.
+    assert len(events) > batches and batches <= 5
+
+
+# -- per-session memory -----------------------------------------------------------
+
+def _chat(**overrides):
+    from agent.search import SearchChain
+    from agent.session import ChatSession
+    from tests.engine_helpers import FakeProvider, answer, call, result, settings
+
+    s = settings(**overrides)
+    backend = ScriptedBackend(rounds=[call("tower"), answer("It is tall [1].")], settings=s)
+    table = {"tower": [result(1, content="x" * 1000), result(2, content="y" * 1000)]}
+    return ChatSession(settings=s, backend=backend, search=SearchChain([FakeProvider(table)], backoff_s=0.0))
+
+
+def test_history_keeps_only_the_last_turns() -> None:
+    chat = _chat(max_history_turns=2)
+    for i in range(5):
+        list(chat.ask(f"Question {i}?"))
+    assert [text for role, text in chat.history if role == "user"] == ["Question 3?", "Question 4?"]
+    assert len(chat.history) == 4
+
+
+def test_finished_answers_keep_source_numbers_but_not_their_text() -> None:
+    chat = _chat()
+    list(chat.ask("First?"))
+    kept = chat.registry.all()
+    assert [s.id for s in kept] == [1, 2] and all(s.content == "" for s in kept)
+    assert kept[0].url == "https://example.com/1" and kept[0].title == "Title 1"
+    # A follow-up that finds the same page again gets its number and, for the model, its text again.
+    conversations = []
+    chat.backend.start = _spy(chat.backend.start, conversations)
+    events = list(chat.ask("Second?"))
+    assert events[-1].sources[0].id == 1 and len(chat.registry.all()) == 2
+    spliced = conversations[-1].transcript()
+    assert "[1] Title 1" in spliced and "x" * 1000 in spliced
+
+
+def _spy(start, box: list):
+    def wrapped(*args, **kwargs):
+        conv = start(*args, **kwargs)
+        box.append(conv)
+        return conv
+    return wrapped
+
+
+def test_max_history_turns_is_checked() -> None:
+    from agent.config import SettingsError, settings_from_env
+
+    assert settings_from_env({"DEEPSEARCH_MAX_HISTORY_TURNS": "3"}).max_history_turns == 3
+    with pytest.raises(SettingsError, match="max_history_turns must be >= 1, got 0"):
+        Settings(max_history_turns=0)
+
+
+# -- per-session disk ---------------------------------------------------------------
+
+def test_one_export_folder_per_session_and_none_once_it_is_gone() -> None:
+    import gradio as gr
+
+    from ui.app_ui import build_ui
+
+    rt = runtime()
+    session = UISession(rt)
+    first = session.new_export_dir()
+    second = session.new_export_dir()
+    assert not first.exists() and second.exists()  # the previous answer's files went
+    cancel = session.begin()
+    demo = build_ui(rt)
+    state = next(b for b in demo.blocks.values() if isinstance(b, gr.State))
+    state.delete_callback(session)  # what Gradio calls when the tab closes or the state expires
+    assert not second.exists() and cancel.is_set()
+    state.delete_callback(None)  # a session that never asked anything
+    assert demo.delete_cache is not None  # Gradio's copies of the downloads expire too
+
+
+# -- stalled and vanished clients ------------------------------------------------------
+
+def _join(url: str, demo, session_hash: str, question: str) -> None:
+    import httpx
+
+    fn = next(i for i, f in demo.fns.items() if f.api_name == "ask")
+    body = {"data": [question, [], None, 5, "fixture", 5, 0.6, 1024], "fn_index": fn,
+            "session_hash": session_hash, "event_data": None, "trigger_id": None}
+    httpx.post(f"{url}gradio_api/queue/join", json=body, timeout=10).raise_for_status()
+
+
+def _reader(url: str, session_hash: str):
+    """A browser tab's event stream that reads its first bytes, then nothing more."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((parts.hostname, parts.port))
+    sock.sendall(f"GET /gradio_api/queue/data?session_hash={session_hash} HTTP/1.1\r\n"
+                 f"Host: {parts.netloc}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    assert b"200" in sock.recv(64)
+    return sock
+
+
+def _wait(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_tab_that_stops_reading_holds_no_engine_thread_or_slot() -> None:
+    from tests.test_ui_api import ask, client, scripted
+    from tests.ui_helpers import pump_threads, serve
+
+    demo, url = serve(scripted(script_delay_s=0.005, concurrency_local=1, queue_max_size=4))
+    try:
+        before = pump_threads()
+        _join(url, demo, "stalled", "How tall is the Eiffel Tower?")
+        sock = _reader(url, "stalled")
+        assert _wait(lambda: pump_threads() - before, 10)  # its answer started
+        # It runs to its end without anyone reading it, and the one slot is free for the next person.
+        assert _wait(lambda: not pump_threads() - before, 60), "the unread answer still holds its engine"
+        _, chat, *_ = ask(client(url), "And now?").result(timeout=60)
+        assert chat and sock.fileno() != -1  # served while the stalled tab is still connected
+        sock.close()
+    finally:
+        demo.close()
+
+
+def test_a_tab_that_goes_away_mid_answer_ends_its_generation() -> None:
+    from tests.test_ui_api import scripted
+    from tests.ui_helpers import pump_threads, serve
+
+    demo, url = serve(scripted(script_delay_s=0.5, concurrency_local=1, queue_max_size=4))  # minutes long
+    try:
+        before = pump_threads()
+        _join(url, demo, "gone", "How tall is the Eiffel Tower?")
+        sock = _reader(url, "gone")
+        assert _wait(lambda: pump_threads() - before, 10)
+        sock.close()  # the tab is closed
+        assert _wait(lambda: not pump_threads() - before, 30), "the closed tab's answer is still generating"
+    finally:
+        demo.close()
+
+
+def test_gradio_threads_grow_with_the_answers_allowed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradio as gr
+
+    import app
+
+    assert app.worker_threads(Settings(backend="openai", base_url="http://x/v1", concurrency_remote=128)) >= 256
+    assert app.worker_threads(Settings()) == 40  # Gradio's own default for one local GPU
+    seen = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: seen.update(kw))
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
+    monkeypatch.setenv("DEEPSEARCH_CONCURRENCY_LOCAL", "64")
+    data = Path(__file__).parent / "data"
+    assert app.main(["--model-script", str(data / "ui.script.json"),
+                     "--search-fixture", str(data / "ui.search.json")]) == 0
+    assert seen["max_threads"] >= 128
