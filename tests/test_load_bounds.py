@@ -253,3 +253,26 @@ def test_gradio_threads_grow_with_the_answers_allowed_at_once(monkeypatch: pytes
     assert app.main(["--model-script", str(data / "ui.script.json"),
                      "--search-fixture", str(data / "ui.search.json")]) == 0
     assert seen["max_threads"] >= 128
+
+
+def test_download_buttons_are_rebuilt_only_to_show_or_hide_them() -> None:
+    """Each show or hide costs Gradio a rebuilt component: streaming frames and a first answer's
+    opening frame send plain ``None``; a later answer hides the earlier answer's buttons once."""
+    import gradio as gr
+
+    from ui.app_ui import Handlers
+
+    rt = runtime()
+    session = UISession(rt)
+
+    def downloads(question: str) -> list[tuple]:
+        return [frame[4:] for frame in Handlers(rt).ask(question, [], session)]
+
+    first = downloads("First?")
+    assert first[0] == (None, None, None) and all(f == (None, None, None) for f in first[1:-1])
+    assert all(isinstance(b, gr.DownloadButton) and b.visible for b in first[-1])
+    second = downloads("Second?")
+    assert all(isinstance(b, gr.DownloadButton) and not b.visible for b in second[0])
+    assert all(f == (None, None, None) for f in second[1:-1])
+    assert all(isinstance(b, gr.DownloadButton) and b.visible for b in second[-1])
+    session.close()

@@ -62,15 +62,19 @@ def _frame(view: AnswerView, history: list[Any], session: UISession, *, keep_sta
     would overwrite what the person is typing.
     """
     session.last_meter = meter or view.meter()
-    downloads = (None,) * 3 if files == "streaming" else tuple(_downloads(files))
+    downloads = (None,) * 3 if files == "streaming" else _downloads(session, files)
     return (gr.skip(), history + view.messages(), session.last_meter,
             gr.skip() if keep_state else session, *downloads)
 
 
-def _downloads(paths: tuple[str | None, str | None, str | None] | None) -> list[Any]:
+def _downloads(session: UISession, paths: tuple[str | None, str | None, str | None] | None) -> tuple:
+    """The buttons for a finished answer's files, or hidden for a new one. Showing or hiding
+    is a props update (a rebuilt component each), so buttons already hidden just get ``None``."""
     if paths is None:
-        return [gr.DownloadButton(value=None, visible=False)] * 3
-    return [gr.DownloadButton(value=p, visible=p is not None) for p in paths]
+        shown, session.downloads_shown = session.downloads_shown, False
+        return (gr.DownloadButton(value=None, visible=False),) * 3 if shown else (None,) * 3
+    session.downloads_shown = any(p is not None for p in paths)
+    return tuple(gr.DownloadButton(value=p, visible=p is not None) for p in paths)
 
 
 class Handlers:

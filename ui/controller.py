@@ -137,6 +137,7 @@ class UISession:
         self.lock = threading.Lock()
         self.last_meter = ""
         self.conversation = ConversationExport()  # every finished answer, for one download
+        self.downloads_shown = False  # the browser shows this session's download buttons
         self._dir: str | None = None
 
     def __deepcopy__(self, memo: dict) -> "UISession":
