@@ -61,7 +61,8 @@ def answer_html(text: str, cite: Cite) -> str:
 _CODE = re.compile(r"```[\s\S]*?(?:```|\Z)|~~~[\s\S]*?(?:~~~|\Z)|`[^`\n]*`")
 _IMAGE = re.compile(r"!\[")
 _REF_DEFINITION = re.compile(r"^( {0,3})\[(?=[^\]\n]+\]:)", re.M)
-_INLINE_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+# A destination may hold one level of balanced parentheses, as CommonMark allows: (javascript:f(1)).
+_INLINE_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?((?:[^()\s>]|\([^()\s]*\))*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _BRACKET = re.compile(r"[\[\]]")
 
 

@@ -123,6 +123,8 @@ def test_markdown_report_links_only_http_pages(name: str) -> None:
     assert all(h.startswith(("https://ok.example", "https://en.wikipedia.org")) for h in hrefs), hrefs
     word = next(w for w in ("click", "pixel", "ref", "javascript") if w in HOSTILE[name])
     assert word in answer  # what the model wrote stays readable, as text
+    if name in ("javascript", "javascript-mixed-case", "data"):
+        assert "See click and [ok]" in answer  # a refused link leaves its text, and nothing else
 
 
 def test_markdown_report_keeps_the_answers_own_formatting() -> None:
