@@ -112,13 +112,14 @@ def _jsonl_rows(path: Path) -> Iterator[Any]:
 
 def _parquet_rows(path: Path) -> Iterator[Any]:
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
         raise DatasetError("reading .parquet needs pyarrow: pip install -r requirements-dev.txt "
                            "(or convert the file to .jsonl)") from None
     try:
         table = pq.read_table(path)
-    except Exception as exc:  # pyarrow raises its own ArrowInvalid/OSError family
+    except (pa.ArrowException, OSError, ValueError) as exc:
         raise DatasetError(f"dataset {str(path)!r} is not a readable Parquet file: {exc}") from None
     yield from table.to_pylist()
 
