@@ -15,6 +15,7 @@ except ImportError:
 import argparse
 import importlib.util
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -150,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     global demo
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
+    if not 0 <= args.replay_speed < math.inf:  # also refuses NaN
+        print(f"error: --replay-speed must be a finite number, 0 (at once) or more, got {args.replay_speed!r}",
+              file=sys.stderr)
+        return 2
     try:
         settings = settings_from_args(args)
         problem = _check_trace(args.replay) if args.replay else None
@@ -157,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
         demo = create_demo(settings, trace=args.trace, replay=args.replay,
-                           replay_speed=max(0.0, args.replay_speed))
+                           replay_speed=args.replay_speed)
     except (SettingsError, ValueError) as exc:  # also ScriptError, FixtureError
         print(f"error: {exc}", file=sys.stderr)
         return 2

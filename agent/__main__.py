@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
 import signal
 import sys
@@ -202,8 +203,8 @@ def _recorder(args: argparse.Namespace, settings: Settings, backend):
 def _replay(args: argparse.Namespace) -> int:
     from .trace import TraceError, replay
 
-    if not args.speed >= 0:  # also refuses NaN
-        return _usage(f"--speed must be 0 (at once) or more, got {args.speed!r}")
+    if not 0 <= args.speed < math.inf:  # also refuses NaN
+        return _usage(f"--speed must be a finite number, 0 (at once) or more, got {args.speed!r}")
     try:
         # Validates the whole run before any output.
         events = replay(args.replay, speed=args.speed, run=-1 if args.run is None else args.run)

@@ -7,9 +7,12 @@ never written to traces, logs or the UI.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable, Literal, Mapping, get_args
+from urllib.parse import unquote
 
 BackendName = Literal["transformers", "openai", "scripted"]
 ProviderName = Literal["tavily", "duckduckgo", "fixture", "auto"]
@@ -20,6 +23,11 @@ DialectName = Literal["qwq", "search-r1", "research"]
 DEFAULT_MODEL = "Qwen/QwQ-32B"
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 6
+# Longest a timeout or pause may be: a day. Past ~1e9 s, threading's waits raise OverflowError.
+MAX_SECONDS = 86400.0
+# ``scheme://userinfo@``: credentials in a URL (greedy to the last "@" before the path, since
+# a password may hold a raw "@"). They are secrets wherever the URL is shown.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/?#\s]*)@")
 
 
 class SettingsError(ValueError):
@@ -47,6 +55,7 @@ class Settings:
     results_per_search: int = 5
     result_chars: int = 1200
     max_question_chars: int = 4000
+    max_history_turns: int = 10  # earlier question/answer pairs the model sees
 
     # Sampling (QwQ-32B model card).
     temperature: float = 0.6
@@ -81,12 +90,13 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        _check_numbers(self)
         _check_choice("backend", self.backend, BackendName)
         _check_choice("provider", self.provider, ProviderName)
         _check_choice("dialect", self.dialect, DialectName)
         _check_choice("load_in_4bit", self.load_in_4bit, Literal["auto", "yes", "no"])
         _check_choice("kv_cache", self.kv_cache, KvCacheName)
-        for name in ("max_searches", "openai_max_retries"):
+        for name in ("max_searches", "openai_max_retries", "max_history_turns"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("max_rounds", "max_new_tokens", "context_limit", "results_per_search",
@@ -98,8 +108,14 @@ class Settings:
             raise SettingsError(f"temperature must be in [0, 2], got {self.temperature!r}")
         if not 0.0 < self.top_p <= 1.0:
             raise SettingsError(f"top_p must be in (0, 1], got {self.top_p!r}")
-        if self.search_timeout_s <= 0 or self.openai_timeout_s <= 0:
-            raise SettingsError("timeouts must be > 0 seconds")
+        for name in ("search_timeout_s", "openai_timeout_s"):
+            if not 0 < getattr(self, name) <= MAX_SECONDS:
+                raise SettingsError(f"{_named(name)} must be > 0 and at most {MAX_SECONDS:g} seconds, "
+                                    f"got {getattr(self, name)!r}")
+        for name in ("script_delay_s", "search_retry_backoff_s", "ddg_min_interval_s"):
+            if not 0 <= getattr(self, name) <= MAX_SECONDS:
+                raise SettingsError(f"{_named(name)} must be between 0 and {MAX_SECONDS:g} seconds, "
+                                    f"got {getattr(self, name)!r}")
         if self.answer_reserve_tokens >= self.context_limit:
             raise SettingsError(
                 f"answer_reserve_tokens ({self.answer_reserve_tokens!r}) must be below "
@@ -126,13 +142,18 @@ class Settings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never be shown (keys); very short ones would redact ordinary words."""
-        values = (getattr(self, f.name) for f in fields(self) if not f.repr)
+        """Values that must never be shown (keys, the server URL's credentials); very short
+        ones would redact ordinary words (a URL's credentials go anyway, see ``redact``)."""
+        values = [getattr(self, f.name) for f in fields(self) if not f.repr]
+        values += url_credentials(self.base_url or "")
         return tuple(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_CHARS)
 
     def public(self) -> dict[str, Any]:
         """Everything but secrets: safe for traces, logs and the UI."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        if out.get("base_url"):
+            out["base_url"] = display_url(out["base_url"])
+        return out
 
 
 # Env var -> field. Each is documented in the README's configuration table.
@@ -149,6 +170,7 @@ ENV_VARS: dict[str, str] = {
     "DEEPSEARCH_RESULTS_PER_SEARCH": "results_per_search",
     "DEEPSEARCH_RESULT_CHARS": "result_chars",
     "DEEPSEARCH_MAX_QUESTION_CHARS": "max_question_chars",
+    "DEEPSEARCH_MAX_HISTORY_TURNS": "max_history_turns",
     "DEEPSEARCH_TEMPERATURE": "temperature",
     "DEEPSEARCH_TOP_P": "top_p",
     "DEEPSEARCH_TOP_K": "top_k",
@@ -192,11 +214,28 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every secret value replaced, e.g. an error page echoing a key."""
+    """``text`` with every secret value replaced, e.g. an error page echoing a key, and
+    the credentials of every URL in it (``http://user:pw@host`` -> ``http://[redacted]@host``)."""
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET_CHARS:
             text = text.replace(secret, REDACTED)
-    return text
+    return display_url(text)
+
+
+def display_url(url: str) -> str:
+    """``url`` (or any text) with the credentials of each URL in it replaced by ``[redacted]``."""
+    return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", url)
+
+
+def url_credentials(url: str) -> list[str]:
+    """The secrets in a URL's userinfo: ``user:password``, the password, as written and decoded."""
+    found: list[str] = []
+    for m in _URL_USERINFO.finditer(url):
+        userinfo = m.group(2)
+        password = userinfo.split(":", 1)[1] if ":" in userinfo else ""
+        for value in (userinfo, password):
+            found += [value, unquote(value)]
+    return [v for v in dict.fromkeys(found) if v]
 
 
 def _coerce(var: str, raw: str, annotation: Any) -> Any:
@@ -215,6 +254,25 @@ def _coerce(var: str, raw: str, annotation: Any) -> Any:
     except ValueError:
         raise SettingsError(f"{var}={raw!r} is not a valid {text}; fix or unset it") from None
     return raw
+
+
+def _named(name: str) -> str:
+    """A field's name with the environment variable that sets it, for error messages."""
+    var = next((v for v, f in ENV_VARS.items() if f == name), None)
+    return f"{name} ({var})" if var else name
+
+
+def _check_numbers(settings: Settings) -> None:
+    """Every number is a real, finite one of its field's type: ``nan`` passes every ``<`` check
+    unnoticed, and ``inf`` seconds overflow the waits that use them."""
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        if f.type == "float":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not ok:
+                raise SettingsError(f"{_named(f.name)} must be a finite number, got {value!r}")
+        elif f.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise SettingsError(f"{_named(f.name)} must be a whole number, got {value!r}")
 
 
 def _check_choice(name: str, value: Any, literal: Any) -> None:

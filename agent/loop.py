@@ -51,6 +51,8 @@ def cited_ids(answer: str, known: Iterable[int]) -> tuple[int, ...]:
     return tuple(seen)
 
 
+PARTIAL_NOTE = "The answer shown so far is partial: it was cut off and is not kept for follow-up questions."
+
 # Why a tool call was answered without running it: the ``reason`` in ``stats["refused_calls"]``.
 REFUSAL_REASONS = {"budget": "over the search budget", "context": "context nearly full",
                    "malformed": "malformed"}
@@ -99,7 +101,9 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     t0 = clock()
     dialect = get_dialect(settings.dialect)
     notes = dialect.notes
-    messages = dialect.build_messages(question, max_searches=settings.max_searches, history=history)
+    # The newest turns only: history may come from a client, which can send any number of them.
+    recent = history[-2 * settings.max_history_turns:] if settings.max_history_turns else []
+    messages = dialect.build_messages(question, max_searches=settings.max_searches, history=recent)
     try:
         conv = backend.start(messages, list(dialect.tools), settings=settings)
     except BackendError as exc:
@@ -193,7 +197,10 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
                 break
             conv.add_tool_result(observation)
     except BackendError as exc:
-        yield Error(message=redact(str(exc), settings.secrets))
+        message = redact(str(exc), settings.secrets)
+        if answer:  # never mistaken for a finished answer: no Done follows, and it says so
+            message += f" {PARTIAL_NOTE}"
+        yield Error(message=message)
         return
     final = "".join(answer)
     sources = tuple(s.ref() for s in registry.all())

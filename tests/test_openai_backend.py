@@ -72,8 +72,26 @@ def usage(prompt: int, completion: int) -> dict[str, Any]:
                       "total_tokens": prompt + completion}}
 
 
-def sse(*events: Any, delay: float = 0.0, drop_after: int | None = None) -> dict[str, Any]:
-    return {"kind": "sse", "events": list(events), "delay": delay, "drop_after": drop_after}
+def sse(*events: Any, delay: float = 0.0, drop_after: int | None = None, done: bool = True,
+        keepalive: float | None = None) -> dict[str, Any]:
+    """``done=False``: the body ends cleanly without ``data: [DONE]``. ``keepalive=S``: after the
+    events, an SSE comment every S seconds until the client hangs up (a proxy's keep-alive)."""
+    return {"kind": "sse", "events": list(events), "delay": delay, "drop_after": drop_after,
+            "done": done, "keepalive": keepalive}
+
+
+def comment(text: str = "keepalive") -> str:
+    """An SSE comment line, which carries no event."""
+    return f": {text}"
+
+
+def hang() -> dict[str, Any]:
+    """Accept the request, then never answer (until the client hangs up)."""
+    return {"kind": "hang"}
+
+
+def body(code: int, content_type: str, text: str) -> dict[str, Any]:
+    return {"kind": "body", "code": code, "content_type": content_type, "text": text}
 
 
 def status(code: int, message: str) -> dict[str, Any]:
@@ -139,6 +157,19 @@ class FakeServer:
                 spec = server.queue.pop(0) if server.queue else sse(say("ok"), end("stop"))
                 if spec["kind"] == "status":
                     return self._json(spec["code"], spec["body"])
+                if spec["kind"] == "hang":
+                    if self._client_left(30):
+                        server.client_gone.set()
+                    self.close_connection = True
+                    return
+                if spec["kind"] == "body":
+                    data = spec["text"].encode()
+                    self.send_response(spec["code"])
+                    self.send_header("Content-Type", spec["content_type"])
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 self._stream(spec)
 
             def _json(self, code: int, obj: Any) -> None:
@@ -159,14 +190,25 @@ class FakeServer:
                         if spec["drop_after"] is not None and i == spec["drop_after"]:
                             self.close_connection = True
                             return  # no terminating chunk: the client sees a broken body
-                        payload = event if isinstance(event, str) else json.dumps(event)
-                        self._write(f"data: {payload}\n\n")
+                        if isinstance(event, str) and event.startswith(":"):
+                            self._write(f"{event}\n\n")
+                        else:
+                            payload = event if isinstance(event, str) else json.dumps(event)
+                            self._write(f"data: {payload}\n\n")
                         server.first_event_sent.set()
                         if spec["delay"] and self._client_left(spec["delay"]):
                             server.client_gone.set()
                             self.close_connection = True
                             return
-                    self._write("data: [DONE]\n\n")
+                    if spec["keepalive"]:
+                        deadline = time.monotonic() + 30
+                        while time.monotonic() < deadline and not self._client_left(spec["keepalive"]):
+                            self._write(f"{comment()}\n\n")
+                        server.client_gone.set()
+                        self.close_connection = True
+                        return
+                    if spec["done"]:
+                        self._write("data: [DONE]\n\n")
                     self.wfile.write(b"0\r\n\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     server.client_gone.set()

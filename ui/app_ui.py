@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from agent.config import Settings, SettingsError
+from agent.config import Settings, SettingsError, display_url
 from agent.events import Error, SearchStart
 from agent.loop import InputError, validate_question
 
@@ -110,7 +110,8 @@ class Handlers:
             raise gr.Error(_clean(exc), title="Question not sent", print_exception=False) from None
         history = list(history or [])
         if session is None:
-            session = UISession(self.rt, history=normalise_history(history))
+            session = UISession(self.rt, history=normalise_history(
+                history, max_turns=self.rt.settings.max_history_turns))
         cancel = session.begin()
         try:
             try:
@@ -217,7 +218,8 @@ class Handlers:
         budget = _budget(meta, pairs, self.rt.settings.max_searches)
         history = list(history or [])
         if session is None:
-            session = UISession(self.rt, history=normalise_history(history))
+            session = UISession(self.rt, history=normalise_history(
+                history, max_turns=self.rt.settings.max_history_turns))
         cancel = session.begin()
         history.append(gr.ChatMessage(role="user", content=escape_text(question, limit=2000)))
         label = f"{REPLAY_LABEL} (scripted, not a real model)" if meta.get("scripted") else REPLAY_LABEL
@@ -266,7 +268,7 @@ def settings_info(runtime: Runtime) -> str:
         f"**Search:** {escape_text(s.provider)} · **Tavily key:** {key}",
     ]
     if s.backend == "openai" and s.base_url:
-        lines.append(f"**Server:** {escape_text(s.base_url, limit=120)}")
+        lines.append(f"**Server:** {escape_text(display_url(s.base_url), limit=120)}")
     return "  \n".join(lines)
 
 

@@ -15,7 +15,7 @@ import re
 from typing import Any, Iterable
 
 from .citations import unlink_citations
-from .mapper import STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, thought_title
+from .mapper import ERROR_TITLE, STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, thought_title
 
 
 # What the UI adds under an answer (source cards, a cut-off note): never the model's words.
@@ -48,8 +48,10 @@ def is_panel(message: Any) -> bool:
     return bool(isinstance(metadata, dict) and metadata.get("title"))
 
 
-def normalise_history(history: Iterable[Any] | None, *, max_chars: int = 20000) -> list[tuple[str, str]]:
-    """``(user, assistant)`` turns as alternating pairs; panels and unanswered questions dropped."""
+def normalise_history(history: Iterable[Any] | None, *, max_chars: int = 20000,
+                      max_turns: int | None = None) -> list[tuple[str, str]]:
+    """``(user, assistant)`` turns as alternating pairs, the newest ``max_turns`` of them; panels,
+    unanswered questions and unfinished answers (stopped, or cut off by an error) dropped."""
     pairs: list[tuple[str, str]] = []
     question: str | None = None
     answer: list[str] = []
@@ -61,21 +63,24 @@ def normalise_history(history: Iterable[Any] | None, *, max_chars: int = 20000) 
             pairs.extend([("user", question[:max_chars]), ("assistant", text[:max_chars])])
         question, answer = None, []
 
-    stopped = False
+    unfinished = False
     for message in history or ():
         role = _field(message, "role")
         if is_panel(message):
-            stopped = stopped or (_field(message, "metadata") or {}).get("title") == STOPPED_TITLE
+            title = (_field(message, "metadata") or {}).get("title")
+            unfinished = unfinished or title in (STOPPED_TITLE, ERROR_TITLE)
             continue
         text = content_text(_field(message, "content")).strip()
         if role == "user":
-            if not stopped:
+            if not unfinished:
                 flush()
-            question, answer, stopped = text or None, [], False
+            question, answer, unfinished = text or None, [], False
         elif role == "assistant" and text and question:
             answer.append(unlink_citations(_EXTRAS.sub("", text)))
-    if not stopped:
+    if not unfinished:
         flush()
+    if max_turns is not None:
+        pairs = pairs[-2 * max_turns:] if max_turns else []
     return pairs
 
 

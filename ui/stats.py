@@ -7,6 +7,7 @@ meter and the No answer panel always agree on why an answer stopped.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal, get_args
 
 from agent.events import Done
@@ -45,7 +46,11 @@ def end_of(done: Done) -> End:
 
 
 def _num(value: Any, fmt: str = "{:.2f}", unit: str = "") -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A stat as text; "–" for what a replayed trace may hold instead of a number (a string,
+    ``NaN``, a fraction where a count belongs), so the final frame always renders."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "–"
+    if "d}" in fmt and not isinstance(value, int):
         return "–"
     return fmt.format(value) + unit
 

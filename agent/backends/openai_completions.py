@@ -25,8 +25,9 @@ import openai
 from ..config import Settings
 from ..dialects import Dialect
 from .base import BackendError, FinishReason, Usage, round_token_limit
-from .openai_cancel import abort_on_cancel
 from .openai_errors import ContextFull, clean_detail, server_detail
+from .openai_link import RoundLink
+from .openai_stream import account, guarded, not_a_stream, open_round, unfinished
 from .scripted import approx_tokens
 
 if TYPE_CHECKING:
@@ -35,13 +36,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class _Round:
-    text: str = ""
+    limit: int  # new tokens this round may produce
+    parts: list[str] = field(default_factory=list)  # the round's text, never re-joined per delta
+    tail: str = ""  # the last characters, where a stop string split across chunks begins
     stop: str | None = None  # "call" or "end" once the round reached a stop string
+    cut_at_limit: bool = False  # the server sent more than ``limit`` tokens: reading stopped
+    chunks: int = 0
     finish: str | None = None
     stop_reason: Any = None
     usage: Any = None
     estimated: int = 0
-    extra: list[str] = field(default_factory=list)
 
 
 class CompletionConversation:
@@ -50,14 +54,17 @@ class CompletionConversation:
         self._backend = backend
         self._settings = settings
         self._dialect = dialect
-        self._text = dialect.render_prompt(messages, [])
+        prompt = dialect.render_prompt(messages, [])
+        self._parts = [prompt]  # prompt, rounds, splices: joined once per request, not per delta
+        self._tail_chars = max(map(len, dialect.stops), default=1) - 1
         self.finish_reason: FinishReason | None = None
-        n = approx_tokens(self._text)  # corrected by the server's usage numbers when it sends them
+        n = approx_tokens(prompt)  # corrected by the server's usage numbers when it sends them
         self.usage = Usage(prompt_tokens=n, context_tokens=n)
 
     def generate(self, *, cancel: threading.Event) -> Iterator[str]:
         first = self.usage.rounds == 0
         self.usage.rounds += 1
+        self.finish_reason = None
         max_tokens = round_token_limit(self._settings, self.usage.context_tokens)
         if max_tokens <= 0:
             self.finish_reason = "context"
@@ -65,40 +72,38 @@ class CompletionConversation:
         if cancel.is_set():
             self.finish_reason = "cancelled"
             return
+        b = self._backend
+        link = RoundLink(cancel, stall_s=self._settings.openai_timeout_s)
         try:
-            stream = self._open(max_tokens)
-        except ContextFull:
-            self.finish_reason = "context"
-            return
-        r = _Round()
-        done = threading.Event()
-        threading.Thread(target=abort_on_cancel, args=(cancel, done, stream), daemon=True,
-                         name="openai-cancel").start()
-        try:
-            yield from self._read(stream, r, cancel)
+            try:
+                opened = open_round(link, lambda: self._open(max_tokens), url=b.display_url)
+            except ContextFull:
+                self.finish_reason = "context"
+                return
+            if opened is None:  # only Stop aborts a round before its stream opens
+                self.finish_reason = "cancelled"
+                return
+            stream, limit = opened
+            r = _Round(limit=limit)
+            try:
+                yield from guarded(self._read(stream, r, link), link, url=b.display_url,
+                                   timeout_s=self._settings.openai_timeout_s, explain=b.explain,
+                                   clean=lambda text: clean_detail(text, self._settings))
+            finally:
+                stream.close()
+            self.finish_reason = self._finish(r, link)
         except GeneratorExit:
             self.finish_reason = "cancelled"  # the loop stopped reading: treat it as Stop
             raise
-        except openai.APIError as exc:
-            if not cancel.is_set():
-                raise self._backend.explain(exc, mid_stream=True) from None
-            r.finish = "cancelled"
-        except (ValueError, AttributeError, TypeError) as exc:  # a malformed event
-            raise BackendError(f"the model server at {self._backend.base_url} sent a stream event this "
-                               f"client cannot read ({type(exc).__name__}: "
-                               f"{clean_detail(str(exc), self._settings)}); is it an OpenAI-compatible "
-                               "completions server?") from None
         finally:
-            done.set()
-            stream.close()
-        self.finish_reason = self._finish(r, cancel)
-        self._account(r, first=first)
+            link.finish()
+        account(self.usage, r.usage, estimated=r.estimated, first=first)
 
-    def _open(self, max_tokens: int) -> Any:
+    def _open(self, max_tokens: int) -> tuple[Any, int]:
         b = self._backend
         for _attempt in range(5):
             try:
-                return b.client.completions.create(**self._request(max_tokens))
+                return b.client.completions.create(**self._request(max_tokens)), max_tokens
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                 room = b.adjust(server_detail(exc, self._settings), max_tokens)
                 if room is None:
@@ -106,7 +111,7 @@ class CompletionConversation:
                 max_tokens = room
             except openai.APIError as exc:
                 raise b.explain(exc) from None
-        raise BackendError(f"the model server at {b.base_url} kept rejecting the request; "
+        raise BackendError(f"the model server at {b.display_url} kept rejecting the request; "
                            "check that it serves OpenAI-compatible /v1/completions")
 
     def _request(self, max_tokens: int) -> dict[str, Any]:
@@ -116,81 +121,79 @@ class CompletionConversation:
             extra["top_k"] = s.top_k
         if "include_stop_str_in_output" not in dropped:
             extra["include_stop_str_in_output"] = True
-        body: dict[str, Any] = dict(model=self._backend.model_id, prompt=self._text, stream=True,
+        body: dict[str, Any] = dict(model=self._backend.model_id, prompt="".join(self._parts), stream=True,
                                     temperature=s.temperature, top_p=s.top_p, max_tokens=max_tokens,
                                     stop=list(self._dialect.stops), extra_body=extra)
         if "stream_options" not in dropped:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    def _read(self, stream: Any, r: _Round, cancel: threading.Event) -> Iterator[str]:
+    def _read(self, stream: Any, r: _Round, link: RoundLink) -> Iterator[str]:
+        url = self._backend.display_url
         for chunk in stream:
+            r.chunks += 1
             if getattr(chunk, "usage", None) is not None:
                 r.usage = chunk.usage
-            if cancel.is_set():
-                r.finish = "cancelled"
+            if link.aborted is not None:
                 return
             for choice in (chunk.choices or [])[:1]:
-                if r.stop is not None and choice.text:
-                    return  # the server ignores ``stop``: closing the stream aborts its work
-                yield from self._emit(r, choice.text or "")
+                if (r.stop is not None or r.cut_at_limit) and choice.text:
+                    return  # the server ignores ``stop`` or ``max_tokens``: closing aborts its work
+                yield from self._emit(r, choice.text if isinstance(choice.text, str) else "", link)
                 if choice.finish_reason:
                     r.finish = choice.finish_reason
                     r.stop_reason = getattr(choice, "stop_reason", None)
-        if r.stop is None and r.finish == "stop":
-            yield from self._emit(r, self._missing_stop(r))
-
-    def _emit(self, r: _Round, text: str) -> Iterator[str]:
-        if not text or r.stop is not None:
+        if link.aborted is not None or r.stop is not None or r.cut_at_limit:
             return
-        hit = self._dialect.first_stop(r.text + text)
+        if r.chunks == 0:
+            raise not_a_stream(url, stream)
+        if r.finish is None:
+            raise unfinished(url)
+        if r.finish == "stop":
+            yield from self._emit(r, self._missing_stop(r), link)
+
+    def _emit(self, r: _Round, text: str, link: RoundLink) -> Iterator[str]:
+        if not text or r.stop is not None or r.cut_at_limit:
+            return
+        # Only a stop that ends in the new text can be new: search the tail before it, not the round.
+        hit = self._dialect.first_stop(r.tail + text)
         if hit is not None:
-            text = text[: hit[0] - len(r.text)]
+            text = text[: hit[0] - len(r.tail)]
             r.stop = hit[1]
-        r.text += text
-        self._text += text
+        r.tail = (r.tail + text)[-self._tail_chars:] if self._tail_chars else ""
+        r.parts.append(text)
+        self._parts.append(text)
+        link.progressed()
         n = max(1, approx_tokens(text))
         r.estimated += n
         self.usage.generated_tokens += n
         self.usage.context_tokens += n
+        if r.estimated >= r.limit and r.stop is None:
+            r.cut_at_limit = True
         yield text
 
     def _missing_stop(self, r: _Round) -> str:
         """The stop string the server hit and left out, or "" when it ended the turn."""
         if isinstance(r.stop_reason, str):
             return r.stop_reason if r.stop_reason in self._dialect.stops else ""
+        text = "".join(r.parts)
         for stop in self._dialect.stops:
             opener = stop.replace("</", "<", 1)
-            if r.text.rfind(opener) > r.text.rfind(stop):
+            if text.rfind(opener) > text.rfind(stop):
                 return stop
         return ""
 
     @staticmethod
-    def _finish(r: _Round, cancel: threading.Event) -> FinishReason:
-        if r.finish == "cancelled" or cancel.is_set():
+    def _finish(r: _Round, link: RoundLink) -> FinishReason:
+        if link.aborted == "cancelled":
             return "cancelled"
         if r.stop == "call":
             return "tool_call"
-        return "length" if r.finish == "length" else "stop"
-
-    def _account(self, r: _Round, *, first: bool) -> None:
-        """Prefer the server's numbers; only what its prefix cache did not reuse counts as prefilled."""
-        u, usage = self.usage, r.usage
-        prompt = getattr(usage, "prompt_tokens", None)
-        if not isinstance(prompt, int):
-            u.prefilled_tokens += u.context_tokens - r.estimated
-            return
-        completion = getattr(usage, "completion_tokens", None) or r.estimated
-        cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None) or 0
-        if first:
-            u.prompt_tokens = prompt
-        u.prefilled_tokens += max(0, prompt - cached)
-        u.generated_tokens += completion - r.estimated
-        u.context_tokens = prompt + completion
+        return "length" if r.finish == "length" or r.cut_at_limit else "stop"
 
     def add_tool_result(self, text: str) -> None:
         splice = self._dialect.splice(text)
-        self._text += splice
+        self._parts.append(splice)
         n = approx_tokens(splice)
         self.usage.spliced_tokens += n
         self.usage.context_tokens += n
@@ -200,4 +203,4 @@ class CompletionConversation:
 
     def transcript(self) -> str:
         """Exactly the text the server was last sent, plus what came back."""
-        return self._text
+        return "".join(self._parts)

@@ -1,0 +1,51 @@
+"""Unfinished answers never become history, history is bounded, odd stats still render
+(issue 11.3, 11.14, 11.19)."""
+
+from __future__ import annotations
+
+from agent.events import Answer, Done, Error, Thinking
+from agent.loop import PARTIAL_NOTE
+from tests.engine_helpers import answer, done_of, run_script
+from ui.history import normalise_history
+from ui.mapper import ERROR_TITLE, STATS_TITLE, events_to_messages
+from ui.stats import format_stats
+
+
+def test_an_answer_cut_off_by_an_error_is_not_sent_back_as_history() -> None:
+    messages = events_to_messages([Thinking(text="x"), Answer(text="The safe dose is 500 mg per"),
+                                   Error(message=f"the stream ended early. {PARTIAL_NOTE}")], max_searches=5)
+    assert messages[-1].metadata == {"title": ERROR_TITLE} and "partial" in messages[-1].content
+    chat = [{"role": "user", "content": "Q1"}, *messages, {"role": "user", "content": "Q2"},
+            {"role": "assistant", "content": "A2"}]
+    assert normalise_history(chat) == [("user", "Q2"), ("assistant", "A2")]
+
+
+def test_client_history_keeps_only_the_newest_turns() -> None:
+    chat = []
+    for i in range(500):
+        chat += [{"role": "user", "content": f"Q{i}"}, {"role": "assistant", "content": f"A{i}"}]
+    pairs = normalise_history(chat, max_turns=3)
+    assert pairs == [("user", "Q497"), ("assistant", "A497"), ("user", "Q498"), ("assistant", "A498"),
+                     ("user", "Q499"), ("assistant", "A499")]
+    assert normalise_history(chat, max_turns=0) == []
+
+
+def test_the_engine_shows_the_model_only_the_newest_history_turns() -> None:
+    history = []
+    for i in range(200):
+        history += [("user", f"old question {i}"), ("assistant", f"old answer {i}")]
+    events, conv = run_script([answer("Fine.")], history=history, max_history_turns=2)
+    assert done_of(events).answer == "Fine."
+    seen = conv.transcript()
+    assert "old question 199" in seen and "old question 198" in seen
+    assert "old question 197" not in seen and "old answer 0" not in seen
+
+
+def test_stats_with_fractional_or_odd_numbers_still_render() -> None:
+    done = Done(answer="A", stats={"generated_tokens": 2.5, "prompt_tokens": float("nan"), "ttft_s": "soon",
+                                   "thinking_tokens": 3.0, "answer_tokens": -0.5, "total_s": float("inf"),
+                                   "search_latencies_s": [1.5, "x", None]})
+    table = format_stats(done)
+    assert "– / –" in table  # prompt / generated
+    messages = events_to_messages([Answer(text="A"), done], max_searches=5)
+    assert messages[-1].metadata["title"] == STATS_TITLE
