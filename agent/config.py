@@ -215,7 +215,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
     """``text`` with every secret value replaced, e.g. an error page echoing a key, and
-    the credentials of every URL in it (``http://user:pw@host`` -> ``http://[redacted]@host``)."""
+    the credentials of every URL in it (``http://user:pw@host`` -> ``http://host``)."""
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET_CHARS:
             text = text.replace(secret, REDACTED)
@@ -223,8 +223,8 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 
 
 def display_url(url: str) -> str:
-    """``url`` (or any text) with the credentials of each URL in it replaced by ``[redacted]``."""
-    return _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", url)
+    """``url`` (or any text) without the credentials of each URL in it: ``http://host/v1``."""
+    return _URL_USERINFO.sub(lambda m: m.group(1), url)
 
 
 def url_credentials(url: str) -> list[str]:
