@@ -17,7 +17,7 @@ from agent.prompt import WEB_SEARCH_TOOL
 from agent.search import SearchChain
 from agent.search.fixture import FixtureProvider
 from agent.session import ChatSession
-from tests.test_openai_backend import (MESSAGES, FakeServer, body, comment, end, hang, one_round, say,
+from tests.test_openai_backend import (MESSAGES, MODEL, FakeServer, body, comment, end, hang, one_round, say,
                                        server, settings_for, sse, think, usage)
 
 __all__ = ["server"]  # the fixture, used by name
@@ -214,3 +214,59 @@ def test_a_non_streaming_answer_is_an_error_event_not_an_empty_answer(server: Fa
     events = events_of(server)
     assert [type(e) for e in events] == [Error]
     assert "not a streaming chat-completions endpoint" in events[0].message
+
+
+# ---------------------------------------------------------------- the same faults on /v1/completions
+
+def text_chunk(piece: str, finish: str | None = None) -> dict[str, Any]:
+    return {"id": "cmpl-1", "object": "text_completion", "model": MODEL,
+            "choices": [{"index": 0, "text": piece, "logprobs": None, "finish_reason": finish}]}
+
+
+def completion_round(server: FakeServer, cancel: threading.Event | None = None, **kw):
+    from agent.dialects import get_dialect
+    settings = settings_for(server.url, dialect="search-r1", **kw)
+    conv = OpenAIBackend(settings=settings).start(
+        get_dialect("search-r1").build_messages("Tallest building?", max_searches=3), [])
+    return conv, list(conv.generate(cancel=cancel or threading.Event()))
+
+
+def test_completions_a_stream_without_finish_reason_is_an_error(server: FakeServer) -> None:
+    server.queue.append(sse(text_chunk("<think> The dose is 500 mg per"), done=False))
+    with pytest.raises(BackendError, match="no finish_reason.*partial"):
+        completion_round(server)
+
+
+def test_completions_cancel_while_connecting(server: FakeServer) -> None:
+    server.queue.append(hang())
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    box = in_thread(lambda: completion_round(server, cancel, openai_timeout_s=30), timeout=10)
+    conv, chunks = box["value"]
+    assert chunks == [] and conv.finish_reason == "cancelled" and box["seconds"] < 1.5
+    assert server.client_gone.wait(2)
+
+
+def test_completions_keepalives_end_the_round(server: FakeServer) -> None:
+    server.queue.append(sse(text_chunk("<think> hmm"), keepalive=0.2))
+    box = in_thread(lambda: completion_round(server, openai_timeout_s=1.0), timeout=15)
+    assert "sent no new text for 1 s" in str(box.get("error")) and box["seconds"] < 4
+
+
+def test_completions_a_server_ignoring_max_tokens_is_stopped(server: FakeServer) -> None:
+    server.queue.append(sse(*[text_chunk(" word") for _ in range(3000)], text_chunk("", "stop")))
+    conv, chunks = completion_round(server, max_new_tokens=50)
+    assert conv.finish_reason == "length" and len(chunks) <= 50 and conv.usage.generated_tokens <= 50
+
+
+def test_completions_a_non_streaming_200_says_so(server: FakeServer) -> None:
+    server.queue.append(body(200, "application/json", '{"object": "text_completion", "choices": '
+                                                       '[{"text": "hi", "finish_reason": "stop"}]}'))
+    with pytest.raises(BackendError, match="plain \\(non-streaming\\) JSON completion.*not a streaming"):
+        completion_round(server)
+
+
+def test_completions_odd_usage_is_ignored(server: FakeServer) -> None:
+    server.queue.append(sse(text_chunk("<answer> a b </answer>", "stop"), usage(40, 2.5)))
+    conv, _ = completion_round(server)
+    assert all(type(v) is int for v in conv.usage.as_dict().values())
