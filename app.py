@@ -24,6 +24,7 @@ import gradio as gr
 
 from agent.__main__ import engine_flags, settings_from_args
 from agent.config import DEFAULT_MODEL, Settings, SettingsError, load_dotenv_file, settings_from_env
+from agent.files import unwritable
 from agent.gpu import on_zero_gpu
 from agent.session import build_backend
 from ui.app_ui import build_ui, launch_kwargs
@@ -154,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.replay_speed < math.inf:  # also refuses NaN
         print(f"error: --replay-speed must be a finite number, 0 (at once) or more, got {args.replay_speed!r}",
               file=sys.stderr)
+        return 2
+    problem = unwritable(args.trace, flag="--trace") if args.trace else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         settings = settings_from_args(args)

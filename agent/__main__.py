@@ -19,13 +19,15 @@ from typing import Iterator, TextIO
 
 from .backends.base import BackendError
 from .backends.scripted import ScriptError
-from .config import Settings, SettingsError, load_dotenv_file, redact, settings_from_env
+from .config import Settings, SettingsError, encodable, load_dotenv_file, redact, settings_from_env
 from .events import Done, Error, Event, json_line, to_dict
+from .files import unwritable
 from .loop import InputError
 from .search.fixture import FixtureError
 from .terminal import TerminalPrinter
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def engine_flags(parser: argparse.ArgumentParser) -> None:
@@ -123,6 +125,9 @@ def _main(argv: list[str] | None) -> int:
         value = getattr(args, flag)
         if value is not None and value < (0 if flag == "max_searches" else 1):
             return _usage(f"--{flag.replace('_', '-')} must be positive, got {value!r}")
+    problem = unwritable(args.transcript, flag="--transcript") if args.transcript else None
+    if problem:
+        return _usage(problem)
     try:
         settings = settings_from_args(args)
         from .session import ChatSession, build_backend
@@ -134,7 +139,8 @@ def _main(argv: list[str] | None) -> int:
     except (SettingsError, ScriptError, FixtureError, InputError, ValueError) as exc:
         return _usage(str(exc))
     recorder = _recorder(args, settings, backend)
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    # docker stop, timeout and CI cancels send SIGTERM or SIGHUP: each ends the run like Ctrl-C.
+    previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in _STOP_SIGNALS}
     try:
         return _emit(events, json_mode=args.json, recorder=recorder, out=sys.stdout)
     except BrokenPipeError:
@@ -150,11 +156,12 @@ def _main(argv: list[str] | None) -> int:
                     json_mode=args.json, recorder=recorder)
         return EXIT_FAIL
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if recorder is not None:
             recorder.close()
         if args.transcript and session.conversation is not None:
-            Path(args.transcript).write_text(session.conversation.transcript(), encoding="utf-8")
+            Path(args.transcript).write_text(encodable(session.conversation.transcript()), encoding="utf-8")
         backend.close()
 
 
@@ -226,6 +233,9 @@ def _export(args: argparse.Namespace) -> int:
     if not args.output:
         return _usage("--export needs -o OUT, the file to write (or -o - for stdout)")
     fmt = args.format or _FORMAT_BY_SUFFIX.get(Path(args.output).suffix.lower(), "html")
+    problem = unwritable(args.output, flag="-o") if args.output != "-" else None
+    if problem:
+        return _usage(problem)
     try:
         report = export(args.export, fmt=fmt, run=args.run)
     except TraceError as exc:

@@ -27,6 +27,7 @@ MIN_SECRET_CHARS = 6
 MAX_SECONDS = 86400.0
 # ``scheme://userinfo@``: credentials in a URL (greedy to the last "@" before the path, since
 # a password may hold a raw "@"). They are secrets wherever the URL is shown.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/?#\s]*)@")
 
 
@@ -214,12 +215,19 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every secret value replaced, e.g. an error page echoing a key, and
-    the credentials of every URL in it (``http://user:pw@host`` -> ``http://host``)."""
+    """``text`` made safe to show: every secret value replaced (an error page echoing a key),
+    the credentials of every URL in it dropped (``http://user:pw@host`` -> ``http://host``),
+    and lone surrogates replaced (a provider's or a file's ``"\\ud800"``), which no output
+    stream can encode."""
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET_CHARS:
             text = text.replace(secret, REDACTED)
-    return display_url(text)
+    return encodable(display_url(text))
+
+
+def encodable(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, so it can be written as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def display_url(url: str) -> str:

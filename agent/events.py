@@ -114,7 +114,11 @@ def from_dict(data: dict[str, Any]) -> Event:
             key = "results" if cls is SearchDone else "sources"
             fields[key] = tuple(SourceRef(**s) for s in fields.get(key, ()))
         if cls is Done:
-            fields["cited"] = tuple(int(i) for i in fields.get("cited", ()))
+            cited = fields.get("cited", ())
+            if not isinstance(cited, (list, tuple)) or any(
+                    isinstance(i, bool) or not isinstance(i, int) for i in cited):
+                raise ValueError(f"'cited' must be a list of source ids (whole numbers), got {cited!r}")
+            fields["cited"] = tuple(cited)
         return cls(**fields)
     except TypeError as exc:
         raise ValueError(f"bad fields for a {kind!r} event: {exc}") from None

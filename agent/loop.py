@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from .backends.base import Backend, BackendError, Conversation
-from .config import Settings, redact
+from .config import Settings, encodable, redact
 from .dialects import Dialect, get_dialect
 from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking
 from .parser import BadToolCall, ToolCall
@@ -29,7 +29,7 @@ class InputError(ValueError):
 
 
 def validate_question(question: str, settings: Settings) -> str:
-    text = (question or "").strip()
+    text = encodable((question or "").strip())  # argv may carry undecodable bytes as surrogates
     if not text:
         raise InputError("the question is empty; type what you want to know")
     if len(text) > settings.max_question_chars:
@@ -102,7 +102,8 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     dialect = get_dialect(settings.dialect)
     notes = dialect.notes
     # The newest turns only: history may come from a client, which can send any number of them.
-    recent = history[-2 * settings.max_history_turns:] if settings.max_history_turns else []
+    turns = history[-2 * settings.max_history_turns:] if settings.max_history_turns else []
+    recent = [(role, encodable(text)) for role, text in turns]
     messages = dialect.build_messages(question, max_searches=settings.max_searches, history=recent)
     try:
         conv = backend.start(messages, list(dialect.tools), settings=settings)
@@ -139,7 +140,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
                     phase.tokens[state] += conv.usage.generated_tokens - last_tokens
                     phase.seconds[state] += now - last_t
                     last_t, last_tokens = now, conv.usage.generated_tokens
-                    for kind, delta in parser.feed(chunk):
+                    for kind, delta in parser.feed(encodable(chunk)):
                         yield from _delta(kind, delta, answer, round_thinking)
                 for kind, delta in parser.close():
                     yield from _delta(kind, delta, answer, round_thinking)

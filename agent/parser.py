@@ -147,6 +147,8 @@ def parse_call(raw: str) -> ToolCall | BadToolCall:
         obj: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         return BadToolCall(raw, f"the tool call is not valid JSON ({exc.msg} at char {exc.pos})")
+    except RecursionError:
+        return BadToolCall(raw, "the tool call is JSON nested far too deeply; write a flat object")
     if not isinstance(obj, dict):
         return BadToolCall(raw, "the tool call must be a JSON object with \"name\" and \"arguments\"")
     name = obj.get("name", obj.get("action"))
@@ -156,7 +158,7 @@ def parse_call(raw: str) -> ToolCall | BadToolCall:
     if isinstance(args, str):
         try:
             args = json.loads(args)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             pass
     if not isinstance(args, dict):
         return BadToolCall(raw, f"\"arguments\" must be an object like {{\"query\": \"...\"}}, got {args!r}")

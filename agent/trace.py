@@ -261,6 +261,10 @@ def _check_speed(speed: float) -> None:
 
 # One line of a run: (line number, raw text, parsed object or None when not JSON).
 _Line = tuple[int, str, Any]
+# A line this app writes nests 5 levels at most (done > stats > refused_calls > call). Deeper
+# JSON is refused on reading, before any reader (reports, the UI) walks it recursively.
+_MAX_DEPTH = 32
+_TOO_DEEP = object()  # stands for a line nested deeper than that
 
 
 def _split_runs(path: str | Path) -> tuple[str, list[list[_Line]]]:
@@ -284,6 +288,12 @@ def _split_runs(path: str | Path) -> tuple[str, list[list[_Line]]]:
             obj = json.loads(raw)
         except ValueError:
             obj = None
+        except RecursionError:
+            obj = _TOO_DEEP
+        if obj is not None and obj is not _TOO_DEEP and _depth(obj) > _MAX_DEPTH:
+            obj = _TOO_DEEP
+        if obj is _TOO_DEEP and not runs:
+            raise TraceError(f"{name}:{number}: {_DEEP_MESSAGE}")
         if isinstance(obj, dict) and obj.get("type") == "meta":
             runs.append([])
         elif not runs:
@@ -306,6 +316,8 @@ def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
     previous = 0.0
     for number, raw, obj in lines[1:]:
         where = f"{name}:{number}"
+        if obj is _TOO_DEEP:
+            raise TraceError(f"{where}: {_DEEP_MESSAGE}")
         if obj is None:
             cut = "" if raw.rstrip().endswith("}") else " (cut off: the recording may have crashed)"
             raise TraceError(f"{where}: line is not valid JSON{cut}: {_clip(raw)}")
@@ -322,6 +334,7 @@ def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
         try:
             event = from_dict(obj)
             _check_types(event)
+            _check_cited(event)
         except ValueError as exc:
             raise TraceError(f"{where}: {exc}") from None
         timed.append((previous, event))
@@ -351,6 +364,33 @@ def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
             raise TraceError(
                 f"{name}:{number}: meta field {key!r} must be a {kind.__name__}, got {meta.get(key)!r}"
             )
+
+
+_DEEP_MESSAGE = (f"JSON nested more than {_MAX_DEPTH} levels deep; this is not a trace written by "
+                 "this app")
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects, without recursing."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > _MAX_DEPTH:
+                break
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _check_cited(event: Event) -> None:
+    """A ``done`` cites only sources it lists: readers look each cited id up."""
+    if isinstance(event, Done):
+        known = {s.id for s in event.sources}
+        for n in event.cited:
+            if n not in known:
+                raise ValueError(f"'cited' holds {n!r}, which is not the id of any source in this "
+                                 f"'done' event (ids: {sorted(known)})")
 
 
 def _check_types(value: Any) -> None:

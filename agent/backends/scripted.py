@@ -28,7 +28,14 @@ from ..config import Settings
 from ..dialects import get_dialect
 from ..prompt import CITATION
 from .base import BackendError, FinishReason, Usage, round_token_limit
-_TOKENISH = re.compile(r"\w+|[^\w\s]")
+# Digits one by one (Qwen tokenizers split numbers into digits), runs of other word
+# characters, and each punctuation mark: one token each, plus more for long words below.
+_TOKENISH = re.compile(r"\d|[^\W\d]+|[^\w\s]")
+# A long word is several tokens: the first 8 characters make one, then about one per 4 (BPE
+# pieces of rare words, base64, hashes). Letters of other scripts cost about one token per 2.
+# Overestimates keep the context checks on the safe side.
+_LONG_WORD = re.compile(r"[A-Za-z_]{9,}")
+_OTHER_SCRIPT = re.compile(r"[^\W\d\x00-\x7f]{3,}")
 # A numbered source in a spliced QwQ observation (agent.dialects.qwq.format_results): "[7] Title\nURL: ..."
 _RESULT_ID = re.compile(r"(?m)^\[(\d+)\] [^\n]*\nURL: ")
 
@@ -109,7 +116,12 @@ def renumber_citations(text: str, seen_ids: list[int]) -> str:
 
 
 def approx_tokens(text: str) -> int:
-    return len(_TOKENISH.findall(text))
+    """About how many tokens ``text`` costs a Qwen-style tokenizer, erring high on long words."""
+    n = len(_TOKENISH.findall(text))
+    n += sum(-(-(len(w) - 8) // 4) for w in _LONG_WORD.findall(text))
+    if not text.isascii():
+        n += sum(-(-len(w) // 2) - 1 for w in _OTHER_SCRIPT.findall(text))
+    return n
 
 
 class ScriptedConversation:
