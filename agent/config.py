@@ -56,7 +56,6 @@ class Settings:
     results_per_search: int = 5
     result_chars: int = 1200
     max_question_chars: int = 4000
-    max_history_turns: int = 10  # earlier question/answer pairs the model sees
 
     # Sampling (QwQ-32B model card).
     temperature: float = 0.6
@@ -97,7 +96,7 @@ class Settings:
         _check_choice("dialect", self.dialect, DialectName)
         _check_choice("load_in_4bit", self.load_in_4bit, Literal["auto", "yes", "no"])
         _check_choice("kv_cache", self.kv_cache, KvCacheName)
-        for name in ("max_searches", "openai_max_retries", "max_history_turns"):
+        for name in ("max_searches", "openai_max_retries"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("max_rounds", "max_new_tokens", "context_limit", "results_per_search",
@@ -171,7 +170,6 @@ ENV_VARS: dict[str, str] = {
     "DEEPSEARCH_RESULTS_PER_SEARCH": "results_per_search",
     "DEEPSEARCH_RESULT_CHARS": "result_chars",
     "DEEPSEARCH_MAX_QUESTION_CHARS": "max_question_chars",
-    "DEEPSEARCH_MAX_HISTORY_TURNS": "max_history_turns",
     "DEEPSEARCH_TEMPERATURE": "temperature",
     "DEEPSEARCH_TOP_P": "top_p",
     "DEEPSEARCH_TOP_K": "top_k",

@@ -102,8 +102,7 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
     dialect = get_dialect(settings.dialect)
     notes = dialect.notes
     # The newest turns only: history may come from a client, which can send any number of them.
-    turns = history[-2 * settings.max_history_turns:] if settings.max_history_turns else []
-    recent = [(role, encodable(text)) for role, text in turns]
+    recent = [(role, encodable(text)) for role, text in history[-2 * settings.max_history_turns:]]
     messages = dialect.build_messages(question, max_searches=settings.max_searches, history=recent)
     try:
         conv = backend.start(messages, list(dialect.tools), settings=settings)
