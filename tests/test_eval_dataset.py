@@ -60,6 +60,8 @@ def test_rows_without_a_question_or_answer_are_skipped_and_counted(tmp_path):
     ("d.csv", "question,answer\n", "no usable row"),
     ("d.parquet", "not parquet", "not a readable Parquet"),
     ("d.txt", "x", "unknown format"),
+    ("d.jsonl", "[" * 100000 + "\n", "nested too deeply"),
+    ("d.json", "[" * 100000, "nested too deeply"),
     ("d.jsonl", '{"id": 1, "question": "x", "answer": "y"}\n{"id": 1, "question": "z", "answer": "y"}\n',
      "id '1' twice"),
 ])

@@ -96,6 +96,8 @@ def _rows(path: Path) -> Iterator[Any]:
         raise DatasetError(f"dataset {str(path)!r} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"dataset {str(path)!r} cannot be read: {exc}") from None
+    except RecursionError:
+        raise DatasetError(f"dataset {str(path)!r} holds JSON nested too deeply to be a QA row") from None
 
 
 def _jsonl_rows(path: Path) -> Iterator[Any]:
