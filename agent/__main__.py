@@ -40,8 +40,14 @@ def engine_flags(parser: argparse.ArgumentParser) -> None:
                    help="the search protocol the model was trained on (default qwq; "
                         "search-r1 and research run Search-R1 / ReSearch checkpoints)")
     g.add_argument("--base-url", help="OpenAI-compatible server URL for --backend openai")
-    g.add_argument("--provider", choices=["tavily", "duckduckgo", "fixture", "auto"],
-                   help="search provider (default auto: Tavily with a key, else DuckDuckGo)")
+    g.add_argument("--provider", choices=["tavily", "duckduckgo", "fixture", "auto", "local", "retriever"],
+                   help="search provider (default auto: Tavily with a key, else DuckDuckGo; local: the "
+                        "--index; retriever: a Search-R1 /retrieve server)")
+    g.add_argument("--index", metavar="DIR",
+                   help="a document index (python -m agent.index): what --provider local searches, "
+                        "else a second tool, search_documents, beside web search")
+    g.add_argument("--retriever-url", metavar="URL",
+                   help="a Search-R1-compatible POST /retrieve server for --provider retriever")
     g.add_argument("--max-searches", type=int, metavar="N", help="search budget per question (default 5)")
     g.add_argument("--max-new-tokens", type=int, metavar="N", help="token limit per generation round")
     g.add_argument("--model-script", metavar="FILE",
@@ -60,6 +66,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         provider=args.provider,
         max_searches=args.max_searches, max_new_tokens=args.max_new_tokens,
         model_script=args.model_script, search_fixture=args.search_fixture,
+        index_dir=args.index, retriever_url=args.retriever_url,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal, Mapping, get_args
 from urllib.parse import unquote
 
 BackendName = Literal["transformers", "openai", "scripted"]
-ProviderName = Literal["tavily", "duckduckgo", "fixture", "auto"]
+ProviderName = Literal["tavily", "duckduckgo", "fixture", "auto", "local", "retriever"]
 KvCacheName = Literal["dynamic", "static", "compile"]
 # The search protocol the model was trained on (agent/dialects/).
 DialectName = Literal["qwq", "search-r1", "research"]
@@ -46,6 +46,10 @@ class Settings:
     model_script: str | None = None
     search_fixture: str | None = None
     script_delay_s: float = 0.0
+    # A document index (agent/index): what ``local`` searches, or a second tool beside the web.
+    index_dir: str | None = None
+    # A Search-R1-compatible POST /retrieve server, for ``retriever``.
+    retriever_url: str | None = None
 
     # Bounds on work.
     max_searches: int = 5
@@ -116,6 +120,12 @@ class Settings:
             if not 0 <= getattr(self, name) <= MAX_SECONDS:
                 raise SettingsError(f"{_named(name)} must be between 0 and {MAX_SECONDS:g} seconds, "
                                     f"got {getattr(self, name)!r}")
+        if self.provider == "local" and not self.index_dir:
+            raise SettingsError("provider 'local' needs a document index: --index DIR or DEEPSEARCH_INDEX "
+                                "(build one with `python -m agent.index add FILES --index DIR`)")
+        if self.provider == "retriever" and not self.retriever_url:
+            raise SettingsError("provider 'retriever' needs a /retrieve server: --retriever-url URL or "
+                                "DEEPSEARCH_RETRIEVER_URL")
         if self.answer_reserve_tokens >= self.context_limit:
             raise SettingsError(
                 f"answer_reserve_tokens ({self.answer_reserve_tokens!r}) must be below "
@@ -185,6 +195,8 @@ ENV_VARS: dict[str, str] = {
     "DEEPSEARCH_QUEUE_SIZE": "queue_max_size",
     "DEEPSEARCH_MAX_HISTORY_TURNS": "max_history_turns",
     "DEEPSEARCH_SCRIPT_DELAY": "script_delay_s",
+    "DEEPSEARCH_INDEX": "index_dir",
+    "DEEPSEARCH_RETRIEVER_URL": "retriever_url",
     "TAVILY_API_KEY": "tavily_api_key",
     "OPENAI_API_KEY": "openai_api_key",
 }

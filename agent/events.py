@@ -16,11 +16,19 @@ from typing import Any, Literal
 
 @dataclass(frozen=True, kw_only=True)
 class SourceRef:
-    """A numbered source as shown to people: the number is global per conversation."""
+    """A numbered source as shown to people: the number is global per conversation.
+
+    A web page has a ``url``. A passage of a document has no URL (``url`` is empty)
+    but its ``file``, ``page`` (PDFs) and ``text``, so a citation can show the passage.
+    """
 
     id: int
     title: str
     url: str
+    kind: Literal["web", "document"] = "web"
+    file: str | None = None
+    page: int | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +54,7 @@ class SearchStart:
     query: str
     round: int
     max_searches: int
+    tool: str = "web_search"  # or "search_documents"
     type: Literal["search_start"] = "search_start"
 
 
@@ -58,6 +67,7 @@ class SearchDone:
     latency_s: float
     results: tuple[SourceRef, ...] = ()
     error: str | None = None
+    tool: str = "web_search"  # or "search_documents"
     type: Literal["search_done"] = "search_done"
 
 
@@ -99,6 +109,14 @@ def to_dict(event: Event) -> dict[str, Any]:
     data = asdict(event)
     if isinstance(event, SearchDone) and event.error is None:
         del data["error"]
+    for key in ("results", "sources"):
+        # A web source is written exactly as before documents existed: id, title, url.
+        for ref in data.get(key, ()):
+            if ref["kind"] == "web":
+                del ref["kind"]
+            for name in ("file", "page", "text"):
+                if ref[name] is None:
+                    del ref[name]
     return {"type": data.pop("type"), **data}
 
 

@@ -17,11 +17,12 @@ from .backends.base import Backend, BackendError, Conversation
 from .config import Settings, encodable, redact
 from .dialects import Dialect, get_dialect
 from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking
-from .parser import BadToolCall, ToolCall
-from .prompt import CITATION, escape_untrusted
-from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry
+from .parser import BadToolCall, ToolCall, parse_call
+from .prompt import (CITATION, DOCUMENTS_NOTE, DOCUMENTS_TOOL_NAME, LOCAL_NOTE, SEARCH_DOCUMENTS_TOOL,
+                     escape_untrusted)
+from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry, documents_about
 from .search.base import SearchResult
-from .search.sources import is_http_url
+from .search.sources import registrable
 
 
 class InputError(ValueError):
@@ -85,27 +86,34 @@ def run(
     cancel: threading.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
     on_conversation: Callable[[Conversation], None] | None = None,
+    documents: SearchChain | None = None,
 ) -> Iterator[Event]:
     """Answer ``question``, yielding events. Raises ``InputError`` before any event
     for an empty or over-long question. ``on_conversation`` receives the backend
-    conversation once it is open (for transcripts)."""
+    conversation once it is open (for transcripts). ``documents``, when given and the
+    dialect calls tools by name (QwQ), is offered as a second tool, ``search_documents``."""
     text = validate_question(question, settings)
-    return _run(text, settings=settings, backend=backend, search=search,
+    return _run(text, settings=settings, backend=backend, search=search, documents=documents,
                 registry=registry if registry is not None else SourceRegistry(),
                 history=list(history), cancel=cancel or threading.Event(), clock=clock,
                 on_conversation=on_conversation)
 
 
-def _run(question, *, settings, backend, search, registry, history, cancel, clock,
+def _run(question, *, settings, backend, search, documents, registry, history, cancel, clock,
          on_conversation) -> Iterator[Event]:
     t0 = clock()
     dialect = get_dialect(settings.dialect)
     notes = dialect.notes
     # The newest turns only: history may come from a client, which can send any number of them.
     recent = [(role, encodable(text)) for role, text in history[-2 * settings.max_history_turns:]]
+    # Search-R1 and ReSearch models know one <search> tag and a verbatim trained prompt: no second tool.
+    documents = documents if dialect.tools else None
+    tools = list(dialect.tools) + ([SEARCH_DOCUMENTS_TOOL] if documents is not None else [])
     messages = dialect.build_messages(question, max_searches=settings.max_searches, history=recent)
+    if dialect.tools:
+        _add_note(messages, _documents_note(settings, search, documents))
     try:
-        conv = backend.start(messages, list(dialect.tools), settings=settings)
+        conv = backend.start(messages, tools, settings=settings)
     except BackendError as exc:
         yield Error(message=redact(str(exc), settings.secrets))
         return
@@ -166,7 +174,8 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
                     answer.append(promoted)
                     yield Answer(text=promoted)
                 break
-            call = dialect.parse_call(parser.call_text)
+            call = (parse_call(parser.call_text, tools=tuple(t["function"]["name"] for t in tools))
+                    if documents is not None else dialect.parse_call(parser.call_text))
             if isinstance(call, BadToolCall):
                 bad_calls += 1
                 refused.append({"reason": "malformed", "detail": call.problem})
@@ -183,8 +192,10 @@ def _run(question, *, settings, backend, search, registry, history, cancel, cloc
                 conv.add_tool_result(notes.context_full)
                 continue
             searches += 1
-            yield SearchStart(query=call.query, round=searches, max_searches=settings.max_searches)
-            done, observation = _search(call, searches, dialect=dialect, settings=settings, search=search,
+            yield SearchStart(query=call.query, round=searches, max_searches=settings.max_searches,
+                              tool=call.name)
+            chain = documents if call.name == DOCUMENTS_TOOL_NAME and documents is not None else search
+            done, observation = _search(call, searches, dialect=dialect, settings=settings, search=chain,
                                         registry=registry, conv=conv, cancel=cancel, clock=clock)
             latencies.append(done.latency_s)
             shown.extend(r.id for r in done.results if r.id not in shown)
@@ -243,6 +254,22 @@ def _delta(kind: str, text: str, answer: list[str], thinking: list[str]) -> Iter
         yield Thinking(text=text)
 
 
+def _documents_note(settings: Settings, search: SearchChain, documents: SearchChain | None) -> str | None:
+    """What the system prompt says about documents: the second tool, or a web_search that
+    searches documents instead of the web."""
+    if documents is not None:
+        return DOCUMENTS_NOTE.format(about=documents_about(documents))
+    if settings.provider in ("local", "retriever"):
+        return LOCAL_NOTE.format(about=documents_about(search))
+    return None
+
+
+def _add_note(messages: list[dict[str, str]], note: str | None) -> None:
+    """``note`` as a paragraph of the system prompt. Document names are outside text: escaped."""
+    if note and messages and messages[0]["role"] == "system":
+        messages[0] = {**messages[0], "content": messages[0]["content"] + "\n\n" + escape_untrusted(note)}
+
+
 def _no_room(conv: Conversation, settings: Settings, observation: str) -> bool:
     need = conv.usage.context_tokens + conv.count_tokens(observation) + settings.answer_reserve_tokens
     return need > settings.context_limit
@@ -262,10 +289,10 @@ def _search(call: ToolCall, number: int, *, dialect: Dialect, settings: Settings
         # Provider messages may quote what the server said, and servers echo keys.
         reason = redact(str(exc), settings.secrets)
         return (SearchDone(query=call.query, provider=search.name, latency_s=round(clock() - start, 3),
-                           error=reason),
+                           error=reason, tool=call.name),
                 dialect.notes.search_failed.format(reason=escape_untrusted(reason)))
     latency = round(clock() - start, 3)
-    results = [r for r in answer.results if is_http_url(r.url)]
+    results = [r for r in answer.results if registrable(r)]
     fitted = list(results)
     # Drop results from the end until the observation fits the context, and
     # register only those, so no number is given to a source the model never saw.
@@ -273,7 +300,7 @@ def _search(call: ToolCall, number: int, *, dialect: Dialect, settings: Settings
             call.query, _preview(fitted), number=number, budget=settings.max_searches)):
         fitted.pop()
     if results and not fitted:
-        return SearchDone(query=call.query, provider=answer.provider, latency_s=latency), None
+        return SearchDone(query=call.query, provider=answer.provider, latency_s=latency, tool=call.name), None
     sources: list[Source] = []
     for result in fitted:
         source = registry.register(result)
@@ -281,9 +308,10 @@ def _search(call: ToolCall, number: int, *, dialect: Dialect, settings: Settings
             sources.append(source)
     observation = dialect.format_results(call.query, sources, number=number, budget=settings.max_searches)
     return (SearchDone(query=call.query, provider=answer.provider, latency_s=latency,
-                       results=tuple(s.ref() for s in sources)), observation)
+                       results=tuple(s.ref() for s in sources), tool=call.name), observation)
 
 
 def _preview(results: list[SearchResult]) -> list[Source]:
     """Stand-in sources to measure an observation before numbers are given out."""
-    return [Source(id=999, title=r.title, url=r.url, content=r.content) for r in results]
+    return [Source(id=999, title=r.title, url=r.url, content=r.content, kind=r.kind, file=r.file, page=r.page)
+            for r in results]

@@ -139,9 +139,9 @@ def partial_tag_suffix(text: str, tags: tuple[str, ...] = _TAGS) -> int:
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 
 
-def parse_call(raw: str) -> ToolCall | BadToolCall:
+def parse_call(raw: str, *, tools: tuple[str, ...] = (TOOL_NAME,)) -> ToolCall | BadToolCall:
     """Validate a call in either shape: native ``{"name", "arguments"}`` or the
-    seed prompt's ``{"action", "action_input"}``."""
+    seed prompt's ``{"action", "action_input"}``, to one of ``tools``."""
     text = _FENCE.sub("", raw.strip())
     try:
         obj: Any = json.loads(text)
@@ -153,8 +153,9 @@ def parse_call(raw: str) -> ToolCall | BadToolCall:
         return BadToolCall(raw, "the tool call must be a JSON object with \"name\" and \"arguments\"")
     name = obj.get("name", obj.get("action"))
     args = obj.get("arguments", obj.get("action_input"))
-    if name != TOOL_NAME:
-        return BadToolCall(raw, f"unknown tool {name!r}; the only tool is {TOOL_NAME!r}")
+    if name not in tools:
+        known = f"the only tool is {tools[0]!r}" if len(tools) == 1 else f"the tools are {list(tools)!r}"
+        return BadToolCall(raw, f"unknown tool {name!r}; {known}")
     if isinstance(args, str):
         try:
             args = json.loads(args)
@@ -168,4 +169,4 @@ def parse_call(raw: str) -> ToolCall | BadToolCall:
     query = " ".join(query.split())
     if not query:
         return BadToolCall(raw, "the search query is empty; write what to search for")
-    return ToolCall(TOOL_NAME, query[:MAX_QUERY_CHARS])
+    return ToolCall(name, query[:MAX_QUERY_CHARS])

@@ -118,6 +118,11 @@ def safe_href(url: str) -> str | None:
     return url if parts.scheme.lower() in ("http", "https") and host else None
 
 
+def document_place(ref: SourceRef) -> str:
+    """Where a document source is: "report.pdf, page 3"."""
+    return f"{ref.file or ''}" + (f", page {ref.page}" if ref.page is not None else "")
+
+
 def byline(meta: Meta) -> str:
     parts = [f"model {meta.get('model') or '?'}", f"backend {meta.get('backend') or '?'}"]
     if meta.get("started_at"):

@@ -11,7 +11,8 @@ from typing import Any, Sequence
 
 from .answer_markdown import answer_html
 from .events import Error, SourceRef
-from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, regroup, safe_href, stat_rows
+from .report import (SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, safe_href,
+                     stat_rows)
 
 
 _CSS = """
@@ -117,6 +118,10 @@ def _article(meta: dict[str, Any], run: Run, *, anchor: str) -> str:
 
 
 def _link(ref: SourceRef) -> str:
+    if ref.kind == "document":
+        # No page to link to: the passage itself opens in place.
+        return (f'{_e(ref.title)} <span class="url">{_e(document_place(ref))}</span>'
+                f'<details><summary>passage</summary><div class="pre">{_e(ref.text or "")}</div></details>')
     href = safe_href(ref.url)
     title = _e(ref.title or ref.url)
     where = f' <span class="url">{_e(ref.url)}</span>'

@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 from .answer_markdown import answer_markdown
 from .events import Error, SourceRef
-from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, regroup, safe_href, stat_rows
+from .report import (SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, safe_href,
+                     stat_rows)
 
 # Inline text never starts a line, so list and heading markers need no escape;
 # these are the characters that could open emphasis, code, links, HTML or a table cell.
@@ -81,6 +82,8 @@ def _url(url: str) -> str:
 
 
 def _link(ref: SourceRef) -> str:
+    if ref.kind == "document":
+        return f"{_text(ref.title)} ({_text(document_place(ref))})\n  > {_text(ref.text or '')}"
     href = safe_href(ref.url)
     title = _text(ref.title or ref.url)
     return f"[{title}]({_url(href)})" if href else f"{title} ({_text(ref.url)})"

@@ -21,7 +21,7 @@ from .events import Done, Event, SourceRef
 from .gpu import on_gpu, on_zero_gpu
 from .loop import run, validate_question
 from .prompt import CITATION
-from .search import SearchChain, SourceRegistry, build_search
+from .search import SearchChain, SourceRegistry, build_documents, build_search
 
 
 def build_backend(settings: Settings) -> Backend:
@@ -50,6 +50,7 @@ class ChatSession:
         self.settings = settings
         self.backend = backend
         self.search = search or build_search(settings)
+        self.documents = build_documents(settings)  # the search_documents tool, or None
         self.registry = SourceRegistry()
         self.history: list[tuple[str, str]] = []
         self.conversation: Conversation | None = None  # the latest question's, for transcripts
@@ -66,7 +67,7 @@ class ChatSession:
         else:
             events = run(question, settings=self.settings, backend=self.backend, search=self.search,
                          registry=self.registry, history=self.history, cancel=cancel,
-                         on_conversation=self._opened)
+                         on_conversation=self._opened, documents=self.documents)
         return self._remember(question.strip(), events)
 
     def _ask_on_zero_gpu(self, question: str, cancel: threading.Event) -> Iterator[Event]:
@@ -151,7 +152,8 @@ def answer_in_one_call(question: str, settings: Settings, history: list[tuple[st
     registry.adopt(sources)
     try:
         yield from run(question, settings=settings, backend=_GPU_BACKEND, search=build_search(settings),
-                       registry=registry, history=history, cancel=cancel)
+                       registry=registry, history=history, cancel=cancel,
+                       documents=build_documents(settings))
     finally:
         cancel.set()
 

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markdown import Markdown
 
-from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking
+from .events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
 from .loop import REFUSAL_REASONS
 
 # A whole escape sequence (7-bit or 8-bit introducer), so no parameters are left behind as text:
@@ -120,7 +120,7 @@ class TerminalPrinter:
         if cited:
             self.out.write(f"\n{self.bold}Sources{self.reset}\n")
             for n in cited:
-                self.out.write(f"  [{n}] {_line(by_id[n].title)} — {_line(by_id[n].url)}\n")
+                self.out.write(f"  [{n}] {_line(by_id[n].title)} — {_line(_where(by_id[n]))}\n")
         calls = stats.get("refused_calls")
         refused = [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
         note = ""
@@ -165,3 +165,10 @@ def _complete_blocks(text: str) -> tuple[str, str]:
             cut = end
         pos = end
     return text[:cut], text[cut:]
+
+
+def _where(source: SourceRef) -> str:
+    """A web source's URL, or a document's file and page."""
+    if source.kind == "document":
+        return f"{source.file}" + (f", page {source.page}" if source.page is not None else "")
+    return source.url

@@ -31,13 +31,19 @@ NOTES = Notes(
 def format_results(query: str, sources: list[Source], *, number: int, budget: int) -> str:
     lines = [f'Results for "{escape_untrusted(query)}" (search {number} of {budget}):']
     for s in sources:
-        lines.append(f"\n[{s.id}] {escape_untrusted(s.title)}\nURL: {escape_untrusted(s.url)}\n"
-                     f"{escape_untrusted(s.content)}")
+        lines.append(f"\n[{s.id}] {escape_untrusted(s.title)}\n{_where(s)}\n{escape_untrusted(s.content)}")
     if not sources:
         lines.append("\nNo results. Try a different query, or answer from what you know.")
     else:
         lines.append(f"\nCite these as [{sources[0].id}] etc. You have {budget - number} search(es) left.")
     return "\n".join(lines)
+
+
+def _where(source: Source) -> str:
+    if source.kind == "document":
+        page = f", page {source.page}" if source.page is not None else ""
+        return f"File: {escape_untrusted(source.file or '')}{page}"
+    return f"URL: {escape_untrusted(source.url)}"
 
 
 def extract_answer(output: str) -> str | None:

@@ -43,7 +43,8 @@ def response_of(hits_per_query: list[list[Hit]], *, return_scores: bool) -> dict
 def hits_of_response(data: Any, *, query_count: int) -> list[list[Hit]]:
     """Parse a /retrieve response (with or without scores) into hits per query.
 
-    ``file`` is the server's own ``file`` key when it sends one, else the document id.
+    ``file`` is the server's own ``file`` key when it sends one, else the passage title
+    (Search-R1's Wikipedia passages have only an id and contents).
     """
     result = data.get("result") if isinstance(data, dict) else None
     if not isinstance(result, list) or len(result) != query_count:
@@ -65,7 +66,7 @@ def _hit(item: dict[str, Any]) -> Hit:
     title, text = split_contents(doc["contents"])
     page = doc.get("page")
     heading = doc.get("heading")
-    return Hit(pid=str(doc.get("id", "")), file=str(doc.get("file") or doc.get("id") or title),
+    return Hit(pid=str(doc.get("id", "")), file=str(doc.get("file") or title or doc.get("id", "")),
                title=title, text=text,
                score=float(score) if isinstance(score, (int, float)) else 0.0,
                page=page if isinstance(page, int) and not isinstance(page, bool) else None,

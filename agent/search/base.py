@@ -5,15 +5,22 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
+
+SourceKind = Literal["web", "document"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class SearchResult:
+    """A web page (``url``) or a passage of a document (``file`` and ``page``, no URL)."""
+
     title: str
     url: str
     content: str
+    kind: SourceKind = "web"
+    file: str | None = None
+    page: int | None = None
 
 
 class SearchError(RuntimeError):
@@ -65,6 +72,14 @@ def normalise(title: object, url: object, content: object, *, content_chars: int
         url=clean_text(url, limit=2000),
         content=clean_text(content, limit=content_chars),
     )
+
+
+def document_result(*, title: object, file: object, page: int | None, content: object,
+                    content_chars: int) -> SearchResult:
+    """A passage of a document, cleaned like web text: it is just as untrusted."""
+    name = clean_text(file, limit=300) or "(unnamed document)"
+    return SearchResult(title=clean_text(title, limit=300) or name, url="", kind="document",
+                        file=name, page=page, content=clean_text(content, limit=content_chars))
 
 
 def is_http_url(url: str) -> bool:

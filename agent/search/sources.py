@@ -15,7 +15,7 @@ from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..events import SourceRef
-from .base import SearchResult, is_http_url
+from .base import SearchResult, SourceKind, is_http_url
 
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")
 
@@ -26,9 +26,28 @@ class Source:
     title: str
     url: str
     content: str
+    kind: SourceKind = "web"
+    file: str | None = None
+    page: int | None = None
 
     def ref(self) -> SourceRef:
+        if self.kind == "document":
+            # The passage travels with the reference: a document has no page to open elsewhere.
+            return SourceRef(id=self.id, title=self.title, url="", kind="document", file=self.file,
+                             page=self.page, text=self.content)
         return SourceRef(id=self.id, title=self.title, url=self.url)
+
+
+def registrable(result: SearchResult) -> bool:
+    """Only http(s) pages and document passages get numbers: anything else could become a
+    ``javascript:`` link in the browser."""
+    return result.kind == "document" or is_http_url(result.url)
+
+
+def _key(kind: str, url: str, file: str | None, page: int | None, text: str | None) -> str:
+    if kind == "document":
+        return f"doc:{file}\x00{page}\x00{text}"
+    return normalise_url(url)
 
 
 def normalise_url(url: str) -> str:
@@ -53,10 +72,10 @@ class SourceRegistry:
         self._lock = threading.Lock()
 
     def register(self, result: SearchResult) -> Source | None:
-        """The numbered source for ``result``; ``None`` for a non-http(s) URL."""
-        if not is_http_url(result.url):
+        """The numbered source for ``result``; ``None`` for a web result without an http(s) URL."""
+        if not registrable(result):
             return None
-        key = normalise_url(result.url)
+        key = _key(result.kind, result.url, result.file, result.page, result.content)
         with self._lock:
             known = self._by_key.get(key)
             if known is not None and (known.content or not result.content):
@@ -65,8 +84,8 @@ class SourceRegistry:
                 fresh = replace(known, content=result.content)
                 self._by_key[key] = self._ordered[known.id - 1] = fresh
                 return fresh
-            source = Source(id=len(self._ordered) + 1, title=result.title,
-                            url=result.url.strip(), content=result.content)
+            source = Source(id=len(self._ordered) + 1, title=result.title, url=result.url.strip(),
+                            content=result.content, kind=result.kind, file=result.file, page=result.page)
             self._by_key[key] = source
             self._ordered.append(source)
             return source
@@ -79,10 +98,11 @@ class SourceRegistry:
         """Take over numbers given elsewhere (a GPU worker), keeping ids as they are."""
         with self._lock:
             for ref in refs:
-                key = normalise_url(ref.url)
+                key = _key(ref.kind, ref.url, ref.file, ref.page, ref.text)
                 if key in self._by_key or ref.id != len(self._ordered) + 1:
                     continue
-                source = Source(id=ref.id, title=ref.title, url=ref.url, content="")
+                source = Source(id=ref.id, title=ref.title, url=ref.url, content=ref.text or "",
+                                kind=ref.kind, file=ref.file, page=ref.page)
                 self._by_key[key] = source
                 self._ordered.append(source)
 

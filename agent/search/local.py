@@ -1,0 +1,46 @@
+"""A provider that searches document indexes on this machine (``--provider local``,
+and the ``search_documents`` tool).
+
+Several indexes can be searched as one: an operator's shared index and a
+visitor's own uploads. Their BM25 scores are merged as they are, which ranks
+well enough for a handful of passages.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Sequence
+
+from ..index import DocumentIndex
+from .base import SearchError, SearchResult, document_result
+
+
+MAX_NAMED = 10  # document names the system prompt lists
+
+
+class LocalProvider:
+    name = "local"
+
+    def __init__(self, indexes: Sequence[DocumentIndex], *, content_chars: int) -> None:
+        self._indexes = list(indexes)
+        self._content_chars = content_chars
+
+    def describe(self) -> str:
+        """E.g. "3 documents (report.pdf, notes.md, page.html), 120 passages"."""
+        docs = [d for index in self._indexes for d in index.documents()]
+        names = ", ".join(d.name for d in docs[:MAX_NAMED])
+        more = f" and {len(docs) - MAX_NAMED} more" if len(docs) > MAX_NAMED else ""
+        passages = sum(d.passages for d in docs)
+        return f"{len(docs)} document(s) ({names}{more}), {passages} passages" if docs else "no documents yet"
+
+    def search(self, query: str, *, max_results: int) -> list[SearchResult]:
+        hits = []
+        for index in self._indexes:
+            try:
+                hits.extend(index.search(query, k=max_results))
+            except sqlite3.Error as exc:
+                raise SearchError(f"the document index in {str(index.directory)!r} failed: {exc}",
+                                  provider=self.name) from None
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return [document_result(title=h.title, file=h.file, page=h.page, content=h.text,
+                                content_chars=self._content_chars) for h in hits[:max_results]]
