@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from .backends.base import Backend, Conversation
 from .config import Settings
 from .events import Done, Event, SourceRef
 from .gpu import on_gpu, on_zero_gpu
+from .index import DocumentIndex
 from .loop import run, validate_question
 from .prompt import CITATION
 from .search import SearchChain, SourceRegistry, build_documents, build_search
@@ -51,9 +52,22 @@ class ChatSession:
         self.backend = backend
         self.search = search or build_search(settings)
         self.documents = build_documents(settings)  # the search_documents tool, or None
+        self.own_indexes: list[DocumentIndex] = []  # this person's uploads (the browser's Documents)
         self.registry = SourceRegistry()
         self.history: list[tuple[str, str]] = []
         self.conversation: Conversation | None = None  # the latest question's, for transcripts
+
+    def use_indexes(self, indexes: list[DocumentIndex]) -> None:
+        """Search this person's own indexes too (beside the operator's shared one), from the
+        next question on: through ``search_documents``, or the search tool itself with ``local``."""
+        self.own_indexes = list(indexes)
+        self.rebuild_search(self.settings)
+
+    def rebuild_search(self, settings: Settings) -> None:
+        """New settings (another provider) keep this person's own indexes."""
+        self.settings = settings
+        self.search = build_search(settings, own_indexes=self.own_indexes)
+        self.documents = build_documents(settings, own_indexes=self.own_indexes)
 
     def ask(self, question: str, *, cancel: threading.Event | None = None) -> Iterator[Event]:
         """Run one question; on a completed answer, remember it for follow-ups.
@@ -74,7 +88,8 @@ class ChatSession:
         """The whole answer in one GPU call; session state stays here, updated from events."""
         global _GPU_BACKEND
         _GPU_BACKEND = self.backend  # forked into the worker with the loaded model
-        remote = gpu_answer(question, self.settings, list(self.history), list(self.registry.refs()))
+        own = [str(index.directory) for index in self.own_indexes]
+        remote = gpu_answer(question, self.settings, list(self.history), list(self.registry.refs()), own)
         try:
             for event in remote:
                 if isinstance(event, Done):
@@ -138,7 +153,7 @@ _GPU_BACKEND: Backend | None = None
 
 
 def answer_in_one_call(question: str, settings: Settings, history: list[tuple[str, str]],
-                       sources: list[SourceRef]) -> Iterator[Event]:
+                       sources: list[SourceRef], own_index_dirs: Sequence[str] = ()) -> Iterator[Event]:
     """One whole answer (every round, search and splice) as a real generator function.
 
     This is what ZeroGPU runs in a forked worker: the arguments are pickled,
@@ -150,12 +165,16 @@ def answer_in_one_call(question: str, settings: Settings, history: list[tuple[st
     cancel = threading.Event()
     registry = SourceRegistry()
     registry.adopt(sources)
+    # A forked worker must not share the parent's SQLite connections: it opens the folders anew.
+    own = [DocumentIndex(d, read_only=True) for d in own_index_dirs]
     try:
-        yield from run(question, settings=settings, backend=_GPU_BACKEND, search=build_search(settings),
-                       registry=registry, history=history, cancel=cancel,
-                       documents=build_documents(settings))
+        yield from run(question, settings=settings, backend=_GPU_BACKEND,
+                       search=build_search(settings, own_indexes=own), registry=registry,
+                       history=history, cancel=cancel, documents=build_documents(settings, own_indexes=own))
     finally:
         cancel.set()
+        for index in own:
+            index.close()
 
 
 def _gpu_seconds(question: str, settings: Settings, *_: object) -> int:

@@ -15,6 +15,7 @@ from agent.loop import InputError, validate_question
 
 from .citations import escape_text
 from .controller import Recorder, Runtime, UISession, interruptible_sleep
+from .documents_panel import PASSAGE_JS, build_documents_panel
 from .history import mark_stopped, normalise_history
 from .mapper import AnswerView
 
@@ -278,9 +279,14 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
     providers = list(PROVIDERS)
     if s.search_fixture:
         providers.append(("Fixture (offline file)", "fixture"))
+    if s.index_dir:
+        providers.append(("Documents only (the shared index)", "local"))
+    if s.retriever_url:
+        providers.append(("Retrieval server (Search-R1 /retrieve)", "retriever"))
     # Gradio copies each download into its cache: files older than an hour go, so a busy replica's
     # disk stays bounded (a download link older than that is gone too).
     with gr.Blocks(title=TITLE, fill_width=False, delete_cache=EXPORT_CACHE_S) as demo:
+        # Gradio deletes a session's state when it drops the session: its uploaded documents go too.
         session = gr.State(None, delete_callback=close_session)
         gr.HTML(f'<div id="app-header"><h1>{LOGO}{TITLE}</h1><p class="subtitle">{SUBTITLE}</p></div>')
         gr.Markdown(runtime.banner or "", visible=bool(runtime.banner), elem_id="banner")
@@ -324,6 +330,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                 max_new = gr.Slider(min(256, s.max_new_tokens), max(32768, s.max_new_tokens), step=256,
                                     value=s.max_new_tokens, label="Max new tokens per round",
                                     elem_id="set-max-new-tokens")
+        build_documents_panel(runtime, session=session, chatbot=chatbot, demo=demo)
         timer = gr.Timer(1.0, active=runtime.loader.loading)
 
         controls = [max_searches, provider, results, temperature, max_new]
@@ -352,4 +359,4 @@ def launch_kwargs() -> dict[str, Any]:
              "Arial", "sans-serif"]  # local fonts only: nothing is fetched, offline works
     mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=fonts, font_mono=mono)
-    return {"css_paths": [CSS_PATH], "theme": theme}
+    return {"css_paths": [CSS_PATH], "theme": theme, "js": PASSAGE_JS}

@@ -56,6 +56,37 @@ def domain(url: str) -> str:
     return host.removeprefix("www.")
 
 
+def passage_anchor(source_id: int) -> str:
+    """The id of a document source's passage in the Sources panel, which its [n] links to."""
+    return f"passage-{source_id}"
+
+
+def citation_target(source: SourceRef | None) -> str | None:
+    """Where ``[n]`` leads: the page of a web source, the passage of a document (it has no URL)."""
+    if source is None:
+        return None
+    if source.kind == "document":
+        return f"#{passage_anchor(source.id)}"
+    return safe_url(source.url)
+
+
+def document_place(source: SourceRef) -> str:
+    """Where a document source is, as plain text: "report.pdf, page 3"."""
+    return f"{source.file or 'document'}" + (f", page {source.page}" if source.page is not None else "")
+
+
+def document_passage(source: SourceRef) -> str:
+    """A cited document in the Sources panel: file and page, and the passage behind a click.
+
+    Raw HTML (``<details>``) so the passage opens in place; every piece of document text in
+    it is HTML-escaped, and Gradio's sanitizer still runs over the result.
+    """
+    summary = html.escape(f"{source.id}. {source.title} · {document_place(source)}", quote=False)
+    passage = html.escape(" ".join(_CONTROL.sub(" ", source.text or "").split()), quote=False)
+    return (f'\n<details class="passage" id="{passage_anchor(source.id)}"><summary>{summary}</summary>'
+            f'<blockquote>{passage}</blockquote></details>\n')
+
+
 def link(text_md: str, url: str) -> str:
     """``[text](url)`` for an http(s) URL, else the text alone."""
     target = safe_url(url)
@@ -86,11 +117,12 @@ def _chips(match: re.Match[str], sources: Mapping[int, SourceRef]) -> str:
 
 def chip(n: int, source: SourceRef | None) -> str:
     """One citation as inline HTML (the chat's sanitiser keeps ``class`` and ``title``)."""
-    target = safe_url(source.url) if source is not None else None
+    target = citation_target(source)
     if source is None or target is None:
         return f'<span class="cite cite-missing" title="No source {n} in this answer">{n}?</span>'
-    name = " ".join(_CONTROL.sub(" ", source.title or "").split())[:160] or domain(source.url)
-    label = attribute(f"{n}. {name} · {domain(source.url)}")
+    where = document_place(source) if source.kind == "document" else domain(source.url)
+    name = " ".join(_CONTROL.sub(" ", source.title or "").split())[:160] or where
+    label = attribute(f"{n}. {name} · {where}")
     return f'<a class="cite" href="{attribute(target)}" title="{label}">{n}</a>'
 
 

@@ -28,10 +28,10 @@ from typing import Any, Callable, Iterator
 from agent.backends.base import Backend, BackendError
 from agent.config import Settings
 from agent.events import Error, Event
-from agent.search import build_search
 from agent.session import ChatSession
 
 from .conversation_export import ConversationExport
+from .documents import DocumentShelf
 from .pacing import StreamPacer
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ class UISession:
     def __init__(self, runtime: Runtime, *, history: list[tuple[str, str]] | None = None) -> None:
         self.runtime = runtime
         self.chat = ChatSession(settings=runtime.settings, backend=runtime.backend)
+        self.documents = DocumentShelf()  # this visitor's uploads; deleted when the session ends
         self.chat.history = list(history or [])
         self.cancel: threading.Event | None = None
         self.pump: threading.Thread | None = None
@@ -146,7 +147,7 @@ class UISession:
     def configure(self, settings: Settings) -> None:
         """Per-question settings; the search chain is rebuilt only when the provider changes."""
         if settings.provider != self.chat.settings.provider:
-            self.chat.search = build_search(settings)
+            self.chat.rebuild_search(settings)
         self.chat.settings = settings
 
     def begin(self) -> threading.Event:
@@ -230,10 +231,12 @@ class UISession:
         return Path(self._dir)
 
     def close(self) -> None:
-        """The browser session is gone (Gradio deleted its state): end its answer, drop its files."""
+        """The browser session is gone (Gradio deleted its state): end its answer, drop its files
+        and its uploaded documents."""
         with self.lock:
             if self.cancel is not None:
                 self.cancel.set()
+        self.documents.close()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

@@ -20,7 +20,8 @@ import gradio as gr
 from agent.config import redact
 from agent.events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
 
-from .citations import attribute, domain, escape_text, link, link_citations, neutralise, safe_url
+from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text, link,
+                        link_citations, neutralise, safe_url)
 from .stats import CUT_SHORT, end_of, format_stats
 
 THINKING_TITLE = "Thinking…"
@@ -295,7 +296,7 @@ class AnswerView:
         done = self.done
         extras = ""
         cited = [self.sources[n] for n in sorted(done.cited) if n in self.sources]
-        cards = "".join(_card(s) for s in cited if safe_url(s.url))
+        cards = "".join(_card(s) for s in cited if citation_target(s))
         if cards:
             extras += f'\n\n<div class="ds-extra source-cards">{cards}</div>'
         end = end_of(done)
@@ -327,7 +328,8 @@ class AnswerView:
         tail: list[gr.ChatMessage] = []
         done = self.done
         if done is not None and done.cited:
-            lines = [_source_line(self.sources[n]) for n in sorted(done.cited) if n in self.sources]
+            lines = [document_passage(self.sources[n]) if self.sources[n].kind == "document"
+                     else _source_line(self.sources[n]) for n in sorted(done.cited) if n in self.sources]
             if lines:
                 tail.append(gr.ChatMessage(content="\n".join(lines),
                                            metadata={"title": f"{SOURCES_TITLE} ({len(lines)})"}))
@@ -367,14 +369,16 @@ class AnswerView:
 
 def _card(source: SourceRef) -> str:
     """A small source card: number, title, domain (no favicon: nothing is fetched from elsewhere)."""
-    where = domain(source.url)
+    where = document_place(source) if source.kind == "document" else domain(source.url)
     title = " ".join((source.title or where or "untitled").split())[:90]
-    return (f'<a class="source-card" href="{attribute(safe_url(source.url) or "")}" '
+    return (f'<a class="source-card" href="{attribute(citation_target(source) or "")}" '
             f'title="{attribute(f"{source.id}. {title} · {where}")}"><span class="n">{source.id}</span>'
             f'<span class="t">{attribute(title)}</span><span class="d">{attribute(where)}</span></a>')
 
 
 def _source_line(source: SourceRef) -> str:
+    if source.kind == "document":
+        return f"{source.id}\\. {escape_text(source.title, limit=200)} · *{escape_text(document_place(source))}*  "
     title = escape_text(source.title or domain(source.url) or "untitled", limit=200)
     where = escape_text(domain(source.url), limit=80)
     return f"{source.id}\\. {link(title, source.url)}" + (f" · *{where}*" if where else "") + "  "

@@ -1,0 +1,157 @@
+"""Documents in the browser: upload, list, cite, open the passage, remove; private to one
+browser session and deleted when it ends. Scripted backend; Debian's chromium."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.index_helpers import encrypt_pdf, make_pdf
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from agent.config import Settings  # noqa: E402
+from tests.test_ui_browser import ARGS, CHROMIUM, ask, close, open_panels, page_for, titles, wait_done  # noqa: E402
+from tests.ui_helpers import serve  # noqa: E402
+
+ROUNDS = [
+    "The user asks about their report.\n</think>\n\n<tool_call>\n"
+    '{"name": "search_documents", "arguments": {"query": "revenue Lisbon"}}\n</tool_call>',
+    "Found it.\n</think>\n\nRevenue grew 12% [1].",
+]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("uploads")
+    report = folder / "report.pdf"
+    report.write_bytes(make_pdf(["Cover page.", "Revenue grew 12 percent thanks to the Lisbon office."],
+                                title="Annual report"))
+    locked = folder / "locked.pdf"
+    locked.write_bytes(encrypt_pdf(make_pdf(["secret"]), "pw"))
+    notes = folder / "notes.md"
+    notes.write_text("# Notes\n\nNothing about money.\n", encoding="utf-8")
+    return {"report": report, "locked": locked, "notes": notes}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory):
+    script = tmp_path_factory.mktemp("script") / "rounds.json"
+    script.write_text(json.dumps(ROUNDS), encoding="utf-8")
+    fixture = script.parent / "web.json"
+    fixture.write_text("{}", encoding="utf-8")
+    settings = Settings(backend="scripted", model_script=str(script), search_fixture=str(fixture),
+                        provider="fixture", concurrency_local=2)
+    demo, url = serve(settings)
+    yield url
+    demo.close()
+
+
+def open_documents(page) -> None:
+    if not page.is_visible("#doc-upload"):
+        page.click("#documents .label-wrap")
+    page.wait_for_selector("#doc-upload", state="visible")
+
+
+def upload(page, *paths: Path) -> None:
+    open_documents(page)
+    page.set_input_files("#documents input[type=file]", [str(p) for p in paths])
+
+
+def listed(page) -> str:
+    return page.inner_text("#doc-list") if page.is_visible("#doc-list") else ""
+
+
+def shelves() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "deepsearch-docs-*")))
+
+
+def test_upload_cite_open_passage_remove_and_isolation(browser, ui, files) -> None:
+    before = shelves()
+    a, b = page_for(browser, ui), page_for(browser, ui)
+    upload(a, files["report"], files["locked"], files["notes"])
+    a.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('locked.pdf')")
+    status = a.inner_text("#doc-status")
+    assert "✓ added report.pdf (2 passages)" in status and "✓ added notes.md (1 passages)" in status
+    assert "locked.pdf: the PDF is encrypted with a password" in status
+    a.wait_for_function("document.querySelector('#doc-list')?.innerText.includes('report.pdf')")
+    assert "report.pdf" in listed(a) and "notes.md" in listed(a) and "locked.pdf" not in listed(a)
+    mine = shelves() - before
+    assert len(mine) == 1
+
+    # B sees none of A's documents, and its model cannot search them.
+    open_documents(b)
+    assert listed(b) == ""
+    ask(b, "What happened to revenue?")
+    wait_done(b)
+    open_panels(b)
+    assert not [t for t in titles(b) if t.startswith("Search")]
+    assert "Lisbon" not in b.inner_text("#chat") and "report.pdf" not in b.inner_text("#chat")
+
+    ask(a, "What happened to revenue?")
+    assert "searches 1/5 · done" in wait_done(a)
+    citation = a.locator('#chat a[href="#passage-1"]')
+    assert citation.count() >= 1
+    citation.first.click()
+    passage = a.locator("details#passage-1").last
+    passage.wait_for(state="visible")
+    assert "report.pdf, page 2" in passage.inner_text()
+    assert "Revenue grew 12 percent thanks to the Lisbon office." in passage.inner_text()
+
+    a.click("#doc-choice input")
+    a.click("ul[role=listbox] >> text=report.pdf")
+    a.click("#doc-remove")
+    a.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('Removed report.pdf')")
+    assert "report.pdf" not in listed(a) and "notes.md" in listed(a)
+
+    close(b)
+    close(a)
+    deadline = time.monotonic() + 30
+    while mine & shelves() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not mine & shelves(), "closing the tab should delete its documents"
+
+
+def test_an_operators_index_is_shared_read_only_by_every_visitor(browser, files, tmp_path: Path) -> None:
+    from agent.index import DocumentIndex
+
+    shared = tmp_path / "shared-index"
+    with DocumentIndex(shared) as index:
+        index.add_file(files["report"])
+    script = tmp_path / "rounds.json"
+    script.write_text(json.dumps(ROUNDS), encoding="utf-8")
+    (tmp_path / "web.json").write_text("{}", encoding="utf-8")
+    settings = Settings(backend="scripted", model_script=str(script), search_fixture=str(tmp_path / "web.json"),
+                        provider="fixture", index_dir=str(shared), concurrency_local=2)
+    demo, url = serve(settings)
+    try:
+        for _visitor in range(2):
+            page = page_for(browser, url)
+            open_documents(page)
+            assert "a shared index of 1 documents (2 passages), read-only" in page.inner_text("#documents")
+            assert listed(page) == ""  # the shared documents are not the visitor's to remove
+            ask(page, "What happened to revenue?")
+            assert "searches 1/5 · done" in wait_done(page)
+            open_panels(page)
+            assert "report.pdf, page 2" in page.inner_text("#chat")
+            close(page)
+    finally:
+        demo.close()
+    with DocumentIndex(shared, read_only=True) as index:
+        assert index.stats().documents == 1

@@ -1,0 +1,106 @@
+"""The Documents accordion: upload, list with passage counts, remove; and the session's end.
+
+Uploads go into the browser session's own ``DocumentShelf`` (held by its
+``UISession``); the chat then searches them from the next question on. When
+the tab closes (``demo.unload``) or Gradio drops the session's state, the shelf
+and its folder are deleted (``UISession.close``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import gradio as gr
+
+from .controller import Runtime, UISession
+from .documents import MAX_DOCUMENTS, MAX_FILE_MB, UPLOAD_TYPES, shared_summary, status_text
+from .history import normalise_history
+
+INTRO = (f"Add PDF, text, Markdown or HTML files (up to {MAX_DOCUMENTS}, {MAX_FILE_MB} MB each) and ask "
+         "about them: the model can search them beside the web. They are private to this browser "
+         "tab and deleted when you close it.")
+HEADERS = ["File", "Type", "Passages"]
+
+# Opens a cited document's passage when its [n] is clicked (the link targets #passage-n).
+PASSAGE_JS = """
+() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href^="#passage-"]');
+    if (!link) return;
+    const found = document.querySelectorAll(link.getAttribute("href"));
+    const target = found[found.length - 1];
+    if (!target) return;
+    event.preventDefault();
+    target.open = true;
+    target.scrollIntoView({block: "center"});
+  });
+}
+"""
+
+
+class DocumentsPanel:
+    """Handlers for one app; sessions are found by Gradio's session hash to end them."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self._by_hash: dict[str, UISession] = {}
+        self._lock = threading.Lock()
+
+    def upload(self, files: Any, history: list[Any] | None, session: UISession | None,
+               request: gr.Request) -> tuple:
+        paths = [f if isinstance(f, str) else getattr(f, "name", "") for f in (files or [])]
+        if session is None:
+            session = UISession(self.rt, history=normalise_history(list(history or [])))
+        with self._lock:
+            self._by_hash[request.session_hash or ""] = session
+        messages = session.documents.add([p for p in paths if p])
+        session.chat.use_indexes(session.documents.indexes)
+        return (session, *self._listing(session), status_text(messages))
+
+    def remove(self, name: Any, session: UISession | None) -> tuple:
+        if session is None:
+            return (*self._listing(None), "Nothing to remove yet.")
+        message = session.documents.remove(str(name or ""))
+        return (*self._listing(session), status_text([message]))
+
+    def end(self, request: gr.Request) -> None:
+        """The tab closed: delete its documents now."""
+        with self._lock:
+            session = self._by_hash.pop(request.session_hash or "", None)
+        if session is not None:
+            session.documents.close()
+
+    @staticmethod
+    def _listing(session: UISession | None) -> tuple:
+        rows = session.documents.rows() if session is not None else []
+        names = [r[0] for r in rows]
+        return (gr.Dataframe(value=rows, headers=HEADERS, visible=bool(rows)),
+                gr.Dropdown(choices=names, value=names[-1] if names else None, interactive=bool(names)))
+
+
+def build_documents_panel(runtime: Runtime, *, session: gr.State, chatbot: gr.Chatbot,
+                          demo: gr.Blocks) -> None:
+    """The accordion, wired to the session state; call inside the Blocks."""
+    panel = DocumentsPanel(runtime)
+    with gr.Accordion("Documents", open=False, elem_id="documents"):
+        gr.Markdown(INTRO + _shared_line(runtime), elem_id="documents-intro")
+        upload = gr.UploadButton("Add documents", file_types=UPLOAD_TYPES, file_count="multiple",
+                                 size="sm", elem_id="doc-upload")
+        table = gr.Dataframe(value=[], headers=HEADERS, interactive=False, visible=False,
+                             elem_id="doc-list", label="Your documents")
+        with gr.Row():
+            choice = gr.Dropdown(choices=[], label="Document", interactive=False, elem_id="doc-choice",
+                                 scale=3)
+            remove = gr.Button("Remove", size="sm", elem_id="doc-remove", scale=1)
+        status = gr.Markdown("", elem_id="doc-status")
+    upload.upload(panel.upload, [upload, chatbot, session], [session, table, choice, status],
+                  api_name="add_documents", concurrency_id="documents", concurrency_limit=4)
+    remove.click(panel.remove, [choice, session], [table, choice, status], api_name="remove_document",
+                 concurrency_id="documents")
+    demo.unload(panel.end)
+
+
+def _shared_line(runtime: Runtime) -> str:
+    line = shared_summary(runtime.settings.index_dir)
+    return f"\n\n{line}" if line else ""
