@@ -10,7 +10,9 @@ measured in the same process, interleaved, as medians of repeats:
 - stop detection per token: ours (token ids) vs the notebook's (decode + regex), 1k and 16k context;
 - KV reuse: tokens prefilled in a forced 3-search run vs re-prefilling every round;
 - overhead: tokens/s through the whole app path vs bare ``model.generate``;
-- UI: updates per second under a very fast stream, update cost at 20k tokens vs at the start.
+- UI: updates per second under a very fast stream, update cost at 20k tokens vs at the start;
+- the document index (SQLite FTS5) vs bm25s on one synthetic corpus (20k passages quick, 200k
+  full): build, query p50/p95, top-10 agreement (``bench/index_bench.py``).
 
 ``--json`` prints one JSON object as the last line. See bench/RESULTS.md.
 """
@@ -33,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bench import engine_bench, stop_check, ui_bench  # noqa: E402
+from bench import engine_bench, index_bench, stop_check, ui_bench  # noqa: E402
 from bench.common import build_bench_model, cpu_info  # noqa: E402
 
 # Goals from issue 8. "Flat" is read as: at most 1.5x from one end to the other.
@@ -45,6 +47,10 @@ GOALS = {
     "prefill_excess": ("==", 1.0),
     "ui_updates_per_s": ("<=", 20.0),
     "ui_update_cost_growth": ("<=", FLAT),
+    # Issue 14: at 200k passages (full mode) on 2 cores; quick mode checks the same at 20k.
+    "index_query_ms_p50": ("<=", 10.0),
+    "index_passages_per_s": (">=", 5000.0),
+    "index_query_p50_ratio_vs_bm25s": ("<=", 1.0),
 }
 
 
@@ -72,13 +78,15 @@ def _met(key: str, value: Any) -> bool | None:
 
 
 QUICK = dict(stop_repeats=7, prefill={}, small_size="small", small_tokens=192, small_repeats=5, small_loop=False,
-             tiny_tokens=256, tiny_repeats=7, ui_rate_tokens=50_000, ui_growth={})
+             tiny_tokens=256, tiny_repeats=7, ui_rate_tokens=50_000, ui_growth={}, index_passages=20_000,
+             index_queries=200)
 FULL = dict(QUICK, stop_repeats=15, small_tokens=512, small_repeats=9, small_loop=True, tiny_tokens=1024,
-            tiny_repeats=11)
+            tiny_repeats=11, index_passages=200_000, index_queries=500)
 # For tests: every measurement on tiny sizes, a few seconds in all.
 SMOKE = dict(stop_repeats=1, prefill=dict(searches=2, think_tokens=40, results=2, result_tokens=30),
              small_size="tiny", small_tokens=16, small_repeats=1, small_loop=True, tiny_tokens=16, tiny_repeats=1,
-             ui_rate_tokens=30_000, ui_growth=dict(tokens=400, per_update=2, samples=5), component_tokens=300)
+             ui_rate_tokens=30_000, ui_growth=dict(tokens=400, per_update=2, samples=5), component_tokens=300,
+             index_passages=300, index_queries=10)
 
 
 def run_all(*, quick: bool, workdir: Path, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -143,6 +151,11 @@ def run_all(*, quick: bool, workdir: Path, params: dict[str, Any] | None = None)
         result[key] = growth.get(key)
     details["ui_rate"] = rate
     details["ui_growth"] = growth
+
+    _log(f"document index: SQLite FTS5 vs bm25s, {p['index_passages']} synthetic passages")
+    index = index_bench.measure(passages=p["index_passages"], query_count=p["index_queries"])
+    result.update(index)
+    details["index"] = index
 
     result["goals_met"] = {key: _met(key, result.get(key)) for key in GOALS}
     result["machine"] = {**cpu_info(), "nproc_affinity": len(os.sched_getaffinity(0)),
@@ -214,6 +227,10 @@ def report(r: dict[str, Any]) -> str:
         f"{mark('ui_update_cost_growth')}), thinking {r['ui_update_cost_growth_thinking']}x; "
         f"with Gradio's postprocess {r['ui_update_cost_growth_with_gradio']}x / "
         f"{r['ui_update_cost_growth_thinking_with_gradio']}x",
+        "",
+        index_bench.report(r),
+        f"  goals: query p50 <= 10 ms {mark('index_query_ms_p50')}, >= 5,000 passages/s "
+        f"{mark('index_passages_per_s')}, no slower than bm25s {mark('index_query_p50_ratio_vs_bm25s')}",
     ]
     return "\n".join(lines)
 

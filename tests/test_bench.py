@@ -101,9 +101,25 @@ def test_run_all_smoke(tmp_path: Path) -> None:
     assert r["prefill_excess"] == 1.0
     assert set(r["goals_met"]) == set(GOALS)
     assert r["details"]["overhead_small"]["path"] == "ui.app_ui.Handlers.ask"
+    assert r["index_passages"] == SMOKE["index_passages"]
+    for key in ("index_build_s", "index_query_ms_p50", "index_query_ms_p95", "bm25s_query_ms_p50",
+                "index_query_p50_ratio_vs_bm25s", "index_passages_per_s"):
+        assert r[key] > 0, key
+    assert 0.0 <= r["index_top10_agreement"] <= 1.0
     text = report(r)
-    assert "prefill_ratio" in text and "overhead_ratio" in text
+    assert "prefill_ratio" in text and "overhead_ratio" in text and "top-10 agreement with bm25s" in text
     json.dumps(r)  # the --json line
+
+
+def test_index_bench_corpus_is_porter_stable_and_agreement_is_counted() -> None:
+    """The synthetic words survive Porter stemming (only a, o, u vowels, open syllables), so both
+    engines rank the same terms; agreement counts shared ids."""
+    from bench import index_bench
+    import numpy as np
+
+    words = index_bench.vocabulary(500, np.random.default_rng(0))
+    assert all(set(w) <= set(index_bench.CONSONANTS + index_bench.VOWELS) and w[-1] in "aou" for w in words)
+    assert index_bench.agreement([[1, 2, 3]], [[3, 4, 1]]) == round(2 / 3, 4)
 
 
 # -- bench/gpu.py --------------------------------------------------------------

@@ -208,3 +208,18 @@ def test_cli_reads_the_index_from_the_environment(tmp_path: Path, docs: Path) ->
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["passages"] == 1
+
+
+def test_a_word_in_half_the_passages_or_more_does_not_drown_a_query(tmp_path: Path) -> None:
+    for i in range(4):
+        extra = " The okapi hides here." if i == 2 else ""
+        (tmp_path / f"n{i}.txt").write_text(f"Common words in note {i}.{extra}", encoding="utf-8")
+    with DocumentIndex(tmp_path / "idx") as index:
+        for i in range(4):
+            index.add_file(tmp_path / f"n{i}.txt")
+        assert len(index.search("common", k=10)) == 4  # nothing rarer: still answered
+        (hit,) = index.search("common okapi", k=10)  # BM25 gives "common" no weight: left out
+        assert hit.file == "n2.txt"
+        index.remove(str((tmp_path / "n2.txt").resolve()))
+        index.add_file(tmp_path / "n2.txt")  # counts are refreshed after every write
+        assert index.search("common okapi", k=10)[0].file == "n2.txt"

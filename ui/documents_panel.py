@@ -95,8 +95,8 @@ def build_documents_panel(runtime: Runtime, *, session: gr.State, chatbot: gr.Ch
             remove = gr.Button("Remove", size="sm", elem_id="doc-remove", scale=1)
         status = gr.Markdown("", elem_id="doc-status")
     upload.upload(panel.upload, [upload, chatbot, session], [session, table, choice, status],
-                  api_name="add_documents", concurrency_id="documents", concurrency_limit=4)
-    remove.click(panel.remove, [choice, session], [table, choice, status], api_name="remove_document",
+                  api_visibility="private", concurrency_id="documents", concurrency_limit=4)
+    remove.click(panel.remove, [choice, session], [table, choice, status], api_visibility="private",
                  concurrency_id="documents")
     demo.unload(panel.end)
 

@@ -133,10 +133,14 @@ class DocumentIndex:
                 self._db = sqlite3.connect(db, check_same_thread=False, timeout=5.0)
                 self._db.executescript(_SCHEMA)
             self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab "
+                             "USING fts5vocab(main, 'passages_fts', 'row')")
             self._db.execute("SELECT count(*) FROM documents").fetchone()
         except sqlite3.Error as exc:
             raise IndexUnavailable(f"cannot open the index in {str(self.directory)!r}: {exc}") from None
         self._lock = threading.Lock()
+        self._writes = 0  # this connection's commits: another process's show in PRAGMA data_version
+        self._count_cache: tuple[tuple[int, int], int] | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -183,23 +187,45 @@ class DocumentIndex:
                 return 0
             gone = self._db.execute("DELETE FROM passages WHERE doc_id = ?", (row[0],)).rowcount
             self._db.execute("DELETE FROM documents WHERE id = ?", (row[0],))
+            self._writes += 1
             return gone
 
     def search(self, query: str, *, k: int = 5) -> list[Hit]:
         """The ``k`` best passages for ``query`` by BM25. Any text is a valid query: words are
         quoted, so FTS5 operators in it mean nothing."""
-        terms = _TERM.findall(query.casefold())[:MAX_QUERY_TERMS]
+        terms = list(dict.fromkeys(_TERM.findall(query.casefold())))[:MAX_QUERY_TERMS]
         if not terms or k < 1:
             return []
-        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
-        sql = ("SELECT p.pid, d.name, p.title, p.text, f.rank, p.page, p.heading "
-               "FROM passages_fts AS f JOIN passages AS p ON p.id = f.rowid "
-               "JOIN documents AS d ON d.id = p.doc_id "
-               "WHERE passages_fts MATCH ? ORDER BY f.rank LIMIT ?")
+        # The inner query alone is FTS5's ranked fast path; passages are joined to its k rows only.
+        sql = ("SELECT p.pid, d.name, p.title, p.text, f.rank, p.page, p.heading FROM "
+               "(SELECT rowid, rank FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?) AS f "
+               "JOIN passages AS p ON p.id = f.rowid JOIN documents AS d ON d.id = p.doc_id ORDER BY f.rank")
         with self._lock:
+            match = " OR ".join(f'"{t}"' for t in self._informative(terms))
             rows = self._db.execute(sql, (match, k)).fetchall()
         return [Hit(pid=r[0], file=r[1], title=r[2], text=r[3], score=round(-r[4], 4), page=r[5],
                     heading=r[6]) for r in rows]
+
+    def _informative(self, terms: list[str]) -> list[str]:
+        """``terms`` without those in half the passages or more, or the rarest one if all are.
+
+        FTS5's bm25() gives such a term an IDF of 1e-6 (its log((N - n + 0.5) / (n + 0.5)) is
+        not positive), so it cannot change the ranking, yet scoring it means scoring half the
+        index. A term is looked up as written: an inflected word that Porter stemming would
+        change is simply kept. Call with the lock held.
+        """
+        total = self._passage_count()
+        counts = {t: (row[0] if (row := self._db.execute(
+            "SELECT doc FROM temp.passages_vocab WHERE term = ?", (t,)).fetchone()) else 0) for t in terms}
+        kept = [t for t in terms if 2 * counts[t] < total]
+        return kept or [min(terms, key=counts.__getitem__)]
+
+    def _passage_count(self) -> int:
+        """Passages in the index, counted again only after a write (ours or another process's)."""
+        version = (self._db.execute("PRAGMA data_version").fetchone()[0], self._writes)
+        if self._count_cache is None or self._count_cache[0] != version:
+            self._count_cache = (version, self._db.execute("SELECT count(*) FROM passages").fetchone()[0])
+        return self._count_cache[1]
 
     def documents(self) -> list[DocumentInfo]:
         sql = ("SELECT d.key, d.name, d.kind, d.title, count(p.id) FROM documents AS d "
@@ -232,6 +258,7 @@ class DocumentIndex:
             self._db.executemany(
                 "INSERT INTO passages(doc_id, pid, title, heading, page, text) VALUES (?, ?, ?, ?, ?, ?)",
                 ((doc_id, p.pid, p.title, p.heading, p.page, p.text) for p in read.passages))
+            self._writes += 1
 
     def _check_writable(self) -> None:
         if self.read_only:
