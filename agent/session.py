@@ -127,12 +127,13 @@ _CITED = re.compile(r"[ \t]*" + CITATION.pattern + r"(?:\([^()\s]*\))?")
 
 
 def citations_as_domains(answer: str, sources: Iterable[SourceRef]) -> str:
-    """``answer`` for the history: ``[1]`` becomes `` (example.org)``; a number with no source goes.
+    """``answer`` for the history: ``[1]`` becomes `` (example.org)`` (a document: `` (report.pdf)``);
+    a number with no source goes.
 
     The next answer numbers its own sources from [1]; an old number left in the
     history would read as one of them.
     """
-    where = {str(s.id): _domain(s.url) for s in sources}
+    where = {str(s.id): (s.file or "") if s.kind == "document" else _domain(s.url) for s in sources}
 
     def replace(match: re.Match[str]) -> str:
         names = [where.get(n.strip()) for n in match.group(1).split(",")]

@@ -237,3 +237,14 @@ def test_a_passage_keeps_its_number_and_survives_a_gpu_worker_handover() -> None
     worker = SourceRegistry()
     worker.adopt(registry.refs())
     assert worker.register(passage).id == 1 and worker.get(1).content == "Revenue grew."
+
+
+def test_a_follow_up_names_an_earlier_document_source_by_file() -> None:
+    from agent.events import SourceRef
+    from agent.session import citations_as_domains
+
+    sources = [SourceRef(id=1, title="Annual report", url="", kind="document", file="report.pdf", page=2,
+                         text="Revenue grew."),
+               SourceRef(id=2, title="Weather", url="https://example.org/lisbon")]
+    assert citations_as_domains("Revenue grew [1] in sun [2].", sources) == \
+        "Revenue grew (report.pdf) in sun (example.org)."

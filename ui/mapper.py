@@ -20,8 +20,8 @@ import gradio as gr
 from agent.config import redact
 from agent.events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
 
-from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text, link,
-                        link_citations, neutralise, safe_url)
+from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
+                        link, link_citations, neutralise, safe_url)
 from .stats import CUT_SHORT, end_of, format_stats
 
 THINKING_TITLE = "Thinking…"
