@@ -42,7 +42,7 @@ def zero_gpu(monkeypatch):
             return [result_obj(n) for n in ((1, 2) if len(self.calls) == 1 else (2, 3))]
 
     provider = Sequenced({})
-    monkeypatch.setattr(session_mod, "build_search", lambda s: SearchChain([provider], backoff_s=0))
+    monkeypatch.setattr(session_mod, "build_search", lambda s, **_: SearchChain([provider], backoff_s=0))
     return provider
 
 
