@@ -82,3 +82,26 @@ def test_stop_closes_the_gpu_generator(zero_gpu):
             cancel.set()
     assert len(seen) <= 3 and not any(isinstance(e, Done) for e in seen)
     assert chat.history == []
+
+
+def test_a_visitors_uploads_are_searched_inside_the_gpu_call(monkeypatch, tmp_path):
+    """The worker gets the upload folders as plain paths and opens them itself (read-only)."""
+    from ui.documents import DocumentShelf
+
+    monkeypatch.setattr(session_mod, "on_zero_gpu", lambda: True)
+    monkeypatch.setattr(session_mod, "gpu_answer",
+                        fake_spaces_gpu(session_mod.answer_in_one_call, duration_s=session_mod._gpu_seconds))
+    (tmp_path / "notes.md").write_text("# Notes\n\nThe vault code is 4711.\n", encoding="utf-8")
+    shelf = DocumentShelf()
+    try:
+        shelf.add([str(tmp_path / "notes.md")])
+        documents_call = ('Look.\n</think>\n\n<tool_call>\n{"name": "search_documents", '
+                          '"arguments": {"query": "vault code"}}\n</tool_call>')
+        chat = make_session([documents_call, answer("It is 4711 [1].")])
+        chat.use_indexes(shelf.indexes)
+        events = list(chat.ask("What is the vault code?"))
+    finally:
+        shelf.close()
+    done = events[-1]
+    assert isinstance(done, Done) and done.cited == (1,)
+    assert (done.sources[0].kind, done.sources[0].file) == ("document", "notes.md")
