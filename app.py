@@ -22,11 +22,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from agent.__main__ import engine_flags, settings_from_args
-from agent.config import DEFAULT_MODEL, Settings, SettingsError, load_dotenv_file, settings_from_env
-from agent.files import unwritable
-from agent.gpu import on_zero_gpu
-from agent.session import build_backend
+from agent.api import (DEFAULT_MODEL, Settings, SettingsError, TraceError, build_backend, engine_flags,
+                       load_dotenv_file, on_zero_gpu, read_trace, settings_from_args, settings_from_env,
+                       unwritable)
 from ui.app_ui import build_ui, launch_kwargs
 from ui.controller import ModelLoader, Runtime
 
@@ -89,7 +87,7 @@ def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | 
     if reason:
         settings, label, banner = demo_settings(settings), DEMO_LABEL, demo_banner(reason)
     backend = build_backend(settings)
-    loader = ModelLoader(backend, label=str(getattr(backend, "model_id", settings.model)))
+    loader = ModelLoader(backend, label=backend.model_id)
     return Runtime(settings=settings, backend=backend, loader=loader, label=label, banner=banner,
                    trace_path=trace, replay_path=replay, replay_speed=replay_speed)
 
@@ -137,10 +135,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_trace(path: str) -> str | None:
     """Why the recording at ``path`` cannot be replayed, or None."""
-    try:
-        from agent.trace import TraceError, read_trace
-    except ImportError:
-        return "replaying needs agent/trace.py, which this build does not have"
     try:
         read_trace(path)
     except TraceError as exc:

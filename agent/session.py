@@ -20,7 +20,7 @@ from .config import Settings
 from .events import Done, Event, SourceRef
 from .gpu import on_gpu, on_zero_gpu
 from .loop import run, validate_question
-from .prompt import CITATION
+from .citations import CITATION
 from .search import SearchChain, SourceRegistry, build_search
 
 
@@ -107,7 +107,7 @@ class ChatSession:
 
 # A citation as the model writes it (with the space before it, and the ``(url)`` of its
 # ``[n](url)`` form when present).
-_CITED = re.compile(r"[ \t]*" + CITATION.pattern + r"(?:\([^()\s]*\))?")
+_CITED = re.compile(r"[ \t]*" + CITATION.pattern)
 
 
 def citations_as_domains(answer: str, sources: Iterable[SourceRef]) -> str:

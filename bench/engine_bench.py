@@ -100,9 +100,9 @@ def measure_prefill(backend: TransformersBackend, *, searches: int = 3, think_to
     finally:
         counter.close()
     done = events[-1]
-    if not isinstance(done, Done) or done.searches != searches or done.stats.get("finish") != "stop":
+    if not isinstance(done, Done) or done.searches != searches or done.stats.finish != "stop":
         raise RuntimeError(f"the forced run did not go as scripted: {done}")
-    s = done.stats
+    s = done.stats.to_dict()
     rounds = s["rounds"]
     fed_back = rounds - 1  # the sampled </tool_call> of every continued round, prefilled next round
     hook_prefill = sum(counter.prefill)

@@ -6,7 +6,8 @@ import pytest
 
 from agent.search.base import SearchResult, clean_text
 from agent.search.fixture import FixtureError, FixtureProvider
-from agent.search.sources import SourceRegistry, is_http_url, normalise_url
+from agent.safe_url import is_http_url
+from agent.search.sources import SourceRegistry, normalise_url
 
 
 def r(url, title="t"):

@@ -277,7 +277,7 @@ def test_import_starts_nothing_and_falls_back_to_demo_mode() -> None:
         "import sys, gradio as gr, app\n"
         "assert isinstance(app.demo, gr.Blocks) and not app.demo.is_running\n"
         "rt = app.demo.runtime\n"
-        "assert not getattr(rt.backend, 'loaded', False)\n"
+        "assert rt.backend.name == 'scripted' or not rt.backend.loaded  # no model loaded at import\n"
         "import torch\n"
         "assert (rt.label is None) == torch.cuda.is_available(), rt.label\n"
         "print('OK', rt.settings.backend)\n"

@@ -25,11 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from agent.backends.base import Backend, BackendError
-from agent.config import Settings
-from agent.events import Error, Event
-from agent.search import build_search
-from agent.session import ChatSession
+from agent.api import (Backend, BackendError, ChatSession, Error, Event, Settings, TraceWriter, build_search,
+                       export_events, read_trace)
 
 from .conversation_export import ConversationExport
 from .pacing import StreamPacer
@@ -52,7 +49,7 @@ class ModelLoader:
         self._lock = threading.Lock()
         self._started_at: float | None = None
         self._ready = threading.Event()
-        if not callable(getattr(backend, "load", None)) or getattr(backend, "loaded", False):
+        if backend.loaded:
             self._ready.set()
 
     @property
@@ -73,7 +70,7 @@ class ModelLoader:
 
     def _load(self) -> None:
         try:
-            self.backend.load()  # type: ignore[attr-defined]
+            self.backend.load()
         except BackendError as exc:
             self.error = str(exc)
         except Exception:  # noqa: BLE001 - logged; people get a clean message
@@ -118,7 +115,7 @@ class Runtime:
         return self.settings.secrets
 
     def model_label(self) -> str:
-        return str(getattr(self.backend, "model_id", None) or self.settings.model)
+        return self.backend.model_id or self.settings.model
 
 
 class UISession:
@@ -292,7 +289,7 @@ def _get(q: queue.Queue[Any], cancel: threading.Event, grace_s: float = 1.0) -> 
 
 
 class Recorder:
-    """Records one answer as a trace (downloads, ``--trace``); inert without agent.trace.
+    """Records one answer as a trace (downloads, ``--trace``).
 
     ``write`` and ``close`` run on the pump thread; ``reports`` on the handler's.
     """
@@ -303,11 +300,6 @@ class Recorder:
         self._writer = None
         self._runtime = runtime
         self._closed = threading.Event()
-        try:
-            from agent.trace import TraceWriter
-        except ImportError:
-            self._closed.set()
-            return
         path = folder / f"deepsearch-trace-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
         try:
             self._writer = TraceWriter(path, question=question, settings=settings,
@@ -357,8 +349,6 @@ class Recorder:
         if self.path is None or not self.path.exists():
             return None, None, None
         try:
-            from agent.trace import export_events, read_trace
-
             meta, pairs = read_trace(self.path)
             events = [event for _, event in pairs]
             self.run = (meta, events)

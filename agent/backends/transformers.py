@@ -297,12 +297,6 @@ class TransformersConversation:
         self.finish_reason = None
         before = len(self._ids)
         max_new = round_token_limit(s, before)
-        if max_new <= 0:
-            self.finish_reason = "context"
-            return
-        if cancel.is_set():
-            self.finish_reason = "cancelled"
-            return
         # Only the tail the cache has not seen is prefilled: that is the KV reuse.
         self.usage.prefilled_tokens += before - int(self.cache.get_seq_length())
         self.usage.rounds += 1

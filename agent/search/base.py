@@ -6,7 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+
+from ..safe_url import is_http_url
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,15 +66,6 @@ def normalise(title: object, url: object, content: object, *, content_chars: int
         url=clean_text(url, limit=2000),
         content=clean_text(content, limit=content_chars),
     )
-
-
-def is_http_url(url: str) -> bool:
-    """Only http(s) links may reach the model and the browser (no javascript:, data:, file:)."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def results_from_items(raw: Any, *, title: str, url: str, content: str, content_chars: int,

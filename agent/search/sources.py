@@ -15,7 +15,8 @@ from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..events import SourceRef
-from .base import SearchResult, is_http_url
+from ..safe_url import is_http_url
+from .base import SearchResult
 
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")
 
