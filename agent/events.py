@@ -157,6 +157,11 @@ class Done:
     stats: RunStats = field(default_factory=RunStats)
     type: Literal["done"] = "done"
 
+    def __post_init__(self) -> None:
+        # ``stopped`` predates ``end``; the two never disagree.
+        if self.stopped and self.end != "stopped":
+            object.__setattr__(self, "end", "stopped")
+
 
 def infer_end(*, answer: str, stopped: bool, stats: RunStats) -> RunEnd:
     """How a version-1 trace's run ended, from what it recorded (it had no ``end``)."""
