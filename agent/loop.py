@@ -255,7 +255,8 @@ def decide_call(call: ToolCall | BadToolCall, *, conv: Conversation, state: _Run
                            notes.bad_call.format(problem=escape_untrusted(call.problem)))
     elif state.searches >= settings.max_searches:
         state.budget_exhausted = True
-        refusal = _Refusal(RefusedCall(reason="budget", query=query), notes.budget_spent.format(n=settings.max_searches))
+        refusal = _Refusal(RefusedCall(reason="budget", query=query),
+                           notes.budget_spent.format(n=settings.max_searches))
     elif _no_room(conv, settings, notes.context_full):
         state.context_forced = True
         refusal = _Refusal(RefusedCall(reason="context", query=query), notes.context_full)
@@ -307,7 +308,8 @@ def _finish(conv: Conversation, state: _RunState) -> Done:
     # A dialect whose model never writes [n] counts every source its searches returned as cited.
     cited = (cited_ids(final, (s.id for s in sources)) if state.dialect.cites
              else tuple(state.shown) if final.strip() else ())
-    return Done(answer=final, sources=sources, cited=cited, searches=state.searches, stopped=state.stopped, end=_end(state, final), stats=stats)
+    return Done(answer=final, sources=sources, cited=cited, searches=state.searches, stopped=state.stopped,
+                end=_end(state, final), stats=stats)
 
 
 def _end(state: _RunState, answer: str) -> RunEnd:

@@ -98,7 +98,7 @@ def test_bad_calls_become_observations_and_the_model_corrects_itself(bad, proble
     provider = FakeProvider({"good": [result(1)]})
     events, conv = run_script([bad, call("good"), answer("ok [1]")], providers=[provider])
     assert provider.calls == ["good"]
-    assert f"Your tool call was not run: " in conv.transcript() and problem in conv.transcript()
+    assert "Your tool call was not run: " in conv.transcript() and problem in conv.transcript()
     done = done_of(events)
     assert done.stats.bad_calls == 1 and done.searches == 1 and done.cited == (1,)
     [refused] = done.stats.refused_calls

@@ -208,7 +208,7 @@ def test_html_export_is_self_contained_and_escapes_hostile_text(tmp_path: Path) 
     assert not any("src" in attrs for _, attrs in parsed.tags)
     assert not any(k.startswith("on") for _, attrs in parsed.tags for k in attrs)
     source_urls = {"https://en.wikipedia.org/wiki/Eiffel_Tower"}
-    for tag, attrs in parsed.tags:
+    for _tag, attrs in parsed.tags:
         href = attrs.get("href")
         if href is not None:
             assert href.startswith("#") or href in source_urls, href

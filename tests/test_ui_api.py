@@ -25,7 +25,7 @@ DATA = Path(__file__).parent / "data"
 CANARY = "tvly-CANARY-0123456789"
 QUESTION = "How tall is the Eiffel Tower?"
 
-from agent import trace
+from agent import trace  # noqa: E402
 
 
 
