@@ -1,4 +1,4 @@
-"""The CLI: ``python -m agent "QUESTION" [--json] ...`` (contract in DESIGN.md).
+"""The CLI: ``python -m agent "QUESTION" [--json] ...`` (contract in docs/DESIGN.md).
 
 Exit codes: 0 when a ``done`` event was written, 2 for bad arguments (and bad
 input files or questions), 1 for anything else. Ctrl-C stops generation and

@@ -3,7 +3,7 @@
 One event stream is the only interface between the engine and everything else
 (UI, CLI ``--json``, traces, benchmarks). Consumers ``match`` on these classes
 exhaustively; ``to_dict``/``from_dict`` give the stable JSON shape of the CLI
-contract in DESIGN.md.
+contract in docs/DESIGN.md.
 """
 
 from __future__ import annotations

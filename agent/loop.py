@@ -1,6 +1,6 @@
 """The agent loop: generate -> tool call -> search -> splice -> generate.
 
-Append-only, one assistant turn per question (DESIGN.md). Recoverable model
+Append-only, one assistant turn per question (docs/DESIGN.md). Recoverable model
 mistakes become an observation the model reads; infrastructure failures become
 an ``Error`` event. Every run that is not broken by such a failure ends with
 exactly one ``Done``.

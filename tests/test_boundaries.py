@@ -7,6 +7,7 @@ line and the import, so a new shortcut across a boundary is caught in review.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,13 @@ def test_the_checker_catches_each_kind_of_shortcut(module: str, source: str, rul
 def test_the_checker_reads_the_real_tree() -> None:
     names = {name for _, _, name in all_imports()}
     assert "agent.api" in names and "agent.backends.base" in names  # relative imports resolved
+
+
+def test_every_reference_to_the_design_document_resolves() -> None:
+    """The repo describes itself: a file that names DESIGN.md names the one in docs/."""
+    assert (ROOT / "docs" / "DESIGN.md").is_file()
+    files = [ROOT / "README.md", *[f for entry in CODE + ["tests"] for f in
+                                   ([ROOT / entry] if (ROOT / entry).is_file() else (ROOT / entry).rglob("*.py"))]]
+    loose = [str(f.relative_to(ROOT)) for f in files if f != Path(__file__).resolve()
+             and re.search(r"(?<!docs/)DESIGN\.md", f.read_text(encoding="utf-8"))]
+    assert not loose, f"these name a DESIGN.md that is not docs/DESIGN.md: {loose}"

@@ -1,4 +1,4 @@
-"""The CLI contract of DESIGN.md, driven through a real subprocess."""
+"""The CLI contract of docs/DESIGN.md, driven through a real subprocess."""
 
 import json
 import os

@@ -41,9 +41,6 @@ class Usage:
     context_tokens: int = 0  # length of the running sequence now
     rounds: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
 
 class Conversation(Protocol):
     usage: Usage

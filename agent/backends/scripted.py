@@ -6,7 +6,7 @@ behaves like the real model's stop tokens: a round ends right after the first
 stop of the dialect (``</tool_call>`` for QwQ, ``</search>`` or ``</answer>`` for
 Search-R1 and ReSearch). One chunk counts as one token.
 
-A script file is a JSON list of rounds (DESIGN.md), played for every question,
+A script file is a JSON list of rounds (docs/DESIGN.md), played for every question,
 or a catalogue ``{"questions": {question: [rounds]}, "default": [rounds]}`` that
 plays each question's own rounds (matched ignoring case and spacing) and the
 optional ``default`` for any other question: the demo mode answers each
