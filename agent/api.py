@@ -20,13 +20,13 @@ from .loop import REFUSAL_REASONS, InputError, validate_question
 from .search import build_search
 from .safe_url import safe_http_url, visible_url
 from .session import ChatSession, build_backend
-from .trace import TraceError, TraceWriter, export_events, read_trace, replay
+from .trace import TraceError, TraceWriter, export_events, export_runs, read_trace, replay
 
 __all__ = [
     "CITATION", "DEFAULT_MODEL", "REFUSAL_REASONS", "Answer", "Backend", "BackendError", "ChatSession",
     "Done", "Error", "Event", "InputError", "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart",
     "Settings", "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "build_backend",
-    "build_search", "citation_numbers", "cited_ids", "display_url", "engine_flags", "export_events",
+    "build_search", "citation_numbers", "cited_ids", "display_url", "engine_flags", "export_events", "export_runs",
     "load_dotenv_file", "on_zero_gpu", "read_trace", "redact", "replay", "safe_http_url",
     "settings_from_args", "settings_from_env", "unwritable", "validate_question", "visible_url",
     "without_link_targets",

@@ -256,7 +256,8 @@ def _ui_runner(backend: TransformersBackend, settings: Settings, tok: Any,
     """One question through the real Gradio handler (``ui.app_ui.Handlers.ask``)."""
     try:
         from ui.app_ui import Handlers
-        from ui.controller import ModelLoader, Runtime, UISession
+        from ui.runtime import ModelLoader, Runtime
+        from ui.session import UISession
     except ImportError:
         return None
     runtime = Runtime(settings=settings, backend=backend, loader=ModelLoader(backend, label="bench"))

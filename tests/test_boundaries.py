@@ -89,7 +89,7 @@ def test_every_module_keeps_the_import_rules() -> None:
 
 
 @pytest.mark.parametrize("module,source,rule", [
-    ("ui.controller", "from agent.backends.base import Backend", "agent.api only"),
+    ("ui.session", "from agent.backends.base import Backend", "agent.api only"),
     ("app", "from agent.__main__ import engine_flags", "__main__"),
     ("agent.backends.openai", "from .scripted import approx_tokens", "another backend"),
     ("bench.common", "from tests.tiny_model import build_tiny_model", "devtools"),

@@ -12,7 +12,8 @@ import pytest
 from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from agent.events import Event, Thinking
-from ui.controller import ModelLoader, Runtime, UISession
+from ui.runtime import ModelLoader, Runtime
+from ui.session import UISession
 from ui.pacing import StreamPacer
 
 

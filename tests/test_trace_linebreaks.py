@@ -16,7 +16,8 @@ from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from agent.events import Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef, Thinking
 from agent.trace import TraceWriter, export, read_runs, read_trace
-from ui.controller import Recorder, Runtime
+from ui.recording import Recorder
+from ui.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,9 @@ from agent.api import (Error, InputError, SearchStart, Settings, SettingsError, 
                        read_trace, replay, validate_question)
 
 from .citations import escape_text
-from .controller import Recorder, Runtime, UISession, interruptible_sleep
+from .recording import Recorder
+from .runtime import Runtime
+from .session import UISession, interruptible_sleep
 from .history import mark_stopped, normalise_history
 from .mapper import AnswerView
 
