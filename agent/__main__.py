@@ -18,13 +18,11 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from .backends.base import BackendError
-from .backends.scripted import ScriptError
-from .config import Settings, SettingsError, encodable, redact
+from .config import Settings, encodable, redact
+from .errors import UsageError
 from .events import Done, Error, Event, json_line, to_dict
 from .files import unwritable
 from .flags import engine_flags, settings_from_args
-from .loop import InputError
-from .search.fixture import FixtureError
 from .terminal import TerminalPrinter
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -104,7 +102,7 @@ def _main(argv: list[str] | None) -> int:
         session = ChatSession(settings=settings, backend=backend)
         cancel = threading.Event()
         events = session.ask(args.question, cancel=cancel)
-    except (SettingsError, ScriptError, FixtureError, InputError, ValueError) as exc:
+    except (UsageError, ValueError) as exc:  # settings, flags, script, fixture, question
         return _usage(str(exc))
     recorder = _recorder(args, settings, backend)
     # docker stop, timeout and CI cancels send SIGTERM or SIGHUP: each ends the run like Ctrl-C.

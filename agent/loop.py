@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Iterable, Iterator
 
+from .errors import SearchCancelled, UsageError
 from .backends.base import Backend, BackendError, Conversation, round_token_limit
 from .citations import cited_ids
 from .config import Settings, encodable, redact
@@ -26,7 +27,7 @@ from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry
 from .search.base import SearchResult
 
 
-class InputError(ValueError):
+class InputError(UsageError):
     """The question cannot be asked as is; the message says why."""
 
 
@@ -270,7 +271,10 @@ def _search_and_splice(call: ToolCall, conv: Conversation, state: _RunState) -> 
     state.searches += 1
     settings = state.settings
     yield SearchStart(query=call.query, round=state.searches, max_searches=settings.max_searches)
-    done, observation = _search(call, state.searches, state=state, conv=conv)
+    try:
+        done, observation = _search(call, state.searches, state=state, conv=conv)
+    except SearchCancelled:
+        return  # Stop during a search is no search failure: the next round check ends the run stopped
     state.latencies.append(done.latency_s)
     state.shown.extend(r.id for r in done.results if r.id not in state.shown)
     if done.error is None and observation is None:

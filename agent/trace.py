@@ -37,6 +37,7 @@ from types import TracebackType
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
+from .errors import UsageError
 from .config import REDACTED, Settings, redact
 from .events import Done, Error, Event, from_dict, json_line, to_dict
 
@@ -50,7 +51,7 @@ Meta = dict[str, Any]
 TimedEvent = tuple[float, Event]
 
 
-class TraceError(ValueError):
+class TraceError(UsageError):
     """A trace cannot be written or read; the message names the file (and line)."""
 
 

@@ -244,3 +244,18 @@ def test_history_gets_domains_where_the_answer_had_citation_numbers():
     text = "Tall [1]. Both [1, 2], linked [2](https://b.net) and made up [7].\n\n- indented  list"
     assert citations_as_domains(text, sources) == \
         "Tall (a.org). Both (a.org; b.net), linked (b.net) and made up.\n\n- indented  list"
+
+
+def test_stop_during_a_search_retry_is_a_stop_not_a_failed_search():
+    """Stop while the chain waits to retry used to show '⚠ Search failed: search cancelled'."""
+    cancel = threading.Event()
+
+    class StopsWhileFailing(FakeProvider):
+        def search(self, query, *, max_results):
+            cancel.set()  # the person presses Stop while this provider times out
+            raise search_error("timed out", retryable=True)
+
+    events, _ = run_script([call("q"), answer("never")], providers=[StopsWhileFailing({})], cancel=cancel)
+    done = done_of(events)
+    assert done.stopped and done.end == "stopped"
+    assert not [e for e in events if isinstance(e, SearchDone)]  # no "search failed" for a stop

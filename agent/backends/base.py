@@ -17,17 +17,11 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
+from ..errors import BackendError as BackendError  # re-exported: the protocol names it
 from ..events import FinishReason
 
 if TYPE_CHECKING:
     from ..config import Settings
-
-
-class BackendError(RuntimeError):
-    """The model cannot run (won't load, server unreachable, script exhausted).
-
-    The message is shown to people as is: say what failed and what to do.
-    """
 
 
 @dataclass

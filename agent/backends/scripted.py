@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..errors import UsageError
 from ..files import lenient_key, read_json_file
 from ..config import Settings
 from ..dialects import get_dialect
@@ -33,7 +34,7 @@ from .base import BackendError, FinishReason, Usage, approx_tokens, round_token_
 _RESULT_ID = re.compile(r"(?m)^\[(\d+)\] [^\n]*\nURL: ")
 
 
-class ScriptError(ValueError):
+class ScriptError(UsageError):
     """The model script is missing or malformed; the message names the file."""
 
 

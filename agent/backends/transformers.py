@@ -116,7 +116,7 @@ class TransformersBackend:
                 self.load_error = str(exc)
                 raise
             except Exception as exc:  # never leak a traceback to the person
-                log.debug("loading %r failed", self.model_id, exc_info=True)
+                log.warning("loading %r failed", self.model_id, exc_info=True)
                 if isinstance(exc, torch.cuda.OutOfMemoryError):
                     hint = _FALLBACK_HINT.replace("a GPU", "a bigger GPU")
                     msg = f"{self.model_id!r} does not fit in GPU memory; {hint}"
@@ -358,7 +358,7 @@ class TransformersConversation:
             # A failed forward may have written some layers and not others.
             self.cache = new_cache(self.model, self._settings)
             self.usage.generated_tokens = generated_before
-            log.debug("generation failed", exc_info=result.get("error"))
+            log.warning("generation failed", exc_info=result.get("error"))
             self.finish_reason = "cancelled" if cancelled else None
             return
         self._ids.extend(new)

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import SearchError as SearchError  # re-exported: the provider protocol names it
 from ..safe_url import is_http_url
 
 
@@ -15,18 +16,6 @@ class SearchResult:
     title: str
     url: str
     content: str
-
-
-class SearchError(RuntimeError):
-    """A provider could not answer. ``retryable`` marks timeouts, 429s and 5xx.
-
-    Messages are shown to people: never put a key or a raw traceback in them.
-    """
-
-    def __init__(self, message: str, *, provider: str, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.provider = provider
-        self.retryable = retryable
 
 
 class SearchProvider(Protocol):
