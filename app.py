@@ -18,17 +18,16 @@ import logging
 import math
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
-from agent.__main__ import engine_flags, settings_from_args
-from agent.config import DEFAULT_MODEL, Settings, SettingsError, load_dotenv_file, settings_from_env
-from agent.files import unwritable
-from agent.gpu import on_zero_gpu
-from agent.session import build_backend
+from agent.api import (DEFAULT_MODEL, Settings, SettingsError, TraceError, build_backend, engine_flags,
+                       load_dotenv_file, on_zero_gpu, read_trace, settings_from_args, settings_from_env,
+                       unwritable)
 from ui.app_ui import build_ui, launch_kwargs
-from ui.controller import ModelLoader, Runtime
+from ui.runtime import ModelLoader, Runtime
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 # One scripted run per example question (and a note for any other question); see assets/demo/.
@@ -89,18 +88,28 @@ def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | 
     if reason:
         settings, label, banner = demo_settings(settings), DEMO_LABEL, demo_banner(reason)
     backend = build_backend(settings)
-    loader = ModelLoader(backend, label=str(getattr(backend, "model_id", settings.model)))
+    loader = ModelLoader(backend, label=backend.model_id)
     return Runtime(settings=settings, backend=backend, loader=loader, label=label, banner=banner,
                    trace_path=trace, replay_path=replay, replay_speed=replay_speed)
 
 
-def create_demo(settings: Settings, **kwargs) -> gr.Blocks:
+@dataclass(frozen=True)
+class App:
+    """The Gradio blocks and the runtime they share (settings, backend, model loader)."""
+
+    blocks: gr.Blocks
+    runtime: Runtime
+
+    def close(self) -> None:
+        self.blocks.close()
+
+
+def create_demo(settings: Settings, **kwargs) -> App:
     runtime = make_runtime(settings, **kwargs)
     blocks = build_ui(runtime)
     blocks.queue(default_concurrency_limit=runtime.settings.concurrency_limit,
                  max_size=runtime.settings.queue_max_size)
-    blocks.runtime = runtime  # type: ignore[attr-defined]  (for main() and tests)
-    return blocks
+    return App(blocks=blocks, runtime=runtime)
 
 
 def worker_threads(settings: Settings) -> int:
@@ -110,7 +119,7 @@ def worker_threads(settings: Settings) -> int:
     return max(40, 2 * settings.concurrency_limit + 8)
 
 
-def _demo_from_env() -> gr.Blocks:
+def _demo_from_env() -> App:
     load_dotenv_file()
     try:
         return create_demo(settings_from_env())
@@ -138,10 +147,6 @@ def _parser() -> argparse.ArgumentParser:
 def _check_trace(path: str) -> str | None:
     """Why the recording at ``path`` cannot be replayed, or None."""
     try:
-        from agent.trace import TraceError, read_trace
-    except ImportError:
-        return "replaying needs agent/trace.py, which this build does not have"
-    try:
         read_trace(path)
     except TraceError as exc:
         return str(exc)
@@ -149,7 +154,7 @@ def _check_trace(path: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global demo
+    global demo, runtime
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     if not 0 <= args.replay_speed < math.inf:  # also refuses NaN
@@ -166,12 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 2
-        demo = create_demo(settings, trace=args.trace, replay=args.replay,
-                           replay_speed=args.replay_speed)
+        built = create_demo(settings, trace=args.trace, replay=args.replay,
+                            replay_speed=args.replay_speed)
+        demo, runtime = built.blocks, built.runtime
     except (SettingsError, ValueError) as exc:  # also ScriptError, FixtureError
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    runtime = demo.runtime  # type: ignore[attr-defined]
     if runtime.banner:
         print(runtime.banner.replace("**", "").replace("`", "").replace("  \n", "\n"), file=sys.stderr)
     if on_zero_gpu():
@@ -191,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-demo: gr.Blocks | None = _demo_from_env() if __name__ != "__main__" else None
+# What Spaces and `gradio app.py` look for: a module-level `demo` (importing starts nothing).
+_app = _demo_from_env() if __name__ != "__main__" else None
+demo: gr.Blocks | None = _app.blocks if _app is not None else None
+runtime: Runtime | None = _app.runtime if _app is not None else None
 
 if __name__ == "__main__":
     sys.exit(main())

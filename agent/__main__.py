@@ -1,4 +1,4 @@
-"""The CLI: ``python -m agent "QUESTION" [--json] ...`` (contract in DESIGN.md).
+"""The CLI: ``python -m agent "QUESTION" [--json] ...`` (contract in docs/DESIGN.md).
 
 Exit codes: 0 when a ``done`` event was written, 2 for bad arguments (and bad
 input files or questions), 1 for anything else. Ctrl-C stops generation and
@@ -18,56 +18,15 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from .backends.base import BackendError
-from .backends.scripted import ScriptError
-from .config import Settings, SettingsError, encodable, load_dotenv_file, redact, settings_from_env
+from .config import Settings, encodable, redact
+from .errors import UsageError
 from .events import Done, Error, Event, json_line, to_dict
 from .files import unwritable
-from .loop import InputError
-from .search.fixture import FixtureError
+from .flags import engine_flags, settings_from_args
 from .terminal import TerminalPrinter
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-def engine_flags(parser: argparse.ArgumentParser) -> None:
-    """The engine flags shared by the CLI and ``app.py``."""
-    g = parser.add_argument_group("engine")
-    g.add_argument("--backend", choices=["transformers", "openai", "scripted"],
-                   help="LLM backend (default: transformers, or scripted with --model-script)")
-    g.add_argument("--model", help="model id or local path (default Qwen/QwQ-32B)")
-    g.add_argument("--dialect", choices=["qwq", "search-r1", "research"],
-                   help="the search protocol the model was trained on (default qwq; "
-                        "search-r1 and research run Search-R1 / ReSearch checkpoints)")
-    g.add_argument("--base-url", help="OpenAI-compatible server URL for --backend openai")
-    g.add_argument("--provider", choices=["tavily", "duckduckgo", "fixture", "auto", "local", "retriever"],
-                   help="search provider (default auto: Tavily with a key, else DuckDuckGo; local: the "
-                        "--index; retriever: a Search-R1 /retrieve server)")
-    g.add_argument("--index", metavar="DIR",
-                   help="a document index (python -m agent.index): what --provider local searches, "
-                        "else a second tool, search_documents, beside web search")
-    g.add_argument("--retriever-url", metavar="URL",
-                   help="a Search-R1-compatible POST /retrieve server for --provider retriever")
-    g.add_argument("--max-searches", type=int, metavar="N", help="search budget per question (default 5)")
-    g.add_argument("--max-new-tokens", type=int, metavar="N", help="token limit per generation round")
-    g.add_argument("--model-script", metavar="FILE",
-                   help="JSON list of raw model outputs, one per round, or a catalogue "
-                        '{"questions": {QUESTION: [rounds]}, "default": [rounds]} (implies --backend scripted)')
-    g.add_argument("--search-fixture", metavar="FILE",
-                   help="JSON {query: [results]} to search offline (implies --provider fixture)")
-    g.add_argument("--trace", metavar="FILE", help="record the run as JSONL")
-    g.add_argument("--replay", metavar="FILE", help="re-emit a recorded trace instead of running")
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    load_dotenv_file()
-    return settings_from_env(
-        backend=args.backend, model=args.model, dialect=args.dialect, base_url=args.base_url,
-        provider=args.provider,
-        max_searches=args.max_searches, max_new_tokens=args.max_new_tokens,
-        model_script=args.model_script, search_fixture=args.search_fixture,
-        index_dir=args.index, retriever_url=args.retriever_url,
-    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,7 +102,7 @@ def _main(argv: list[str] | None) -> int:
         session = ChatSession(settings=settings, backend=backend)
         cancel = threading.Event()
         events = session.ask(args.question, cancel=cancel)
-    except (SettingsError, ScriptError, FixtureError, InputError, ValueError) as exc:
+    except (UsageError, ValueError) as exc:  # settings, flags, script, fixture, question
         return _usage(str(exc))
     recorder = _recorder(args, settings, backend)
     # docker stop, timeout and CI cancels send SIGTERM or SIGHUP: each ends the run like Ctrl-C.
@@ -207,7 +166,7 @@ def _recorder(args: argparse.Namespace, settings: Settings, backend):
 
     try:
         return TraceWriter(args.trace, question=args.question, settings=settings,
-                           model=getattr(backend, "model_id", settings.model))
+                           model=backend.model_id)
     except TraceError as exc:
         # Nothing has run yet: refuse now rather than answer without the recording asked for.
         backend.close()

@@ -16,8 +16,8 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
-from .prompt import CITATION
-from .report import safe_href
+from .citations import CITATION, without_link_targets
+from .safe_url import safe_http_url
 
 Cite = Callable[[re.Match[str]], str]
 
@@ -27,7 +27,7 @@ def _parser(*, strict: bool) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": not strict}).enable(["table", "strikethrough"])
     if strict:
         md.disable("image")  # ![alt](url) reads as "!" and a link, which the URL rule then judges
-        md.validateLink = lambda url: safe_href(url) is not None
+        md.validateLink = lambda url: safe_http_url(url) is not None
     else:
         md.validateLink = lambda url: True  # the checker must see every link a renderer might make
     return md
@@ -52,7 +52,7 @@ _STRICT.add_render_rule("link_open", _render_link_open)
 
 def answer_html(text: str, cite: Cite) -> str:
     """The answer as HTML: headings, lists, tables, emphasis, code, safe links, linked citations."""
-    return _STRICT.render(text, {"cite": cite})
+    return _STRICT.render(_outside_code(text, without_link_targets), {"cite": cite})
 
 
 # --------------------------------------------------------------------------- Markdown out
@@ -71,7 +71,7 @@ def answer_markdown(text: str, cite: Cite) -> str:
     non-http(s) links reduced to their text, reference definitions shown as text; code,
     quotes and ``&`` stay as written. The result is parsed back and, should any HTML or unsafe
     link survive, every ``<``, ``>``, ``&`` and bracket outside citations is escaped."""
-    safe = _outside_code(text, lambda part: _defang(part.replace("<", "&lt;")))
+    safe = _outside_code(text, lambda part: _defang(without_link_targets(part).replace("<", "&lt;")))
     out = CITATION.sub(cite, safe)
     if _is_safe(out):
         return out
@@ -83,7 +83,7 @@ def answer_markdown(text: str, cite: Cite) -> str:
 def _defang(text: str) -> str:
     text = _IMAGE.sub(r"!\\[", text)
     text = _REF_DEFINITION.sub(r"\1\\[", text)
-    return _INLINE_LINK.sub(lambda m: m.group(0) if safe_href(m.group(2)) else m.group(1), text)
+    return _INLINE_LINK.sub(lambda m: m.group(0) if safe_http_url(m.group(2)) else m.group(1), text)
 
 
 def _outside_code(text: str, change: Callable[[str], str]) -> str:
@@ -111,7 +111,7 @@ def _token_safe(token: Token) -> bool:
     if token.type in ("image", "html_inline", "html_block"):
         return False
     if token.type == "link_open":
-        return safe_href(str(token.attrGet("href") or "")) is not None
+        return safe_http_url(str(token.attrGet("href") or "")) is not None
     return True
 
 

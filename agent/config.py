@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable, Literal, Mapping, get_args
 from urllib.parse import unquote
 
+from .errors import UsageError
+
 BackendName = Literal["transformers", "openai", "scripted"]
 ProviderName = Literal["tavily", "duckduckgo", "fixture", "auto", "local", "retriever"]
 KvCacheName = Literal["dynamic", "static", "compile"]
@@ -31,7 +33,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/?#\s]*)@")
 
 
-class SettingsError(ValueError):
+class SettingsError(UsageError):
     """A setting has a value we cannot use; the message names it and the fix."""
 
 

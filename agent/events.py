@@ -3,15 +3,31 @@
 One event stream is the only interface between the engine and everything else
 (UI, CLI ``--json``, traces, benchmarks). Consumers ``match`` on these classes
 exhaustively; ``to_dict``/``from_dict`` give the stable JSON shape of the CLI
-contract in DESIGN.md.
+contract in docs/DESIGN.md.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
+
+# How one round of generation ended (``Conversation.finish_reason``).
+FinishReason = Literal["stop", "tool_call", "length", "cancelled", "context"]
+
+# How a whole run ended. Consumers ``match`` on this instead of probing stats:
+#   answered          the model wrote a final answer
+#   no_answer         the model ended its turn without writing one
+#   stopped           the person stopped it (Stop, Ctrl-C)
+#   token_limit       a round hit max_new_tokens before the answer was complete
+#   context_full      the context window filled up before the answer was complete
+#   rounds_exhausted  the round limit was reached and even the final, tool-less round gave no answer
+RunEnd = Literal["answered", "no_answer", "stopped", "token_limit", "context_full", "rounds_exhausted"]
+RUN_ENDS: tuple[str, ...] = RunEnd.__args__  # type: ignore[attr-defined]
+
+# Why the loop answered a tool call without running it.
+RefusalReason = Literal["budget", "context", "malformed", "rounds"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,16 +96,94 @@ class Error:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RefusedCall:
+    """A tool call the loop answered without running: the query, or for a malformed call the problem."""
+
+    reason: RefusalReason
+    query: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStats:
+    """Measurements of one run. Every field has a default so older traces with fewer keys still read."""
+
+    total_s: float = 0.0
+    ttft_s: float | None = None
+    thinking_tokens: int = 0
+    thinking_tok_s: float = 0.0
+    answer_tokens: int = 0
+    answer_tok_s: float = 0.0
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    spliced_tokens: int = 0
+    prefilled_tokens: int = 0
+    reprefill_tokens: int = 0
+    prefill_saved_tokens: int = 0
+    context_tokens: int = 0
+    rounds: int = 0
+    search_latencies_s: tuple[float, ...] = ()
+    bad_calls: int = 0
+    refused_calls: tuple[RefusedCall, ...] = ()
+    finish: FinishReason | None = None
+    budget_exhausted: bool = False
+    context_forced: bool = False
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["search_latencies_s"] = list(self.search_latencies_s)
+        data["refused_calls"] = [{k: v for k, v in asdict(c).items() if v is not None}
+                                 for c in self.refused_calls]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "RunStats":
+        """Lenient on missing and unknown keys (older traces); types are checked by the trace reader."""
+        if not isinstance(data, dict):
+            raise ValueError(f"'stats' must be a JSON object, got {data!r}")
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if isinstance(values.get("search_latencies_s"), list):
+            values["search_latencies_s"] = tuple(values["search_latencies_s"])
+        calls = values.get("refused_calls")
+        if isinstance(calls, list):
+            if not all(isinstance(c, dict) for c in calls):
+                raise ValueError(f"'refused_calls' must be a list of objects, got {calls!r}")
+            values["refused_calls"] = tuple(RefusedCall(**c) for c in calls)
+        return cls(**values)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Done:
-    """The run ended: final answer, every source, the cited ids that exist, stats."""
+    """The run ended: final answer, every source, the cited ids that exist, how it ended, stats."""
 
     answer: str
     sources: tuple[SourceRef, ...] = ()
     cited: tuple[int, ...] = ()
     searches: int = 0
     stopped: bool = False
-    stats: dict[str, Any] = field(default_factory=dict)
+    end: RunEnd = "answered"
+    stats: RunStats = field(default_factory=RunStats)
     type: Literal["done"] = "done"
+
+    def __post_init__(self) -> None:
+        # ``stopped`` predates ``end``; the two never disagree.
+        if self.stopped and self.end != "stopped":
+            object.__setattr__(self, "end", "stopped")
+
+
+def infer_end(*, answer: str, stopped: bool, stats: RunStats) -> RunEnd:
+    """How a version-1 trace's run ended, from what it recorded (it had no ``end``)."""
+    if stopped:
+        return "stopped"
+    if stats.finish == "context":
+        return "context_full"
+    if stats.truncated:
+        return "token_limit"
+    if answer.strip():
+        return "answered"
+    return "context_full" if stats.context_forced else "no_answer"
 
 
 Event = Thinking | Answer | SearchStart | SearchDone | Error | Done
@@ -117,6 +211,8 @@ def to_dict(event: Event) -> dict[str, Any]:
             for name in ("file", "page", "text"):
                 if ref[name] is None:
                     del ref[name]
+    if isinstance(event, Done):
+        data["stats"] = event.stats.to_dict()
     return {"type": data.pop("type"), **data}
 
 
@@ -126,18 +222,22 @@ def from_dict(data: dict[str, Any]) -> Event:
     cls = _BY_TYPE.get(kind)  # type: ignore[arg-type]
     if cls is None:
         raise ValueError(f"unknown event type {kind!r}; expected one of {sorted(_BY_TYPE)}")
-    fields = {k: v for k, v in data.items() if k not in ("type", "t")}
+    values = {k: v for k, v in data.items() if k not in ("type", "t")}
     try:
         if cls in (SearchDone, Done):
             key = "results" if cls is SearchDone else "sources"
-            fields[key] = tuple(SourceRef(**s) for s in fields.get(key, ()))
+            values[key] = tuple(SourceRef(**s) for s in values.get(key, ()))
         if cls is Done:
-            cited = fields.get("cited", ())
+            cited = values.get("cited", ())
             if not isinstance(cited, (list, tuple)) or any(
                     isinstance(i, bool) or not isinstance(i, int) for i in cited):
                 raise ValueError(f"'cited' must be a list of source ids (whole numbers), got {cited!r}")
-            fields["cited"] = tuple(cited)
-        return cls(**fields)
+            values["cited"] = tuple(cited)
+            values["stats"] = RunStats.from_dict(values.get("stats", {}))
+            if "end" not in values:
+                values["end"] = infer_end(answer=str(values.get("answer", "")),
+                                          stopped=bool(values.get("stopped")), stats=values["stats"])
+        return cls(**values)
     except TypeError as exc:
         raise ValueError(f"bad fields for a {kind!r} event: {exc}") from None
 

@@ -1,6 +1,6 @@
 """The agent loop: generate -> tool call -> search -> splice -> generate.
 
-Append-only, one assistant turn per question (DESIGN.md). Recoverable model
+Append-only, one assistant turn per question (docs/DESIGN.md). Recoverable model
 mistakes become an observation the model reads; infrastructure failures become
 an ``Error`` event. Every run that is not broken by such a failure ends with
 exactly one ``Done``.
@@ -11,21 +11,23 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Generator, Iterable, Iterator
 
-from .backends.base import Backend, BackendError, Conversation
+from .errors import SearchCancelled, UsageError
+from .backends.base import Backend, BackendError, Conversation, round_token_limit
+from .citations import cited_ids
 from .config import Settings, encodable, redact
-from .dialects import Dialect, get_dialect
-from .events import Answer, Done, Error, Event, SearchDone, SearchStart, Thinking
+from .events import (Answer, Done, Error, Event, FinishReason, RefusalReason, RefusedCall, RunEnd, RunStats,
+                     SearchDone, SearchStart, Thinking)
+from .dialects import Dialect, RoundParser, get_dialect
 from .parser import BadToolCall, ToolCall, parse_call
-from .prompt import (CITATION, DOCUMENTS_NOTE, DOCUMENTS_TOOL_NAME, LOCAL_NOTE, SEARCH_DOCUMENTS_TOOL,
-                     escape_untrusted)
+from .prompt import DOCUMENTS_NOTE, DOCUMENTS_TOOL_NAME, LOCAL_NOTE, SEARCH_DOCUMENTS_TOOL, escape_untrusted
 from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry, documents_about
 from .search.base import SearchResult
 from .search.sources import registrable
 
 
-class InputError(ValueError):
+class InputError(UsageError):
     """The question cannot be asked as is; the message says why."""
 
 
@@ -41,22 +43,12 @@ def validate_question(question: str, settings: Settings) -> str:
     return text
 
 
-def cited_ids(answer: str, known: Iterable[int]) -> tuple[int, ...]:
-    """Ids cited as [n] or [n, m] that exist, in order of first citation."""
-    known_set, seen = set(known), []
-    for group in CITATION.findall(answer):
-        for part in group.split(","):
-            n = int(part)
-            if n in known_set and n not in seen:
-                seen.append(n)
-    return tuple(seen)
-
-
 PARTIAL_NOTE = "The answer shown so far is partial: it was cut off and is not kept for follow-up questions."
 
-# Why a tool call was answered without running it: the ``reason`` in ``stats["refused_calls"]``.
-REFUSAL_REASONS = {"budget": "over the search budget", "context": "context nearly full",
-                   "malformed": "malformed"}
+# Why a tool call was answered without running it, as people read it.
+REFUSAL_REASONS: dict[RefusalReason, str] = {"budget": "over the search budget",
+                                             "context": "context nearly full", "malformed": "malformed",
+                                             "rounds": "over the round limit"}
 
 
 @dataclass
@@ -66,13 +58,53 @@ class _Phase:
     tokens: dict[str, int] = field(default_factory=lambda: {"thinking": 0, "answer": 0})
     seconds: dict[str, float] = field(default_factory=lambda: {"thinking": 0.0, "answer": 0.0})
 
-    def rates(self) -> dict[str, float | int]:
-        out: dict[str, float | int] = {}
+    def rates(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for name in ("thinking", "answer"):
             out[f"{name}_tokens"] = self.tokens[name]
             s = self.seconds[name]
             out[f"{name}_tok_s"] = round(self.tokens[name] / s, 2) if s > 0 else 0.0
         return out
+
+
+@dataclass
+class _RunState:
+    """One run: what it was given, and what it has seen so far."""
+
+    settings: Settings
+    dialect: Dialect
+    search: SearchChain
+    registry: SourceRegistry
+    cancel: threading.Event
+    clock: Callable[[], float]
+    t0: float
+    # The search_documents tool's chain (QwQ only: the tag dialects have one search tag), or None.
+    documents: SearchChain | None = None
+    # The final answer: only what the model wrote after its last tool call (cleared at each call).
+    answer: list[str] = field(default_factory=list)
+    phase: _Phase = field(default_factory=_Phase)
+    latencies: list[float] = field(default_factory=list)
+    reprefill: int = 0
+    searches: int = 0
+    bad_calls: int = 0
+    # Calls the loop answered without running, so a person can see why a search never happened.
+    refused: list[RefusedCall] = field(default_factory=list)
+    shown: list[int] = field(default_factory=list)  # source ids this run's searches returned, in order
+    budget_exhausted: bool = False
+    context_forced: bool = False
+    truncated: bool = False
+    rounds_out: bool = False
+    stopped: bool = False
+    ttft: float | None = None
+    finish: FinishReason | None = None
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A tool call answered without running it: why, and what the model reads instead."""
+
+    call: RefusedCall
+    observation: str
 
 
 def run(
@@ -93,181 +125,218 @@ def run(
     conversation once it is open (for transcripts). ``documents``, when given and the
     dialect calls tools by name (QwQ), is offered as a second tool, ``search_documents``."""
     text = validate_question(question, settings)
-    return _run(text, settings=settings, backend=backend, search=search, documents=documents,
-                registry=registry if registry is not None else SourceRegistry(),
-                history=list(history), cancel=cancel or threading.Event(), clock=clock,
-                on_conversation=on_conversation)
-
-
-def _run(question, *, settings, backend, search, documents, registry, history, cancel, clock,
-         on_conversation) -> Iterator[Event]:
-    t0 = clock()
     dialect = get_dialect(settings.dialect)
-    notes = dialect.notes
+    state = _RunState(settings=settings, dialect=dialect, search=search,
+                      registry=registry if registry is not None else SourceRegistry(),
+                      cancel=cancel or threading.Event(), clock=clock, t0=clock(),
+                      documents=documents if dialect.tools else None)
+    return _run(text, state, backend=backend, history=list(history), on_conversation=on_conversation)
+
+
+def _run(question: str, state: _RunState, *, backend: Backend, history: list[tuple[str, str]],
+         on_conversation: Callable[[Conversation], None] | None) -> Iterator[Event]:
+    settings, dialect = state.settings, state.dialect
     # The newest turns only: history may come from a client, which can send any number of them.
     recent = [(role, encodable(text)) for role, text in history[-2 * settings.max_history_turns:]]
-    # Search-R1 and ReSearch models know one <search> tag and a verbatim trained prompt: no second tool.
-    documents = documents if dialect.tools else None
-    tools = list(dialect.tools) + ([SEARCH_DOCUMENTS_TOOL] if documents is not None else [])
     messages = dialect.build_messages(question, max_searches=settings.max_searches, history=recent)
     if dialect.tools:
-        _add_note(messages, _documents_note(settings, search, documents))
+        _add_note(messages, _documents_note(state))
     try:
-        conv = backend.start(messages, tools, settings=settings)
-    except BackendError as exc:
-        yield Error(message=redact(str(exc), settings.secrets))
-        return
-    if on_conversation is not None:
-        on_conversation(conv)
-    answer: list[str] = []
-    phase = _Phase()
-    latencies: list[float] = []
-    reprefill_cost = 0
-    searches = bad_calls = 0
-    # Calls the loop answered without running, so a person can see why a search never happened.
-    refused: list[dict[str, str]] = []
-    shown: list[int] = []  # source ids this run's searches returned, in order
-    flags = {"budget_exhausted": False, "context_forced": False, "truncated": False}
-    ttft: float | None = None
-    stopped = False
-    last_finish = None
-    try:
-        for _round in range(settings.max_rounds):
-            reprefill_cost += conv.usage.context_tokens
-            parser = dialect.new_parser()
-            round_thinking: list[str] = []
-            gen = conv.generate(cancel=cancel)
-            last_t, last_tokens = clock(), conv.usage.generated_tokens
-            try:
-                for chunk in gen:
-                    now = clock()
-                    if ttft is None:
-                        ttft = now - t0
-                    state = "answer" if parser.state == "answer" else "thinking"
-                    phase.tokens[state] += conv.usage.generated_tokens - last_tokens
-                    phase.seconds[state] += now - last_t
-                    last_t, last_tokens = now, conv.usage.generated_tokens
-                    for kind, delta in parser.feed(encodable(chunk)):
-                        yield from _delta(kind, delta, answer, round_thinking)
-                for kind, delta in parser.close():
-                    yield from _delta(kind, delta, answer, round_thinking)
-            finally:
-                gen.close()
-            last_finish = conv.finish_reason
-            if cancel.is_set() or last_finish == "cancelled":
-                stopped = True
-                break
-            if last_finish in ("length", "context"):
-                flags["truncated"] = True  # a call cut off here is never executed
-                break
-            if parser.call_text is None:
-                if notes.no_action is not None and not answer and last_finish != "tool_call":
-                    # The protocol's own retry: the model ended a round without acting.
-                    bad_calls += 1
-                    refused.append({"reason": "malformed", "detail": "neither a search nor an answer"})
-                    conv.add_tool_result(notes.no_action)
-                    continue
-                if dialect.promote_unclosed_thinking and not parser.saw_think_close \
-                        and not answer and round_thinking:
-                    # The model ended without </think>: its reasoning is all the answer there is.
-                    promoted = "".join(round_thinking).strip()
-                    answer.append(promoted)
-                    yield Answer(text=promoted)
-                break
-            call = (parse_call(parser.call_text, tools=tuple(t["function"]["name"] for t in tools))
-                    if documents is not None else dialect.parse_call(parser.call_text))
-            if isinstance(call, BadToolCall):
-                bad_calls += 1
-                refused.append({"reason": "malformed", "detail": call.problem})
-                conv.add_tool_result(notes.bad_call.format(problem=escape_untrusted(call.problem)))
-                continue
-            if searches >= settings.max_searches:
-                flags["budget_exhausted"] = True
-                refused.append({"reason": "budget", "query": call.query})
-                conv.add_tool_result(notes.budget_spent.format(n=settings.max_searches))
-                continue
-            if _no_room(conv, settings, notes.context_full):
-                flags["context_forced"] = True
-                refused.append({"reason": "context", "query": call.query})
-                conv.add_tool_result(notes.context_full)
-                continue
-            searches += 1
-            yield SearchStart(query=call.query, round=searches, max_searches=settings.max_searches,
-                              tool=call.name)
-            chain = documents if call.name == DOCUMENTS_TOOL_NAME and documents is not None else search
-            done, observation = _search(call, searches, dialect=dialect, settings=settings, search=chain,
-                                        registry=registry, conv=conv, cancel=cancel, clock=clock)
-            latencies.append(done.latency_s)
-            shown.extend(r.id for r in done.results if r.id not in shown)
-            if done.error is None and observation is None:
-                flags["context_forced"] = True
-                observation = notes.context_full
-            yield done
-            if cancel.is_set():
-                stopped = True
-                break
-            conv.add_tool_result(observation)
+        conv = backend.start(messages, _tools(state), settings=settings)
+        if on_conversation is not None:
+            on_conversation(conv)
+        yield from _rounds(conv, state)
     except BackendError as exc:
         message = redact(str(exc), settings.secrets)
-        if answer:  # never mistaken for a finished answer: no Done follows, and it says so
+        if state.answer:  # never mistaken for a finished answer: no Done follows, and it says so
             message += f" {PARTIAL_NOTE}"
         yield Error(message=message)
         return
-    final = "".join(answer)
-    sources = tuple(s.ref() for s in registry.all())
-    usage = conv.usage
-    stats = {
-        "total_s": round(clock() - t0, 3),
-        "ttft_s": round(ttft, 3) if ttft is not None else None,
-        **phase.rates(),
-        "prompt_tokens": usage.prompt_tokens,
-        "generated_tokens": usage.generated_tokens,
-        "spliced_tokens": usage.spliced_tokens,
-        "prefilled_tokens": usage.prefilled_tokens,
-        "reprefill_tokens": reprefill_cost,
-        "prefill_saved_tokens": max(0, reprefill_cost - usage.prefilled_tokens),
-        "context_tokens": usage.context_tokens,
-        "rounds": usage.rounds,
-        "search_latencies_s": [round(x, 3) for x in latencies],
-        "bad_calls": bad_calls,
-        "refused_calls": refused,
-        "finish": last_finish,
-        **flags,
-    }
-    yield Done(
-        answer=final,
-        sources=sources,
-        cited=(cited_ids(final, (s.id for s in sources)) if dialect.cites
-               else tuple(shown) if final.strip() else ()),
-        searches=searches,
-        stopped=stopped,
-        stats=stats,
-    )
+    yield _finish(conv, state)
 
 
-def _delta(kind: str, text: str, answer: list[str], thinking: list[str]) -> Iterator[Event]:
+def _rounds(conv: Conversation, state: _RunState) -> Iterator[Event]:
+    """Generate round after round until the model answers, or the run must end.
+
+    After ``max_rounds`` rounds a pending call is refused and one last round asks
+    for the answer without tools, as a spent search budget does.
+    """
+    last = state.settings.max_rounds
+    for index in range(last + 1):
+        # Checked here once, so no backend is ever asked for a round it cannot run.
+        if state.cancel.is_set():
+            state.stopped = True
+            return
+        if round_token_limit(state.settings, conv.usage.context_tokens) <= 0:
+            state.finish, state.truncated = "context", True
+            return
+        parser, thinking = yield from _stream_round(conv, state)
+        state.finish = conv.finish_reason
+        if state.cancel.is_set() or state.finish == "cancelled":
+            state.stopped = True
+            return
+        if state.finish in ("length", "context"):
+            state.truncated = True  # a call cut off here is never executed
+            return
+        if parser.call_text is None:
+            if _retry_without_action(conv, state):
+                continue
+            yield from _promote_thinking(parser, thinking, state)
+            return
+        state.answer.clear()  # text before a tool call may cite sources that do not exist yet
+        decision = decide_call(_parse_call(parser.call_text, state), conv=conv, state=state,
+                               last_round=index >= last - 1)
+        if index == last:  # the tool-less last round still called: no answer will come
+            state.refused.append(decision.call if isinstance(decision, _Refusal) else
+                                 RefusedCall(reason="rounds", query=decision.query))
+            state.rounds_out = True
+            return
+        if isinstance(decision, _Refusal):
+            conv.add_tool_result(decision.observation)
+            continue
+        yield from _search_and_splice(decision, conv, state)
+
+
+def _stream_round(conv: Conversation, state: _RunState) -> Generator[Event, None, tuple[RoundParser, str]]:
+    """Stream one round as events; returns its parser and the round's thinking text."""
+    state.reprefill += conv.usage.context_tokens
+    parser, thinking = state.dialect.new_parser(), []
+    gen = conv.generate(cancel=state.cancel)
+    last_t, last_tokens = state.clock(), conv.usage.generated_tokens
+    try:
+        for chunk in gen:
+            now = state.clock()
+            if state.ttft is None:
+                state.ttft = now - state.t0
+            kind = "answer" if parser.state == "answer" else "thinking"
+            state.phase.tokens[kind] += conv.usage.generated_tokens - last_tokens
+            state.phase.seconds[kind] += now - last_t
+            last_t, last_tokens = now, conv.usage.generated_tokens
+            for delta_kind, delta in parser.feed(encodable(chunk)):
+                yield _delta(delta_kind, delta, state.answer, thinking)
+        for delta_kind, delta in parser.close():
+            yield _delta(delta_kind, delta, state.answer, thinking)
+    finally:
+        gen.close()
+    return parser, "".join(thinking)
+
+
+def _delta(kind: str, text: str, answer: list[str], thinking: list[str]) -> Event:
     if kind == "answer":
         answer.append(text)
-        yield Answer(text=text)
+        return Answer(text=text)
+    thinking.append(text)
+    return Thinking(text=text)
+
+
+def _retry_without_action(conv: Conversation, state: _RunState) -> bool:
+    """The dialect's own retry when a round ended with neither a search nor an answer."""
+    no_action = state.dialect.notes.no_action
+    if no_action is None or state.answer or state.finish == "tool_call":
+        return False
+    state.bad_calls += 1
+    state.refused.append(RefusedCall(reason="malformed", detail="neither a search nor an answer"))
+    conv.add_tool_result(no_action)
+    return True
+
+
+def _promote_thinking(parser: RoundParser, thinking: str, state: _RunState) -> Iterator[Event]:
+    """QwQ ended without ``</think>``: its reasoning is all the answer there is."""
+    if state.dialect.promote_unclosed_thinking and not parser.saw_think_close and not state.answer and thinking:
+        promoted = thinking.strip()
+        state.answer.append(promoted)
+        yield Answer(text=promoted)
+
+
+def decide_call(call: ToolCall | BadToolCall, *, conv: Conversation, state: _RunState,
+                last_round: bool) -> ToolCall | _Refusal:
+    """Run the call, or refuse it: rounds spent, malformed, search budget spent, or no room
+    left in the context. A refusal is recorded in the state and read by the model."""
+    settings, notes = state.settings, state.dialect.notes
+    query = call.query if isinstance(call, ToolCall) else None
+    if last_round:
+        refusal = _Refusal(RefusedCall(reason="rounds", query=query,
+                                       detail=call.problem if isinstance(call, BadToolCall) else None),
+                           notes.rounds_spent)
+    elif isinstance(call, BadToolCall):
+        state.bad_calls += 1
+        refusal = _Refusal(RefusedCall(reason="malformed", detail=call.problem),
+                           notes.bad_call.format(problem=escape_untrusted(call.problem)))
+    elif state.searches >= settings.max_searches:
+        state.budget_exhausted = True
+        refusal = _Refusal(RefusedCall(reason="budget", query=query),
+                           notes.budget_spent.format(n=settings.max_searches))
+    elif _no_room(conv, settings, notes.context_full):
+        state.context_forced = True
+        refusal = _Refusal(RefusedCall(reason="context", query=query), notes.context_full)
     else:
-        thinking.append(text)
-        yield Thinking(text=text)
+        return call
+    state.refused.append(refusal.call)
+    return refusal
 
 
-def _documents_note(settings: Settings, search: SearchChain, documents: SearchChain | None) -> str | None:
-    """What the system prompt says about documents: the second tool, or a web_search that
-    searches documents instead of the web."""
-    if documents is not None:
-        return DOCUMENTS_NOTE.format(about=documents_about(documents))
-    if settings.provider in ("local", "retriever"):
-        return LOCAL_NOTE.format(about=documents_about(search))
-    return None
+def _search_and_splice(call: ToolCall, conv: Conversation, state: _RunState) -> Iterator[Event]:
+    state.searches += 1
+    settings = state.settings
+    yield SearchStart(query=call.query, round=state.searches, max_searches=settings.max_searches,
+                      tool=call.name)
+    try:
+        done, observation = _search(call, state.searches, state=state, conv=conv)
+    except SearchCancelled:
+        return  # Stop during a search is no search failure: the next round check ends the run stopped
+    state.latencies.append(done.latency_s)
+    state.shown.extend(r.id for r in done.results if r.id not in state.shown)
+    if done.error is None and observation is None:
+        state.context_forced = True
+        observation = state.dialect.notes.context_full
+    yield done
+    if not state.cancel.is_set():
+        conv.add_tool_result(observation)
 
 
-def _add_note(messages: list[dict[str, str]], note: str | None) -> None:
-    """``note`` as a paragraph of the system prompt. Document names are outside text: escaped."""
-    if note and messages and messages[0]["role"] == "system":
-        messages[0] = {**messages[0], "content": messages[0]["content"] + "\n\n" + escape_untrusted(note)}
+def _finish(conv: Conversation, state: _RunState) -> Done:
+    final = "".join(state.answer)
+    sources = tuple(s.ref() for s in state.registry.all())
+    usage = conv.usage
+    stats = RunStats(
+        total_s=round(state.clock() - state.t0, 3),
+        ttft_s=round(state.ttft, 3) if state.ttft is not None else None,
+        **state.phase.rates(),
+        prompt_tokens=usage.prompt_tokens,
+        generated_tokens=usage.generated_tokens,
+        spliced_tokens=usage.spliced_tokens,
+        prefilled_tokens=usage.prefilled_tokens,
+        reprefill_tokens=state.reprefill,
+        prefill_saved_tokens=max(0, state.reprefill - usage.prefilled_tokens),
+        context_tokens=usage.context_tokens,
+        rounds=usage.rounds,
+        search_latencies_s=tuple(round(x, 3) for x in state.latencies),
+        bad_calls=state.bad_calls,
+        refused_calls=tuple(state.refused),
+        finish=state.finish,
+        budget_exhausted=state.budget_exhausted,
+        context_forced=state.context_forced,
+        truncated=state.truncated,
+    )
+    # A dialect whose model never writes [n] counts every source its searches returned as cited.
+    cited = (cited_ids(final, (s.id for s in sources)) if state.dialect.cites
+             else tuple(state.shown) if final.strip() else ())
+    return Done(answer=final, sources=sources, cited=cited, searches=state.searches, stopped=state.stopped,
+                end=_end(state, final), stats=stats)
+
+
+def _end(state: _RunState, answer: str) -> RunEnd:
+    if state.stopped:
+        return "stopped"
+    if state.finish == "length":
+        return "token_limit"
+    if state.finish == "context":
+        return "context_full"
+    if answer.strip():
+        return "answered"
+    if state.context_forced:
+        return "context_full"
+    return "rounds_exhausted" if state.rounds_out else "no_answer"
 
 
 def _no_room(conv: Conversation, settings: Settings, observation: str) -> bool:
@@ -275,38 +344,38 @@ def _no_room(conv: Conversation, settings: Settings, observation: str) -> bool:
     return need > settings.context_limit
 
 
-def _search(call: ToolCall, number: int, *, dialect: Dialect, settings: Settings, search: SearchChain,
-            registry: SourceRegistry, conv: Conversation, cancel: threading.Event,
-            clock: Callable[[], float]) -> tuple[SearchDone, str | None]:
+def _search(call: ToolCall, number: int, *, state: _RunState, conv: Conversation) -> tuple[SearchDone, str | None]:
     """Run one search; returns its event and the observation to splice.
 
     The observation is ``None`` when not even one result fits the context.
     """
+    settings, clock = state.settings, state.clock
+    chain = state.documents if call.name == DOCUMENTS_TOOL_NAME and state.documents else state.search
     start = clock()
     try:
-        answer = search.search(call.query, max_results=settings.results_per_search, cancel=cancel)
+        answer = chain.search(call.query, max_results=settings.results_per_search, cancel=state.cancel)
     except AllProvidersFailed as exc:
         # Provider messages may quote what the server said, and servers echo keys.
         reason = redact(str(exc), settings.secrets)
-        return (SearchDone(query=call.query, provider=search.name, latency_s=round(clock() - start, 3),
+        return (SearchDone(query=call.query, provider=chain.name, latency_s=round(clock() - start, 3),
                            error=reason, tool=call.name),
-                dialect.notes.search_failed.format(reason=escape_untrusted(reason)))
+                state.dialect.notes.search_failed.format(reason=escape_untrusted(reason)))
     latency = round(clock() - start, 3)
     results = [r for r in answer.results if registrable(r)]
     fitted = list(results)
     # Drop results from the end until the observation fits the context, and
     # register only those, so no number is given to a source the model never saw.
-    while fitted and _no_room(conv, settings, dialect.format_results(
+    while fitted and _no_room(conv, settings, state.dialect.format_results(
             call.query, _preview(fitted), number=number, budget=settings.max_searches)):
         fitted.pop()
     if results and not fitted:
         return SearchDone(query=call.query, provider=answer.provider, latency_s=latency, tool=call.name), None
     sources: list[Source] = []
     for result in fitted:
-        source = registry.register(result)
+        source = state.registry.register(result)
         if source is not None and source not in sources:
             sources.append(source)
-    observation = dialect.format_results(call.query, sources, number=number, budget=settings.max_searches)
+    observation = state.dialect.format_results(call.query, sources, number=number, budget=settings.max_searches)
     return (SearchDone(query=call.query, provider=answer.provider, latency_s=latency,
                        results=tuple(s.ref() for s in sources), tool=call.name), observation)
 
@@ -315,3 +384,29 @@ def _preview(results: list[SearchResult]) -> list[Source]:
     """Stand-in sources to measure an observation before numbers are given out."""
     return [Source(id=999, title=r.title, url=r.url, content=r.content, kind=r.kind, file=r.file, page=r.page)
             for r in results]
+
+
+def _tools(state: _RunState) -> list[dict[str, Any]]:
+    return list(state.dialect.tools) + ([SEARCH_DOCUMENTS_TOOL] if state.documents is not None else [])
+
+
+def _parse_call(raw: str, state: _RunState) -> ToolCall | BadToolCall:
+    if state.documents is None:
+        return state.dialect.parse_call(raw)
+    return parse_call(raw, tools=tuple(t["function"]["name"] for t in _tools(state)))
+
+
+def _documents_note(state: _RunState) -> str | None:
+    """What the system prompt says about documents: the second tool, or a web_search that
+    searches documents instead of the web."""
+    if state.documents is not None:
+        return DOCUMENTS_NOTE.format(about=documents_about(state.documents))
+    if state.settings.provider in ("local", "retriever"):
+        return LOCAL_NOTE.format(about=documents_about(state.search))
+    return None
+
+
+def _add_note(messages: list[dict[str, str]], note: str | None) -> None:
+    """``note`` as a paragraph of the system prompt. Document names are outside text: escaped."""
+    if note and messages and messages[0]["role"] == "system":
+        messages[0] = {**messages[0], "content": messages[0]["content"] + "\n\n" + escape_untrusted(note)}

@@ -79,8 +79,6 @@ Answer in the same language as the user's question. Be concise and well organise
 # A "<" that starts something the tokenizer or our parser would treat as
 # control text: <|im_start|>, <|im_end|>, <|endoftext|>, <think>, </tool_call>,
 # <tool_response>, <tools> ... with any case and whitespace inside the tag.
-# A citation as the system prompt asks for it: [3], or a group [1, 2]; group 1 holds the numbers.
-CITATION = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _CONTROL_OPEN = re.compile(r"<(?=\s*/?\s*(?:\||think\b|tool_call\b|tool_response\b|tools\b))", re.I)
 _CONTROL_CLOSE = re.compile(r"\|(?=\s*>)")
 _LOOKALIKE_LT = "\u2039"  # ‹  keeps the text readable for the model and for people

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Sequence
-from urllib.parse import urlsplit
 
-from .events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
-from .loop import REFUSAL_REASONS, cited_ids
+from .events import Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
+from .citations import cited_ids
+from .loop import REFUSAL_REASONS
 
 SCRIPTED_BADGE = "Scripted run (not a real model)"
 
@@ -106,18 +106,6 @@ def regroup(events: Iterable[Event]) -> Run:
     return run
 
 
-def safe_href(url: str) -> str | None:
-    """The URL if it is safe to link (http/https with a host, no whitespace tricks), else None."""
-    if url != url.strip() or any(ord(c) < 33 or c in "\"'<>`" for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and host else None
-
-
 def document_place(ref: SourceRef) -> str:
     """Where a document source is: "report.pdf, page 3"."""
     return f"{ref.file or ''}" + (f", page {ref.page}" if ref.page is not None else "")
@@ -159,15 +147,26 @@ STAT_LABELS: dict[str, str] = {
 }
 
 
+# How a run ended (``Done.end``), as a person reads it.
+END_WORDS: dict[RunEnd, str] = {
+    "answered": "with an answer",
+    "no_answer": "without an answer",
+    "stopped": "stopped before the end",
+    "token_limit": "at the token limit of a round",
+    "context_full": "with the context full",
+    "rounds_exhausted": "at the round limit, without an answer",
+}
+
+
 def stat_rows(run: Run) -> list[tuple[str, str]]:
     """(label, value) rows for a person; empty when the run has no ``done``."""
     if run.done is None:
         return []
     done = run.done
     rows = [("Searches", str(done.searches)), ("Sources found", str(len(done.sources))),
-            ("Cited", ", ".join(f"[{n}]" for n in done.cited) or "none"), ("Stopped", _value(done.stopped))]
-    stats = done.stats if isinstance(done.stats, dict) else {}
-    for key, value in stats.items():
+            ("Cited", ", ".join(f"[{n}]" for n in done.cited) or "none"), ("Stopped", _value(done.stopped)),
+            ("Ended", END_WORDS[done.end])]
+    for key, value in done.stats.to_dict().items():
         label = STAT_LABELS.get(str(key)) or str(key).replace("_", " ").capitalize()
         rows.append((label, _stat_value(str(key), value)))
     return rows

@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 from .answer_markdown import answer_html
 from .events import Error, SourceRef
-from .report import (SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, safe_href,
-                     stat_rows)
+from .safe_url import safe_http_url, visible_url
+from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
 
 
 _CSS = """
@@ -122,9 +122,9 @@ def _link(ref: SourceRef) -> str:
         # No page to link to: the passage itself opens in place.
         return (f'{_e(ref.title)} <span class="url">{_e(document_place(ref))}</span>'
                 f'<details><summary>passage</summary><div class="pre">{_e(ref.text or "")}</div></details>')
-    href = safe_href(ref.url)
+    href = safe_http_url(ref.url)
     title = _e(ref.title or ref.url)
-    where = f' <span class="url">{_e(ref.url)}</span>'
+    where = f' <span class="url">{_e(visible_url(ref.url))}</span>'
     if href is None:
         # Not http(s): show it as text so a javascript: URL can never run.
         return f"{title}{where}"

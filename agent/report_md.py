@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 from .answer_markdown import answer_markdown
 from .events import Error, SourceRef
-from .report import (SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, safe_href,
-                     stat_rows)
+from .safe_url import safe_http_url, visible_url
+from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
 
 # Inline text never starts a line, so list and heading markers need no escape;
 # these are the characters that could open emphasis, code, links, HTML or a table cell.
@@ -84,9 +84,9 @@ def _url(url: str) -> str:
 def _link(ref: SourceRef) -> str:
     if ref.kind == "document":
         return f"{_text(ref.title)} ({_text(document_place(ref))})\n  > {_text(ref.text or '')}"
-    href = safe_href(ref.url)
+    href = safe_http_url(ref.url)
     title = _text(ref.title or ref.url)
-    return f"[{title}]({_url(href)})" if href else f"{title} ({_text(ref.url)})"
+    return f"[{title}]({_url(href)})" if href else f"{title} ({_text(visible_url(ref.url))})"
 
 
 def _answer(text: str, sources: dict[int, SourceRef]) -> str:
@@ -94,7 +94,7 @@ def _answer(text: str, sources: dict[int, SourceRef]) -> str:
         out = []
         for part in match.group(1).split(","):
             n = int(part)
-            href = safe_href(sources[n].url) if n in sources else None
+            href = safe_http_url(sources[n].url) if n in sources else None
             if href:
                 out.append(f"[\\[{n}\\]]({_url(href)})")
             else:

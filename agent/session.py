@@ -21,7 +21,7 @@ from .events import Done, Event, SourceRef
 from .gpu import on_gpu, on_zero_gpu
 from .index import DocumentIndex
 from .loop import run, validate_question
-from .prompt import CITATION
+from .citations import CITATION
 from .search import SearchChain, SourceRegistry, build_documents, build_search
 
 
@@ -123,7 +123,7 @@ class ChatSession:
 
 # A citation as the model writes it (with the space before it, and the ``(url)`` of its
 # ``[n](url)`` form when present).
-_CITED = re.compile(r"[ \t]*" + CITATION.pattern + r"(?:\([^()\s]*\))?")
+_CITED = re.compile(r"[ \t]*" + CITATION.pattern)
 
 
 def citations_as_domains(answer: str, sources: Iterable[SourceRef]) -> str:

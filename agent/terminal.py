@@ -17,8 +17,18 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markdown import Markdown
 
-from .events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
+from .events import Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
 from .loop import REFUSAL_REASONS
+
+# Why a run has no answer, for each way a run can end without one.
+NO_ANSWER_WHY: dict[RunEnd, str] = {
+    "token_limit": "cut off at the token limit: raise --max-new-tokens",
+    "context_full": "the context filled up first: ask a narrower question",
+    "rounds_exhausted": "the round limit was reached first (DEEPSEARCH_MAX_ROUNDS)",
+    "no_answer": "the model ended without writing one",
+    "answered": "the answer was empty",
+    "stopped": "stopped",
+}
 
 # A whole escape sequence (7-bit or 8-bit introducer), so no parameters are left behind as text:
 # OSC/DCS/SOS/PM/APC strings up to their terminator, CSI with its parameters, or a 2-byte escape.
@@ -109,23 +119,20 @@ class TerminalPrinter:
 
     def _done(self, done: Done) -> None:
         self._switch("done")
-        stats: dict[str, Any] = done.stats if isinstance(done.stats, dict) else {}  # a replay may hold any JSON
-        if done.stopped:
+        if done.end == "stopped":
             self.out.write(f"\n{self.bold}[stopped]{self.reset}\n")
         elif not done.answer.strip():
-            why = " (cut off at the token limit: raise --max-new-tokens)" if stats.get("truncated") else ""
-            self.out.write(f"\n{self.bold}[no answer]{self.reset}{why}\n")
+            self.out.write(f"\n{self.bold}[no answer]{self.reset} ({NO_ANSWER_WHY[done.end]})\n")
         by_id = {s.id: s for s in done.sources}
         cited = [n for n in done.cited if n in by_id]
         if cited:
             self.out.write(f"\n{self.bold}Sources{self.reset}\n")
             for n in cited:
                 self.out.write(f"  [{n}] {_line(by_id[n].title)} — {_line(_where(by_id[n]))}\n")
-        calls = stats.get("refused_calls")
-        refused = [c for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
+        refused = done.stats.refused_calls
         note = ""
         if refused:
-            reasons = sorted({REFUSAL_REASONS.get(str(c.get("reason")), "refused") for c in refused})
+            reasons = sorted({REFUSAL_REASONS[c.reason] for c in refused})
             note = f"; {len(refused)} tool call(s) not run: {', '.join(reasons)}"
         self.out.write(f"{self.dim}({done.searches} search(es){note}){self.reset}\n")
 

@@ -1,14 +1,16 @@
 """Record a run as JSONL, read it back strictly, replay it at recorded timing, export it.
 
-File format (version 1), one JSON object per line::
+File format (version 2), one JSON object per line::
 
-    {"type": "meta", "version": 1, "question", "model", "backend", "settings",
+    {"type": "meta", "version": 2, "question", "model", "backend", "settings",
      "started_at", "scripted", "recorder": "deepsearch"}
     {"type": "thinking", "text": "...", "t": 0.012}      # to_dict(event) + "t"
     ...
     {"type": "done", ..., "t": 3.5}
 
 ``t`` is seconds since the writer was created, rounded to milliseconds.
+Version 2 added ``end`` to ``done`` (how the run ended); version-1 files still
+read, their ``end`` inferred from what they recorded (``events.infer_end``).
 
 One file may hold several runs: ``TraceWriter`` appends, and every run starts
 with its own meta line (so ``app.py --trace FILE`` keeps a whole session in one
@@ -27,7 +29,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import fields as dc_fields
+from dataclasses import fields as dc_fields, is_dataclass
 from functools import cache
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,10 +37,12 @@ from types import TracebackType
 from typing import Any, Callable, Iterable, Iterator, Literal, Sequence, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
+from .errors import UsageError
 from .config import REDACTED, Settings, redact
-from .events import Done, Error, Event, SourceRef, from_dict, json_line, to_dict
+from .events import Done, Error, Event, from_dict, json_line, to_dict
 
-TRACE_VERSION = 1
+TRACE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 RECORDER = "deepsearch"
 
 log = logging.getLogger(__name__)
@@ -47,7 +51,7 @@ Meta = dict[str, Any]
 TimedEvent = tuple[float, Event]
 
 
-class TraceError(ValueError):
+class TraceError(UsageError):
     """A trace cannot be written or read; the message names the file (and line)."""
 
 
@@ -354,10 +358,10 @@ _META_FIELDS: dict[str, type | tuple[type, ...]] = {
 
 def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
     version = meta.get("version")
-    if version != TRACE_VERSION or isinstance(version, bool):
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise TraceError(
             f"unsupported trace version {version!r} in {name}:{number} "
-            f"(this app reads version {TRACE_VERSION})"
+            f"(this app reads versions {', '.join(map(str, READABLE_VERSIONS))})"
         )
     for key, kind in _META_FIELDS.items():
         if not isinstance(meta.get(key), kind):
@@ -399,7 +403,7 @@ def _check_types(value: Any) -> None:
     for f in dc_fields(value):
         if not _is_a(getattr(value, f.name), hints[f.name]):
             raise ValueError(
-                f"bad field {f.name!r} for a {getattr(value, 'type', 'source')!r} event: "
+                f"bad field {f.name!r} for a {getattr(value, 'type', type(value).__name__)!r} event: "
                 f"{getattr(value, f.name)!r} is not {hints[f.name]}"
             )
 
@@ -415,8 +419,8 @@ def _is_a(value: Any, hint: Any) -> bool:
     origin, args = get_origin(hint), get_args(hint)
     if hint is Any:
         return True
-    if hint is SourceRef:
-        if not isinstance(value, SourceRef):
+    if isinstance(hint, type) and is_dataclass(hint):
+        if not isinstance(value, hint):
             return False
         _check_types(value)
         return True

@@ -1,7 +1,7 @@
 """Shared pieces of the benchmarks: bench models, a forcing head, counters, timing.
 
 The models are random-weight Qwen2s with the QwQ-like tokenizer and chat
-template of ``tests/tiny_model.py`` (the real weights cannot be downloaded
+template of ``devtools/tiny_model.py`` (the real weights cannot be downloaded
 here). To make a random model say exactly what a benchmark needs, its
 ``lm_head`` is wrapped in ``ForcingHead``: the real head still runs (so every
 step costs what it would), then the logits are replaced so that greedy
@@ -23,7 +23,7 @@ if str(REPO_ROOT) not in sys.path:
 import torch  # noqa: E402
 from transformers import AutoTokenizer, GenerationConfig, Qwen2Config, Qwen2ForCausalLM  # noqa: E402
 
-from tests.tiny_model import _CORPUS, build_tiny_model  # noqa: E402
+from devtools.tiny_model import CORPUS, build_tiny_model  # noqa: E402
 
 # QwQ-32B's own limit; the tests' tiny model says 4096, which would only make
 # transformers warn on the 16k-token sequences measured here.
@@ -141,7 +141,7 @@ class ForwardCounter:
 
 def corpus_ids(tokenizer: Any, n: int, *, offset: int = 0) -> list[int]:
     """``n`` ids of ordinary English prose (no control tokens), starting at ``offset``."""
-    base = tokenizer.encode(_CORPUS, add_special_tokens=False)
+    base = tokenizer.encode(CORPUS, add_special_tokens=False)
     out: list[int] = []
     i = offset % len(base)
     while len(out) < n:

@@ -100,9 +100,9 @@ def measure_prefill(backend: TransformersBackend, *, searches: int = 3, think_to
     finally:
         counter.close()
     done = events[-1]
-    if not isinstance(done, Done) or done.searches != searches or done.stats.get("finish") != "stop":
+    if not isinstance(done, Done) or done.searches != searches or done.stats.finish != "stop":
         raise RuntimeError(f"the forced run did not go as scripted: {done}")
-    s = done.stats
+    s = done.stats.to_dict()
     rounds = s["rounds"]
     fed_back = rounds - 1  # the sampled </tool_call> of every continued round, prefilled next round
     hook_prefill = sum(counter.prefill)
@@ -256,7 +256,8 @@ def _ui_runner(backend: TransformersBackend, settings: Settings, tok: Any,
     """One question through the real Gradio handler (``ui.app_ui.Handlers.ask``)."""
     try:
         from ui.app_ui import Handlers
-        from ui.controller import ModelLoader, Runtime, UISession
+        from ui.runtime import ModelLoader, Runtime
+        from ui.session import UISession
     except ImportError:
         return None
     runtime = Runtime(settings=settings, backend=backend, loader=ModelLoader(backend, label="bench"))

@@ -326,7 +326,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             v = measure_variant(model, variant, prompts, decode, tokens=args.decode_tokens, device=device,
                                 compile_mode=args.compile_mode, tiny=args.tiny)
-        except Exception as exc:  # a variant that cannot run is a finding, not a crash
+        except Exception as exc:  # noqa: BLE001 - a variant that cannot run is a finding, not a crash
             v = {"name": variant, "error": f"{type(exc).__name__}: {str(exc)[:500]}"}
         result["variant"] = v
         if "error" not in v:

@@ -99,7 +99,7 @@ def weight_bytes_per_token(model: Qwen2ForCausalLM) -> int:
         if isinstance(module, nn.Embedding):
             total += module.weight.shape[1] * module.weight.element_size()
             continue
-        for name, param in module.named_parameters(recurse=False):
+        for _name, param in module.named_parameters(recurse=False):
             total += param.numel() * param.element_size()
             state = getattr(param, "quant_state", None)
             if state is not None:

@@ -177,7 +177,7 @@ def report(r: dict[str, Any]) -> str:
     def mark(key: str) -> str:
         return {True: "met", False: "MISSED", None: "n/a"}[met.get(key)]
 
-    st, pf, os_, ot = d["stop_check"], d["prefill"], d["overhead_small"], d["overhead_tiny"]
+    pf, os_, ot = d["prefill"], d["overhead_small"], d["overhead_tiny"]
     ur, ug = d["ui_rate"], d["ui_growth"]
     lines = [
         f"bench/run.py ({r['mode']}) {r['date']} on {r['machine']['cpu']} x{r['machine']['nproc']}, "
@@ -212,7 +212,7 @@ def report(r: dict[str, Any]) -> str:
           for name, o in ((r["overhead_model"], os_), ("tiny", ot))],
         f"  projected next to a 70 ms/token forward (QwQ-32B NF4 on an H100), from the tiny model's per-token "
         f"overhead ({ot['overhead_ms_per_token_decode']:+.3f} ms): {ot['overhead_ratio_projected_70ms']:.4f}",
-        f"  per-token CPU of the pieces, one thread (us): "
+        "  per-token CPU of the pieces, one thread (us): "
         + ", ".join(f"{k.removesuffix('_us')} {v}" for k, v in d["components"].items() if k.endswith("_us")
                     and k != "sum_us")
         + f"; streamer on a 2,000-token line without a newline: ours {d['components']['streamer_decode_us_2k_token_line']}"

@@ -33,7 +33,9 @@ def _long_text(tokenizer: Any, n_tokens: int, offset: int = 0) -> str:
 def measure_rate(tokenizer: Any, *, tokens: int = 50_000) -> dict[str, Any]:
     """UI updates per second for a stream far faster than any GPU model (no delay at all)."""
     from ui.app_ui import Handlers
-    from ui.controller import UPDATE_INTERVAL_S, ModelLoader, Runtime, UISession
+    from ui.pump import UPDATE_INTERVAL_S
+    from ui.runtime import ModelLoader, Runtime
+    from ui.session import UISession
 
     text = (_long_text(tokenizer, tokens // 4) + "\n</think>\n\n"
             + _long_text(tokenizer, tokens - tokens // 4, offset=7))

@@ -9,7 +9,7 @@ from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from agent.events import Done
 from agent.loop import run
-from agent.search import SearchChain, SourceRegistry
+from agent.search import SearchChain
 from agent.search.base import SearchError, SearchResult
 
 

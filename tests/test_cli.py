@@ -1,14 +1,17 @@
-"""The CLI contract of DESIGN.md, driven through a real subprocess."""
+"""The CLI contract of docs/DESIGN.md, driven through a real subprocess."""
 
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from agent.config import Settings
+from agent.events import Done, RunStats, Thinking
+from agent.trace import TraceWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -47,6 +50,7 @@ def test_json_events_follow_the_contract(tmp_path):
     done = evs[-1]
     assert done["answer"] == "The Eiffel Tower is **330 m** tall including its antennas [1]."
     assert done["cited"] == [1] and done["searches"] == 1 and done["stopped"] is False
+    assert done["end"] == "answered"
     assert {"ttft_s", "prefilled_tokens", "generated_tokens", "search_latencies_s"} <= set(done["stats"])
     assert "".join(e["text"] for e in evs if e["type"] == "answer") == done["answer"]
     text = transcript.read_text()
@@ -165,3 +169,19 @@ def test_terminal_mode_says_when_there_is_no_answer():
     p = cli("q", "--model-script", SCRIPT, "--search-fixture", FIXTURE, "--max-new-tokens", "5")
     assert p.returncode == 0
     assert "[no answer] (cut off at the token limit: raise --max-new-tokens)" in p.stdout
+
+
+
+@pytest.mark.parametrize("end,why", [
+    ("context_full", "[no answer] (the context filled up first: ask a narrower question)"),
+    ("rounds_exhausted", "[no answer] (the round limit was reached first (DEEPSEARCH_MAX_ROUNDS))"),
+])
+def test_terminal_mode_names_why_a_run_ended_without_an_answer(tmp_path, end, why):
+    """A full context or the round limit is not fixed by raising --max-new-tokens: the CLI must not say so."""
+    trace = tmp_path / "t.jsonl"
+    with TraceWriter(trace, question="q", settings=Settings(backend="scripted"), model="m") as writer:
+        writer.write(Thinking(text="hmm"))
+        writer.write(Done(answer="", end=end, stats=RunStats(truncated=end == "context_full")))
+    p = cli("--replay", str(trace), "--speed", "0")
+    assert p.returncode == 0, p.stderr
+    assert why in p.stdout and "max-new-tokens" not in p.stdout

@@ -148,6 +148,6 @@ def test_stop_mid_stream_ends_the_run_stopped_and_the_server_sees_the_client_lea
         events.append(event)
         cancel.set()
     done = events[-1]
-    assert isinstance(done, Done) and done.stopped and done.stats["finish"] == "cancelled"
+    assert isinstance(done, Done) and done.stopped and done.stats.finish == "cancelled"
     assert time.monotonic() - started < 5
     assert server.client_gone.wait(5)

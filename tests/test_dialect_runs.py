@@ -64,15 +64,15 @@ def test_budget_spent_search_is_refused_inside_the_protocol():
     events, conv = run_script([R1_SEARCH, R1_SEARCH, R1_ANSWER], table, dialect="search-r1", max_searches=1)
     done = done_of(events)
     assert done.searches == 1 and done.answer == "330 metres"
-    assert done.stats["budget_exhausted"] is True
-    assert done.stats["refused_calls"] == [{"reason": "budget", "query": "eiffel tower height"}]
+    assert done.stats.budget_exhausted is True
+    assert done.stats.to_dict()["refused_calls"] == [{"reason": "budget", "query": "eiffel tower height"}]
     assert "<information>Search budget used up (1 of 1 searches); this search was not run." in conv.transcript()
 
 
 def test_a_round_with_neither_search_nor_answer_gets_search_r1s_invalid_action_note():
     events, conv = run_script(["<think> hmm </think> I am not sure.", R1_ANSWER], dialect="search-r1")
     done = done_of(events)
-    assert done.answer == "330 metres" and done.stats["bad_calls"] == 1
+    assert done.answer == "330 metres" and done.stats.bad_calls == 1
     assert "<information>My previous action is invalid. If I want to search, I should put the query between " \
            "<search> and </search>." in conv.transcript()
 
@@ -86,7 +86,7 @@ def test_research_empty_query_gets_nothing_to_search():
 def test_research_without_an_answer_ends_with_none():
     events, _ = run_script(["<think> I give up. </think>"], dialect="research")
     done = done_of(events)
-    assert done.answer == "" and done.stats["finish"] == "stop"
+    assert done.answer == "" and done.stats.finish == "stop"
 
 
 def test_stop_during_a_search_ends_the_run_stopped():
@@ -106,7 +106,7 @@ def test_round_token_limit_cuts_a_tag_dialect_round(tmp_path):
     events, _ = run_script(["<think> " + "very long thinking " * 40 + "</think>"], dialect="search-r1",
                            max_new_tokens=10)
     done = done_of(events)
-    assert done.stats["truncated"] is True and done.answer == ""
+    assert done.stats.truncated is True and done.answer == ""
 
 
 def test_cli_runs_a_dialect_from_the_flag_and_from_the_env(tmp_path):

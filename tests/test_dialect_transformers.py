@@ -18,7 +18,7 @@ from agent.loop import run
 from agent.search import SearchChain
 from tests.engine_helpers import FakeProvider, result
 from tests.test_transformers_backend import ScriptedHead, gen_threads, head, ids_of
-from tests.tiny_model import build_tiny_model
+from devtools.tiny_model import build_tiny_model
 
 # Qwen2.5's template, less its tool branches: these dialects render no tool schema.
 QWEN25_TEMPLATE = (
@@ -109,7 +109,7 @@ def test_full_run_through_the_loop_with_stop_and_sources(chatml_model_dir: Path)
     assert [e.query for e in events if isinstance(e, SearchStart)] == ["tallest building"]
     assert "".join(e.text for e in events if isinstance(e, Answer)) == "Burj Khalifa"
     assert [src.title for src in done.sources] == ["Burj Khalifa"]
-    assert done.stats["prefill_saved_tokens"] > 0
+    assert done.stats.prefill_saved_tokens > 0
 
 
 def test_stop_ends_a_tag_dialect_generation(chatml_model_dir: Path) -> None:
@@ -123,6 +123,6 @@ def test_stop_ends_a_tag_dialect_generation(chatml_model_dir: Path) -> None:
             events.append(event)
             cancel.set()
     done = events[-1]
-    assert isinstance(done, Done) and done.stopped and done.stats["finish"] == "cancelled"
-    assert done.stats["generated_tokens"] < 50
+    assert isinstance(done, Done) and done.stopped and done.stats.finish == "cancelled"
+    assert done.stats.generated_tokens < 50
     assert not gen_threads()

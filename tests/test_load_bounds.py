@@ -12,7 +12,8 @@ import pytest
 from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from agent.events import Event, Thinking
-from ui.controller import ModelLoader, Runtime, UISession
+from ui.runtime import ModelLoader, Runtime
+from ui.session import UISession
 from ui.pacing import StreamPacer
 
 
@@ -173,7 +174,7 @@ def test_one_export_folder_per_session_and_none_once_it_is_gone() -> None:
 def _join(url: str, demo, session_hash: str, question: str) -> None:
     import httpx
 
-    fn = next(i for i, f in demo.fns.items() if f.api_name == "ask")
+    fn = next(i for i, f in demo.blocks.fns.items() if f.api_name == "ask")
     body = {"data": [question, [], None, 5, "fixture", 5, 0.6, 1024], "fn_index": fn,
             "session_hash": session_hash, "event_data": None, "trigger_id": None}
     httpx.post(f"{url}gradio_api/queue/join", json=body, timeout=10).raise_for_status()

@@ -4,8 +4,9 @@ import threading
 
 import pytest
 
-from agent.events import Answer, Done, Error, SearchDone, SearchStart, Thinking
-from agent.loop import InputError, cited_ids, run
+from agent.events import Answer, Done, Error, RefusedCall, SearchDone, SearchStart, Thinking
+from agent.citations import cited_ids
+from agent.loop import InputError, run
 from agent.search import SourceRegistry
 from tests.engine_helpers import (FakeProvider, answer, call, done_of, result, run_script,
                                   search_error, settings)
@@ -52,8 +53,8 @@ def test_budget_is_enforced_and_the_run_still_ends_with_done():
                               providers=[provider], max_searches=2)
     assert provider.calls == ["a", "b"]  # the third call is not executed
     done = done_of(events)
-    assert done.searches == 2 and done.stats["budget_exhausted"]
-    assert done.stats["refused_calls"] == [{"reason": "budget", "query": "c"}]
+    assert done.searches == 2 and done.stats.budget_exhausted
+    assert done.stats.refused_calls == (RefusedCall(reason="budget", query="c"),)
     assert "Search budget used up (2 of 2 searches)" in conv.transcript()
     assert done.answer == "final [1]"
 
@@ -61,7 +62,30 @@ def test_budget_is_enforced_and_the_run_still_ends_with_done():
 def test_a_model_that_never_stops_calling_still_ends_with_done():
     events, _ = run_script([call(f"q{i}") for i in range(50)], max_searches=2, max_rounds=6)
     done = done_of(events)
-    assert done.searches == 2 and done.stats["rounds"] == 6
+    # Six rounds, then one last round asked for the answer without tools: still a call, so no answer.
+    assert done.searches == 2 and done.stats.rounds == 7 and done.end == "rounds_exhausted"
+    assert done.stats.refused_calls[-1].reason == "rounds"
+
+
+def test_running_out_of_rounds_asks_for_the_answer_without_tools():
+    provider = FakeProvider({"a": [result(1)], "b": [result(2)]})
+    events, conv = run_script([call("a"), call("b"), answer("From what I found: [1].")],
+                              providers=[provider], max_rounds=2)
+    done = done_of(events)
+    assert provider.calls == ["a"]  # the second call came in the last round: refused
+    assert "round limit is reached" in conv.transcript()
+    assert done.end == "answered" and done.answer == "From what I found: [1]." and done.cited == (1,)
+    assert [c.reason for c in done.stats.refused_calls] == ["rounds"]
+
+
+def test_the_final_answer_is_what_the_model_wrote_after_its_last_search():
+    """Text written before a tool call may cite sources that did not exist yet (issue 11.18)."""
+    provider = FakeProvider({"a": [result(1)]})
+    early = "Draft: it is 5 m [1].\n</think>\n\nDraft: it is 5 m [1].\n<tool_call>\n" \
+            '{"name": "web_search", "arguments": {"query": "a"}}\n</tool_call>'
+    events, _ = run_script([early, answer("It is 330 m [1].")], providers=[provider])
+    done = done_of(events)
+    assert done.answer == "It is 330 m [1]." and "Draft" not in done.answer
 
 
 @pytest.mark.parametrize("bad,problem", [
@@ -74,11 +98,11 @@ def test_bad_calls_become_observations_and_the_model_corrects_itself(bad, proble
     provider = FakeProvider({"good": [result(1)]})
     events, conv = run_script([bad, call("good"), answer("ok [1]")], providers=[provider])
     assert provider.calls == ["good"]
-    assert f"Your tool call was not run: " in conv.transcript() and problem in conv.transcript()
+    assert "Your tool call was not run: " in conv.transcript() and problem in conv.transcript()
     done = done_of(events)
-    assert done.stats["bad_calls"] == 1 and done.searches == 1 and done.cited == (1,)
-    [refused] = done.stats["refused_calls"]
-    assert refused["reason"] == "malformed" and problem in refused["detail"]
+    assert done.stats.bad_calls == 1 and done.searches == 1 and done.cited == (1,)
+    [refused] = done.stats.refused_calls
+    assert refused.reason == "malformed" and problem in refused.detail
 
 
 def test_call_cut_off_by_max_new_tokens_is_never_executed():
@@ -87,7 +111,7 @@ def test_call_cut_off_by_max_new_tokens_is_never_executed():
     events, _ = run_script([long_call, answer("a")], providers=[provider], max_new_tokens=60)
     assert provider.calls == []
     done = done_of(events)
-    assert done.stats["truncated"] and done.stats["finish"] == "length"
+    assert done.stats.truncated and done.stats.finish == "length" and done.end == "token_limit"
 
 
 def test_failed_search_is_reported_and_the_model_still_answers():
@@ -147,7 +171,7 @@ def test_stop_mid_round_ends_with_stopped_done():
             cancel.set()
     done = done_of(events)
     assert done.stopped and len(events) <= 5  # ends within a chunk of the cancel
-    assert done.stats["finish"] == "cancelled"
+    assert done.stats.finish == "cancelled"
 
 
 def test_out_of_script_rounds_is_an_error_event_not_a_crash():
@@ -167,9 +191,24 @@ def test_context_budget_forces_the_final_answer():
     events, conv = run_script([call("a"), call("b"), answer("final")], providers=[provider],
                               context_limit=1500, answer_reserve_tokens=300, result_chars=2000)
     done = done_of(events)
-    assert done.stats["context_forced"]
-    assert done.stats["context_tokens"] <= 1500
+    assert done.stats.context_forced
+    assert done.stats.context_tokens <= 1500
     assert "context is nearly full" in conv.transcript()
+
+
+def test_a_context_full_before_a_round_ends_as_context_full_not_token_limit():
+    events, conv = run_script([answer("never written")], context_limit=100, answer_reserve_tokens=10)
+    done = done_of(events)
+    assert done.answer == "" and done.stats.finish == "context" and done.end == "context_full"
+    assert conv.usage.rounds == 0  # the loop never asked the backend for a round it cannot run
+
+
+def test_a_run_cancelled_before_its_first_round_never_generates():
+    cancel = threading.Event()
+    cancel.set()
+    events, conv = run_script([answer("never written")], cancel=cancel)
+    done = done_of(events)
+    assert done.stopped and done.end == "stopped" and conv.usage.rounds == 0
 
 
 @pytest.mark.parametrize("q", ["", "   ", "x" * 5000])
@@ -181,10 +220,10 @@ def test_empty_and_over_long_questions_are_refused(q):
 def test_stats_report_prefill_saved_by_kv_reuse():
     events, _ = run_script([call("a"), call("b"), answer("x")], {"a": [result(1)], "b": [result(2)]})
     stats = done_of(events).stats
-    assert stats["prefilled_tokens"] == stats["prompt_tokens"] + stats["spliced_tokens"]
-    assert stats["reprefill_tokens"] > stats["prefilled_tokens"]
-    assert stats["prefill_saved_tokens"] == stats["reprefill_tokens"] - stats["prefilled_tokens"]
-    assert stats["ttft_s"] is not None and len(stats["search_latencies_s"]) == 2
+    assert stats.prefilled_tokens == stats.prompt_tokens + stats.spliced_tokens
+    assert stats.reprefill_tokens > stats.prefilled_tokens
+    assert stats.prefill_saved_tokens == stats.reprefill_tokens - stats.prefilled_tokens
+    assert stats.ttft_s is not None and len(stats.search_latencies_s) == 2
 
 
 def test_search_start_carries_round_and_budget():
@@ -205,3 +244,18 @@ def test_history_gets_domains_where_the_answer_had_citation_numbers():
     text = "Tall [1]. Both [1, 2], linked [2](https://b.net) and made up [7].\n\n- indented  list"
     assert citations_as_domains(text, sources) == \
         "Tall (a.org). Both (a.org; b.net), linked (b.net) and made up.\n\n- indented  list"
+
+
+def test_stop_during_a_search_retry_is_a_stop_not_a_failed_search():
+    """Stop while the chain waits to retry used to show '⚠ Search failed: search cancelled'."""
+    cancel = threading.Event()
+
+    class StopsWhileFailing(FakeProvider):
+        def search(self, query, *, max_results):
+            cancel.set()  # the person presses Stop while this provider times out
+            raise search_error("timed out", retryable=True)
+
+    events, _ = run_script([call("q"), answer("never")], providers=[StopsWhileFailing({})], cancel=cancel)
+    done = done_of(events)
+    assert done.stopped and done.end == "stopped"
+    assert not [e for e in events if isinstance(e, SearchDone)]  # no "search failed" for a stop

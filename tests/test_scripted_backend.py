@@ -50,7 +50,7 @@ def test_each_question_plays_its_own_rounds_and_others_the_default(tmp_path: Pat
 
 
 def test_a_list_script_is_played_verbatim_for_every_question(tmp_path: Path) -> None:
-    """The DESIGN.md contract: string i is the raw text of round i, whatever came before."""
+    """The docs/DESIGN.md contract: string i is the raw text of round i, whatever came before."""
     session = session_for([call("q"), answer("Cited [1] and [2].")], tmp_path, {
         "q": [{"title": "A", "url": "https://a.example/", "content": "a"}]})
     assert answered(session, "First?") == "Cited [1] and [2]."

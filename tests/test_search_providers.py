@@ -252,7 +252,8 @@ def test_ddg_empty_list_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ddg().search("q", max_results=5) == []
 
 
-def test_ddg_other_failures_are_clean_search_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ddg_other_failures_are_clean_search_errors(monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
     fake_text(monkeypatch, DDGSException("ConnectError: secret-ish /internal/path"))
     error = search_error(ddg())
     assert error.retryable is False
@@ -262,6 +263,9 @@ def test_ddg_other_failures_are_clean_search_errors(monkeypatch: pytest.MonkeyPa
     error = search_error(ddg())
     assert "Traceback" not in str(error)
     assert "unexpectedly" in str(error)
+    # A bug of ours (or the library's) is never silent: the server log has the traceback.
+    [record] = [r for r in caplog.records if "failed unexpectedly" in r.getMessage()]
+    assert record.levelname == "WARNING" and record.exc_info is not None
 
 
 class FakeClock:

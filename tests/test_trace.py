@@ -15,7 +15,8 @@ import pytest
 from agent.__main__ import main
 from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
-from agent.events import Answer, Done, Error, SearchDone, SearchStart, SourceRef, Thinking, to_dict
+from agent.events import (Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef,
+                          Thinking, to_dict)
 from agent.search import SearchChain
 from agent.session import ChatSession
 from agent.trace import (TRACE_VERSION, TraceError, TraceWriter, export, export_events, read_runs,
@@ -65,8 +66,9 @@ def sample_events(*, title: str = "Eiffel Tower - Wikipedia", url: str = "https:
         Thinking(text="Enough."),
         Answer(text="It is 330 m [1], not [9]."),
         Done(answer="It is 330 m [1], not [9].", sources=(ref, evil), cited=(1,), searches=2,
-             stopped=stopped, stats={"total_s": 2.5, "search_latencies_s": [0.25, 1.5], "finish": "stop",
-                    "refused_calls": [{"reason": "budget", "query": "<b>more</b> | x"}]}),
+             stopped=stopped, end="stopped" if stopped else "answered",
+             stats=RunStats(total_s=2.5, search_latencies_s=(0.25, 1.5), finish="stop",
+                            refused_calls=(RefusedCall(reason="budget", query="<b>more</b> | x"),))),
     ]
 
 
@@ -206,7 +208,7 @@ def test_html_export_is_self_contained_and_escapes_hostile_text(tmp_path: Path) 
     assert not any("src" in attrs for _, attrs in parsed.tags)
     assert not any(k.startswith("on") for _, attrs in parsed.tags for k in attrs)
     source_urls = {"https://en.wikipedia.org/wiki/Eiffel_Tower"}
-    for tag, attrs in parsed.tags:
+    for _tag, attrs in parsed.tags:
         href = attrs.get("href")
         if href is not None:
             assert href.startswith("#") or href in source_urls, href
@@ -319,8 +321,8 @@ def broken_traces(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     case("truncated_run", lines[:5], "FILE:5: trace is truncated")
     case("empty", [""], "trace FILE is empty")
     case("no_meta", lines[1:], "FILE:1: the first line must be the meta line")
-    case("version", [json.dumps({**meta, "version": 2})] + lines[1:],
-         "unsupported trace version 2 in FILE:1 (this app reads version 1)")
+    case("version", [json.dumps({**meta, "version": 3})] + lines[1:],
+         "unsupported trace version 3 in FILE:1 (this app reads versions 1, 2)")
     case("unknown_type", lines[:2] + ['{"type": "telepathy", "t": 0.6}'] + lines[2:],
          "FILE:3: unknown event type 'telepathy'")
     case("bad_fields", lines[:2] + ['{"type": "thinking", "txt": "x", "t": 0.6}'] + lines[2:],
@@ -490,3 +492,29 @@ def test_bundled_demos_load_and_are_marked_scripted(tmp_path: Path) -> None:
     assert any(isinstance(e, SearchDone) and e.error for e in events), "a demo shows a failed search"
     assert any(isinstance(e, Done) and e.stopped for e in finals), "a demo shows a stopped run"
     assert any(isinstance(e, Done) and not e.stopped and e.cited for e in finals)
+
+
+def test_version_1_traces_still_read_and_their_end_is_inferred(tmp_path: Path) -> None:
+    """The bundled demos were recorded as version 1 (no ``end`` in ``done``)."""
+    meta, timed = read_trace(DEMO / "eiffel.jsonl")
+    assert meta["version"] == 1
+    done = timed[-1][1]
+    assert isinstance(done, Done) and done.answer.strip() and done.end == "answered"
+    lines = [json.dumps({**json.loads((DEMO / "eiffel.jsonl").read_text().splitlines()[0])}),
+             json.dumps({"type": "done", "answer": "", "t": 1.0,
+                         "stats": {"truncated": True, "finish": "length", "refused_calls": []}})]
+    old = tmp_path / "old.jsonl"
+    old.write_text("\n".join(lines) + "\n")
+    [(_, done)] = read_trace(old)[1]
+    assert done.end == "token_limit" and done.stats.truncated
+
+
+def test_a_done_with_an_unknown_end_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    with TraceWriter(path, question="q", settings=Settings(backend="scripted"), model="m") as writer:
+        writer.write(Done(answer="a"))
+    lines = path.read_text().splitlines()
+    lines[-1] = lines[-1].replace('"end": "answered"', '"end": "exploded"')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceError, match="end"):
+        read_trace(path)

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
-from agent.events import Answer, Done, Error, SearchDone, SearchStart, SourceRef, Thinking
+from agent.events import Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef, Thinking
 from agent.trace import TraceWriter, export, read_runs, read_trace
-from ui.controller import Recorder, Runtime
+from ui.recording import Recorder
+from ui.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +36,7 @@ def events_with(ch: str) -> list:
         Error(message=f"recover{ch}ed"),
         Answer(text=f"ans{ch}wer [1]"),
         Done(answer=f"ans{ch}wer [1]", sources=(ref,), cited=(1,), searches=2,
-             stats={"finish": f"st{ch}op"}),
+             stats=RunStats(refused_calls=(RefusedCall(reason="budget", query=f"mo{ch}re"),))),
     ]
 
 
@@ -92,7 +94,8 @@ def test_one_such_question_keeps_a_session_file_readable(tmp_path: Path) -> None
     """``app.py --trace``: every answer's recording is appended to one file."""
     session = tmp_path / "session.jsonl"
     settings = Settings(backend="scripted")
-    runtime = Runtime(settings=settings, backend=object(), loader=None, trace_path=str(session))  # type: ignore[arg-type]
+    backend = ScriptedBackend(rounds=[], settings=settings)
+    runtime = Runtime(settings=settings, backend=backend, loader=None, trace_path=str(session))  # type: ignore[arg-type]
     for n, question in enumerate(["first", "bad\u2028question\x85here", "third"]):
         folder = tmp_path / f"answer{n}"
         folder.mkdir()

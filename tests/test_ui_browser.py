@@ -207,7 +207,7 @@ def test_stop_ends_real_generation_on_the_transformers_backend(browser, tiny_mod
     """The same Stop, with the local backend's generation thread behind it (tiny random Qwen2)."""
     demo, url = serve(Settings(model=str(tiny_model_dir), max_new_tokens=20_000, temperature=0.0,
                                provider="fixture", search_fixture=str(DATA / "ui.search.json")))
-    backend = demo.runtime.backend  # type: ignore[attr-defined]
+    backend = demo.runtime.backend
     try:
         backend.load()
         word = backend.tokenizer.encode(" think", add_special_tokens=False)[0]

@@ -11,7 +11,7 @@ import pytest
 
 from agent.backends.scripted import ScriptedBackend, load_script
 from agent.config import DEFAULT_MODEL, Settings
-from agent.events import Answer, Done, Error, SearchDone, SearchStart, SourceRef, Thinking
+from agent.events import Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef, Thinking
 from agent.session import ChatSession
 from ui import mapper
 from ui.citations import escape_text, link_citations, neutralise, safe_url, unlink_citations
@@ -48,8 +48,8 @@ def two_search_run() -> list:
         Thinking(text="Done thinking."),
         Answer(text="\n\nIt is 330 m [1]"), Answer(text=" and [2]."),
         Done(answer="It is 330 m [1] and [2].", sources=(WIKI, EVIL), cited=(1, 2), searches=2,
-             stats={"ttft_s": 0.5, "thinking_tokens": 40, "thinking_tok_s": 20.0, "answer_tokens": 9,
-                    "answer_tok_s": 30.0, "search_latencies_s": [0.42, 0.1], "total_s": 3.2}),
+             stats=RunStats(ttft_s=0.5, thinking_tokens=40, thinking_tok_s=20.0, answer_tokens=9,
+                            answer_tok_s=30.0, search_latencies_s=(0.42, 0.1), total_s=3.2)),
     ]
 
 
@@ -151,12 +151,12 @@ def test_sources_panel_and_cards_list_cited_in_numeric_order_with_domain() -> No
         ("user", "q"), ("assistant", "(evil.example) then (en.wikipedia.org)")]
 
 
-@pytest.mark.parametrize("stats,note,meter", [
-    ({"truncated": True, "finish": "length"}, "Cut off at the token limit", "cut off at the token limit"),
-    ({"truncated": True, "finish": "context"}, "context is full", "cut off: context full"),
+@pytest.mark.parametrize("end,note,meter", [
+    ("token_limit", "Cut off at the token limit", "cut off at the token limit"),
+    ("context_full", "context is full", "cut off: context full"),
 ])
-def test_a_cut_off_answer_says_so_under_it(stats, note, meter) -> None:
-    view = AnswerView(max_searches=5).feed_all([Answer(text="Half an ans"), Done(answer="Half an ans", stats=stats)])
+def test_a_cut_off_answer_says_so_under_it(end, note, meter) -> None:
+    view = AnswerView(max_searches=5).feed_all([Answer(text="Half an ans"), Done(answer="Half an ans", end=end)])
     answer = view.messages()[0].content
     assert answer.startswith("Half an ans") and note in answer.split("Half an ans")[1]
     assert view.meter() == f"searches 0/5 · {meter}"
@@ -185,9 +185,9 @@ def test_stats_panel_collapsed_with_numbers() -> None:
 
 
 def test_stats_panel_lists_tool_calls_that_were_not_run() -> None:
-    done = Done(answer="a", searches=1, stats={"budget_exhausted": True, "refused_calls": [
-        {"reason": "budget", "query": "one more | <b>x</b>"},
-        {"reason": "malformed", "detail": "the arguments are not valid JSON"}]})
+    done = Done(answer="a", searches=1, stats=RunStats(budget_exhausted=True, refused_calls=(
+        RefusedCall(reason="budget", query="one more | <b>x</b>"),
+        RefusedCall(reason="malformed", detail="the arguments are not valid JSON"))))
     stats = events_to_messages([Answer(text="a"), done], max_searches=1)[-1]
     row = next(line for line in stats.content.splitlines() if line.startswith("| tool calls not run"))
     assert row.count(" | ") == 1  # the query's pipe does not split the table cell
@@ -196,13 +196,14 @@ def test_stats_panel_lists_tool_calls_that_were_not_run() -> None:
     assert "notes | search budget used up" in stats.content
 
 
-@pytest.mark.parametrize("stats,why", [
-    ({"truncated": True, "finish": "length"}, "token limit"),
-    ({"context_forced": True}, "context is full"),
-    ({}, "ended without writing an answer"),
+@pytest.mark.parametrize("end,why", [
+    ("token_limit", "token limit"),
+    ("context_full", "context is full"),
+    ("rounds_exhausted", "round limit"),
+    ("no_answer", "ended without writing an answer"),
 ])
-def test_a_run_without_an_answer_says_so_and_why(stats, why) -> None:
-    messages = events_to_messages([Thinking(text="hmm"), Done(answer="", stats=stats)], max_searches=5)
+def test_a_run_without_an_answer_says_so_and_why(end, why) -> None:
+    messages = events_to_messages([Thinking(text="hmm"), Done(answer="", end=end)], max_searches=5)
     panel = next(m for m in messages if m.metadata.get("title") == NO_ANSWER_TITLE)
     assert why in panel.content
     later = [{"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]
@@ -447,3 +448,19 @@ def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():
             view.messages()  # render after every delta, as streaming does
         got = next(m.content for m in view.messages() if not (m.metadata or {}).get("title"))
         assert got == link_citations(neutralise(text), {s.id: s for s in sources}).strip()
+
+
+def test_answer_text_written_before_a_search_is_a_draft_not_the_answer() -> None:
+    """Issue 11.18 in the chat: only what came after the last search is the answer (and the history)."""
+    events = [Thinking(text="hm"), Answer(text="Draft: 5 m [1]."),
+              SearchStart(query="q", round=1, max_searches=5),
+              SearchDone(query="q", provider="fixture", latency_s=0.1, results=(WIKI,)),
+              Thinking(text="ok"), Answer(text="It is 330 m [1]."),
+              Done(answer="It is 330 m [1].", sources=(WIKI,), cited=(1,), searches=1)]
+    messages = events_to_messages(events, max_searches=5)
+    draft = next(m for m in messages if m.metadata.get("title") == mapper.DRAFT_TITLE)
+    assert "Draft" in draft.content
+    answers = [m for m in messages if not m.metadata]
+    assert len(answers) == 1 and answers[0].content.startswith("It is 330 m")
+    history = normalise_history([{"role": "user", "content": "q"}, *messages])
+    assert history == [("user", "q"), ("assistant", "It is 330 m (en.wikipedia.org).")]

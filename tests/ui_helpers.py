@@ -16,12 +16,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(settings: Settings, **kwargs):
-    """Launch ``app.create_demo(settings, **kwargs)``; returns (demo, url). Close the demo after."""
-    demo = app.create_demo(settings, **kwargs)
+def serve(settings: Settings, **kwargs) -> tuple[app.App, str]:
+    """Launch ``app.create_demo(settings, **kwargs)``; returns (app, url). Close ``app.blocks`` after."""
+    built = app.create_demo(settings, **kwargs)
     port = free_port()
-    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True, show_error=False, **launch_kwargs())
-    return demo, f"http://127.0.0.1:{port}/"
+    built.blocks.launch(prevent_thread_lock=True, server_port=port, quiet=True, show_error=False,
+                        **launch_kwargs())
+    return built, f"http://127.0.0.1:{port}/"
 
 
 def pump_threads() -> set[threading.Thread]:

@@ -9,13 +9,14 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from agent.config import Settings, SettingsError, display_url
-from agent.events import Error, SearchStart
-from agent.loop import InputError, validate_question
+from agent.api import (Error, InputError, SearchStart, Settings, SettingsError, TraceError, display_url,
+                       read_trace, replay, validate_question)
 
 from .citations import escape_text
-from .controller import Recorder, Runtime, UISession, interruptible_sleep
 from .documents_panel import PASSAGE_JS, build_documents_panel
+from .recording import Recorder
+from .runtime import Runtime
+from .session import UISession, interruptible_sleep
 from .history import mark_stopped, normalise_history
 from .mapper import AnswerView
 
@@ -201,11 +202,6 @@ class Handlers:
         yield from self._replay(self.rt.replay_path, history, session)
 
     def _replay(self, path: str, history: list[Any] | None, session: UISession | None) -> Iterator[tuple]:
-        try:
-            from agent.trace import TraceError, read_trace, replay
-        except ImportError:
-            raise gr.Error("Replaying needs agent/trace.py, which this build does not have.",
-                           title="Cannot replay", print_exception=False) from None
         try:
             meta, pairs = read_trace(path)
         except TraceError as exc:

@@ -14,10 +14,8 @@ import re
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from agent.events import SourceRef
+from agent.api import CITATION, SourceRef, citation_numbers, safe_http_url, without_link_targets
 
-# ``[n]``, ``[n, m]``, and the model's ``[n](url)`` form, which counts as citing n.
-_CITATION = re.compile(r"\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\](?:\([^()\s]*\))?")
 # Fenced code blocks (closed or still streaming) and inline code spans are left alone.
 _CODE = re.compile(r"```[\s\S]*?(?:```|\Z)|`[^`\n]*`")
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$\"'])")
@@ -35,25 +33,15 @@ def escape_text(text: str, *, limit: int = 300) -> str:
 
 
 def safe_url(url: str) -> str | None:
-    """An http(s) URL made safe inside a Markdown link target, or ``None``."""
-    text = str(url or "").strip()
-    if _CONTROL.search(text):
-        return None
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return quote(text, safe=_URL_SAFE)
+    """A URL that passes the engine's one URL rule, percent-encoded for a Markdown link target."""
+    text = safe_http_url(url)
+    return quote(text, safe=_URL_SAFE) if text is not None else None
 
 
 def domain(url: str) -> str:
-    try:
-        host = urlsplit(str(url).strip()).hostname or ""
-    except ValueError:
-        host = ""
-    return host.removeprefix("www.")
+    """The host a person is shown for a linkable URL; empty for any other."""
+    text = safe_http_url(url)
+    return (urlsplit(text).hostname or "").removeprefix("www.") if text is not None else ""
 
 
 def passage_anchor(source_id: int) -> str:
@@ -104,15 +92,15 @@ def link_citations(answer: str, sources: Mapping[int, SourceRef]) -> str:
         return answer
     out, pos = [], 0
     for code in _CODE.finditer(answer):
-        out.append(_CITATION.sub(lambda m: _chips(m, sources), answer[pos:code.start()]))
+        out.append(CITATION.sub(lambda m: _chips(m, sources), answer[pos:code.start()]))
         out.append(code.group(0))
         pos = code.end()
-    out.append(_CITATION.sub(lambda m: _chips(m, sources), answer[pos:]))
+    out.append(CITATION.sub(lambda m: _chips(m, sources), answer[pos:]))
     return "".join(out)
 
 
 def _chips(match: re.Match[str], sources: Mapping[int, SourceRef]) -> str:
-    return "".join(chip(int(n), sources.get(int(n))) for n in match.group(1).split(","))
+    return "".join(chip(n, sources.get(n)) for n in citation_numbers(match))
 
 
 def chip(n: int, source: SourceRef | None) -> str:
@@ -174,5 +162,13 @@ def _neutralise_segment(text: str) -> str:
     if "![" in text:
         text = _IMAGE.sub("!\\[", text)
     if "](" in text:
-        text = _MD_LINK.sub(lambda m: m.group(0) if safe_url(m.group(2)) else m.group(1), text)
+        text = _MD_LINK.sub(_keep_safe_link, text)
     return text
+
+
+def _keep_safe_link(match: re.Match[str]) -> str:
+    """A Markdown link stays a link only for a safe URL. A citation ``[3](url)`` loses the
+    model's target and stays ``[3]``, which ``link_citations`` links to source 3's own URL."""
+    if CITATION.fullmatch(match.group(0)):
+        return without_link_targets(match.group(0))
+    return match.group(0) if safe_url(match.group(2)) else match.group(1)

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from agent.events import Event
-from agent.trace import export_runs
+from agent.api import Event, export_runs
 
 log = logging.getLogger(__name__)
 

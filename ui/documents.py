@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from agent.index import DocumentIndex, IndexUnavailable
+from agent.api import DocumentIndex, IndexUnavailable
 
 from .citations import escape_text
 

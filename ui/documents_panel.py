@@ -13,7 +13,8 @@ from typing import Any
 
 import gradio as gr
 
-from .controller import Runtime, UISession
+from .runtime import Runtime
+from .session import UISession
 from .documents import MAX_DOCUMENTS, MAX_FILE_MB, UPLOAD_TYPES, shared_summary, status_text
 from .history import normalise_history
 

@@ -17,11 +17,10 @@ from typing import Any, Callable, Iterable
 
 import gradio as gr
 
-from agent.config import redact
-from agent.events import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking
+from agent.api import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking, redact
 
 from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
-                        link, link_citations, neutralise, safe_url)
+                        link, link_citations, neutralise)
 from .stats import CUT_SHORT, end_of, format_stats
 
 THINKING_TITLE = "Thinking…"
@@ -41,6 +40,7 @@ PROVIDER_NAMES = {"fixture": "bundled results", "duckduckgo": "DuckDuckGo", "tav
 
 def thought_title(seconds: float | None) -> str:
     return "Thought" if seconds is None or seconds < 0.05 else f"Thought for {seconds:.1f} s"
+DRAFT_TITLE = "Written before a search (not part of the answer)"
 
 
 def _stable_cut(text: str) -> int:
@@ -87,7 +87,7 @@ def provider_name(provider: str) -> str:
 
 @dataclass
 class _Block:
-    kind: str  # thinking | search | answer | notice
+    kind: str  # thinking | search | answer | draft (answer text a tool call made moot) | notice
     parts: list[str] = field(default_factory=list)
     started: float = 0.0
     ended: float | None = None
@@ -205,8 +205,7 @@ class AnswerView:
             case Done():
                 self._close_thinking(now)
                 self.done = event
-                if event.answer.strip() and not any(b.kind == "answer" for b in self.blocks):
-                    self.blocks.append(_Block(kind="answer", started=now, parts=[event.answer]))
+                self._settle_answer(event, now)
                 self.stopped = self.stopped or event.stopped
                 self.searches = max(self.searches, event.searches)
                 self.sources.update({s.id: s for s in event.sources})
@@ -261,8 +260,7 @@ class AnswerView:
             end = end_of(self.done)
             if end in CUT_SHORT:
                 return f"{text} · {CUT_SHORT[end][1]}"
-            total = self.done.stats.get("total_s") if isinstance(self.done.stats, dict) else None
-            return f"{text} · done" + (f" in {total:.1f} s" if isinstance(total, (int, float)) else "")
+            return f"{text} · done in {self.done.stats.total_s:.1f} s"
         last = self.blocks[-1].kind if self.blocks else None
         phase = {"search": "searching…", "answer": "writing the answer…"}.get(last, "thinking…")
         return f"{text} · {phase}"
@@ -280,6 +278,9 @@ class AnswerView:
         if block.kind == "search":
             message = self._render_search(block)
             return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
+        if block.kind == "draft":
+            text = block.markdown(neutralise)
+            return gr.ChatMessage(content=text, metadata={"title": DRAFT_TITLE, "status": "done"}) if text else None
         text = block.markdown(lambda part: link_citations(neutralise(part), self.sources))
         if block is self._last("answer") and self.done is not None:
             text += self._answer_extras()
@@ -356,6 +357,17 @@ class AnswerView:
         block = self._last("thinking")
         if block is not None and block.ended is None:
             block.ended, block.dirty = now, True
+
+    def _settle_answer(self, done: Done, now: float) -> None:
+        """The answer is ``done.answer``: text streamed before a tool call becomes a draft panel."""
+        answers = [b for b in self.blocks if b.kind == "answer"]
+        final = done.answer.strip()
+        keep = answers[-1] if answers and answers[-1].text().strip() == final else None
+        for block in answers:
+            if block is not keep:
+                block.kind, block.dirty = "draft", True
+        if keep is None and final:
+            self.blocks.append(_Block(kind="answer", started=now, parts=[done.answer]))
 
     def _answers_dirty(self) -> None:
         # New sources change which [n] are links: render the answers afresh.

@@ -1,24 +1,20 @@
 """An answer's Stats panel and its ending, in words people read.
 
-``end_of`` reads the engine's typed ``Done.end`` when it has one and otherwise
-works it out from the stats flags, so the note under a cut-off answer, the
-meter and the No answer panel always agree on why an answer stopped.
+``end_of`` reads the engine's typed ``Done.end``, so the note under a cut-off
+answer, the meter and the No answer panel always agree on why an answer stopped.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, get_args
+from typing import Any
 
-from agent.events import Done
-from agent.loop import REFUSAL_REASONS
+from agent.api import REFUSAL_REASONS, Done, RefusedCall, RunEnd
 
 from .citations import escape_text
 
-End = Literal["answered", "stopped", "token_limit", "context_full", "rounds_exhausted", "no_answer"]
-
 # (the note under the answer, the meter's word) for each way an answer can be cut short.
-CUT_SHORT: dict[str, tuple[str, str]] = {
+CUT_SHORT: dict[RunEnd, tuple[str, str]] = {
     "token_limit": ("Cut off at the token limit: raise <em>Max new tokens per round</em> in Settings and ask again.",
                     "cut off at the token limit"),
     "context_full": ("Cut off because the model's context is full: start a New chat, or ask a narrower "
@@ -30,19 +26,9 @@ CUT_SHORT: dict[str, tuple[str, str]] = {
 }
 
 
-def end_of(done: Done) -> End:
-    """How the run ended; ``no_answer`` when it ended without a cause the engine reported."""
-    end = getattr(done, "end", None)
-    stats = done.stats if isinstance(done.stats, dict) else {}
-    if end in get_args(End) and end != "answered":
-        return end  # type: ignore[return-value]
-    if done.stopped:
-        return "stopped"
-    if stats.get("finish") == "context" or (stats.get("context_forced") and not done.answer.strip()):
-        return "context_full"
-    if stats.get("truncated") or stats.get("finish") == "length":
-        return "token_limit"
-    return "answered" if done.answer.strip() else "no_answer"
+def end_of(done: Done) -> RunEnd:
+    """How the run ended, as the engine says (``Done.end``)."""
+    return done.end
 
 
 def _num(value: Any, fmt: str = "{:.2f}", unit: str = "") -> str:
@@ -56,28 +42,24 @@ def _num(value: Any, fmt: str = "{:.2f}", unit: str = "") -> str:
 
 
 def format_stats(done: Done, *, label: str | None = None) -> str:
-    s = done.stats if isinstance(done.stats, dict) else {}
-    lat = s.get("search_latencies_s") or []
-    lat_text = ", ".join(_num(x, unit=" s") for x in lat) if isinstance(lat, list) else "–"
+    s = done.stats
+    lat_text = ", ".join(_num(x, unit=" s") for x in s.search_latencies_s)
     rows = [
-        ("time to first token", _num(s.get("ttft_s"), unit=" s")),
-        ("thinking", f"{_num(s.get('thinking_tokens'), '{:d}')} tokens · "
-                     f"{_num(s.get('thinking_tok_s'), '{:.1f}')} tok/s"),
-        ("answer", f"{_num(s.get('answer_tokens'), '{:d}')} tokens · "
-                   f"{_num(s.get('answer_tok_s'), '{:.1f}')} tok/s"),
-        ("searches used", f"{done.searches}" + (f" · {lat_text}" if lat else "")),
-        ("prompt / generated tokens", f"{_num(s.get('prompt_tokens'), '{:d}')} / "
-                                      f"{_num(s.get('generated_tokens'), '{:d}')}"),
-        ("prefill saved by KV reuse", f"{_num(s.get('prefill_saved_tokens'), '{:d}')} tokens"),
-        ("total time", _num(s.get("total_s"), "{:.1f}", " s")),
+        ("time to first token", _num(s.ttft_s, unit=" s")),
+        ("thinking", f"{_num(s.thinking_tokens, '{:d}')} tokens · {_num(s.thinking_tok_s, '{:.1f}')} tok/s"),
+        ("answer", f"{_num(s.answer_tokens, '{:d}')} tokens · {_num(s.answer_tok_s, '{:.1f}')} tok/s"),
+        ("searches used", f"{done.searches}" + (f" · {lat_text}" if lat_text else "")),
+        ("prompt / generated tokens", f"{_num(s.prompt_tokens, '{:d}')} / {_num(s.generated_tokens, '{:d}')}"),
+        ("prefill saved by KV reuse", f"{_num(s.prefill_saved_tokens, '{:d}')} tokens"),
+        ("total time", _num(s.total_s, "{:.1f}", " s")),
     ]
-    notes = [text for key, text in (("budget_exhausted", "search budget used up"),
-                                     ("context_forced", "context nearly full: answer forced"),
-                                     ("truncated", "cut off at the token limit"))
-             if s.get(key)]
+    notes = [text for flag, text in ((s.budget_exhausted, "search budget used up"),
+                                      (s.context_forced, "context nearly full: answer forced"),
+                                      (s.truncated, "cut off at the token limit"))
+             if flag]
     if notes:
         rows.append(("notes", "; ".join(notes)))
-    refused = _refused_text(s.get("refused_calls"))
+    refused = _refused_text(s.refused_calls)
     if refused:
         rows.append(("tool calls not run", refused))
     if label:
@@ -85,16 +67,12 @@ def format_stats(done: Done, *, label: str | None = None) -> str:
     return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 
 
-def _refused_text(calls: Any) -> str:
+def _refused_text(calls: tuple[RefusedCall, ...]) -> str:
     """One cell listing the calls the engine answered without running them."""
-    if not isinstance(calls, list):
-        return ""
     parts = []
     for call in calls:
-        if not isinstance(call, dict):
-            continue
-        why = REFUSAL_REASONS.get(str(call.get("reason")), "refused")
-        what = call.get("query") if call.get("reason") != "malformed" else call.get("detail")
-        what_text = escape_text(str(what), limit=80) if what else ""  # escapes "|" for the table too
+        what = call.detail if call.reason == "malformed" else call.query
+        what_text = escape_text(what, limit=80) if what else ""  # escapes "|" for the table too
+        why = REFUSAL_REASONS[call.reason]
         parts.append(f"{why}: {what_text}" if what_text else why)
     return f"{len(parts)} · " + "; ".join(parts) if parts else ""

@@ -12,21 +12,16 @@ re-rendered, so a local backend can keep its KV cache across rounds.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
+
+from ..errors import BackendError as BackendError  # re-exported: the protocol names it
+from ..events import FinishReason
 
 if TYPE_CHECKING:
     from ..config import Settings
-
-FinishReason = Literal["stop", "tool_call", "length", "cancelled", "context"]
-
-
-class BackendError(RuntimeError):
-    """The model cannot run (won't load, server unreachable, script exhausted).
-
-    The message is shown to people as is: say what failed and what to do.
-    """
 
 
 @dataclass
@@ -40,16 +35,17 @@ class Usage:
     context_tokens: int = 0  # length of the running sequence now
     rounds: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
 
 class Conversation(Protocol):
     usage: Usage
     finish_reason: FinishReason | None
 
     def generate(self, *, cancel: threading.Event) -> Iterator[str]:
-        """Stream one round of raw model text (think/tool tags kept)."""
+        """Stream one round of raw model text (think/tool tags kept).
+
+        The loop calls it only when the round has room (``round_token_limit`` > 0) and
+        ``cancel`` is not set yet, so no backend repeats those checks.
+        """
         ...
 
     def add_tool_result(self, text: str) -> None:
@@ -68,6 +64,18 @@ class Conversation(Protocol):
 class Backend(Protocol):
     name: str
     model_id: str
+
+    @property
+    def loaded(self) -> bool:
+        """Whether ``load`` has nothing left to do (a remote or scripted model: always)."""
+        ...
+
+    def load(self) -> None:
+        """Load the model now (slow for a local one); ``start`` loads it too when needed.
+
+        Raises ``BackendError`` with a message for people when it cannot.
+        """
+        ...
 
     def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
               settings: Settings | None = None) -> Conversation:
@@ -99,3 +107,23 @@ def tool_response_splice(text: str) -> str:
         "<|im_end|>\n<|im_start|>user\n<tool_response>\n"
         f"{text}\n</tool_response><|im_end|>\n<|im_start|>assistant\n<think>\n"
     )
+
+
+# Digits one by one (Qwen tokenizers split numbers into digits), runs of other word
+# characters, and each punctuation mark: one token each, plus more for long words below.
+_TOKENISH = re.compile(r"\d|[^\W\d]+|[^\w\s]")
+# A long word is several tokens: the first 8 characters make one, then about one per 4 (BPE
+# pieces of rare words, base64, hashes). Letters of other scripts cost about one token per 2.
+# Overestimates keep the context checks on the safe side.
+_LONG_WORD = re.compile(r"[A-Za-z_]{9,}")
+_OTHER_SCRIPT = re.compile(r"[^\W\d\x00-\x7f]{3,}")
+
+
+def approx_tokens(text: str) -> int:
+    """About how many tokens ``text`` costs a Qwen-style tokenizer, erring high on long words
+    (for backends without a tokenizer of their own)."""
+    n = len(_TOKENISH.findall(text))
+    n += sum(-(-(len(w) - 8) // 4) for w in _LONG_WORD.findall(text))
+    if not text.isascii():
+        n += sum(-(-len(w) // 2) - 1 for w in _OTHER_SCRIPT.findall(text))
+    return n

@@ -41,12 +41,11 @@ import openai
 from ..config import Settings, display_url
 from ..dialects import get_dialect
 from ..prompt import render_prompt
-from .base import BackendError, FinishReason, Usage, round_token_limit, tool_response_splice
+from .base import BackendError, FinishReason, Usage, approx_tokens, round_token_limit, tool_response_splice
 from .openai_completions import CompletionConversation
 from .openai_errors import ContextFull, clean_detail as _clean, explain_error, server_detail as _detail
 from .openai_link import RoundLink, http_client
 from .openai_stream import CALL_OPEN, Round, RoundReader, account, guarded, open_round
-from .scripted import approx_tokens
 
 _CONTEXT_MAX = re.compile(r"maximum context length is (\d+)")
 _CONTEXT_USED = re.compile(r"(\d+) in the messages|has (\d+) input tokens|(\d+) input tokens")
@@ -58,6 +57,7 @@ class OpenAIConfigError(BackendError, ValueError):
 
 class OpenAIBackend:
     name = "openai"
+    loaded = True  # a server: nothing to load here
 
     def __init__(self, *, settings: Settings, client: openai.OpenAI | None = None) -> None:
         base = (settings.base_url or "").strip().rstrip("/")
@@ -95,6 +95,9 @@ class OpenAIBackend:
         if dialect.tools:
             return OpenAIConversation(backend=self, messages=messages, tools=tools, settings=settings)
         return CompletionConversation(backend=self, messages=messages, settings=settings, dialect=dialect)
+
+    def load(self) -> None:
+        pass
 
     def close(self) -> None:
         self._client.close()
@@ -187,12 +190,6 @@ class OpenAIConversation:
         self.finish_reason = None
         max_tokens = round_token_limit(self._settings, self.usage.context_tokens)
         self._round = r = Round(limit=max(0, max_tokens))
-        if max_tokens <= 0:
-            self.finish_reason = "context"
-            return
-        if cancel.is_set():
-            self.finish_reason = "cancelled"
-            return
         link = RoundLink(cancel, stall_s=self._settings.openai_timeout_s)
         try:
             stream = self._open(link, max_tokens)

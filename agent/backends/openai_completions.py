@@ -24,11 +24,10 @@ import openai
 
 from ..config import Settings
 from ..dialects import Dialect
-from .base import BackendError, FinishReason, Usage, round_token_limit
+from .base import BackendError, FinishReason, Usage, approx_tokens, round_token_limit
 from .openai_errors import ContextFull, clean_detail, server_detail
 from .openai_link import RoundLink
 from .openai_stream import account, guarded, not_a_stream, open_round, unfinished
-from .scripted import approx_tokens
 
 if TYPE_CHECKING:
     from .openai import OpenAIBackend
@@ -66,12 +65,6 @@ class CompletionConversation:
         self.usage.rounds += 1
         self.finish_reason = None
         max_tokens = round_token_limit(self._settings, self.usage.context_tokens)
-        if max_tokens <= 0:
-            self.finish_reason = "context"
-            return
-        if cancel.is_set():
-            self.finish_reason = "cancelled"
-            return
         b = self._backend
         link = RoundLink(cancel, stall_s=self._settings.openai_timeout_s)
         try:

@@ -15,9 +15,8 @@ from typing import Any, Callable, Iterator
 
 import openai
 
-from .base import BackendError, FinishReason, Usage
+from .base import BackendError, FinishReason, Usage, approx_tokens
 from .openai_link import LinkAborted, RoundLink
-from .scripted import approx_tokens
 
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 _THINK_CLOSE = "</think>\n\n"

@@ -6,7 +6,7 @@ behaves like the real model's stop tokens: a round ends right after the first
 stop of the dialect (``</tool_call>`` for QwQ, ``</search>`` or ``</answer>`` for
 Search-R1 and ReSearch). One chunk counts as one token.
 
-A script file is a JSON list of rounds (DESIGN.md), played for every question,
+A script file is a JSON list of rounds (docs/DESIGN.md), played for every question,
 or a catalogue ``{"questions": {question: [rounds]}, "default": [rounds]}`` that
 plays each question's own rounds (matched ignoring case and spacing) and the
 optional ``default`` for any other question: the demo mode answers each
@@ -23,24 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..errors import UsageError
 from ..files import lenient_key, read_json_file
 from ..config import Settings
 from ..dialects import get_dialect
-from ..prompt import CITATION
-from .base import BackendError, FinishReason, Usage, round_token_limit
-# Digits one by one (Qwen tokenizers split numbers into digits), runs of other word
-# characters, and each punctuation mark: one token each, plus more for long words below.
-_TOKENISH = re.compile(r"\d|[^\W\d]+|[^\w\s]")
-# A long word is several tokens: the first 8 characters make one, then about one per 4 (BPE
-# pieces of rare words, base64, hashes). Letters of other scripts cost about one token per 2.
-# Overestimates keep the context checks on the safe side.
-_LONG_WORD = re.compile(r"[A-Za-z_]{9,}")
-_OTHER_SCRIPT = re.compile(r"[^\W\d\x00-\x7f]{3,}")
+from ..citations import CITATION
+from .base import BackendError, FinishReason, Usage, approx_tokens, round_token_limit
+
 # A numbered source in a spliced QwQ observation (agent.dialects.qwq.format_results): "[7] Title\nURL: ..."
 _RESULT_ID = re.compile(r"(?m)^\[(\d+)\] [^\n]*\nURL: ")
 
 
-class ScriptError(ValueError):
+class ScriptError(UsageError):
     """The model script is missing or malformed; the message names the file."""
 
 
@@ -112,16 +106,8 @@ def renumber_citations(text: str, seen_ids: list[int]) -> str:
         i = int(n)
         return str(seen_ids[i - 1]) if 1 <= i <= len(seen_ids) else n
 
-    return CITATION.sub(lambda m: "[" + re.sub(r"\d+", lambda d: one(d.group()), m.group(1)) + "]", text)
-
-
-def approx_tokens(text: str) -> int:
-    """About how many tokens ``text`` costs a Qwen-style tokenizer, erring high on long words."""
-    n = len(_TOKENISH.findall(text))
-    n += sum(-(-(len(w) - 8) // 4) for w in _LONG_WORD.findall(text))
-    if not text.isascii():
-        n += sum(-(-len(w) // 2) - 1 for w in _OTHER_SCRIPT.findall(text))
-    return n
+    return CITATION.sub(lambda m: "[" + re.sub(r"\d+", lambda d: one(d.group()), m.group(1)) + "]"
+                        + (m.group("link") or ""), text)
 
 
 class ScriptedConversation:
@@ -153,9 +139,6 @@ class ScriptedConversation:
         if stop is not None:
             text = text[: stop[0]]
         limit = round_token_limit(self._settings, self.usage.context_tokens)
-        if limit <= 0:
-            self.finish_reason = "context"
-            return
         self.finish_reason = "tool_call" if stop is not None and stop[1] == "call" else "stop"
         for produced, chunk in enumerate(chunk_text(text, seed=index)):
             if produced >= limit:
@@ -190,6 +173,7 @@ class ScriptedConversation:
 
 class ScriptedBackend:
     name = "scripted"
+    loaded = True  # nothing to load
 
     def __init__(self, *, rounds: Script | list[str], settings: Settings, model_id: str = "scripted") -> None:
         self._script = Script.of(rounds)
@@ -207,6 +191,9 @@ class ScriptedBackend:
         prompt = get_dialect(settings.dialect).render_prompt(messages, tools)
         return ScriptedConversation(rounds=self._script.rounds_for(question), renumber=self._script.renumber,
                                     prompt=prompt, settings=settings)
+
+    def load(self) -> None:
+        pass
 
     def close(self) -> None:
         pass

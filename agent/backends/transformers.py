@@ -116,9 +116,10 @@ class TransformersBackend:
                 self.load_error = str(exc)
                 raise
             except Exception as exc:  # never leak a traceback to the person
-                log.debug("loading %r failed", self.model_id, exc_info=True)
+                log.warning("loading %r failed", self.model_id, exc_info=True)
                 if isinstance(exc, torch.cuda.OutOfMemoryError):
-                    msg = f"{self.model_id!r} does not fit in GPU memory; {_FALLBACK_HINT.replace('a GPU', 'a bigger GPU')}"
+                    hint = _FALLBACK_HINT.replace("a GPU", "a bigger GPU")
+                    msg = f"{self.model_id!r} does not fit in GPU memory; {hint}"
                 else:
                     msg = f"could not load {self.model_id!r}: {type(exc).__name__}: {_short(exc)}"
                 self.load_error = msg
@@ -229,7 +230,8 @@ class TransformersBackend:
             text = self._tokenizer.apply_chat_template(
                 messages, tools=tools or None, add_generation_prompt=True, tokenize=False
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - jinja and tokenizers raise anything; logged, then explained
+            log.warning("the chat template of %r failed", self.model_id, exc_info=True)
             raise BackendError(
                 f"the chat template of {self.model_id!r} could not render these messages "
                 f"({type(exc).__name__}: {_short(exc)}); message content must be plain strings"
@@ -297,12 +299,6 @@ class TransformersConversation:
         self.finish_reason = None
         before = len(self._ids)
         max_new = round_token_limit(s, before)
-        if max_new <= 0:
-            self.finish_reason = "context"
-            return
-        if cancel.is_set():
-            self.finish_reason = "cancelled"
-            return
         # Only the tail the cache has not seen is prefilled: that is the KV reuse.
         self.usage.prefilled_tokens += before - int(self.cache.get_seq_length())
         self.usage.rounds += 1
@@ -337,7 +333,7 @@ class TransformersConversation:
                 with torch.inference_mode():
                     out = self.model.generate(**gen_kwargs)
                 result["new"] = out[0, before:].tolist()
-            except BaseException as exc:  # re-raised in the consumer
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer thread
                 result["error"] = exc
                 streamer.end()  # unblock the consumer's queue
 
@@ -362,7 +358,7 @@ class TransformersConversation:
             # A failed forward may have written some layers and not others.
             self.cache = new_cache(self.model, self._settings)
             self.usage.generated_tokens = generated_before
-            log.debug("generation failed", exc_info=result.get("error"))
+            log.warning("generation failed", exc_info=result.get("error"))
             self.finish_reason = "cancelled" if cancelled else None
             return
         self._ids.extend(new)

@@ -50,6 +50,8 @@ class Notes:
     context_full: str
     search_failed: str
     bad_call: str
+    # The round limit is reached: the last round asks for the answer without searching.
+    rounds_spent: str
     # Spliced when a round ends with neither a search nor an answer, so the
     # model tries again; None: such a round ends the run.
     no_action: str | None = None

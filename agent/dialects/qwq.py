@@ -22,6 +22,9 @@ NOTES = Notes(
                   "Write your final answer now from the results above, citing them as [n]."),
     search_failed=("The search failed ({reason}). Search may be unavailable: try once more with a "
                    "different query, or answer from what you know and say that web search was unavailable."),
+    rounds_spent=("The round limit is reached, so searching is over and this call was not run. "
+                  "Do not call web_search again. Write your final answer now from the results above, "
+                  "citing them as [n]."),
     bad_call=('Your tool call was not run: {problem}. To search, write <tool_call>\n'
               '{{"name": "web_search", "arguments": {{"query": "..."}}}}\n</tool_call>; '
               "otherwise give your final answer."),

@@ -41,6 +41,8 @@ NOTES = Notes(
                   "Give the final answer now inside <answer> </answer>."),
     search_failed="The search failed ({reason}). Search again with a different query, or answer.",
     bad_call=NOTHING_TO_SEARCH,
+    rounds_spent=("The round limit is reached, so this search was not run. "
+                  "Give the final answer now inside <answer> </answer>."),
 )
 
 _BOXED = re.compile(r"\\boxed\s*\{")

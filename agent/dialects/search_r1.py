@@ -43,6 +43,8 @@ NOTES = Notes(
                   "Give the final answer now inside <answer> and </answer>."),
     search_failed="The search failed ({reason}). Search again with a different query, or answer.",
     bad_call="This search was not run: {problem}.",
+    rounds_spent=("The round limit is reached, so this search was not run. "
+                  "Give the final answer now inside <answer> and </answer>."),
     no_action=INVALID_ACTION,
 )
 

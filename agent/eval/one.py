@@ -86,14 +86,13 @@ class Asker:
         answer = done.answer if done is not None else ""
         prediction = extract_prediction(answer, dialect=self.settings.dialect)
         scores = score(prediction, q.golden_answers)
-        stats: dict[str, Any] = done.stats if done is not None and isinstance(done.stats, dict) else {}
         verdict, judge_error = self._judge(q, answer) if done is not None and answer.strip() else (None, None)
         return Result(
             id=q.id, question=q.question, golden_answers=list(q.golden_answers), answer=answer,
             prediction=strip_citations(prediction).strip(), em=scores.em, f1=round(scores.f1, 6),
             subem=scores.subem, searches=done.searches if done is not None else 0,
             cited=list(done.cited) if done is not None else [], end=_end(done, error), error=error,
-            seconds=round(seconds, 3), tokens=int(stats.get("generated_tokens") or 0),
+            seconds=round(seconds, 3), tokens=done.stats.generated_tokens if done is not None else 0,
             trace=trace_rel, report=report_rel, judge=verdict, judge_error=judge_error,
         )
 
@@ -110,7 +109,7 @@ class Asker:
 def _end(done: Done | None, error: str | None) -> End:
     if done is None:
         return "error"
-    if isinstance(done.stats, dict) and done.stats.get("truncated"):
+    if done.stats.truncated:
         return "truncated"
     return "answer" if done.answer.strip() else "no_answer"
 

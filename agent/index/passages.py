@@ -43,7 +43,7 @@ def split_sections(sections: Iterable[Section], *, title: str, id_prefix: str,
     passages: list[Passage] = []
     heading: str | None = None
     for section in sections:
-        for block, heading in _blocks(section.text, heading, markdown_headings):
+        for block, heading in _blocks(section.text, heading, markdown_headings):  # noqa: B020 - carried on
             for words in _chunks(block):
                 passages.append(Passage(pid=f"{id_prefix}#{len(passages) + 1}", title=title,
                                         text=" ".join(words), page=section.page, heading=heading))

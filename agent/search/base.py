@@ -6,7 +6,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
+
+from ..errors import SearchError as SearchError  # re-exported: the provider protocol names it
+from ..safe_url import is_http_url
 
 SourceKind = Literal["web", "document"]
 
@@ -21,18 +23,6 @@ class SearchResult:
     kind: SourceKind = "web"
     file: str | None = None
     page: int | None = None
-
-
-class SearchError(RuntimeError):
-    """A provider could not answer. ``retryable`` marks timeouts, 429s and 5xx.
-
-    Messages are shown to people: never put a key or a raw traceback in them.
-    """
-
-    def __init__(self, message: str, *, provider: str, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.provider = provider
-        self.retryable = retryable
 
 
 class SearchProvider(Protocol):
@@ -80,15 +70,6 @@ def document_result(*, title: object, file: object, page: int | None, content: o
     name = clean_text(file, limit=300) or "(unnamed document)"
     return SearchResult(title=clean_text(title, limit=300) or name, url="", kind="document",
                         file=name, page=page, content=clean_text(content, limit=content_chars))
-
-
-def is_http_url(url: str) -> bool:
-    """Only http(s) links may reach the model and the browser (no javascript:, data:, file:)."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def results_from_items(raw: Any, *, title: str, url: str, content: str, content_chars: int,

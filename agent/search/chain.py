@@ -10,11 +10,8 @@ import threading
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import SearchError, SearchProvider, SearchResult
-
-
-class AllProvidersFailed(RuntimeError):
-    """Every provider in the chain failed; the message lists each reason."""
+from ..errors import AllProvidersFailed, SearchCancelled, SearchError
+from .base import SearchProvider, SearchResult
 
 
 @dataclass(frozen=True)
@@ -49,5 +46,5 @@ class SearchChain:
                 # Retryable (timeout, 429, 5xx): one retry after a short backoff.
                 # Waiting on the cancel event keeps Stop responsive meanwhile.
                 if cancel.wait(self._backoff_s):
-                    raise AllProvidersFailed("search cancelled")
+                    raise SearchCancelled(f"search for {query!r} cancelled")
         raise AllProvidersFailed("; ".join(failures))

@@ -8,6 +8,7 @@ engine error is raised instead (``TimeoutException`` if it mentions a timeout).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any, Callable
@@ -16,6 +17,8 @@ from ddgs import DDGS
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
 from agent.search.base import SearchError, SearchResult, results_from_items
+
+log = logging.getLogger(__name__)
 
 # Exactly what ddgs raises when the engines answered but had nothing (ddgs.py,
 # DDGS._search_sync). Matched loosely in case punctuation changes.
@@ -97,6 +100,7 @@ class DuckDuckGoProvider:
                 retryable=False,
             ) from None
         except Exception:  # noqa: BLE001 - last resort: keep the contract, hide the text
+            log.warning("DuckDuckGo search failed unexpectedly", exc_info=True)
             raise self._error(
                 f"DuckDuckGo search failed unexpectedly; try again, {_FALLBACK}", retryable=False
             ) from None

@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from ..files import lenient_key, read_json_file
 from .base import SearchError, SearchResult, normalise
 
 
-class FixtureError(ValueError):
+class FixtureError(UsageError):
     """The fixture file is missing or malformed; the message names the file."""
 
 

@@ -15,7 +15,8 @@ from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..events import SourceRef
-from .base import SearchResult, SourceKind, is_http_url
+from ..safe_url import is_http_url
+from .base import SearchResult, SourceKind
 
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")
 
@@ -113,13 +114,6 @@ class SourceRegistry:
             self._ordered = [replace(s, content="") for s in self._ordered]
             self._by_key = {key: self._ordered[s.id - 1] for key, s in self._by_key.items()}
 
-    def get(self, source_id: int) -> Source | None:
-        with self._lock:
-            return self._ordered[source_id - 1] if 1 <= source_id <= len(self._ordered) else None
-
     def all(self) -> list[Source]:
         with self._lock:
             return list(self._ordered)
-
-    def __len__(self) -> int:
-        return len(self._ordered)

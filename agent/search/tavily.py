@@ -9,6 +9,7 @@ Connection failures escape as plain ``requests`` exceptions.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import requests
@@ -23,6 +24,8 @@ from tavily.errors import (
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
 from agent.search.base import SearchError, SearchResult, clean_text, results_from_items
+
+log = logging.getLogger(__name__)
 
 # The API caps both of these; asking for more is a 400, not more results.
 _MAX_TIMEOUT_S = 120.0
@@ -98,6 +101,7 @@ class TavilyProvider:
                 retryable=True,
             ) from None
         except Exception:  # noqa: BLE001 - last resort: keep the contract, hide the text
+            log.warning("Tavily search failed unexpectedly", exc_info=True)
             raise self._error(
                 f"Tavily search failed unexpectedly; try again, {_FALLBACK}", retryable=False
             ) from None

@@ -24,7 +24,7 @@ VOCAB_SIZE = 1000
 
 # A few KB of ordinary text in the shape the agent produces: prose, questions,
 # JSON tool calls, citations. Enough for BPE to learn common English merges.
-_CORPUS = """\
+CORPUS = """\
 The quick brown fox jumps over the lazy dog. A search engine finds pages on the web.
 What is the capital of France? The capital of France is Paris, a city on the Seine.
 Let me think about this step by step. First, I need to find recent information.
@@ -76,7 +76,7 @@ def _train_tokenizer() -> Tokenizer:
         special_tokens=SPECIAL_TOKENS,
     )
     # Repeated so frequent words win merges; the text itself stays a few KB.
-    tok.train_from_iterator([_CORPUS] * 4, trainer=trainer)
+    tok.train_from_iterator([CORPUS] * 4, trainer=trainer)
     return tok
 
 
@@ -126,7 +126,7 @@ def build_tiny_model(path: Path, *, seed: int = 0) -> Path:
     return path
 
 
-if __name__ == "__main__":  # handy for poking at it: python -m tests.tiny_model DIR
+if __name__ == "__main__":  # handy for poking at it: python -m devtools.tiny_model DIR
     import sys
 
     print(build_tiny_model(Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-qwq")))

@@ -1,0 +1,35 @@
+"""The engine's facade: everything ``ui/``, ``app.py`` and other outside code may use.
+
+Outside code imports from here only (``tests/test_boundaries.py`` checks it), so
+the modules behind it can be split and renamed without touching the UI. The
+engine itself never imports gradio or ``ui/``.
+"""
+
+from __future__ import annotations
+
+from .backends.base import Backend, BackendError
+from .citations import CITATION, citation_numbers, cited_ids, without_link_targets
+from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, load_dotenv_file, redact,
+                     settings_from_env)
+from .events import (Answer, Done, Error, Event, RefusedCall, RunEnd, RunStats, SearchDone, SearchStart, SourceRef,
+                     Thinking)
+from .files import unwritable
+from .flags import engine_flags, settings_from_args
+from .gpu import on_zero_gpu
+from .index import DocumentIndex, IndexUnavailable
+from .loop import REFUSAL_REASONS, InputError, validate_question
+from .search import build_search
+from .safe_url import safe_http_url, visible_url
+from .session import ChatSession, build_backend
+from .trace import TraceError, TraceWriter, export_events, export_runs, read_trace, replay
+
+__all__ = [
+    "CITATION", "DEFAULT_MODEL", "REFUSAL_REASONS", "Answer", "Backend", "BackendError", "ChatSession",
+    "DocumentIndex", "Done", "Error", "Event",
+    "IndexUnavailable", "InputError", "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart",
+    "Settings", "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "build_backend",
+    "build_search", "citation_numbers", "cited_ids", "display_url", "engine_flags", "export_events", "export_runs",
+    "load_dotenv_file", "on_zero_gpu", "read_trace", "redact", "replay", "safe_http_url",
+    "settings_from_args", "settings_from_env", "unwritable", "validate_question", "visible_url",
+    "without_link_targets",
+]

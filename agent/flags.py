@@ -1,0 +1,48 @@
+"""The engine's command-line flags, shared by the CLI (``python -m agent``) and ``app.py``."""
+
+from __future__ import annotations
+
+import argparse
+
+from .config import Settings, load_dotenv_file, settings_from_env
+
+
+def engine_flags(parser: argparse.ArgumentParser) -> None:
+    """Add the engine flags (backend, model, search, budgets, recordings) to ``parser``."""
+    g = parser.add_argument_group("engine")
+    g.add_argument("--backend", choices=["transformers", "openai", "scripted"],
+                   help="LLM backend (default: transformers, or scripted with --model-script)")
+    g.add_argument("--model", help="model id or local path (default Qwen/QwQ-32B)")
+    g.add_argument("--dialect", choices=["qwq", "search-r1", "research"],
+                   help="the search protocol the model was trained on (default qwq; "
+                        "search-r1 and research run Search-R1 / ReSearch checkpoints)")
+    g.add_argument("--base-url", help="OpenAI-compatible server URL for --backend openai")
+    g.add_argument("--provider", choices=["tavily", "duckduckgo", "fixture", "auto", "local", "retriever"],
+                   help="search provider (default auto: Tavily with a key, else DuckDuckGo; local: the "
+                        "--index; retriever: a Search-R1 /retrieve server)")
+    g.add_argument("--index", metavar="DIR",
+                   help="a document index (python -m agent.index): what --provider local searches, "
+                        "else a second tool, search_documents, beside web search")
+    g.add_argument("--retriever-url", metavar="URL",
+                   help="a Search-R1-compatible POST /retrieve server for --provider retriever")
+    g.add_argument("--max-searches", type=int, metavar="N", help="search budget per question (default 5)")
+    g.add_argument("--max-new-tokens", type=int, metavar="N", help="token limit per generation round")
+    g.add_argument("--model-script", metavar="FILE",
+                   help="JSON list of raw model outputs, one per round, or a catalogue "
+                        '{"questions": {QUESTION: [rounds]}, "default": [rounds]} (implies --backend scripted)')
+    g.add_argument("--search-fixture", metavar="FILE",
+                   help="JSON {query: [results]} to search offline (implies --provider fixture)")
+    g.add_argument("--trace", metavar="FILE", help="record the run as JSONL")
+    g.add_argument("--replay", metavar="FILE", help="re-emit a recorded trace instead of running")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from defaults < .env < environment < the engine flags in ``args``."""
+    load_dotenv_file()
+    return settings_from_env(
+        backend=args.backend, model=args.model, dialect=args.dialect, base_url=args.base_url,
+        provider=args.provider,
+        max_searches=args.max_searches, max_new_tokens=args.max_new_tokens,
+        model_script=args.model_script, search_fixture=args.search_fixture,
+        index_dir=args.index, retriever_url=args.retriever_url,
+    )

@@ -1,0 +1,93 @@
+"""Recording one answer as a trace, and the downloads made from it (trace, HTML, Markdown).
+
+The pump thread writes and closes a ``Recorder``; the handler's thread asks it
+for ``reports`` once the answer has ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from agent.api import Event, Settings, TraceWriter, export_events, read_trace
+
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    """Records one answer as a trace (downloads, ``--trace``).
+
+    ``write`` and ``close`` run on the pump thread; ``reports`` on the handler's.
+    """
+
+    def __init__(self, folder: Path, *, question: str, runtime: Runtime, settings: Settings) -> None:
+        self.path: Path | None = None
+        self.run: tuple[dict[str, Any], list[Event]] | None = None  # as read back, once reported
+        self._writer = None
+        self._runtime = runtime
+        self._closed = threading.Event()
+        path = folder / f"deepsearch-trace-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        try:
+            self._writer = TraceWriter(path, question=question, settings=settings,
+                                       model=runtime.model_label())
+            self.path = path
+        except Exception:  # noqa: BLE001 - a recording must never break an answer
+            log.exception("cannot open a trace for this answer")
+            self._closed.set()
+
+    def write(self, event: Event) -> None:
+        if self._writer is None:
+            return
+        try:
+            self._writer.write(event)
+        except Exception:  # noqa: BLE001
+            log.exception("cannot write to the trace")
+            self._writer = None
+
+    def close(self) -> None:
+        """End the recording and append it, whole, to the ``--trace`` file."""
+        if self._closed.is_set():
+            return
+        try:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+                self._append_to_session_trace()
+        except Exception:  # noqa: BLE001
+            log.exception("cannot close the trace")
+            self.path = None
+        finally:
+            self._closed.set()
+
+    def _append_to_session_trace(self) -> None:
+        target = self._runtime.trace_path
+        if not target or self.path is None:
+            return
+        try:  # whole runs under a lock: answers of two sessions never interleave
+            with self._runtime.trace_lock, open(target, "a", encoding="utf-8") as out:
+                out.write(self.path.read_text(encoding="utf-8"))
+        except OSError:
+            log.exception("cannot append to the trace file %r", target)
+
+    def reports(self, timeout: float = 5.0) -> tuple[str | None, str | None, str | None]:
+        """(trace, html, md) paths of the finished recording; ``None`` for what is missing."""
+        self._closed.wait(timeout)
+        if self.path is None or not self.path.exists():
+            return None, None, None
+        try:
+            meta, pairs = read_trace(self.path)
+            events = [event for _, event in pairs]
+            self.run = (meta, events)
+            html = self.path.with_name(self.path.stem.replace("trace", "report") + ".html")
+            md = html.with_suffix(".md")
+            html.write_text(export_events(meta, events, "html"), encoding="utf-8")
+            md.write_text(export_events(meta, events, "md"), encoding="utf-8")
+        except Exception:  # noqa: BLE001 - the trace alone is still worth offering
+            log.exception("cannot write the reports for this answer")
+            return str(self.path), None, None
+        return str(self.path), str(html), str(md)

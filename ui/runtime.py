@@ -1,0 +1,99 @@
+"""What every browser session shares: the settings, the backend and its one-time loading.
+
+Only the backend (the loaded model) is shared between sessions; everything
+per person lives in ``ui.session.UISession``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from agent.api import Backend, BackendError, Settings
+
+from .pacing import StreamPacer
+from .pump import UPDATE_INTERVAL_S
+
+log = logging.getLogger(__name__)
+
+
+class ModelLoader:
+    """Loads the shared backend's model in a background thread, once."""
+
+    def __init__(self, backend: Backend, *, label: str) -> None:
+        self.backend = backend
+        self.label = label
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._started_at: float | None = None
+        self._ready = threading.Event()
+        if backend.loaded:
+            self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    @property
+    def loading(self) -> bool:
+        return not self.ready
+
+    def start(self) -> None:
+        with self._lock:
+            if self.ready or self._thread is not None:
+                return
+            self._started_at = time.monotonic()
+            self._thread = threading.Thread(target=self._load, name="model-loader", daemon=True)
+            self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            self.backend.load()
+        except BackendError as exc:
+            self.error = str(exc)
+        except Exception:  # noqa: BLE001 - logged; people get a clean message
+            log.exception("loading the model failed")
+            self.error = f"Loading {self.label} failed; the details are in the server log."
+        finally:
+            self._ready.set()
+
+    def wait(self, timeout: float) -> bool:
+        self.start()
+        return self._ready.wait(timeout)
+
+    def status(self) -> str:
+        if self.error:
+            return f"⚠️ The model could not be loaded: {self.error}"
+        if self.ready:
+            return ""
+        if self._started_at is None:
+            return f"⏳ {self.label} loads when the first question arrives."
+        elapsed = time.monotonic() - self._started_at
+        return (f"⏳ Loading {self.label}… {elapsed:.0f} s so far (the first start downloads and "
+                "quantises the weights; questions wait for it).")
+
+
+@dataclass
+class Runtime:
+    """What all browser sessions share: settings, the backend, how to label things."""
+
+    settings: Settings
+    backend: Backend
+    loader: ModelLoader
+    label: str | None = None  # e.g. "Demo: scripted model output"
+    banner: str | None = None
+    trace_path: str | None = None
+    replay_path: str | None = None
+    replay_speed: float = 1.0
+    trace_lock: threading.Lock = field(default_factory=threading.Lock)
+    pacer: StreamPacer = field(default_factory=lambda: StreamPacer(base_s=UPDATE_INTERVAL_S))
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self.settings.secrets
+
+    def model_label(self) -> str:
+        return self.backend.model_id or self.settings.model

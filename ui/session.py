@@ -1,0 +1,126 @@
+"""One browser session: its ChatSession, the running question, its exports.
+
+Each session gets its own ``ChatSession`` (source numbering, history), created
+lazily in the handler. Stop sets the question's ``threading.Event`` (the
+backend checks it every token); the handler's ``finally`` sets it too, so a
+closed generator (Stop, a closed tab) always ends generation for real.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable, Iterator
+
+from agent.api import ChatSession, Event, Settings
+
+from .conversation_export import ConversationExport
+from .documents import DocumentShelf
+from .pump import EventPump
+from .recording import Recorder
+from .runtime import Runtime
+
+
+class UISession:
+    """One browser session: its ChatSession, the running question, its exports."""
+
+    def __init__(self, runtime: Runtime, *, history: list[tuple[str, str]] | None = None) -> None:
+        self.runtime = runtime
+        self.chat = ChatSession(settings=runtime.settings, backend=runtime.backend)
+        self.chat.history = list(history or [])
+        self.documents = DocumentShelf()  # this visitor's uploads; deleted when the session ends
+        self.cancel: threading.Event | None = None
+        self.pump: threading.Thread | None = None
+        # Clear while a handler is streaming this session's answer: Stop waits for it to end, so
+        # the stopped frame is the last the browser gets (no late frame from the cancelled run).
+        self.handler_idle = threading.Event()
+        self.handler_idle.set()
+        self.lock = threading.Lock()
+        self.last_meter = ""
+        self.conversation = ConversationExport()  # every finished answer, for one download
+        self.downloads_shown = False  # the browser shows this session's download buttons
+        self._dir: str | None = None
+
+    def __deepcopy__(self, memo: dict) -> "UISession":
+        # Gradio deep-copies what a handler returns into a gr.State (its documented contract: a
+        # State value must be deepcopyable); a session holds a lock and the shared backend.
+        return self
+
+    def configure(self, settings: Settings) -> None:
+        """Per-question settings; the search chain is rebuilt only when the provider changes."""
+        if settings.provider != self.chat.settings.provider:
+            self.chat.rebuild_search(settings)
+        self.chat.settings = settings
+
+    def begin(self) -> threading.Event:
+        """A fresh cancel event for the next question, after the last one has ended."""
+        self.wait_idle()
+        with self.lock:
+            self.cancel = threading.Event()
+            self.handler_idle.clear()
+            return self.cancel
+
+    def end(self, cancel: threading.Event) -> None:
+        """The handler that got ``cancel`` from ``begin`` is done: nothing more streams from it.
+
+        A handler closed late must not stop or mark idle a newer question of this session.
+        """
+        cancel.set()
+        with self.lock:
+            if self.cancel is cancel:
+                self.handler_idle.set()
+
+    def request_stop(self) -> bool:
+        with self.lock:
+            running = self.cancel is not None and not self.cancel.is_set()
+            if self.cancel is not None:
+                self.cancel.set()
+            return running
+
+    def wait_idle(self, timeout: float = 15.0) -> None:
+        pump = self.pump
+        if pump is not None and pump.is_alive():
+            pump.join(timeout)
+
+    def stream(self, events: Iterator[Event], cancel: threading.Event, *,
+               interval: float | None = None, recorder: Recorder | None = None,
+               clean_errors: tuple[type[BaseException], ...] = ()) -> Iterator[list[Event]]:
+        """Batches of this session's answer, pumped on their own thread (``ui.pump``), at most
+        one per ``interval`` (default: the runtime's pacer, longer while many answers stream)."""
+        pacer = self.runtime.pacer
+        pump = EventPump(events=events, cancel=cancel, sink=recorder, clean_errors=clean_errors,
+                         interval=pacer.interval if interval is None else (lambda: interval)).start()
+        self.pump = pump.thread
+        with pacer.streaming():
+            yield from pump.batches()
+
+    # -- exports -----------------------------------------------------------
+
+    def export_dir(self) -> Path:
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="deepsearch-")
+        return Path(self._dir)
+
+    def close(self) -> None:
+        """The browser session is gone (Gradio deleted its state): end its answer, drop its files
+        and its uploaded documents."""
+        with self.lock:
+            if self.cancel is not None:
+                self.cancel.set()
+        self.documents.close()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def new_export_dir(self) -> Path:
+        """A fresh folder per answer (the previous answer's files go)."""
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        return self.export_dir()
+
+
+def interruptible_sleep(cancel: threading.Event) -> Callable[[float], None]:
+    return lambda seconds: cancel.wait(max(0.0, seconds)) and None
