@@ -111,7 +111,7 @@ def test_an_out_that_is_a_file_exits_2(tmp_path):
 def test_a_folder_holding_another_datasets_results_exits_2(tmp_path):
     (tmp_path / "results.jsonl").write_text(json.dumps(
         {"id": "paris", "question": "Other?", "golden_answers": ["x"], "em": 0, "f1": 0, "subem": 0,
-         "end": "answer"}) + "\n")
+         "end": "answered"}) + "\n")
     p = evaluate(str(DATA / "questions.jsonl"), "--out", str(tmp_path), *ENGINE)
     assert p.returncode == 2 and "another question" in p.stderr
 
