@@ -40,6 +40,7 @@ class UISession:
         # Every finished answer (up to the turns the model remembers), for one download.
         self.conversation = ConversationExport(max_runs=runtime.settings.max_history_turns)
         self.downloads_shown = False  # the browser shows this session's download buttons
+        self.conversation_shown = False  # ... and its whole-conversation ones
         self._dir: str | None = None
 
     def __deepcopy__(self, memo: dict) -> "UISession":
