@@ -20,6 +20,7 @@ from typing import Any, Literal
 from bench.load_fake_server import END_MARK, THINK_MARK
 
 Target = Literal["app", "baseline"]
+OPEN_TRIES = 3
 POLL_S = 0.025  # how often a session looks for new updates: the resolution of the first-token time
 
 
@@ -114,7 +115,15 @@ def run_worker(url: str, target: Target, sessions: list[int], questions: int, ti
     from gradio_client import Client
 
     def open_client(_: int) -> Any:
-        return Client(url, verbose=False, download_files=False)
+        # A loaded box answers slowly: a long timeout, and a few tries before a session fails.
+        options = dict(verbose=False, download_files=False, analytics_enabled=False,
+                       httpx_kwargs={"timeout": 60.0})
+        for _attempt in range(OPEN_TRIES - 1):
+            try:
+                return Client(url, **options)
+            except Exception:  # noqa: BLE001 - the last try's error is the one reported
+                time.sleep(1.0)
+        return Client(url, **options)
 
     try:
         with ThreadPoolExecutor(max_workers=min(8, len(sessions))) as pool:

@@ -58,7 +58,7 @@ def test_each_result_line_holds_what_a_person_needs(tmp_path):
     paris = next(r for r in rows(tmp_path) if r["id"] == "paris")
     assert paris["prediction"] == "Paris" and paris["answer"].startswith("The capital of France is **Paris** [1]")
     assert paris["golden_answers"] == ["Paris"] and paris["cited"] == [1] and paris["searches"] == 1
-    assert paris["end"] == "answer" and paris["error"] is None and paris["tokens"] > 0
+    assert paris["end"] == "answered" and paris["error"] is None and paris["tokens"] > 0
     meta, events = read_trace(tmp_path / paris["trace"])
     assert meta["question"] == "What is the capital of France?" and events[-1][1].type == "done"
     report = (tmp_path / paris["report"]).read_text()
@@ -182,3 +182,10 @@ def test_resuming_with_other_engine_settings_is_refused(tmp_path):
     same = dict(first, concurrency=8, limit=None)
     assert run_dataset(questions, asker=asker(tmp_path), concurrency=1, cancel=threading.Event(),
                        settings_summary=same).summary["n"] == 1
+
+
+def test_a_cut_off_run_is_recorded_with_the_engines_end_and_scores_zero(tmp_path):
+    outcome = run(tmp_path, limit=1, max_new_tokens=3)
+    row = rows(tmp_path)[0]
+    assert row["end"] == "token_limit" and row["answer"] == "" and row["em"] == 0.0
+    assert outcome.summary["ends"] == {"token_limit": 1} and outcome.summary["errors"] == 0

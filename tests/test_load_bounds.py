@@ -277,3 +277,41 @@ def test_download_buttons_are_rebuilt_only_to_show_or_hide_them() -> None:
     assert all(f == (None, None, None) for f in second[1:-1])
     assert all(isinstance(b, gr.DownloadButton) and b.visible for b in second[-1])
     session.close()
+
+
+def test_the_conversation_download_keeps_the_remembered_turns_with_deltas_joined() -> None:
+    from agent.events import Answer, SearchStart
+    from agent.trace import export_runs
+    from ui.conversation_export import ConversationExport, joined
+
+    deltas = [Thinking(text="Let "), Thinking(text="me look."), SearchStart(query="q", round=1, max_searches=5),
+              Thinking(text="Found."), Answer(text="It is "), Answer(text="tall [1].")]
+    assert joined(deltas) == [Thinking(text="Let me look."), deltas[2], Thinking(text="Found."),
+                              Answer(text="It is tall [1].")]
+    meta = {"question": "Q?"}
+    assert export_runs([(meta, joined(deltas))], "md") == export_runs([(meta, deltas)], "md")
+    conversation = ConversationExport(max_runs=3)
+    for i in range(5):
+        conversation.add({"question": f"Q{i}?"}, deltas)
+    assert [m["question"] for m, _ in conversation.runs] == ["Q2?", "Q3?", "Q4?"]
+    assert UISession(runtime(max_history_turns=7)).conversation.max_runs == 7
+
+
+def test_conversation_buttons_are_rebuilt_only_when_they_first_show() -> None:
+    import gradio as gr
+
+    from ui.app_ui import Handlers
+
+    rt = runtime()
+    session = UISession(rt)
+    h = Handlers(rt)
+    assert all(isinstance(b, gr.DownloadButton) and not b.visible for b in h.conversation_files(session))
+    got = []
+    for question in ("First?", "Second?"):
+        list(h.ask(question, [], session))
+        got.append(h.conversation_files(session))
+    assert all(isinstance(b, gr.DownloadButton) and b.visible for b in got[0])
+    files = got[1]
+    assert all(isinstance(p, str) and Path(p).exists() for p in files)
+    assert "Second?" in Path(files[1]).read_text(encoding="utf-8")
+    session.close()

@@ -561,3 +561,26 @@ def test_server_words_that_echo_the_key_are_redacted(server: FakeServer) -> None
         one_round(OpenAIBackend(settings=settings_for(server.url, openai_api_key="sk-secret-123")))
     assert "rejected the request (HTTP 400)" in str(info.value)
     assert "sk-secret-123" not in str(info.value) and "[redacted]" in str(info.value)
+
+
+# ---------------------------------------------------------------- whose fault
+
+def test_an_event_the_client_cannot_read_is_the_servers_fault(server: FakeServer) -> None:
+    server.queue.append(sse(say("ok "), {"id": "c1", "object": "chat.completion.chunk", "choices": "oops"}))
+    with pytest.raises(BackendError, match="sent a stream event this client cannot read"):
+        one_round(OpenAIBackend(settings=settings_for(server.url)))
+
+
+def test_a_bug_of_ours_is_never_reported_as_the_servers_fault(server: FakeServer,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only decoding the server's event is guarded: an error in what we do with good data
+    propagates as itself (an internal error in the CLI and UI), not "the server sent ..."."""
+    from agent.backends import openai_stream
+
+    def broken(self, text: str) -> None:
+        raise AttributeError("a bug in our own counting")
+
+    monkeypatch.setattr(openai_stream.RoundReader, "_count", broken)
+    server.queue.append(sse(say("ok"), end("stop")))
+    with pytest.raises(AttributeError, match="a bug in our own counting"):
+        one_round(OpenAIBackend(settings=settings_for(server.url)))

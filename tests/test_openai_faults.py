@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -170,7 +171,7 @@ def test_odd_usage_numbers_are_ignored_for_the_estimates(server: FakeServer, pro
            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": 1}}
     server.queue.append(sse(say("a b c"), end("stop"), odd))
     conv, _ = one_round(OpenAIBackend(settings=settings_for(server.url)))
-    for name, value in conv.usage.as_dict().items():
+    for name, value in asdict(conv.usage).items():
         assert type(value) is int and 0 <= value < 10**9, (name, value)
     assert conv.usage.generated_tokens == 3
 
@@ -180,14 +181,14 @@ def test_odd_cached_tokens_are_ignored(server: FakeServer) -> None:
     odd["usage"]["prompt_tokens_details"] = {"cached_tokens": 7.5}
     server.queue.append(sse(say("a b c"), end("stop"), odd))
     conv, _ = one_round(OpenAIBackend(settings=settings_for(server.url)))
-    assert all(type(v) is int for v in conv.usage.as_dict().values())
+    assert all(type(v) is int for v in asdict(conv.usage).values())
 
 
 def test_a_run_with_fractional_usage_ends_with_whole_number_stats(server: FakeServer) -> None:
     server.queue.append(sse(say("</think>\n\nFine."), end("stop"), usage(100, 2.5)))
     done = events_of(server)[-1]
     assert isinstance(done, Done)
-    assert all(type(done.stats[k]) is int for k in ("generated_tokens", "prompt_tokens", "context_tokens",
+    assert all(type(getattr(done.stats, k)) is int for k in ("generated_tokens", "prompt_tokens", "context_tokens",
                                                      "answer_tokens", "thinking_tokens"))
 
 
@@ -269,4 +270,4 @@ def test_completions_a_non_streaming_200_says_so(server: FakeServer) -> None:
 def test_completions_odd_usage_is_ignored(server: FakeServer) -> None:
     server.queue.append(sse(text_chunk("<answer> a b </answer>", "stop"), usage(40, 2.5)))
     conv, _ = completion_round(server)
-    assert all(type(v) is int for v in conv.usage.as_dict().values())
+    assert all(type(v) is int for v in asdict(conv.usage).values())

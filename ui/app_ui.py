@@ -146,8 +146,13 @@ class Handlers:
             session.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
 
     def conversation_files(self, session: UISession | None) -> list[Any]:
-        """The two whole-conversation downloads, rewritten after each answer."""
+        """The two whole-conversation downloads, rewritten after each answer. Once shown they
+        stay shown, and a plain path is enough: no rebuilt buttons (see ``_downloads``)."""
         paths = session.conversation.write(session.export_dir()) if session is not None else (None, None)
+        if session is not None and session.conversation_shown and all(paths):
+            return list(paths)
+        if session is not None:
+            session.conversation_shown = all(paths)
         return [gr.DownloadButton(value=p, visible=p is not None) for p in paths]
 
     def ask_example(self, evt: gr.SelectData, history: list[Any] | None, session: UISession | None,

@@ -2,7 +2,10 @@
 
 Each finished answer's recording (meta and events, as its trace reads back) is kept in
 memory; the two files are rewritten into the answer's export folder after every answer, so
-the download always holds everything asked so far. The engine writes the reports
+the download always holds everything asked so far -- up to ``max_runs`` answers, the same
+number of turns the model remembers, so a long chat neither grows a session's memory nor
+each answer's export work without bound. The streamed deltas of a run are kept joined (one
+event per stretch of thinking or answer, not one per token). The engine writes the reports
 (``agent.trace.export_runs``); this only keeps the runs and names the files.
 """
 
@@ -14,17 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from agent.api import Event, export_runs
+from agent.api import Answer, Event, Thinking, export_runs
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class ConversationExport:
+    max_runs: int = 20
     runs: list[tuple[dict[str, Any], list[Event]]] = field(default_factory=list)
 
     def add(self, meta: dict[str, Any], events: Sequence[Event]) -> None:
-        self.runs.append((dict(meta), list(events)))
+        self.runs.append((dict(meta), joined(events)))
+        del self.runs[:-self.max_runs]
 
     def write(self, folder: Path) -> tuple[str | None, str | None]:
         """(html, md) paths of the whole conversation in ``folder``; ``None`` for what failed
@@ -42,3 +47,21 @@ class ConversationExport:
                 log.exception("cannot write the conversation's %s report", fmt)
                 out.append(None)
         return out[0], out[1]
+
+
+def joined(events: Sequence[Event]) -> list[Event]:
+    """``events`` with each run of consecutive thinking (or answer) deltas as one event: the
+    same text, order and reports, a few events instead of thousands."""
+    out: list[Event] = []
+    parts: list[str] = []
+    kind: type | None = None
+    for event in list(events) + [None]:  # None: the end, which closes the last stretch
+        if kind is not None and type(event) is not kind:
+            out.append(kind(text="".join(parts)))
+            parts, kind = [], None
+        if isinstance(event, (Thinking, Answer)):
+            kind = type(event)
+            parts.append(event.text)
+        elif event is not None:
+            out.append(event)
+    return out

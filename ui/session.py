@@ -39,8 +39,10 @@ class UISession:
         self.handler_idle.set()
         self.lock = threading.Lock()
         self.last_meter = ""
-        self.conversation = ConversationExport()  # every finished answer, for one download
+        # Every finished answer (up to the turns the model remembers), for one download.
+        self.conversation = ConversationExport(max_runs=runtime.settings.max_history_turns)
         self.downloads_shown = False  # the browser shows this session's download buttons
+        self.conversation_shown = False  # ... and its whole-conversation ones
         self._dir: str | None = None
 
     def __deepcopy__(self, memo: dict) -> "UISession":

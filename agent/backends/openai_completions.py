@@ -27,7 +27,7 @@ from ..dialects import Dialect
 from .base import BackendError, FinishReason, Usage, approx_tokens, round_token_limit
 from .openai_errors import ContextFull, clean_detail, server_detail
 from .openai_link import RoundLink
-from .openai_stream import account, guarded, not_a_stream, open_round, unfinished
+from .openai_stream import MalformedEvent, account, events, guarded, not_a_stream, open_round, unfinished
 
 if TYPE_CHECKING:
     from .openai import OpenAIBackend
@@ -123,19 +123,20 @@ class CompletionConversation:
 
     def _read(self, stream: Any, r: _Round, link: RoundLink) -> Iterator[str]:
         url = self._backend.display_url
-        for chunk in stream:
+        for chunk in events(stream):
+            usage, choice = _completion_piece(chunk)
             r.chunks += 1
-            if getattr(chunk, "usage", None) is not None:
-                r.usage = chunk.usage
+            if usage is not None:
+                r.usage = usage
             if link.aborted is not None:
                 return
-            for choice in (chunk.choices or [])[:1]:
-                if (r.stop is not None or r.cut_at_limit) and choice.text:
+            if choice is not None:
+                text, finish, stop_reason = choice
+                if (r.stop is not None or r.cut_at_limit) and text:
                     return  # the server ignores ``stop`` or ``max_tokens``: closing aborts its work
-                yield from self._emit(r, choice.text if isinstance(choice.text, str) else "", link)
-                if choice.finish_reason:
-                    r.finish = choice.finish_reason
-                    r.stop_reason = getattr(choice, "stop_reason", None)
+                yield from self._emit(r, text, link)
+                if finish:
+                    r.finish, r.stop_reason = finish, stop_reason
         if link.aborted is not None or r.stop is not None or r.cut_at_limit:
             return
         if r.chunks == 0:
@@ -197,3 +198,18 @@ class CompletionConversation:
     def transcript(self) -> str:
         """Exactly the text the server was last sent, plus what came back."""
         return "".join(self._parts)
+
+
+def _completion_piece(chunk: Any) -> tuple[Any, tuple[str, str | None, Any] | None]:
+    """One completions event as (usage, (text, finish_reason, stop_reason) or None); only this
+    reading of the server's data turns into "cannot read", never our handling of it."""
+    try:
+        usage = getattr(chunk, "usage", None)
+        choices = list(chunk.choices or [])[:1]
+        if not choices:
+            return usage, None
+        choice = choices[0]
+        text = choice.text if isinstance(choice.text, str) else ""
+        return usage, (text, choice.finish_reason, getattr(choice, "stop_reason", None))
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise MalformedEvent(f"{type(exc).__name__}: {exc}") from None

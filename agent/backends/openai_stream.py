@@ -10,6 +10,7 @@ answer; so is a response that is not an event stream at all.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -18,6 +19,8 @@ import openai
 from .base import BackendError, FinishReason, Usage, approx_tokens
 from .openai_link import LinkAborted, RoundLink
 
+log = logging.getLogger(__name__)
+
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 _THINK_CLOSE = "</think>\n\n"
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "tool_call",
@@ -25,6 +28,55 @@ _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_ca
 _SNIFF_BYTES = 4096
 # Usage numbers beyond this are not a real server's: the estimates stand instead.
 _MAX_COUNT = 10**9
+
+
+class MalformedEvent(Exception):
+    """The server sent a stream event this client cannot decode; the message says how."""
+
+
+@dataclass(frozen=True)
+class ChatPiece:
+    """One chat-completion event as plain values, read once (``chat_piece``)."""
+
+    usage: Any = None
+    has_choice: bool = False
+    thought: str | None = None
+    content: str | None = None
+    tool_calls: tuple[tuple[int, str, str | None, str], ...] = ()  # (index, id, name, arguments piece)
+    finish: str | None = None
+
+
+def events(stream: Any) -> Iterator[Any]:
+    """The stream's events; one the client library cannot decode raises ``MalformedEvent``."""
+    it = iter(stream)
+    while True:
+        try:
+            event = next(it)
+        except StopIteration:
+            return
+        except (ValueError, RecursionError) as exc:  # the SSE data is not JSON the client can parse
+            raise MalformedEvent(f"{type(exc).__name__}: {exc}") from None
+        yield event
+
+
+def chat_piece(chunk: Any) -> ChatPiece:
+    """Decode one chat-completion event. Only this reading of the server's data is guarded, so
+    a bug in what the client then does with good data is never reported as the server's fault."""
+    try:
+        usage = getattr(chunk, "usage", None)
+        choices = list(chunk.choices or [])[:1]
+        if not choices:
+            return ChatPiece(usage=usage)
+        choice, delta = choices[0], choices[0].delta
+        thought = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+        calls = tuple((tc.index, tc.id or "", tc.function.name if tc.function is not None else None,
+                       (tc.function.arguments or "") if tc.function is not None else "")
+                      for tc in (delta.tool_calls or ()))
+        return ChatPiece(usage=usage, has_choice=True, thought=thought if isinstance(thought, str) else None,
+                         content=delta.content if isinstance(delta.content, str) else None,
+                         tool_calls=calls, finish=choice.finish_reason)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise MalformedEvent(f"{type(exc).__name__}: {exc}") from None
 
 
 @dataclass
@@ -72,16 +124,17 @@ class RoundReader:
 
     def read(self, stream: Any) -> Iterator[str]:
         r = self.r
-        for chunk in stream:
+        for chunk in events(stream):
+            piece = chat_piece(chunk)
             r.chunks += 1
-            if getattr(chunk, "usage", None) is not None:
-                r.usage = chunk.usage
+            if piece.usage is not None:
+                r.usage = piece.usage
             if self.link.aborted is not None:
                 return
-            for choice in (chunk.choices or [])[:1]:
-                yield from self._delta(choice.delta)
-                if choice.finish_reason:
-                    r.finish = choice.finish_reason
+            if piece.has_choice:
+                yield from self._delta(piece)
+                if piece.finish:
+                    r.finish = piece.finish
             if r.over:
                 return  # the local model stops at </tool_call> too; closing aborts the server's work
         if self.link.aborted is not None:
@@ -93,28 +146,26 @@ class RoundReader:
         if r.call is not None and r.finish != "length":
             yield from self._emit(render_call(r.call, round_no=self.round_no))
 
-    def _delta(self, delta: Any) -> Iterator[str]:
+    def _delta(self, piece: ChatPiece) -> Iterator[str]:
         r = self.r
-        thought = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
-        if isinstance(thought, str) and thought:
+        if piece.thought:
             r.reasoning = True
-            yield from self._emit(thought)
-        if isinstance(delta.content, str) and delta.content and not r.over:
+            yield from self._emit(piece.thought)
+        if piece.content and not r.over:
             yield from self._close_think()
-            yield from self._emit(delta.content, content=True)
-        for tc in delta.tool_calls or ():
+            yield from self._emit(piece.content, content=True)
+        for index, call_id, name, arguments in piece.tool_calls:
             if r.over:
                 break
             yield from self._close_think()
-            call = r.calls.setdefault(tc.index, Call())
-            call.id = call.id or (tc.id or "")
-            if tc.function is not None:
-                call.name = call.name or (tc.function.name or "")
-                piece = tc.function.arguments or ""
-                if piece:
-                    call.arguments += piece
-                    self.link.progressed()
-                    self._count(piece)
+            call = r.calls.setdefault(index, Call())
+            call.id = call.id or call_id
+            if name is not None:
+                call.name = call.name or name
+            if arguments:
+                call.arguments += arguments
+                self.link.progressed()
+                self._count(arguments)
 
     def _close_think(self) -> Iterator[str]:
         r = self.r
@@ -189,11 +240,11 @@ def guarded(text: Iterator[str], link: RoundLink, *, url: str, timeout_s: float,
     except openai.APIError as exc:
         if link.aborted is None:
             raise explain(exc, mid_stream=True) from None
-    except (ValueError, AttributeError, TypeError, RecursionError) as exc:  # a malformed event
+    except MalformedEvent as exc:
         if link.aborted is None:
             raise BackendError(
                 f"the model server at {url} sent a stream event this client cannot read "
-                f"({type(exc).__name__}: {clean(str(exc))}); is it an OpenAI-compatible server?") from None
+                f"({clean(str(exc))}); is it an OpenAI-compatible server?") from None
     if link.aborted == "stalled":
         raise BackendError(
             f"the model server at {url} sent no new text for {timeout_s:g} s (only keep-alives or "
@@ -250,7 +301,7 @@ def _describe_body(stream: Any, kind: str) -> str:
             if len(head) >= _SNIFF_BYTES:
                 break
     except Exception:  # noqa: BLE001 - only a hint for the message; the error stands either way
-        pass
+        log.warning("could not read the start of a non-stream body", exc_info=True)
     text = head.decode("utf-8", "replace")
     return "a plain (non-streaming) JSON completion" if '"choices"' in text else "a JSON document"
 

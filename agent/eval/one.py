@@ -91,7 +91,7 @@ class Asker:
             id=q.id, question=q.question, golden_answers=list(q.golden_answers), answer=answer,
             prediction=strip_citations(prediction).strip(), em=scores.em, f1=round(scores.f1, 6),
             subem=scores.subem, searches=done.searches if done is not None else 0,
-            cited=list(done.cited) if done is not None else [], end=_end(done, error), error=error,
+            cited=list(done.cited) if done is not None else [], end=_end(done), error=error,
             seconds=round(seconds, 3), tokens=done.stats.generated_tokens if done is not None else 0,
             trace=trace_rel, report=report_rel, judge=verdict, judge_error=judge_error,
         )
@@ -106,12 +106,8 @@ class Asker:
             return None, redact(str(exc), self.settings.secrets)
 
 
-def _end(done: Done | None, error: str | None) -> End:
-    if done is None:
-        return "error"
-    if done.stats.truncated:
-        return "truncated"
-    return "answer" if done.answer.strip() else "no_answer"
+def _end(done: Done | None) -> End:
+    return "error" if done is None else done.end
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..events import json_line
+from ..events import RunEnd, json_line
 
-End = Literal["answer", "no_answer", "truncated", "error"]
+# How the run ended (the engine's own ``Done.end``), or "error" when it broke before a ``done``.
+End = Literal[RunEnd, "error"]
 Verdict = Literal["correct", "incorrect"]
 
 
