@@ -20,9 +20,10 @@ from .config import Settings, encodable, redact
 from .events import (Answer, Done, Error, Event, FinishReason, RefusalReason, RefusedCall, RunEnd, RunStats,
                      SearchDone, SearchStart, Thinking)
 from .dialects import Dialect, RoundParser, get_dialect
-from .parser import BadToolCall, ToolCall, parse_call
-from .prompt import DOCUMENTS_NOTE, DOCUMENTS_TOOL_NAME, LOCAL_NOTE, SEARCH_DOCUMENTS_TOOL, escape_untrusted
-from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry, documents_about
+from .document_tool import add_note, documents_note, parse_tool_call, tools_for
+from .parser import BadToolCall, ToolCall
+from .prompt import DOCUMENTS_TOOL_NAME, escape_untrusted
+from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry
 from .search.base import SearchResult
 from .search.sources import registrable
 
@@ -140,9 +141,9 @@ def _run(question: str, state: _RunState, *, backend: Backend, history: list[tup
     recent = [(role, encodable(text)) for role, text in history[-2 * settings.max_history_turns:]]
     messages = dialect.build_messages(question, max_searches=settings.max_searches, history=recent)
     if dialect.tools:
-        _add_note(messages, _documents_note(state))
+        add_note(messages, documents_note(settings, state.search, state.documents))
     try:
-        conv = backend.start(messages, _tools(state), settings=settings)
+        conv = backend.start(messages, tools_for(dialect, state.documents), settings=settings)
         if on_conversation is not None:
             on_conversation(conv)
         yield from _rounds(conv, state)
@@ -184,7 +185,8 @@ def _rounds(conv: Conversation, state: _RunState) -> Iterator[Event]:
             yield from _promote_thinking(parser, thinking, state)
             return
         state.answer.clear()  # text before a tool call may cite sources that do not exist yet
-        decision = decide_call(_parse_call(parser.call_text, state), conv=conv, state=state,
+        decision = decide_call(parse_tool_call(parser.call_text, state.dialect, state.documents), conv=conv,
+                               state=state,
                                last_round=index >= last - 1)
         if index == last:  # the tool-less last round still called: no answer will come
             state.refused.append(decision.call if isinstance(decision, _Refusal) else
@@ -385,28 +387,3 @@ def _preview(results: list[SearchResult]) -> list[Source]:
     return [Source(id=999, title=r.title, url=r.url, content=r.content, kind=r.kind, file=r.file, page=r.page)
             for r in results]
 
-
-def _tools(state: _RunState) -> list[dict[str, Any]]:
-    return list(state.dialect.tools) + ([SEARCH_DOCUMENTS_TOOL] if state.documents is not None else [])
-
-
-def _parse_call(raw: str, state: _RunState) -> ToolCall | BadToolCall:
-    if state.documents is None:
-        return state.dialect.parse_call(raw)
-    return parse_call(raw, tools=tuple(t["function"]["name"] for t in _tools(state)))
-
-
-def _documents_note(state: _RunState) -> str | None:
-    """What the system prompt says about documents: the second tool, or a web_search that
-    searches documents instead of the web."""
-    if state.documents is not None:
-        return DOCUMENTS_NOTE.format(about=documents_about(state.documents))
-    if state.settings.provider in ("local", "retriever"):
-        return LOCAL_NOTE.format(about=documents_about(state.search))
-    return None
-
-
-def _add_note(messages: list[dict[str, str]], note: str | None) -> None:
-    """``note`` as a paragraph of the system prompt. Document names are outside text: escaped."""
-    if note and messages and messages[0]["role"] == "system":
-        messages[0] = {**messages[0], "content": messages[0]["content"] + "\n\n" + escape_untrusted(note)}
