@@ -432,7 +432,8 @@ def test_demo_mode_example_click_and_screenshot(browser, demo_mode, tmp_path: Pa
     page.get_by_text(EXAMPLES[0]).first.click()  # examples run when clicked
     assert wait_done(page).startswith("searches 2/5 · done")
     assert "330 metres" in page.locator(ANSWER).last.inner_text()
-    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")  # the question on top
+    banner.locator("summary").click()  # the banner back to its one line
+    page.evaluate("['#chat', '#chat [role=log]'].forEach(s => { document.querySelector(s).scrollTop = 0; })")
     page.wait_for_timeout(400)
     target = ROOT / "assets" / "screenshot.png" if os.environ.get("UPDATE_SCREENSHOT") \
         else tmp_path / "screenshot.png"
@@ -467,6 +468,10 @@ def test_dark_mode_and_narrow_window(browser, demo_mode, tmp_path: Path) -> None
     assert box["y"] + box["height"] <= 845 and box["y"] > 600, box  # at the bottom of the screen
     titles_fit = page.eval_on_selector_all(TITLES, "els => els.every(e => e.getBoundingClientRect().height < 40)")
     assert titles_fit  # panel titles stay on one line
-    shots = Path(os.environ.get("UI_SCREENSHOT_DIR", tmp_path))
-    page.screenshot(path=str(shots / "screenshot-dark-narrow.png"), full_page=False)
+    page.locator(ANSWER).last.evaluate("e => e.scrollIntoView({block: 'center'})")  # chips and cards in view
+    page.wait_for_timeout(300)
+    target = ROOT / "assets" / "screenshot-phone.png" if os.environ.get("UPDATE_SCREENSHOT") \
+        else tmp_path / "screenshot-phone.png"
+    page.screenshot(path=str(target), full_page=False)
+    assert target.stat().st_size > 10_000
     close(page)
