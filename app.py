@@ -13,6 +13,7 @@ except ImportError:
     pass
 
 import argparse
+import html
 import importlib.util
 import logging
 import math
@@ -64,13 +65,36 @@ def local_model_problem(settings: Settings) -> str | None:
 
 
 def demo_banner(reason: str) -> str:
+    """One line on the page, the why and the how behind a toggle (HTML: the toggle is <details>)."""
     return (
-        f"**{DEMO_LABEL}.** The local QwQ-32B is unavailable here: {reason}. "
-        "Each example question plays a bundled, scripted recording of thinking, searches and a cited "
-        "answer; other questions get a short note, since no model runs here.  \n"
-        "To use the real model, run `python app.py` on a machine with a CUDA GPU, or point it at an "
-        "OpenAI-compatible server: `python app.py --backend openai --base-url http://HOST:8000/v1`"
+        "<details><summary><strong>Demo mode:</strong> recorded answers, no live model</summary>"
+        f"<p>{DEMO_LABEL}. The local QwQ-32B is unavailable here: {html.escape(reason)}. Each example question plays a "
+        "bundled, scripted recording of thinking, searches and a cited answer; other questions get a "
+        "short note.</p><p>To use the real model, run <code>python app.py</code> on a machine with a CUDA "
+        "GPU, or point it at an OpenAI-compatible server: "
+        "<code>python app.py --backend openai --base-url http://HOST:8000/v1</code></p></details>"
     )
+
+
+def demo_banner_text(reason: str) -> str:
+    """The same, for the terminal."""
+    return (f"{DEMO_LABEL}. The local QwQ-32B is unavailable here: {reason}.\n"
+            "To use the real model, run `python app.py` on a machine with a CUDA GPU, or point it at an "
+            "OpenAI-compatible server: python app.py --backend openai --base-url http://HOST:8000/v1")
+
+
+def startup_problem(settings: Settings, backend: object) -> str | None:
+    """Why every question would fail with this configuration, found before anyone asks:
+    an unreachable or wrong model server, or a local model folder that does not exist."""
+    check = getattr(backend, "check", None)
+    if callable(check):
+        return check()
+    model = settings.model
+    if settings.backend == "transformers" and model.startswith(("/", "./", "../", "~")) \
+            and not Path(model).expanduser().exists():
+        return (f"the model folder {model!r} does not exist: pass a folder with config.json, tokenizer "
+                "files and weights, or a Hugging Face model id, with --model")
+    return None
 
 
 def demo_settings(settings: Settings) -> Settings:
@@ -81,16 +105,20 @@ def demo_settings(settings: Settings) -> Settings:
 
 
 def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | None = None,
-                 replay_speed: float = 1.0, demo_reason: str | None = None) -> Runtime:
-    """Decide demo mode, build the (lazy) backend and what the UI shares."""
+                 replay_speed: float = 1.0, demo_reason: str | None = None, check: bool = False) -> Runtime:
+    """Decide demo mode, build the (lazy) backend and what the UI shares; ``check``: ask the
+    backend now whether it can answer (``python app.py`` does; importing the module does not)."""
     reason = demo_reason or local_model_problem(settings)
-    label = banner = None
+    label = banner = banner_text = None
     if reason:
-        settings, label, banner = demo_settings(settings), DEMO_LABEL, demo_banner(reason)
+        settings, label = demo_settings(settings), DEMO_LABEL
+        banner, banner_text = demo_banner(reason), demo_banner_text(reason)
     backend = build_backend(settings)
+    problem = startup_problem(settings, backend) if check and not reason else None
     loader = ModelLoader(backend, label=backend.model_id)
     return Runtime(settings=settings, backend=backend, loader=loader, label=label, banner=banner,
-                   trace_path=trace, replay_path=replay, replay_speed=replay_speed)
+                   banner_text=banner_text, trace_path=trace, replay_path=replay, replay_speed=replay_speed,
+                   problem=problem)
 
 
 @dataclass(frozen=True)
@@ -172,13 +200,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
         built = create_demo(settings, trace=args.trace, replay=args.replay,
-                            replay_speed=args.replay_speed)
+                            replay_speed=args.replay_speed, check=True)
         demo, runtime = built.blocks, built.runtime
     except (SettingsError, ValueError) as exc:  # also ScriptError, FixtureError
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if runtime.banner:
-        print(runtime.banner.replace("**", "").replace("`", "").replace("  \n", "\n"), file=sys.stderr)
+    if runtime.banner_text:
+        print(runtime.banner_text, file=sys.stderr)
+    if runtime.problem:
+        print(f"warning: questions will fail until this is fixed: {runtime.problem}", file=sys.stderr)
     if on_zero_gpu():
         # ZeroGPU packs the model's weights when the app launches: load them first.
         runtime.loader.wait(timeout=None)

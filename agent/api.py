@@ -12,7 +12,7 @@ from .citations import CITATION, citation_numbers, cited_ids, without_link_targe
 from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, load_dotenv_file, redact,
                      settings_from_env)
 from .events import (Answer, Done, Error, Event, RefusedCall, RunEnd, RunStats, SearchDone, SearchStart, SourceRef,
-                     Thinking)
+                     Thinking, json_line, to_dict)
 from .files import unwritable
 from .flags import engine_flags, settings_from_args
 from .gpu import on_zero_gpu
@@ -21,15 +21,16 @@ from .loop import REFUSAL_REASONS, InputError, validate_question
 from .search import build_search
 from .safe_url import safe_http_url, visible_url
 from .session import ChatSession, build_backend
-from .trace import TraceError, TraceWriter, export_events, export_runs, read_trace, replay
+from .trace import (MAX_REPLAY_PAUSE_S, TraceError, TraceWriter, export_events, export_runs, pace, read_trace,
+                    replay)
 
 __all__ = [
-    "CITATION", "DEFAULT_MODEL", "REFUSAL_REASONS", "Answer", "Backend", "BackendError", "ChatSession",
+    "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "Answer", "Backend", "BackendError", "ChatSession",
     "DocumentIndex", "Done", "Error", "Event",
     "IndexUnavailable", "InputError", "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart",
     "Settings", "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "build_backend",
     "build_search", "citation_numbers", "cited_ids", "display_url", "engine_flags", "export_events", "export_runs",
-    "load_dotenv_file", "on_zero_gpu", "read_trace", "redact", "replay", "safe_http_url",
-    "settings_from_args", "settings_from_env", "unwritable", "validate_question", "visible_url",
+    "json_line", "load_dotenv_file", "on_zero_gpu", "pace", "read_trace", "redact", "replay", "safe_http_url",
+    "settings_from_args", "settings_from_env", "to_dict", "unwritable", "validate_question", "visible_url",
     "without_link_targets",
 ]

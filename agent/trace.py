@@ -41,6 +41,8 @@ from .errors import UsageError
 from .config import REDACTED, Settings, redact
 from .events import Done, Error, Event, from_dict, json_line, to_dict
 
+# The longest pause between two replayed events, whatever the recording says (README, Recordings).
+MAX_REPLAY_PAUSE_S = 5.0
 TRACE_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 RECORDER = "deepsearch"
@@ -225,13 +227,15 @@ def pace(timed: Iterable[TimedEvent], *, speed: float = 1.0,
     """Yield events, sleeping the recorded gap (over ``speed``) before each one.
 
     The gap before the first event is its own ``t``, so a replay keeps the
-    recorded wait for the first token too.
+    recorded wait for the first token too. No pause is longer than
+    ``MAX_REPLAY_PAUSE_S``: a crafted trace cannot hold a replay (and its
+    server slot) for as long as its author likes.
     """
     _check_speed(speed)
     previous = 0.0
     for t, event in timed:
         if speed and t > previous:
-            sleep((t - previous) / speed)
+            sleep(min((t - previous) / speed, MAX_REPLAY_PAUSE_S))
         previous = max(previous, t)
         yield event
 

@@ -23,7 +23,7 @@ def test_search_r1_run_searches_splices_information_and_answers():
     assert done.answer == "330 metres" and done.searches == 1 and not done.stopped
     assert "".join(e.text for e in events if isinstance(e, Answer)) == done.answer
     start = next(e for e in events if isinstance(e, SearchStart))
-    assert start.query == "eiffel tower height"
+    assert start.query == "eiffel tower height" and start.tool == "web_search"  # the event contract's name
     results = next(e for e in events if isinstance(e, SearchDone)).results
     assert [s.title for s in results] == ["Eiffel Tower", "Title 2"]
     assert [s.id for s in done.sources] == [1, 2]

@@ -30,7 +30,7 @@ def test_search_round_gives_thinking_and_the_query_and_nothing_after_it():
     p, thinking, answer = feed_all([R1_ROUND])
     assert thinking == " I need the capital. \n"
     assert answer == "" and p.call_text == " capital of France "
-    assert get_dialect("search-r1").parse_call(p.call_text) == ToolCall("search", "capital of France")
+    assert get_dialect("search-r1").parse_call(p.call_text) == ToolCall("web_search", "capital of France")
     assert "leftover" not in thinking
 
 
@@ -75,7 +75,7 @@ def test_an_answer_cut_off_by_the_round_end_still_counts():
 
 def test_last_search_open_wins_and_empty_query_is_a_bad_call():
     p, _, _ = feed_all(["<search> a <search> b </search>"])
-    assert get_dialect("search-r1").parse_call(p.call_text) == ToolCall("search", "b")
+    assert get_dialect("search-r1").parse_call(p.call_text) == ToolCall("web_search", "b")
     assert isinstance(get_dialect("research").parse_call("  \n "), BadToolCall)
 
 

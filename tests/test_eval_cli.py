@@ -116,7 +116,8 @@ def test_a_folder_holding_another_datasets_results_exits_2(tmp_path):
     assert p.returncode == 2 and "another question" in p.stderr
 
 
-def test_ctrl_c_keeps_complete_lines_and_the_rerun_resumes(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_keeps_complete_lines_and_the_rerun_resumes(tmp_path, stop):
     proc = subprocess.Popen([sys.executable, "-m", "agent.eval", str(DATA / "questions.jsonl"),
                              "--out", str(tmp_path), "--no-progress", *ENGINE],
                             cwd=ROOT, env=env(DEEPSEARCH_SCRIPT_DELAY="0.03"),
@@ -125,7 +126,7 @@ def test_ctrl_c_keeps_complete_lines_and_the_rerun_resumes(tmp_path):
     path = tmp_path / "results.jsonl"
     while time.monotonic() < deadline and not (path.exists() and path.read_text().count("\n") >= 1):
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "rerun the same command to resume" in err and "Traceback" not in err

@@ -19,7 +19,7 @@ from agent.events import (Answer, Done, Error, RefusedCall, RunStats, SearchDone
                           Thinking, to_dict)
 from agent.search import SearchChain
 from agent.session import ChatSession
-from agent.trace import (TRACE_VERSION, TraceError, TraceWriter, export, export_events, read_runs,
+from agent.trace import (MAX_REPLAY_PAUSE_S, TRACE_VERSION, TraceError, TraceWriter, export, export_events, read_runs,
                          read_trace, replay)
 from tests.engine_helpers import FakeProvider, answer, call, result
 
@@ -168,6 +168,21 @@ def test_replay_sleeps_recorded_gaps_over_speed(tmp_path: Path) -> None:
     slept.clear()
     list(replay(trace, sleep=slept.append))
     assert sum(slept) == pytest.approx(times[-1])
+
+
+def test_replay_pauses_are_capped_so_a_crafted_trace_cannot_hold_a_slot(tmp_path: Path) -> None:
+    events = sample_events()
+    times = [0.5, 1e9, 1e9, 1e9 + 3, 2e9, 2e9, 2e9, 2e9, 3e9]  # gaps of decades
+    trace = write_trace(tmp_path / "t.jsonl", events, times=times)
+    slept: list[float] = []
+    assert list(replay(trace, speed=1, sleep=slept.append)) == events
+    assert max(slept) == MAX_REPLAY_PAUSE_S == 5.0
+    assert slept == pytest.approx([0.5, 5.0, 3.0, 5.0, 5.0])  # gaps under the cap stay as recorded
+    for bad in ("Infinity", "NaN", "-1", '"3"'):  # times are checked when the file is read
+        broken = tmp_path / "bad.jsonl"
+        broken.write_text(trace.read_text().replace('"t": 3000000000.0', f'"t": {bad}'))
+        with pytest.raises(TraceError, match="'t' must be a number"):
+            list(replay(broken, sleep=slept.append))
 
 
 def test_replay_refuses_negative_speed(tmp_path: Path, capsys) -> None:

@@ -9,21 +9,27 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from agent.api import (Error, InputError, SearchStart, Settings, SettingsError, TraceError, display_url,
-                       read_trace, replay, validate_question)
+from agent.api import (Error, InputError, SearchStart, Settings, SettingsError, TraceError, display_url, pace,
+                       read_trace, validate_question)
 
 from .citations import escape_text
 from .documents_panel import PASSAGE_JS, build_documents_panel
-from .recording import Recorder
+from .history import content_text, last_turn_start, mark_stopped, normalise_history
+from .mapper import REPLAY_STOPPED_TEXT, AnswerView
+from .notices import for_visitor, visitor_markdown
+from .recording import Recorder, replay_exports
 from .runtime import Runtime
 from .session import UISession, interruptible_sleep
-from .history import mark_stopped, normalise_history
-from .mapper import AnswerView
 
 log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CSS_PATH = ASSETS / "style.css"
+# Gradio scopes css_paths rules (inside @media only its scoped copy survives), which cannot reach the
+# app's own container: on a phone it must not clip, or the composer cannot stay pinned (sticky).
+PAGE_CSS = ("<style>@media (max-width: 640px) { .gradio-container { overflow-x: clip !important; "
+            "overflow-y: visible !important; } }</style>")
+JS_PATH = ASSETS / "ui.js"  # accessibility of the panels, the character counter, focus on wide screens
 TITLE = "Deep Search"
 SUBTITLE = ("A reasoning model thinks out loud, searches the web and answers with numbered "
             "sources you can check.")
@@ -42,11 +48,16 @@ LOGO = ('<svg class="logo" viewBox="0 0 24 24" width="30" height="30" aria-hidde
 EXPORT_CACHE_S = (1800, 3600)  # every 30 min, delete Gradio's cached downloads older than an hour
 N_OUT = 7  # msg, chatbot, meter, state, 3 downloads
 STOP_WAIT_S = 2.0  # Stop's reply waits at most this for the answer's handler (its grace is 1 s)
+# Every event that starts an answer is in this one group, so the backend's limit
+# (DEEPSEARCH_CONCURRENCY_LOCAL / _REMOTE) bounds the whole app, not each listener.
+ANSWER_GROUP = "answer"
+# Replays use no model: their own group, so they never hold a question's slot.
+REPLAY_GROUP, REPLAY_CONCURRENCY = "replay", 4
 
 
 def _clean(exc: BaseException) -> str:
-    text = str(exc).strip() or "that did not work"
-    return text[0].upper() + text[1:]
+    """An exception's message for a toast: no flags or environment variables (see ui/notices.py)."""
+    return for_visitor(str(exc).strip() or "that did not work")
 
 
 def _stopped_meter(session: UISession) -> str:
@@ -85,8 +96,8 @@ class Handlers:
 
     # -- asking ------------------------------------------------------------
 
-    def _settings(self, max_searches: Any, provider: Any, results: Any, temperature: Any,
-                  max_new_tokens: Any) -> Settings:
+    def _settings(self, max_searches: Any = None, provider: Any = None, results: Any = None,
+                  temperature: Any = None, max_new_tokens: Any = None) -> Settings:
         try:
             return self.rt.settings.with_overrides(
                 max_searches=None if max_searches is None else int(max_searches),
@@ -98,24 +109,71 @@ class Handlers:
         except (SettingsError, TypeError, ValueError) as exc:
             raise gr.Error(_clean(exc), title="Settings not applied", print_exception=False) from None
 
+    # The five Settings controls are named parameters (the API names its inputs after them);
+    # ``request`` is filled in by Gradio: it says which browser session is asking.
     def ask(self, message: str, history: list[Any] | None, session: UISession | None,
             max_searches: Any = None, provider: Any = None, results: Any = None,
-            temperature: Any = None, max_new_tokens: Any = None) -> Iterator[tuple]:
+            temperature: Any = None, max_new_tokens: Any = None,
+            request: gr.Request | None = None) -> Iterator[tuple]:
+        controls = (max_searches, provider, results, temperature, max_new_tokens)
+        yield from self._answer(message, list(history or []), session, controls, request=request)
+
+    def ask_example(self, evt: gr.SelectData, history: list[Any] | None, session: UISession | None,
+                    max_searches: Any = None, provider: Any = None, results: Any = None,
+                    temperature: Any = None, max_new_tokens: Any = None,
+                    request: gr.Request | None = None) -> Iterator[tuple]:
+        value = evt.value
+        text = value.get("text", "") if isinstance(value, dict) else str(value or "")
+        controls = (max_searches, provider, results, temperature, max_new_tokens)
+        yield from self._answer(text, list(history or []), session, controls, request=request)
+
+    def regenerate(self, history: list[Any] | None, session: UISession | None,
+                   max_searches: Any = None, provider: Any = None, results: Any = None,
+                   temperature: Any = None, max_new_tokens: Any = None,
+                   request: gr.Request | None = None) -> Iterator[tuple]:
+        """The last question asked afresh: its answer, and what the model remembers of it, go."""
+        controls = (max_searches, provider, results, temperature, max_new_tokens)
+        history = list(history or [])
+        start = last_turn_start(history)
+        if not start:
+            yield (gr.skip(),) * N_OUT
+            return
+        question = content_text(_field(history[start - 1], "content"))
+        yield from self._answer(question, history[:start - 1], session, controls, rebuild=True, request=request)
+
+    def edit(self, evt: gr.EditData, history: list[Any] | None, session: UISession | None,
+             max_searches: Any = None, provider: Any = None, results: Any = None,
+             temperature: Any = None, max_new_tokens: Any = None,
+             request: gr.Request | None = None) -> Iterator[tuple]:
+        """An edited question is sent again; the conversation goes back to just before it."""
+        controls = (max_searches, provider, results, temperature, max_new_tokens)
+        history = list(history or [])
+        index = evt.index if isinstance(evt.index, int) else None
+        if index is None or not 0 <= index < len(history) or _field(history[index], "role") != "user":
+            raise gr.Error("Only your own questions can be edited and sent again.",
+                           title="Question not sent", print_exception=False)
+        yield from self._answer(str(evt.value or ""), history[:index], session, controls, rebuild=True,
+                                request=request)
+
+    def _answer(self, message: str, history: list[Any], session: UISession | None,
+                controls: tuple[Any, ...], *, rebuild: bool = False,
+                request: gr.Request | None = None) -> Iterator[tuple]:
+        """Answer ``message`` after ``history``; ``rebuild``: the model's memory is rebuilt from it
+        (regenerate, edit), since the turns after it are gone."""
         text = (message or "").strip()
         if not text:
             yield (gr.skip(),) * N_OUT
             return
-        settings = self._settings(max_searches, provider, results, temperature, max_new_tokens)
+        settings = self._settings(*controls)
         try:
             text = validate_question(text, settings)
         except InputError as exc:
             raise gr.Error(_clean(exc), title="Question not sent", print_exception=False) from None
-        history = list(history or [])
-        if session is None:
-            session = UISession(self.rt, history=normalise_history(
-                history, max_turns=self.rt.settings.max_history_turns))
+        session = session or self._new_session(history, request)
         cancel = session.begin()
         try:
+            if rebuild:
+                session.chat.history = self._history(history)
             try:
                 session.configure(settings)
             except (ValueError, SettingsError) as exc:
@@ -155,11 +213,18 @@ class Handlers:
             session.conversation_shown = all(paths)
         return [gr.DownloadButton(value=p, visible=p is not None) for p in paths]
 
-    def ask_example(self, evt: gr.SelectData, history: list[Any] | None, session: UISession | None,
-                    *controls: Any) -> Iterator[tuple]:
-        value = evt.value
-        text = value.get("text", "") if isinstance(value, dict) else str(value or "")
-        yield from self.ask(text, history, session, *controls)
+    def _new_session(self, history: list[Any] | None, request: gr.Request | None) -> UISession:
+        session = UISession(self.rt, history=self._history(history))
+        self.rt.sessions.add(getattr(request, "session_hash", None), session)
+        return session
+
+    def _history(self, history: list[Any] | None) -> list[tuple[str, str]]:
+        return normalise_history(history, max_turns=self.rt.settings.max_history_turns)
+
+    def closed(self, request: gr.Request) -> None:
+        """The tab was closed: its answer stops and its export folder is deleted now (Gradio keeps
+        a closed session's state for an hour in case it reconnects)."""
+        self.rt.sessions.close(getattr(request, "session_hash", None))
 
     def _await_model(self, view: AnswerView, history: list[Any], session: UISession,
                      cancel: Any) -> Iterator[tuple]:
@@ -180,6 +245,28 @@ class Handlers:
             return False
         return True
 
+    # -- run state -----------------------------------------------------------
+
+    def busy(self, session: UISession | None) -> tuple:
+        """Ask becomes Stop as soon as a question is sent (before the queue answers)."""
+        if session is not None and session.running:
+            gr.Info("An answer is still being written: wait for it, or press Stop first.",
+                    title="Question not sent")
+        return gr.Button(visible=False), gr.Button(visible=True)
+
+    def idle(self) -> tuple:
+        return gr.Button(visible=True), gr.Button(visible=False)
+
+    def new_chat(self, session: UISession | None) -> tuple:
+        """Start over: the running answer is stopped, and the model's memory, the source
+        numbering, the meter and the downloads all go with the old session."""
+        if session is not None:
+            session.request_stop()
+            session.handler_idle.wait(STOP_WAIT_S)
+            session.close()
+        hidden = gr.DownloadButton(value=None, visible=False)
+        return ([], "", None, hidden, hidden, hidden, "", hidden, hidden)
+
     # -- stop --------------------------------------------------------------
 
     def stop(self, history: list[Any] | None, session: UISession | None) -> tuple:
@@ -192,21 +279,23 @@ class Handlers:
 
     # -- replay ------------------------------------------------------------
 
-    def replay_upload(self, file: Any, history: list[Any] | None,
-                      session: UISession | None) -> Iterator[tuple]:
+    def replay_upload(self, file: Any, history: list[Any] | None, session: UISession | None,
+                      request: gr.Request | None = None) -> Iterator[tuple]:
         path = file if isinstance(file, str) else getattr(file, "name", None)
         if not path:
             yield (gr.skip(),) * N_OUT
             return
-        yield from self._replay(path, history, session)
+        yield from self._replay(path, history, session, request)
 
-    def replay_startup(self, history: list[Any] | None, session: UISession | None) -> Iterator[tuple]:
+    def replay_startup(self, history: list[Any] | None, session: UISession | None,
+                       request: gr.Request | None = None) -> Iterator[tuple]:
         if not self.rt.replay_path:
             yield (gr.skip(),) * N_OUT
             return
-        yield from self._replay(self.rt.replay_path, history, session)
+        yield from self._replay(self.rt.replay_path, history, session, request)
 
-    def _replay(self, path: str, history: list[Any] | None, session: UISession | None) -> Iterator[tuple]:
+    def _replay(self, path: str, history: list[Any] | None, session: UISession | None,
+                request: gr.Request | None = None) -> Iterator[tuple]:
         try:
             meta, pairs = read_trace(path)
         except TraceError as exc:
@@ -219,24 +308,25 @@ class Handlers:
         question = " ".join(str(meta.get("question") or "(recorded question)").split())[:2000]
         budget = _budget(meta, pairs, self.rt.settings.max_searches)
         history = list(history or [])
-        if session is None:
-            session = UISession(self.rt, history=normalise_history(
-                history, max_turns=self.rt.settings.max_history_turns))
+        session = session or self._new_session(history, request)
         cancel = session.begin()
         history.append(gr.ChatMessage(role="user", content=escape_text(question, limit=2000)))
         label = f"{REPLAY_LABEL} (scripted, not a real model)" if meta.get("scripted") else REPLAY_LABEL
-        view = AnswerView(max_searches=budget, label=label, secrets=self.rt.secrets)
+        view = AnswerView(max_searches=budget, label=label, secrets=self.rt.secrets,
+                          stopped_text=REPLAY_STOPPED_TEXT)
         try:
             yield _frame(view, history, session, keep_state=False, files=None)
-            events = replay(path, speed=self.rt.replay_speed, sleep=interruptible_sleep(cancel))
+            events = pace(pairs, speed=self.rt.replay_speed, sleep=interruptible_sleep(cancel))
             for batch in session.stream(events, cancel, clean_errors=(TraceError,)):
                 for event in batch:
                     view.feed(event)
                 if not view.finished:
                     yield _frame(view, history, session)
+            files = replay_exports(session.new_export_dir(), meta, pairs) if view.finished else None
             if not view.finished:
+                view.stopped_text = "You stopped this replay; what is above is partial."
                 view.mark_stopped()
-            yield _frame(view, history, session, keep_state=False)
+            yield _frame(view, history, session, keep_state=False, files=files)
         finally:
             session.end(cancel)
 
@@ -245,6 +335,10 @@ class Handlers:
     def tick(self) -> tuple:
         status = self.rt.loader.status()
         return gr.Markdown(status, visible=bool(status)), gr.Timer(active=self.rt.loader.loading)
+
+
+def _field(message: Any, name: str) -> Any:
+    return message.get(name) if isinstance(message, dict) else getattr(message, name, None)
 
 
 def _budget(meta: dict, pairs: list, default: int) -> int:
@@ -264,10 +358,14 @@ def close_session(session: UISession | None) -> None:
 def settings_info(runtime: Runtime) -> str:
     s = runtime.settings
     backend = "demo (scripted)" if runtime.label else s.backend
-    key = "configured ✓" if s.has_tavily_key else "not configured (DuckDuckGo is used)"
+    search = {"fixture": "bundled results (offline)", "duckduckgo": "DuckDuckGo", "tavily": "Tavily"}
+    if s.provider == "auto":
+        search_text = "Tavily (key configured ✓)" if s.has_tavily_key else "DuckDuckGo (no Tavily key is configured)"
+    else:
+        search_text = search.get(s.provider, s.provider)
     lines = [
         f"**Backend:** {escape_text(backend)} · **Model:** {escape_text(runtime.model_label(), limit=120)}",
-        f"**Search:** {escape_text(s.provider)} · **Tavily key:** {key}",
+        f"**Search:** {escape_text(search_text)}",
     ]
     if s.backend == "openai" and s.base_url:
         lines.append(f"**Server:** {escape_text(display_url(s.base_url), limit=120)}")
@@ -291,21 +389,28 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         session = gr.State(None, delete_callback=close_session)
         gr.HTML(f'<div id="app-header"><h1>{LOGO}{TITLE}</h1><p class="subtitle">{SUBTITLE}</p></div>')
         gr.Markdown(runtime.banner or "", visible=bool(runtime.banner), elem_id="banner")
+        problem = runtime.problem and f"⚠ **Questions cannot be answered right now.** {visitor_markdown(runtime.problem)}"
+        gr.Markdown(problem or "", visible=bool(problem), elem_id="problem")
         status = gr.Markdown(runtime.loader.status(), visible=bool(runtime.loader.status()),
                              elem_id="model-status")
         chatbot = gr.Chatbot(
             label="Conversation", elem_id="chat", show_label=False, height="62vh", min_height=360,
             sanitize_html=True, allow_tags=False, render_markdown=True, feedback_options=None, buttons=["copy"],
-            examples=[{"text": q} for q in EXAMPLES], group_consecutive_messages=True,
+            # No examples when every question would fail (the banner above says why).
+            examples=None if runtime.problem else [{"text": q} for q in EXAMPLES],
+            group_consecutive_messages=True, editable="user",
             placeholder="**Ask anything.** Watch the model think, search and cite its sources.",
         )
         meter = gr.Markdown("", label="Progress", elem_id="meter")  # labels name the API's outputs
         with gr.Row(elem_id="composer", equal_height=True):
             msg = gr.Textbox(label="Question", show_label=False, placeholder="Ask a question…", lines=1,
-                             max_lines=6, scale=8, elem_id="question", autofocus=True)
+                             max_lines=6, scale=8, elem_id="question")  # focused by ui.js, on wide screens
             ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
-            stop = gr.Button("Stop", variant="stop", scale=1, min_width=70, elem_id="stop")
+            stop = gr.Button("Stop", variant="stop", scale=1, min_width=70, elem_id="stop", visible=False)
+        gr.HTML(f'<span id="char-count" data-limit="{s.max_question_chars}" aria-live="polite"></span>',
+                elem_id="char-count-box", padding=False)
         with gr.Row(elem_id="exports"):
+            new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
             dl_trace = gr.DownloadButton("Download trace", visible=False, size="sm", elem_id="dl-trace")
             dl_html = gr.DownloadButton("Download HTML report", visible=False, size="sm", elem_id="dl-html")
             dl_md = gr.DownloadButton("Download Markdown report", visible=False, size="sm", elem_id="dl-md")
@@ -336,21 +441,39 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
 
         controls = [max_searches, provider, results, temperature, max_new]
         outputs = [msg, chatbot, meter, session, dl_trace, dl_html, dl_md]
-        common = dict(outputs=outputs, show_progress="minimal", show_progress_on=[meter])
-        ev_submit = msg.submit(h.ask, [msg, chatbot, session, *controls], api_name="ask", **common)
-        ev_click = ask.click(h.ask, [msg, chatbot, session, *controls], api_visibility="private", **common)
-        ev_example = chatbot.example_select(h.ask_example, [chatbot, session, *controls],
-                                            api_visibility="private", **common)
-        ev_replay = upload.upload(h.replay_upload, [upload, chatbot, session], api_name="replay", **common)
-        running = [ev_submit, ev_click, ev_example, ev_replay]
-        for asked in (ev_submit, ev_click, ev_example):
-            asked.then(h.conversation_files, [session], dl_conv, queue=False, api_visibility="private")
+        buttons = [ask, stop]
+        answering = dict(outputs=outputs, show_progress="minimal", show_progress_on=[meter],
+                         concurrency_id=ANSWER_GROUP, concurrency_limit=s.concurrency_limit)
+        replaying = {**answering, "concurrency_id": REPLAY_GROUP, "concurrency_limit": REPLAY_CONCURRENCY}
+        asking = [msg, chatbot, session, *controls]
+        starts = [  # (trigger, handler, inputs, listener options)
+            (msg.submit, h.ask, asking, dict(api_name="ask", **answering)),
+            (ask.click, h.ask, asking, dict(api_visibility="private", **answering)),
+            (chatbot.example_select, h.ask_example, asking[1:], dict(api_visibility="private", **answering)),
+            (chatbot.retry, h.regenerate, asking[1:], dict(api_visibility="private", **answering)),
+            (chatbot.edit, h.edit, asking[1:], dict(api_visibility="private", **answering)),
+            (upload.upload, h.replay_upload, [upload, chatbot, session], dict(api_name="replay", **replaying)),
+        ]
+        running = []
+        for trigger, handler, inputs, options in starts:
+            # Queued (toasts travel on the queue's stream) but never limited: it only flips buttons.
+            trigger(h.busy, [session], buttons, concurrency_limit=None, api_visibility="private",
+                    show_progress="hidden")
+            running.append(trigger(handler, inputs, **options))
+            then = running[-1].then(h.idle, None, buttons, queue=False, api_visibility="private")
+            if handler is not h.replay_upload:  # a replayed answer is not part of this conversation
+                then.then(h.conversation_files, [session], dl_conv, queue=False, api_visibility="private")
         if runtime.replay_path:
             running.append(demo.load(h.replay_startup, [chatbot, session], api_visibility="private",
-                                     **common))
+                                     **replaying))
         stop.click(h.stop, [chatbot, session], [chatbot, meter], queue=False, api_name="stop",
-                   cancels=running)
+                   cancels=running).then(h.idle, None, buttons, queue=False, api_visibility="private")
+        for trigger in (new_chat.click, chatbot.clear):
+            trigger(h.new_chat, [session], [chatbot, meter, session, dl_trace, dl_html, dl_md, msg, *dl_conv],
+                    queue=False, api_visibility="private", cancels=running
+                    ).then(h.idle, None, buttons, queue=False, api_visibility="private")
         timer.tick(h.tick, None, [status, timer], api_visibility="private", queue=False)
+        demo.unload(h.closed)
     return demo
 
 
@@ -360,4 +483,6 @@ def launch_kwargs() -> dict[str, Any]:
              "Arial", "sans-serif"]  # local fonts only: nothing is fetched, offline works
     mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=fonts, font_mono=mono)
-    return {"css_paths": [CSS_PATH], "theme": theme, "js": PASSAGE_JS}
+    # One page script: each part is a function Gradio would call on load; call both.
+    js = f"() => {{ ({PASSAGE_JS.strip()})(); ({JS_PATH.read_text(encoding='utf-8').strip()})(); }}"
+    return {"css_paths": [CSS_PATH], "theme": theme, "js": js, "head": PAGE_CSS}

@@ -21,6 +21,7 @@ from agent.api import Answer, Done, Error, Event, SearchDone, SearchStart, Sourc
 
 from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
                         link, link_citations, neutralise)
+from .notices import visitor_markdown
 from .stats import CUT_SHORT, end_of, format_stats
 
 THINKING_TITLE = "Thinking…"
@@ -316,7 +317,7 @@ class AnswerView:
         via = f"*via {escape_text(provider_name(done.provider), limit=40)}*  \n"
         if done.error:
             meta = {"title": search_title(start.query, state="failed"), "status": "done"}
-            return gr.ChatMessage(content=f"{via}{escape_text(_provider_words(self._redact(done.error)))}",
+            return gr.ChatMessage(content=via + visitor_markdown(_provider_words(self._redact(done.error))),
                                   metadata=meta)
         meta = {"title": search_title(start.query, results=len(done.results)), "status": "done"}
         if done.latency_s >= 0.01:
@@ -339,8 +340,7 @@ class AnswerView:
             reason = CUT_SHORT.get(end_of(done), CUT_SHORT["no_answer"])[0]
             tail.append(gr.ChatMessage(content=reason, metadata={"title": NO_ANSWER_TITLE}))
         if self.error is not None:
-            tail.append(gr.ChatMessage(content=escape_text(self.error, limit=2000),
-                                       metadata={"title": ERROR_TITLE}))
+            tail.append(gr.ChatMessage(content=visitor_markdown(self.error), metadata={"title": ERROR_TITLE}))
         if self.stopped:
             tail.append(gr.ChatMessage(content=self.stopped_text, metadata={"title": STOPPED_TITLE}))
         if done is not None:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.api import Event, Settings, TraceWriter, export_events, read_trace
+from agent.api import Event, Settings, TraceWriter, export_events, json_line, read_trace, to_dict
 
 from .runtime import Runtime
 
@@ -91,3 +91,27 @@ class Recorder:
             log.exception("cannot write the reports for this answer")
             return str(self.path), None, None
         return str(self.path), str(html), str(md)
+
+
+def replay_exports(folder: Path, meta: dict[str, Any],
+                   pairs: list[tuple[float, Event]]) -> tuple[str | None, str | None, str | None]:
+    """(trace, html, md) of a replayed run, as a live answer offers them; ``None`` for what failed."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    trace = folder / f"deepsearch-trace-{stamp}.jsonl"
+    try:
+        lines = [json_line(meta)] + [json_line({**to_dict(event), "t": t}) for t, event in pairs]
+        trace.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except (OSError, TypeError, ValueError):
+        log.exception("cannot write the replayed trace")
+        return None, None, None
+    events = [event for _, event in pairs]
+    out: list[str | None] = [str(trace)]
+    for fmt in ("html", "md"):
+        path = folder / f"deepsearch-report-{stamp}.{fmt}"
+        try:
+            path.write_text(export_events(meta, events, fmt), encoding="utf-8")
+            out.append(str(path))
+        except Exception:  # noqa: BLE001 - the trace alone is still worth offering
+            log.exception("cannot write the %s report of a replay", fmt)
+            out.append(None)
+    return out[0], out[1], out[2]

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.api import Backend, BackendError, Settings
 
@@ -76,6 +77,33 @@ class ModelLoader:
                 "quantises the weights; questions wait for it).")
 
 
+class SessionIndex:
+    """Which browser session owns which ``UISession``, so a closed tab's can be closed at once
+    (Gradio itself keeps a closed session's state, and so its files, for an hour)."""
+
+    def __init__(self) -> None:
+        self._by_hash: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def add(self, session_hash: str | None, session: Any) -> None:
+        if session_hash:
+            with self._lock:
+                previous = self._by_hash.get(session_hash)
+                self._by_hash[session_hash] = session
+            if previous is not None and previous is not session:
+                previous.close()  # replaced by New chat: its folder goes now
+
+    def live(self) -> list[Any]:
+        with self._lock:
+            return list(self._by_hash.values())
+
+    def close(self, session_hash: str | None) -> None:
+        with self._lock:
+            session = self._by_hash.pop(session_hash, None) if session_hash else None
+        if session is not None:
+            session.close()
+
+
 @dataclass
 class Runtime:
     """What all browser sessions share: settings, the backend, how to label things."""
@@ -84,12 +112,15 @@ class Runtime:
     backend: Backend
     loader: ModelLoader
     label: str | None = None  # e.g. "Demo: scripted model output"
-    banner: str | None = None
+    banner: str | None = None  # HTML for the page; ``banner_text`` says the same in the terminal
+    banner_text: str | None = None
+    problem: str | None = None  # why questions will fail, found at startup (app.startup_problem)
     trace_path: str | None = None
     replay_path: str | None = None
     replay_speed: float = 1.0
     trace_lock: threading.Lock = field(default_factory=threading.Lock)
     pacer: StreamPacer = field(default_factory=lambda: StreamPacer(base_s=UPDATE_INTERVAL_S))
+    sessions: SessionIndex = field(default_factory=SessionIndex)
 
     @property
     def secrets(self) -> tuple[str, ...]:

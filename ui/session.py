@@ -81,6 +81,15 @@ class UISession:
                 self.cancel.set()
             return running
 
+    @property
+    def running(self) -> bool:
+        """A handler is streaming an answer (or a replay) of this session."""
+        return not self.handler_idle.is_set()
+
+    @property
+    def export_folder(self) -> Path | None:
+        return Path(self._dir) if self._dir is not None else None
+
     def wait_idle(self, timeout: float = 15.0) -> None:
         pump = self.pump
         if pump is not None and pump.is_alive():

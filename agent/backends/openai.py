@@ -160,6 +160,24 @@ class OpenAIBackend:
         return explain_error(exc, base_url=self.display_url, model_id=self.model_id, settings=self._settings,
                              served_models=self._served_models, mid_stream=mid_stream)
 
+    def check(self, timeout_s: float = 5.0) -> str | None:
+        """Why this server cannot answer (unreachable, key refused, model not served), or None.
+
+        One ``GET /models`` at startup, so the problem is known before anyone asks.
+        """
+        try:
+            page = self._client.with_options(max_retries=0, timeout=timeout_s).models.list()
+            served = [str(m.id) for m in page.data]
+        except openai.APIError as exc:
+            return str(self.explain(exc))
+        except (AttributeError, TypeError, ValueError):
+            return None  # an odd /models answer: the first question will tell
+        if served and self.model_id not in served:
+            names = ", ".join(map(repr, served[:10]))
+            return (f"the model server at {self.base_url} does not serve model {self.model_id!r}; it "
+                    f"serves {names}: pass one with --model")
+        return None
+
     def _served_models(self) -> list[str]:
         try:
             page = self._client.with_options(max_retries=0, timeout=5.0).models.list()

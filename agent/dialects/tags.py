@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Literal
 
 from ..parser import BadToolCall, Delta, MAX_QUERY_CHARS, ToolCall, earliest_tag, partial_tag_suffix
-from ..prompt import escape_untrusted
+from ..prompt import TOOL_NAME, escape_untrusted
 
 SEARCH_OPEN, SEARCH_CLOSE = "<search>", "</search>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
@@ -38,11 +38,12 @@ def escape_tags(text: str) -> str:
 
 
 def parse_query(raw: str) -> ToolCall | BadToolCall:
-    """The text between ``<search>`` and ``</search>`` is the query itself."""
+    """The text between ``<search>`` and ``</search>`` is the query itself. It runs the
+    main search chain, so events name it ``web_search`` as they do for QwQ's one tool."""
     query = " ".join(raw.split())
     if not query:
         return BadToolCall(raw, "the search query is empty; write what to search for")
-    return ToolCall("search", query[:MAX_QUERY_CHARS])
+    return ToolCall(TOOL_NAME, query[:MAX_QUERY_CHARS])
 
 
 def last_answer(text: str) -> str | None:

@@ -3,7 +3,7 @@
 Takes every engine flag of ``python -m agent``. Exit codes: 0 when every
 question has a result and none ended in an error, 1 when some did (rerun the
 same command to retry them), 2 for bad arguments, datasets or output folders,
-130 after Ctrl-C (the results so far are kept; rerun to resume).
+130 after Ctrl-C, SIGTERM or SIGHUP (the results so far are kept; rerun to resume).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from .runner import REPORT, Outcome, run_dataset
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 JUDGE_KEY_VAR = "DEEPSEARCH_JUDGE_API_KEY"
+# docker stop, timeout and CI cancels send SIGTERM or SIGHUP: each stops the eval like Ctrl-C.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     asker = Asker(settings=settings, backend=NoteBackend(backend, note) if note else backend, search=search,
                   out=Path(args.out), judge=_judge(args, settings))
     cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: _interrupt(cancel))
+    previous = {sig: signal.signal(sig, lambda *_: _interrupt(cancel)) for sig in STOP_SIGNALS}
     try:
         outcome = run_dataset(dataset.questions, asker=asker, concurrency=concurrency, cancel=cancel,
                               settings_summary=_settings_summary(args, settings, backend, concurrency),
@@ -106,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
               "DEEPSEARCH_DEBUG=1 for details", file=sys.stderr)
         return EXIT_ERRORS
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         backend.close()
     return _report(outcome, Path(args.out))
 

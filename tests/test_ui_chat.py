@@ -1,0 +1,211 @@
+"""The chat's run state in a real browser: Ask becomes Stop, New chat, Regenerate, edit and
+resend, one concurrency group for every way of asking, replays beside questions, and export
+folders deleted when a tab closes. Same chromium and helpers as test_ui_browser.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_ui_browser import (ANSWER, DATA, TITLES, ask, browser, close, page_for, titles,  # noqa: F401
+                                   track_run, wait_done)
+from tests.ui_helpers import pump_threads, serve
+
+from agent import trace
+from agent.config import Settings
+from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
+
+USERS = '[data-testid="user"]'
+
+
+def scripted(**kw) -> Settings:
+    return Settings(**{"backend": "scripted", "model_script": str(DATA / "ui.script.json"),
+                       "search_fixture": str(DATA / "ui.search.json"), "provider": "fixture",
+                       "script_delay_s": 0.01, "concurrency_local": 2, **kw})
+
+
+@pytest.fixture(scope="module")
+def spied():
+    """An app whose backend records the messages (history included) of every question."""
+    demo, url = serve(scripted(), replay_speed=0)
+    backend = demo.runtime.backend  # type: ignore[attr-defined]
+    seen: list[list[dict]] = []
+    real = backend.start
+    backend.start = lambda messages, *a, **k: (seen.append(messages), real(messages, *a, **k))[1]
+    yield url, seen
+    demo.close()
+
+
+def asked_history(seen: list[list[dict]]) -> list[str]:
+    """The earlier turns the model was shown with its latest question (system prompt left out)."""
+    return [m["content"] for m in seen[-1][1:-1]]
+
+
+def visible(page, selector: str) -> bool:
+    return page.locator(selector).is_visible()
+
+
+def test_ask_becomes_stop_while_running_and_enter_then_says_why(browser, spied) -> None:
+    url, _ = spied
+    page = page_for(browser, url)
+    assert visible(page, "#ask") and not visible(page, "#stop")  # idle: Stop is not offered
+    ask(page, "First question")
+    page.wait_for_selector("#stop", state="visible", timeout=10_000)
+    assert not visible(page, "#ask")
+    page.wait_for_selector(TITLES, timeout=15_000)
+    ask(page, "Sent while the first is still running")
+    page.get_by_text("An answer is still being written").first.wait_for(timeout=10_000)
+    assert page.input_value("#question textarea") == "Sent while the first is still running"  # kept
+    wait_done(page)
+    page.wait_for_selector("#ask", state="visible", timeout=10_000)
+    assert not visible(page, "#stop") and page.locator(USERS).count() == 1
+    close(page)
+
+
+def test_new_chat_cancels_and_starts_over(browser, spied) -> None:
+    url, seen = spied
+    page = page_for(browser, url)
+    ask(page, "How tall is the Eiffel Tower?")
+    wait_done(page)
+    page.wait_for_selector("#dl-trace", state="visible", timeout=10_000)
+    before = pump_threads()
+    ask(page, "A follow-up to cancel")
+    page.wait_for_selector(TITLES + ":has-text('Thought')", timeout=15_000)
+    page.click("#new-chat")
+    page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 0", timeout=10_000)
+    deadline = time.monotonic() + 10  # the cancelled run really ends ...
+    while pump_threads() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pump_threads() - before
+    page.wait_for_timeout(500)  # ... and no late frame of it comes back to the cleared chat
+    assert page.locator(USERS).count() == 0 and page.inner_text("#meter").strip() == ""
+    assert not page.locator("#dl-trace").is_visible() and visible(page, "#ask") and not visible(page, "#stop")
+    ask(page, "A fresh question")
+    wait_done(page)
+    assert asked_history(seen) == []  # the model remembers nothing of the old chat
+    chips = page.locator(ANSWER).last.locator("p a.cite").evaluate_all("els => els.map(e => e.innerText)")
+    assert chips[0] == "1"
+    close(page)
+
+
+def test_regenerate_and_edit_the_last_question(browser, spied) -> None:
+    url, seen = spied
+    page = page_for(browser, url)
+    ask(page, "Question one")
+    wait_done(page)
+    ask(page, "Question two")
+    page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 2")
+    wait_done(page)
+    assert asked_history(seen)[0] == "Question one"
+    page.locator('#chat button[aria-label="Retry"]').click()
+    page.wait_for_selector("#stop", state="visible", timeout=10_000)
+    wait_done(page)
+    users = page.locator(USERS).evaluate_all("els => els.map(e => e.innerText.trim())")
+    assert users == ["Question one", "Question two"] and page.locator(ANSWER).count() == 2
+    assert asked_history(seen)[0] == "Question one" and len(asked_history(seen)) == 2  # not doubled
+    page.locator(USERS).last.hover()
+    page.locator('#chat button[aria-label="Edit"]').last.click()
+    page.locator("#chat textarea.edit-textarea").fill("Question two, edited")
+    page.locator('#chat button[aria-label="Submit"]').click()
+    page.wait_for_selector("#stop", state="visible", timeout=10_000)  # the resent question runs ...
+    wait_done(page)  # ... to its end
+    users = page.locator(USERS).evaluate_all("els => els.map(e => e.innerText.trim())")
+    assert users == ["Question one", "Question two, edited"] and page.locator(ANSWER).count() == 2
+    assert seen[-1][-1]["content"] == "Question two, edited" and len(asked_history(seen)) == 2
+    close(page)
+
+
+def test_one_concurrency_group_bounds_every_way_of_asking(browser) -> None:
+    """Limit 1: Enter in one tab, Ask in a second, an example in a third never run at once."""
+    demo, url = serve(scripted(concurrency_local=1, script_delay_s=0.02))
+    before, most, watching = pump_threads(), [0], threading.Event()
+
+    def watch() -> None:  # the engine threads running at once, sampled on the server's side
+        while not watching.is_set():
+            most[0] = max(most[0], len(pump_threads() - before))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        pages = [page_for(browser, url) for _ in range(3)]
+        ask(pages[0], "By Enter")
+        pages[0].wait_for_selector(TITLES, timeout=15_000)
+        pages[1].fill("#question textarea", "By the Ask button")
+        pages[1].click("#ask")
+        pages[2].locator("#chat .examples button").first.click()
+        for page in pages:
+            assert wait_done(page, 120_000).startswith("searches 3/5 · done")
+        watching.set()
+        watcher.join()
+        assert most[0] == 1, f"{most[0]} answers ran at once with a limit of 1"
+        for page in pages:
+            close(page)
+    finally:
+        watching.set()
+        demo.close()
+
+
+def slow_trace(path: Path, gap: float, pauses: int = 4) -> Path:
+    """A recorded run with ``pauses`` long gaps (each capped at 5 s when replayed)."""
+    source = SourceRef(id=1, title="Slow source", url="https://example.org/slow")
+    events = [Thinking(text=f"Slowly {i}.") for i in range(pauses)] + [
+        SearchStart(query="slow", round=1, max_searches=2),
+        SearchDone(query="slow", provider="fixture", latency_s=0.1, results=(source,)),
+        Done(answer="Slow answer [1].", sources=(source,), cited=(1,), searches=1, stopped=True)]
+    times = iter([0.0, 0.0] + [gap * (i + 1) for i in range(len(events) - 1)])  # read once on opening
+    writer = trace.TraceWriter(path, question="A slow recording", model="script:test",
+                               settings=Settings(backend="scripted", model_script="x"), clock=lambda: next(times))
+    for event in events:
+        writer.write(event)
+    writer.close()
+    return path
+
+
+def test_replays_do_not_block_questions_and_offer_downloads(browser, tmp_path: Path) -> None:
+    demo, url = serve(scripted(concurrency_local=1), replay_speed=1)
+    try:
+        replaying, asking = page_for(browser, url), page_for(browser, url)
+        replaying.set_input_files("input[type=file]", str(slow_trace(tmp_path / "slow.jsonl", gap=3600)))
+        replaying.wait_for_selector(TITLES, timeout=15_000)
+        started = time.monotonic()
+        ask(asking, "A question while a replay plays")
+        asking.wait_for_selector(TITLES, timeout=15_000)  # the question got the model's one slot ...
+        assert "stopped" not in replaying.inner_text("#meter")  # ... while the replay still plays
+        assert wait_done(asking, 60_000).startswith("searches 3/5 · done")
+        assert "stopped" in wait_done(replaying, 60_000)  # hours of pauses took about 5 s each
+        assert time.monotonic() - started < 50
+        text = replaying.inner_text("#chat")
+        assert "This recording was stopped" in text and "You stopped" not in text
+        for button in ("#dl-trace", "#dl-html", "#dl-md"):  # the same downloads as a live answer
+            replaying.wait_for_selector(button, state="visible", timeout=10_000)
+        with replaying.expect_download(timeout=10_000) as info:
+            replaying.click("#dl-md")
+        assert Path(info.value.path()).read_text(encoding="utf-8").startswith("# A slow recording")
+        close(replaying)
+        close(asking)
+    finally:
+        demo.close()
+
+
+def test_export_folder_is_deleted_when_the_tab_closes(browser) -> None:
+    demo, url = serve(scripted())
+    try:
+        page = page_for(browser, url)
+        ask(page, "Leave an export behind")
+        wait_done(page)
+        with page.expect_download(timeout=10_000) as info:
+            page.click("#dl-trace")
+        folders = {s.export_folder for s in demo.runtime.sessions.live()}  # type: ignore[attr-defined]
+        assert len(folders) == 1 and all(f is not None and f.exists() for f in folders)
+        close(page)  # the browser session ends
+        deadline = time.monotonic() + 90
+        while any(f.exists() for f in folders) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(f.exists() for f in folders), "the session's export folder outlived the tab"
+    finally:
+        demo.close()
+
