@@ -26,7 +26,8 @@ from .trace import (MAX_REPLAY_PAUSE_S, TraceError, TraceWriter, export_events, 
 
 __all__ = [
     "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "Answer", "Backend", "BackendError",
-    "ChatSession", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable", "InputError", "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart",
+    "ChatSession", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable", "InputError", "RefusedCall",
+    "RunEnd", "RunStats", "SearchDone", "SearchStart",
     "Settings", "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "build_backend",
     "build_search", "citation_numbers", "cited_ids", "display_url", "engine_flags", "export_events", "export_runs",
     "json_line", "load_dotenv_file", "on_zero_gpu", "pace", "read_trace", "redact", "replay", "safe_http_url",
