@@ -438,8 +438,8 @@ def _is_a(value: Any, hint: Any) -> bool:
         return any(_is_a(value, a) for a in args)
     if hint is type(None):
         return value is None
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is float:  # a latency of Infinity or NaN is no number a reader can show
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, hint)

@@ -172,3 +172,14 @@ def test_termination_signals_stop_like_ctrl_c(tmp_path: Path, signum: int) -> No
     assert timed[-1][1].stopped
     text = transcript.read_text()
     assert text.startswith("<|im_start|>system") and "<|im_start|>assistant\n<think>\nthink" in text
+
+
+@pytest.mark.parametrize("value", ["Infinity", "NaN", "-Infinity"])
+def test_non_finite_numbers_in_a_trace_event_are_exit_2(tmp_path: Path, value: str) -> None:
+    lines = good_trace(tmp_path).read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if '"type": "search_done"' in line)
+    event = json.loads(lines[at])
+    text = json.dumps(event).replace(f'"latency_s": {json.dumps(event["latency_s"])}', f'"latency_s": {value}')
+    crafted = tmp_path / "odd.jsonl"
+    crafted.write_text("\n".join([*lines[:at], text, *lines[at + 1:]]) + "\n", encoding="utf-8")
+    assert "latency_s" in refused(cli("--replay", str(crafted), "--speed", "0"))

@@ -50,3 +50,27 @@ def test_stats_with_fractional_or_odd_numbers_still_render() -> None:
     assert "– / –" in table  # prompt / generated
     messages = events_to_messages([Answer(text="A"), done], max_searches=5)
     assert messages[-1].metadata["title"] == STATS_TITLE
+
+
+def test_long_words_count_as_many_tokens_in_both_estimating_backends() -> None:
+    from agent.backends.openai import OpenAIConversation
+    from agent.backends.scripted import ScriptedConversation, approx_tokens
+    blob = "QmFzZTY0" * 500  # 4000 characters of base64-like text: one "word"
+    assert approx_tokens(blob) >= 4000 // 4
+    assert approx_tokens("1234567890") == 10  # Qwen tokenizers split numbers into digits
+    assert approx_tokens("The tower is tall.") == 5  # ordinary text stays one token a word
+    for cls in (ScriptedConversation, OpenAIConversation):
+        conv = cls.__new__(cls)
+        assert conv.count_tokens(blob) == approx_tokens(blob)
+
+
+def test_a_result_of_one_huge_word_is_not_spliced_into_a_nearly_full_context() -> None:
+    from agent.backends.scripted import chunk_text
+    from tests.engine_helpers import call, result
+    rounds = [call("q"), answer("Done.")]
+    probe, conv = run_script(rounds, {"q": [result(1, content="x" * 1200)]})
+    room = conv.usage.prompt_tokens + len(chunk_text(rounds[0], seed=0)) + 1024 + 150
+    events, _ = run_script(rounds, {"q": [result(1, content="x" * 1200)]}, context_limit=room,
+                           answer_reserve_tokens=1024, result_chars=1200)
+    done = done_of(events)
+    assert done.stats["context_forced"] and done.sources == ()

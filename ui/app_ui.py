@@ -19,7 +19,7 @@ from .mapper import REPLAY_STOPPED_TEXT, AnswerView
 from .notices import for_visitor, visitor_markdown
 from .recording import Recorder, replay_exports
 from .runtime import Runtime
-from .session import UISession, interruptible_sleep
+from .session import SessionBusy, UISession, interruptible_sleep
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,13 @@ def _downloads(session: UISession, paths: tuple[str | None, str | None, str | No
         return (gr.DownloadButton(value=None, visible=False),) * 3 if shown else (None,) * 3
     session.downloads_shown = any(p is not None for p in paths)
     return tuple(gr.DownloadButton(value=p, visible=p is not None) for p in paths)
+
+
+def _begin(session: UISession) -> Any:
+    try:
+        return session.begin()
+    except SessionBusy as exc:
+        raise gr.Error(_clean(exc), title="Still stopping", print_exception=False) from None
 
 
 class Handlers:
@@ -170,7 +177,7 @@ class Handlers:
         except InputError as exc:
             raise gr.Error(_clean(exc), title="Question not sent", print_exception=False) from None
         session = session or self._new_session(history, request)
-        cancel = session.begin()
+        cancel = _begin(session)
         try:
             if rebuild:
                 session.chat.history = self._history(history)
@@ -309,7 +316,7 @@ class Handlers:
         budget = _budget(meta, pairs, self.rt.settings.max_searches)
         history = list(history or [])
         session = session or self._new_session(history, request)
-        cancel = session.begin()
+        cancel = _begin(session)
         history.append(gr.ChatMessage(role="user", content=escape_text(question, limit=2000)))
         label = f"{REPLAY_LABEL} (scripted, not a real model)" if meta.get("scripted") else REPLAY_LABEL
         view = AnswerView(max_searches=budget, label=label, secrets=self.rt.secrets,

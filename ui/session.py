@@ -23,6 +23,13 @@ from .recording import Recorder
 from .runtime import Runtime
 
 
+BEGIN_WAIT_S = 15.0  # how long a new question waits for the session's stopped run to end
+
+
+class SessionBusy(RuntimeError):
+    """The session's previous answer is still running; the message says to ask again."""
+
+
 class UISession:
     """One browser session: its ChatSession, the running question, its exports."""
 
@@ -56,9 +63,16 @@ class UISession:
             self.chat.rebuild_search(settings)
         self.chat.settings = settings
 
-    def begin(self) -> threading.Event:
-        """A fresh cancel event for the next question, after the last one has ended."""
-        self.wait_idle()
+    def begin(self, *, wait_s: float | None = None) -> threading.Event:
+        """A fresh cancel event for the next question, once the last one's engine has ended.
+
+        Raises ``SessionBusy`` when it still runs after ``wait_s`` (``BEGIN_WAIT_S``): a
+        stopped run can sit in a prefill for a while, and two runs of one session would
+        share its source numbers and history.
+        """
+        if not self.wait_idle(BEGIN_WAIT_S if wait_s is None else wait_s):
+            raise SessionBusy("the previous answer is still stopping (the model finishes reading "
+                              "its prompt first); ask again in a few seconds")
         with self.lock:
             self.cancel = threading.Event()
             self.handler_idle.clear()
@@ -90,10 +104,12 @@ class UISession:
     def export_folder(self) -> Path | None:
         return Path(self._dir) if self._dir is not None else None
 
-    def wait_idle(self, timeout: float = 15.0) -> None:
+    def wait_idle(self, timeout: float = 15.0) -> bool:
+        """Wait for this session's engine to end; False when it still runs after ``timeout``."""
         pump = self.pump
         if pump is not None and pump.is_alive():
             pump.join(timeout)
+        return pump is None or not pump.is_alive()
 
     def stream(self, events: Iterator[Event], cancel: threading.Event, *,
                interval: float | None = None, recorder: Recorder | None = None,

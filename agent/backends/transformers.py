@@ -22,6 +22,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, Stopp
                           StoppingCriteriaList)
 
 from agent.backends.base import BackendError, FinishReason, Usage, round_token_limit
+from agent.backends.generation_gate import GenerationGate
 from agent.backends.kv_cache import generate_kwargs as kv_generate_kwargs, new_cache
 from agent.backends.stops import RoundStops, round_stops
 from agent.backends.streaming import TokenStreamer
@@ -70,6 +71,7 @@ class TransformersBackend:
         self.settings = settings
         self.model_id = settings.model
         self._lock = threading.Lock()
+        self._gate = GenerationGate()
         self._model: Any = None
         self._tokenizer: Any = None
         self.load_error: str | None = None
@@ -241,7 +243,7 @@ class TransformersBackend:
         dialect = get_dialect(settings.dialect)
         return TransformersConversation(
             model=self._model, tokenizer=self._tokenizer, settings=settings, ids=ids, dialect=dialect,
-            stops=round_stops(self._tokenizer, dialect, model_id=self.model_id),
+            stops=round_stops(self._tokenizer, dialect, model_id=self.model_id), gate=self._gate,
         )
 
     def close(self) -> None:
@@ -257,7 +259,7 @@ class TransformersConversation:
     """One question's append-only token sequence and the KV cache that mirrors it."""
 
     def __init__(self, *, model: Any, tokenizer: Any, settings: Settings, ids: list[int],
-                 dialect: Dialect, stops: RoundStops) -> None:
+                 dialect: Dialect, stops: RoundStops, gate: GenerationGate | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self._settings = settings
@@ -268,6 +270,7 @@ class TransformersConversation:
         self.usage = Usage(prompt_tokens=len(ids), context_tokens=len(ids))
         self.finish_reason: FinishReason | None = None
         self._busy = threading.Lock()
+        self._gate = gate or GenerationGate()  # the backend's: one generation per loaded model
 
     @property
     def ids(self) -> list[int]:
@@ -299,33 +302,11 @@ class TransformersConversation:
         self.finish_reason = None
         before = len(self._ids)
         max_new = round_token_limit(s, before)
-        # Only the tail the cache has not seen is prefilled: that is the KV reuse.
-        self.usage.prefilled_tokens += before - int(self.cache.get_seq_length())
-        self.usage.rounds += 1
-
         generated_before = self.usage.generated_tokens
         closed = threading.Event()  # the consumer went away (Stop in the UI)
         streamer = TokenStreamer(self.tokenizer)
         watch = _RoundWatch(events=(cancel, closed), start_len=before, usage=self.usage)
-        device = self.model.device
-        pad = self.tokenizer.pad_token_id
-        gen_kwargs: dict[str, Any] = dict(
-            # All ids so far + the same cache: generate prefills only the uncached tail.
-            input_ids=torch.tensor([self._ids], dtype=torch.long, device=device),
-            attention_mask=torch.ones((1, before), dtype=torch.long, device=device),
-            past_key_values=self.cache, use_cache=True, max_new_tokens=max_new,
-            eos_token_id=self.stops.eos_ids,
-            pad_token_id=self.stops.end_ids[0] if pad is None else pad,
-            stopping_criteria=StoppingCriteriaList([watch]), streamer=streamer,
-            **kv_generate_kwargs(self._settings),
-        )
-        if self.stops.stop_strings:
-            gen_kwargs.update(stop_strings=list(self.stops.stop_strings), tokenizer=self.tokenizer)
-        if s.temperature > 0:
-            gen_kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k)
-        else:  # None overrides QwQ's sampling defaults, which greedy would warn about
-            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-
+        gen_kwargs = self._generate_kwargs(before, max_new, watch=watch, streamer=streamer)
         result: dict[str, Any] = {}
 
         def run() -> None:
@@ -336,9 +317,22 @@ class TransformersConversation:
             except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer thread
                 result["error"] = exc
                 streamer.end()  # unblock the consumer's queue
+            finally:
+                self._gate.leave()  # only now may another generate start on this model
 
+        # A stopped round's generate may still be in prefill, which no stop request cuts short.
+        if not self._gate.enter(cancel):
+            self.finish_reason = "cancelled"
+            return
+        # Only the tail the cache has not seen is prefilled: that is the KV reuse.
+        self.usage.prefilled_tokens += before - int(self.cache.get_seq_length())
+        self.usage.rounds += 1
         thread = threading.Thread(target=run, name="transformers-generate", daemon=True)
-        thread.start()
+        try:
+            thread.start()
+        except BaseException:
+            self._gate.leave()
+            raise
         finished = False
         try:
             for chunk in streamer.coalesced():
@@ -351,6 +345,27 @@ class TransformersConversation:
             self._finish_round(result, generated_before, cancelled=cancel.is_set() or closed.is_set())
         if "error" in result:
             raise BackendError(self._describe_error(result["error"], before)) from None
+
+    def _generate_kwargs(self, before: int, max_new: int, *, watch: _RoundWatch,
+                         streamer: TokenStreamer) -> dict[str, Any]:
+        s, device, pad = self._settings, self.model.device, self.tokenizer.pad_token_id
+        kwargs: dict[str, Any] = dict(
+            # All ids so far + the same cache: generate prefills only the uncached tail.
+            input_ids=torch.tensor([self._ids], dtype=torch.long, device=device),
+            attention_mask=torch.ones((1, before), dtype=torch.long, device=device),
+            past_key_values=self.cache, use_cache=True, max_new_tokens=max_new,
+            eos_token_id=self.stops.eos_ids,
+            pad_token_id=self.stops.end_ids[0] if pad is None else pad,
+            stopping_criteria=StoppingCriteriaList([watch]), streamer=streamer,
+            **kv_generate_kwargs(self._settings),
+        )
+        if self.stops.stop_strings:
+            kwargs.update(stop_strings=list(self.stops.stop_strings), tokenizer=self.tokenizer)
+        if s.temperature > 0:
+            kwargs.update(do_sample=True, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k)
+        else:  # None overrides QwQ's sampling defaults, which greedy would warn about
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kwargs
 
     def _finish_round(self, result: dict[str, Any], generated_before: int, *, cancelled: bool) -> None:
         new: list[int] | None = result.get("new")
