@@ -25,8 +25,8 @@ from pathlib import Path
 import gradio as gr
 
 from agent.api import (DEFAULT_MODEL, Settings, SettingsError, TraceError, build_backend, engine_flags,
-                       load_dotenv_file, on_zero_gpu, read_trace, settings_from_args, settings_from_env,
-                       unwritable)
+                       install_log_redaction, load_dotenv_file, on_zero_gpu, read_trace, settings_from_args,
+                       settings_from_env, unwritable)
 from ui.app_ui import build_ui, launch_kwargs
 from ui.runtime import ModelLoader, Runtime
 
@@ -133,6 +133,7 @@ class App:
 
 
 def create_demo(settings: Settings, **kwargs) -> App:
+    install_log_redaction(settings.secrets)  # the HTTP client logs URLs, credentials and all
     runtime = make_runtime(settings, **kwargs)
     blocks = build_ui(runtime)
     blocks.queue(default_concurrency_limit=runtime.settings.concurrency_limit,

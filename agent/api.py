@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from .backends.base import Backend, BackendError
 from .citations import CITATION, citation_numbers, cited_ids, without_link_targets
-from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, load_dotenv_file, redact,
-                     settings_from_env)
+from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, install_log_redaction,
+                     load_dotenv_file, redact, settings_from_env)
 from .events import (Answer, Done, Error, Event, RefusedCall, RunEnd, RunStats, SearchDone, SearchStart, SourceRef,
                      Thinking, json_line, to_dict)
 from .files import unwritable
@@ -30,7 +30,7 @@ __all__ = [
     "RunEnd", "RunStats", "SearchDone", "SearchStart",
     "Settings", "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "build_backend",
     "build_search", "citation_numbers", "cited_ids", "display_url", "engine_flags", "export_events", "export_runs",
-    "json_line", "load_dotenv_file", "on_zero_gpu", "pace", "read_trace", "redact", "replay", "safe_http_url",
-    "settings_from_args", "settings_from_env", "to_dict", "unwritable", "validate_question", "visible_url",
-    "without_link_targets",
+    "install_log_redaction", "json_line", "load_dotenv_file", "on_zero_gpu", "pace", "read_trace", "redact",
+    "replay", "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "unwritable",
+    "validate_question", "visible_url", "without_link_targets",
 ]

@@ -7,6 +7,7 @@ never written to traces, logs or the UI.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -240,6 +241,31 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 def encodable(text: str) -> str:
     """``text`` with each lone surrogate replaced by U+FFFD, so it can be written as UTF-8."""
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+class RedactingFilter(logging.Filter):
+    """Log records made safe like every other output: the HTTP client logs each request's
+    URL at INFO, credentials included, and a server may echo a key into a logged error."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+def install_log_redaction(secrets: Iterable[str | None]) -> None:
+    """Put a ``RedactingFilter`` with ``secrets`` on every handler of the root logger (handler
+    filters see the records of every logger that propagates there); replaces an earlier one."""
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
+            handler.removeFilter(old)
+        handler.addFilter(RedactingFilter(secrets))
 
 
 def display_url(url: str) -> str:

@@ -271,3 +271,9 @@ def test_completions_odd_usage_is_ignored(server: FakeServer) -> None:
     server.queue.append(sse(text_chunk("<answer> a b </answer>", "stop"), usage(40, 2.5)))
     conv, _ = completion_round(server)
     assert all(type(v) is int for v in asdict(conv.usage).values())
+
+
+def test_an_event_stream_of_some_other_api_says_so(server: FakeServer) -> None:
+    server.queue.append(sse({"type": "message_start", "message": {"id": "m"}}, {"type": "ping"}))
+    with pytest.raises(BackendError, match="events that are not chat-completion chunks.*not a streaming"):
+        one_round(OpenAIBackend(settings=settings_for(server.url)))

@@ -73,4 +73,4 @@ def test_a_result_of_one_huge_word_is_not_spliced_into_a_nearly_full_context() -
     events, _ = run_script(rounds, {"q": [result(1, content="x" * 1200)]}, context_limit=room,
                            answer_reserve_tokens=1024, result_chars=1200)
     done = done_of(events)
-    assert done.stats["context_forced"] and done.sources == ()
+    assert done.stats.context_forced and done.sources == ()

@@ -134,3 +134,46 @@ def test_replay_speed_must_be_finite(speed: str, tmp_path: Path, capsys) -> None
     import app
     assert app.main(["--replay", str(trace), "--replay-speed", speed]) == 2
     assert "--replay-speed" in capsys.readouterr().err
+
+
+def test_the_http_clients_request_log_never_holds_the_password() -> None:
+    import logging
+    import threading
+
+    from agent.config import install_log_redaction
+    from tests.test_openai_backend import FakeServer
+
+    server = FakeServer()
+    root = logging.getLogger()
+    handler = logging.StreamHandler(__import__("io").StringIO())
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.INFO)  # as app.py runs: the HTTP client logs each request at INFO
+    try:
+        install_log_redaction(())
+        url = server.url.replace("http://", f"http://alice:{PASSWORD}@")
+        backend = OpenAIBackend(settings=Settings(backend="openai", base_url=url, model="Qwen/QwQ-32B-AWQ"))
+        list(backend.start([{"role": "user", "content": "q"}], []).generate(cancel=threading.Event()))
+        logged = handler.stream.getvalue()
+        assert "POST http://127.0.0.1:" in logged and PASSWORD not in logged and "alice" not in logged
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        server.close()
+
+
+def test_the_app_installs_the_log_redaction() -> None:
+    import logging
+
+    from agent.config import RedactingFilter
+
+    handler = logging.StreamHandler()
+    logging.getLogger().addHandler(handler)
+    try:
+        built, url = serve(Settings(backend="openai", base_url=f"http://alice:{PASSWORD}@127.0.0.1:9/v1",
+                                    model="m", provider="duckduckgo"))
+        built.close()
+        filters = [f for f in handler.filters if isinstance(f, RedactingFilter)]
+        assert len(filters) == 1 and PASSWORD in filters[0].secrets
+    finally:
+        logging.getLogger().removeHandler(handler)

@@ -40,7 +40,7 @@ class _Round:
     tail: str = ""  # the last characters, where a stop string split across chunks begins
     stop: str | None = None  # "call" or "end" once the round reached a stop string
     cut_at_limit: bool = False  # the server sent more than ``limit`` tokens: reading stopped
-    chunks: int = 0
+    with_choices: int = 0  # events that carried a choice, as completion chunks do
     finish: str | None = None
     stop_reason: Any = None
     usage: Any = None
@@ -125,7 +125,7 @@ class CompletionConversation:
         url = self._backend.display_url
         for chunk in events(stream):
             usage, choice = _completion_piece(chunk)
-            r.chunks += 1
+            r.with_choices += choice is not None
             if usage is not None:
                 r.usage = usage
             if link.aborted is not None:
@@ -139,7 +139,7 @@ class CompletionConversation:
                     r.finish, r.stop_reason = finish, stop_reason
         if link.aborted is not None or r.stop is not None or r.cut_at_limit:
             return
-        if r.chunks == 0:
+        if r.with_choices == 0:  # no events at all, or events of some other API
             raise not_a_stream(url, stream)
         if r.finish is None:
             raise unfinished(url)

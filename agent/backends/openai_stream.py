@@ -98,7 +98,7 @@ class Round:
     think_closed: bool = False
     stopped_at_call: bool = False
     cut_at_limit: bool = False  # the server sent more than ``limit`` tokens: reading stopped
-    chunks: int = 0  # stream events received
+    with_choices: int = 0  # stream events that carried a choice, as chat-completion chunks do
     tail: str = ""  # the last few characters yielded, for a tag split across chunks
     finish: str | None = None
     usage: Any = None
@@ -126,7 +126,7 @@ class RoundReader:
         r = self.r
         for chunk in events(stream):
             piece = chat_piece(chunk)
-            r.chunks += 1
+            r.with_choices += piece.has_choice
             if piece.usage is not None:
                 r.usage = piece.usage
             if self.link.aborted is not None:
@@ -139,7 +139,7 @@ class RoundReader:
                 return  # the local model stops at </tool_call> too; closing aborts the server's work
         if self.link.aborted is not None:
             return
-        if r.chunks == 0:
+        if r.with_choices == 0:  # no events at all, or events of some other API
             raise not_a_stream(self.url, stream)
         if r.finish is None:
             raise unfinished(self.url)
@@ -292,6 +292,8 @@ def _content_type(stream: Any) -> str:
 def _describe_body(stream: Any, kind: str) -> str:
     if "html" in kind:
         return "an HTML page"
+    if "event-stream" in kind:
+        return "events that are not chat-completion chunks"
     if "json" not in kind:
         return "a body that holds no events"
     head = b""

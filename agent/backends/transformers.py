@@ -22,7 +22,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, Stopp
                           StoppingCriteriaList)
 
 from agent.backends.base import BackendError, FinishReason, Usage, round_token_limit
-from agent.backends.generation_gate import GenerationGate
+from agent.backends.transformers_gate import GenerationGate
 from agent.backends.kv_cache import generate_kwargs as kv_generate_kwargs, new_cache
 from agent.backends.stops import RoundStops, round_stops
 from agent.backends.streaming import TokenStreamer
