@@ -277,3 +277,34 @@ def test_an_event_stream_of_some_other_api_says_so(server: FakeServer) -> None:
     server.queue.append(sse({"type": "message_start", "message": {"id": "m"}}, {"type": "ping"}))
     with pytest.raises(BackendError, match="events that are not chat-completion chunks.*not a streaming"):
         one_round(OpenAIBackend(settings=settings_for(server.url)))
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_cli_stopped_while_connecting_writes_a_stopped_done_within_a_second(server: FakeServer, signum) -> None:
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.test_openai_backend import REPO
+    server.queue.append(hang())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEARCH_", "OPENAI_", "TAVILY_"))}
+    env |= {"PYTHON_DOTENV_DISABLED": "1", "PYTHONPATH": str(REPO), "DEEPSEARCH_OPENAI_TIMEOUT": "30"}
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "q", "--json", "--backend", "openai", "--base-url",
+                             server.url, "--model", MODEL, "--provider", "duckduckgo"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    deadline = time.monotonic() + 30
+    while server.posts == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.posts == 1, "the CLI never reached the server"
+    time.sleep(0.3)
+    sent = time.monotonic()
+    proc.send_signal(getattr(signal, signum))
+    done = json.loads(proc.stdout.readline())  # the first line: nothing streamed before the stop
+    written = time.monotonic() - sent
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert done["type"] == "done" and done["stopped"] is True and out == ""
+    assert written < 1.5, f"done came {written:.2f} s after the signal"
+    assert server.posts == 1
