@@ -8,7 +8,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
 from tests.test_ui_browser import ANSWER, TITLES, ask, browser, close, page_for, wait_done  # noqa: F401
 from tests.test_ui_chat import scripted

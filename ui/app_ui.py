@@ -396,7 +396,8 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         session = gr.State(None, delete_callback=close_session)
         gr.HTML(f'<div id="app-header"><h1>{LOGO}{TITLE}</h1><p class="subtitle">{SUBTITLE}</p></div>')
         gr.Markdown(runtime.banner or "", visible=bool(runtime.banner), elem_id="banner")
-        problem = runtime.problem and f"⚠ **Questions cannot be answered right now.** {visitor_markdown(runtime.problem)}"
+        problem = runtime.problem and (f"⚠ **Questions cannot be answered right now.** "
+                                       f"{visitor_markdown(runtime.problem)}")
         gr.Markdown(problem or "", visible=bool(problem), elem_id="problem")
         status = gr.Markdown(runtime.loader.status(), visible=bool(runtime.loader.status()),
                              elem_id="model-status")
