@@ -1,25 +1,20 @@
-"""The Blocks layout and its event wiring. Handlers are thin: they validate input,
-hand the question to the engine and map its events with ``AnswerView``."""
+"""The Blocks layout and its event wiring; what each event does is in ``ui/handlers.py``."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import gradio as gr
 
-from agent.api import (Error, InputError, SearchStart, Settings, SettingsError, TraceError, display_url, pace,
-                       read_trace, validate_question)
+from agent.api import display_url
 
 from .citations import escape_text
 from .documents_panel import PASSAGE_JS, build_documents_panel
-from .history import content_text, last_turn_start, mark_stopped, normalise_history
-from .mapper import REPLAY_STOPPED_TEXT, AnswerView
-from .notices import for_visitor, visitor_markdown
-from .recording import Recorder, replay_exports
+from .notices import visitor_markdown
+from .handlers import Handlers, close_session
 from .runtime import Runtime
-from .session import SessionBusy, UISession, interruptible_sleep
 
 log = logging.getLogger(__name__)
 
@@ -39,327 +34,17 @@ EXAMPLES = [
     "When was the first transatlantic telegraph cable completed?",
     "Why is the sky blue?",
 ]
-REPLAY_LABEL = "Replay of a recorded trace"
 PROVIDERS = [("Auto (Tavily with a key, else DuckDuckGo)", "auto"), ("Tavily", "tavily"),
              ("DuckDuckGo", "duckduckgo")]
 LOGO = ('<svg class="logo" viewBox="0 0 24 24" width="30" height="30" aria-hidden="true" fill="none" '
         'stroke="currentColor" stroke-width="2.2" stroke-linecap="round"><circle cx="10.5" cy="10.5" r="6.5"/>'
         '<path d="M15.5 15.5 21 21"/><path d="M8 10.5h5M10.5 8v5" stroke-width="1.6"/></svg>')
 EXPORT_CACHE_S = (1800, 3600)  # every 30 min, delete Gradio's cached downloads older than an hour
-N_OUT = 7  # msg, chatbot, meter, state, 3 downloads
-STOP_WAIT_S = 2.0  # Stop's reply waits at most this for the answer's handler (its grace is 1 s)
 # Every event that starts an answer is in this one group, so the backend's limit
 # (DEEPSEARCH_CONCURRENCY_LOCAL / _REMOTE) bounds the whole app, not each listener.
 ANSWER_GROUP = "answer"
 # Replays use no model: their own group, so they never hold a question's slot.
 REPLAY_GROUP, REPLAY_CONCURRENCY = "replay", 4
-
-
-def _clean(exc: BaseException) -> str:
-    """An exception's message for a toast: no flags or environment variables (see ui/notices.py)."""
-    return for_visitor(str(exc).strip() or "that did not work")
-
-
-def _stopped_meter(session: UISession) -> str:
-    return f"{session.last_meter.split(' · ')[0]} · stopped"
-
-
-def _frame(view: AnswerView, history: list[Any], session: UISession, *, keep_state: bool = True,
-           files: Any = "streaming", meter: str | None = None) -> tuple:
-    """One update of (msg, chatbot, meter, state, downloads x3) while an answer streams.
-
-    While it streams the downloads stay as the run's first frame left them (hidden, empty), and
-    a plain ``None`` says so for free: ``gr.skip()`` is a props update, for which Gradio rebuilds
-    the DownloadButton and regenerates its JSON schema on every frame (40% of the app's CPU at
-    one session, bench/load.py under py-spy). The question box still gets ``gr.skip()``: a value
-    would overwrite what the person is typing.
-    """
-    session.last_meter = meter or view.meter()
-    downloads = (None,) * 3 if files == "streaming" else _downloads(session, files)
-    return (gr.skip(), history + view.messages(), session.last_meter,
-            gr.skip() if keep_state else session, *downloads)
-
-
-def _downloads(session: UISession, paths: tuple[str | None, str | None, str | None] | None) -> tuple:
-    """The buttons for a finished answer's files, or hidden for a new one. Showing or hiding
-    is a props update (a rebuilt component each), so buttons already hidden just get ``None``."""
-    if paths is None:
-        shown, session.downloads_shown = session.downloads_shown, False
-        return (gr.DownloadButton(value=None, visible=False),) * 3 if shown else (None,) * 3
-    session.downloads_shown = any(p is not None for p in paths)
-    return tuple(gr.DownloadButton(value=p, visible=p is not None) for p in paths)
-
-
-def _begin(session: UISession) -> Any:
-    try:
-        return session.begin()
-    except SessionBusy as exc:
-        raise gr.Error(_clean(exc), title="Still stopping", print_exception=False) from None
-
-
-class Handlers:
-    def __init__(self, runtime: Runtime) -> None:
-        self.rt = runtime
-
-    # -- asking ------------------------------------------------------------
-
-    def _settings(self, max_searches: Any = None, provider: Any = None, results: Any = None,
-                  temperature: Any = None, max_new_tokens: Any = None) -> Settings:
-        try:
-            return self.rt.settings.with_overrides(
-                max_searches=None if max_searches is None else int(max_searches),
-                provider=provider or None,
-                results_per_search=None if results is None else int(results),
-                temperature=None if temperature is None else float(temperature),
-                max_new_tokens=None if max_new_tokens is None else int(max_new_tokens),
-            )
-        except (SettingsError, TypeError, ValueError) as exc:
-            raise gr.Error(_clean(exc), title="Settings not applied", print_exception=False) from None
-
-    # The five Settings controls are named parameters (the API names its inputs after them);
-    # ``request`` is filled in by Gradio: it says which browser session is asking.
-    def ask(self, message: str, history: list[Any] | None, session: UISession | None,
-            max_searches: Any = None, provider: Any = None, results: Any = None,
-            temperature: Any = None, max_new_tokens: Any = None,
-            request: gr.Request | None = None) -> Iterator[tuple]:
-        controls = (max_searches, provider, results, temperature, max_new_tokens)
-        yield from self._answer(message, list(history or []), session, controls, request=request)
-
-    def ask_example(self, evt: gr.SelectData, history: list[Any] | None, session: UISession | None,
-                    max_searches: Any = None, provider: Any = None, results: Any = None,
-                    temperature: Any = None, max_new_tokens: Any = None,
-                    request: gr.Request | None = None) -> Iterator[tuple]:
-        value = evt.value
-        text = value.get("text", "") if isinstance(value, dict) else str(value or "")
-        controls = (max_searches, provider, results, temperature, max_new_tokens)
-        yield from self._answer(text, list(history or []), session, controls, request=request)
-
-    def regenerate(self, history: list[Any] | None, session: UISession | None,
-                   max_searches: Any = None, provider: Any = None, results: Any = None,
-                   temperature: Any = None, max_new_tokens: Any = None,
-                   request: gr.Request | None = None) -> Iterator[tuple]:
-        """The last question asked afresh: its answer, and what the model remembers of it, go."""
-        controls = (max_searches, provider, results, temperature, max_new_tokens)
-        history = list(history or [])
-        start = last_turn_start(history)
-        if not start:
-            yield (gr.skip(),) * N_OUT
-            return
-        question = content_text(_field(history[start - 1], "content"))
-        yield from self._answer(question, history[:start - 1], session, controls, rebuild=True, request=request)
-
-    def edit(self, evt: gr.EditData, history: list[Any] | None, session: UISession | None,
-             max_searches: Any = None, provider: Any = None, results: Any = None,
-             temperature: Any = None, max_new_tokens: Any = None,
-             request: gr.Request | None = None) -> Iterator[tuple]:
-        """An edited question is sent again; the conversation goes back to just before it."""
-        controls = (max_searches, provider, results, temperature, max_new_tokens)
-        history = list(history or [])
-        index = evt.index if isinstance(evt.index, int) else None
-        if index is None or not 0 <= index < len(history) or _field(history[index], "role") != "user":
-            raise gr.Error("Only your own questions can be edited and sent again.",
-                           title="Question not sent", print_exception=False)
-        yield from self._answer(str(evt.value or ""), history[:index], session, controls, rebuild=True,
-                                request=request)
-
-    def _answer(self, message: str, history: list[Any], session: UISession | None,
-                controls: tuple[Any, ...], *, rebuild: bool = False,
-                request: gr.Request | None = None) -> Iterator[tuple]:
-        """Answer ``message`` after ``history``; ``rebuild``: the model's memory is rebuilt from it
-        (regenerate, edit), since the turns after it are gone."""
-        text = (message or "").strip()
-        if not text:
-            yield (gr.skip(),) * N_OUT
-            return
-        settings = self._settings(*controls)
-        try:
-            text = validate_question(text, settings)
-        except InputError as exc:
-            raise gr.Error(_clean(exc), title="Question not sent", print_exception=False) from None
-        session = session or self._new_session(history, request)
-        cancel = _begin(session)
-        try:
-            if rebuild:
-                session.chat.history = self._history(history)
-            try:
-                session.configure(settings)
-            except (ValueError, SettingsError) as exc:
-                raise gr.Error(_clean(exc), title="Settings not applied", print_exception=False) from None
-            history.append(gr.ChatMessage(role="user", content=text))
-            view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
-            yield ("", *_frame(view, history, session, keep_state=False, files=None)[1:])
-            ready = yield from self._await_model(view, history, session, cancel)
-            if not ready:
-                return
-            try:
-                events = session.chat.ask(text, cancel=cancel)
-            except InputError as exc:
-                raise gr.Error(_clean(exc), title="Question not sent", print_exception=False) from None
-            recorder = Recorder(session.new_export_dir(), question=text, runtime=self.rt, settings=settings)
-            for batch in session.stream(events, cancel, recorder=recorder):
-                for event in batch:
-                    view.feed(event)
-                if not view.finished:  # the finished view comes once, as the last update
-                    yield _frame(view, history, session)
-            files = recorder.reports() if view.finished else None
-            if recorder.run is not None:
-                session.conversation.add(*recorder.run)
-            if not view.finished:
-                view.mark_stopped()
-            yield _frame(view, history, session, keep_state=False, files=files)
-        finally:
-            session.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
-
-    def conversation_files(self, session: UISession | None) -> list[Any]:
-        """The two whole-conversation downloads, rewritten after each answer. Once shown they
-        stay shown, and a plain path is enough: no rebuilt buttons (see ``_downloads``)."""
-        paths = session.conversation.write(session.export_dir()) if session is not None else (None, None)
-        if session is not None and session.conversation_shown and all(paths):
-            return list(paths)
-        if session is not None:
-            session.conversation_shown = all(paths)
-        return [gr.DownloadButton(value=p, visible=p is not None) for p in paths]
-
-    def _new_session(self, history: list[Any] | None, request: gr.Request | None) -> UISession:
-        session = UISession(self.rt, history=self._history(history))
-        self.rt.sessions.add(getattr(request, "session_hash", None), session)
-        return session
-
-    def _history(self, history: list[Any] | None) -> list[tuple[str, str]]:
-        return normalise_history(history, max_turns=self.rt.settings.max_history_turns)
-
-    def closed(self, request: gr.Request) -> None:
-        """The tab was closed: its answer stops and its export folder is deleted now (Gradio keeps
-        a closed session's state for an hour in case it reconnects)."""
-        self.rt.sessions.close(getattr(request, "session_hash", None))
-
-    def _await_model(self, view: AnswerView, history: list[Any], session: UISession,
-                     cancel: Any) -> Iterator[tuple]:
-        loader = self.rt.loader
-        if not loader.ready:
-            loader.start()
-            while not loader.wait(0.5):
-                if cancel.is_set():
-                    view.mark_stopped()
-                    yield _frame(view, history, session)
-                    return False
-                view.set_notice("Waiting for the model", loader.status())
-                yield _frame(view, history, session, meter="loading the model…")
-            view.set_notice(None)
-        if loader.error:
-            view.feed(Error(message=loader.error))
-            yield _frame(view, history, session)
-            return False
-        return True
-
-    # -- run state -----------------------------------------------------------
-
-    def busy(self, session: UISession | None) -> tuple:
-        """Ask becomes Stop as soon as a question is sent (before the queue answers)."""
-        if session is not None and session.running:
-            gr.Info("An answer is still being written: wait for it, or press Stop first.",
-                    title="Question not sent")
-        return gr.Button(visible=False), gr.Button(visible=True)
-
-    def idle(self) -> tuple:
-        return gr.Button(visible=True), gr.Button(visible=False)
-
-    def new_chat(self, session: UISession | None) -> tuple:
-        """Start over: the running answer is stopped, and the model's memory, the source
-        numbering, the meter and the downloads all go with the old session."""
-        if session is not None:
-            session.request_stop()
-            session.handler_idle.wait(STOP_WAIT_S)
-            session.close()
-        hidden = gr.DownloadButton(value=None, visible=False)
-        return ([], "", None, hidden, hidden, hidden, "", hidden, hidden)
-
-    # -- stop --------------------------------------------------------------
-
-    def stop(self, history: list[Any] | None, session: UISession | None) -> tuple:
-        if session is None or not session.request_stop():
-            return gr.skip(), gr.skip()
-        # Answer once the streaming handler has ended (within a token, or the pump's grace):
-        # a frame it sent after this reply would overwrite the stopped state in the browser.
-        session.handler_idle.wait(STOP_WAIT_S)
-        return mark_stopped(list(history or [])), _stopped_meter(session)
-
-    # -- replay ------------------------------------------------------------
-
-    def replay_upload(self, file: Any, history: list[Any] | None, session: UISession | None,
-                      request: gr.Request | None = None) -> Iterator[tuple]:
-        path = file if isinstance(file, str) else getattr(file, "name", None)
-        if not path:
-            yield (gr.skip(),) * N_OUT
-            return
-        yield from self._replay(path, history, session, request)
-
-    def replay_startup(self, history: list[Any] | None, session: UISession | None,
-                       request: gr.Request | None = None) -> Iterator[tuple]:
-        if not self.rt.replay_path:
-            yield (gr.skip(),) * N_OUT
-            return
-        yield from self._replay(self.rt.replay_path, history, session, request)
-
-    def _replay(self, path: str, history: list[Any] | None, session: UISession | None,
-                request: gr.Request | None = None) -> Iterator[tuple]:
-        try:
-            meta, pairs = read_trace(path)
-        except TraceError as exc:
-            # Name the file as the person knows it, not by the server's upload folder.
-            message = _clean(exc).replace(str(path), Path(path).name)
-            raise gr.Error(message, title="Cannot replay this file", print_exception=False) from None
-        except (OSError, UnicodeDecodeError):
-            raise gr.Error("That file cannot be read as a trace.", title="Cannot replay this file",
-                           print_exception=False) from None
-        question = " ".join(str(meta.get("question") or "(recorded question)").split())[:2000]
-        budget = _budget(meta, pairs, self.rt.settings.max_searches)
-        history = list(history or [])
-        session = session or self._new_session(history, request)
-        cancel = _begin(session)
-        history.append(gr.ChatMessage(role="user", content=escape_text(question, limit=2000)))
-        label = f"{REPLAY_LABEL} (scripted, not a real model)" if meta.get("scripted") else REPLAY_LABEL
-        view = AnswerView(max_searches=budget, label=label, secrets=self.rt.secrets,
-                          stopped_text=REPLAY_STOPPED_TEXT)
-        try:
-            yield _frame(view, history, session, keep_state=False, files=None)
-            events = pace(pairs, speed=self.rt.replay_speed, sleep=interruptible_sleep(cancel))
-            for batch in session.stream(events, cancel, clean_errors=(TraceError,)):
-                for event in batch:
-                    view.feed(event)
-                if not view.finished:
-                    yield _frame(view, history, session)
-            files = replay_exports(session.new_export_dir(), meta, pairs) if view.finished else None
-            if not view.finished:
-                view.stopped_text = "You stopped this replay; what is above is partial."
-                view.mark_stopped()
-            yield _frame(view, history, session, keep_state=False, files=files)
-        finally:
-            session.end(cancel)
-
-    # -- model status ------------------------------------------------------
-
-    def tick(self) -> tuple:
-        status = self.rt.loader.status()
-        return gr.Markdown(status, visible=bool(status)), gr.Timer(active=self.rt.loader.loading)
-
-
-def _field(message: Any, name: str) -> Any:
-    return message.get(name) if isinstance(message, dict) else getattr(message, name, None)
-
-
-def _budget(meta: dict, pairs: list, default: int) -> int:
-    settings = meta.get("settings") if isinstance(meta, dict) else None
-    if isinstance(settings, dict) and isinstance(settings.get("max_searches"), int):
-        return settings["max_searches"]
-    starts = [e.max_searches for _, e in pairs if isinstance(e, SearchStart)]
-    return starts[0] if starts else default
-
-
-def close_session(session: UISession | None) -> None:
-    """Gradio deletes a session's state when its tab closes: its answer and export folder go too."""
-    if isinstance(session, UISession):
-        session.close()
 
 
 def settings_info(runtime: Runtime) -> str:
@@ -464,9 +149,8 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         ]
         running = []
         for trigger, handler, inputs, options in starts:
-            # Queued (toasts travel on the queue's stream) but never limited: it only flips buttons.
-            trigger(h.busy, [session], buttons, concurrency_limit=None, api_visibility="private",
-                    show_progress="hidden")
+            # Not queued: it flips the buttons at once, and never counts against a full queue.
+            trigger(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
             running.append(trigger(handler, inputs, **options))
             then = running[-1].then(h.idle, None, buttons, queue=False, api_visibility="private")
             if handler is not h.replay_upload:  # a replayed answer is not part of this conversation
