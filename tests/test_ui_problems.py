@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 
 from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, ask, close, page_for, wait_done
 from tests.test_ui_chat import scripted
