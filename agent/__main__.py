@@ -174,7 +174,8 @@ def _recorder(args: argparse.Namespace, settings: Settings, backend):
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .trace import TraceError, replay
+    from .replay import replay
+    from .trace import TraceError
 
     if not 0 <= args.speed < math.inf:  # also refuses NaN
         return _usage(f"--speed must be a finite number, 0 (at once) or more, got {args.speed!r}")
@@ -194,7 +195,8 @@ _FORMAT_NAMES = {"md": "Markdown", "html": "HTML"}
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .trace import TraceError, export
+    from .report import export
+    from .trace import TraceError
 
     if not args.output:
         return _usage("--export needs -o OUT, the file to write (or -o - for stdout)")

@@ -21,8 +21,9 @@ from .loop import REFUSAL_REASONS, InputError, validate_question
 from .search import build_search
 from .safe_url import safe_http_url, visible_url
 from .session import ChatSession, build_backend
-from .trace import (MAX_REPLAY_PAUSE_S, TraceError, TraceWriter, export_events, export_runs, pace, read_trace,
-                    replay)
+from .replay import MAX_REPLAY_PAUSE_S, pace, replay
+from .report import export_events, export_runs
+from .trace import TraceError, TraceWriter, read_trace
 
 __all__ = [
     "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "Answer", "Backend", "BackendError",

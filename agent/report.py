@@ -11,11 +11,13 @@ to http(s)).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
 from .events import Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
 from .citations import cited_ids
 from .loop import REFUSAL_REASONS
+from .trace import read_runs, read_trace
 
 SCRIPTED_BADGE = "Scripted run (not a real model)"
 
@@ -37,6 +39,26 @@ def render(runs: Sequence[RecordedRun], fmt: Format) -> str:
 
         return to_markdown(runs)
     raise ValueError(f"unknown report format {fmt!r}; use 'html' or 'md'")
+
+
+def export(path: str | Path, *, fmt: Format, run: int | None = -1) -> str:
+    """A self-contained HTML or Markdown report of one recorded run, or of every run in the
+    file (``run=None``: the whole conversation of an ``app.py --trace`` session file)."""
+    runs = read_runs(path) if run is None else [read_trace(path, run=run)]
+    return export_runs([(meta, [event for _, event in timed]) for meta, timed in runs], fmt)
+
+
+def export_events(meta: Meta, events: list[Event], fmt: Format) -> str:
+    """A report from in-memory events (the UI's current answer) and a meta dict
+    with at least ``question``; ``model``, ``backend``, ``scripted`` and
+    ``started_at`` are shown when present."""
+    return export_runs([(meta, events)], fmt)
+
+
+def export_runs(runs: Sequence[RecordedRun], fmt: Format) -> str:
+    """One report of several answers in order (a whole conversation), each ``(meta, events)``
+    as ``read_runs`` gives them or as the UI keeps them."""
+    return render(runs, fmt)
 
 
 # --------------------------------------------------------------------------- the run, as blocks

@@ -1,4 +1,4 @@
-"""Record a run as JSONL, read it back strictly, replay it at recorded timing, export it.
+"""Record a run as JSONL and read it back strictly (``replay`` paces it, ``report`` exports it).
 
 File format (version 2), one JSON object per line::
 
@@ -34,15 +34,13 @@ from functools import cache
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Iterable, Iterator, Literal, Sequence, get_args, get_origin, get_type_hints
+from typing import Any, Callable, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import UsageError
 from .config import REDACTED, Settings, redact
 from .events import Done, Error, Event, from_dict, json_line, to_dict
 
-# The longest pause between two replayed events, whatever the recording says (README, Recordings).
-MAX_REPLAY_PAUSE_S = 5.0
 TRACE_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 RECORDER = "deepsearch"
@@ -210,61 +208,6 @@ def read_runs(path: str | Path) -> list[tuple[Meta, list[TimedEvent]]]:
     """Every run in the file, in order, each validated like ``read_trace``."""
     name, runs = _split_runs(path)
     return [_parse_run(name, lines) for lines in runs]
-
-
-def replay(path: str | Path, *, speed: float = 1.0, sleep: Callable[[float], None] = time.sleep,
-           run: int = -1) -> Iterator[Event]:
-    """Validate the whole run now (raising ``TraceError`` before any event), then
-    return an iterator that yields its events at recorded timing divided by
-    ``speed``; ``speed=0`` yields them at once."""
-    _check_speed(speed)
-    _, timed = read_trace(path, run=run)
-    return pace(timed, speed=speed, sleep=sleep)
-
-
-def pace(timed: Iterable[TimedEvent], *, speed: float = 1.0,
-         sleep: Callable[[float], None] = time.sleep) -> Iterator[Event]:
-    """Yield events, sleeping the recorded gap (over ``speed``) before each one.
-
-    The gap before the first event is its own ``t``, so a replay keeps the
-    recorded wait for the first token too. No pause is longer than
-    ``MAX_REPLAY_PAUSE_S``: a crafted trace cannot hold a replay (and its
-    server slot) for as long as its author likes.
-    """
-    _check_speed(speed)
-    previous = 0.0
-    for t, event in timed:
-        if speed and t > previous:
-            sleep(min((t - previous) / speed, MAX_REPLAY_PAUSE_S))
-        previous = max(previous, t)
-        yield event
-
-
-def export(path: str | Path, *, fmt: Literal["html", "md"], run: int | None = -1) -> str:
-    """A self-contained HTML or Markdown report of one recorded run, or of every run in the
-    file (``run=None``: the whole conversation of an ``app.py --trace`` session file)."""
-    runs = read_runs(path) if run is None else [read_trace(path, run=run)]
-    return export_runs([(meta, [event for _, event in timed]) for meta, timed in runs], fmt)
-
-
-def export_events(meta: Meta, events: list[Event], fmt: Literal["html", "md"]) -> str:
-    """A report from in-memory events (the UI's current answer) and a meta dict
-    with at least ``question``; ``model``, ``backend``, ``scripted`` and
-    ``started_at`` are shown when present."""
-    return export_runs([(meta, events)], fmt)
-
-
-def export_runs(runs: Sequence[tuple[Meta, Sequence[Event]]], fmt: Literal["html", "md"]) -> str:
-    """One report of several answers in order (a whole conversation), each ``(meta, events)``
-    as ``read_runs`` gives them or as the UI keeps them."""
-    from .report import render
-
-    return render(runs, fmt)
-
-
-def _check_speed(speed: float) -> None:
-    if not (isinstance(speed, (int, float)) and speed >= 0):  # also refuses NaN
-        raise ValueError(f"replay speed must be 0 (at once) or more, got {speed!r}")
 
 
 # One line of a run: (line number, raw text, parsed object or None when not JSON).

@@ -13,7 +13,7 @@ import pytest
 from agent.citations import cited_ids
 from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef
 from agent.safe_url import safe_http_url
-from agent.trace import export_events
+from agent.report import export_events
 from tests.engine_helpers import answer, call, done_of, result, run_script
 from ui.citations import link_citations, neutralise, safe_url
 from ui.mapper import events_to_messages
