@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +65,25 @@ def settings_info(runtime: Runtime) -> str:
     return "  \n".join(lines)
 
 
-def build_ui(runtime: Runtime) -> gr.Blocks:
-    s = runtime.settings
-    h = Handlers(runtime)
+@dataclass
+class _Parts:
+    """The components the event wiring needs, built by the layout functions below."""
+
+    session: gr.State
+    chatbot: gr.Chatbot
+    status: gr.Markdown
+    meter: gr.Markdown
+    msg: gr.Textbox
+    ask: gr.Button
+    stop: gr.Button
+    new_chat: gr.Button
+    downloads: list[gr.DownloadButton]  # trace, HTML report, Markdown report
+    conversation: list[gr.DownloadButton]  # the whole conversation: HTML, Markdown
+    upload: gr.UploadButton
+    controls: list[gr.components.Component]  # max searches, provider, results, temperature, max new
+
+
+def _providers(s: Any) -> list[tuple[str, str]]:
     providers = list(PROVIDERS)
     if s.search_fixture:
         providers.append(("Fixture (offline file)", "fixture"))
@@ -74,96 +91,135 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         providers.append(("Documents only (the shared index)", "local"))
     if s.retriever_url:
         providers.append(("Retrieval server (Search-R1 /retrieve)", "retriever"))
+    return providers
+
+
+def _header(runtime: Runtime) -> gr.Markdown:
+    """Title, demo banner, a startup problem; returns the model-loading status line."""
+    gr.HTML(f'<div id="app-header"><h1>{LOGO}{TITLE}</h1><p class="subtitle">{SUBTITLE}</p></div>')
+    gr.Markdown(runtime.banner or "", visible=bool(runtime.banner), elem_id="banner")
+    problem = runtime.problem and (f"⚠ **Questions cannot be answered right now.** "
+                                   f"{visitor_markdown(runtime.problem)}")
+    gr.Markdown(problem or "", visible=bool(problem), elem_id="problem")
+    return gr.Markdown(runtime.loader.status(), visible=bool(runtime.loader.status()), elem_id="model-status")
+
+
+def _chatbot(runtime: Runtime) -> gr.Chatbot:
+    return gr.Chatbot(
+        label="Conversation", elem_id="chat", show_label=False, height="62vh", min_height=360,
+        sanitize_html=True, allow_tags=False, render_markdown=True, feedback_options=None, buttons=["copy"],
+        # No examples when every question would fail (the banner above says why).
+        examples=None if runtime.problem else [{"text": q} for q in EXAMPLES],
+        group_consecutive_messages=True, editable="user",
+        placeholder="**Ask anything.** Watch the model think, search and cite its sources.",
+    )
+
+
+def _composer(s: Any) -> tuple[gr.Textbox, gr.Button, gr.Button]:
+    with gr.Row(elem_id="composer", equal_height=True):
+        msg = gr.Textbox(label="Question", show_label=False, placeholder="Ask a question…", lines=1,
+                         max_lines=6, scale=8, elem_id="question")  # focused by ui.js, on wide screens
+        ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
+        stop = gr.Button("Stop", variant="stop", scale=1, min_width=70, elem_id="stop", visible=False)
+    gr.HTML(f'<span id="char-count" data-limit="{s.max_question_chars}" aria-live="polite"></span>',
+            elem_id="char-count-box", padding=False)
+    return msg, ask, stop
+
+
+def _exports_row() -> tuple[gr.Button, list[gr.DownloadButton], list[gr.DownloadButton], gr.UploadButton]:
+    with gr.Row(elem_id="exports"):
+        new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
+        downloads = [gr.DownloadButton(label, visible=False, size="sm", elem_id=elem_id) for label, elem_id in (
+            ("Download trace", "dl-trace"), ("Download HTML report", "dl-html"),
+            ("Download Markdown report", "dl-md"))]
+        conversation = [gr.DownloadButton(label, visible=False, size="sm", elem_id=elem_id) for label, elem_id in (
+            ("Conversation (HTML)", "dl-conv-html"), ("Conversation (Markdown)", "dl-conv-md"))]
+        upload = gr.UploadButton("Replay a trace", file_types=[".jsonl"], size="sm", elem_id="replay-upload")
+    return new_chat, downloads, conversation, upload
+
+
+def _settings(runtime: Runtime) -> list[gr.components.Component]:
+    s = runtime.settings
+    with gr.Accordion("Settings", open=False, elem_id="settings"):
+        gr.Markdown(settings_info(runtime), elem_id="settings-info")
+        with gr.Row():
+            max_searches = gr.Slider(0, max(10, s.max_searches), step=1, value=s.max_searches,
+                                     label="Max searches per question", elem_id="set-max-searches")
+            results = gr.Slider(1, max(10, s.results_per_search), step=1, value=s.results_per_search,
+                                label="Results per search", elem_id="set-results")
+        with gr.Row():
+            provider = gr.Dropdown(_providers(s), value=s.provider, label="Search provider",
+                                   elem_id="set-provider")
+            # Every range holds the configured value: Gradio refuses a value outside its slider,
+            # which would fail every question of an app started with e.g. --max-new-tokens 100.
+            temperature = gr.Slider(0.0, max(1.5, s.temperature), step=0.05, value=s.temperature,
+                                    label="Temperature", elem_id="set-temperature")
+            max_new = gr.Slider(min(256, s.max_new_tokens), max(32768, s.max_new_tokens), step=256,
+                                value=s.max_new_tokens, label="Max new tokens per round",
+                                elem_id="set-max-new-tokens")
+    return [max_searches, provider, results, temperature, max_new]
+
+
+def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> list[Any]:
+    """Every way of starting an answer; returns their events, for Stop and New chat to cancel."""
+    s = runtime.settings
+    outputs = [p.msg, p.chatbot, p.meter, p.session, *p.downloads]
+    buttons = [p.ask, p.stop]
+    answering = dict(outputs=outputs, show_progress="minimal", show_progress_on=[p.meter],
+                     concurrency_id=ANSWER_GROUP, concurrency_limit=s.concurrency_limit)
+    replaying = {**answering, "concurrency_id": REPLAY_GROUP, "concurrency_limit": REPLAY_CONCURRENCY}
+    asking = [p.msg, p.chatbot, p.session, *p.controls]
+    starts = [  # (trigger, handler, inputs, listener options)
+        (p.msg.submit, h.ask, asking, dict(api_name="ask", **answering)),
+        (p.ask.click, h.ask, asking, dict(api_visibility="private", **answering)),
+        (p.chatbot.example_select, h.ask_example, asking[1:], dict(api_visibility="private", **answering)),
+        (p.chatbot.retry, h.regenerate, asking[1:], dict(api_visibility="private", **answering)),
+        (p.chatbot.edit, h.edit, asking[1:], dict(api_visibility="private", **answering)),
+        (p.upload.upload, h.replay_upload, [p.upload, p.chatbot, p.session], dict(api_name="replay", **replaying)),
+    ]
+    running = []
+    for trigger, handler, inputs, options in starts:
+        # Not queued: it flips the buttons at once, and never counts against a full queue.
+        trigger(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
+        running.append(trigger(handler, inputs, **options))
+        then = running[-1].then(h.idle, None, buttons, queue=False, api_visibility="private")
+        if handler is not h.replay_upload:  # a replayed answer is not part of this conversation
+            then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
+    if runtime.replay_path:
+        running.append(demo.load(h.replay_startup, [p.chatbot, p.session], api_visibility="private",
+                                 **replaying))
+    return running
+
+
+def _wire_controls(h: Handlers, p: _Parts, running: list[Any]) -> None:
+    buttons = [p.ask, p.stop]
+    p.stop.click(h.stop, [p.chatbot, p.session], [p.chatbot, p.meter], queue=False, api_name="stop",
+                 cancels=running).then(h.idle, None, buttons, queue=False, api_visibility="private")
+    cleared = [p.chatbot, p.meter, p.session, *p.downloads, p.msg, *p.conversation]
+    for trigger in (p.new_chat.click, p.chatbot.clear):
+        trigger(h.new_chat, [p.session], cleared, queue=False, api_visibility="private", cancels=running
+                ).then(h.idle, None, buttons, queue=False, api_visibility="private")
+
+
+def build_ui(runtime: Runtime) -> gr.Blocks:
+    h = Handlers(runtime)
     # Gradio copies each download into its cache: files older than an hour go, so a busy replica's
     # disk stays bounded (a download link older than that is gone too).
     with gr.Blocks(title=TITLE, fill_width=False, delete_cache=EXPORT_CACHE_S) as demo:
         # Gradio deletes a session's state when it drops the session: its uploaded documents go too.
         session = gr.State(None, delete_callback=close_session)
-        gr.HTML(f'<div id="app-header"><h1>{LOGO}{TITLE}</h1><p class="subtitle">{SUBTITLE}</p></div>')
-        gr.Markdown(runtime.banner or "", visible=bool(runtime.banner), elem_id="banner")
-        problem = runtime.problem and (f"⚠ **Questions cannot be answered right now.** "
-                                       f"{visitor_markdown(runtime.problem)}")
-        gr.Markdown(problem or "", visible=bool(problem), elem_id="problem")
-        status = gr.Markdown(runtime.loader.status(), visible=bool(runtime.loader.status()),
-                             elem_id="model-status")
-        chatbot = gr.Chatbot(
-            label="Conversation", elem_id="chat", show_label=False, height="62vh", min_height=360,
-            sanitize_html=True, allow_tags=False, render_markdown=True, feedback_options=None, buttons=["copy"],
-            # No examples when every question would fail (the banner above says why).
-            examples=None if runtime.problem else [{"text": q} for q in EXAMPLES],
-            group_consecutive_messages=True, editable="user",
-            placeholder="**Ask anything.** Watch the model think, search and cite its sources.",
-        )
+        status = _header(runtime)
+        chatbot = _chatbot(runtime)
         meter = gr.Markdown("", label="Progress", elem_id="meter")  # labels name the API's outputs
-        with gr.Row(elem_id="composer", equal_height=True):
-            msg = gr.Textbox(label="Question", show_label=False, placeholder="Ask a question…", lines=1,
-                             max_lines=6, scale=8, elem_id="question")  # focused by ui.js, on wide screens
-            ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
-            stop = gr.Button("Stop", variant="stop", scale=1, min_width=70, elem_id="stop", visible=False)
-        gr.HTML(f'<span id="char-count" data-limit="{s.max_question_chars}" aria-live="polite"></span>',
-                elem_id="char-count-box", padding=False)
-        with gr.Row(elem_id="exports"):
-            new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
-            dl_trace = gr.DownloadButton("Download trace", visible=False, size="sm", elem_id="dl-trace")
-            dl_html = gr.DownloadButton("Download HTML report", visible=False, size="sm", elem_id="dl-html")
-            dl_md = gr.DownloadButton("Download Markdown report", visible=False, size="sm", elem_id="dl-md")
-            dl_conv = [gr.DownloadButton("Conversation (HTML)", visible=False, size="sm", elem_id="dl-conv-html"),
-                       gr.DownloadButton("Conversation (Markdown)", visible=False, size="sm",
-                                         elem_id="dl-conv-md")]
-            upload = gr.UploadButton("Replay a trace", file_types=[".jsonl"], size="sm",
-                                     elem_id="replay-upload")
-        with gr.Accordion("Settings", open=False, elem_id="settings"):
-            gr.Markdown(settings_info(runtime), elem_id="settings-info")
-            with gr.Row():
-                max_searches = gr.Slider(0, max(10, s.max_searches), step=1, value=s.max_searches,
-                                         label="Max searches per question", elem_id="set-max-searches")
-                results = gr.Slider(1, max(10, s.results_per_search), step=1, value=s.results_per_search,
-                                    label="Results per search", elem_id="set-results")
-            with gr.Row():
-                provider = gr.Dropdown(providers, value=s.provider, label="Search provider",
-                                       elem_id="set-provider")
-                # Every range holds the configured value: Gradio refuses a value outside its slider,
-                # which would fail every question of an app started with e.g. --max-new-tokens 100.
-                temperature = gr.Slider(0.0, max(1.5, s.temperature), step=0.05, value=s.temperature,
-                                        label="Temperature", elem_id="set-temperature")
-                max_new = gr.Slider(min(256, s.max_new_tokens), max(32768, s.max_new_tokens), step=256,
-                                    value=s.max_new_tokens, label="Max new tokens per round",
-                                    elem_id="set-max-new-tokens")
+        msg, ask, stop = _composer(runtime.settings)
+        new_chat, downloads, conversation, upload = _exports_row()
+        controls = _settings(runtime)
         build_documents_panel(runtime, session=session, chatbot=chatbot, demo=demo)
         timer = gr.Timer(1.0, active=runtime.loader.loading)
-
-        controls = [max_searches, provider, results, temperature, max_new]
-        outputs = [msg, chatbot, meter, session, dl_trace, dl_html, dl_md]
-        buttons = [ask, stop]
-        answering = dict(outputs=outputs, show_progress="minimal", show_progress_on=[meter],
-                         concurrency_id=ANSWER_GROUP, concurrency_limit=s.concurrency_limit)
-        replaying = {**answering, "concurrency_id": REPLAY_GROUP, "concurrency_limit": REPLAY_CONCURRENCY}
-        asking = [msg, chatbot, session, *controls]
-        starts = [  # (trigger, handler, inputs, listener options)
-            (msg.submit, h.ask, asking, dict(api_name="ask", **answering)),
-            (ask.click, h.ask, asking, dict(api_visibility="private", **answering)),
-            (chatbot.example_select, h.ask_example, asking[1:], dict(api_visibility="private", **answering)),
-            (chatbot.retry, h.regenerate, asking[1:], dict(api_visibility="private", **answering)),
-            (chatbot.edit, h.edit, asking[1:], dict(api_visibility="private", **answering)),
-            (upload.upload, h.replay_upload, [upload, chatbot, session], dict(api_name="replay", **replaying)),
-        ]
-        running = []
-        for trigger, handler, inputs, options in starts:
-            # Not queued: it flips the buttons at once, and never counts against a full queue.
-            trigger(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
-            running.append(trigger(handler, inputs, **options))
-            then = running[-1].then(h.idle, None, buttons, queue=False, api_visibility="private")
-            if handler is not h.replay_upload:  # a replayed answer is not part of this conversation
-                then.then(h.conversation_files, [session], dl_conv, queue=False, api_visibility="private")
-        if runtime.replay_path:
-            running.append(demo.load(h.replay_startup, [chatbot, session], api_visibility="private",
-                                     **replaying))
-        stop.click(h.stop, [chatbot, session], [chatbot, meter], queue=False, api_name="stop",
-                   cancels=running).then(h.idle, None, buttons, queue=False, api_visibility="private")
-        for trigger in (new_chat.click, chatbot.clear):
-            trigger(h.new_chat, [session], [chatbot, meter, session, dl_trace, dl_html, dl_md, msg, *dl_conv],
-                    queue=False, api_visibility="private", cancels=running
-                    ).then(h.idle, None, buttons, queue=False, api_visibility="private")
+        parts = _Parts(session=session, chatbot=chatbot, status=status, meter=meter, msg=msg, ask=ask, stop=stop,
+                       new_chat=new_chat, downloads=downloads, conversation=conversation, upload=upload,
+                       controls=controls)
+        _wire_controls(h, parts, _wire_answers(demo, runtime, h, parts))
         timer.tick(h.tick, None, [status, timer], api_visibility="private", queue=False)
         demo.unload(h.closed)
     return demo
