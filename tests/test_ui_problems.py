@@ -142,3 +142,19 @@ def test_first_screen_keyboard_screen_reader_and_counter(browser) -> None:
         close(page)
     finally:
         demo.close()
+
+
+def test_settings_never_show_the_word_fixture_to_a_visitor() -> None:
+    """An app run on bundled results (the demo) names them so, not by the developer's word."""
+    import gradio as gr
+
+    blocks = app.create_demo(scripted()).blocks
+    shown = []
+    for block in blocks.blocks.values():
+        shown.append(str(getattr(block, "label", "") or ""))
+        if isinstance(block, gr.Dropdown):
+            shown += [str(label) for label, _ in block.choices]
+        if isinstance(block, gr.Markdown):
+            shown.append(str(block.value or ""))
+    assert "Bundled results (offline)" in shown
+    assert not [text for text in shown if "fixture" in text.lower()]

@@ -86,7 +86,7 @@ class _Parts:
 def _providers(s: Any) -> list[tuple[str, str]]:
     providers = list(PROVIDERS)
     if s.search_fixture:
-        providers.append(("Fixture (offline file)", "fixture"))
+        providers.append(("Bundled results (offline)", "fixture"))
     if s.index_dir:
         providers.append(("Documents only (the shared index)", "local"))
     if s.retriever_url:
