@@ -89,7 +89,7 @@ class ChatSession:
         global _GPU_BACKEND
         _GPU_BACKEND = self.backend  # forked into the worker with the loaded model
         own = [str(index.directory) for index in self.own_indexes]
-        remote = gpu_answer(question, self.settings, list(self.history), list(self.registry.refs()), own)
+        remote = gpu_answer(question, self.settings, list(self.history), own)
         try:
             for event in remote:
                 if isinstance(event, Done):
@@ -154,18 +154,17 @@ _GPU_BACKEND: Backend | None = None
 
 
 def answer_in_one_call(question: str, settings: Settings, history: list[tuple[str, str]],
-                       sources: list[SourceRef], own_index_dirs: Sequence[str] = ()) -> Iterator[Event]:
+                       own_index_dirs: Sequence[str] = ()) -> Iterator[Event]:
     """One whole answer (every round, search and splice) as a real generator function.
 
     This is what ZeroGPU runs in a forked worker: the arguments are pickled,
-    so it takes plain data and rebuilds the source numbering from it, and the
+    so it takes plain data (history, index folders) and numbers its own sources, and the
     cancel event lives here, set when the wrapper closes this generator.
     """
     if _GPU_BACKEND is None:
         raise RuntimeError("no backend was shared for GPU calls; call ChatSession.ask")
     cancel = threading.Event()
-    registry = SourceRegistry()
-    registry.adopt(sources)
+    registry = SourceRegistry()  # each answer numbers its own sources from [1]
     # A forked worker must not share the parent's SQLite connections: it opens the folders anew.
     own = [DocumentIndex(d, read_only=True) for d in own_index_dirs]
     try:

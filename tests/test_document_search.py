@@ -235,7 +235,7 @@ def test_a_passage_keeps_its_number_and_survives_a_gpu_worker_handover() -> None
     first = registry.register(passage)
     assert registry.register(passage) is first and registry.register(other_page).id == 2
     worker = SourceRegistry()
-    worker.adopt(registry.refs())
+    worker.adopt([source.ref() for source in registry.all()])
     assert worker.register(passage).id == 1 and worker.all()[0].content == "Revenue grew."
 
 

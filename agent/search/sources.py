@@ -91,10 +91,6 @@ class SourceRegistry:
             self._ordered.append(source)
             return source
 
-    def refs(self) -> list[SourceRef]:
-        """Plain, picklable numbering (what a ZeroGPU worker needs to continue it)."""
-        return [s.ref() for s in self.all()]
-
     def adopt(self, refs: Iterable[SourceRef]) -> None:
         """Take over numbers given elsewhere (a GPU worker), keeping ids as they are."""
         with self._lock:
