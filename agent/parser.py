@@ -56,18 +56,11 @@ class StreamParser:
 
     def feed(self, chunk: str) -> list[Delta]:
         out: list[Delta] = []
-        self._pending += chunk
-        while True:
-            hit = earliest_tag(self._pending)
-            if hit is None:
-                break
-            pos, tag = hit
-            self._emit(self._pending[:pos], out)
-            self._pending = self._pending[pos + len(tag):]
+        pieces, text, self._pending = cut_at_tags(self._pending + chunk)
+        for before, tag in pieces:
+            self._emit(before, out)
             self._on_tag(tag)
-        keep = partial_tag_suffix(self._pending)
-        self._emit(self._pending[: len(self._pending) - keep], out)
-        self._pending = self._pending[len(self._pending) - keep:]
+        self._emit(text, out)
         return out
 
     def close(self) -> list[Delta]:
@@ -125,6 +118,18 @@ def earliest_tag(text: str, tags: tuple[str, ...] = _TAGS) -> tuple[int, str] | 
         if pos != -1 and (best is None or pos < best[0]):
             best = (pos, tag)
     return best
+
+
+def cut_at_tags(text: str, tags: tuple[str, ...] = _TAGS) -> tuple[list[tuple[str, str]], str, str]:
+    """Split streamed ``text`` at ``tags``: the (text before, tag) pairs in order, the text after
+    them that is safe to show, and a possible tag start held back for the next chunk."""
+    pieces: list[tuple[str, str]] = []
+    while (hit := earliest_tag(text, tags)) is not None:
+        pos, tag = hit
+        pieces.append((text[:pos], tag))
+        text = text[pos + len(tag):]
+    keep = partial_tag_suffix(text, tags)
+    return pieces, text[: len(text) - keep], text[len(text) - keep:]
 
 
 def partial_tag_suffix(text: str, tags: tuple[str, ...] = _TAGS) -> int:

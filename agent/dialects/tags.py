@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
-from ..parser import BadToolCall, Delta, MAX_QUERY_CHARS, ToolCall, earliest_tag, partial_tag_suffix
+from ..parser import BadToolCall, Delta, MAX_QUERY_CHARS, ToolCall, cut_at_tags
 from ..prompt import TOOL_NAME, escape_untrusted
 
 SEARCH_OPEN, SEARCH_CLOSE = "<search>", "</search>"
@@ -79,15 +79,11 @@ class TagParser:
 
     def feed(self, chunk: str) -> list[Delta]:
         out: list[Delta] = []
-        self._pending += chunk
-        while (hit := earliest_tag(self._pending, _TAGS)) is not None:
-            pos, tag = hit
-            self._emit(self._pending[:pos], out)
-            self._pending = self._pending[pos + len(tag):]
+        pieces, text, self._pending = cut_at_tags(self._pending + chunk, _TAGS)
+        for before, tag in pieces:
+            self._emit(before, out)
             self._on_tag(tag, out)
-        keep = partial_tag_suffix(self._pending, _TAGS)
-        self._emit(self._pending[: len(self._pending) - keep], out)
-        self._pending = self._pending[len(self._pending) - keep:]
+        self._emit(text, out)
         return out
 
     def close(self) -> list[Delta]:
