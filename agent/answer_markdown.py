@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
-from .citations import CITATION, without_link_targets
+from .citations import CITATION, outside_code, without_link_targets
 from .safe_url import safe_http_url
 
 Cite = Callable[[re.Match[str]], str]
@@ -52,13 +52,12 @@ _STRICT.add_render_rule("link_open", _render_link_open)
 
 def answer_html(text: str, cite: Cite) -> str:
     """The answer as HTML: headings, lists, tables, emphasis, code, safe links, linked citations."""
-    return _STRICT.render(_outside_code(text, without_link_targets), {"cite": cite})
+    return _STRICT.render(outside_code(text, without_link_targets), {"cite": cite})
 
 
 # --------------------------------------------------------------------------- Markdown out
 
 
-_CODE = re.compile(r"```[\s\S]*?(?:```|\Z)|~~~[\s\S]*?(?:~~~|\Z)|`[^`\n]*`")
 _IMAGE = re.compile(r"!\[")
 _REF_DEFINITION = re.compile(r"^( {0,3})\[(?=[^\]\n]+\]:)", re.M)
 # A destination may hold one level of balanced parentheses, as CommonMark allows: (javascript:f(1)).
@@ -71,7 +70,7 @@ def answer_markdown(text: str, cite: Cite) -> str:
     non-http(s) links reduced to their text, reference definitions shown as text; code,
     quotes and ``&`` stay as written. The result is parsed back and, should any HTML or unsafe
     link survive, every ``<``, ``>``, ``&`` and bracket outside citations is escaped."""
-    safe = _outside_code(text, lambda part: _defang(without_link_targets(part).replace("<", "&lt;")))
+    safe = outside_code(text, lambda part: _defang(without_link_targets(part).replace("<", "&lt;")))
     out = CITATION.sub(cite, safe)
     if _is_safe(out):
         return out
@@ -84,14 +83,6 @@ def _defang(text: str) -> str:
     text = _IMAGE.sub(r"!\\[", text)
     text = _REF_DEFINITION.sub(r"\1\\[", text)
     return _INLINE_LINK.sub(lambda m: m.group(0) if safe_http_url(m.group(2)) else m.group(1), text)
-
-
-def _outside_code(text: str, change: Callable[[str], str]) -> str:
-    out, pos = [], 0
-    for code in _CODE.finditer(text):
-        out += [change(text[pos:code.start()]), code.group(0)]
-        pos = code.end()
-    return "".join(out) + change(text[pos:])
 
 
 def _outside_citations(text: str, change: Callable[[str], str]) -> str:

@@ -8,7 +8,7 @@ engine itself never imports gradio or ``ui/``.
 from __future__ import annotations
 
 from .backends.base import Backend, BackendError
-from .citations import CITATION, citation_numbers, cited_ids, without_link_targets
+from .citations import CITATION, citation_numbers, cited_ids, display_numbering, renumber, without_link_targets
 from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, install_log_redaction,
                      load_dotenv_file, redact, settings_from_env)
 from .events import (Answer, Done, Error, Event, RefusedCall, RunEnd, RunStats, SearchDone, SearchStart, SourceRef,
@@ -28,10 +28,10 @@ from .trace import TraceError, TraceWriter, read_trace
 __all__ = [
     "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "Answer", "Backend", "BackendError",
     "ChatSession", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable", "InputError", "RefusedCall",
-    "RunEnd", "RunStats", "SearchDone", "SearchStart",
-    "Settings", "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "build_backend",
-    "build_search", "citation_numbers", "cited_ids", "display_url", "engine_flags", "export_events", "export_runs",
-    "install_log_redaction", "json_line", "load_dotenv_file", "on_zero_gpu", "pace", "read_trace", "redact",
-    "replay", "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "unwritable",
-    "validate_question", "visible_url", "without_link_targets",
+    "RunEnd", "RunStats", "SearchDone", "SearchStart", "Settings", "SettingsError", "SourceRef", "Thinking",
+    "TraceError", "TraceWriter", "build_backend", "build_search", "citation_numbers", "cited_ids",
+    "display_numbering", "display_url", "engine_flags", "export_events", "export_runs", "install_log_redaction",
+    "json_line", "load_dotenv_file", "on_zero_gpu", "pace", "read_trace", "redact", "renumber", "replay",
+    "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "unwritable", "validate_question",
+    "visible_url", "without_link_targets",
 ]

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import Any, Literal
+
+from .citations import display_numbering
 
 # How one round of generation ended (``Conversation.finish_reason``).
 FinishReason = Literal["stop", "tool_call", "length", "cancelled", "context"]
@@ -32,7 +35,8 @@ RefusalReason = Literal["budget", "context", "malformed", "rounds"]
 
 @dataclass(frozen=True, kw_only=True)
 class SourceRef:
-    """A numbered source as shown to people: the number is global per conversation.
+    """A numbered source. ``id`` is the model's handle (the number in its tool results, per
+    answer from 1 in the order searches return sources); people see ``Done.display_numbers``.
 
     A web page has a ``url``. A passage of a document has no URL (``url`` is empty)
     but its ``file``, ``page`` (PDFs) and ``text``, so a citation can show the passage.
@@ -172,6 +176,13 @@ class Done:
         if self.stopped and self.end != "stopped":
             object.__setattr__(self, "end", "stopped")
 
+    @cached_property
+    def display_numbers(self) -> dict[int, int]:
+        """Source id -> the number people see: cited sources from 1 in order of first citation in
+        ``answer``, then the rest. Derived from ``answer`` and ``sources``, so a trace that predates
+        it (or holds another) numbers the same."""
+        return display_numbering(self.answer, (s.id for s in self.sources))
+
 
 def infer_end(*, answer: str, stopped: bool, stats: RunStats) -> RunEnd:
     """How a version-1 trace's run ended, from what it recorded (it had no ``end``)."""
@@ -213,6 +224,7 @@ def to_dict(event: Event) -> dict[str, Any]:
                     del ref[name]
     if isinstance(event, Done):
         data["stats"] = event.stats.to_dict()
+        data["display_numbers"] = {str(handle): n for handle, n in event.display_numbers.items()}
     return {"type": data.pop("type"), **data}
 
 
@@ -223,6 +235,8 @@ def from_dict(data: dict[str, Any]) -> Event:
     if cls is None:
         raise ValueError(f"unknown event type {kind!r}; expected one of {sorted(_BY_TYPE)}")
     values = {k: v for k, v in data.items() if k not in ("type", "t")}
+    if cls is Done:
+        values.pop("display_numbers", None)  # derived from the answer and sources, never read back
     try:
         if cls in (SearchDone, Done):
             key = "results" if cls is SearchDone else "sources"

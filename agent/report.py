@@ -11,11 +11,12 @@ to http(s)).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
 from .events import Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
-from .citations import cited_ids
+from .citations import cited_ids, display_numbering
 from .loop import REFUSAL_REASONS
 from .trace import read_runs, read_trace
 
@@ -89,10 +90,18 @@ class Run:
     def cited(self) -> list[int]:
         return list(self.done.cited if self.done is not None else cited_ids(self.answer, self.sources))
 
+    @cached_property
+    def numbers(self) -> dict[int, int]:
+        """Source id -> the number people read: cited from 1 in order of first citation, then the
+        rest (``display_numbering``: a ``done``'s ``display_numbers``, and numbers after those for
+        any source a search found that the ``done`` does not list). Read once regrouped."""
+        return display_numbering(self.answer, self.sources)
+
     def source_groups(self) -> list[tuple[str, list[int]]]:
-        """("Cited", ids in order of first citation) and ("Also found", the rest in order)."""
-        cited = [n for n in self.cited if n in self.sources]
-        rest = [n for n in sorted(self.sources) if n not in cited]
+        """("Cited", ids) and ("Also found", the rest), each in the order of their numbers."""
+        numbers = self.numbers
+        cited = sorted((n for n in self.cited if n in self.sources), key=numbers.__getitem__)
+        rest = sorted((n for n in self.sources if n not in cited), key=numbers.__getitem__)
         return [(heading, ids) for heading, ids in (("Cited", cited), ("Also found", rest)) if ids]
 
 
@@ -184,9 +193,10 @@ def stat_rows(run: Run) -> list[tuple[str, str]]:
     """(label, value) rows for a person; empty when the run has no ``done``."""
     if run.done is None:
         return []
-    done = run.done
+    done, numbers = run.done, run.numbers
+    cited = sorted(numbers[n] for n in done.cited if n in numbers)
     rows = [("Searches", str(done.searches)), ("Sources found", str(len(done.sources))),
-            ("Cited", ", ".join(f"[{n}]" for n in done.cited) or "none"), ("Stopped", _value(done.stopped)),
+            ("Cited", ", ".join(f"[{n}]" for n in cited) or "none"), ("Stopped", _value(done.stopped)),
             ("Ended", END_WORDS[done.end])]
     for key, value in done.stats.to_dict().items():
         label = STAT_LABELS.get(str(key)) or str(key).replace("_", " ").capitalize()

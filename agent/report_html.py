@@ -6,10 +6,10 @@ escaped; only http(s) URLs are linked; the answer's Markdown is rendered (``answ
 from __future__ import annotations
 
 import html
-import re
 from typing import Any, Sequence
 
 from .answer_markdown import answer_html
+from .citations import Cite, citation_writer
 from .events import Error, SourceRef
 from .safe_url import safe_http_url, visible_url
 from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
@@ -93,19 +93,20 @@ def _article(meta: dict[str, Any], run: Run, *, anchor: str) -> str:
     body.append('<section class="run"><h2>How it got there</h2>')
     if not run.blocks:
         body.append('<p class="meta">No thinking or searches were recorded.</p>')
+    numbers = run.numbers
     for block in run.blocks:
         if isinstance(block, str):
             body.append('<details class="thinking"><summary>Thinking…</summary>'
                         f'<div class="pre">{_e(block.strip())}</div></details>')
         elif isinstance(block, Search):
-            body.append(_search(block))
+            body.append(_search(block, numbers))
         elif isinstance(block, Error):
             body.append(f'<p class="error">Error: {_e(block.message)}</p>')
     body.append('</section><section class="answer"><h2>Answer</h2>')
     if run.done is not None and run.done.stopped:
         body.append('<p><span class="badge stopped">Stopped before the end</span></p>')
     if run.answer.strip():
-        body.append(f'<div class="markdown">{_answer(run.answer.strip(), run.sources, anchor)}</div>')
+        body.append(f'<div class="markdown">{_answer(run.answer.strip(), numbers, anchor)}</div>')
     else:
         body.append('<p class="meta">No answer was given.</p>')
     body.append("</section>")
@@ -131,22 +132,17 @@ def _link(ref: SourceRef) -> str:
     return f'<a href="{_e(href)}" rel="noopener noreferrer">{title}</a>{where}'
 
 
-def _answer(text: str, sources: dict[int, SourceRef], anchor: str) -> str:
-    def cite(match: re.Match[str]) -> str:
-        links = []
-        for part in match.group(1).split(","):
-            n = int(part)
-            if n in sources:
-                links.append(f'<a class="cite" href="#{anchor}source-{n}">{n}</a>')
-            else:
-                links.append(f'<span class="cite-missing" title="no source [{n}] was found in this run">'
-                             f"{n}?</span>")
+def _answer(text: str, numbers: dict[int, int], anchor: str) -> str:
+    def write(group: list[Cite]) -> str:
+        links = [f'<a class="cite" href="#{anchor}source-{c.number}">{c.number}</a>' if c.number is not None
+                 else f'<span class="cite-missing" title="no source [{c.handle}] was found in this run">'
+                      f"{c.handle}?</span>" for c in group]
         return "[" + ", ".join(links) + "]"
 
-    return answer_html(text, cite)
+    return answer_html(text, citation_writer(numbers, write))
 
 
-def _search(s: Search) -> str:
+def _search(s: Search, numbers: dict[int, int]) -> str:
     out = [f'<section class="search"><h3>{s.label}: {_e(s.query)}</h3>']
     if s.done is None:
         out.append('<p class="meta">did not finish</p>')
@@ -157,7 +153,7 @@ def _search(s: Search) -> str:
         elif not s.done.results:
             out.append('<p class="meta">No results.</p>')
         else:
-            items = "".join(f'<li value="{r.id}">{_link(r)}</li>' for r in s.done.results)
+            items = "".join(f'<li{_value(numbers.get(r.id))}>{_link(r)}</li>' for r in s.done.results)
             out.append(f"<ol>{items}</ol>")
     return "".join(out) + "</section>"
 
@@ -168,6 +164,12 @@ def _sources(run: Run, anchor: str) -> str:
         return '<section class="sources"><h2>Sources</h2><p class="meta">No sources.</p></section>'
     out = ['<section class="sources"><h2>Sources</h2>']
     for heading, ids in groups:
-        items = "".join(f'<li id="{anchor}source-{n}" value="{n}">{_link(run.sources[n])}</li>' for n in ids)
+        items = "".join(f'<li id="{anchor}source-{run.numbers[n]}"{_value(run.numbers[n])}>{_link(run.sources[n])}</li>'
+                        for n in ids)
         out.append(f"<h3>{heading}</h3><ol>{items}</ol>")
     return "".join(out) + "</section>"
+
+
+def _value(number: int | None) -> str:
+    """The ``value`` attribute that makes an ``<li>`` show a source's number (none: a bullet)."""
+    return f' value="{number}"' if number is not None else ""

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 from urllib.parse import quote
 
 from .answer_markdown import answer_markdown
+from .citations import Cite, citation_writer
 from .events import Error, SourceRef
 from .safe_url import safe_http_url, visible_url
 from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
@@ -28,20 +29,21 @@ def _run(meta: dict[str, Any], run: Run) -> str:
     if meta.get("scripted"):
         out += [f"> **{SCRIPTED_BADGE}**", ""]
     out += [f"*{_text(byline(meta))}*", "", "## How it got there", ""]
+    numbers = run.numbers
     for block in run.blocks:
         if isinstance(block, str):
             out += ["<details><summary>Thinking…</summary>", "", _block(block), "", "</details>", ""]
         elif isinstance(block, Search):
-            out += _search(block)
+            out += _search(block, numbers)
         elif isinstance(block, Error):
             out += [f"> ⚠ **Error:** {_text(block.message)}", ""]
     out += ["## Answer", ""]
     if run.done is not None and run.done.stopped:
         out += ["*Stopped before the end.*", ""]
-    out += [_answer(run.answer.strip(), run.sources) if run.answer.strip() else "*No answer was given.*", ""]
+    out += [_answer(run.answer.strip(), run.sources, numbers) if run.answer.strip() else "*No answer was given.*", ""]
     out += ["## Sources", ""]
     for heading, ids in run.source_groups():
-        out += [f"**{heading}**", ""] + [f"- \\[{n}\\] {_link(run.sources[n])}" for n in ids] + [""]
+        out += [f"**{heading}**", ""] + [f"- \\[{numbers[n]}\\] {_link(run.sources[n])}" for n in ids] + [""]
     if not run.sources:
         out += ["*No sources.*", ""]
     rows = stat_rows(run)
@@ -51,7 +53,7 @@ def _run(meta: dict[str, Any], run: Run) -> str:
     return "\n".join(out)
 
 
-def _search(block: Search) -> list[str]:
+def _search(block: Search, numbers: dict[int, int]) -> list[str]:
     out = [f"**{block.label}:** {_text(block.query)}"]
     if block.done is None:
         return out + ["", "*did not finish*", ""]
@@ -61,7 +63,7 @@ def _search(block: Search) -> list[str]:
     elif not block.done.results:
         out.append("- No results.")
     else:
-        out += [f"- \\[{r.id}\\] {_link(r)}" for r in block.done.results]
+        out += [f"- \\[{numbers.get(r.id, '?')}\\] {_link(r)}" for r in block.done.results]
     return out + [""]
 
 
@@ -89,19 +91,18 @@ def _link(ref: SourceRef) -> str:
     return f"[{title}]({_url(href)})" if href else f"{title} ({_text(visible_url(ref.url))})"
 
 
-def _answer(text: str, sources: dict[int, SourceRef]) -> str:
-    def cite(match: re.Match[str]) -> str:
+def _answer(text: str, sources: dict[int, SourceRef], numbers: dict[int, int]) -> str:
+    def write(group: list[Cite]) -> str:
         out = []
-        for part in match.group(1).split(","):
-            n = int(part)
-            href = safe_http_url(sources[n].url) if n in sources else None
-            if href:
-                out.append(f"[\\[{n}\\]]({_url(href)})")
-            else:
-                out.append(f"\\[{n}\\]" if n in sources else f"\\[{n}?\\]")
+        for c in group:
+            if c.number is None:
+                out.append(f"\\[{c.handle}?\\]")
+                continue
+            href = safe_http_url(sources[c.handle].url)
+            out.append(f"[\\[{c.number}\\]]({_url(href)})" if href else f"\\[{c.number}\\]")
         return "".join(out)
 
-    return _close_fence(answer_markdown(text, cite))
+    return _close_fence(answer_markdown(text, citation_writer(numbers, write)))
 
 
 def _close_fence(text: str) -> str:

@@ -1,6 +1,11 @@
 """The CLI's terminal mode: dim thinking, one line per search, the answer's Markdown rendered
 by ``rich``, then the sources.
 
+Citations are printed with the numbers people see (``display_numbering``): while the answer
+streams, a source gets the next number when first cited. Text written before a search is
+printed as it comes and then marked as not part of the answer; the answer after the search
+numbers from [1] again, so its numbers are the final ones its Sources list uses.
+
 Everything shown came from a model or the web, so it is cleaned first: escape sequences
 (OSC clipboard writes and title changes, CSI screen clears, DCS…), C0/C1 control characters
 and bidirectional overrides never reach the terminal. Only this module's own styling does.
@@ -17,6 +22,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markdown import Markdown
 
+from .citations import display_numbering, renumber
 from .events import Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
 from .loop import REFUSAL_REASONS
 
@@ -60,6 +66,9 @@ class TerminalPrinter:
         self.mode: str | None = None
         self.pending = ""  # answer text not rendered yet: its last block may still grow
         self.carry = ""  # the start of an escape sequence the next thinking delta may finish
+        self.known: set[int] = set()  # source ids the searches have returned so far
+        self.numbers: dict[int, int] = {}  # id -> number printed, in the answer text since the last search
+        self.drafted = False  # answer text was printed since the last search
 
     def __call__(self, event: Event) -> None:
         if not isinstance(event, Answer):
@@ -79,10 +88,12 @@ class TerminalPrinter:
                 if done:
                     self._render(done)
             case SearchStart(query=query, round=n, max_searches=budget):
+                self._end_draft()
                 self._switch("search")
                 self.out.write(f"\n🔎 search {n}/{budget}: {_line(query)}\n")
             case SearchDone(provider=provider, latency_s=latency, results=results, error=error):
                 self.mode = "search"
+                self.known.update(r.id for r in results)
                 if error:
                     self.out.write(f"   ✗ {_line(provider)} failed after {latency:.1f}s: {_line(error)}\n")
                 else:
@@ -106,7 +117,17 @@ class TerminalPrinter:
             self._render(self.pending)
         self.pending = ""
 
+    def _end_draft(self) -> None:
+        """Answer text before a search is no part of the answer (the engine drops it): say so,
+        and let the next answer number its citations from [1]."""
+        if self.drafted:
+            self.out.write(f"\n{self.dim}(written before a search; not part of the answer){self.reset}\n")
+        self.drafted, self.numbers = False, {}
+
     def _render(self, markdown: str) -> None:
+        self.drafted = True
+        self.numbers = display_numbering(markdown, self.known, taken=self.numbers, uncited=False)
+        markdown = renumber(markdown, self.numbers)
         buffer = io.StringIO()
         console = Console(file=buffer, width=self.width, force_terminal=self.color,
                           color_system="standard" if self.color else None, highlight=False, emoji=False)
@@ -123,12 +144,12 @@ class TerminalPrinter:
             self.out.write(f"\n{self.bold}[stopped]{self.reset}\n")
         elif not done.answer.strip():
             self.out.write(f"\n{self.bold}[no answer]{self.reset} ({NO_ANSWER_WHY[done.end]})\n")
-        by_id = {s.id: s for s in done.sources}
-        cited = [n for n in done.cited if n in by_id]
+        by_id, numbers = {s.id: s for s in done.sources}, done.display_numbers
+        cited = sorted((n for n in done.cited if n in by_id), key=numbers.__getitem__)
         if cited:
             self.out.write(f"\n{self.bold}Sources{self.reset}\n")
             for n in cited:
-                self.out.write(f"  [{n}] {_line(by_id[n].title)} — {_line(_where(by_id[n]))}\n")
+                self.out.write(f"  [{numbers[n]}] {_line(by_id[n].title)} — {_line(_where(by_id[n]))}\n")
         refused = done.stats.refused_calls
         note = ""
         if refused:

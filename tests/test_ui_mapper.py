@@ -135,17 +135,21 @@ def test_answer_citations_linked_and_unknown_marked() -> None:
     assert "~" not in answer
 
 
-def test_sources_panel_and_cards_list_cited_in_numeric_order_with_domain() -> None:
+def test_sources_panel_and_cards_number_in_order_of_first_citation_with_domain() -> None:
+    # The model cites its source 2 first: people see it as 1, everywhere in the message.
     done = Done(answer="[2] then [1]", sources=(WIKI, EVIL), cited=(2, 1))
     messages = AnswerView(max_searches=5).feed_all([Answer(text="[2] then [1]"), done]).messages()
     sources = next(m for m in messages if m.metadata.get("title", "").startswith(SOURCES_TITLE))
     lines = sources.content.splitlines()
-    assert lines[0].startswith("1\\. [Eiffel") and "*en\\.wikipedia\\.org*" in lines[0]
-    assert lines[1].startswith("2\\. [&lt;img") and "*evil\\.example*" in lines[1]
+    assert lines[0].startswith("1\\. [&lt;img") and "*evil\\.example*" in lines[0]
+    assert lines[1].startswith("2\\. [Eiffel") and "*en\\.wikipedia\\.org*" in lines[1]
     answer = messages[0].content
+    assert re.findall(r'<a class="cite" href="([^"]+)" title="(\d)\. [^"]*">(\d)</a>', answer) == [
+        ("https://evil.example/a", "1", "1"), ("https://en.wikipedia.org/wiki/Eiffel&#95;Tower", "2", "2")]
     cards = answer[answer.index('<div class="ds-extra source-cards">'):]
-    assert re.findall(r'<span class="n">(\d+)</span>', cards) == ["1", "2"]
-    assert '<span class="t">&lt;img src=x onerror=alert&#40;1&#41;&gt;</span>' in cards and "<img" not in cards
+    assert re.findall(r'<span class="n">(\d+)</span><span class="t">([^<]*)</span>', cards) == [
+        ("1", "&lt;img src=x onerror=alert&#40;1&#41;&gt;"), ("2", "Eiffel Tower &#45; Wikipedia")]
+    assert "<img" not in cards
     assert "<img" not in answer and "favicon" not in answer  # nothing fetched from elsewhere
     assert normalise_history([{"role": "user", "content": "q"}, *messages]) == [
         ("user", "q"), ("assistant", "(evil.example) then (en.wikipedia.org)")]
@@ -341,17 +345,19 @@ def test_escape_text_renders_as_text() -> None:
 
 def test_link_citations_shapes() -> None:
     sources = {1: WIKI, 2: EVIL, 3: JS}
-    out = link_citations("A [1], B [1, 2], C [3], D [4][5], E [x], `[1]`, F [1](http://elsewhere)", sources)
+    numbers = {1: 1, 2: 2}  # source 3 has no number: its javascript: URL is no link
+    out = link_citations("A [1], B [1, 2], C [3], D [4][5], E [x], `[1]`, F [1](http://elsewhere)", sources, numbers)
     chips = re.findall(r'<(?:a|span) class="cite[^"]*"[^>]*>(\d+\??)</(?:a|span)>', out)
     assert chips == ["1", "1", "2", "3?", "4?", "5?", "1"]  # [1](url) counts as citing 1, as done.cited does
     assert "javascript" not in out  # a javascript: source never becomes a link
     assert "http://elsewhere" not in out  # the chip links to source 1, not where the model pointed
     assert "E [x]" in out and "`[1]`" in out and "~" not in out
-    assert link_citations("```\n[1]\n", sources) == "```\n[1]\n"  # still-open code fence
+    assert link_citations("```\n[1]\n", sources, numbers) == "```\n[1]\n"  # still-open code fence
+    assert link_citations("~~~\n[1]\n~~~", sources, numbers) == "~~~\n[1]\n~~~"
     # Titles are attribute text: nothing in them is Markdown, HTML or a table cell's end.
     odd = SourceRef(id=1, title='a|b "q" <i> $$x$$ *y*', url="https://o.example/")
     assert 'title="1. a&#124;b &quot;q&quot; &lt;i&gt; &#36;&#36;x&#36;&#36; &#42;y&#42; · o.example"' in \
-        link_citations("[1]", {1: odd})
+        link_citations("[1]", {1: odd}, {1: 1})
 
 
 def test_neutralise_model_markdown() -> None:
@@ -367,7 +373,7 @@ def test_unlinked_citations_read_like_the_engines_history() -> None:
     from agent.session import citations_as_domains
 
     text = "A [1], B [1, 4], C [9]. Real link [site](https://x.org)."
-    assert unlink_citations(link_citations(text, {1: WIKI})) == citations_as_domains(text, [WIKI]) == \
+    assert unlink_citations(link_citations(text, {1: WIKI}, {1: 1})) == citations_as_domains(text, [WIKI]) == \
         "A (en.wikipedia.org), B (en.wikipedia.org), C. Real link [site](https://x.org)."
 
 
@@ -379,7 +385,7 @@ def test_normalise_history_blocks_panels_and_stopped_turns() -> None:
         {"role": "user", "content": [{"type": "text", "text": "Q1"}]},
         {"role": "assistant", "content": [{"type": "text", "text": "thinking"}],
          "metadata": {"title": THINKING_TITLE}},
-        {"role": "assistant", "content": [{"type": "text", "text": link_citations("A1 [1]", {1: WIKI})}],
+        {"role": "assistant", "content": [{"type": "text", "text": link_citations("A1 [1]", {1: WIKI}, {1: 1})}],
          "metadata": None},
         {"role": "assistant", "content": "s", "metadata": {"title": f"{SOURCES_TITLE} (1)"}},
         {"role": "user", "content": "Q2"},
@@ -427,12 +433,13 @@ def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():
     """Streaming renders only the tail after the last paragraph; the result must not differ."""
     import random
 
+    from agent.citations import display_numbering
     from ui.citations import link_citations, neutralise
     from ui.mapper import AnswerView
 
     sources = (SourceRef(id=1, title="One", url="https://one.example/a"),
                SourceRef(id=2, title="Two", url="https://two.example/b"))
-    text = ("\n  \nIntro [1] with <b>html</b>.\n\n```python\nx = [1]\n\n\ny = '<script>'\n```\n\n"
+    text = ("\n  \nIntro [2] with <b>html</b>.\n\n```python\nx = [1]\n\n\ny = '<script>'\n```\n\n"
             "Second [2, 3] and ![img](https://t.example/p.png) [a](javascript:alert(1)).\n\n"
             "`[1]` in code, then [1][2].\nA list [1,\n2] across lines.\n\nLast paragraph [9].")
     rng = random.Random(7)
@@ -447,7 +454,10 @@ def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():
             pos += step
             view.messages()  # render after every delta, as streaming does
         got = next(m.content for m in view.messages() if not (m.metadata or {}).get("title"))
-        assert got == link_citations(neutralise(text), {s.id: s for s in sources}).strip()
+        # Numbered as it streamed (source 2 first): the same numbers as the whole answer's.
+        numbers = display_numbering(text, (1, 2), uncited=False)
+        assert numbers == {2: 1, 1: 2}
+        assert got == link_citations(neutralise(text), {s.id: s for s in sources}, numbers).strip()
 
 
 def test_answer_text_written_before_a_search_is_a_draft_not_the_answer() -> None:

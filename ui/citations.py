@@ -14,7 +14,7 @@ import re
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from agent.api import CITATION, SourceRef, citation_numbers, safe_http_url, without_link_targets
+from agent.api import CITATION, SourceRef, renumber, safe_http_url, without_link_targets
 
 # Fenced code blocks (closed or still streaming) and inline code spans are left alone.
 _CODE = re.compile(r"```[\s\S]*?(?:```|\Z)|`[^`\n]*`")
@@ -63,13 +63,14 @@ def document_place(source: SourceRef) -> str:
     return f"{source.file or 'document'}" + (f", page {source.page}" if source.page is not None else "")
 
 
-def document_passage(source: SourceRef) -> str:
-    """A cited document in the Sources panel: file and page, and the passage behind a click.
+def document_passage(source: SourceRef, number: int) -> str:
+    """A cited document in the Sources panel, numbered as people see it: file and page, and the
+    passage behind a click.
 
     Raw HTML (``<details>``) so the passage opens in place; every piece of document text in
     it is HTML-escaped, and Gradio's sanitizer still runs over the result.
     """
-    summary = html.escape(f"{source.id}. {source.title} · {document_place(source)}", quote=False)
+    summary = html.escape(f"{number}. {source.title} · {document_place(source)}", quote=False)
     passage = html.escape(" ".join(_CONTROL.sub(" ", source.text or "").split()), quote=False)
     return (f'\n<details class="passage" id="{passage_anchor(source.id)}"><summary>{summary}</summary>'
             f'<blockquote>{passage}</blockquote></details>\n')
@@ -81,30 +82,21 @@ def link(text_md: str, url: str) -> str:
     return f"[{text_md}]({target})" if target else text_md
 
 
-def link_citations(answer: str, sources: Mapping[int, SourceRef]) -> str:
-    """The answer with each ``[n]``, ``[n, m]`` or ``[n](url)`` as citation chips.
+def link_citations(answer: str, sources: Mapping[int, SourceRef], numbers: Mapping[int, int]) -> str:
+    """The answer with each ``[n]``, ``[n, m]`` or ``[n](url)`` outside code as citation chips.
 
-    A chip links to source *n* (never to the URL the model wrote) and its
-    ``title`` names the source's title and domain, for a hover or a screen
-    reader. A number with no such source becomes a quiet ``n?`` mark.
+    ``sources`` are keyed by the model's handles and ``numbers`` give the number a person sees
+    (``agent.api.display_numbering``). A chip links to its source (never to the URL the model
+    wrote) and its ``title`` names the source's title and domain, for a hover or a screen
+    reader. A handle with no number becomes a quiet ``n?`` mark with the model's number.
     """
-    if "[" not in answer:
-        return answer
-    out, pos = [], 0
-    for code in _CODE.finditer(answer):
-        out.append(CITATION.sub(lambda m: _chips(m, sources), answer[pos:code.start()]))
-        out.append(code.group(0))
-        pos = code.end()
-    out.append(CITATION.sub(lambda m: _chips(m, sources), answer[pos:]))
-    return "".join(out)
-
-
-def _chips(match: re.Match[str], sources: Mapping[int, SourceRef]) -> str:
-    return "".join(chip(n, sources.get(n)) for n in citation_numbers(match))
+    return renumber(answer, numbers, lambda group: "".join(
+        chip(c.number, sources.get(c.handle)) if c.number is not None else chip(c.handle, None)
+        for c in group))
 
 
 def chip(n: int, source: SourceRef | None) -> str:
-    """One citation as inline HTML (the chat's sanitiser keeps ``class`` and ``title``)."""
+    """One citation numbered ``n`` as inline HTML (the chat's sanitiser keeps ``class`` and ``title``)."""
     target = citation_target(source)
     if source is None or target is None:
         return f'<span class="cite cite-missing" title="No source {n} in this answer">{n}?</span>'
@@ -168,7 +160,7 @@ def _neutralise_segment(text: str) -> str:
 
 def _keep_safe_link(match: re.Match[str]) -> str:
     """A Markdown link stays a link only for a safe URL. A citation ``[3](url)`` loses the
-    model's target and stays ``[3]``, which ``link_citations`` links to source 3's own URL."""
+    model's target and stays ``[3]``, which ``link_citations`` links to that source's own URL."""
     if CITATION.fullmatch(match.group(0)):
         return without_link_targets(match.group(0))
     return match.group(0) if safe_url(match.group(2)) else match.group(1)

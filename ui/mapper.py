@@ -2,26 +2,34 @@
 
 ``AnswerView`` accumulates the events of one answer and renders them as panels,
 in event order: Thinking, one Search panel per query, the next Thinking ...,
-the answer (Markdown, ``[n]`` linked), Sources, a collapsed Stats panel. It is
+the answer (Markdown, ``[n]`` as chips), Sources, a collapsed Stats panel. It is
 incremental: text is kept as lists of deltas and a block is re-rendered only
 when it changed, so a long answer costs one join per UI update, not per token.
 No decisions are made here; the engine's events are the truth.
+
+Numbers: the model cites the engine's ids; a person sees each answer's own numbers
+(``display_numbering``). While the answer streams, a source gets the next number when it is
+first cited, and a number on screen never changes; at ``done`` the final numbering
+(``Done.display_numbers``) applies to the whole message: chips, cards, Sources and the numbers
+in the Search panels. Text written before a later search can cite only the sources found
+before it was written; any other number in it is an invalid citation.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import gradio as gr
 
-from agent.api import Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking, redact
+from agent.api import (Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking, display_numbering,
+                       redact)
 
 from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
                         link, link_citations, neutralise)
 from .notices import visitor_markdown
+from .text_block import Block
 from .stats import CUT_SHORT, end_of, format_stats
 
 THINKING_TITLE = "Thinking…"
@@ -42,22 +50,6 @@ PROVIDER_NAMES = {"fixture": "bundled results", "duckduckgo": "DuckDuckGo", "tav
 def thought_title(seconds: float | None) -> str:
     return "Thought" if seconds is None or seconds < 0.05 else f"Thought for {seconds:.1f} s"
 DRAFT_TITLE = "Written before a search (not part of the answer)"
-
-
-def _stable_cut(text: str) -> int:
-    """End of the last line break outside a code fence, else 0.
-
-    Citation links, inline code, HTML neutralising and Markdown links never cross
-    a line break (bar a citation list like ``[1,\\n2]``, which is never cut), so
-    rendering ``a + b`` equals rendering ``a`` then ``b`` there.
-    """
-    cut = text.rfind("\n")
-    while cut != -1 and (text.count("```", 0, cut) % 2 or _OPEN_CITATION.search(text, 0, cut + 1)):
-        cut = text.rfind("\n", 0, cut)
-    return cut + 1
-
-
-_OPEN_CITATION = re.compile(r"\[[\d\s,]*\n$")
 
 
 def search_title(query: str, *, results: int | None = None, state: str = "done") -> str:
@@ -86,59 +78,6 @@ def provider_name(provider: str) -> str:
     return PROVIDER_NAMES.get(name.lower(), name)
 
 
-@dataclass
-class _Block:
-    kind: str  # thinking | search | answer | draft (answer text a tool call made moot) | notice
-    parts: list[str] = field(default_factory=list)
-    started: float = 0.0
-    ended: float | None = None
-    start: SearchStart | None = None
-    done: SearchDone | None = None
-    title: str = ""
-    dirty: bool = True
-    cached: gr.ChatMessage | None = None
-    # The text is kept as raw lines already rendered (``done_raw`` -> ``rendered``) plus
-    # the raw text since the last stable cut (``pending``): an update renders only
-    # ``pending`` and copies the whole message once, however long the answer is.
-    done_raw: list[str] = field(default_factory=list)
-    rendered: list[str] = field(default_factory=list)
-    pending: str = ""
-
-    def markdown(self, render: Callable[[str], str]) -> str:
-        """``render(text).strip()``, rendering only what came after the last stable cut."""
-        self._take_parts()
-        cut = _stable_cut(self.pending)
-        if cut:
-            self.done_raw.append(self.pending[:cut])
-            self.rendered.append(render(self.pending[:cut]))
-            self.pending = self.pending[cut:]
-        pieces = [*self.rendered, render(self.pending)]
-        # Strip the ends piece by piece: stripping the joined text would copy it again.
-        while pieces and not pieces[-1].strip():
-            pieces.pop()
-        start = 0
-        while start < len(pieces) and not pieces[start].strip():
-            start += 1
-        if start < len(pieces):
-            pieces[start] = pieces[start].lstrip()
-            pieces[-1] = pieces[-1].rstrip()
-        return "".join(pieces[start:])
-
-    def forget_rendering(self) -> None:
-        self._take_parts()
-        self.pending = "".join(self.done_raw) + self.pending
-        self.done_raw, self.rendered, self.dirty = [], [], True
-
-    def text(self) -> str:
-        self._take_parts()
-        return "".join(self.done_raw) + self.pending
-
-    def _take_parts(self) -> None:
-        if self.parts:
-            self.pending += "".join(self.parts)
-            self.parts.clear()
-
-
 class AnswerView:
     """The messages of one answer, built up from its events."""
 
@@ -150,13 +89,14 @@ class AnswerView:
         self.clock = clock
         self.label = label
         self.secrets = [s for s in secrets if s]
-        self.blocks: list[_Block] = []
+        self.blocks: list[Block] = []
         self.sources: dict[int, SourceRef] = {}
+        self.live: dict[int, int] = {}  # display numbers given while the answer streams
         self.searches = 0
         self.done: Done | None = None
         self.error: str | None = None
         self.stopped = False
-        self.notice: _Block | None = None
+        self.notice: Block | None = None
         self._tail: list[gr.ChatMessage] | None = None  # sources, stats, error, stopped
         self._started = clock()
 
@@ -169,7 +109,7 @@ class AnswerView:
                 block = self._last("thinking")
                 if block is None:
                     self._close_thinking(now)
-                    block = _Block(kind="thinking", started=now)
+                    block = Block(kind="thinking", started=now)
                     self.blocks.append(block)
                 block.parts.append(text)
                 block.dirty = True
@@ -177,7 +117,7 @@ class AnswerView:
                 self._close_thinking(now)
                 block = self._last("answer")
                 if block is None:
-                    block = _Block(kind="answer", started=now)
+                    block = Block(kind="answer", started=now, known=frozenset(self.sources))
                     self.blocks.append(block)
                 block.parts.append(text)
                 block.dirty = True
@@ -185,20 +125,18 @@ class AnswerView:
                 self._close_thinking(now)
                 self.searches = max(self.searches, event.round)
                 self.max_searches = event.max_searches
-                self.blocks.append(_Block(kind="search", started=now, start=event))
+                self.blocks.append(Block(kind="search", started=now, start=event))
             case SearchDone():
                 self._close_thinking(now)
                 block = next((b for b in reversed(self.blocks) if b.kind == "search"
                               and b.done is None and b.start.query == event.query), None)
                 if block is None:  # a done without its start (a hand-written trace)
                     self.searches += 1
-                    block = _Block(kind="search", started=now, start=SearchStart(
+                    block = Block(kind="search", started=now, start=SearchStart(
                         query=event.query, round=self.searches, max_searches=self.max_searches))
                     self.blocks.append(block)
                 block.done, block.ended, block.dirty = event, now, True
-                if event.results:
-                    self.sources.update({s.id: s for s in event.results})
-                    self._answers_dirty()
+                self.sources.update({s.id: s for s in event.results})
             case Error(message=message):
                 self._close_thinking(now)
                 self.error = self._redact(message)
@@ -210,7 +148,7 @@ class AnswerView:
                 self.stopped = self.stopped or event.stopped
                 self.searches = max(self.searches, event.searches)
                 self.sources.update({s.id: s for s in event.sources})
-                self._answers_dirty()
+                self._renumbered()
                 self._tail = None
 
     def feed_all(self, events: Iterable[Event]) -> "AnswerView":
@@ -220,7 +158,7 @@ class AnswerView:
 
     def set_notice(self, title: str | None, text: str = "") -> None:
         """A status panel above the answer (e.g. 'loading the model'); None removes it."""
-        self.notice = None if title is None else _Block(kind="notice", title=title, parts=[text])
+        self.notice = None if title is None else Block(kind="notice", title=title, parts=[text])
 
     def mark_stopped(self) -> None:
         """Stopped from the UI before the engine said so: close what is open."""
@@ -266,7 +204,7 @@ class AnswerView:
         phase = {"search": "searching…", "answer": "writing the answer…"}.get(last, "thinking…")
         return f"{text} · {phase}"
 
-    def _render(self, block: _Block) -> gr.ChatMessage | None:
+    def _render(self, block: Block) -> gr.ChatMessage | None:
         if block.kind == "thinking":
             text = block.markdown(neutralise)
             if not text:
@@ -279,15 +217,33 @@ class AnswerView:
         if block.kind == "search":
             message = self._render_search(block)
             return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
+        text = block.markdown(lambda part: self._link(block, neutralise(part)))
         if block.kind == "draft":
-            text = block.markdown(neutralise)
             return gr.ChatMessage(content=text, metadata={"title": DRAFT_TITLE, "status": "done"}) if text else None
-        text = block.markdown(lambda part: link_citations(neutralise(part), self.sources))
         if block is self._last("answer") and self.done is not None:
             text += self._answer_extras()
         return gr.ChatMessage(content=text) if text else None
 
-    def _labelled(self, block: _Block, meta: dict[str, Any]) -> dict[str, Any]:
+    def numbers(self) -> dict[int, int]:
+        """Source id -> the number shown: the final numbering once done, else the live one."""
+        return self.done.display_numbers if self.done is not None else self.live
+
+    def _link(self, block: Block, text: str) -> str:
+        """``text`` of an answer (or draft) block with its citations as chips."""
+        if "[" not in text:
+            return text
+        known = self.sources.keys() if block.known is None else block.known
+        if self.done is None:
+            live = display_numbering(text, known, taken=self.live, uncited=False)
+            if len(live) > len(self.live):
+                self.live = live
+                self._dirty("search")  # their result lists show the new number
+        numbers = self.numbers()
+        if block.known is not None:
+            numbers = {h: n for h, n in numbers.items() if h in block.known}
+        return link_citations(text, self.sources, numbers)
+
+    def _labelled(self, block: Block, meta: dict[str, Any]) -> dict[str, Any]:
         """The demo/replay label, once per answer: on its first panel."""
         if self.label and self.blocks and block is self.blocks[0]:
             meta = {**meta, "log": self.label}
@@ -295,10 +251,10 @@ class AnswerView:
 
     def _answer_extras(self) -> str:
         """Source cards and, for a cut-off answer, why; HTML blocks the history leaves out."""
-        done = self.done
+        done, numbers = self.done, self.numbers()
         extras = ""
-        cited = [self.sources[n] for n in sorted(done.cited) if n in self.sources]
-        cards = "".join(_card(s) for s in cited if citation_target(s))
+        cards = "".join(_card(self.sources[h], numbers[h]) for h in self._cited()
+                        if citation_target(self.sources[h]))
         if cards:
             extras += f'\n\n<div class="ds-extra source-cards">{cards}</div>'
         end = end_of(done)
@@ -306,7 +262,7 @@ class AnswerView:
             extras += f'\n\n<div class="ds-extra answer-note">⚠ {CUT_SHORT[end][0]}</div>'
         return extras
 
-    def _render_search(self, block: _Block) -> gr.ChatMessage:
+    def _render_search(self, block: Block) -> gr.ChatMessage:
         start, done = block.start, block.done
         if done is None:
             if self.stopped or self.finished:
@@ -324,14 +280,17 @@ class AnswerView:
             meta["duration"] = round(float(done.latency_s), 2)
         if not done.results:
             return gr.ChatMessage(content=f"{via}No results.", metadata=meta)
-        return gr.ChatMessage(content=via + "\n".join(_source_line(s) for s in done.results), metadata=meta)
+        numbers = self.numbers()
+        return gr.ChatMessage(content=via + "\n".join(_source_line(s, numbers.get(s.id)) for s in done.results),
+                              metadata=meta)
 
     def _render_tail(self) -> list[gr.ChatMessage]:
         tail: list[gr.ChatMessage] = []
         done = self.done
         if done is not None and done.cited:
-            lines = [document_passage(self.sources[n]) if self.sources[n].kind == "document"
-                     else _source_line(self.sources[n]) for n in sorted(done.cited) if n in self.sources]
+            numbers = self.numbers()
+            lines = [document_passage(self.sources[h], numbers[h]) if self.sources[h].kind == "document"
+                     else _source_line(self.sources[h], numbers[h]) for h in self._cited()]
             if lines:
                 tail.append(gr.ChatMessage(content="\n".join(lines),
                                            metadata={"title": f"{SOURCES_TITLE} ({len(lines)})"}))
@@ -350,7 +309,7 @@ class AnswerView:
 
     # -- helpers -----------------------------------------------------------
 
-    def _last(self, kind: str) -> _Block | None:
+    def _last(self, kind: str) -> Block | None:
         return self.blocks[-1] if self.blocks and self.blocks[-1].kind == kind else None
 
     def _close_thinking(self, now: float) -> None:
@@ -366,34 +325,49 @@ class AnswerView:
         for block in answers:
             if block is not keep:
                 block.kind, block.dirty = "draft", True
+        if keep is not None:
+            keep.known = None  # the answer cites what ``done`` lists
         if keep is None and final:
-            self.blocks.append(_Block(kind="answer", started=now, parts=[done.answer]))
+            self.blocks.append(Block(kind="answer", started=now, parts=[done.answer]))
 
-    def _answers_dirty(self) -> None:
-        # New sources change which [n] are links: render the answers afresh.
+    def _cited(self) -> list[int]:
+        """The cited sources' ids in the order people see them (1, 2, ...)."""
+        numbers = self.numbers()
+        return sorted((h for h in self.done.cited if h in self.sources and h in numbers), key=numbers.__getitem__)
+
+    def _renumbered(self) -> None:
+        """The final numbering applies: answers, drafts and search panels render afresh."""
         for block in self.blocks:
-            if block.kind == "answer":
+            if block.kind in ("answer", "draft"):
                 block.forget_rendering()
+        self._dirty("search")
+
+    def _dirty(self, kind: str) -> None:
+        for block in self.blocks:
+            if block.kind == kind:
+                block.dirty = True
 
     def _redact(self, text: str) -> str:
         return redact(text, self.secrets)
 
 
-def _card(source: SourceRef) -> str:
+def _card(source: SourceRef, number: int) -> str:
     """A small source card: number, title, domain (no favicon: nothing is fetched from elsewhere)."""
     where = document_place(source) if source.kind == "document" else domain(source.url)
     title = " ".join((source.title or where or "untitled").split())[:90]
     return (f'<a class="source-card" href="{attribute(citation_target(source) or "")}" '
-            f'title="{attribute(f"{source.id}. {title} · {where}")}"><span class="n">{source.id}</span>'
+            f'title="{attribute(f"{number}. {title} · {where}")}"><span class="n">{number}</span>'
             f'<span class="t">{attribute(title)}</span><span class="d">{attribute(where)}</span></a>')
 
 
-def _source_line(source: SourceRef) -> str:
+def _source_line(source: SourceRef, number: int | None) -> str:
+    """One source as a line: ``2. title · domain``; no number while the answer has not cited it yet."""
+    lead = f"{number}\\. " if number is not None else "· "
     if source.kind == "document":
-        return f"{source.id}\\. {escape_text(source.title, limit=200)} · *{escape_text(document_place(source))}*  "
+        return f"{lead}{escape_text(source.title, limit=200)} · *{escape_text(document_place(source))}*  "
     title = escape_text(source.title or domain(source.url) or "untitled", limit=200)
     where = escape_text(domain(source.url), limit=80)
-    return f"{source.id}\\. {link(title, source.url)}" + (f" · *{where}*" if where else "") + "  "
+    return f"{lead}{link(title, source.url)}" + (f" · *{where}*" if where else "") + "  "
 
 
 def events_to_messages(events: Iterable[Event], *, max_searches: int, **kwargs: Any) -> list[gr.ChatMessage]:

@@ -1,0 +1,87 @@
+"""One panel's text as it streams, rendered incrementally.
+
+A block keeps the raw lines already rendered and the raw text since the last stable cut; an
+update renders only that tail, so a long answer costs one join per UI update, not a render of
+everything per token. ``AnswerView`` (ui/mapper.py) owns the blocks of one answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import gradio as gr
+
+from agent.api import SearchDone, SearchStart
+
+
+def _stable_cut(text: str) -> int:
+    """End of the last line break outside a code fence, else 0.
+
+    Citation links, inline code, HTML neutralising and Markdown links never cross
+    a line break (bar a citation list like ``[1,\\n2]``, which is never cut), so
+    rendering ``a + b`` equals rendering ``a`` then ``b`` there.
+    """
+    cut = text.rfind("\n")
+    while cut != -1 and (text.count("```", 0, cut) % 2 or _OPEN_CITATION.search(text, 0, cut + 1)):
+        cut = text.rfind("\n", 0, cut)
+    return cut + 1
+
+
+_OPEN_CITATION = re.compile(r"\[[\d\s,]*\n$")
+
+
+@dataclass
+class Block:
+    kind: str  # thinking | search | answer | draft (answer text a tool call made moot) | notice
+    parts: list[str] = field(default_factory=list)
+    started: float = 0.0
+    ended: float | None = None
+    start: SearchStart | None = None
+    done: SearchDone | None = None
+    title: str = ""
+    dirty: bool = True
+    cached: gr.ChatMessage | None = None
+    # The text is kept as raw lines already rendered (``done_raw`` -> ``rendered``) plus
+    # the raw text since the last stable cut (``pending``): an update renders only
+    # ``pending`` and copies the whole message once, however long the answer is.
+    done_raw: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)
+    pending: str = ""
+    # The sources an answer's text may cite: those found before it was written; None: all.
+    known: frozenset[int] | None = None
+
+    def markdown(self, render: Callable[[str], str]) -> str:
+        """``render(text).strip()``, rendering only what came after the last stable cut."""
+        self._take_parts()
+        cut = _stable_cut(self.pending)
+        if cut:
+            self.done_raw.append(self.pending[:cut])
+            self.rendered.append(render(self.pending[:cut]))
+            self.pending = self.pending[cut:]
+        pieces = [*self.rendered, render(self.pending)]
+        # Strip the ends piece by piece: stripping the joined text would copy it again.
+        while pieces and not pieces[-1].strip():
+            pieces.pop()
+        start = 0
+        while start < len(pieces) and not pieces[start].strip():
+            start += 1
+        if start < len(pieces):
+            pieces[start] = pieces[start].lstrip()
+            pieces[-1] = pieces[-1].rstrip()
+        return "".join(pieces[start:])
+
+    def forget_rendering(self) -> None:
+        self._take_parts()
+        self.pending = "".join(self.done_raw) + self.pending
+        self.done_raw, self.rendered, self.dirty = [], [], True
+
+    def text(self) -> str:
+        self._take_parts()
+        return "".join(self.done_raw) + self.pending
+
+    def _take_parts(self) -> None:
+        if self.parts:
+            self.pending += "".join(self.parts)
+            self.parts.clear()
