@@ -91,9 +91,11 @@ def test_the_answer_markdown_is_rendered() -> None:
     printer = TerminalPrinter(out)
     text = ("The tower is **330 m** tall [1].\n\n| Part | Height |\n|---|---|\n| Top | 330 m |\n\n"
             "- first\n- second\n\n```\nkeep **this** as code\n```\n\nThe end.")
+    source = SourceRef(id=1, title="Tower", url="https://tower.example/")
+    printer(SearchDone(query="q", provider="p", latency_s=0.1, results=(source,)))
     for i in range(0, len(text), 5):
         printer(Answer(text=text[i:i + 5]))
-    printer(Done(answer=text))
+    printer(Done(answer=text, sources=(source,), cited=(1,)))
     shown = out.getvalue()
     assert "The tower is 330 m tall [1]." in shown  # emphasis rendered, not printed as **
     assert "Part" in shown and "─" in shown and "|---|" not in shown  # a table, drawn
