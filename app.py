@@ -18,13 +18,15 @@ import importlib.util
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
-from agent.api import (DEFAULT_MODEL, Settings, SettingsError, TraceError, build_backend, engine_flags,
+from agent.api import (DEFAULT_MODEL, STOP_SIGNALS, Settings, SettingsError, TraceError, build_backend, engine_flags,
                        install_log_redaction, load_dotenv_file, on_zero_gpu, read_trace, settings_from_args,
                        settings_from_env, unwritable)
 from ui.app_ui import build_ui, launch_kwargs
@@ -129,7 +131,12 @@ class App:
     runtime: Runtime
 
     def close(self) -> None:
-        self.blocks.close()
+        """Shut down: every visitor's running answer is cancelled (the model stops generating)
+        and their files deleted, then the server closes and the backend lets go of the model."""
+        for session in self.runtime.sessions.live():
+            session.close()
+        self.blocks.close(verbose=False)
+        self.runtime.backend.close()
 
 
 def create_demo(settings: Settings, **kwargs) -> App:
@@ -182,6 +189,24 @@ def _check_trace(path: str) -> str | None:
     return None
 
 
+def trap_stop_signals() -> threading.Event:
+    """An event set by Ctrl-C, SIGTERM or SIGHUP (docker stop, a Space restart), so each shuts the
+    app down the same clean way. Gradio's own wait only catches Ctrl-C; SIGTERM would kill the
+    process mid-answer. A second signal while shutting down stops waiting for it."""
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        print(f"\nstopping ({signal.Signals(signum).name}): ending the running answers and closing "
+              "the server", file=sys.stderr, flush=True)
+        stop.set()
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, handle)
+    return stop
+
+
 def main(argv: list[str] | None = None) -> int:
     global demo, runtime
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -215,15 +240,27 @@ def main(argv: list[str] | None = None) -> int:
         runtime.loader.wait(timeout=None)
     else:
         runtime.loader.start()  # the model loads in the background; the UI shows progress
+    return serve(built, args)
+
+
+def serve(built: App, args: argparse.Namespace) -> int:
+    """Launch the server and keep it up until Ctrl-C, SIGTERM or SIGHUP; then shut down cleanly."""
+    demo, settings = built.blocks, built.runtime.settings
+    stop = trap_stop_signals()
     # quiet: Gradio's own banner would tell people to "set share=True in launch()"; this app's
     # switch is --share. A public link (and any tunnel error) is still printed by Gradio.
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False,
-                quiet=True, prevent_thread_lock=True, max_threads=worker_threads(runtime.settings),
+                quiet=True, prevent_thread_lock=True, max_threads=worker_threads(settings),
                 **launch_kwargs())
     print(f"* Running on local URL:  {demo.local_url}", flush=True)
     if not args.share and not os.environ.get("SPACE_ID"):
         print("* For a public gradio.live link, start it with --share (python app.py --share)", flush=True)
-    demo.block_thread()
+    while demo.is_running and not stop.wait(0.5):
+        pass
+    try:
+        built.close()
+    except KeyboardInterrupt:  # a second signal: exit without waiting for the shutdown
+        return 130
     return 0
 
 

@@ -22,11 +22,10 @@ from .config import Settings, encodable, redact
 from .errors import UsageError
 from .events import Done, Error, Event, json_line, to_dict
 from .files import unwritable
-from .flags import engine_flags, settings_from_args
+from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .terminal import TerminalPrinter
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,8 +104,7 @@ def _main(argv: list[str] | None) -> int:
     except (UsageError, ValueError) as exc:  # settings, flags, script, fixture, question
         return _usage(str(exc))
     recorder = _recorder(args, settings, backend)
-    # docker stop, timeout and CI cancels send SIGTERM or SIGHUP: each ends the run like Ctrl-C.
-    previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in _STOP_SIGNALS}
+    previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in STOP_SIGNALS}
     try:
         return _emit(events, json_mode=args.json, recorder=recorder, out=sys.stdout)
     except BrokenPipeError:

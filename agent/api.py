@@ -14,7 +14,7 @@ from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, instal
 from .events import (Answer, Done, Error, Event, RefusedCall, RunEnd, RunStats, SearchDone, SearchStart, SourceRef,
                      Thinking, json_line, to_dict)
 from .files import unwritable
-from .flags import engine_flags, settings_from_args
+from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .gpu import on_zero_gpu
 from .index import DocumentIndex, IndexUnavailable
 from .loop import REFUSAL_REASONS, InputError, validate_question
@@ -26,9 +26,9 @@ from .report import export_events, export_runs
 from .trace import TraceError, TraceWriter, read_trace
 
 __all__ = [
-    "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "Answer", "Backend", "BackendError",
-    "ChatSession", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable", "InputError", "RefusedCall",
-    "RunEnd", "RunStats", "SearchDone", "SearchStart", "Settings", "SettingsError", "SourceRef", "Thinking",
+    "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "STOP_SIGNALS", "Answer", "Backend",
+    "BackendError", "ChatSession", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable", "InputError",
+    "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart", "Settings", "SettingsError", "SourceRef", "Thinking",
     "TraceError", "TraceWriter", "build_backend", "build_search", "citation_numbers", "cited_ids",
     "display_numbering", "display_url", "engine_flags", "export_events", "export_runs", "install_log_redaction",
     "json_line", "load_dotenv_file", "on_zero_gpu", "pace", "read_trace", "redact", "renumber", "replay",

@@ -1,10 +1,16 @@
-"""The engine's command-line flags, shared by the CLI (``python -m agent``) and ``app.py``."""
+"""The engine's command-line flags and stop signals, shared by the CLI (``python -m agent``), the
+eval (``python -m agent.eval``) and ``app.py``."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 
 from .config import Settings, load_dotenv_file, settings_from_env
+
+# docker stop, timeout, a Space restart and CI cancels send SIGTERM or SIGHUP: every entry point
+# (the CLI, the eval, the web app) ends on each of them as on Ctrl-C.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def engine_flags(parser: argparse.ArgumentParser) -> None:

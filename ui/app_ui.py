@@ -214,7 +214,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         msg, ask, stop = _composer(runtime.settings)
         new_chat, downloads, conversation, upload = _exports_row()
         controls = _settings(runtime)
-        build_documents_panel(runtime, session=session, chatbot=chatbot, demo=demo)
+        build_documents_panel(runtime, session=session, chatbot=chatbot)
         timer = gr.Timer(1.0, active=runtime.loader.loading)
         parts = _Parts(session=session, chatbot=chatbot, status=status, meter=meter, msg=msg, ask=ask, stop=stop,
                        new_chat=new_chat, downloads=downloads, conversation=conversation, upload=upload,

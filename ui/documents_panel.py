@@ -1,14 +1,15 @@
-"""The Documents accordion: upload, list with passage counts, remove; and the session's end.
+"""The Documents accordion: upload, list with passage counts, remove.
 
 Uploads go into the browser session's own ``DocumentShelf`` (held by its
-``UISession``); the chat then searches them from the next question on. When
-the tab closes (``demo.unload``) or Gradio drops the session's state, the shelf
-and its folder are deleted (``UISession.close``).
+``UISession``); the chat then searches them from the next question on. A
+session that starts with an upload is registered in the runtime's
+``SessionIndex`` like one that starts with a question, so when the tab closes
+(``demo.unload``), Gradio drops the session's state or the app shuts down, the
+shelf and its folder are deleted (``UISession.close``).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import gradio as gr
@@ -41,20 +42,17 @@ PASSAGE_JS = """
 
 
 class DocumentsPanel:
-    """Handlers for one app; sessions are found by Gradio's session hash to end them."""
+    """Handlers for one app."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
-        self._by_hash: dict[str, UISession] = {}
-        self._lock = threading.Lock()
 
     def upload(self, files: Any, history: list[Any] | None, session: UISession | None,
                request: gr.Request) -> tuple:
         paths = [f if isinstance(f, str) else getattr(f, "name", "") for f in (files or [])]
         if session is None:
             session = UISession(self.rt, history=normalise_history(list(history or [])))
-        with self._lock:
-            self._by_hash[request.session_hash or ""] = session
+            self.rt.sessions.add(getattr(request, "session_hash", None), session)
         messages = session.documents.add([p for p in paths if p])
         session.chat.use_indexes(session.documents.indexes)
         return (session, *self._listing(session), status_text(messages))
@@ -65,13 +63,6 @@ class DocumentsPanel:
         message = session.documents.remove(str(name or ""))
         return (*self._listing(session), status_text([message]))
 
-    def end(self, request: gr.Request) -> None:
-        """The tab closed: delete its documents now."""
-        with self._lock:
-            session = self._by_hash.pop(request.session_hash or "", None)
-        if session is not None:
-            session.documents.close()
-
     @staticmethod
     def _listing(session: UISession | None) -> tuple:
         rows = session.documents.rows() if session is not None else []
@@ -80,8 +71,7 @@ class DocumentsPanel:
                 gr.Dropdown(choices=names, value=names[-1] if names else None, interactive=bool(names)))
 
 
-def build_documents_panel(runtime: Runtime, *, session: gr.State, chatbot: gr.Chatbot,
-                          demo: gr.Blocks) -> None:
+def build_documents_panel(runtime: Runtime, *, session: gr.State, chatbot: gr.Chatbot) -> None:
     """The accordion, wired to the session state; call inside the Blocks."""
     panel = DocumentsPanel(runtime)
     with gr.Accordion("Documents", open=False, elem_id="documents"):
@@ -99,7 +89,6 @@ def build_documents_panel(runtime: Runtime, *, session: gr.State, chatbot: gr.Ch
                   api_visibility="private", concurrency_id="documents", concurrency_limit=4)
     remove.click(panel.remove, [choice, session], [table, choice, status], api_visibility="private",
                  concurrency_id="documents")
-    demo.unload(panel.end)
 
 
 def _shared_line(runtime: Runtime) -> str:

@@ -88,6 +88,8 @@ class Recorder:
             html.write_text(export_events(meta, events, "html"), encoding="utf-8")
             md.write_text(export_events(meta, events, "md"), encoding="utf-8")
         except Exception:  # noqa: BLE001 - the trace alone is still worth offering
+            if not self.path.parent.exists():
+                return None, None, None  # the session ended meanwhile (tab closed, app stopping)
             log.exception("cannot write the reports for this answer")
             return str(self.path), None, None
         return str(self.path), str(html), str(md)

@@ -33,19 +33,19 @@ field a server rejects (``stream_options``, ``top_k``, ``tool_choice``) or with
 from __future__ import annotations
 
 import re
-import threading
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import openai
 
 from ..config import Settings, display_url
 from ..dialects import get_dialect
 from ..prompt import render_prompt
-from .base import BackendError, FinishReason, Usage, approx_tokens, round_token_limit, tool_response_splice
+from .base import BackendError, FinishReason, tool_response_splice
 from .openai_completions import CompletionConversation
-from .openai_errors import ContextFull, clean_detail as _clean, explain_error, server_detail as _detail
+from .openai_errors import ContextFull, explain_error, server_detail as _detail
 from .openai_link import RoundLink, http_client
-from .openai_stream import CALL_OPEN, Round, RoundReader, account, guarded, open_round
+from .openai_round import RoundConversation
+from .openai_stream import CALL_OPEN, Round, RoundReader
 
 _CONTEXT_MAX = re.compile(r"maximum context length is (\d+)")
 _CONTEXT_USED = re.compile(r"(\d+) in the messages|has (\d+) input tokens|(\d+) input tokens")
@@ -102,26 +102,26 @@ class OpenAIBackend:
     def close(self) -> None:
         self._client.close()
 
-    def open_stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
-                    settings: Settings, max_tokens: int) -> tuple[Any, int]:
-        """Start one streaming completion: the stream and the ``max_tokens`` it was sent
-        with (cut to the room the server reports). Raises ``BackendError`` or ``ContextFull``."""
+    def send(self, create: Callable[[int], Any], *, max_tokens: int, settings: Settings,
+             serves: str) -> tuple[Any, int]:
+        """``create(max_tokens)``, re-sent without what the server rejects: the stream and the
+        ``max_tokens`` it was sent with (cut to the room the server reports). ``serves`` names
+        the API for the message when it keeps refusing. Raises ``BackendError`` or ``ContextFull``."""
         for _attempt in range(5):
             try:
-                return self._client.chat.completions.create(
-                    **self._request(messages, tools, settings=settings, max_tokens=max_tokens)), max_tokens
+                return create(max_tokens), max_tokens
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                detail = _detail(exc, self._settings)
-                room = self.adjust(detail, max_tokens)
+                room = self.adjust(_detail(exc, settings), max_tokens)
                 if room is None:
                     raise self.explain(exc) from None
                 max_tokens = room
             except openai.APIError as exc:
                 raise self.explain(exc) from None
         raise BackendError(f"the model server at {self.display_url} kept rejecting the request; "
-                           "check that it is an OpenAI-compatible chat completions server")
+                           f"check that it {serves}")
 
-    def _request(self, messages, tools, *, settings: Settings, max_tokens: int) -> dict[str, Any]:
+    def chat_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
+                     settings: Settings, max_tokens: int) -> dict[str, Any]:
         body: dict[str, Any] = dict(model=self.model_id, messages=messages, tools=tools, stream=True,
                                     temperature=settings.temperature, top_p=settings.top_p,
                                     max_tokens=max_tokens)
@@ -186,66 +186,35 @@ class OpenAIBackend:
             return []
 
 
-class OpenAIConversation:
+class OpenAIConversation(RoundConversation):
     def __init__(self, *, backend: OpenAIBackend, messages: list[dict[str, Any]],
                  tools: list[dict[str, Any]], settings: Settings) -> None:
-        self._backend = backend
-        self._settings = settings
         self._tools = tools
         self._messages: list[dict[str, Any]] = [dict(m) for m in messages]
         prompt = render_prompt(self._messages, tools)
+        super().__init__(backend=backend, settings=settings, prompt=prompt)
         # Append-only pieces for transcript(): prompt, every streamed delta, splices. A list,
         # not one string grown by +=, which copies the whole text at every delta.
         self._log = [prompt]
-        self._round: Round | None = None
-        self.finish_reason: FinishReason | None = None
-        n = approx_tokens(prompt)  # corrected by the server's usage numbers when it sends them
-        self.usage = Usage(prompt_tokens=n, context_tokens=n)
+        self._reader: RoundReader | None = None
 
-    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
-        first = self.usage.rounds == 0
-        self.usage.rounds += 1
-        self.finish_reason = None
-        max_tokens = round_token_limit(self._settings, self.usage.context_tokens)
-        self._round = r = Round(limit=max(0, max_tokens))
-        link = RoundLink(cancel, stall_s=self._settings.openai_timeout_s)
-        try:
-            stream = self._open(link, max_tokens)
-            if stream is None:
-                return
-            reader = RoundReader(r, usage=self.usage, log=self._log, link=link,
-                                 url=self._backend.display_url, round_no=self.usage.rounds)
-            try:
-                yield from self._read(reader, stream, link)
-            finally:
-                stream.close()  # also when the loop closes us early: the server stops generating
-            self.finish_reason = reader.finish_reason()
-        except GeneratorExit:
-            self.finish_reason = "cancelled"  # the loop stopped reading: treat it as Stop
-            raise
-        finally:
-            link.finish()
-        account(self.usage, r.usage, estimated=r.estimated, first=first)
+    def _new_round(self, limit: int) -> Round:
+        return Round(limit=limit)
 
-    def _open(self, link: RoundLink, max_tokens: int) -> Any:
-        """The open stream, or None when the round ended before it (Stop, a full context)."""
-        try:
-            opened = open_round(link, lambda: self._backend.open_stream(
-                self._messages, self._tools, settings=self._settings, max_tokens=max_tokens),
-                url=self._backend.display_url)
-        except ContextFull:
-            self.finish_reason = "context"
-            return None
-        if opened is None:  # only Stop aborts a round before its stream opens
-            self.finish_reason = "cancelled"
-            return None
-        stream, self._round.limit = opened
-        return stream
+    def _send(self, max_tokens: int) -> tuple[Any, int]:
+        b = self._backend
+        return b.send(lambda m: b.client.chat.completions.create(**b.chat_request(
+            self._messages, self._tools, settings=self._settings, max_tokens=m)),
+            max_tokens=max_tokens, settings=self._settings,
+            serves="is an OpenAI-compatible chat completions server")
 
-    def _read(self, reader: RoundReader, stream: Any, link: RoundLink) -> Iterator[str]:
-        return guarded(reader.read(stream), link, url=self._backend.display_url,
-                       timeout_s=self._settings.openai_timeout_s, explain=self._backend.explain,
-                       clean=lambda text: _clean(text, self._settings))
+    def _read(self, stream: Any, link: RoundLink) -> Iterator[str]:
+        self._reader = RoundReader(self._round, usage=self.usage, log=self._log, link=link,
+                                   url=self._backend.display_url, round_no=self.usage.rounds)
+        return self._reader.read(stream)
+
+    def _finished(self, link: RoundLink) -> FinishReason:
+        return self._reader.finish_reason()
 
     def add_tool_result(self, text: str) -> None:
         r = self._round or Round(limit=0)
@@ -270,13 +239,8 @@ class OpenAIConversation:
                                {"role": "user", "content": f"<tool_response>\n{text}\n</tool_response>"}]
         splice = tool_response_splice(text)
         self._log.append(splice)
-        n = approx_tokens(splice)
-        self.usage.spliced_tokens += n
-        self.usage.context_tokens += n
+        self._spliced(splice)
         self._round = None
-
-    def count_tokens(self, text: str) -> int:
-        return approx_tokens(text)
 
     def transcript(self) -> str:
         """The first prompt, every round's raw text and every tool response, in order

@@ -16,18 +16,15 @@ the local model. Text past a stop is never passed on, in case a server ignores
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
-import openai
-
 from ..config import Settings
 from ..dialects import Dialect
-from .base import BackendError, FinishReason, Usage, approx_tokens, round_token_limit
-from .openai_errors import ContextFull, clean_detail, server_detail
+from .base import FinishReason, approx_tokens
 from .openai_link import RoundLink
-from .openai_stream import MalformedEvent, account, events, guarded, not_a_stream, open_round, unfinished
+from .openai_round import RoundConversation
+from .openai_stream import MalformedEvent, events, not_a_stream, unfinished
 
 if TYPE_CHECKING:
     from .openai import OpenAIBackend
@@ -47,65 +44,22 @@ class _Round:
     estimated: int = 0
 
 
-class CompletionConversation:
+class CompletionConversation(RoundConversation):
     def __init__(self, *, backend: "OpenAIBackend", messages: list[dict[str, Any]],
                  settings: Settings, dialect: Dialect) -> None:
-        self._backend = backend
-        self._settings = settings
-        self._dialect = dialect
         prompt = dialect.render_prompt(messages, [])
+        super().__init__(backend=backend, settings=settings, prompt=prompt)
+        self._dialect = dialect
         self._parts = [prompt]  # prompt, rounds, splices: joined once per request, not per delta
         self._tail_chars = max(map(len, dialect.stops), default=1) - 1
-        self.finish_reason: FinishReason | None = None
-        n = approx_tokens(prompt)  # corrected by the server's usage numbers when it sends them
-        self.usage = Usage(prompt_tokens=n, context_tokens=n)
 
-    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
-        first = self.usage.rounds == 0
-        self.usage.rounds += 1
-        self.finish_reason = None
-        max_tokens = round_token_limit(self._settings, self.usage.context_tokens)
-        b = self._backend
-        link = RoundLink(cancel, stall_s=self._settings.openai_timeout_s)
-        try:
-            try:
-                opened = open_round(link, lambda: self._open(max_tokens), url=b.display_url)
-            except ContextFull:
-                self.finish_reason = "context"
-                return
-            if opened is None:  # only Stop aborts a round before its stream opens
-                self.finish_reason = "cancelled"
-                return
-            stream, limit = opened
-            r = _Round(limit=limit)
-            try:
-                yield from guarded(self._read(stream, r, link), link, url=b.display_url,
-                                   timeout_s=self._settings.openai_timeout_s, explain=b.explain,
-                                   clean=lambda text: clean_detail(text, self._settings))
-            finally:
-                stream.close()
-            self.finish_reason = self._finish(r, link)
-        except GeneratorExit:
-            self.finish_reason = "cancelled"  # the loop stopped reading: treat it as Stop
-            raise
-        finally:
-            link.finish()
-        account(self.usage, r.usage, estimated=r.estimated, first=first)
+    def _new_round(self, limit: int) -> _Round:
+        return _Round(limit=limit)
 
-    def _open(self, max_tokens: int) -> tuple[Any, int]:
+    def _send(self, max_tokens: int) -> tuple[Any, int]:
         b = self._backend
-        for _attempt in range(5):
-            try:
-                return b.client.completions.create(**self._request(max_tokens)), max_tokens
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                room = b.adjust(server_detail(exc, self._settings), max_tokens)
-                if room is None:
-                    raise b.explain(exc) from None
-                max_tokens = room
-            except openai.APIError as exc:
-                raise b.explain(exc) from None
-        raise BackendError(f"the model server at {b.display_url} kept rejecting the request; "
-                           "check that it serves OpenAI-compatible /v1/completions")
+        return b.send(lambda m: b.client.completions.create(**self._request(m)), max_tokens=max_tokens,
+                      settings=self._settings, serves="serves OpenAI-compatible /v1/completions")
 
     def _request(self, max_tokens: int) -> dict[str, Any]:
         s, dropped = self._settings, self._backend.dropped
@@ -121,8 +75,8 @@ class CompletionConversation:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    def _read(self, stream: Any, r: _Round, link: RoundLink) -> Iterator[str]:
-        url = self._backend.display_url
+    def _read(self, stream: Any, link: RoundLink) -> Iterator[str]:
+        r, url = self._round, self._backend.display_url
         for chunk in events(stream):
             usage, choice = _completion_piece(chunk)
             r.with_choices += choice is not None
@@ -177,8 +131,8 @@ class CompletionConversation:
                 return stop
         return ""
 
-    @staticmethod
-    def _finish(r: _Round, link: RoundLink) -> FinishReason:
+    def _finished(self, link: RoundLink) -> FinishReason:
+        r = self._round
         if link.aborted == "cancelled":
             return "cancelled"
         if r.stop == "call":
@@ -188,12 +142,7 @@ class CompletionConversation:
     def add_tool_result(self, text: str) -> None:
         splice = self._dialect.splice(text)
         self._parts.append(splice)
-        n = approx_tokens(splice)
-        self.usage.spliced_tokens += n
-        self.usage.context_tokens += n
-
-    def count_tokens(self, text: str) -> int:
-        return approx_tokens(text)
+        self._spliced(splice)
 
     def transcript(self) -> str:
         """Exactly the text the server was last sent, plus what came back."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..backends.scripted import ScriptError
 from ..config import Settings, SettingsError
-from ..flags import engine_flags, settings_from_args
+from ..flags import STOP_SIGNALS, engine_flags, settings_from_args
 from ..search import build_search
 from ..search.fixture import FixtureError
 from ..session import build_backend
@@ -32,8 +32,6 @@ from .runner import REPORT, Outcome, run_dataset
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 JUDGE_KEY_VAR = "DEEPSEARCH_JUDGE_API_KEY"
-# docker stop, timeout and CI cancels send SIGTERM or SIGHUP: each stops the eval like Ctrl-C.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def _parser() -> argparse.ArgumentParser:

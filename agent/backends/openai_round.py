@@ -1,0 +1,102 @@
+"""One round of a conversation with an OpenAI-compatible server, for both of its APIs.
+
+Chat completions (``openai.py``, QwQ's tool calls) and plain completions
+(``openai_completions.py``, the tag dialects) differ in the request they send,
+how they read the stream and what they append between rounds; the round itself
+is the same: estimate the prompt, cap the round's tokens to the context left,
+open the stream abortably (Stop, a full context), read it with the client's
+failures turned into messages, close it, and account the server's usage
+numbers. ``RoundConversation`` does that once; each API fills in its parts.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
+
+from ..config import Settings
+from .base import FinishReason, Usage, approx_tokens, round_token_limit
+from .openai_errors import ContextFull, clean_detail
+from .openai_link import RoundLink
+from .openai_stream import account, guarded, open_round
+
+if TYPE_CHECKING:
+    from .openai import OpenAIBackend
+
+
+class RoundState(Protocol):
+    """What the base reads of a subclass's per-round record."""
+
+    limit: int  # new tokens this round may produce
+    usage: Any  # the server's usage numbers, if it sent them
+    estimated: int  # generated tokens counted while streaming
+
+
+class RoundConversation(ABC):
+    """The round cycle both APIs share; subclasses supply the four API-specific steps."""
+
+    def __init__(self, *, backend: "OpenAIBackend", settings: Settings, prompt: str) -> None:
+        self._backend = backend
+        self._settings = settings
+        self._round: RoundState | None = None
+        self.finish_reason: FinishReason | None = None
+        n = approx_tokens(prompt)  # corrected by the server's usage numbers when it sends them
+        self.usage = Usage(prompt_tokens=n, context_tokens=n)
+
+    @abstractmethod
+    def _new_round(self, limit: int) -> RoundState:
+        """A fresh record for the round about to start."""
+
+    @abstractmethod
+    def _send(self, max_tokens: int) -> tuple[Any, int]:
+        """Open the streaming request: the stream and the ``max_tokens`` it was sent with."""
+
+    @abstractmethod
+    def _read(self, stream: Any, link: RoundLink) -> Iterator[str]:
+        """The round's text as the local model would write it, recorded in ``self._round``."""
+
+    @abstractmethod
+    def _finished(self, link: RoundLink) -> FinishReason:
+        """Why the round that was read to its end stopped."""
+
+    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
+        first = self.usage.rounds == 0
+        self.usage.rounds += 1
+        self.finish_reason = None
+        max_tokens = round_token_limit(self._settings, self.usage.context_tokens)
+        self._round = r = self._new_round(max(0, max_tokens))
+        link = RoundLink(cancel, stall_s=self._settings.openai_timeout_s)
+        url = self._backend.display_url
+        try:
+            try:
+                opened = open_round(link, lambda: self._send(max_tokens), url=url)
+            except ContextFull:
+                self.finish_reason = "context"
+                return
+            if opened is None:  # only Stop aborts a round before its stream opens
+                self.finish_reason = "cancelled"
+                return
+            stream, r.limit = opened
+            try:
+                yield from guarded(self._read(stream, link), link, url=url,
+                                   timeout_s=self._settings.openai_timeout_s, explain=self._backend.explain,
+                                   clean=lambda text: clean_detail(text, self._settings))
+            finally:
+                stream.close()  # also when the loop closes us early: the server stops generating
+            self.finish_reason = self._finished(link)
+        except GeneratorExit:
+            self.finish_reason = "cancelled"  # the loop stopped reading: treat it as Stop
+            raise
+        finally:
+            link.finish()
+        account(self.usage, r.usage, estimated=r.estimated, first=first)
+
+    def _spliced(self, splice: str) -> None:
+        """Count a tool result spliced into the context."""
+        n = approx_tokens(splice)
+        self.usage.spliced_tokens += n
+        self.usage.context_tokens += n
+
+    def count_tokens(self, text: str) -> int:
+        return approx_tokens(text)

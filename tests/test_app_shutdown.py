@@ -1,0 +1,133 @@
+"""``docker stop`` / a Space restart: SIGTERM shuts the web app down like Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+import app
+from agent.config import Settings
+from tests.ui_helpers import free_port, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+QUESTION = "What is the capital of France?"
+
+
+def _start(port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEARCH_", "TAVILY", "OPENAI", "SPACE_"))}
+    # A slow scripted model, so an answer is still streaming when the signal comes.
+    env.update(PYTHON_DOTENV_DISABLED="1", GRADIO_ANALYTICS_ENABLED="False", DEEPSEARCH_SCRIPT_DELAY="0.3")
+    return subprocess.Popen([sys.executable, "app.py", "--model-script", str(DATA / "ui.script.json"),
+                             "--search-fixture", str(DATA / "ui.search.json"), "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for_url(proc: subprocess.Popen, lines: list[str]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Running on local URL" in line:
+            return
+    raise AssertionError("".join(lines))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_mid_answer_exits_cleanly(sig: signal.Signals) -> None:
+    port = free_port()
+    proc = _start(port)
+    lines: list[str] = []
+    try:
+        _wait_for_url(proc, lines)
+        c = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        job = c.submit(QUESTION, [], 5, "fixture", 5, 0.6, 1024, api_name="/ask")
+        deadline = time.monotonic() + 60
+        while not job.outputs() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert job.outputs(), "the answer never started streaming"
+        assert not job.done()
+        proc.send_signal(sig)
+        sent = time.monotonic()
+        rest, _ = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = "".join(lines) + rest
+    assert proc.returncode == 0, out
+    assert took < 15, f"took {took:.1f} s to stop\n{out}"
+    assert f"stopping ({sig.name})" in out, out
+    assert "Traceback" not in out and "Keyboard interruption" not in out, out
+
+
+def test_close_cancels_running_answers_and_deletes_uploads(tmp_path: Path) -> None:
+    built, url = serve(Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                                search_fixture=str(DATA / "ui.search.json"), provider="fixture",
+                                script_delay_s=0.3))
+    try:
+        c = Client(url, verbose=False)
+        c.submit(QUESTION, [], 5, "fixture", 5, 0.6, 1024, api_name="/ask")
+        deadline = time.monotonic() + 60
+        while not built.runtime.sessions.live() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (session,) = built.runtime.sessions.live()
+        doc = tmp_path / "notes.txt"
+        doc.write_text("The harbour master keeps the tide tables.", encoding="utf-8")
+        session.documents.add([str(doc)])
+        folder = session.documents.folder
+        assert folder is not None and folder.exists()
+        while session.cancel is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        running = session.cancel
+        assert running is not None and not running.is_set()
+    finally:
+        closer = threading.Thread(target=built.close)
+        closer.start()
+        closer.join(timeout=30)
+    assert not closer.is_alive(), "App.close hung"
+    assert running.is_set()  # the engine (and a GPU generation thread) sees Stop
+    assert not folder.exists()
+    assert not built.blocks.is_running
+
+
+def test_signal_handler_sets_the_stop_event_then_a_second_interrupts() -> None:
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        stop = app.trap_stop_signals()
+        signal.raise_signal(signal.SIGTERM)
+        assert stop.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGHUP)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def test_close_deletes_uploads_of_a_session_that_never_asked(tmp_path: Path) -> None:
+    """A visitor who only uploaded: their documents go at shutdown (and when the tab closes) too."""
+    from types import SimpleNamespace
+
+    from ui.documents_panel import DocumentsPanel
+
+    built = app.create_demo(Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                                     search_fixture=str(DATA / "ui.search.json"), provider="fixture"))
+    doc = tmp_path / "notes.txt"
+    doc.write_text("The harbour master keeps the tide tables.", encoding="utf-8")
+    session, *_ = DocumentsPanel(built.runtime).upload([str(doc)], [], None,
+                                                       SimpleNamespace(session_hash="tab-1"))
+    folder = session.documents.folder
+    assert folder is not None and folder.exists()
+    built.close()
+    assert not folder.exists()
