@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,41 +12,19 @@ from gradio_client import Client
 
 import app
 from agent.config import Settings
-from tests.ui_helpers import free_port, serve
+from tests.ui_helpers import DATA, free_port, read_until, serve, start_app
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data"
 QUESTION = "What is the capital of France?"
-
-
-def _start(port: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEARCH_", "TAVILY", "OPENAI", "SPACE_"))}
-    # A slow scripted model, so an answer is still streaming when the signal comes.
-    env.update(PYTHON_DOTENV_DISABLED="1", GRADIO_ANALYTICS_ENABLED="False", DEEPSEARCH_SCRIPT_DELAY="0.3")
-    return subprocess.Popen([sys.executable, "app.py", "--model-script", str(DATA / "ui.script.json"),
-                             "--search-fixture", str(DATA / "ui.search.json"), "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def _wait_for_url(proc: subprocess.Popen, lines: list[str]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "Running on local URL" in line:
-            return
-    raise AssertionError("".join(lines))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stop_signal_mid_answer_exits_cleanly(sig: signal.Signals) -> None:
     port = free_port()
-    proc = _start(port)
+    # A slow scripted model, so an answer is still streaming when the signal comes.
+    proc = start_app(port, DEEPSEARCH_SCRIPT_DELAY="0.3")
     lines: list[str] = []
     try:
-        _wait_for_url(proc, lines)
+        assert read_until(proc, "Running on local URL", lines), "".join(lines)
         c = Client(f"http://127.0.0.1:{port}/", verbose=False)
         job = c.submit(QUESTION, [], 5, "fixture", 5, 0.6, 1024, api_name="/ask")
         deadline = time.monotonic() + 60

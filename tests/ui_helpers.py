@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import app
 from agent.config import Settings
 from ui.app_ui import launch_kwargs
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
 
 
 def free_port() -> int:
@@ -29,3 +37,26 @@ def pump_threads() -> set[threading.Thread]:
     """The app's live engine threads. Tests compare against a snapshot taken before they ask,
     since a run another test left going (in this process) is none of their business."""
     return {t for t in threading.enumerate() if t.name == "engine-pump" and t.is_alive()}
+
+
+def start_app(port: int, **env_vars: str) -> subprocess.Popen:
+    """``python app.py`` on ``port`` with the scripted test model, as people start it; its
+    output (stdout and stderr) on ``proc.stdout``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEARCH_", "TAVILY", "OPENAI", "SPACE_"))}
+    env.update(PYTHON_DOTENV_DISABLED="1", GRADIO_ANALYTICS_ENABLED="False", **env_vars)
+    return subprocess.Popen([sys.executable, "app.py", "--model-script", str(DATA / "ui.script.json"),
+                             "--search-fixture", str(DATA / "ui.search.json"), "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def read_until(proc: subprocess.Popen, marker: str, lines: list[str], timeout: float = 120) -> bool:
+    """Read ``proc``'s output into ``lines`` until a line holds ``marker``: whether one did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            return False
+        lines.append(line)
+        if marker in line:
+            return True
+    return False
