@@ -20,7 +20,7 @@ from agent.search import SearchChain
 from agent.session import ChatSession
 from agent.terminal import TerminalPrinter
 from tests.engine_helpers import FakeProvider, answer, call, result, settings
-from tests.test_trace import run_cli
+from tests.test_trace import run_cli, write_trace
 
 A = SourceRef(id=1, title="Alpha", url="https://a.example/x")
 B = SourceRef(id=2, title="Beta", url="https://b.example/y")
@@ -221,6 +221,21 @@ def test_an_old_trace_without_the_numbers_is_numbered_from_its_answer(tmp_path: 
     assert proc.returncode == 0 and "Gamma says so [1]. Alpha agrees [2]." in proc.stdout
     replayed = [json.loads(x) for x in run_cli("--replay", str(trace), "--json", "--speed", "0").stdout.splitlines()]
     assert replayed[-1]["display_numbers"] == {"3": 1, "1": 2, "2": 3} and replayed[-1]["cited"] == [3, 1]
+
+
+def test_export_of_a_session_trace_numbers_each_answer_from_one(tmp_path: Path) -> None:
+    follow_up = [SearchStart(query="r", round=1, max_searches=3),
+                 SearchDone(query="r", provider="fixture", latency_s=0.1, results=(A, B)),
+                 Answer(text="Beta [2], then Alpha [1]."),
+                 Done(answer="Beta [2], then Alpha [1].", sources=(A, B), cited=(2, 1), searches=1)]
+    trace = tmp_path / "session.jsonl"
+    write_trace(trace, cites_three_before_one())
+    write_trace(trace, follow_up)
+    out = tmp_path / "conversation.md"
+    assert main(["--export", str(trace), "-o", str(out)]) == 0
+    first, second = out.read_text(encoding="utf-8").split("\n---\n")
+    assert "Gamma says so [\\[1\\]](https://c.example/z)" in first
+    assert "Beta [\\[1\\]](https://b.example/y), then Alpha [\\[2\\]](https://a.example/x)." in second
 
 
 # --------------------------------------------------------------------------- a conversation

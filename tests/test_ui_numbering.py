@@ -3,11 +3,13 @@ of first citation; while an answer streams a number on screen never changes."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import gradio as gr
 
-from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef, Thinking
+from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef, Thinking, to_dict
+from agent.trace import read_trace
 from ui.conversation_export import ConversationExport
 from ui.history import normalise_history
 from ui.mapper import DRAFT_TITLE, SOURCES_TITLE, AnswerView
@@ -65,8 +67,10 @@ def test_while_streaming_a_number_on_screen_never_changes() -> None:
         messages = view.messages()
         for shown, name in chips(answer_of(messages)):
             assert seen.setdefault(name, shown) == shown, f"{name} was {seen[name]}, now {shown}"
+        # The Search panel's list shows the numbers the chips show, in the same frame.
+        lines = dict((name, shown) for shown, name in numbered_lines(panel(messages, "Searched")))
+        assert {name: lines[name] for name in seen} == seen
     assert seen == {"Gamma": "1", "Beta": "2", "Alpha": "3"}
-    # The Search panel's list shows the numbers the chips show, from the next frame on.
     assert numbered_lines(panel(view.messages(), "Searched")) == [("3", "Alpha"), ("2", "Beta"), ("1", "Gamma")]
 
 
@@ -156,3 +160,19 @@ def test_the_downloaded_conversation_numbers_each_answer_from_one(tmp_path) -> N
     first, second = md.split("# And?")
     assert "Gamma [\\[1\\]](https://c.example/z), Alpha [\\[2\\]](https://a.example/x)." in first
     assert "Beta [\\[1\\]](https://b.example/y) then Gamma [\\[2\\]](https://c.example/z)." in second
+
+
+def test_a_replayed_version_1_trace_is_numbered_from_its_answer(tmp_path) -> None:
+    """Recorded before ``display_numbers`` (and ``end``) existed: numbered from the answer and sources."""
+    text = "Gamma [3], Alpha [1]."
+    events = [*searched(A, B, C), Answer(text=text), Done(answer=text, sources=(A, B, C), cited=(3, 1))]
+    meta = {"type": "meta", "version": 1, "question": "Which?", "model": "m", "backend": "scripted",
+            "settings": {}, "started_at": "2025-01-01T00:00:00Z", "scripted": True}
+    lines = [meta] + [{k: v for k, v in to_dict(e).items() if k not in ("display_numbers", "end")} | {"t": 0.1}
+                      for e in events]
+    path = tmp_path / "v1.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    _, timed = read_trace(path)
+    messages = AnswerView(max_searches=3).feed_all(e for _, e in timed).messages()
+    assert chips(answer_of(messages)) == [("1", "Gamma"), ("2", "Alpha")]
+    assert numbered_lines(panel(messages, "Searched")) == [("2", "Alpha"), ("3", "Beta"), ("1", "Gamma")]

@@ -179,12 +179,12 @@ class AnswerView:
         if self.notice is not None:
             out.append(gr.ChatMessage(content=self.notice.text() or "…", metadata={
                 "title": self.notice.title, "status": "pending"}))
-        for block in self.blocks:
+        # Answers first: a citation first seen there numbers a Search panel's result in this frame.
+        for block in sorted(self.blocks, key=lambda b: b.kind != "answer"):
             if block.dirty or block.cached is None:
                 block.cached = self._render(block)
                 block.dirty = False
-            if block.cached is not None:
-                out.append(block.cached)
+        out += [block.cached for block in self.blocks if block.cached is not None]
         if self._tail is None:
             self._tail = self._render_tail()
         return out + self._tail
