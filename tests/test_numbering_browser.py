@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, DONE_JS, ask, close, open_panels, page_for, wait_done
+from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, DONE_JS, ask, close, page_for, wait_done
 from tests.ui_helpers import serve
 
 from agent.config import Settings
@@ -43,8 +43,15 @@ def chips(answer) -> list[tuple[str, str | None, str | None]]:
 
 
 def panel_text(page, title_start: str, index: int = -1) -> str:
+    """The text of a panel, opened first if it is closed (a closed panel renders no body)."""
     panels = page.locator(PANELS).filter(has=page.locator(".title", has_text=title_start))
-    return panels.nth(index if index >= 0 else panels.count() + index).locator(".content").inner_text()
+    one = panels.nth(index if index >= 0 else panels.count() + index)
+    for _ in range(3):
+        if one.locator(".content").count():
+            break
+        one.locator(".title").first.click()
+        page.wait_for_timeout(300)
+    return one.locator(".content").inner_text(timeout=10_000)
 
 
 def test_first_cited_source_is_one_everywhere_and_a_follow_up_starts_again(browser, ui) -> None:
@@ -60,7 +67,6 @@ def test_first_cited_source_is_one_everywhere_and_a_follow_up_starts_again(brows
     cards = answer.locator(".source-cards a.source-card").evaluate_all(
         "els => els.map(e => [e.querySelector('.n').innerText, e.querySelector('.t').innerText, e.href])")
     assert cards == [["1", "Gamma", "https://c.example/gamma"], ["2", "Alpha", "https://a.example/alpha"]]
-    open_panels(page)
     sources = panel_text(page, "Sources").splitlines()
     assert [line.split(" · ")[0] for line in sources if line.strip()] == ["1. Gamma", "2. Alpha"]
     searched = panel_text(page, "Searched: oldest cities").splitlines()
