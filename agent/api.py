@@ -28,8 +28,8 @@ from .trace import TraceError, TraceWriter, read_trace
 __all__ = [
     "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "STOP_SIGNALS", "Answer", "Backend",
     "BackendError", "ChatSession", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable", "InputError",
-    "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart", "Settings", "SettingsError", "SourceRef", "Thinking",
-    "TraceError", "TraceWriter", "build_backend", "build_search", "citation_numbers", "cited_ids",
+    "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart", "Settings", "SettingsError", "SourceRef",
+    "Thinking", "TraceError", "TraceWriter", "build_backend", "build_search", "citation_numbers", "cited_ids",
     "display_numbering", "display_url", "engine_flags", "export_events", "export_runs", "install_log_redaction",
     "json_line", "load_dotenv_file", "on_zero_gpu", "pace", "read_trace", "redact", "renumber", "replay",
     "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "unwritable", "validate_question",
