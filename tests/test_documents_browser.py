@@ -155,3 +155,32 @@ def test_an_operators_index_is_shared_read_only_by_every_visitor(browser, files,
         demo.close()
     with DocumentIndex(shared, read_only=True) as index:
         assert index.stats().documents == 1
+
+
+def gradio_copies(name: str) -> list[Path]:
+    from gradio.utils import get_upload_folder
+
+    return [p for p in Path(get_upload_folder()).rglob(name) if p.is_file()]
+
+
+def test_same_file_name_in_two_sessions_stays_apart_and_leaves_no_copy(browser, ui, tmp_path: Path) -> None:
+    """Two visitors upload different files both called minutes.md: each searches only their own,
+    and Gradio's cached copy of each upload is gone once it is indexed (the cache would otherwise
+    keep a visitor's file until the server restarts, long after their session ended)."""
+    mine, theirs = tmp_path / "a" / "minutes.md", tmp_path / "b" / "minutes.md"
+    for path, text in ((mine, "The Lisbon office grew revenue."), (theirs, "The Porto office cut costs.")):
+        path.parent.mkdir()
+        path.write_text(f"# Minutes\n\n{text}\n", encoding="utf-8")
+    a, b = page_for(browser, ui), page_for(browser, ui)
+    upload(a, mine)
+    upload(b, theirs)
+    for page in (a, b):
+        page.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('minutes.md')")
+        assert "✓ added minutes.md (1 passages)" in page.inner_text("#doc-status")
+    assert gradio_copies("minutes.md") == []
+    ask(a, "What happened to revenue?")
+    wait_done(a)
+    open_panels(a)
+    assert "Lisbon" in a.inner_text("#chat") and "Porto" not in a.inner_text("#chat")
+    close(a)
+    close(b)

@@ -10,9 +10,12 @@ shelf and its folder are deleted (``UISession.close``).
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from .runtime import Runtime
 from .session import UISession
@@ -54,6 +57,7 @@ class DocumentsPanel:
             session = UISession(self.rt, history=normalise_history(list(history or [])))
             self.rt.sessions.add(getattr(request, "session_hash", None), session)
         messages = session.documents.add([p for p in paths if p])
+        _forget_uploads(paths)
         session.chat.use_indexes(session.documents.indexes)
         return (session, *self._listing(session), status_text(messages))
 
@@ -89,6 +93,19 @@ def build_documents_panel(runtime: Runtime, *, session: gr.State, chatbot: gr.Ch
                   api_visibility="private", concurrency_id="documents", concurrency_limit=4)
     remove.click(panel.remove, [choice, session], [table, choice, status], api_visibility="private",
                  concurrency_id="documents")
+
+
+def _forget_uploads(paths: list[str]) -> None:
+    """Gradio keeps every upload in its cache until the server restarts; a visitor's documents must
+    not outlive their session, and their index now holds all that is needed of them."""
+    cache = Path(get_upload_folder()).resolve()
+    for raw in paths:
+        path = Path(raw).resolve() if raw else cache
+        if path.parent == cache or not path.is_relative_to(cache):
+            continue  # only a file in its own upload folder inside the cache is Gradio's copy
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # the upload's folder, once empty
 
 
 def _shared_line(runtime: Runtime) -> str:

@@ -12,13 +12,14 @@ import json
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
 from ..events import json_line
 from ..terminal import clean
-from .readers import kind_of
+from .readers import KINDS, kind_of
 from .store import AddOutcome, DocumentIndex, IndexUnavailable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except IndexUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    with index:
+    with index, _notes_to_stderr():
         match args.command:
             case "add":
                 return _add(index, args.paths)
@@ -79,11 +80,15 @@ def main(argv: list[str] | None = None) -> int:
             case "stats":
                 return _stats(index, as_json=args.json)
             case "serve":
-                from .server import serve
+                from . import server
 
                 print(f"serving POST http://{args.host}:{args.port}/retrieve over {args.index}",
                       file=sys.stderr)
-                serve(index, host=args.host, port=args.port)
+                if not server.is_loopback(args.host):
+                    print(f"warning: anyone who can reach {args.host}:{args.port} can read every passage "
+                          "of this index (there is no authentication); bind 127.0.0.1 unless you mean it",
+                          file=sys.stderr)
+                server.serve(index, host=args.host, port=args.port)
     return EXIT_OK
 
 
@@ -109,11 +114,36 @@ def _add_all(index: DocumentIndex, paths: list[str]) -> Iterator[AddOutcome]:
             known = [f for f in files if kind_of(f) is not None]
             if len(known) < len(files):
                 print(clean(f"skipped {len(files) - len(known)} file(s) of other types in {path}"))
+            if not known:
+                yield AddOutcome(status="skipped", name=path.name,
+                                 reason=f"{path}: no files to index in this folder "
+                                        f"(supported: {', '.join(sorted(set(KINDS)))})")
             yield from (index.add_file(f) for f in known)
         elif path.is_file():
             yield index.add_file(path)
+        elif path.exists():  # reading a FIFO would wait for a writer for ever
+            yield AddOutcome(status="skipped", name=path.name,
+                             reason=f"{path}: not a regular file (a pipe, socket or device)")
         else:
             yield AddOutcome(status="skipped", name=path.name, reason=f"{path}: no such file or folder")
+
+
+class _CleanFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return clean(super().format(record))  # names in notes are untrusted text, like passages
+
+
+@contextmanager
+def _notes_to_stderr() -> Iterator[None]:
+    """The readers' notes (a corpus's bad lines, repeated ids) as plain lines on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CleanFormatter("note: %(message)s"))
+    logger = logging.getLogger(__package__)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _remove(index: DocumentIndex, paths: list[str]) -> int:

@@ -14,6 +14,11 @@ from typing import Iterable, Iterator
 TARGET_WORDS = 150
 MAX_WORDS = 200
 MIN_TAIL_WORDS = 40
+# A "word" is whatever lies between spaces: in minified text, base64 or a language written without
+# spaces it can run to megabytes. Such runs are cut, and a passage is also capped in characters,
+# so every passage stays a size the model can be handed whole.
+MAX_WORD_CHARS = 200
+MAX_PASSAGE_CHARS = 2400
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 
@@ -44,7 +49,7 @@ def split_sections(sections: Iterable[Section], *, title: str, id_prefix: str,
     heading: str | None = None
     for section in sections:
         for block, heading in _blocks(section.text, heading, markdown_headings):  # noqa: B020 - carried on
-            for words in _chunks(block):
+            for words in (piece for chunk in _chunks(block) for piece in _within_chars(chunk)):
                 passages.append(Passage(pid=f"{id_prefix}#{len(passages) + 1}", title=title,
                                         text=" ".join(words), page=section.page, heading=heading))
     return passages
@@ -64,9 +69,31 @@ def _blocks(text: str, heading: str | None,
                 yield words, heading
             words, heading = [], match.group(1).strip()
             continue
-        words.extend(line.split())
+        words.extend(_cut_long(line.split()))
     if words:
         yield words, heading
+
+
+def _cut_long(words: list[str]) -> Iterator[str]:
+    for word in words:
+        if len(word) <= MAX_WORD_CHARS:
+            yield word
+        else:
+            yield from (word[i:i + MAX_WORD_CHARS] for i in range(0, len(word), MAX_WORD_CHARS))
+
+
+def _within_chars(words: list[str]) -> Iterator[list[str]]:
+    """``words`` as it is, or cut into runs of at most MAX_PASSAGE_CHARS characters."""
+    run: list[str] = []
+    size = 0
+    for word in words:
+        if run and size + 1 + len(word) > MAX_PASSAGE_CHARS:
+            yield run
+            run, size = [], 0
+        size += len(word) + (1 if run else 0)
+        run.append(word)
+    if run:
+        yield run
 
 
 def _chunks(words: list[str]) -> Iterator[list[str]]:

@@ -8,7 +8,10 @@ go on with the next file.
 
 from __future__ import annotations
 
+import codecs
 import json
+import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,6 +28,14 @@ _HTML_DROP = ("script", "style", "noscript", "template", "svg", "nav", "header",
 _HTML_BLOCKS = ("p", "div", "li", "tr", "br", "section", "article", "blockquote", "pre",
                 "table", "ul", "ol", "dd", "dt", "main")
 _HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_DECLARED_CHARSET = re.compile(rb"""<\?xml[^>]*encoding=["']([\w.:-]+)|<meta[^>]*charset=["']?([\w.:-]+)""", re.I)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+log = logging.getLogger(__name__)
 
 
 class UnreadableFile(ValueError):
@@ -73,16 +84,23 @@ def read_file(path: Path, data: bytes, *, name: str | None = None) -> ReadFile:
 
 
 def _decode(data: bytes, name: str) -> str:
+    for bom, codec in _BOMS:  # UTF-16 text (Windows Notepad's "Unicode") is full of NUL bytes
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
     if b"\x00" in data[:4096]:
         raise UnreadableFile(f"{name}: looks like a binary file, not text")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        # Older text files are often Windows-1252; anything else degrades to replacement marks.
-        try:
-            return data.decode("cp1252")
-        except UnicodeDecodeError:
-            return data.decode("utf-8", errors="replace")
+        pass
+    # A few bad bytes among good UTF-8 sequences are damage: keep the accents. Otherwise it is an
+    # older 8-bit text, most often Windows-1252 (strict Windows-1252 would accept the damaged
+    # UTF-8 too, and turn every accent into two wrong letters).
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    if sum(1 for c in text if c > "\x7f") - bad > bad:
+        return text
+    return data.decode("cp1252", errors="replace")
 
 
 def _markdown_title(text: str, default: str) -> str:
@@ -127,12 +145,14 @@ def _html(data: bytes, name: str, stem: str) -> tuple[str, list[Section]]:
     import lxml.html
 
     try:
-        root = lxml.html.document_fromstring(data)
+        root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", _html_text(data, name), count=1))
     except (lxml.etree.ParserError, ValueError) as exc:
         raise UnreadableFile(f"{name}: not readable HTML ({exc})") from None
     title_el = root.find(".//title")
     title = " ".join((title_el.text_content() if title_el is not None else "").split()) or stem
     lxml.etree.strip_elements(root, "head", *_HTML_DROP, lxml.etree.Comment, with_tail=False)
+    for el in [el for el in root.iter() if _hidden(el)]:
+        el.drop_tree()  # its tail is the next visible text: kept
     for el in root.iter(*_HTML_HEADINGS):
         # Headings become "# text" lines so the splitter keeps them with their passages.
         text = " ".join(el.text_content().split())
@@ -144,30 +164,69 @@ def _html(data: bytes, name: str, stem: str) -> tuple[str, list[Section]]:
     return title, [Section(text=root.text_content())]
 
 
+def _html_text(data: bytes, name: str) -> str:
+    """The page as text: in the charset it declares, else as any text file is read."""
+    declared = _DECLARED_CHARSET.search(data[:4096])
+    if declared:
+        try:
+            return data.decode((declared.group(1) or declared.group(2)).decode("ascii"), errors="replace")
+        except LookupError:
+            pass  # a charset Python does not know: guess as for an undeclared page
+    return _decode(data, name)
+
+
+def _hidden(el: object) -> bool:
+    """Text a reader never sees: where a page hides instructions meant for a model."""
+    get = getattr(el, "get", None)
+    if get is None:  # a processing instruction or an entity: no attributes
+        return False
+    style = "".join((get("style") or "").split()).lower()
+    return (get("hidden") is not None or (get("aria-hidden") or "").lower() == "true"
+            or "display:none" in style or "visibility:hidden" in style)
+
+
 def _corpus(data: bytes, name: str) -> list[Passage]:
     """Search-R1 corpus rows ``{"id", "contents"}``, contents ``"Title"\\ntext``: already passages."""
     text = _decode(data, name)
     passages: list[Passage] = []
-    bad = 0
+    bad: list[int] = []
     for number, line in enumerate(text.split("\n"), start=1):  # JSONL: U+2028 is not a line break
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-            contents = row["contents"]
-            row_id = str(row.get("id", number))
-        except (json.JSONDecodeError, TypeError, KeyError, AttributeError):
-            bad += 1
+        row = _corpus_row(line)
+        if row is None:
+            bad.append(number)
             continue
-        if not isinstance(contents, str):
-            bad += 1
-            continue
+        row_id, contents = row
         title, body = split_contents(contents)
-        passages.append(Passage(pid=row_id, title=title, text=body))
+        passages.append(Passage(pid=row_id or str(number), title=title, text=body))
     if not passages:
         raise UnreadableFile(f"{name}: no corpus rows like {{\"id\": ..., \"contents\": ...}} "
-                             f"({bad} bad line(s))")
+                             f"({len(bad)} bad line(s))")
+    if bad:
+        log.warning("%s: skipped %d line(s) that are not {\"id\": ..., \"contents\": \"...\"} rows "
+                    "(first: line %d)", name, len(bad), bad[0])
+    repeats = len(passages) - len({p.pid for p in passages})
+    if repeats:
+        log.warning("%s: %d row(s) repeat an earlier id; all are kept, but a /retrieve client that "
+                    "keys passages by id will see them as one", name, repeats)
     return passages
+
+
+def _corpus_row(line: str) -> tuple[str | None, str] | None:
+    """(id or None, contents) of one corpus line, or None when it is not such a row. An id that
+    is not a string or a number is no id (the line number stands in)."""
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: nested past the parser's limit
+        return None
+    contents = row.get("contents") if isinstance(row, dict) else None
+    if not isinstance(contents, str):
+        return None
+    row_id = row.get("id")
+    if isinstance(row_id, bool) or not isinstance(row_id, (str, int)):
+        return None, contents
+    return str(row_id), contents
 
 
 def split_contents(contents: str) -> tuple[str, str]:

@@ -2,17 +2,26 @@
 
 Search-R1's own inference and training scripts can then use our index as their
 retriever. It binds to loopback unless told otherwise: a document index is
-private by default.
+private by default, and the server has no authentication. A request body is
+capped (``MAX_BODY_BYTES``) before it is read, and an index another process is
+writing to answers 503 with ``Retry-After`` rather than failing.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import sqlite3
 from typing import Any
 
 from pydantic import BaseModel
 
 from .retrieve import DEFAULT_TOPK, MAX_QUERIES, MAX_TOPK, response_of
 from .store import DocumentIndex
+
+# 256 queries of a few hundred characters each fit many times over; an unbounded body would
+# be read whole into memory before anything could refuse it.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+RETRY_AFTER_S = 1
 
 
 class RetrieveRequest(BaseModel):
@@ -26,6 +35,11 @@ def create_app(index: DocumentIndex) -> Any:
 
     app = FastAPI(title="agent.index /retrieve", docs_url=None, redoc_url=None)
 
+    def busy(exc: sqlite3.Error) -> HTTPException:
+        # An `add` in another process holds the write lock past SQLite's busy timeout.
+        return HTTPException(503, f"the index is busy ({exc}); retry in a moment",
+                             headers={"Retry-After": str(RETRY_AFTER_S)})
+
     @app.post("/retrieve")
     def retrieve(request: RetrieveRequest) -> dict[str, Any]:
         topk = DEFAULT_TOPK if request.topk is None else request.topk
@@ -34,15 +48,60 @@ def create_app(index: DocumentIndex) -> Any:
         if len(request.queries) > MAX_QUERIES:
             raise HTTPException(422, f"at most {MAX_QUERIES} queries per request, "
                                      f"got {len(request.queries)}")
-        hits = [index.search(q, k=topk) for q in request.queries]
+        try:
+            hits = [index.search(q, k=topk) for q in request.queries]
+        except sqlite3.OperationalError as exc:
+            raise busy(exc) from None
         return response_of(hits, return_scores=request.return_scores)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        stats = index.stats()
+        try:
+            stats = index.stats()
+        except sqlite3.OperationalError as exc:
+            raise busy(exc) from None
         return {"documents": stats.documents, "passages": stats.passages}
 
-    return app
+    return BodyLimit(app, max_bytes=MAX_BODY_BYTES)
+
+
+class BodyLimit:
+    """ASGI middleware: a body over ``max_bytes`` gets 413, whether it declares its length or
+    streams in chunks, and is never read further."""
+
+    def __init__(self, app: Any, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        from fastapi import HTTPException
+        from fastapi.responses import JSONResponse
+
+        detail = f"the request body is over {self.max_bytes} bytes"
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if scope["type"] == "http" and declared.isdigit() and int(declared) > self.max_bytes:
+            await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise HTTPException(413, detail)  # FastAPI answers it while reading the body
+            return message
+
+        await self.app(scope, counted if scope["type"] == "http" else receive, send)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def serve(index: DocumentIndex, *, host: str, port: int) -> None:

@@ -8,12 +8,18 @@ machine is served. Passages are document sources: no URL, the server's
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import httpx
 
 from ..index.retrieve import RetrieveFormatError, hits_of_response
 from .base import SearchError, SearchResult, document_result
+
+# One query's passages are kilobytes; a server that sends more is broken or hostile, and the whole
+# answer would be held in memory.
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
 
 def retrieve_endpoint(url: str) -> str:
@@ -35,23 +41,40 @@ class RetrieverProvider:
 
     def search(self, query: str, *, max_results: int) -> list[SearchResult]:
         body = {"queries": [query], "topk": max_results, "return_scores": True}
+        raw = self._post(body)
         try:
-            response = httpx.post(self._endpoint, json=body, timeout=self._timeout_s)
+            data: Any = json.loads(raw)
+            (hits,) = hits_of_response(data, query_count=1)
+        except (ValueError, RecursionError, RetrieveFormatError) as exc:  # RecursionError: absurd nesting
+            raise SearchError(f"the retriever at {self._endpoint} sent an unexpected answer: "
+                              f"{type(exc).__name__}: {str(exc)[:300]}", provider=self.name) from None
+        return [document_result(title=h.title, file=h.file, page=h.page, content=h.text,
+                                content_chars=self._content_chars) for h in hits[:max_results]]
+
+    def _post(self, body: dict[str, Any]) -> bytes:
+        """The answer's bytes: at most MAX_RESPONSE_BYTES, within the timeout as a whole (a server
+        that trickles its answer a byte at a time never resets the clock)."""
+        deadline = time.monotonic() + self._timeout_s
+        try:
+            with httpx.stream("POST", self._endpoint, json=body, timeout=self._timeout_s) as response:
+                if response.status_code != 200:
+                    raise SearchError(f"the retriever at {self._endpoint} answered HTTP {response.status_code}",
+                                      provider=self.name,
+                                      retryable=response.status_code == 429 or response.status_code >= 500)
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise SearchError(f"the retriever at {self._endpoint} sent an answer larger than "
+                                          f"{MAX_RESPONSE_BYTES} bytes for one query", provider=self.name)
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("the answer did not arrive in time")
+                    chunks.append(chunk)
+                return b"".join(chunks)
         except httpx.TimeoutException:
             raise SearchError(f"the retriever at {self._endpoint} timed out after {self._timeout_s:g} s",
                               provider=self.name, retryable=True) from None
         except httpx.HTTPError as exc:
             raise SearchError(f"cannot reach the retriever at {self._endpoint} ({type(exc).__name__})",
                               provider=self.name, retryable=True) from None
-        if response.status_code != 200:
-            raise SearchError(f"the retriever at {self._endpoint} answered HTTP {response.status_code}",
-                              provider=self.name,
-                              retryable=response.status_code == 429 or response.status_code >= 500)
-        try:
-            data: Any = response.json()
-            (hits,) = hits_of_response(data, query_count=1)
-        except (ValueError, RetrieveFormatError) as exc:
-            raise SearchError(f"the retriever at {self._endpoint} sent an unexpected answer: {exc}",
-                              provider=self.name) from None
-        return [document_result(title=h.title, file=h.file, page=h.page, content=h.text,
-                                content_chars=self._content_chars) for h in hits[:max_results]]
