@@ -11,8 +11,8 @@ measured in the same process, interleaved, as medians of repeats:
 - KV reuse: tokens prefilled in a forced 3-search run vs re-prefilling every round;
 - overhead: tokens/s through the whole app path vs bare ``model.generate``;
 - UI: updates per second under a very fast stream, update cost at 20k tokens vs at the start;
-- the document index (SQLite FTS5) vs bm25s on one synthetic corpus (20k passages quick, 200k
-  full): build, query p50/p95, top-10 agreement (``bench/index_bench.py``).
+- the document index (SQLite store, tantivy ranking) vs bm25s on one synthetic corpus (20k
+  passages quick, 200k full): build, query p50/p95, top-10 agreement (``bench/index_bench.py``).
 
 ``--json`` prints one JSON object as the last line. See bench/RESULTS.md.
 """
@@ -152,7 +152,7 @@ def run_all(*, quick: bool, workdir: Path, params: dict[str, Any] | None = None)
     details["ui_rate"] = rate
     details["ui_growth"] = growth
 
-    _log(f"document index: SQLite FTS5 vs bm25s, {p['index_passages']} synthetic passages")
+    _log(f"document index: SQLite + tantivy vs bm25s, {p['index_passages']} synthetic passages")
     index = index_bench.measure(passages=p["index_passages"], query_count=p["index_queries"])
     result.update(index)
     details["index"] = index

@@ -1,121 +1,65 @@
-"""The on-disk index: one SQLite file with an FTS5 full-text table, ranked by BM25.
+"""The on-disk index: SQLite stores the documents and passages, tantivy ranks them by BM25.
 
-Why SQLite FTS5 (bench/index_bench.py measures it against bm25s): it is in the
-standard library, persistent without a load step, incremental (a file's
-passages are replaced in one transaction, so a failed add never loses what was
-already indexed), and safe to read from many threads and processes at once.
+Why two engines (bench/index_bench.py measures them against bm25s; figures in
+bench/RESULTS.md): SQLite (standard library) is the store of record: documents
+with the SHA-256 of their bytes, passages with file, title, page and heading,
+transactions, a write lock shared by every process, safe concurrent readers.
+Its FTS5 ranking was too slow on large indexes (31.9 ms of CPU a query at 200k
+passages, 4.8x bm25s), because FTS5 scores every matching row. tantivy
+(ranking.py) answers the same query in about a millisecond with block-max
+WAND, adds incrementally, and opens from disk without a load step, which bm25s
+cannot (no incremental add, a full load per process).
 
 A document is keyed by what added it (an absolute path from the CLI, a file
 name for a browser upload) and remembered with the SHA-256 of its bytes, so
 re-adding an unchanged file changes nothing and a changed one replaces its
 passages.
+
+How the two stay in step. SQLite keeps a version (``meta``), raised by every
+write; the ranking keeps, in the same tantivy commit as its passages, the
+version it matches. A write takes SQLite's write lock (``BEGIN IMMEDIATE``),
+changes the rows, raises the version, commits tantivy, then commits SQLite; any
+failure before SQLite's commit rolls SQLite back, so a failed add loses
+nothing. Passage row ids are never reused, so a ranking hit always names the
+passage it ranked or one that no longer exists (then it is left out). Hence:
+- ranking version == SQLite version: in step;
+- ranking ahead: a writer is between its two commits (a reader waits up to 2 s
+  for SQLite to catch up), or died there (treated as below);
+- anything else (missing, unreadable, behind): rebuilt from SQLite, with one
+  warning line: on disk by a writer, in memory for this process by a reader,
+  since readers never write.
+Readers reload the ranking whenever SQLite's version moves, so a reader sees
+another process's add on its next query.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
+import logging
+import shutil
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Callable
 
-from .readers import ReadFile, UnreadableFile, read_file
+from . import tables
+from .ranking import RankedRow, Ranking, RankingBroken, terms_of
+from .readers import UnreadableFile, read_file
+from .records import AddOutcome, DocumentInfo, Hit, IndexStats, IndexUnavailable
+from .tables import Change
 
 DB_NAME = "index.sqlite3"
+RANKING_DIR = "ranking"
 MAX_QUERY_TERMS = 32
+# How long a reader waits for SQLite to catch up with a ranking one write ahead before taking
+# the writer for dead: a live one is only an fsync away from its second commit.
+AHEAD_POLLS, AHEAD_POLL_S = 40, 0.05
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents(
-    id INTEGER PRIMARY KEY,
-    key TEXT UNIQUE NOT NULL,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    title TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    bytes INTEGER NOT NULL,
-    added REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS passages(
-    id INTEGER PRIMARY KEY,
-    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    pid TEXT NOT NULL,
-    title TEXT NOT NULL,
-    heading TEXT,
-    page INTEGER,
-    text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    title, heading, text, content='passages', content_rowid='id',
-    tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS passages_ai AFTER INSERT ON passages BEGIN
-    INSERT INTO passages_fts(rowid, title, heading, text)
-    VALUES (new.id, new.title, new.heading, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS passages_ad AFTER DELETE ON passages BEGIN
-    INSERT INTO passages_fts(passages_fts, rowid, title, heading, text)
-    VALUES ('delete', old.id, old.title, old.heading, old.text);
-END;
-"""
-
-_TERM = re.compile(r"\w+", re.UNICODE)
-
-
-class IndexUnavailable(RuntimeError):
-    """The index cannot be opened or written; the message names the directory and the fix."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class AddOutcome:
-    """What ``add`` did with one file; ``message`` is the line printed for it."""
-
-    status: Literal["added", "updated", "unchanged", "skipped"]
-    name: str
-    passages: int = 0
-    reason: str | None = None
-
-    @property
-    def message(self) -> str:
-        if self.status == "skipped":
-            return f"skipped {self.reason}"
-        return f"{self.status} {self.name} ({self.passages} passages)"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Hit:
-    """A passage that matched a query, with where it came from."""
-
-    pid: str
-    file: str
-    title: str
-    text: str
-    score: float
-    page: int | None = None
-    heading: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class DocumentInfo:
-    key: str
-    name: str
-    kind: str
-    title: str
-    passages: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class IndexStats:
-    documents: int
-    passages: int
-    bytes_on_disk: int
-
+log = logging.getLogger(__name__)
 
 class DocumentIndex:
-    """One index directory. Thread-safe: one connection behind a lock."""
+    """One index directory. Thread-safe: one connection and one ranking behind a lock."""
 
     def __init__(self, directory: str | Path, *, read_only: bool = False, create: bool = True) -> None:
         self.directory = Path(directory)
@@ -131,19 +75,30 @@ class DocumentIndex:
             else:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(db, check_same_thread=False, timeout=5.0)
-                self._db.executescript(_SCHEMA)
+                self._db.executescript(tables.SCHEMA)
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab "
-                             "USING fts5vocab(main, 'passages_fts', 'row')")
             self._db.execute("SELECT count(*) FROM documents").fetchone()
         except sqlite3.Error as exc:
             raise IndexUnavailable(f"cannot open the index in {str(self.directory)!r}: {exc}") from None
         self._lock = threading.Lock()
-        self._writes = 0  # this connection's commits: another process's show in PRAGMA data_version
-        self._count_cache: tuple[tuple[int, int], int] | None = None
+        self._ranking: Ranking | None = None
+        self._seen: int | None = None  # the SQLite version self._ranking was checked against
+        if not read_only:
+            try:
+                with self._lock:
+                    self._ranking_for_search()  # a writer repairs a missing or stale ranking at once
+            except sqlite3.Error as exc:
+                self._db.close()
+                raise IndexUnavailable(f"cannot check the ranking of the index in {str(self.directory)!r}: "
+                                       f"{exc}") from None
+
+    @property
+    def _ranking_dir(self) -> Path:
+        return self.directory / RANKING_DIR
 
     def close(self) -> None:
         with self._lock:
+            self._ranking = None  # frees tantivy's files before a caller deletes the folder
             self._db.close()
 
     def __enter__(self) -> "DocumentIndex":
@@ -166,7 +121,8 @@ class DocumentIndex:
             read = read_file(Path(name), data, name=name)
         except UnreadableFile as exc:
             return AddOutcome(status="skipped", name=name, reason=str(exc))
-        self._replace(key, name, digest, len(data), read)
+        self._write(lambda: tables.replace_document(self._db, key=key, name=name, digest=digest,
+                                                           size=len(data), read=read))
         return AddOutcome(status="updated" if known else "added", name=name, passages=len(read.passages))
 
     def add_file(self, path: str | Path) -> AddOutcome:
@@ -181,51 +137,48 @@ class DocumentIndex:
     def remove(self, key: str) -> int:
         """Drop the document ``key``; returns how many passages went (0: it was not indexed)."""
         self._check_writable()
-        with self._lock, self._db:
-            row = self._db.execute("SELECT id FROM documents WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                return 0
-            gone = self._db.execute("DELETE FROM passages WHERE doc_id = ?", (row[0],)).rowcount
-            self._db.execute("DELETE FROM documents WHERE id = ?", (row[0],))
-            self._writes += 1
-            return gone
+        return self._write(lambda: tables.delete_document(self._db, key))
 
     def search(self, query: str, *, k: int = 5) -> list[Hit]:
-        """The ``k`` best passages for ``query`` by BM25. Any text is a valid query: words are
-        quoted, so FTS5 operators in it mean nothing."""
-        terms = list(dict.fromkeys(_TERM.findall(query.casefold())))[:MAX_QUERY_TERMS]
+        """The ``k`` best passages for ``query`` by BM25. Any text is a valid query: its words
+        are looked up as terms, never parsed, so operators in it mean nothing."""
+        terms = terms_of(query)[:MAX_QUERY_TERMS]
         if not terms or k < 1:
             return []
-        # The inner query alone is FTS5's ranked fast path; passages are joined to its k rows only.
-        sql = ("SELECT p.pid, d.name, p.title, p.text, f.rank, p.page, p.heading FROM "
-               "(SELECT rowid, rank FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?) AS f "
-               "JOIN passages AS p ON p.id = f.rowid JOIN documents AS d ON d.id = p.doc_id ORDER BY f.rank")
         with self._lock:
-            match = " OR ".join(f'"{t}"' for t in self._informative(terms))
-            rows = self._db.execute(sql, (match, k)).fetchall()
-        return [Hit(pid=r[0], file=r[1], title=r[2], text=r[3], score=round(-r[4], 4), page=r[5],
-                    heading=r[6]) for r in rows]
+            try:
+                ranked = self._ranked(terms, k)
+            except RankingBroken as exc:
+                log.warning("%s; opening it again", exc)
+                self._ranking, self._seen = None, None
+                try:
+                    ranked = self._ranked(terms, k)
+                except RankingBroken as again:
+                    raise IndexUnavailable(f"{again}; rebuild it with `python -m agent.index add FILE "
+                                           f"--index {self.directory}`") from None
+            rows = tables.passages_by_id(self._db, [r.row for r in ranked])
+        return [Hit(pid=row[0], file=row[1], title=row[2], text=row[3], score=round(r.score, 4),
+                    page=row[4], heading=row[5]) for r in ranked if (row := rows.get(r.row))]
 
-    def _informative(self, terms: list[str]) -> list[str]:
-        """``terms`` without those in half the passages or more, or the rarest one if all are.
+    def _ranked(self, terms: list[str], k: int) -> list[RankedRow]:
+        ranking = self._ranking_for_search()
+        kept = self._informative(ranking, terms)
+        return ranking.search(kept, k=k) if kept else []
 
-        FTS5's bm25() gives such a term an IDF of 1e-6 (its log((N - n + 0.5) / (n + 0.5)) is
-        not positive), so it cannot change the ranking, yet scoring it means scoring half the
-        index. A term is looked up as written: an inflected word that Porter stemming would
-        change is simply kept. Call with the lock held.
+    @staticmethod
+    def _informative(ranking: Ranking, terms: list[str]) -> list[str]:
+        """``terms`` found in the index, without those in half the passages or more, or the rarest
+        one if all are.
+
+        Such a word (``the``, or ``common`` in a folder of notes that all say it) barely moves
+        BM25's order, yet matching it would pull in half the index: a query of ``common okapi``
+        should find the okapi, not every note. Robertson's IDF, which FTS5 used, gives it no
+        weight at all; tantivy's gives it a little, so it is left out here.
         """
-        total = self._passage_count()
-        counts = {t: (row[0] if (row := self._db.execute(
-            "SELECT doc FROM temp.passages_vocab WHERE term = ?", (t,)).fetchone()) else 0) for t in terms}
-        kept = [t for t in terms if 2 * counts[t] < total]
-        return kept or [min(terms, key=counts.__getitem__)]
-
-    def _passage_count(self) -> int:
-        """Passages in the index, counted again only after a write (ours or another process's)."""
-        version = (self._db.execute("PRAGMA data_version").fetchone()[0], self._writes)
-        if self._count_cache is None or self._count_cache[0] != version:
-            self._count_cache = (version, self._db.execute("SELECT count(*) FROM passages").fetchone()[0])
-        return self._count_cache[1]
+        counts = {t: n for t in terms if (n := ranking.doc_freq(t))}
+        total = ranking.passage_count()
+        kept = [t for t in counts if 2 * counts[t] < total]
+        return kept or ([min(counts, key=counts.__getitem__)] if counts else [])
 
     def documents(self) -> list[DocumentInfo]:
         sql = ("SELECT d.key, d.name, d.kind, d.title, count(p.id) FROM documents AS d "
@@ -237,31 +190,134 @@ class DocumentIndex:
     def stats(self) -> IndexStats:
         with self._lock:
             docs = self._db.execute("SELECT count(*) FROM documents").fetchone()[0]
-            passages = self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        size = sum(f.stat().st_size for f in self.directory.glob(DB_NAME + "*"))
+            passages = tables.passage_count(self._db)
+        files = [*self.directory.glob(DB_NAME + "*"), *self._ranking_dir.rglob("*")]
+        size = sum(f.stat().st_size for f in files if f.is_file())
         return IndexStats(documents=docs, passages=passages, bytes_on_disk=size)
 
     def _count(self, doc_id: int) -> int:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM passages WHERE doc_id = ?", (doc_id,)).fetchone()[0]
 
-    def _replace(self, key: str, name: str, digest: str, size: int, read: ReadFile) -> None:
-        with self._lock, self._db:
-            old = self._db.execute("SELECT id FROM documents WHERE key = ?", (key,)).fetchone()
-            if old is not None:
-                self._db.execute("DELETE FROM passages WHERE doc_id = ?", (old[0],))
-                self._db.execute("DELETE FROM documents WHERE id = ?", (old[0],))
-            doc_id = self._db.execute(
-                "INSERT INTO documents(key, name, kind, title, sha256, bytes, added) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, name, read.kind, read.title, digest, size, time.time())).lastrowid
-            self._db.executemany(
-                "INSERT INTO passages(doc_id, pid, title, heading, page, text) VALUES (?, ?, ?, ?, ?, ?)",
-                ((doc_id, p.pid, p.title, p.heading, p.page, p.text) for p in read.passages))
-            self._writes += 1
+    # ---------------------------------------------------------------- writes
+
+    def _write(self, change: Callable[[], Change | None]) -> int:
+        with self._lock:
+            return self._write_locked(change)
+
+    def _write_locked(self, change: Callable[[], Change | None] | None) -> int:
+        """Apply ``change`` to SQLite and the ranking as one write (see the module docstring);
+        ``None`` only brings a stale ranking back in step. Returns the change's result."""
+        self._db.execute("BEGIN IMMEDIATE")  # the write lock, shared by every process
+        try:
+            version = tables.version(self._db) or 0
+            ranking = self._ranking = self._writable_ranking()
+            done = change() if change is not None else None
+            in_step = ranking.version == version
+            if in_step and done is None:
+                self._db.rollback()
+                self._seen = version
+                return 0
+            tables.set_version(self._db, version + 1)
+            self._commit_ranking(ranking, done if in_step else None, version=version + 1)
+            self._db.commit()
+        except BaseException:
+            self._db.rollback()
+            self._seen = None  # the ranking may have committed: check it again before trusting it
+            raise
+        self._seen = version + 1
+        return done.result if done is not None else 0
+
+    def _commit_ranking(self, ranking: Ranking, done: Change | None, *, version: int) -> None:
+        """The ranking's half of a write: ``done``'s rows, or (None) every row SQLite holds."""
+        if done is not None:
+            with ranking.write(passages=len(done.added)) as batch:
+                for doc_id in done.removed_docs:
+                    batch.delete_document(doc_id)
+                batch.add(done.ranking_rows())
+                batch.commit(version)
+            return
+        started = time.perf_counter()
+        total = tables.passage_count(self._db)
+        with ranking.write(passages=total) as batch:
+            batch.delete_everything()
+            batch.add(tables.ranking_rows(self._db))
+            batch.commit(version)
+        log.warning("the ranking index in %r was rebuilt from %d stored passages in %.1f s",
+                    str(self._ranking_dir), total, time.perf_counter() - started)
+
+    def _writable_ranking(self) -> Ranking:
+        """The on-disk ranking, created when missing and started afresh when unreadable."""
+        try:
+            return self._reloaded_disk_ranking(create=True)
+        except RankingBroken as exc:
+            log.warning("%s; starting it afresh", exc)
+            shutil.rmtree(self._ranking_dir, ignore_errors=True)
+            return Ranking(self._ranking_dir, create=True)
+
+    # ---------------------------------------------------------------- reads
+
+    def _ranking_for_search(self) -> Ranking:
+        """A ranking in step with SQLite's current version. Call with the lock held."""
+        for _ in range(AHEAD_POLLS):
+            version = tables.version(self._db)
+            if self._ranking is not None and self._seen == version:
+                return self._ranking
+            ranking, problem, ahead = self._disk_ranking_at(version)
+            if ranking is not None:
+                self._ranking, self._seen = ranking, version
+                return ranking
+            if not (ahead and self.read_only):
+                break
+            time.sleep(AHEAD_POLL_S)  # a writer between its two commits, or one that died there
+        if not self.read_only:
+            self._write_locked(None)  # rebuilds on disk under the write lock, unless another writer did
+            assert self._ranking is not None
+            return self._ranking
+        return self._rebuild_in_memory(problem)
+
+    def _disk_ranking_at(self, version: int | None) -> tuple[Ranking | None, str, bool]:
+        """(the on-disk ranking if it matches ``version``, else None; what is wrong with it;
+        whether it is ahead of SQLite)."""
+        try:
+            ranking = self._reloaded_disk_ranking(create=False)
+        except RankingBroken as exc:
+            return None, str(exc), False
+        if version is None:
+            return None, "the index was made before tantivy ranked it", False
+        if ranking.version == version:
+            return ranking, "", False
+        ahead = ranking.version > version
+        return None, (f"{'ahead of' if ahead else 'behind'} the documents: at version "
+                      f"{ranking.version}, they are at {version}"), ahead
+
+    def _reloaded_disk_ranking(self, *, create: bool) -> Ranking:
+        if self._ranking is not None and self._ranking.path is not None:
+            self._ranking.reload()
+            return self._ranking
+        return Ranking(self._ranking_dir, create=create)
+
+    def _rebuild_in_memory(self, problem: str) -> Ranking:
+        """A reader's own ranking, from one consistent read of SQLite."""
+        started = time.perf_counter()
+        self._db.execute("BEGIN")
+        try:
+            version = tables.version(self._db)
+            ranking = Ranking(None, create=True)
+            total = tables.passage_count(self._db)
+            with ranking.write(passages=total) as batch:
+                batch.add(tables.ranking_rows(self._db))
+                batch.commit(version or 0)
+        finally:
+            self._db.rollback()
+        log.warning("the ranking index in %r is unusable (%s); ranked %d passages in memory for this "
+                    "process in %.1f s. Open the index for writing once (e.g. `python -m agent.index add "
+                    "FILE --index %s`) to store it again", str(self._ranking_dir), problem, total,
+                    time.perf_counter() - started, self.directory)
+        self._ranking, self._seen = ranking, version
+        return ranking
 
     def _check_writable(self) -> None:
         if self.read_only:
             raise IndexUnavailable(f"the index in {str(self.directory)!r} is shared read-only; "
                                    f"documents cannot be added or removed here")
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
-from ..index import DocumentIndex
+from ..index import DocumentIndex, IndexUnavailable
 from .base import SearchError, SearchResult, document_result
 
 
@@ -38,7 +38,7 @@ class LocalProvider:
         for index in self._indexes:
             try:
                 hits.extend(index.search(query, k=max_results))
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, IndexUnavailable) as exc:
                 raise SearchError(f"the document index in {str(index.directory)!r} failed: {exc}",
                                   provider=self.name) from None
         hits.sort(key=lambda h: h.score, reverse=True)
