@@ -220,6 +220,7 @@ def test_a_word_in_half_the_passages_or_more_does_not_drown_a_query(tmp_path: Pa
         assert len(index.search("common", k=10)) == 4  # nothing rarer: still answered
         (hit,) = index.search("common okapi", k=10)  # BM25 gives "common" no weight: left out
         assert hit.file == "n2.txt"
+        assert index.query_terms("Common OKAPI okapis") == ["okapi"]
         index.remove(str((tmp_path / "n2.txt").resolve()))
         index.add_file(tmp_path / "n2.txt")  # counts are refreshed after every write
         assert index.search("common okapi", k=10)[0].file == "n2.txt"

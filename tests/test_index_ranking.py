@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.index import DocumentIndex
+from agent.index import DocumentIndex, IndexUnavailable
+from agent.index.ranking import RankingBroken, RankingWrite
 from agent.index.store import DB_NAME, RANKING_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +85,26 @@ def test_a_failure_between_the_two_commits_loses_nothing(tmp_path: Path, caplog:
     assert index.add_file(doc).status == "updated"
     assert index.search("numbats")[0].text == "Replacement text about numbats."
     index.close()
+
+
+def test_a_ranking_that_cannot_commit_fails_the_add_with_a_line_and_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = _note(tmp_path, "keep.txt", "Original text about tardigrades.")
+    with DocumentIndex(tmp_path / "idx") as index:
+        index.add_file(doc)
+        doc.write_text("Replacement text about numbats.", encoding="utf-8")
+
+        def no_space(self: RankingWrite, version: int) -> None:
+            raise RankingBroken("the ranking index in 'idx/ranking' could not commit: No space left on device")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(RankingWrite, "commit", no_space)
+            with pytest.raises(IndexUnavailable, match="No space left.*documents were left as they were"):
+                index.add_file(doc)
+        assert index.search("tardigrades")[0].text == "Original text about tardigrades."
+        assert index.search("numbats") == [] and index.stats().passages == 1
+        assert index.add_file(doc).status == "updated"
+        assert index.search("numbats")[0].file == "keep.txt"
 
 
 def test_a_reader_sees_another_process_add_and_remove(tmp_path: Path, built: Path) -> None:

@@ -87,7 +87,7 @@ class DocumentIndex:
             try:
                 with self._lock:
                     self._ranking_for_search()  # a writer repairs a missing or stale ranking at once
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, RankingBroken) as exc:
                 self._db.close()
                 raise IndexUnavailable(f"cannot check the ranking of the index in {str(self.directory)!r}: "
                                        f"{exc}") from None
@@ -160,6 +160,13 @@ class DocumentIndex:
         return [Hit(pid=row[0], file=row[1], title=row[2], text=row[3], score=round(r.score, 4),
                     page=row[4], heading=row[5]) for r in ranked if (row := rows.get(r.row))]
 
+    def query_terms(self, query: str) -> list[str]:
+        """The words ``search`` matches ``query`` on: stemmed, each once, found in the index,
+        without those in half the passages or more (see ``_informative``)."""
+        terms = terms_of(query)[:MAX_QUERY_TERMS]
+        with self._lock:
+            return self._informative(self._ranking_for_search(), terms) if terms else []
+
     def _ranked(self, terms: list[str], k: int) -> list[RankedRow]:
         ranking = self._ranking_for_search()
         kept = self._informative(ranking, terms)
@@ -203,7 +210,10 @@ class DocumentIndex:
 
     def _write(self, change: Callable[[], Change | None]) -> int:
         with self._lock:
-            return self._write_locked(change)
+            try:
+                return self._write_locked(change)
+            except RankingBroken as exc:
+                raise IndexUnavailable(f"{exc}; the documents were left as they were") from None
 
     def _write_locked(self, change: Callable[[], Change | None] | None) -> int:
         """Apply ``change`` to SQLite and the ranking as one write (see the module docstring);
