@@ -218,3 +218,15 @@ def test_threads_search_one_reader_while_a_writer_adds(tmp_path: Path, built: Pa
     assert failures == []
     assert len(reader.search("capybaras", k=10)) == 8
     reader.close()
+
+
+def test_whoever_may_read_the_database_may_read_the_ranking(tmp_path: Path, built: Path) -> None:
+    """tantivy writes its meta files owner-only and its readers lock .tantivy-meta.lock for
+    writing: another account (a server reading an index an operator built) needs both. (These
+    tests run as root, which reads anything, so the modes themselves are checked.)"""
+    (built / DB_NAME).chmod(0o640)
+    with DocumentIndex(built) as index:
+        index.add_file(_note(tmp_path, "c.txt", "Pangolins are covered in scales."))
+    ranking = built / RANKING_DIR
+    assert {(ranking / n).stat().st_mode & 0o777 for n in ("meta.json", ".managed.json")} == {0o640}
+    assert (ranking / ".tantivy-meta.lock").stat().st_mode & 0o777 == 0o660

@@ -27,6 +27,8 @@ MARKER_ROW = 0
 _WRITER_HEAP = 64_000_000  # tantivy's arena per indexing thread, allocated as it fills
 _BIG_WRITE = 5_000  # passages from which a write indexes on more than one thread
 _MAX_THREADS = 4
+_META_FILES = ("meta.json", ".managed.json")
+_META_LOCK = ".tantivy-meta.lock"
 
 
 class RankingBroken(RuntimeError):
@@ -133,6 +135,23 @@ class Ranking:
     def doc_freq(self, term: str) -> int:
         """Passages holding ``term`` (deleted ones still count until tantivy merges them away)."""
         return self._index.searcher().doc_freq("body", term)
+
+    def share(self, *, like: Path) -> None:
+        """Let whoever may read ``like`` (the SQLite file) read this ranking too.
+
+        tantivy writes its meta files owner-only and its readers lock ``.tantivy-meta.lock``
+        for writing, so a reader of another account (a server reading an index that an operator
+        built) needs both opened up; without it that reader ranks in memory, with a line saying so.
+        """
+        if self.path is None:
+            return
+        try:
+            mode = like.stat().st_mode & 0o666
+            for name in _META_FILES:
+                os.chmod(self.path / name, mode)
+            os.chmod(self.path / _META_LOCK, mode | (mode & 0o444) >> 1)
+        except OSError:
+            return  # not this account's files to change: the index's owner shares them
 
     def write(self, *, passages: int) -> "RankingWrite":
         threads = min(_MAX_THREADS, os.cpu_count() or 1) if passages >= _BIG_WRITE else 1

@@ -226,10 +226,12 @@ class DocumentIndex:
             in_step = ranking.version == version
             if in_step and done is None:
                 self._db.rollback()
+                ranking.share(like=self.directory / DB_NAME)
                 self._seen = version
                 return 0
             tables.set_version(self._db, version + 1)
             self._commit_ranking(ranking, done if in_step else None, version=version + 1)
+            ranking.share(like=self.directory / DB_NAME)
             self._db.commit()
         except BaseException:
             self._db.rollback()
