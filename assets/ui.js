@@ -1,5 +1,5 @@
 () => {
-  // Small accessibility and composer additions Gradio's chat does not make itself.
+  // Small accessibility, layout and composer additions Gradio's chat does not make itself.
   // Panel toggles: expose aria-expanded, name the arrow button, open with Enter and Space.
   const mark = () => {
     document.querySelectorAll("#chat .thought-group > .title").forEach((title) => {
@@ -15,19 +15,65 @@
       if (b.title) b.setAttribute("aria-label", b.title);
     });
   };
-  // On a phone the page itself scrolls (style.css): follow a streaming answer while the reader is at the end.
-  const phone = window.matchMedia("(max-width: 640px)");
-  let atEnd = true;
-  window.addEventListener("scroll", () => {
-    atEnd = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 160;
-  }, { passive: true });
+  // The chat pane follows a streaming answer while the reader is at its end. Gradio's own autoscroll
+  // misses what grows after its update (the buttons under a finished answer, its source cards).
+  let atEnd = true, last = 0;
+  const pane = () => document.querySelector("#chat [role=log]");
+  // Only moving up lets go of the end: Gradio's smooth scroll down passes through positions far from it.
+  const place = (log) => {
+    if (log.scrollHeight - log.scrollTop - log.clientHeight < 80) atEnd = true;
+    else if (log.scrollTop < last) atEnd = false;
+    last = log.scrollTop;
+  };
+  document.addEventListener("scroll", (e) => { if (e.target === pane()) place(e.target); },
+                            { capture: true, passive: true });
   const follow = () => {
-    const log = document.querySelector("#chat [role=log]");
-    if (phone.matches && atEnd && log && log.querySelector(".message-row, [data-testid=user]")) {
-      window.scrollTo({ top: document.documentElement.scrollHeight });
+    const log = pane();
+    if (!log) return;
+    place(log);  // a scroll up whose event has not come yet counts already
+    if (atEnd && log.scrollHeight > log.clientHeight) {
+      log.scrollTop = log.scrollHeight;
+      last = log.scrollTop;
     }
   };
-  new MutationObserver(() => { mark(); follow(); }).observe(document.body, { subtree: true, childList: true });
+  // What grows without a new element (a class shown late) is seen by its size.
+  const grown = new ResizeObserver(follow);
+  const watch = () => {
+    const log = pane();
+    if (log) [...log.children].forEach((child) => grown.observe(child));
+  };
+  new MutationObserver(() => { mark(); watch(); follow(); }).observe(document.body, { subtree: true, childList: true });
+  // The settings drawer (style.css): the top bar's toggle opens it, its close button and Escape
+  // close it; focus moves into it and back, as in a dialog.
+  const drawer = (open) => {
+    document.body.classList.toggle("tools-open", open);
+    const toggle = document.querySelector("#tools-toggle");
+    if (toggle) toggle.setAttribute("aria-expanded", String(open));
+    const target = document.querySelector(open ? "#tools-close" : "#tools-toggle");
+    // The drawer becomes focusable a frame after its class changes: retry briefly.
+    const focus = (tries) => {
+      if (!target || tries <= 0) return;
+      target.focus({ preventScroll: true });
+      if (document.activeElement !== target) setTimeout(() => focus(tries - 1), 30);
+    };
+    focus(10);
+  };
+  const name = () => {
+    const toggle = document.querySelector("#tools-toggle"), shut = document.querySelector("#tools-close");
+    if (!toggle || !shut) return setTimeout(name, 100);
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.setAttribute("aria-controls", "tools");
+    shut.setAttribute("aria-label", "Close settings");
+  };
+  name();
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest) return;
+    if (e.target.closest("#tools-toggle")) drawer(!document.body.classList.contains("tools-open"));
+    else if (e.target.closest("#tools-close")) drawer(false);
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && document.body.classList.contains("tools-open")) drawer(false);
+  });
   // Focus the question on wide screens only: on a phone, focusing scrolls the page and opens the keyboard.
   const focus = () => {
     const box = document.querySelector("#question textarea");

@@ -19,7 +19,8 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 from agent.config import Settings  # noqa: E402
-from tests.test_ui_browser import ARGS, CHROMIUM, ask, close, open_panels, page_for, titles, wait_done  # noqa: E402
+from tests.test_ui_browser import (ARGS, CHROMIUM, ask, close, open_drawer, open_panels, page_for,  # noqa: E402
+                                   titles, wait_done)
 from tests.ui_helpers import serve  # noqa: E402
 
 ROUNDS = [
@@ -64,6 +65,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory):
 
 
 def open_documents(page) -> None:
+    open_drawer(page)
     if not page.is_visible("#doc-upload"):
         page.click("#documents .label-wrap")
     page.wait_for_selector("#doc-upload", state="visible")

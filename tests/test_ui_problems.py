@@ -131,9 +131,10 @@ def test_first_screen_keyboard_screen_reader_and_counter(browser) -> None:
         page.keyboard.press(" ")
         page.wait_for_function("document.querySelector('#chat .thought-group > .title')"
                                ".getAttribute('aria-expanded') === 'false'")
-        unnamed = page.eval_on_selector_all("#chat button, #composer button, #exports button",
-                                            "els => els.filter(b => !(b.getAttribute('aria-label') || "
-                                            "b.innerText.trim())).length")
+        # textContent: the drawer's buttons are hidden (no innerText) until it opens.
+        unnamed = page.eval_on_selector_all("#chat button, #composer button, #exports button, #topbar button, "
+                                            "#tools button", "els => els.filter(b => !(b.getAttribute('aria-label') "
+                                            "|| b.textContent.trim())).length")
         assert unnamed == 0  # every icon button has a name
         meter = page.locator("#meter")
         colour = meter.evaluate("e => getComputedStyle(e).color")

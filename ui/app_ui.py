@@ -21,11 +21,9 @@ log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CSS_PATH = ASSETS / "style.css"
-# Gradio scopes css_paths rules (inside @media only its scoped copy survives), which cannot reach the
-# app's own container: on a phone it must not clip, or the composer cannot stay pinned (sticky).
-PAGE_CSS = ("<style>@media (max-width: 640px) { .gradio-container { overflow-x: clip !important; "
-            "overflow-y: visible !important; } }</style>")
-JS_PATH = ASSETS / "ui.js"  # accessibility of the panels, the character counter, focus on wide screens
+# Gradio scopes css_paths rules to its container, so rules for the page itself (html, body) go in the head.
+PAGE_CSS_PATH = ASSETS / "page.css"
+JS_PATH = ASSETS / "ui.js"  # the settings drawer, panel accessibility, the character counter, focus
 TITLE = "Deep Search"
 SUBTITLE = ("A reasoning model thinks out loud, searches the web and answers with numbered "
             "sources you can check.")
@@ -94,19 +92,27 @@ def _providers(s: Any) -> list[tuple[str, str]]:
     return providers
 
 
-def _header(runtime: Runtime) -> gr.Markdown:
-    """Title, demo banner, a startup problem; returns the model-loading status line."""
-    gr.HTML(f'<div id="app-header"><h1>{LOGO}{TITLE}</h1><p class="subtitle">{SUBTITLE}</p></div>')
+def _header(runtime: Runtime) -> tuple[gr.Markdown, gr.Button]:
+    """One line (title, New chat, the settings toggle), then the demo banner and a startup problem;
+    returns the model-loading status line and New chat."""
+    with gr.Row(elem_id="topbar", equal_height=True):
+        gr.HTML(f'<div id="app-header"><h1>{LOGO}{TITLE}</h1><p class="subtitle">{SUBTITLE}</p></div>',
+                padding=False, elem_id="app-header-box")
+        new_chat = gr.Button("New chat", size="sm", scale=0, min_width=0, elem_id="new-chat")
+        # Opens the drawer below (ui.js): a click in the page, no server round trip.
+        gr.Button("⚙ Settings", size="sm", scale=0, min_width=0, elem_id="tools-toggle")
     gr.Markdown(runtime.banner or "", visible=bool(runtime.banner), elem_id="banner")
     problem = runtime.problem and (f"⚠ **Questions cannot be answered right now.** "
                                    f"{visitor_markdown(runtime.problem)}")
     gr.Markdown(problem or "", visible=bool(problem), elem_id="problem")
-    return gr.Markdown(runtime.loader.status(), visible=bool(runtime.loader.status()), elem_id="model-status")
+    status = gr.Markdown(runtime.loader.status(), visible=bool(runtime.loader.status()), elem_id="model-status")
+    return status, new_chat
 
 
 def _chatbot(runtime: Runtime) -> gr.Chatbot:
     return gr.Chatbot(
-        label="Conversation", elem_id="chat", show_label=False, height="62vh", min_height=360,
+        # scale=1 in a fill_height page: the chat takes the height the header and composer leave.
+        label="Conversation", elem_id="chat", show_label=False, height=None, scale=1,
         sanitize_html=True, allow_tags=False, render_markdown=True, feedback_options=None, buttons=["copy"],
         # No examples when every question would fail (the banner above says why).
         examples=None if runtime.problem else [{"text": q} for q in EXAMPLES],
@@ -126,38 +132,48 @@ def _composer(s: Any) -> tuple[gr.Textbox, gr.Button, gr.Button]:
     return msg, ask, stop
 
 
-def _exports_row() -> tuple[gr.Button, list[gr.DownloadButton], list[gr.DownloadButton], gr.UploadButton]:
+def _exports_row() -> tuple[list[gr.DownloadButton], list[gr.DownloadButton]]:
+    """The last answer's and the conversation's downloads, shown once there is an answer."""
     with gr.Row(elem_id="exports"):
-        new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
         downloads = [gr.DownloadButton(label, visible=False, size="sm", elem_id=elem_id) for label, elem_id in (
             ("Download trace", "dl-trace"), ("Download HTML report", "dl-html"),
             ("Download Markdown report", "dl-md"))]
         conversation = [gr.DownloadButton(label, visible=False, size="sm", elem_id=elem_id) for label, elem_id in (
             ("Conversation (HTML)", "dl-conv-html"), ("Conversation (Markdown)", "dl-conv-md"))]
-        upload = gr.UploadButton("Replay a trace", file_types=[".jsonl"], size="sm", elem_id="replay-upload")
-    return new_chat, downloads, conversation, upload
+    return downloads, conversation
 
 
 def _settings(runtime: Runtime) -> list[gr.components.Component]:
     s = runtime.settings
-    with gr.Accordion("Settings", open=False, elem_id="settings"):
+    with gr.Accordion("Search and model", open=True, elem_id="settings"):
         gr.Markdown(settings_info(runtime), elem_id="settings-info")
-        with gr.Row():
-            max_searches = gr.Slider(0, max(10, s.max_searches), step=1, value=s.max_searches,
-                                     label="Max searches per question", elem_id="set-max-searches")
-            results = gr.Slider(1, max(10, s.results_per_search), step=1, value=s.results_per_search,
-                                label="Results per search", elem_id="set-results")
-        with gr.Row():
-            provider = gr.Dropdown(_providers(s), value=s.provider, label="Search provider",
-                                   elem_id="set-provider")
-            # Every range holds the configured value: Gradio refuses a value outside its slider,
-            # which would fail every question of an app started with e.g. --max-new-tokens 100.
-            temperature = gr.Slider(0.0, max(1.5, s.temperature), step=0.05, value=s.temperature,
-                                    label="Temperature", elem_id="set-temperature")
-            max_new = gr.Slider(min(256, s.max_new_tokens), max(32768, s.max_new_tokens), step=256,
-                                value=s.max_new_tokens, label="Max new tokens per round",
-                                elem_id="set-max-new-tokens")
+        # One control a line: the drawer is narrow, and the provider's names are long.
+        provider = gr.Dropdown(_providers(s), value=s.provider, label="Search provider", elem_id="set-provider")
+        max_searches = gr.Slider(0, max(10, s.max_searches), step=1, value=s.max_searches,
+                                 label="Max searches per question", elem_id="set-max-searches")
+        results = gr.Slider(1, max(10, s.results_per_search), step=1, value=s.results_per_search,
+                            label="Results per search", elem_id="set-results")
+        # Every range holds the configured value: Gradio refuses a value outside its slider,
+        # which would fail every question of an app started with e.g. --max-new-tokens 100.
+        temperature = gr.Slider(0.0, max(1.5, s.temperature), step=0.05, value=s.temperature,
+                                label="Temperature", elem_id="set-temperature")
+        max_new = gr.Slider(min(256, s.max_new_tokens), max(32768, s.max_new_tokens), step=256,
+                            value=s.max_new_tokens, label="Max new tokens per round", elem_id="set-max-new-tokens")
     return [max_searches, provider, results, temperature, max_new]
+
+
+def _drawer(runtime: Runtime, session: gr.State,
+            chatbot: gr.Chatbot) -> tuple[list[gr.components.Component], gr.UploadButton]:
+    """Settings, documents and trace replay in a drawer over the chat (style.css), so the page itself
+    never grows past the window; returns the settings' controls and the replay upload."""
+    with gr.Column(elem_id="tools"):
+        with gr.Row(elem_id="tools-head", equal_height=True):
+            gr.HTML('<h2 id="tools-title">Settings</h2>', padding=False)
+            gr.Button("✕", size="sm", scale=0, min_width=0, elem_id="tools-close")  # named by ui.js
+        controls = _settings(runtime)
+        upload = gr.UploadButton("Replay a trace", file_types=[".jsonl"], size="sm", elem_id="replay-upload")
+        build_documents_panel(runtime, session=session, chatbot=chatbot)
+    return controls, upload
 
 
 def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> list[Any]:
@@ -205,16 +221,16 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
     h = Handlers(runtime)
     # Gradio copies each download into its cache: files older than an hour go, so a busy replica's
     # disk stays bounded (a download link older than that is gone too).
-    with gr.Blocks(title=TITLE, fill_width=False, delete_cache=EXPORT_CACHE_S) as demo:
+    # fill_height: the page is the window's height, and the chat (scale=1) scrolls inside it.
+    with gr.Blocks(title=TITLE, fill_width=False, fill_height=True, delete_cache=EXPORT_CACHE_S) as demo:
         # Gradio deletes a session's state when it drops the session: its uploaded documents go too.
         session = gr.State(None, delete_callback=close_session)
-        status = _header(runtime)
+        status, new_chat = _header(runtime)
         chatbot = _chatbot(runtime)
         meter = gr.Markdown("", label="Progress", elem_id="meter")  # labels name the API's outputs
         msg, ask, stop = _composer(runtime.settings)
-        new_chat, downloads, conversation, upload = _exports_row()
-        controls = _settings(runtime)
-        build_documents_panel(runtime, session=session, chatbot=chatbot)
+        downloads, conversation = _exports_row()
+        controls, upload = _drawer(runtime, session, chatbot)
         timer = gr.Timer(1.0, active=runtime.loader.loading)
         parts = _Parts(session=session, chatbot=chatbot, status=status, meter=meter, msg=msg, ask=ask, stop=stop,
                        new_chat=new_chat, downloads=downloads, conversation=conversation, upload=upload,
@@ -233,4 +249,5 @@ def launch_kwargs() -> dict[str, Any]:
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=fonts, font_mono=mono)
     # One page script: each part is a function Gradio would call on load; call both.
     js = f"() => {{ ({PASSAGE_JS.strip()})(); ({JS_PATH.read_text(encoding='utf-8').strip()})(); }}"
-    return {"css_paths": [CSS_PATH], "theme": theme, "js": js, "head": PAGE_CSS}
+    head = f"<style>{PAGE_CSS_PATH.read_text(encoding='utf-8')}</style>"
+    return {"css_paths": [CSS_PATH], "theme": theme, "js": js, "head": head}

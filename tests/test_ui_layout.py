@@ -1,0 +1,156 @@
+"""The page as a chat app lays it out, in a real browser at phone and desktop sizes: the page is
+the window's height and never scrolls, a one-line top bar, the chat pane fills the rest and
+scrolls inside (following a streaming answer), the composer stays at the bottom, and Settings,
+Documents and the downloads stay reachable. Demo mode (its on-screen banner included)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, close, page_for, wait_done
+from tests.ui_helpers import serve
+
+import app
+from agent.config import Settings
+
+PHONE, SMALL_PHONE, LANDSCAPE, DESKTOP = (390, 844), (360, 740), (844, 390), (1280, 800)
+# Where the page stands: document against window, the chat pane's scroll, the parts' boxes.
+GEOMETRY_JS = """() => {
+  const box = (s) => { const e = document.querySelector(s); if (!e || !e.getClientRects().length) return null;
+                       const b = e.getBoundingClientRect(); return {top: b.top, bottom: b.bottom, left: b.left,
+                       right: b.right, height: b.height}; };
+  const log = document.querySelector('#chat [role=log]');
+  return {docHeight: document.documentElement.scrollHeight, docWidth: document.documentElement.scrollWidth,
+          scrollY: window.scrollY, height: innerHeight, width: innerWidth,
+          logGap: log.scrollHeight - log.scrollTop - log.clientHeight,
+          logScrolls: log.scrollHeight > log.clientHeight + 1,
+          topbar: box('#topbar'), chat: box('#chat'), composer: box('#composer'), banner: box('#banner')};
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def demo_mode():
+    # Slow enough that the answer streams over many frames, so the pane is seen following it.
+    demo, url = serve(Settings(script_delay_s=0.02), demo_reason=app.NO_GPU)
+    yield url
+    demo.close()
+
+
+def geometry(page) -> dict:
+    return page.evaluate(GEOMETRY_JS)
+
+
+def assert_chat_app_layout(g: dict, *, min_chat: float) -> None:
+    """The page is the window; the top bar is one line; the chat takes the height; the composer is
+    whole and at the bottom (only the downloads' line and Gradio's footer may be below it)."""
+    assert g["docHeight"] <= g["height"] + 1 and g["scrollY"] == 0, g  # the page itself never scrolls
+    assert g["docWidth"] <= g["width"] + 1, g  # nor sideways
+    assert g["topbar"]["height"] <= 44, g["topbar"]  # one line
+    assert g["chat"]["height"] >= min_chat, g["chat"]
+    composer = g["composer"]
+    assert composer["top"] >= g["chat"]["bottom"] and composer["bottom"] <= g["height"], composer
+    assert composer["bottom"] >= g["height"] - 75, composer  # pinned at the bottom
+
+
+def ask_and_watch(page, question: str) -> list[dict]:
+    """Ask, then sample the layout every 100 ms until the answer is done."""
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    samples = []
+    page.wait_for_selector("#chat .thought-group", timeout=20_000)
+    for _ in range(300):
+        samples.append(geometry(page))
+        if page.evaluate("/· done/.test(document.querySelector('#meter')?.innerText || '')"):
+            break
+        page.wait_for_timeout(100)
+    wait_done(page)
+    page.wait_for_timeout(400)
+    samples.append(geometry(page))
+    return samples
+
+
+def test_phone_is_a_full_height_chat_that_follows_a_streaming_answer(browser, demo_mode) -> None:
+    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]}, color_scheme="dark")
+    page.wait_for_selector("#chat .examples button")
+    first = geometry(page)
+    assert_chat_app_layout(first, min_chat=0.6 * PHONE[1])
+    assert first["banner"] and first["banner"]["height"] <= 40, first["banner"]  # the demo banner: one line
+    assert page.locator("#app-header h1").bounding_box()["height"] <= 32  # the title on one line
+    samples = ask_and_watch(page, "When was the first transatlantic telegraph cable completed?")
+    assert len(samples) >= 5, "the answer should stream over several frames"
+    for g in samples:  # while it streams and once it is done
+        assert_chat_app_layout(g, min_chat=0.6 * PHONE[1])
+    scrolling = [g for g in samples if g["logScrolls"]]
+    assert len(scrolling) >= 3 and scrolling[-1] is samples[-1], "the chat pane should scroll inside"
+    assert all(g["logGap"] <= 2 for g in scrolling), [g["logGap"] for g in scrolling]  # kept at the end
+    assert "August 1858" in page.locator(ANSWER).last.inner_text()
+    # Scrolled up, the reader stays where they are.
+    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.querySelector('#chat [role=log]').scrollTop") == 0
+    close(page)
+
+
+def test_the_clear_icon_never_covers_the_users_bubble(browser, demo_mode) -> None:
+    page = page_for(browser, demo_mode, viewport={"width": SMALL_PHONE[0], "height": SMALL_PHONE[1]})
+    page.wait_for_selector("#chat .examples button")
+    page.fill("#question textarea", "Why is the sky blue?")
+    page.keyboard.press("Enter")
+    wait_done(page)
+    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
+    page.wait_for_timeout(300)
+    overlaps = page.evaluate("""() => {
+      const bubble = document.querySelector('#chat [data-testid=user]').getBoundingClientRect();
+      return [...document.querySelectorAll('#chat button')].filter(b => b.getClientRects().length).filter(b => {
+        const r = b.getBoundingClientRect();
+        return r.left < bubble.right && r.right > bubble.left && r.top < bubble.bottom && r.bottom > bubble.top;
+      }).map(b => b.getAttribute('aria-label') || b.innerText); }""")
+    assert overlaps == []
+    assert not page.locator('#chat button[aria-label="Clear"]').is_visible()  # New chat does its job
+    close(page)
+
+
+@pytest.mark.parametrize("size", [SMALL_PHONE, LANDSCAPE, DESKTOP], ids=["360x740", "landscape", "desktop"])
+def test_every_size_keeps_the_page_still_and_the_drawer_reachable(browser, demo_mode, size) -> None:
+    width, height = size
+    page = page_for(browser, demo_mode, viewport={"width": width, "height": height})
+    page.wait_for_selector("#chat .examples button")
+    min_chat = 120 if height < 500 else 0.55 * height
+    assert_chat_app_layout(geometry(page), min_chat=min_chat)
+    page.locator("#banner summary").click()  # the demo banner's details: the chat gives way, the page stays
+    assert_chat_app_layout(geometry(page), min_chat=100)
+    page.locator("#banner summary").click()
+    samples = ask_and_watch(page, "Why is the sky blue?")
+    for g in samples:
+        assert_chat_app_layout(g, min_chat=min_chat)
+    assert samples[-1]["logScrolls"] and samples[-1]["logGap"] <= 2
+    download = page.locator("#dl-trace").bounding_box()  # the downloads, on the page once there is an answer
+    assert download and download["y"] >= 0 and download["y"] + download["height"] <= height and download["x"] >= 0
+    # Settings, Documents and trace replay are one tap away, in a drawer that scrolls by itself.
+    toggle = page.locator("#tools-toggle")
+    assert toggle.get_attribute("aria-expanded") == "false" and not page.is_visible("#settings")
+    toggle.click()
+    page.wait_for_function("document.activeElement?.id === 'tools-close'")
+    assert toggle.get_attribute("aria-expanded") == "true"
+    page.wait_for_timeout(300)  # slid in
+    assert page.locator("#tools-close").get_attribute("aria-label") == "Close settings"
+    for part in ("#settings", "#replay-upload", "#documents"):
+        page.locator(part).scroll_into_view_if_needed()
+        box = page.locator(part).bounding_box()
+        assert page.is_visible(part) and box["y"] >= -1 and box["y"] + min(box["height"], 40) <= height, (part, box)
+    assert_chat_app_layout(geometry(page), min_chat=min_chat)  # the page under the drawer did not move
+    page.keyboard.press("Escape")
+    page.wait_for_function("document.activeElement?.id === 'tools-toggle'")
+    page.wait_for_timeout(300)
+    assert not page.is_visible("#settings") and toggle.get_attribute("aria-expanded") == "false"
+    close(page)
