@@ -151,6 +151,6 @@ def test_every_size_keeps_the_page_still_and_the_drawer_reachable(browser, demo_
     assert_chat_app_layout(geometry(page), min_chat=min_chat)  # the page under the drawer did not move
     page.keyboard.press("Escape")
     page.wait_for_function("document.activeElement?.id === 'tools-toggle'")
-    page.wait_for_timeout(300)
-    assert not page.is_visible("#settings") and toggle.get_attribute("aria-expanded") == "false"
+    page.wait_for_selector("#settings", state="hidden", timeout=5000)  # slid out
+    assert toggle.get_attribute("aria-expanded") == "false"
     close(page)
