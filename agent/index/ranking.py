@@ -2,7 +2,9 @@
 
 It holds, per passage, only what ranking needs: the passage's row id in
 SQLite (``row``), its document's id (``doc``, so a document's passages go in
-one delete) and its words (``body``: title, heading and text, not stored).
+one delete), its words (``body``: title, heading and text, not stored) and
+``passage`` = 1, whose document frequency counts the passages the way a word's
+does (deleted ones included until tantivy merges them away).
 One more document, the marker (``row`` 0), carries the version of the SQLite
 store that the ranking matches; it is replaced in the same tantivy commit as
 the passages, so the two can be compared at any time (see store.py for the
@@ -57,6 +59,7 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("row", indexed=True, fast=True)
     builder.add_integer_field("doc", indexed=True)
     builder.add_integer_field("version", fast=True)
+    builder.add_integer_field("passage", indexed=True)
     # Term frequencies are all BM25 needs; positions (phrase queries) would only cost space.
     builder.add_text_field("body", tokenizer_name=TOKENIZER, index_option="freq")
     return builder.build()
@@ -95,26 +98,27 @@ class Ranking:
             self._index.register_tokenizer(TOKENIZER, _analyzer())
             # Readers reload when SQLite's version moves, not on tantivy's own file watcher.
             self._index.config_reader(reload_policy="manual")
-            self.version, self._marked = self._read_version()
+            self.version = self._read_version()
         except ValueError as exc:
             raise RankingBroken(f"the ranking index in {str(path)!r} cannot be read: {exc}") from None
 
     def reload(self) -> None:
         try:
             self._index.reload()
-            self.version, self._marked = self._read_version()
+            self.version = self._read_version()
         except ValueError as exc:
             raise RankingBroken(f"the ranking index in {str(self.path)!r} cannot be read: {exc}") from None
 
-    def _read_version(self) -> tuple[int, bool]:
-        """(the SQLite version this ranking matches, whether it has a marker). A ranking never
-        written matches version 0, a store never written."""
+    def _read_version(self) -> int:
+        """The SQLite version this ranking matches; a ranking never written matches version 0,
+        a store never written."""
         searcher = self._index.searcher()
+        searcher.doc_freq("passage", 1)  # raises for a ranking of another schema: it is rebuilt
         found = searcher.search(tantivy.Query.term_query(SCHEMA, "row", MARKER_ROW), 1, count=False).hits
         if not found:
-            return 0, False
+            return 0
         (value,) = searcher.fast_field_values("version", [found[0][1]])
-        return int(value or 0), True
+        return int(value or 0)
 
     def search(self, terms: list[str], *, k: int) -> list[RankedRow]:
         """The ``k`` best passages for ``terms`` (any of them), by tantivy's BM25."""
@@ -129,12 +133,15 @@ class Ranking:
         return [RankedRow(row=int(row), score=float(score)) for (score, _a), row in zip(hits, rows)
                 if row is not None]
 
-    def passage_count(self) -> int:
-        return max(0, self._index.searcher().num_docs - self._marked)
-
-    def doc_freq(self, term: str) -> int:
-        """Passages holding ``term`` (deleted ones still count until tantivy merges them away)."""
-        return self._index.searcher().doc_freq("body", term)
+    def doc_freqs(self, terms: list[str]) -> tuple[dict[str, int], int]:
+        """(passages holding each term, all passages), both counting deleted passages until
+        tantivy merges them away, so that a file replaced many times does not make its words
+        look common."""
+        try:
+            searcher = self._index.searcher()
+            return {t: searcher.doc_freq("body", t) for t in terms}, searcher.doc_freq("passage", 1)
+        except ValueError as exc:
+            raise RankingBroken(f"the ranking index in {str(self.path)!r} failed a lookup: {exc}") from None
 
     def share(self, *, like: Path) -> None:
         """Let whoever may read ``like`` (the SQLite file) read this ranking too.
@@ -188,7 +195,7 @@ class RankingWrite:
         """``rows``: (passage row id, document id, body text)."""
         writer = self._active()
         for row, doc, body in rows:
-            writer.add_document(tantivy.Document(row=row, doc=doc, body=body))
+            writer.add_document(tantivy.Document(row=row, doc=doc, passage=1, body=body))
 
     def commit(self, version: int) -> None:
         """Make the batch visible, marked as matching the SQLite store's ``version``."""

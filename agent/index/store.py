@@ -182,8 +182,8 @@ class DocumentIndex:
         should find the okapi, not every note. Robertson's IDF, which FTS5 used, gives it no
         weight at all; tantivy's gives it a little, so it is left out here.
         """
-        counts = {t: n for t in terms if (n := ranking.doc_freq(t))}
-        total = ranking.passage_count()
+        freqs, total = ranking.doc_freqs(terms)
+        counts = {t: n for t, n in freqs.items() if n}
         kept = [t for t in counts if 2 * counts[t] < total]
         return kept or ([min(counts, key=counts.__getitem__)] if counts else [])
 
