@@ -6,7 +6,7 @@ with the SHA-256 of their bytes, passages with file, title, page and heading,
 transactions, a write lock shared by every process, safe concurrent readers.
 Its FTS5 ranking was too slow on large indexes (31.9 ms of CPU a query at 200k
 passages, 4.8x bm25s), because FTS5 scores every matching row. tantivy
-(ranking.py) answers it in 0.3 ms (0.20x bm25s) with block-max WAND, adds
+(ranking.py) answers it in 0.3 ms (0.21x bm25s) with block-max WAND, adds
 incrementally, and opens from disk without a load step, which bm25s cannot (no
 incremental add, a full load per process).
 
