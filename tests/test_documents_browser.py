@@ -186,3 +186,22 @@ def test_same_file_name_in_two_sessions_stays_apart_and_leaves_no_copy(browser, 
     assert "Lisbon" in a.inner_text("#chat") and "Porto" not in a.inner_text("#chat")
     close(a)
     close(b)
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(browser, ui, tmp_path: Path) -> None:
+    """Gradio stores an upload whole before a handler sees it: the cap must hold at the door."""
+    import httpx
+
+    from ui.documents import MAX_FILE_MB
+
+    big = tmp_path / "huge.txt"
+    big.write_bytes(b"word " * (MAX_FILE_MB * 1_000_000 // 5 + 1000))
+    with big.open("rb") as body:
+        direct = httpx.post(f"{ui}gradio_api/upload", files={"files": ("huge.txt", body, "text/plain")}, timeout=60)
+    assert direct.status_code == 413, direct.text[:300]
+    page = page_for(browser, ui)
+    upload(page, big)
+    page.wait_for_function("document.body.innerText.includes('exceed the maximum allowed size')")
+    assert "huge.txt" in page.inner_text("body")
+    assert gradio_copies("huge.txt") == []
+    close(page)

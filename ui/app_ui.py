@@ -12,6 +12,7 @@ import gradio as gr
 from agent.api import display_url
 
 from .citations import escape_text
+from .documents import MAX_FILE_MB
 from .documents_panel import PASSAGE_JS, build_documents_panel
 from .notices import visitor_markdown
 from .handlers import Handlers, close_session
@@ -242,7 +243,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
 
 
 def launch_kwargs() -> dict[str, Any]:
-    """Gradio 6 takes css/theme at launch, not in Blocks()."""
+    """Gradio 6 takes css/theme at launch, not in Blocks(); so is the upload cap."""
     fonts = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue",
              "Arial", "sans-serif"]  # local fonts only: nothing is fetched, offline works
     mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
@@ -250,4 +251,8 @@ def launch_kwargs() -> dict[str, Any]:
     # One page script: each part is a function Gradio would call on load; call both.
     js = f"() => {{ ({PASSAGE_JS.strip()})(); ({JS_PATH.read_text(encoding='utf-8').strip()})(); }}"
     head = f"<style>{PAGE_CSS_PATH.read_text(encoding='utf-8')}</style>"
-    return {"css_paths": [CSS_PATH], "theme": theme, "js": js, "head": head}
+    # Gradio stores an upload whole before any handler can look at its size: without a cap, one
+    # visitor could fill the disk. Every upload (documents, a replayed trace) is held to the
+    # documents' limit; the browser says which file is too large before sending it.
+    return {"css_paths": [CSS_PATH], "theme": theme, "js": js, "head": head,
+            "max_file_size": MAX_FILE_MB * 1_000_000}
