@@ -149,3 +149,27 @@ def test_a_fifo_named_like_a_document_is_not_read(tmp_path: Path, capsys: pytest
     os.mkfifo(fifo)
     code, out = _add(tmp_path, fifo, capsys=capsys)
     assert code == 1 and "pipe.txt" in out and "not a regular file" in out
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_the_rest_added(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Linux file names are bytes: one from an old Latin-1 system must not abort the whole add."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as bad:
+        bad.write(b"Latin-1 named notes about the harbour.")
+    (folder / "good.txt").write_text("Good notes about the harbour.", encoding="utf-8")
+    code, out = _add(tmp_path, folder, capsys=capsys)
+    assert code == 0 and "Traceback" not in out, out
+    assert "added good.txt" in out
+    assert "caf\ufffd.txt: the file name is not valid UTF-8" in out
+    assert _texts(tmp_path, "harbour") == ["Good notes about the harbour."]
+
+
+def test_an_index_path_that_is_a_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("Not an index.", encoding="utf-8")
+    code = main(["add", str(target), "--index", str(target)])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a file, not an index folder" in err and "Traceback" not in err
+    assert target.read_text(encoding="utf-8") == "Not an index."

@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "search" and args.k < 1:
         print(f"error: --k must be at least 1, got {args.k!r}", file=sys.stderr)
         return EXIT_USAGE
+    if Path(args.index).is_file():
+        print(f"error: --index {args.index!r} is a file, not an index folder; name a folder "
+              "(add creates it)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         index = DocumentIndex(args.index, create=args.command == "add",
                               read_only=args.command in ("search", "stats", "serve"))
@@ -95,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 def _add(index: DocumentIndex, paths: list[str]) -> int:
     outcomes: list[AddOutcome] = []
     for outcome in _add_all(index, paths):
-        print(clean(outcome.message), flush=True)
+        _say(outcome.message)
         outcomes.append(outcome)
     stats = index.stats()
     print(f"index: {stats.documents} documents, {stats.passages} passages, "
@@ -113,19 +117,34 @@ def _add_all(index: DocumentIndex, paths: list[str]) -> Iterator[AddOutcome]:
                            and not any(part.startswith(".") for part in f.relative_to(path).parts))
             known = [f for f in files if kind_of(f) is not None]
             if len(known) < len(files):
-                print(clean(f"skipped {len(files) - len(known)} file(s) of other types in {path}"))
+                _say(f"skipped {len(files) - len(known)} file(s) of other types in {path}")
             if not known:
                 yield AddOutcome(status="skipped", name=path.name,
                                  reason=f"{path}: no files to index in this folder "
                                         f"(supported: {', '.join(sorted(set(KINDS)))})")
-            yield from (index.add_file(f) for f in known)
+            yield from (_add_file(index, f) for f in known)
         elif path.is_file():
-            yield index.add_file(path)
+            yield _add_file(index, path)
         elif path.exists():  # reading a FIFO would wait for a writer for ever
             yield AddOutcome(status="skipped", name=path.name,
                              reason=f"{path}: not a regular file (a pipe, socket or device)")
         else:
             yield AddOutcome(status="skipped", name=path.name, reason=f"{path}: no such file or folder")
+
+
+def _add_file(index: DocumentIndex, path: Path) -> AddOutcome:
+    try:
+        str(path.resolve()).encode("utf-8")
+    except UnicodeEncodeError:  # bytes from another system's encoding: the index stores UTF-8 text
+        return AddOutcome(status="skipped", name=path.name,
+                          reason=f"{path}: the file name is not valid UTF-8; rename it to index it")
+    return index.add_file(path)
+
+
+def _say(line: str) -> None:
+    """One line for the terminal: untrusted names made inert, and bytes of a file name that are not
+    UTF-8 shown as U+FFFD (printing them as they are would raise)."""
+    print(clean(line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")), flush=True)
 
 
 class _CleanFormatter(logging.Formatter):
@@ -152,9 +171,9 @@ def _remove(index: DocumentIndex, paths: list[str]) -> int:
         keys = [d.key for d in index.documents()
                 if d.key == target or d.key.startswith(target.rstrip(os.sep) + os.sep)]
         if not keys:
-            print(clean(f"not indexed: {raw}"))
+            _say(f"not indexed: {raw}")
         for key in keys:
-            print(clean(f"removed {key} ({index.remove(key)} passages)"))
+            _say(f"removed {key} ({index.remove(key)} passages)")
     return EXIT_OK
 
 
