@@ -205,3 +205,27 @@ def test_an_upload_over_the_size_limit_is_refused_before_it_is_stored(browser, u
     assert "huge.txt" in page.inner_text("body")
     assert gradio_copies("huge.txt") == []
     close(page)
+
+
+@pytest.mark.parametrize("name, shown", [
+    # Gradio itself drops <, >, : and * from uploaded names; what is left must still read as text.
+    ("<img src=x onerror=window.__xss=1>.md", "onerror=window.__xss=1"),
+    ("[click](https:evil.example) *bold*.md", "[click](httpsevil.example)"),
+])
+def test_a_file_name_with_markup_stays_text_everywhere(browser, ui, tmp_path: Path, name: str, shown: str) -> None:
+    """An uploaded file's name is untrusted: in the status, the list, the Search and Sources panels
+    and the opened passage it is shown, never run or rendered as markup."""
+    hostile = tmp_path / name
+    hostile.write_text("# Report\n\nRevenue grew 12 percent thanks to the Lisbon office.\n", encoding="utf-8")
+    page = page_for(browser, ui)
+    upload(page, hostile)
+    page.wait_for_function("document.querySelector('#doc-list')?.innerText.includes('.md')")
+    ask(page, "What happened to revenue?")
+    wait_done(page)
+    open_panels(page)
+    page.locator('#chat a[href="#passage-1"]').first.click()
+    page.locator("details#passage-1").last.wait_for(state="visible")
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("img[src=x]").count() == 0 and page.locator("a[href*='evil']").count() == 0
+    assert shown in page.inner_text("#doc-list") and shown in page.inner_text("#chat")
+    close(page)
