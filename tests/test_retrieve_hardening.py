@@ -195,3 +195,21 @@ def test_searches_while_an_add_runs_never_fail_hard(index: DocumentIndex, tmp_pa
         codes.append(httpx.post(f"{server.url}/retrieve", json={"queries": ["lake wide"]}, timeout=30).status_code)
     assert set(codes) <= {200, 503}, codes
     assert codes[-1] == 200
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://host/retrieve", "javascript:alert(1)", "127.0.0.1:8000"])
+def test_a_retriever_url_that_is_not_http_is_refused_at_startup(url: str) -> None:
+    """Found before any question, not as a failed search in the middle of one."""
+    from agent.config import SettingsError
+
+    with pytest.raises(SettingsError, match="must start with http:// or https://"):
+        settings_from_env({}, provider="retriever", retriever_url=url)
+
+
+@pytest.mark.parametrize("port", ["99999", "-5", "http"])
+def test_serve_refuses_a_port_out_of_range(index: DocumentIndex, port: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--index", str(index.directory), "--port", port])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "--port" in err and "Traceback" not in err
