@@ -173,3 +173,13 @@ def test_an_index_path_that_is_a_file_is_a_usage_error(tmp_path: Path, capsys: p
     err = capsys.readouterr().err
     assert code == 2 and "is a file, not an index folder" in err and "Traceback" not in err
     assert target.read_text(encoding="utf-8") == "Not an index."
+
+
+def test_html_with_control_characters_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """lxml refuses text with control characters when the page's headings are rewritten: such a
+    page once aborted the whole add with a ValueError (found by fuzzing)."""
+    path = tmp_path / "page.html"
+    path.write_bytes(b"<html><body><h1>Tides\x04 and \x1bships</h1><p>Harbour\x0b master\x01 keeps them.</p></body></html>")
+    code, out = _add(tmp_path, path, capsys=capsys)
+    assert code == 0 and "added page.html" in out, out
+    assert _texts(tmp_path, "harbour") == ["Harbour master keeps them."]

@@ -30,6 +30,8 @@ _HTML_BLOCKS = ("p", "div", "li", "tr", "br", "section", "article", "blockquote"
 _HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _DECLARED_CHARSET = re.compile(rb"""<\?xml[^>]*encoding=["']([\w.:-]+)|<meta[^>]*charset=["']?([\w.:-]+)""", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# Characters lxml refuses in the text it is given back (headings are rewritten): never text anyway.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
@@ -145,7 +147,8 @@ def _html(data: bytes, name: str, stem: str) -> tuple[str, list[Section]]:
     import lxml.html
 
     try:
-        root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", _html_text(data, name), count=1))
+        page = _NOT_XML.sub("", _XML_DECLARATION.sub("", _html_text(data, name), count=1))
+        root = lxml.html.document_fromstring(page)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise UnreadableFile(f"{name}: not readable HTML ({exc})") from None
     title_el = root.find(".//title")
