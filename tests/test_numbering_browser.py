@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, DONE_JS, ask, close, page_for, wait_done
+from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, DONE_JS, SHOWN_JS, ask, close, page_for, wait_done
 from tests.ui_helpers import serve
 
 from agent.config import Settings
@@ -39,7 +39,7 @@ def ui():
 
 def chips(answer) -> list[tuple[str, str | None, str | None]]:
     return answer.locator("a.cite").evaluate_all(
-        "els => els.map(e => [e.innerText, e.getAttribute('href'), e.getAttribute('title')])")
+        f"els => els.map(e => [({SHOWN_JS})(e), e.getAttribute('href'), e.getAttribute('title')])")
 
 
 def panel_text(page, title_start: str, index: int = -1) -> str:

@@ -106,7 +106,8 @@ def test_ask_streams_panels_links_and_downloads(served) -> None:
                           f"{SOURCES_TITLE} (3)", STATS_TITLE]
     answer = text_of(chat[8])
     assert '<a class="cite" href="https://en.wikipedia.org/wiki/Eiffel&#95;Tower"' in answer
-    assert '<span class="cite cite-missing" title="No source 9 in this answer">9?</span>' in answer
+    assert ('<span class="cite cite-missing" title="No source 9 in this answer"><span class="sr-only">Citation '
+            '</span>9?<span class="sr-only">: no such source</span></span>') in answer
     assert "provider is down" in text_of(chat[6])
     assert meter.startswith("searches 3/5 · done")
     everything = repr(chat) + meter
@@ -209,8 +210,10 @@ def test_replay_upload_plays_with_the_same_panels(served, tmp_path: Path) -> Non
     assert [title(m) for m in chat] == ["", "Thought", "Searched: q · 2 results", "", f"{SOURCES_TITLE} (2)",
                                         STATS_TITLE]
     answer = text_of(chat[3])
-    assert answer.startswith('A <span class="cite cite-missing" title="No source 1 in this answer">1?</span> B '
-                             '<a class="cite" href="https://example.org/good" title="2. Good · example.org">2</a>')
+    assert answer.startswith('A <span class="cite cite-missing" title="No source 1 in this answer"><span '
+                             'class="sr-only">Citation </span>1?<span class="sr-only">: no such source</span></span> '
+                             'B <a class="cite" href="https://example.org/good" title="2. Good · example.org"><span '
+                             'class="sr-only">Source </span>2<span class="sr-only">: Good, example.org</span></a>')
     assert "Replay of a recorded trace (scripted" in repr(chat)
     assert "](javascript" not in repr(chat) and "<img" not in repr(chat)
     assert meter.startswith("searches 1/2 · done")

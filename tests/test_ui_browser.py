@@ -37,6 +37,8 @@ DONE_JS = "(() => { const t = document.querySelector('#meter')?.innerText || '';
           " const s = document.querySelector('#meter [data-testid=status-tracker]');" \
           " return /· (done|stopped|error|cut off|round limit|no answer)/.test(t) &&" \
           " (!s || s.classList.contains('hide')); })()"
+# What a chip or card shows on screen: its text without the screen-reader-only parts.
+SHOWN_JS = "e => [...e.childNodes].filter(n => !n.classList?.contains('sr-only')).map(n => n.textContent).join('')"
 SEARCHES = ["Searched: eiffel tower height · 1 result",
             "Searched: hostile titles <img src=x onerror=alert(4)> · 2 results", "⚠ Search failed: broken provider"]
 
@@ -125,14 +127,22 @@ def test_answer_streams_with_panels_and_citation_links(browser, ui) -> None:
     answer = page.locator(ANSWER).last
     assert "The Eiffel Tower is 330 m tall" in answer.inner_text()
     chip = answer.locator('p a.cite[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]')
-    assert chip.count() == 1 and chip.inner_text() == "1"  # a compact chip that names its source
-    assert chip.get_attribute("title") == "1. Eiffel Tower - Wikipedia · en.wikipedia.org"
+    assert chip.count() == 1 and chip.evaluate(SHOWN_JS) == "1"  # a compact chip that names its source
+    assert chip.get_attribute("title") == "1. Eiffel Tower - Wikipedia · en.wikipedia.org"  # on hover
+    # ... and to a screen reader: its accessible name (the sanitiser strips aria-label), as the card's
+    named = answer.get_by_role("link", name=re.compile(r"^Source 1 ?: Eiffel Tower - Wikipedia ?, en\.wikipedia\.org$"))
+    assert named.count() == 2 and named.first.evaluate("e => e.classList.contains('cite')")
+    assert chip.bounding_box()["width"] < 40  # the hidden text takes no room ...
+    chip.click(trial=True, timeout=5_000)  # ... and nothing else is hit where the chip is clicked
+    assert re.search(r"Citation 9\? ?: no such source", answer.aria_snapshot())
     assert chip.evaluate("e => getComputedStyle(e).borderRadius") != "0px"
     missing = answer.locator(".cite-missing")  # a citation with no source: quiet, no strike line
-    assert missing.inner_text() == "9?" and answer.locator("del").count() == 0 and "~" not in answer.inner_text()
+    assert missing.evaluate(SHOWN_JS) == "9?" and answer.locator("del").count() == 0 and "~" not in answer.inner_text()
     cards = answer.locator(".source-cards a.source-card")  # cards under the answer, in numeric order
     assert cards.evaluate_all("els => els.map(e => e.querySelector('.n').innerText)") == ["1", "2", "3"]
-    assert cards.first.inner_text().split("\n") == ["1", "Eiffel Tower - Wikipedia", "en.wikipedia.org"]
+    assert cards.first.evaluate("e => [...e.querySelectorAll('.n, .t, .d')].map(s => s.innerText)") == \
+        ["1", "Eiffel Tower - Wikipedia", "en.wikipedia.org"]
+    cards.first.click(trial=True, timeout=5_000)
     assert page.locator("#chat img").count() == 0  # no favicons or other third-party requests
     open_panels(page)
     chat_text = page.inner_text("#chat")
@@ -291,8 +301,8 @@ def test_multi_turn_follow_up(browser, ui) -> None:
     assert page.locator(ANSWER).count() == 2
     # Each answer numbers its own sources from [1]: the follow-up's chips read 1, 2, 3 again.
     follow_up = page.locator(ANSWER).last
-    assert follow_up.locator("p a.cite").evaluate_all("els => els.map(e => e.innerText)") == ["1", "2", "3"]
-    assert follow_up.locator('p a.cite[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]').inner_text() == "1"
+    assert follow_up.locator("p a.cite").evaluate_all(f"els => els.map({SHOWN_JS})") == ["1", "2", "3"]
+    assert follow_up.locator('p a.cite[href="https://en.wikipedia.org/wiki/Eiffel_Tower"]').evaluate(SHOWN_JS) == "1"
     # The whole conversation in one file: both questions, their searches, answers and sources.
     page.wait_for_selector("#dl-conv-md", state="visible", timeout=10_000)
     for button, start in (("#dl-conv-html", "<!DOCTYPE html>"), ("#dl-conv-md", "# How tall is the Eiffel Tower?")):
@@ -372,7 +382,7 @@ def test_trace_upload_replays_with_panels(browser, ui, tmp_path: Path) -> None:
     assert "Replay of a recorded trace" in page.inner_text("#chat")
     open_panels(page)
     assert page.locator('#chat a[href^="javascript:" i]').count() == 0 and page.dialogs == []
-    assert page.locator(ANSWER).last.locator('p a.cite[href="https://example.org/good"]').inner_text() == "2"
+    assert page.locator(ANSWER).last.locator('p a.cite[href="https://example.org/good"]').evaluate(SHOWN_JS) == "2"
     close(page)
 
 
@@ -393,7 +403,7 @@ def test_app_replay_flag_plays_a_recording_on_open(browser, tmp_path: Path) -> N
         page = page_for(browser, url)
         assert wait_done(page).startswith("searches 1/3 · done")
         assert page.locator('[data-testid="user"]').inner_text().strip() == "Kiosk question"
-        assert page.locator(ANSWER).last.locator('p a.cite[href="https://example.org/kiosk"]').inner_text() == "1"
+        assert page.locator(ANSWER).last.locator('p a.cite[href="https://example.org/kiosk"]').evaluate(SHOWN_JS) == "1"
         close(page)
     finally:
         demo.close()

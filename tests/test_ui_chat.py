@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, DATA, TITLES, ask, close, page_for, wait_done
+from tests.test_ui_browser import (ANSWER, ARGS, CHROMIUM, DATA, SHOWN_JS, TITLES, ask, close, page_for,
+                                   wait_done)
 from tests.ui_helpers import pump_threads, serve
 
 from agent import trace
@@ -94,7 +95,7 @@ def test_new_chat_cancels_and_starts_over(browser, spied) -> None:
     ask(page, "A fresh question")
     wait_done(page)
     assert asked_history(seen) == []  # the model remembers nothing of the old chat
-    chips = page.locator(ANSWER).last.locator("p a.cite").evaluate_all("els => els.map(e => e.innerText)")
+    chips = page.locator(ANSWER).last.locator("p a.cite").evaluate_all(f"els => els.map({SHOWN_JS})")
     assert chips[0] == "1"
     close(page)
 

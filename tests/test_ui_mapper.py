@@ -128,10 +128,15 @@ def test_search_panel_results_are_links_and_errors_stay_inside() -> None:
 def test_answer_citations_linked_and_unknown_marked() -> None:
     messages = events_to_messages(two_search_run()[:-1] + [Answer(text=" See [7].")], max_searches=5)
     answer = messages[-1].content
+    # The number shows; hidden text gives screen readers the source (the sanitiser drops aria-label).
     assert ('<a class="cite" href="https://en.wikipedia.org/wiki/Eiffel&#95;Tower" '
-            'title="1. Eiffel Tower &#45; Wikipedia · en.wikipedia.org">1</a>') in answer
-    assert 'title="2. &lt;img src=x onerror=alert&#40;1&#41;&gt; · evil.example">2</a>' in answer
-    assert '<span class="cite cite-missing" title="No source 7 in this answer">7?</span>' in answer
+            'title="1. Eiffel Tower &#45; Wikipedia · en.wikipedia.org"><span class="sr-only">Source </span>1'
+            '<span class="sr-only">: Eiffel Tower &#45; Wikipedia, en.wikipedia.org</span></a>') in answer
+    assert ('title="2. &lt;img src=x onerror=alert&#40;1&#41;&gt; · evil.example"><span class="sr-only">Source '
+            '</span>2<span class="sr-only">: &lt;img src=x onerror=alert&#40;1&#41;&gt;, evil.example</span></a>') \
+        in answer
+    assert ('<span class="cite cite-missing" title="No source 7 in this answer"><span class="sr-only">Citation '
+            '</span>7?<span class="sr-only">: no such source</span></span>') in answer
     assert "~" not in answer
 
 
@@ -144,12 +149,16 @@ def test_sources_panel_and_cards_number_in_order_of_first_citation_with_domain()
     assert lines[0].startswith("1\\. [&lt;img") and "*evil\\.example*" in lines[0]
     assert lines[1].startswith("2\\. [Eiffel") and "*en\\.wikipedia\\.org*" in lines[1]
     answer = messages[0].content
-    assert re.findall(r'<a class="cite" href="([^"]+)" title="(\d)\. [^"]*">(\d)</a>', answer) == [
+    chip = r'<a class="cite" href="([^"]+)" title="(\d)\. [^"]*"><span class="sr-only">Source </span>(\d)<'
+    assert re.findall(chip, answer) == [
         ("https://evil.example/a", "1", "1"), ("https://en.wikipedia.org/wiki/Eiffel&#95;Tower", "2", "2")]
     cards = answer[answer.index('<div class="ds-extra source-cards">'):]
-    assert re.findall(r'<span class="n">(\d+)</span><span class="t">([^<]*)</span>', cards) == [
+    assert re.findall(r'<span class="n">(\d+)</span>[^\n]*?<span class="t">([^<]*)</span>', cards) == [
         ("1", "&lt;img src=x onerror=alert&#40;1&#41;&gt;"), ("2", "Eiffel Tower &#45; Wikipedia")]
     assert "<img" not in cards
+    assert ('<span class="sr-only">Source </span><span class="n">2</span><span class="sr-only">: </span>'
+            '<span class="t">Eiffel Tower &#45; Wikipedia</span><span class="sr-only">, </span>'
+            '<span class="d">en.wikipedia.org</span>') in cards  # read as "Source 2: title, domain"
     assert "<img" not in answer and "favicon" not in answer  # nothing fetched from elsewhere
     assert normalise_history([{"role": "user", "content": "q"}, *messages]) == [
         ("user", "q"), ("assistant", "(evil.example) then (en.wikipedia.org)")]
@@ -347,7 +356,8 @@ def test_link_citations_shapes() -> None:
     sources = {1: WIKI, 2: EVIL, 3: JS}
     numbers = {1: 1, 2: 2}  # source 3 has no number: its javascript: URL is no link
     out = link_citations("A [1], B [1, 2], C [3], D [4][5], E [x], `[1]`, F [1](http://elsewhere)", sources, numbers)
-    chips = re.findall(r'<(?:a|span) class="cite[^"]*"[^>]*>(\d+\??)</(?:a|span)>', out)
+    hidden = r'<span class="sr-only">[^<]*</span>'
+    chips = re.findall(rf'<(?:a|span) class="cite[^"]*"[^>]*>{hidden}(\d+\??){hidden}</(?:a|span)>', out)
     assert chips == ["1", "1", "2", "3?", "4?", "5?", "1"]  # [1](url) counts as citing 1, as done.cited does
     assert "javascript" not in out  # a javascript: source never becomes a link
     assert "http://elsewhere" not in out  # the chip links to source 1, not where the model pointed
@@ -356,8 +366,10 @@ def test_link_citations_shapes() -> None:
     assert link_citations("~~~\n[1]\n~~~", sources, numbers) == "~~~\n[1]\n~~~"
     # Titles are attribute text: nothing in them is Markdown, HTML or a table cell's end.
     odd = SourceRef(id=1, title='a|b "q" <i> $$x$$ *y*', url="https://o.example/")
-    assert 'title="1. a&#124;b &quot;q&quot; &lt;i&gt; &#36;&#36;x&#36;&#36; &#42;y&#42; · o.example"' in \
-        link_citations("[1]", {1: odd}, {1: 1})
+    odd_chip = link_citations("[1]", {1: odd}, {1: 1})
+    assert 'title="1. a&#124;b &quot;q&quot; &lt;i&gt; &#36;&#36;x&#36;&#36; &#42;y&#42; · o.example"' in odd_chip
+    assert '<span class="sr-only">: a&#124;b &quot;q&quot; &lt;i&gt; &#36;&#36;x&#36;&#36; &#42;y&#42;, o.example' \
+        in odd_chip  # the screen-reader text too
 
 
 def test_neutralise_model_markdown() -> None:

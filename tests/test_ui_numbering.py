@@ -18,7 +18,9 @@ A = SourceRef(id=1, title="Alpha", url="https://a.example/x")
 B = SourceRef(id=2, title="Beta", url="https://b.example/y")
 C = SourceRef(id=3, title="Gamma", url="https://c.example/z")
 D = SourceRef(id=4, title="Delta", url="https://d.example/w")
-CHIP = re.compile(r'<a class="cite" href="([^"]+)" title="(\d+)\. ([^"·]*) · [^"]*">(\d+)</a>')
+HIDDEN = r'<span class="sr-only">[^<]*</span>'  # a chip's text for screen readers
+MISSING = '?<span class="sr-only">: no such source</span></span>'  # the end of an invalid mark
+CHIP = re.compile(rf'<a class="cite" href="([^"]+)" title="(\d+)\. ([^"·]*) · [^"]*">{HIDDEN}(\d+){HIDDEN}</a>')
 
 
 def searched(*results: SourceRef, query: str = "q", round: int = 1) -> list:
@@ -50,7 +52,7 @@ def test_chips_cards_sources_and_search_lists_agree() -> None:
     messages = view.messages()
     answer = answer_of(messages)
     assert chips(answer) == [("1", "Gamma"), ("2", "Alpha"), ("1", "Gamma")]
-    cards = re.findall(r'<span class="n">(\d+)</span><span class="t">(\w+)</span>', answer)
+    cards = re.findall(rf'<span class="n">(\d+)</span>{HIDDEN}<span class="t">(\w+)</span>', answer)
     assert cards == [("1", "Gamma"), ("2", "Alpha")]
     assert numbered_lines(panel(messages, SOURCES_TITLE)) == [("1", "Gamma"), ("2", "Alpha")]
     # The search's results in its own order, each with the number its chip shows; Beta, never
@@ -84,14 +86,14 @@ def test_text_written_before_a_later_search_cites_only_what_was_found_before_it(
         before_done = view.messages()
     # Live: Beta was cited first; Delta did not exist when the draft was written.
     streamed = [m.content for m in before_done if not m.metadata]
-    assert chips(streamed[0]) == [("1", "Beta")] and '4?</span>' in streamed[0]
+    assert chips(streamed[0]) == [("1", "Beta")] and f'4{MISSING}' in streamed[0]
     assert chips(streamed[1]) == [("2", "Delta"), ("3", "Alpha")]
     view.feed(events[-1])
     messages = view.messages()
     # Done: the final numbering for the whole message (Delta 1, Alpha 2, then Beta 3, Gamma 4).
     assert chips(answer_of(messages)) == [("1", "Delta"), ("2", "Alpha")]
     draft = panel(messages, DRAFT_TITLE)
-    assert chips(draft) == [("3", "Beta")] and '4?</span>' in draft
+    assert chips(draft) == [("3", "Beta")] and f'4{MISSING}' in draft
 
 
 def test_a_stopped_answer_keeps_its_numbers_and_one_stopped_by_the_engine_gets_final_ones() -> None:
@@ -110,7 +112,7 @@ def test_an_answer_citing_nothing_has_no_cards_and_numbered_search_lists() -> No
     messages = AnswerView(max_searches=3).feed_all([
         *searched(A, B), Answer(text=text), Done(answer=text, sources=(A, B), cited=(), searches=1)]).messages()
     answer = answer_of(messages)
-    assert chips(answer) == [] and "source-card" not in answer and '9?</span>' in answer
+    assert chips(answer) == [] and "source-card" not in answer and f'9{MISSING}' in answer
     assert not any(str(m.metadata.get("title", "")).startswith(SOURCES_TITLE) for m in messages)
     assert numbered_lines(panel(messages, "Searched")) == [("1", "Alpha"), ("2", "Beta")]
 
@@ -120,7 +122,7 @@ def test_groups_and_an_invalid_number_in_a_group() -> None:
     answer = answer_of(AnswerView(max_searches=3).feed_all([
         *searched(A, B, C), Answer(text=text), Done(answer=text, sources=(A, B, C), cited=(3, 1))]).messages())
     assert chips(answer) == [("1", "Gamma"), ("2", "Alpha")]
-    assert re.findall(r'class="cite[^"]*"[^>]*>(\d+\??)<', answer) == ["1", "9?", "2"]
+    assert re.findall(rf'class="cite[^"]*"[^>]*>{HIDDEN}(\d+\??)<', answer) == ["1", "9?", "2"]
 
 
 def test_an_old_trace_with_sources_four_to_six_never_links_the_models_one() -> None:
@@ -130,7 +132,7 @@ def test_an_old_trace_with_sources_four_to_six_never_links_the_models_one() -> N
     text = "Zeta [6], and an old number [1]."
     answer = answer_of(AnswerView(max_searches=3).feed_all([
         *searched(D, e, f), Answer(text=text), Done(answer=text, sources=(D, e, f), cited=(6,))]).messages())
-    assert chips(answer) == [("1", "Zeta")] and '1?</span>' in answer
+    assert chips(answer) == [("1", "Zeta")] and f'1{MISSING}' in answer
 
 
 def test_thinking_shows_the_models_own_numbers() -> None:

@@ -96,14 +96,24 @@ def link_citations(answer: str, sources: Mapping[int, SourceRef], numbers: Mappi
 
 
 def chip(n: int, source: SourceRef | None) -> str:
-    """One citation numbered ``n`` as inline HTML (the chat's sanitiser keeps ``class`` and ``title``)."""
+    """One citation numbered ``n`` as inline HTML. The chat's sanitiser strips ``aria-label`` but
+    keeps ``class`` and ``title``: a screen reader gets the source's name from visually hidden text
+    in the chip ("Source 1: title, domain"), a hover from ``title``."""
     target = citation_target(source)
     if source is None or target is None:
-        return f'<span class="cite cite-missing" title="No source {n} in this answer">{n}?</span>'
+        return (f'<span class="cite cite-missing" title="No source {n} in this answer">'
+                f'{hidden("Citation ")}{n}?{hidden(": no such source")}</span>')
     where = document_place(source) if source.kind == "document" else domain(source.url)
     name = " ".join(_CONTROL.sub(" ", source.title or "").split())[:160] or where
     label = attribute(f"{n}. {name} · {where}")
-    return f'<a class="cite" href="{attribute(target)}" title="{label}">{n}</a>'
+    spoken = f": {name}, {where}" if where and where != name else f": {name}"
+    return (f'<a class="cite" href="{attribute(target)}" title="{label}">'
+            f'{hidden("Source ")}{n}{hidden(spoken)}</a>')
+
+
+def hidden(text: str) -> str:
+    """Text for screen readers only (the ``sr-only`` class in assets/style.css)."""
+    return f'<span class="sr-only">{attribute(text)}</span>'
 
 
 def attribute(text: str) -> str:
@@ -113,8 +123,9 @@ def attribute(text: str) -> str:
 
 
 _ATTRIBUTE = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$"})
-_CHIP_LINK = re.compile(r'<a class="cite" href="([^"]*)" title="[^"]*">\d+</a>')
-_CHIP_MISSING = r'<span class="cite cite-missing" title="[^"]*">\d+\?</span>'
+_HIDDEN = r'<span class="sr-only">[^<]*</span>'
+_CHIP_LINK = re.compile(rf'<a class="cite" href="([^"]*)" title="[^"]*">{_HIDDEN}\d+{_HIDDEN}</a>')
+_CHIP_MISSING = rf'<span class="cite cite-missing" title="[^"]*">{_HIDDEN}\d+\?{_HIDDEN}</span>'
 _CHIP_RUN = re.compile(rf"(?:[ \t]*(?:{_CHIP_LINK.pattern}|{_CHIP_MISSING}))+")
 
 

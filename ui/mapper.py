@@ -27,7 +27,7 @@ from agent.api import (Answer, Done, Error, Event, SearchDone, SearchStart, Sour
                        redact)
 
 from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
-                        link, link_citations, neutralise)
+                        hidden, link, link_citations, neutralise)
 from .notices import visitor_markdown
 from .text_block import Block
 from .stats import CUT_SHORT, end_of, format_stats
@@ -352,12 +352,14 @@ class AnswerView:
 
 
 def _card(source: SourceRef, number: int) -> str:
-    """A small source card: number, title, domain (no favicon: nothing is fetched from elsewhere)."""
+    """A small source card: number, title, domain (no favicon: nothing is fetched from elsewhere).
+    Its hidden punctuation makes a screen reader say "Source 1: title, domain" (see ``chip``)."""
     where = document_place(source) if source.kind == "document" else domain(source.url)
     title = " ".join((source.title or where or "untitled").split())[:90]
     return (f'<a class="source-card" href="{attribute(citation_target(source) or "")}" '
-            f'title="{attribute(f"{number}. {title} · {where}")}"><span class="n">{number}</span>'
-            f'<span class="t">{attribute(title)}</span><span class="d">{attribute(where)}</span></a>')
+            f'title="{attribute(f"{number}. {title} · {where}")}">{hidden("Source ")}'
+            f'<span class="n">{number}</span>{hidden(": ")}<span class="t">{attribute(title)}</span>'
+            f'{hidden(", ")}<span class="d">{attribute(where)}</span></a>')
 
 
 def _source_line(source: SourceRef, number: int | None) -> str:
