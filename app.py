@@ -23,6 +23,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -189,22 +190,36 @@ def _check_trace(path: str) -> str | None:
     return None
 
 
-def trap_stop_signals() -> threading.Event:
-    """An event set by Ctrl-C, SIGTERM or SIGHUP (docker stop, a Space restart), so each shuts the
-    app down the same clean way. Gradio's own wait only catches Ctrl-C; SIGTERM would kill the
-    process mid-answer. A second signal while shutting down stops waiting for it."""
-    stop = threading.Event()
+class StopTrap:
+    """Ctrl-C, SIGTERM and SIGHUP (docker stop, a Space restart) all shut the app down the same
+    clean way. Gradio's own wait only catches Ctrl-C; SIGTERM would kill the process mid-answer.
+    Installed after launch, so it also wins over the handlers Gradio's SSR mode installs there;
+    ``pass_on`` then lets those stop their Node server once our shutdown is done. A second
+    signal while shutting down stops waiting for it."""
 
-    def handle(signum: int, _frame: object) -> None:
-        if stop.is_set():
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> "StopTrap":
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
+        return self
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self.stop.is_set():
             raise KeyboardInterrupt
         print(f"\nstopping ({signal.Signals(signum).name}): ending the running answers and closing "
               "the server", file=sys.stderr, flush=True)
-        stop.set()
+        self.signum = signum
+        self.stop.set()
 
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, handle)
-    return stop
+    def pass_on(self) -> None:
+        """Run the handler that was there before ours for the signal that came, if it was one of
+        Python code (Gradio's SSR shutdown); Python's own Ctrl-C handler would only raise."""
+        previous = self._previous.get(self.signum) if self.signum is not None else None
+        if callable(previous) and previous is not signal.default_int_handler:
+            previous(self.signum, None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,19 +261,20 @@ def main(argv: list[str] | None = None) -> int:
 def serve(built: App, args: argparse.Namespace) -> int:
     """Launch the server and keep it up until Ctrl-C, SIGTERM or SIGHUP; then shut down cleanly."""
     demo, settings = built.blocks, built.runtime.settings
-    stop = trap_stop_signals()
     # quiet: Gradio's own banner would tell people to "set share=True in launch()"; this app's
     # switch is --share. A public link (and any tunnel error) is still printed by Gradio.
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False,
                 quiet=True, prevent_thread_lock=True, max_threads=worker_threads(settings),
                 **launch_kwargs())
+    trap = StopTrap().install()
     print(f"* Running on local URL:  {demo.local_url}", flush=True)
     if not args.share and not os.environ.get("SPACE_ID"):
         print("* For a public gradio.live link, start it with --share (python app.py --share)", flush=True)
-    while demo.is_running and not stop.wait(0.5):
+    while demo.is_running and not trap.stop.wait(0.5):
         pass
     try:
         built.close()
+        trap.pass_on()
     except KeyboardInterrupt:  # a second signal: exit without waiting for the shutdown
         return 130
     return 0

@@ -80,11 +80,32 @@ def test_close_cancels_running_answers_and_deletes_uploads(tmp_path: Path) -> No
 def test_signal_handler_sets_the_stop_event_then_a_second_interrupts() -> None:
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
-        stop = app.trap_stop_signals()
+        trap = app.StopTrap().install()
         signal.raise_signal(signal.SIGTERM)
-        assert stop.is_set()
+        assert trap.stop.is_set() and trap.signum == signal.SIGTERM
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGHUP)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def test_a_handler_installed_before_ours_runs_after_the_shutdown() -> None:
+    """Gradio's SSR mode installs a SIGTERM handler at launch that stops its Node server and exits:
+    ours takes over, and hands the signal on once the answers are ended."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    seen: list[int] = []
+    try:
+        signal.signal(signal.SIGTERM, lambda signum, _frame: seen.append(signum))
+        trap = app.StopTrap().install()
+        signal.raise_signal(signal.SIGTERM)
+        assert seen == []  # not before our shutdown
+        trap.pass_on()
+        assert seen == [signal.SIGTERM]
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        ctrl_c = app.StopTrap().install()
+        signal.raise_signal(signal.SIGINT)
+        ctrl_c.pass_on()  # Python's own Ctrl-C handler is not called: it would only raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
