@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, close, page_for, wait_done
+from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, close, open_drawer, page_for, wait_done
 from tests.ui_helpers import serve
 
 import app
@@ -153,4 +153,38 @@ def test_every_size_keeps_the_page_still_and_the_drawer_reachable(browser, demo_
     page.wait_for_function("document.activeElement?.id === 'tools-toggle'")
     page.wait_for_selector("#settings", state="hidden", timeout=5000)  # slid out
     assert toggle.get_attribute("aria-expanded") == "false"
+    close(page)
+
+
+# The provider dropdown's shown text against its chevron: where the text's box ends (its measured
+# width, clipped to the input's content box) and where the chevron starts.
+CHEVRON_JS = """() => {
+  const input = document.querySelector('#set-provider input');
+  const chevron = document.querySelector('#set-provider .icon-wrap').getBoundingClientRect();
+  const cs = getComputedStyle(input), box = input.getBoundingClientRect();
+  const ctx = document.createElement('canvas').getContext('2d'); ctx.font = cs.font;
+  const left = box.left + parseFloat(cs.borderLeftWidth) + parseFloat(cs.paddingLeft);
+  const right = box.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight);
+  const width = ctx.measureText(input.value).width;
+  return {value: input.value, textEnd: Math.min(left + width, right), chevronStart: chevron.left,
+          overflows: left + width > right, ellipsis: cs.textOverflow};
+}"""
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_provider_dropdowns_text_ends_before_its_chevron(browser, demo_mode, size) -> None:
+    page = page_for(browser, demo_mode, viewport={"width": size[0], "height": size[1]})
+    open_drawer(page)
+    page.click("#set-provider input")
+    options = page.locator("ul[role=listbox] li")
+    options.first.wait_for()
+    labels = options.evaluate_all("els => els.map(e => e.innerText.trim())")
+    longest = max(labels, key=len)
+    assert longest.startswith("Auto (Tavily with a key"), labels
+    options.filter(has_text=longest).first.click()
+    page.wait_for_function(f"document.querySelector('#set-provider input').value === {longest!r}")
+    page.keyboard.press("Escape")
+    found = page.evaluate(CHEVRON_JS)
+    assert found["textEnd"] <= found["chevronStart"], found
+    assert not found["overflows"] or found["ellipsis"] == "ellipsis", found  # cut text says so
     close(page)
