@@ -439,7 +439,8 @@ def demo_mode():
 
 
 def test_demo_mode_example_click_and_screenshot(browser, demo_mode, tmp_path: Path) -> None:
-    page = page_for(browser, demo_mode, viewport={"width": 1100, "height": 1500})
+    # The page is the window's height: a tall window, so the screenshot shows the whole answer.
+    page = page_for(browser, demo_mode, viewport={"width": 1200, "height": 1400})
     banner = page.locator("#banner")  # one line; the why and the how behind a toggle
     assert banner.inner_text().strip() == "Demo mode: recorded answers, no live model"
     assert banner.bounding_box()["height"] < 80
@@ -450,11 +451,13 @@ def test_demo_mode_example_click_and_screenshot(browser, demo_mode, tmp_path: Pa
     assert wait_done(page).startswith("searches 2/5 · done")
     assert "330 metres" in page.locator(ANSWER).last.inner_text()
     banner.locator("summary").click()  # the banner back to its one line
-    page.evaluate("['#chat', '#chat [role=log]'].forEach(s => { document.querySelector(s).scrollTop = 0; })")
+    page.wait_for_timeout(400)
+    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")  # from the question on
+    page.wait_for_function("document.querySelector('#chat [role=log]').scrollTop === 0")
     page.wait_for_timeout(400)
     target = ROOT / "assets" / "screenshot.png" if os.environ.get("UPDATE_SCREENSHOT") \
         else tmp_path / "screenshot.png"
-    page.screenshot(path=str(target), full_page=True)
+    page.screenshot(path=str(target))
     assert target.stat().st_size > 10_000
     close(page)
 
@@ -479,7 +482,7 @@ def test_dark_mode_and_narrow_window(browser, demo_mode, tmp_path: Path) -> None
     assert abs(ask_box["y"] - text_box["y"]) < 30  # one composer row: the question and Ask side by side
     titles_fit = page.eval_on_selector_all(TITLES, "els => els.every(e => e.getBoundingClientRect().height < 40)")
     assert titles_fit  # panel titles stay on one line
-    page.locator(ANSWER).last.evaluate("e => e.scrollIntoView({block: 'center'})")  # chips and cards in view
+    page.locator(ANSWER).last.evaluate("e => e.scrollIntoView({block: 'start'})")  # chips and cards in view
     page.wait_for_timeout(300)
     target = ROOT / "assets" / "screenshot-phone.png" if os.environ.get("UPDATE_SCREENSHOT") \
         else tmp_path / "screenshot-phone.png"
