@@ -72,7 +72,9 @@
     else if (e.target.closest("#tools-close")) drawer(false);
   });
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && document.body.classList.contains("tools-open")) drawer(false);
+    // Escape in an open dropdown closes that list, not the drawer around it.
+    const list = e.target.getAttribute && e.target.getAttribute("aria-expanded") === "true";
+    if (e.key === "Escape" && !list && document.body.classList.contains("tools-open")) drawer(false);
   });
   // Focus the question on wide screens only: on a phone, focusing scrolls the page and opens the keyboard.
   const focus = () => {

@@ -183,7 +183,12 @@ def test_the_provider_dropdowns_text_ends_before_its_chevron(browser, demo_mode,
     assert longest.startswith("Auto (Tavily with a key"), labels
     options.filter(has_text=longest).first.click()
     page.wait_for_function(f"document.querySelector('#set-provider input').value === {longest!r}")
+    page.click("#set-provider input")  # the list open again: Escape closes it, and only it
+    page.wait_for_selector("ul[role=listbox] li")
     page.keyboard.press("Escape")
+    page.wait_for_selector("ul[role=listbox]", state="detached")
+    page.wait_for_timeout(400)  # longer than the drawer takes to slide out
+    assert page.is_visible("#settings") and page.evaluate("document.body.classList.contains('tools-open')")
     found = page.evaluate(CHEVRON_JS)
     assert found["textEnd"] <= found["chevronStart"], found
     assert not found["overflows"] or found["ellipsis"] == "ellipsis", found  # cut text says so
