@@ -84,8 +84,6 @@ def test_a_locked_index_answers_503_with_retry_after(index: DocumentIndex, tmp_p
     assert "Traceback" not in capfd.readouterr().err
 
 
-@pytest.mark.xfail(reason="store.py being rewritten on branch idxspeed: the index uses SQLite's rollback "
-                          "journal, so a long add blocks every reader past the 5 s busy timeout", strict=False)
 def test_a_reader_is_not_blocked_by_a_writer(index: DocumentIndex, tmp_path: Path) -> None:
     writer = sqlite3.connect(tmp_path / "idx" / DB_NAME, timeout=0)
     writer.execute("BEGIN EXCLUSIVE")

@@ -30,6 +30,14 @@ passage it ranked or one that no longer exists (then it is left out). Hence:
   since readers never write.
 Readers reload the ranking whenever SQLite's version moves, so a reader sees
 another process's add on its next query.
+
+SQLite runs in WAL mode, set by the first writer and kept in the file: readers
+(the /retrieve server, every browser session, ``search``) read the last commit
+while a writer holds the write lock, instead of waiting on it past the busy
+timeout. WAL needs an ``-shm`` file beside the database, which a read-only
+connection creates when missing; where it cannot (a read-only mount, another
+account's folder while no writer has it open), the index is read as an
+immutable snapshot, with a warning line, and later adds are seen on restart.
 """
 
 from __future__ import annotations
@@ -55,6 +63,8 @@ MAX_QUERY_TERMS = 32
 # How long a reader waits for SQLite to catch up with a ranking one write ahead before taking
 # the writer for dead: a live one is only an fsync away from its second commit.
 AHEAD_POLLS, AHEAD_POLL_S = 40, 0.05
+# What SQLite says when a read-only connection cannot create the WAL's -shm file.
+_NO_SHARED_MEMORY = {"SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN", "SQLITE_READONLY_CANTINIT"}
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +80,14 @@ class DocumentIndex:
                                    f"`python -m agent.index add FILES --index {self.directory}`")
         try:
             if read_only:
-                self._db = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True,
-                                           check_same_thread=False, timeout=5.0)
+                self._db = _open_for_reading(db)
             else:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(db, check_same_thread=False, timeout=5.0)
+                # Readers never wait on a writer (see the module docstring); set once, kept in the file.
+                self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.executescript(tables.SCHEMA)
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("SELECT count(*) FROM documents").fetchone()
         except sqlite3.Error as exc:
             raise IndexUnavailable(f"cannot open the index in {str(self.directory)!r}: {exc}") from None
         self._lock = threading.Lock()
@@ -333,3 +343,23 @@ class DocumentIndex:
         if self.read_only:
             raise IndexUnavailable(f"the index in {str(self.directory)!r} is shared read-only; "
                                    f"documents cannot be added or removed here")
+
+
+def _open_for_reading(db: Path) -> sqlite3.Connection:
+    """A read-only connection to ``db``; as an immutable snapshot when this account cannot
+    create the WAL's shared-memory file next to it (a read-only mount, another account's folder
+    while no writer has it open)."""
+    uri = f"{db.resolve().as_uri()}?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=5.0)
+    try:
+        connection.execute("SELECT count(*) FROM documents").fetchone()
+        return connection
+    except sqlite3.OperationalError as exc:
+        connection.close()
+        if getattr(exc, "sqlite_errorname", "") not in _NO_SHARED_MEMORY:
+            raise
+    log.warning("the index in %r is in a folder this account cannot write, so it is read as it is "
+                "now: documents added later are seen after a restart", str(db.parent))
+    connection = sqlite3.connect(f"{uri}&immutable=1", uri=True, check_same_thread=False)
+    connection.execute("SELECT count(*) FROM documents").fetchone()
+    return connection
