@@ -39,6 +39,7 @@ def index(tmp_path: Path) -> DocumentIndex:
     b"{not json", b"[]", b'"queries"', json.dumps({"queries": [1, 2]}).encode(),
     json.dumps({"queries": ["lake"], "topk": -1}).encode(), json.dumps({"queries": ["lake"], "topk": 10**30}).encode(),
     json.dumps({"queries": ["lake"], "topk": 2.5}).encode(), json.dumps({"queries": ["lake"] * 5000}).encode(),
+    json.dumps({"queries": ["lake"] * 1000, "topk": 100}).encode(),  # 100,000 results
 ])
 def test_malformed_requests_are_422_without_a_traceback(index: DocumentIndex, body: bytes,
                                                         capfd: pytest.CaptureFixture[str]) -> None:
@@ -46,6 +47,17 @@ def test_malformed_requests_are_422_without_a_traceback(index: DocumentIndex, bo
         response = httpx.post(f"{server.url}/retrieve", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_search_r1_training_batch_is_answered(index: DocumentIndex) -> None:
+    """Search-R1's GRPO scripts send 512 prompts x 5 rollouts' searches in one request."""
+    queries = ["cold lake"] * 2560
+    with LocalServer(create_app(index)) as server:
+        response = httpx.post(f"{server.url}/retrieve", json={"queries": queries, "topk": 3,
+                                                               "return_scores": True}, timeout=60)
+    assert response.status_code == 200, response.text[:300]
+    result = response.json()["result"]
+    assert len(result) == 2560 and all(len(hits) == 3 for hits in result)
 
 
 def test_a_huge_body_is_refused_before_it_is_read(index: DocumentIndex) -> None:

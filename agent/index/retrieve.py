@@ -17,7 +17,12 @@ from .store import Hit
 
 DEFAULT_TOPK = 3  # Search-R1's server default
 MAX_TOPK = 100
-MAX_QUERIES = 256
+# Search-R1's training sends every rollout's search of a turn in one request: its GRPO scripts
+# run 512 prompts x 5 rollouts (n_agent), so up to 2,560 queries (search_r1/llm_agent/generation.py,
+# batch_search; train_grpo.sh). 4,096 leaves room for a larger batch; the results are bounded too,
+# so that a request's answer stays tens of MB (passages are at most 2,400 characters).
+MAX_QUERIES = 4096
+MAX_RESULTS = 40_960  # queries x topk: 4,096 x 10, or 409 x 100
 
 
 class RetrieveFormatError(ValueError):

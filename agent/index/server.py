@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .retrieve import DEFAULT_TOPK, MAX_QUERIES, MAX_TOPK, response_of
+from .retrieve import DEFAULT_TOPK, MAX_QUERIES, MAX_RESULTS, MAX_TOPK, response_of
 from .store import DocumentIndex
 
-# 256 queries of a few hundred characters each fit many times over; an unbounded body would
-# be read whole into memory before anything could refuse it.
+# 4,096 queries of a few hundred characters each fit; an unbounded body would be read whole
+# into memory before anything could refuse it.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 RETRY_AFTER_S = 1
 
@@ -48,6 +48,9 @@ def create_app(index: DocumentIndex) -> Any:
         if len(request.queries) > MAX_QUERIES:
             raise HTTPException(422, f"at most {MAX_QUERIES} queries per request, "
                                      f"got {len(request.queries)}")
+        if len(request.queries) * topk > MAX_RESULTS:
+            raise HTTPException(422, f"at most {MAX_RESULTS} results per request (queries x topk), "
+                                     f"got {len(request.queries)} x {topk}; split the request")
         try:
             hits = [index.search(q, k=topk) for q in request.queries]
         except sqlite3.OperationalError as exc:
