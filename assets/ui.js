@@ -90,6 +90,41 @@
     e.stopPropagation();
     title.click();
   }, true);
+  // Enter while an answer runs: Gradio would drop it without a word (a running event is not
+  // triggered again). The question stays in the box and a note above it says why, once, until
+  // the run ends. Nothing goes to the server, so a full queue is not asked again.
+  const HINT = "An answer is still running: press Stop, or wait for it. Your question stays in the box.";
+  const running = () => {
+    const stop = document.querySelector("#stop");
+    return !!stop && stop.getClientRects().length > 0;
+  };
+  let hintTimer = 0;
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+    if (!(e.target.closest && e.target.closest("#question textarea")) || !running()) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    const hint = document.querySelector("#run-hint");
+    if (!hint) return;
+    hint.textContent = HINT;
+    clearInterval(hintTimer);
+    hintTimer = setInterval(() => {
+      if (running()) return;
+      hint.textContent = "";
+      clearInterval(hintTimer);
+    }, 250);
+  }, true);
+  // Gradio keeps a question's edit box open when the chat is cleared: the next question would
+  // show up as that edit box, holding the old question. New chat and the clear icon close it first
+  // (its cancel button is the last of the buttons under it).
+  document.addEventListener("click", (e) => {
+    const target = e.target.closest ? e.target : null;
+    const clearing = target && (target.closest("#new-chat") ||
+      (target.closest("#chat button") && !target.closest("#chat .message-wrap")));
+    const box = clearing && document.querySelector("#chat textarea.edit-textarea");
+    const buttons = box && box.closest(".message-row")?.nextElementSibling?.querySelectorAll("button");
+    if (buttons && buttons.length) buttons[buttons.length - 1].click();
+  }, true);
   // A character counter that appears near the question's length limit.
   document.addEventListener("input", (e) => {
     const box = e.target.closest && e.target.closest("#question textarea");

@@ -12,6 +12,7 @@ import pytest
 
 from tests.test_ui_browser import (ANSWER, ARGS, CHROMIUM, DATA, SHOWN_JS, TITLES, ask, close, page_for,
                                    wait_done)
+from tests.test_openai_backend import FakeServer, end, hang, say, settings_for, sse
 from tests.ui_helpers import pump_threads, serve
 
 from agent import trace
@@ -19,6 +20,7 @@ from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
 
 USERS = '[data-testid="user"]'
+RUN_HINT = "An answer is still running: press Stop, or wait for it. Your question stays in the box."
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +68,23 @@ def test_ask_becomes_stop_while_running(browser, spied) -> None:
     page.wait_for_selector("#stop", state="visible", timeout=10_000)
     assert not visible(page, "#ask")
     page.wait_for_selector(TITLES, timeout=15_000)
-    ask(page, "Sent while the first is still running")  # Enter while it runs: not sent, not lost
+    ask(page, "Sent while the first is still running")  # Enter while it runs: not sent, not lost ...
+    page.keyboard.press("Enter")  # ... and pressed again
+    hint = page.locator("#run-hint")  # ... says why, once, just above the question
+    assert hint.inner_text() == RUN_HINT and hint.get_attribute("role") == "status"
+    assert page.get_by_text("An answer is still running").count() == 1 and page.locator(".toast-body").count() == 0
+    assert hint.bounding_box()["y"] < page.locator("#question textarea").bounding_box()["y"]
     wait_done(page)
     page.wait_for_selector("#ask", state="visible", timeout=10_000)
+    page.wait_for_function("document.querySelector('#run-hint').innerText === ''", timeout=5_000)  # gone
     assert not visible(page, "#stop") and page.locator(USERS).count() == 1
     assert page.input_value("#question textarea") == "Sent while the first is still running"
+    assert page.locator(".toast-body").count() == 0  # nothing was queued meanwhile
+    page.locator("#question textarea").press("Enter")  # once the run has ended, Enter sends it
+    page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 2", timeout=10_000)
+    wait_done(page)
+    assert page.locator(USERS).last.inner_text().strip() == "Sent while the first is still running"
+    assert hint.inner_text() == ""
     close(page)
 
 
@@ -117,13 +131,50 @@ def test_regenerate_and_edit_the_last_question(browser, spied) -> None:
     assert asked_history(seen)[0] == "Question one" and len(asked_history(seen)) == 2  # not doubled
     page.locator(USERS).last.hover()
     page.locator('#chat button[aria-label="Edit"]').last.click()
-    page.locator("#chat textarea.edit-textarea").fill("Question two, edited")
+    box = page.locator("#chat textarea.edit-textarea")
+    assert box.input_value() == "Question two"  # the edit box holds the question, ready to change
+    box.press("End")
+    page.keyboard.type(", edited")
     page.locator('#chat button[aria-label="Submit"]').click()
     page.wait_for_selector("#stop", state="visible", timeout=10_000)  # the resent question runs ...
     wait_done(page)  # ... to its end
     users = page.locator(USERS).evaluate_all("els => els.map(e => e.innerText.trim())")
     assert users == ["Question one", "Question two, edited"] and page.locator(ANSWER).count() == 2
     assert seen[-1][-1]["content"] == "Question two, edited" and len(asked_history(seen)) == 2
+    page.locator(USERS).first.hover()  # editing the first question drops everything after it
+    page.locator('#chat button[aria-label="Edit"]').first.click()
+    assert box.input_value() == "Question one"
+    box.fill("Question one, again")
+    page.locator('#chat button[aria-label="Submit"]').click()
+    page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 1", timeout=10_000)
+    wait_done(page)
+    assert page.locator(USERS).inner_text().strip() == "Question one, again" and page.locator(ANSWER).count() == 1
+    assert seen[-1][-1]["content"] == "Question one, again" and asked_history(seen) == []
+    close(page)
+
+
+@pytest.mark.parametrize("clear", ["#new-chat", "the clear icon"])
+def test_clearing_the_chat_closes_an_open_edit_box(browser, spied, clear) -> None:
+    """Gradio keeps its edit box open across a cleared chat; the next question would appear as an
+    edit box holding the old question (and no question bubble)."""
+    url, seen = spied
+    page = page_for(browser, url)
+    ask(page, "Old question")
+    wait_done(page)
+    page.locator(USERS).last.hover()
+    page.locator('#chat button[aria-label="Edit"]').last.click()
+    assert page.locator("#chat textarea.edit-textarea").input_value() == "Old question"
+    if clear == "#new-chat":
+        page.click("#new-chat")
+    else:
+        page.locator('#chat button[aria-label="Clear"]').evaluate("e => e.click()")
+    page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 0", timeout=10_000)
+    page.wait_for_timeout(300)
+    ask(page, "New question")
+    wait_done(page)
+    assert page.locator("#chat textarea.edit-textarea").count() == 0
+    assert page.locator(USERS).evaluate_all("els => els.map(e => e.innerText.trim())") == ["New question"]
+    assert asked_history(seen) == []
     close(page)
 
 
@@ -218,3 +269,40 @@ def test_export_folder_is_deleted_when_the_tab_closes(browser) -> None:
     finally:
         demo.close()
 
+
+
+def test_stop_while_the_server_has_not_answered(browser) -> None:
+    """An OpenAI-compatible server that takes the request and never answers: Stop in the page ends
+    the run within seconds, says it was stopped, and the next question is answered (sent once)."""
+    server = FakeServer()
+    server.queue.append(hang())
+    demo, url = serve(settings_for(server.url, openai_timeout_s=60, search_fixture=str(DATA / "ui.search.json")))
+    try:
+        page = page_for(browser, url)
+        ask(page, "Will the server ever answer?")
+        page.wait_for_selector("#stop", state="visible", timeout=10_000)
+        deadline = time.monotonic() + 15
+        while not server.posts and time.monotonic() < deadline:  # the request is at the server
+            time.sleep(0.05)
+        assert server.posts == 1
+        page.wait_for_timeout(500)  # connected, and still nothing
+        assert "stopped" not in page.inner_text("#meter")
+        pressed = time.monotonic()
+        page.click("#stop")
+        page.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('stopped')",
+                               timeout=10_000)
+        assert time.monotonic() - pressed < 5, "Stop took longer than the handler's grace"
+        assert server.client_gone.wait(5), "the request to the server was not closed"
+        assert "You stopped this answer" in page.inner_text("#chat")
+        page.wait_for_selector("#ask", state="visible", timeout=10_000)  # the composer is usable again
+        assert not visible(page, "#stop") and page.input_value("#question textarea") == ""
+        server.queue.append(sse(say("It answers now."), end("stop")))
+        ask(page, "And now?")
+        page.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('done')",
+                               timeout=30_000)
+        assert "It answers now." in page.locator(ANSWER).last.inner_text()
+        assert server.posts == 2  # the stopped question was not sent again
+        close(page)
+    finally:
+        demo.close()
+        server.close()

@@ -24,7 +24,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CSS_PATH = ASSETS / "style.css"
 # Gradio scopes css_paths rules to its container, so rules for the page itself (html, body) go in the head.
 PAGE_CSS_PATH = ASSETS / "page.css"
-JS_PATH = ASSETS / "ui.js"  # the settings drawer, panel accessibility, the character counter, focus
+JS_PATH = ASSETS / "ui.js"  # settings drawer, panel accessibility, character counter, focus, run note, edit box
 TITLE = "Deep Search"
 SUBTITLE = ("A reasoning model thinks out loud, searches the web and answers with numbered "
             "sources you can check.")
@@ -128,6 +128,9 @@ def _composer(s: Any) -> tuple[gr.Textbox, gr.Button, gr.Button]:
                          max_lines=6, scale=8, elem_id="question")  # focused by ui.js, on wide screens
         ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
         stop = gr.Button("Stop", variant="stop", scale=1, min_width=70, elem_id="stop", visible=False)
+        # Filled in by ui.js when Enter is pressed while an answer runs (see assets/ui.js); just
+        # above the question, so it shows where the person is looking, on a phone too.
+        gr.HTML('<p id="run-hint" role="status"></p>', elem_id="run-hint-box", padding=False)
     gr.HTML(f'<span id="char-count" data-limit="{s.max_question_chars}" aria-live="polite"></span>',
             elem_id="char-count-box", padding=False)
     return msg, ask, stop
