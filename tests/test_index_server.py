@@ -12,6 +12,7 @@ import pytest
 
 from agent.index import DocumentIndex
 from agent.index.server import create_app
+from agent.search.local import LocalProvider
 from tests.index_helpers import LocalServer, free_port, make_pdf, write_corpus
 
 
@@ -76,3 +77,24 @@ def test_serve_binds_loopback_by_default(index: DocumentIndex) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+
+def test_files_of_the_same_name_in_different_folders_get_distinct_ids(tmp_path: Path) -> None:
+    """Each is named by the shortest end of its path that tells it apart; a unique name stays as it is."""
+    for folder in ("a", "b", "c/deep/a"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "notes.txt").write_text(f"The zoo in {folder} keeps okapis.", encoding="utf-8")
+    (tmp_path / "other.txt").write_text("Okapis again.", encoding="utf-8")
+    with DocumentIndex(tmp_path / "idx") as index:
+        for path in ("a/notes.txt", "b/notes.txt", "c/deep/a/notes.txt", "other.txt"):
+            index.add_file(tmp_path / path)
+        with LocalServer(create_app(index)) as server:
+            response = httpx.post(f"{server.url}/retrieve", json={"queries": ["okapis"], "topk": 10})
+        sources = LocalProvider([index], content_chars=500).search("okapis", max_results=10)  # done.sources
+    (docs,) = response.json()["result"]
+    assert sorted(s.file for s in sources) == sorted(d["file"] for d in docs)
+    root = tmp_path.name
+    assert sorted((d["id"], d["file"]) for d in docs) == sorted([
+        (f"{root}/a/notes.txt#1", f"{root}/a/notes.txt"), (f"{root}/b/notes.txt#1", f"{root}/b/notes.txt"),
+        ("deep/a/notes.txt#1", "deep/a/notes.txt"), ("other.txt#1", "other.txt")])

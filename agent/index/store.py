@@ -167,8 +167,8 @@ class DocumentIndex:
                     raise IndexUnavailable(f"{again}; rebuild it with `python -m agent.index add FILE "
                                            f"--index {self.directory}`") from None
             rows = tables.passages_by_id(self._db, [r.row for r in ranked])
-        return [Hit(pid=row[0], file=row[1], title=row[2], text=row[3], score=round(r.score, 4),
-                    page=row[4], heading=row[5]) for r in ranked if (row := rows.get(r.row))]
+        return [Hit(pid=p.pid, file=p.file, title=p.title, text=p.text, score=round(r.score, 4),
+                    page=p.page, heading=p.heading) for r in ranked if (p := rows.get(r.row))]
 
     def query_terms(self, query: str) -> list[str]:
         """The words ``search`` matches ``query`` on: stemmed, each once, found in the index,

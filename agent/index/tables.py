@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Iterator
 
 from .passages import Passage
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS passages(
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
+CREATE INDEX IF NOT EXISTS documents_name ON documents(name);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- An index made when FTS5 ranked (before tantivy) starts at version 1, so that no ranking matches it.
 INSERT OR IGNORE INTO meta VALUES ('version', EXISTS(SELECT 1 FROM passages));
@@ -115,10 +117,53 @@ def ranking_rows(db: sqlite3.Connection) -> Iterator[tuple[int, int, str]]:
         yield row, doc, body_of(title, heading, text)
 
 
-def passages_by_id(db: sqlite3.Connection, ids: list[int]) -> dict[int, tuple]:
-    """row id -> (pid, file name, title, text, page, heading), for the ids that still exist."""
+@dataclass(frozen=True, kw_only=True)
+class StoredPassage:
+    pid: str
+    file: str
+    title: str
+    text: str
+    page: int | None
+    heading: str | None
+
+
+def passages_by_id(db: sqlite3.Connection, ids: list[int]) -> dict[int, StoredPassage]:
+    """row id -> the passage, for the ids that still exist. ``file`` and ``pid`` name the
+    document by a label unique in the index (``labels``), so that two ``notes.txt`` in different
+    folders give ``a/notes.txt#1`` and ``b/notes.txt#1``."""
     if not ids:
         return {}
-    sql = ("SELECT p.id, p.pid, d.name, p.title, p.text, p.page, p.heading FROM passages AS p "
+    sql = ("SELECT p.id, p.pid, d.key, d.name, d.kind, p.title, p.text, p.page, p.heading FROM passages AS p "
            f"JOIN documents AS d ON d.id = p.doc_id WHERE p.id IN ({','.join('?' * len(ids))})")
-    return {r[0]: r[1:] for r in db.execute(sql, ids)}
+    rows = db.execute(sql, ids).fetchall()
+    label = labels(db, {r[3] for r in rows})
+    found = {}
+    for row, pid, key, name, kind, title, text, page, heading in rows:
+        file = label.get(key, name)
+        # A corpus row keeps its corpus's own id: Search-R1's tools may key by it.
+        if kind != "jsonl" and pid.startswith(f"{name}#"):
+            pid = file + pid[len(name):]
+        found[row] = StoredPassage(pid=pid, file=file, title=title, text=text, page=page, heading=heading)
+    return found
+
+
+def labels(db: sqlite3.Connection, names: set[str]) -> dict[str, str]:
+    """key -> the shortest end of its path that no other document of the same name shares, for
+    the documents named in ``names`` whose name is not unique in the index."""
+    if not names:
+        return {}
+    sql = f"SELECT name, key FROM documents WHERE name IN ({','.join('?' * len(names))})"
+    by_name: dict[str, list[str]] = {}
+    for name, key in db.execute(sql, list(names)):
+        by_name.setdefault(name, []).append(key)
+    found: dict[str, str] = {}
+    for keys in (k for k in by_name.values() if len(k) > 1):
+        parts = {key: PurePath(key).parts for key in keys}
+        ends = {key: key for key in keys}
+        for depth in range(2, max(map(len, parts.values())) + 1):
+            shorter = {key: "/".join(p[-depth:]) for key, p in parts.items()}
+            if len(set(shorter.values())) == len(shorter):
+                ends = shorter
+                break
+        found.update(ends)
+    return found
