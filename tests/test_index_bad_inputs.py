@@ -185,11 +185,22 @@ def test_html_with_control_characters_is_read(tmp_path: Path, capsys: pytest.Cap
     assert _texts(tmp_path, "harbour") == ["Harbour master keeps them."]
 
 
-@pytest.mark.xfail(reason="store.py being rewritten on branch idxspeed (its tantivy ranking, agent/index/ranking.py, "
-                          "reads a run of CJK characters as one token, so a word inside a sentence is never found)",
-                   strict=False)
 def test_a_word_inside_cjk_text_is_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "tokyo.txt"
-    path.write_text("東京は日本の首都です。大阪は大きな都市です。", encoding="utf-8")
-    assert _add(tmp_path, path, capsys=capsys)[0] == 0
-    assert _texts(tmp_path, "首都")
+    """Chinese, Japanese and Korean write words without spaces: a word inside a sentence is found,
+    the passage holding it first, and Latin words are still matched by their stems."""
+    texts = {"tokyo.txt": "東京は日本の首都です。大阪は大きな都市です。",
+             "beijing.txt": "北京是中国的首都，也是政治中心。",
+             "seoul.txt": "서울은 대한민국의 수도이며 가장 큰 도시입니다.",
+             "coffee.txt": "コーヒーを飲みながら running notes を書く。",
+             "mountain.txt": "富士山は高い。"}
+    for name, text in texts.items():
+        (tmp_path / "docs").mkdir(exist_ok=True)
+        (tmp_path / "docs" / name).write_text(text, encoding="utf-8")
+    assert _add(tmp_path, tmp_path / "docs", capsys=capsys)[0] == 0
+    assert set(_texts(tmp_path, "首都")) == {texts["tokyo.txt"], texts["beijing.txt"]}
+    assert _texts(tmp_path, "日本の首都")[0] == texts["tokyo.txt"]
+    assert _texts(tmp_path, "政治")[0] == texts["beijing.txt"]
+    assert _texts(tmp_path, "대한민국")[0] == texts["seoul.txt"]
+    assert _texts(tmp_path, "コーヒー") == [texts["coffee.txt"]]
+    assert _texts(tmp_path, "山") == [texts["mountain.txt"]]
+    assert _texts(tmp_path, "runs") == [texts["coffee.txt"]]

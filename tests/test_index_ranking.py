@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from agent.index import DocumentIndex, IndexUnavailable
+from agent.index import ranking
 from agent.index.ranking import RankingBroken, RankingWrite
 from agent.index.store import DB_NAME, RANKING_DIR
+from tests.index_helpers import write_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,6 +162,25 @@ def test_a_broken_ranking_is_rebuilt_from_sqlite_with_one_line(tmp_path: Path, b
     assert _warnings(caplog) == []
 
 
+def test_a_ranking_with_an_older_layout_is_rebuilt(built: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A ranking whose words were cut another way (before CJK bigrams) would miss words it holds."""
+    shutil.rmtree(built / RANKING_DIR)
+    with monkeypatch.context() as older:
+        older.setattr("agent.index.ranking.LAYOUT", ranking.LAYOUT - 1)
+        with DocumentIndex(built) as writer:
+            assert writer.search("okapi")[0].file == "b.txt"
+    caplog.clear()
+    with DocumentIndex(built, read_only=True) as reader:
+        assert reader.search("okapi")[0].file == "b.txt"
+    (line,) = _warnings(caplog)
+    assert f"layout {ranking.LAYOUT - 1}" in line and "in memory" in line
+    caplog.clear()
+    with DocumentIndex(built) as writer:
+        assert writer.search("wombats")[0].file == "a.txt"
+    assert any("rebuilt from" in w for w in _warnings(caplog))
+
+
 def test_cli_search_over_a_damaged_ranking_prints_a_line_not_a_traceback(tmp_path: Path, built: Path) -> None:
     _break(built, "corrupt", tmp_path)
     done = _cli("search", "wombats", "--index", str(built))
@@ -235,3 +256,15 @@ def test_whoever_may_read_the_database_may_read_the_ranking(tmp_path: Path, buil
     ranking = built / RANKING_DIR
     assert {(ranking / n).stat().st_mode & 0o777 for n in ("meta.json", ".managed.json")} == {0o640}
     assert (ranking / ".tantivy-meta.lock").stat().st_mode & 0o777 == 0o660
+
+
+def test_a_large_add_leaves_no_large_wal_behind(tmp_path: Path) -> None:
+    """SQLite keeps its WAL at the size of the largest write while the writer lives: a 6 MB add
+    would otherwise double the folder's size on disk until the process ends."""
+    rows = [(str(i), f"Row {i}", f"Entry {i} " + "lorem ipsum dolor " * 60) for i in range(6000)]
+    corpus = write_corpus(tmp_path / "big.jsonl", rows)
+    with DocumentIndex(tmp_path / "idx") as index:
+        assert index.add_file(corpus).passages == 6000
+        wal = tmp_path / "idx" / f"{DB_NAME}-wal"
+        assert not wal.exists() or wal.stat().st_size < 4 * 1024 * 1024
+        assert index.search("entry 5999")[0].pid == "5999"

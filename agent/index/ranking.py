@@ -8,7 +8,9 @@ does (deleted ones included until tantivy merges them away).
 One more document, the marker (``row`` 0), carries the version of the SQLite
 store that the ranking matches; it is replaced in the same tantivy commit as
 the passages, so the two can be compared at any time (see store.py for the
-rule that keeps them in step).
+rule that keeps them in step). It also carries ``LAYOUT``, how the words were
+cut: a ranking of another layout (or without one: before CJK text was cut into
+bigrams, cjk.py) cannot be read and is rebuilt like a damaged one.
 
 Everything here can be rebuilt from SQLite, so a missing or damaged ranking
 directory is never a loss: the store rebuilds it.
@@ -23,7 +25,10 @@ from typing import Iterable
 
 import tantivy
 
+from .cjk import passage_grams, query_grams
+
 TOKENIZER = "passage"
+LAYOUT = 2  # raised whenever the words a passage is indexed under change
 MAX_TERM_CHARS = 40
 MARKER_ROW = 0
 _WRITER_HEAP = 64_000_000  # tantivy's arena per indexing thread, allocated as it fills
@@ -59,6 +64,7 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("row", indexed=True, fast=True)
     builder.add_integer_field("doc", indexed=True)
     builder.add_integer_field("version", fast=True)
+    builder.add_integer_field("layout", fast=True)
     builder.add_integer_field("passage", indexed=True)
     # Term frequencies are all BM25 needs; positions (phrase queries) would only cost space.
     builder.add_text_field("body", tokenizer_name=TOKENIZER, index_option="freq")
@@ -72,11 +78,11 @@ ANALYZER = _analyzer()
 def terms_of(query: str) -> list[str]:
     """The query's words as indexed, each once, in order. Any text is a valid query: nothing in
     it is parsed as an operator."""
-    return list(dict.fromkeys(ANALYZER.analyze(query)))
+    return list(dict.fromkeys(ANALYZER.analyze(query_grams(query))))
 
 
 def body_of(title: str, heading: str | None, text: str) -> str:
-    return f"{title}\n{heading or ''}\n{text}"
+    return passage_grams(f"{title}\n{heading or ''}\n{text}")
 
 
 class Ranking:
@@ -117,7 +123,12 @@ class Ranking:
         found = searcher.search(tantivy.Query.term_query(SCHEMA, "row", MARKER_ROW), 1, count=False).hits
         if not found:
             return 0
-        (value,) = searcher.fast_field_values("version", [found[0][1]])
+        address = found[0][1]
+        (layout,) = searcher.fast_field_values("layout", [address])
+        if layout != LAYOUT:
+            raise RankingBroken(f"the ranking index in {str(self.path)!r} cuts words by layout {layout!r}, "
+                                f"not {LAYOUT}")
+        (value,) = searcher.fast_field_values("version", [address])
         return int(value or 0)
 
     def search(self, terms: list[str], *, k: int) -> list[RankedRow]:
@@ -201,7 +212,7 @@ class RankingWrite:
         """Make the batch visible, marked as matching the SQLite store's ``version``."""
         writer = self._active()
         writer.delete_documents_by_term("row", MARKER_ROW)
-        writer.add_document(tantivy.Document(row=MARKER_ROW, version=version))
+        writer.add_document(tantivy.Document(row=MARKER_ROW, version=version, layout=LAYOUT))
         try:
             writer.commit()
         except ValueError as exc:

@@ -63,6 +63,7 @@ MAX_QUERY_TERMS = 32
 # How long a reader waits for SQLite to catch up with a ranking one write ahead before taking
 # the writer for dead: a live one is only an fsync away from its second commit.
 AHEAD_POLLS, AHEAD_POLL_S = 40, 0.05
+WAL_KEEP_BYTES = 4 * 1024 * 1024  # SQLite's own checkpoint runs at about this size (1,000 pages)
 # What SQLite says when a read-only connection cannot create the WAL's -shm file.
 _NO_SHARED_MEMORY = {"SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN", "SQLITE_READONLY_CANTINIT"}
 
@@ -248,7 +249,17 @@ class DocumentIndex:
             self._seen = None  # the ranking may have committed: check it again before trusting it
             raise
         self._seen = version + 1
+        self._shrink_wal()
         return done.result if done is not None else 0
+
+    def _shrink_wal(self) -> None:
+        """Copy a large add back from the WAL into the database and empty the WAL: SQLite
+        would otherwise keep the file at the size of the largest add while this process lives."""
+        try:
+            if (self.directory / f"{DB_NAME}-wal").stat().st_size > WAL_KEEP_BYTES:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (OSError, sqlite3.Error) as exc:
+            log.debug("the WAL of %r stays as it is for now: %s", str(self.directory), exc)
 
     def _commit_ranking(self, ranking: Ranking, done: Change | None, *, version: int) -> None:
         """The ranking's half of a write: ``done``'s rows, or (None) every row SQLite holds."""
