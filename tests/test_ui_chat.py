@@ -146,7 +146,9 @@ def test_regenerate_and_edit_the_last_question(browser, spied) -> None:
     assert box.input_value() == "Question one"
     box.fill("Question one, again")
     page.locator('#chat button[aria-label="Submit"]').click()
-    page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 1", timeout=10_000)
+    # The question being edited is no bubble meanwhile: wait for the resent one's first frame.
+    page.wait_for_function(f"[...document.querySelectorAll('{USERS}')].map(e => e.innerText.trim()).join('|')"
+                           " === 'Question one, again'", timeout=10_000)
     wait_done(page)
     assert page.locator(USERS).inner_text().strip() == "Question one, again" and page.locator(ANSWER).count() == 1
     assert seen[-1][-1]["content"] == "Question one, again" and asked_history(seen) == []
@@ -168,8 +170,8 @@ def test_clearing_the_chat_closes_an_open_edit_box(browser, spied, clear) -> Non
         page.click("#new-chat")
     else:
         page.locator('#chat button[aria-label="Clear"]').evaluate("e => e.click()")
-    page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 0", timeout=10_000)
-    page.wait_for_timeout(300)
+    page.wait_for_function("document.querySelectorAll('#chat [data-testid=bot]').length === 0", timeout=10_000)
+    page.wait_for_selector("#ask", state="visible", timeout=10_000)
     ask(page, "New question")
     wait_done(page)
     assert page.locator("#chat textarea.edit-textarea").count() == 0
