@@ -53,6 +53,10 @@ pre { background: var(--soft); padding: .6rem .8rem; border-radius: .4rem; overf
 blockquote { margin: .6rem 0; padding-left: .8rem; border-left: 3px solid var(--line); color: var(--muted); }
 article + article { border-top: 3px double var(--line); margin-top: 2.5rem; padding-top: 1rem; }
 code { font-size: .9em; }
+/* A document citation's target: its passage opens in place (the report has no script). */
+li:target { background: var(--soft); }
+li:target details > :not(summary) { display: block; }
+li:target details::details-content { display: block; content-visibility: visible; }
 @media print {
   :root { --fg: #000; --bg: #fff; --muted: #444; --soft: #fff; }
   main { max-width: none; padding: 0; }

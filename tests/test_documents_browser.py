@@ -108,10 +108,10 @@ def test_upload_cite_open_passage_remove_and_isolation(browser, ui, files) -> No
 
     ask(a, "What happened to revenue?")
     assert "searches 1/5 · done" in wait_done(a)
-    citation = a.locator('#chat a[href="#passage-1"]')
+    citation = a.locator('#chat a.cite[href^="#passage-"]')
     assert citation.count() >= 1
     citation.first.click()
-    passage = a.locator("details#passage-1").last
+    passage = a.locator(f'details[id="{citation.first.get_attribute("href")[1:]}"]')
     passage.wait_for(state="visible")
     assert "report.pdf, page 2" in passage.inner_text()
     assert "Revenue grew 12 percent thanks to the Lisbon office." in passage.inner_text()

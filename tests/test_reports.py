@@ -3,6 +3,7 @@ and the CLI's --export choosing the format from the output's extension."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -170,6 +171,37 @@ def test_a_whole_conversation_in_one_report(tmp_path: Path, fmt: str) -> None:
         for n, host in enumerate("abc", start=1):
             assert f'href="#q{n}-source-1"' in doc and f'<li id="q{n}-source-1" value="1"><a href="https://{host}.example/"' in doc
     assert export_runs([(meta, [e for _, e in timed]) for meta, timed in read_runs(session)], fmt) == doc
+
+
+def document_conversation() -> list:
+    """Two answers, each citing its own document source [1]: different passages."""
+    runs = []
+    for question, file, passage in (("How did Lisbon do?", "lisbon.md", "Lisbon grew revenue."),
+                                    ("And Porto?", "porto.md", "Porto cut costs.")):
+        ref = SourceRef(id=1, title=file, url="", kind="document", file=file, text=passage)
+        runs.append(({**META, "question": question}, [
+            SearchStart(query=question, round=1, max_searches=5),
+            SearchDone(query=question, provider="local", latency_s=0.1, results=(ref,)),
+            Answer(text="See [1]."), Done(answer="See [1].", sources=(ref,), cited=(1,), searches=1)]))
+    return runs
+
+
+def test_a_conversations_document_citations_lead_to_their_own_answers_passage(tmp_path: Path) -> None:
+    """The conversation export the chat offers: answer 2's [1] leads to answer 2's passage."""
+    from ui.conversation_export import ConversationExport
+
+    conversation = ConversationExport()
+    for meta, events in document_conversation():
+        conversation.add(meta, events)
+    html_path, _ = conversation.write(tmp_path)
+    doc = Path(html_path).read_text(encoding="utf-8")
+    ids = [attrs["id"] for _, attrs in tags_of(doc).tags if attrs.get("id")]
+    assert len(ids) == len(set(ids)) == 2, ids
+    articles = doc.split("<article>")[1:]
+    for article, passage, other in zip(articles, ("Lisbon grew", "Porto cut"), ("Porto cut", "Lisbon grew")):
+        (href,) = set(re.findall(r'<a class="cite" href="#([^"]+)"', article))
+        target = article.split(f'<li id="{href}"')[1].split("</li>")[0]
+        assert passage in target and other not in target
 
 
 def test_an_empty_conversation_is_refused() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from pathlib import Path
@@ -355,18 +356,19 @@ def test_escape_text_renders_as_text() -> None:
 def test_link_citations_shapes() -> None:
     sources = {1: WIKI, 2: EVIL, 3: JS}
     numbers = {1: 1, 2: 2}  # source 3 has no number: its javascript: URL is no link
-    out = link_citations("A [1], B [1, 2], C [3], D [4][5], E [x], `[1]`, F [1](http://elsewhere)", sources, numbers)
+    out = link_citations("A [1], B [1, 2], C [3], D [4][5], E [x], `[1]`, F [1](http://elsewhere)", sources, numbers,
+                         scope="a1")
     hidden = r'<span class="sr-only">[^<]*</span>'
     chips = re.findall(rf'<(?:a|span) class="cite[^"]*"[^>]*>{hidden}(\d+\??){hidden}</(?:a|span)>', out)
     assert chips == ["1", "1", "2", "3?", "4?", "5?", "1"]  # [1](url) counts as citing 1, as done.cited does
     assert "javascript" not in out  # a javascript: source never becomes a link
     assert "http://elsewhere" not in out  # the chip links to source 1, not where the model pointed
     assert "E [x]" in out and "`[1]`" in out and "~" not in out
-    assert link_citations("```\n[1]\n", sources, numbers) == "```\n[1]\n"  # still-open code fence
-    assert link_citations("~~~\n[1]\n~~~", sources, numbers) == "~~~\n[1]\n~~~"
+    assert link_citations("```\n[1]\n", sources, numbers, scope="a1") == "```\n[1]\n"  # still-open code fence
+    assert link_citations("~~~\n[1]\n~~~", sources, numbers, scope="a1") == "~~~\n[1]\n~~~"
     # Titles are attribute text: nothing in them is Markdown, HTML or a table cell's end.
     odd = SourceRef(id=1, title='a|b "q" <i> $$x$$ *y*', url="https://o.example/")
-    odd_chip = link_citations("[1]", {1: odd}, {1: 1})
+    odd_chip = link_citations("[1]", {1: odd}, {1: 1}, scope="a1")
     assert 'title="1. a&#124;b &quot;q&quot; &lt;i&gt; &#36;&#36;x&#36;&#36; &#42;y&#42; · o.example"' in odd_chip
     assert '<span class="sr-only">: a&#124;b &quot;q&quot; &lt;i&gt; &#36;&#36;x&#36;&#36; &#42;y&#42;, o.example' \
         in odd_chip  # the screen-reader text too
@@ -385,7 +387,7 @@ def test_unlinked_citations_read_like_the_engines_history() -> None:
     from agent.session import citations_as_domains
 
     text = "A [1], B [1, 4], C [9]. Real link [site](https://x.org)."
-    assert unlink_citations(link_citations(text, {1: WIKI}, {1: 1})) == citations_as_domains(text, [WIKI]) == \
+    assert unlink_citations(link_citations(text, {1: WIKI}, {1: 1}, scope="a1")) == citations_as_domains(text, [WIKI]) == \
         "A (en.wikipedia.org), B (en.wikipedia.org), C. Real link [site](https://x.org)."
 
 
@@ -397,7 +399,8 @@ def test_normalise_history_blocks_panels_and_stopped_turns() -> None:
         {"role": "user", "content": [{"type": "text", "text": "Q1"}]},
         {"role": "assistant", "content": [{"type": "text", "text": "thinking"}],
          "metadata": {"title": THINKING_TITLE}},
-        {"role": "assistant", "content": [{"type": "text", "text": link_citations("A1 [1]", {1: WIKI}, {1: 1})}],
+        {"role": "assistant",
+         "content": [{"type": "text", "text": link_citations("A1 [1]", {1: WIKI}, {1: 1}, scope="a1")}],
          "metadata": None},
         {"role": "assistant", "content": "s", "metadata": {"title": f"{SOURCES_TITLE} (1)"}},
         {"role": "user", "content": "Q2"},
@@ -469,7 +472,7 @@ def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():
         # Numbered as it streamed (source 2 first): the same numbers as the whole answer's.
         numbers = display_numbering(text, (1, 2), uncited=False)
         assert numbers == {2: 1, 1: 2}
-        assert got == link_citations(neutralise(text), {s.id: s for s in sources}, numbers).strip()
+        assert got == link_citations(neutralise(text), {s.id: s for s in sources}, numbers, scope="a1").strip()
 
 
 def test_answer_text_written_before_a_search_is_a_draft_not_the_answer() -> None:
@@ -486,3 +489,45 @@ def test_answer_text_written_before_a_search_is_a_draft_not_the_answer() -> None
     assert len(answers) == 1 and answers[0].content.startswith("It is 330 m")
     history = normalise_history([{"role": "user", "content": "q"}, *messages])
     assert history == [("user", "q"), ("assistant", "It is 330 m (en.wikipedia.org).")]
+
+
+def _document_answer(text: str, passage: str, *, scope: str | None = None) -> tuple[AnswerView, list[str]]:
+    """A view fed one document search and ``text`` streamed in two halves; the chat's HTML of
+    every frame after each half and after ``done``."""
+    doc = SourceRef(id=1, title="Notes", url="", kind="document", file="notes.md", text=passage)
+    view = AnswerView(max_searches=5, scope=scope)
+    view.feed(SearchStart(query="q", round=1, max_searches=5))
+    view.feed(SearchDone(query="q", provider="local", latency_s=0.1, results=(doc,)))
+    frames = []
+    for half in (text[:len(text) // 2], text[len(text) // 2:]):
+        view.feed(Answer(text=half))
+        frames.append("\n".join(str(m.content) for m in view.messages()))
+    view.feed(Done(answer=text, sources=(doc,), cited=(1,)))
+    frames.append("\n".join(str(m.content) for m in view.messages()))
+    return view, frames
+
+
+def test_each_answer_names_its_own_passage_anchors_in_every_frame() -> None:
+    """Both answers cite their own source [1]; each chip, card and passage id is the answer's
+    own, and stays the same from the first frame to the last."""
+    first, first_frames = _document_answer("Lisbon grew [1].", "Lisbon grew revenue.")
+    second, second_frames = _document_answer("Porto cut costs [1].", "Porto cut costs.")
+    anchors = []
+    for view, frames, passage in ((first, first_frames, "Lisbon grew revenue."),
+                                  (second, second_frames, "Porto cut costs.")):
+        final = frames[-1]
+        (anchor,) = set(re.findall(r'<details class="passage" id="([^"]+)">', final))
+        assert passage in final.split(f'id="{anchor}"')[1]
+        links = html.unescape("\n".join(frames))  # attributes spell Markdown characters as entities
+        hrefs = set(re.findall(r'<a class="(?:cite|source-card)" href="#([^"]+)"', links))
+        assert hrefs == {anchor}  # every chip and card of every frame leads to this answer's passage
+        anchors.append(anchor)
+    assert anchors[0] != anchors[1] and all(a.startswith("passage-") for a in anchors)
+
+
+def test_an_answer_scope_is_checked_and_kept() -> None:
+    view, frames = _document_answer("Lisbon grew [1].", "Lisbon grew revenue.", scope="q7")
+    assert 'id="passage-q7-1"' in frames[-1] and 'href="#passage-q7-1"' in html.unescape(frames[-1])
+    for bad in ("", "1a", 'a" onclick="x', "a b", "a" * 41):
+        with pytest.raises(ValueError, match="anchor scope"):
+            _document_answer("Lisbon grew [1].", "Lisbon grew revenue.", scope=bad or "a\n")

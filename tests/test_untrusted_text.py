@@ -77,7 +77,7 @@ def test_a_linked_citation_counts_and_links_its_source_in_every_renderer() -> No
     """``[1](url)`` is cited in ``done`` and linked everywhere to source 1, never to the model's target."""
     text = "It is 330 m [1](https://elsewhere.example/x)."
     assert cited_ids(text, [1]) == (1,)
-    ui = link_citations(neutralise(text), {1: GOOD}, {1: 1})
+    ui = link_citations(neutralise(text), {1: GOOD}, {1: 1}, scope="a1")
     assert "good.example/page" in ui and "elsewhere" not in ui
     events = [Answer(text=text), Done(answer=text, sources=(GOOD,), cited=(1,))]
     html = export_events({"question": "q"}, events, "html")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
@@ -44,17 +45,34 @@ def domain(url: str) -> str:
     return (urlsplit(text).hostname or "").removeprefix("www.") if text is not None else ""
 
 
-def passage_anchor(source_id: int) -> str:
-    """The id of a document source's passage in the Sources panel, which its [n] links to."""
-    return f"passage-{source_id}"
+def new_answer_scope() -> str:
+    """A fresh scope for the anchors of one answer's passages.
+
+    Every answer numbers its sources from 1, so the passage of source 1 needs the answer's own
+    name in its id, or a chip would open another answer's passage. Random rather than the
+    answer's place in the chat: a place changes (regenerate, edit, New chat, a replay added
+    after) while the text already on screen keeps the ids it was given.
+    """
+    return f"a{secrets.token_hex(4)}"
 
 
-def citation_target(source: SourceRef | None) -> str | None:
-    """Where ``[n]`` leads: the page of a web source, the passage of a document (it has no URL)."""
+def passage_anchor(source_id: int, scope: str) -> str:
+    """The id of a document source's passage in one answer's Sources panel, which its [n] links to."""
+    if not _SCOPE.fullmatch(scope):
+        raise ValueError(f"an answer's anchor scope must be a letter then letters, digits or '-', got {scope!r}")
+    return f"passage-{scope}-{source_id}"
+
+
+_SCOPE = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,39}")
+
+
+def citation_target(source: SourceRef | None, scope: str) -> str | None:
+    """Where ``[n]`` leads: the page of a web source, the passage of a document (it has no URL)
+    in the answer whose anchors are named by ``scope``."""
     if source is None:
         return None
     if source.kind == "document":
-        return f"#{passage_anchor(source.id)}"
+        return f"#{passage_anchor(source.id, scope)}"
     return safe_url(source.url)
 
 
@@ -63,7 +81,7 @@ def document_place(source: SourceRef) -> str:
     return f"{source.file or 'document'}" + (f", page {source.page}" if source.page is not None else "")
 
 
-def document_passage(source: SourceRef, number: int) -> str:
+def document_passage(source: SourceRef, number: int, scope: str) -> str:
     """A cited document in the Sources panel, numbered as people see it: file and page, and the
     passage behind a click.
 
@@ -72,7 +90,7 @@ def document_passage(source: SourceRef, number: int) -> str:
     """
     summary = html.escape(f"{number}. {source.title} · {document_place(source)}", quote=False)
     passage = html.escape(" ".join(_CONTROL.sub(" ", source.text or "").split()), quote=False)
-    return (f'\n<details class="passage" id="{passage_anchor(source.id)}"><summary>{summary}</summary>'
+    return (f'\n<details class="passage" id="{passage_anchor(source.id, scope)}"><summary>{summary}</summary>'
             f'<blockquote>{passage}</blockquote></details>\n')
 
 
@@ -82,24 +100,26 @@ def link(text_md: str, url: str) -> str:
     return f"[{text_md}]({target})" if target else text_md
 
 
-def link_citations(answer: str, sources: Mapping[int, SourceRef], numbers: Mapping[int, int]) -> str:
+def link_citations(answer: str, sources: Mapping[int, SourceRef], numbers: Mapping[int, int], *,
+                   scope: str) -> str:
     """The answer with each ``[n]``, ``[n, m]`` or ``[n](url)`` outside code as citation chips.
 
     ``sources`` are keyed by the model's handles and ``numbers`` give the number a person sees
     (``agent.api.display_numbering``). A chip links to its source (never to the URL the model
     wrote) and its ``title`` names the source's title and domain, for a hover or a screen
-    reader. A handle with no number becomes a quiet ``n?`` mark with the model's number.
+    reader. A handle with no number becomes a quiet ``n?`` mark with the model's number. A
+    document's chip links to its passage in the answer named by ``scope``.
     """
     return renumber(answer, numbers, lambda group: "".join(
-        chip(c.number, sources.get(c.handle)) if c.number is not None else chip(c.handle, None)
+        chip(c.number, sources.get(c.handle), scope) if c.number is not None else chip(c.handle, None, scope)
         for c in group))
 
 
-def chip(n: int, source: SourceRef | None) -> str:
+def chip(n: int, source: SourceRef | None, scope: str) -> str:
     """One citation numbered ``n`` as inline HTML. The chat's sanitiser strips ``aria-label`` but
     keeps ``class`` and ``title``: a screen reader gets the source's name from visually hidden text
     in the chip ("Source 1: title, domain"), a hover from ``title``."""
-    target = citation_target(source)
+    target = citation_target(source, scope)
     if source is None or target is None:
         return (f'<span class="cite cite-missing" title="No source {n} in this answer">'
                 f'{hidden("Citation ")}{n}?{hidden(": no such source")}</span>')

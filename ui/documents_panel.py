@@ -27,14 +27,14 @@ INTRO = (f"Add PDF, text, Markdown or HTML files (up to {MAX_DOCUMENTS}, {MAX_FI
          "tab and deleted when you close it.")
 HEADERS = ["File", "Type", "Passages"]
 
-# Opens a cited document's passage when its [n] is clicked (the link targets #passage-n).
+# Opens a cited document's passage when its [n] is clicked (the link targets #passage-<answer>-<n>,
+# an id only that answer's Sources panel holds).
 PASSAGE_JS = """
 () => {
   document.addEventListener("click", (event) => {
     const link = event.target.closest && event.target.closest('a[href^="#passage-"]');
     if (!link) return;
-    const found = document.querySelectorAll(link.getAttribute("href"));
-    const target = found[found.length - 1];
+    const target = document.getElementById(link.getAttribute("href").slice(1));
     if (!target) return;
     event.preventDefault();
     target.open = true;

@@ -27,7 +27,7 @@ from agent.api import (Answer, Done, Error, Event, SearchDone, SearchStart, Sour
                        redact)
 
 from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
-                        hidden, link, link_citations, neutralise)
+                        hidden, link, link_citations, neutralise, new_answer_scope)
 from .notices import visitor_markdown
 from .text_block import Block
 from .stats import CUT_SHORT, end_of, format_stats
@@ -83,8 +83,10 @@ class AnswerView:
 
     def __init__(self, *, max_searches: int, clock: Callable[[], float] = time.monotonic,
                  label: str | None = None, secrets: Iterable[str | None] = (),
-                 stopped_text: str = STOPPED_TEXT) -> None:
+                 stopped_text: str = STOPPED_TEXT, scope: str | None = None) -> None:
         self.max_searches = max_searches
+        # Names this answer's passage anchors for as long as it is rendered (every frame).
+        self.scope = scope or new_answer_scope()
         self.stopped_text = stopped_text  # a replay says the recording was stopped, not "you"
         self.clock = clock
         self.label = label
@@ -241,7 +243,7 @@ class AnswerView:
         numbers = self.numbers()
         if block.known is not None:
             numbers = {h: n for h, n in numbers.items() if h in block.known}
-        return link_citations(text, self.sources, numbers)
+        return link_citations(text, self.sources, numbers, scope=self.scope)
 
     def _labelled(self, block: Block, meta: dict[str, Any]) -> dict[str, Any]:
         """The demo/replay label, once per answer: on its first panel."""
@@ -253,8 +255,8 @@ class AnswerView:
         """Source cards and, for a cut-off answer, why; HTML blocks the history leaves out."""
         done, numbers = self.done, self.numbers()
         extras = ""
-        cards = "".join(_card(self.sources[h], numbers[h]) for h in self._cited()
-                        if citation_target(self.sources[h]))
+        cards = "".join(_card(self.sources[h], numbers[h], self.scope) for h in self._cited()
+                        if citation_target(self.sources[h], self.scope))
         if cards:
             extras += f'\n\n<div class="ds-extra source-cards">{cards}</div>'
         end = end_of(done)
@@ -289,7 +291,7 @@ class AnswerView:
         done = self.done
         if done is not None and done.cited:
             numbers = self.numbers()
-            lines = [document_passage(self.sources[h], numbers[h]) if self.sources[h].kind == "document"
+            lines = [document_passage(self.sources[h], numbers[h], self.scope) if self.sources[h].kind == "document"
                      else _source_line(self.sources[h], numbers[h]) for h in self._cited()]
             if lines:
                 tail.append(gr.ChatMessage(content="\n".join(lines),
@@ -351,12 +353,12 @@ class AnswerView:
         return redact(text, self.secrets)
 
 
-def _card(source: SourceRef, number: int) -> str:
+def _card(source: SourceRef, number: int, scope: str) -> str:
     """A small source card: number, title, domain (no favicon: nothing is fetched from elsewhere).
     Its hidden punctuation makes a screen reader say "Source 1: title, domain" (see ``chip``)."""
     where = document_place(source) if source.kind == "document" else domain(source.url)
     title = " ".join((source.title or where or "untitled").split())[:90]
-    return (f'<a class="source-card" href="{attribute(citation_target(source) or "")}" '
+    return (f'<a class="source-card" href="{attribute(citation_target(source, scope) or "")}" '
             f'title="{attribute(f"{number}. {title} · {where}")}">{hidden("Source ")}'
             f'<span class="n">{number}</span>{hidden(": ")}<span class="t">{attribute(title)}</span>'
             f'{hidden(", ")}<span class="d">{attribute(where)}</span></a>')
