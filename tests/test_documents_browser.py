@@ -223,8 +223,9 @@ def test_a_file_name_with_markup_stays_text_everywhere(browser, ui, tmp_path: Pa
     ask(page, "What happened to revenue?")
     wait_done(page)
     open_panels(page)
-    page.locator('#chat a[href="#passage-1"]').first.click()
-    page.locator("details#passage-1").last.wait_for(state="visible")
+    chip = page.locator('#chat a.cite[href^="#passage-"]').first
+    chip.click()
+    page.locator(f'details[id="{chip.get_attribute("href")[1:]}"]').wait_for(state="visible")
     assert page.evaluate("window.__xss") is None
     assert page.locator("img[src=x]").count() == 0 and page.locator("a[href*='evil']").count() == 0
     assert shown in page.inner_text("#doc-list") and shown in page.inner_text("#chat")
