@@ -16,7 +16,8 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 
-from .citations import CITATION, outside_code, without_link_targets
+from .citations import CITATION, without_link_targets
+from .markdown_code import outside_code
 from .safe_url import safe_http_url
 
 Cite = Callable[[re.Match[str]], str]

@@ -17,6 +17,7 @@ from .files import unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .gpu import on_zero_gpu
 from .index import DocumentIndex, IndexUnavailable
+from .markdown_code import code_regions, outside_code
 from .loop import REFUSAL_REASONS, InputError, validate_question
 from .search import build_search
 from .safe_url import safe_http_url, visible_url
@@ -30,8 +31,8 @@ __all__ = [
     "BackendError", "ChatSession", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable", "InputError",
     "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart", "Settings", "SettingsError", "SourceRef",
     "Thinking", "TraceError", "TraceWriter", "build_backend", "build_search", "citation_numbers", "cited_ids",
-    "display_numbering", "display_url", "engine_flags", "export_events", "export_runs", "install_log_redaction",
-    "json_line", "load_dotenv_file", "on_zero_gpu", "pace", "read_trace", "redact", "renumber", "replay",
-    "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "unwritable", "validate_question",
-    "visible_url", "without_link_targets",
+    "code_regions", "display_numbering", "display_url", "engine_flags", "export_events", "export_runs",
+    "install_log_redaction", "json_line", "load_dotenv_file", "on_zero_gpu", "outside_code", "pace", "read_trace",
+    "redact", "renumber", "replay", "safe_http_url", "settings_from_args", "settings_from_env", "to_dict",
+    "unwritable", "validate_question", "visible_url", "without_link_targets",
 ]

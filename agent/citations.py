@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
+from .markdown_code import outside_code
+
 MAX_DIGITS = 4
 # group 1: the numbers; group "link": the model's own ``(url)`` after the brackets, if any.
 CITATION = re.compile(r"\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\](?P<link>\([^()\s]*\))?")
@@ -124,16 +126,3 @@ def renumber(text: str, numbers: Mapping[int, int], write: Callable[[list[Cite]]
     if "[" not in text:
         return text
     return outside_code(text, lambda part: CITATION.sub(citation_writer(numbers, write), part))
-
-
-# Fenced code blocks (``` or ~~~, closed or still streaming) and inline code spans.
-CODE = re.compile(r"```[\s\S]*?(?:```|\Z)|~~~[\s\S]*?(?:~~~|\Z)|`[^`\n]*`")
-
-
-def outside_code(text: str, change: Callable[[str], str]) -> str:
-    """``text`` with ``change`` applied to everything outside code; code stays as written."""
-    out, pos = [], 0
-    for code in CODE.finditer(text):
-        out += [change(text[pos:code.start()]), code.group(0)]
-        pos = code.end()
-    return "".join(out) + change(text[pos:])

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from .answer_markdown import answer_markdown
 from .citations import Cite, citation_writer
 from .events import Error, SourceRef
+from .markdown_code import unclosed_fence
 from .safe_url import safe_http_url, visible_url
 from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
 
@@ -107,9 +108,5 @@ def _answer(text: str, sources: dict[int, SourceRef], numbers: dict[int, int]) -
 
 def _close_fence(text: str) -> str:
     """``text`` with a code fence it left open closed, so it cannot swallow what follows."""
-    open_fence = None
-    for line in text.split("\n"):
-        marker = line.lstrip()[:3]
-        if marker in ("```", "~~~") and open_fence in (None, marker):
-            open_fence = None if open_fence else marker
+    open_fence = unclosed_fence(text)
     return f"{text}\n{open_fence}" if open_fence else text

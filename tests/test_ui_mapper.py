@@ -456,7 +456,8 @@ def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():
                SourceRef(id=2, title="Two", url="https://two.example/b"))
     text = ("\n  \nIntro [2] with <b>html</b>.\n\n```python\nx = [1]\n\n\ny = '<script>'\n```\n\n"
             "Second [2, 3] and ![img](https://t.example/p.png) [a](javascript:alert(1)).\n\n"
-            "`[1]` in code, then [1][2].\nA list [1,\n2] across lines.\n\nLast paragraph [9].")
+            "`[1]` in code, then [1][2].\nA list [1,\n2] across lines.\n\n~~~\n<i>t</i> [1]\n\n~~~\n\n"
+            "Last paragraph [9].")
     rng = random.Random(7)
     for _ in range(20):
         view = AnswerView(max_searches=5)
@@ -510,11 +511,10 @@ def _document_answer(text: str, passage: str, *, scope: str | None = None) -> tu
 def test_each_answer_names_its_own_passage_anchors_in_every_frame() -> None:
     """Both answers cite their own source [1]; each chip, card and passage id is the answer's
     own, and stays the same from the first frame to the last."""
-    first, first_frames = _document_answer("Lisbon grew [1].", "Lisbon grew revenue.")
-    second, second_frames = _document_answer("Porto cut costs [1].", "Porto cut costs.")
+    _, first_frames = _document_answer("Lisbon grew [1].", "Lisbon grew revenue.")
+    _, second_frames = _document_answer("Porto cut costs [1].", "Porto cut costs.")
     anchors = []
-    for view, frames, passage in ((first, first_frames, "Lisbon grew revenue."),
-                                  (second, second_frames, "Porto cut costs.")):
+    for frames, passage in ((first_frames, "Lisbon grew revenue."), (second_frames, "Porto cut costs.")):
         final = frames[-1]
         (anchor,) = set(re.findall(r'<details class="passage" id="([^"]+)">', final))
         assert passage in final.split(f'id="{anchor}"')[1]
@@ -531,3 +531,27 @@ def test_an_answer_scope_is_checked_and_kept() -> None:
     for bad in ("", "1a", 'a" onclick="x', "a b", "a" * 41):
         with pytest.raises(ValueError, match="anchor scope"):
             _document_answer("Lisbon grew [1].", "Lisbon grew revenue.", scope=bad or "a\n")
+
+
+FENCED = ("Before <b>bold</b> [1].\n\n~~~html\n<script>alert(1)</script> [1]\n\n<b>x</b> `[1]`\n~~~\n\n"
+          "After <i>it</i> [1] and `<u>[1]</u>`.\n\n```\n<s>[1]</s>\n```")
+
+
+@pytest.mark.parametrize("step", [1, 3, len(FENCED)])
+def test_a_tilde_fence_is_code_to_the_escaping_and_the_citations_alike(step: int) -> None:
+    """Inside ``~~~`` (as inside ```) tag-like text and [1] stay as written, for the chat's
+    renderer to show as code; outside they are escaped and linked as before, however the
+    answer arrived (token by token, or at once)."""
+    view = AnswerView(max_searches=5)
+    view.feed(SearchStart(query="q", round=1, max_searches=5))
+    view.feed(SearchDone(query="q", provider="p", latency_s=0.1, results=(WIKI,)))
+    for pos in range(0, len(FENCED), step):
+        view.feed(Answer(text=FENCED[pos:pos + step]))
+        view.messages()
+    view.feed(Done(answer=FENCED, sources=(WIKI,), cited=(1,)))
+    answer = next(m.content for m in view.messages() if not (m.metadata or {}).get("title"))
+    assert "~~~html\n<script>alert(1)</script> [1]\n\n<b>x</b> `[1]`\n~~~" in answer
+    assert "`<u>[1]</u>`" in answer and "```\n<s>[1]</s>\n```" in answer
+    assert answer.startswith("Before &lt;b>bold&lt;/b> <a class=\"cite\"")
+    assert "After &lt;i>it&lt;/i> <a class=\"cite\"" in answer
+    assert answer.count('<a class="cite"') == 2

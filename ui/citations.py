@@ -15,10 +15,8 @@ import secrets
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from agent.api import CITATION, SourceRef, renumber, safe_http_url, without_link_targets
+from agent.api import CITATION, SourceRef, outside_code, renumber, safe_http_url, without_link_targets
 
-# Fenced code blocks (closed or still streaming) and inline code spans are left alone.
-_CODE = re.compile(r"```[\s\S]*?(?:```|\Z)|`[^`\n]*`")
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$\"'])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _URL_SAFE = ":/?#[]@!$&*+,;=%-._~"
@@ -169,14 +167,9 @@ _MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*
 
 def neutralise(text: str) -> str:
     """Model Markdown made safe to show, outside code: raw HTML shows as text, images
-    become plain text (no tracking pixels), and only http(s) links stay links."""
-    out, pos = [], 0
-    for code in _CODE.finditer(text):
-        out.append(_neutralise_segment(text[pos:code.start()]))
-        out.append(code.group(0))
-        pos = code.end()
-    out.append(_neutralise_segment(text[pos:]))
-    return "".join(out)
+    become plain text (no tracking pixels), and only http(s) links stay links. Code is what
+    ``outside_code`` says it is, the same code the citations skip."""
+    return outside_code(text, _neutralise_segment)
 
 
 def _neutralise_segment(text: str) -> str:

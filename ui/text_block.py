@@ -13,18 +13,23 @@ from typing import Callable
 
 import gradio as gr
 
-from agent.api import SearchDone, SearchStart
+from agent.api import SearchDone, SearchStart, code_regions
 
 
 def _stable_cut(text: str) -> int:
-    """End of the last line break outside a code fence, else 0.
+    """End of the last line break outside code (``code_regions``: a fenced block, open or
+    closed, is one region), else 0.
 
     Citation links, inline code, HTML neutralising and Markdown links never cross
     a line break (bar a citation list like ``[1,\\n2]``, which is never cut), so
     rendering ``a + b`` equals rendering ``a`` then ``b`` there.
     """
     cut = text.rfind("\n")
-    while cut != -1 and (text.count("```", 0, cut) % 2 or _OPEN_CITATION.search(text, 0, cut + 1)):
+    if cut == -1:
+        return 0
+    fences = [(start, end) for start, end in code_regions(text) if text.find("\n", start, end) != -1]
+    while cut != -1 and (any(start <= cut < end for start, end in fences)
+                         or _OPEN_CITATION.search(text, 0, cut + 1)):
         cut = text.rfind("\n", 0, cut)
     return cut + 1
 
