@@ -87,7 +87,9 @@ def test_files_of_the_same_name_in_different_folders_get_distinct_ids(tmp_path: 
         (tmp_path / folder / "notes.txt").write_text(f"The zoo in {folder} keeps okapis.", encoding="utf-8")
     (tmp_path / "other.txt").write_text("Okapis again.", encoding="utf-8")
     with DocumentIndex(tmp_path / "idx") as index:
-        for path in ("a/notes.txt", "b/notes.txt", "c/deep/a/notes.txt", "other.txt"):
+        index.add_file(tmp_path / "a" / "notes.txt")
+        assert [h.pid for h in index.search("okapis")] == ["notes.txt#1"]  # alone: its name is enough
+        for path in ("b/notes.txt", "c/deep/a/notes.txt", "other.txt"):
             index.add_file(tmp_path / path)
         with LocalServer(create_app(index)) as server:
             response = httpx.post(f"{server.url}/retrieve", json={"queries": ["okapis"], "topk": 10})

@@ -94,6 +94,7 @@ class DocumentIndex:
         self._lock = threading.Lock()
         self._ranking: Ranking | None = None
         self._seen: int | None = None  # the SQLite version self._ranking was checked against
+        self._labels_at: tuple[int, dict[str, str]] | None = None  # (version, tables.labels)
         if not read_only:
             try:
                 with self._lock:
@@ -167,7 +168,7 @@ class DocumentIndex:
                 except RankingBroken as again:
                     raise IndexUnavailable(f"{again}; rebuild it with `python -m agent.index add FILE "
                                            f"--index {self.directory}`") from None
-            rows = tables.passages_by_id(self._db, [r.row for r in ranked])
+            rows = tables.passages_by_id(self._db, [r.row for r in ranked], label=self._labels())
         return [Hit(pid=p.pid, file=p.file, title=p.title, text=p.text, score=round(r.score, 4),
                     page=p.page, heading=p.heading) for r in ranked if (p := rows.get(r.row))]
 
@@ -177,6 +178,15 @@ class DocumentIndex:
         terms = terms_of(query)[:MAX_QUERY_TERMS]
         with self._lock:
             return self._informative(self._ranking_for_search(), terms) if terms else []
+
+    def _labels(self) -> dict[str, str]:
+        """Names for documents that share a file name, computed once per SQLite version (as
+        checked by the last search), not per query. Call with the lock held."""
+        if self._seen is None:
+            return tables.labels(self._db)
+        if self._labels_at is None or self._labels_at[0] != self._seen:
+            self._labels_at = (self._seen, tables.labels(self._db))
+        return self._labels_at[1]
 
     def _ranked(self, terms: list[str], k: int) -> list[RankedRow]:
         ranking = self._ranking_for_search()

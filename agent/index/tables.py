@@ -127,18 +127,16 @@ class StoredPassage:
     heading: str | None
 
 
-def passages_by_id(db: sqlite3.Connection, ids: list[int]) -> dict[int, StoredPassage]:
+def passages_by_id(db: sqlite3.Connection, ids: list[int], *, label: dict[str, str]) -> dict[int, StoredPassage]:
     """row id -> the passage, for the ids that still exist. ``file`` and ``pid`` name the
-    document by a label unique in the index (``labels``), so that two ``notes.txt`` in different
-    folders give ``a/notes.txt#1`` and ``b/notes.txt#1``."""
+    document by its ``label`` (``labels``) when it has one, so that two ``notes.txt`` in
+    different folders give ``a/notes.txt#1`` and ``b/notes.txt#1``."""
     if not ids:
         return {}
     sql = ("SELECT p.id, p.pid, d.key, d.name, d.kind, p.title, p.text, p.page, p.heading FROM passages AS p "
            f"JOIN documents AS d ON d.id = p.doc_id WHERE p.id IN ({','.join('?' * len(ids))})")
-    rows = db.execute(sql, ids).fetchall()
-    label = labels(db, {r[3] for r in rows})
     found = {}
-    for row, pid, key, name, kind, title, text, page, heading in rows:
+    for row, pid, key, name, kind, title, text, page, heading in db.execute(sql, ids):
         file = label.get(key, name)
         # A corpus row keeps its corpus's own id: Search-R1's tools may key by it.
         if kind != "jsonl" and pid.startswith(f"{name}#"):
@@ -147,17 +145,16 @@ def passages_by_id(db: sqlite3.Connection, ids: list[int]) -> dict[int, StoredPa
     return found
 
 
-def labels(db: sqlite3.Connection, names: set[str]) -> dict[str, str]:
+def labels(db: sqlite3.Connection) -> dict[str, str]:
     """key -> the shortest end of its path that no other document of the same name shares, for
-    the documents named in ``names`` whose name is not unique in the index."""
-    if not names:
-        return {}
-    sql = f"SELECT name, key FROM documents WHERE name IN ({','.join('?' * len(names))})"
+    the documents whose name is not unique in the index."""
+    sql = ("SELECT name, key FROM documents WHERE name IN "
+           "(SELECT name FROM documents GROUP BY name HAVING count(*) > 1)")
     by_name: dict[str, list[str]] = {}
-    for name, key in db.execute(sql, list(names)):
+    for name, key in db.execute(sql):
         by_name.setdefault(name, []).append(key)
     found: dict[str, str] = {}
-    for keys in (k for k in by_name.values() if len(k) > 1):
+    for keys in by_name.values():
         parts = {key: PurePath(key).parts for key in keys}
         ends = {key: key for key in keys}
         for depth in range(2, max(map(len, parts.values())) + 1):
