@@ -4,18 +4,22 @@ Text inside code is shown as written by the chat's Markdown renderer (Gradio's `
 GitHub-flavoured) and by markdown-it in the reports, so nothing may be escaped or linked there;
 everything outside code is. Both follow CommonMark for the two kinds recognised here:
 
-- a fenced block: a line of three or more backticks or tildes, indented at most three spaces,
-  up to a line of the same character at least as long with nothing else on it, or to the end
-  of the text while it is still open (a streaming answer). A backtick fence's info string holds
-  no backtick. A fence marker in the middle of a line is not a fence;
+- a fenced block: a line of three or more backticks or tildes, up to a line of the same
+  character at least as long with nothing else on it, or to the end of the text while it is
+  still open (a streaming answer). A backtick fence's info string holds no backtick. A fence
+  marker in the middle of a line is not a fence;
 - an inline code span: a run of n backticks up to the next run of exactly n backticks. A
   backtick after an odd number of backslashes is a literal one.
 
-Two kinds are left out on purpose, and are escaped like ordinary text: spans that run over a
-line break, and indented code blocks (and fences inside list items or quotes indented further).
-Telling those apart from a paragraph needs the context before the line (a paragraph, a list
-item), which a streaming answer's tail does not have; taking them for text only escapes a
-little too much, while taking text for code would let raw HTML through.
+A fence line may be indented and follow quote or list markers (``1. ```bash``), because models
+put fences in lists, nested ones too; reading every such line as a fence keeps an opening and
+its closing line paired. The price: a fence marker in an indented code block is taken for a
+fence, as the older rule (any three backticks) took it too.
+
+Left out on purpose, and escaped like ordinary text: spans that run over a line break, and
+indented code blocks. Telling those apart from a paragraph needs the context before the line,
+which a streaming answer's tail does not have; taking them for text only escapes a little too
+much, while taking text for code would let raw HTML through.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-_FENCE_LINE = re.compile(r"^ {0,3}(?P<marker>`{3,}|~{3,})(?P<rest>[^\n]*)$", re.M)
+# Indentation, then any quote (``>``) or list (``-``, ``1.``) markers, then the fence marker.
+_FENCE_LINE = re.compile(r"^(?:[ \t]*(?:>|(?:[-+*]|\d{1,9}[.)])[ \t]))*[ \t]*(?P<marker>`{3,}|~{3,})(?P<rest>[^\n]*)$",
+                         re.M)
 _TICKS = re.compile(r"`+")
 
 
@@ -61,7 +67,7 @@ def _next_fence_state(opening: str | None, line: re.Match[str]) -> str | None:
     marker, rest = line.group("marker"), line.group("rest")
     if opening is None:
         return None if marker[0] == "`" and "`" in rest else marker
-    if marker[0] == opening[0] and len(marker) >= len(opening) and not rest.strip(" \t"):
+    if marker[0] == opening[0] and len(marker) >= len(opening) and not rest.strip(" \t\r"):
         return None
     return opening
 

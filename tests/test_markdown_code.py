@@ -18,6 +18,12 @@ CASES = [
     ("~~~\n```\n<b1>\n~~~\n<b2>", ["~~~\n```\n<b1>\n~~~"]),  # nor the other character
     ("~~~\n<b1>\n~~~ not a closing fence\n<b2>", ["~~~\n<b1>\n~~~ not a closing fence\n<b2>"]),
     ("   ~~~\n<b1>\n   ~~~\n<b2>", ["   ~~~\n<b1>\n   ~~~"]),
+    ("1. Run:\n   ```bash\n   <b1>\n   ```\n2. <b2>", ["   ```bash\n   <b1>\n   ```"]),
+    ("1. ```bash\n   <b1>\n   ```\n2. <b2>", ["1. ```bash\n   <b1>\n   ```"]),  # a fence on the marker's line
+    ("- a\n  - ```py\n    <b1>\n    ```\n\n<b2>", ["  - ```py\n    <b1>\n    ```"]),  # nested further in
+    ("> ~~~\n> <b1>\n> ~~~\n\n<b2>", ["> ~~~\n> <b1>\n> ~~~"]),
+    ("~~~\r\n<b1>\r\n~~~\r\n<b2>", ["~~~\r\n<b1>\r\n~~~\r"]),
+    ("    ~~~\n    <b1>\n", ["    ~~~\n    <b1>\n"]),  # indented code: code either way
     ("Type ``` then <b1>", []),  # mid-line: no fence, and no closing run: literal backticks
     ("```js`\n<b1>", []),  # a backtick fence's info string has no backtick: not a fence
     ("a `<b1>` b ``<b2> ` z`` c <b3>", ["`<b1>`", "``<b2> ` z``"]),
