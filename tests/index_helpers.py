@@ -78,7 +78,12 @@ class LocalServer:
     def __init__(self, app) -> None:
         import uvicorn
 
-        self.port = free_port()
+        import socket
+
+        # Bound here and handed to uvicorn, so no other process can take the port in between.
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
                                                      log_level="warning"))
@@ -87,7 +92,7 @@ class LocalServer:
         import threading
         import time
 
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 30
         while not self._server.started:
@@ -99,3 +104,4 @@ class LocalServer:
     def __exit__(self, *_exc) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        self._socket.close()

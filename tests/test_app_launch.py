@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from tests.ui_helpers import free_port, read_until, start_app
+from tests.ui_helpers import read_until, start_app_on_free_port
 
 
 def test_launch_offers_the_apps_own_share_flag() -> None:
     """Gradio's hint names its Python API (``share=True`` in ``launch()``); people run a CLI."""
-    port = free_port()
-    proc = start_app(port)
     lines: list[str] = []
+    proc, port = start_app_on_free_port(lines)
     try:
         read_until(proc, "share", lines)
     finally:

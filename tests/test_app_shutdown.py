@@ -12,19 +12,17 @@ from gradio_client import Client
 
 import app
 from agent.config import Settings
-from tests.ui_helpers import DATA, free_port, read_until, serve, start_app
+from tests.ui_helpers import DATA, serve, start_app_on_free_port
 
 QUESTION = "What is the capital of France?"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stop_signal_mid_answer_exits_cleanly(sig: signal.Signals) -> None:
-    port = free_port()
-    # A slow scripted model, so an answer is still streaming when the signal comes.
-    proc = start_app(port, DEEPSEARCH_SCRIPT_DELAY="0.3")
     lines: list[str] = []
+    # A slow scripted model, so an answer is still streaming when the signal comes.
+    proc, port = start_app_on_free_port(lines, DEEPSEARCH_SCRIPT_DELAY="0.3")
     try:
-        assert read_until(proc, "Running on local URL", lines), "".join(lines)
         c = Client(f"http://127.0.0.1:{port}/", verbose=False)
         job = c.submit(QUESTION, [], 5, "fixture", 5, 0.6, 1024, api_name="/ask")
         deadline = time.monotonic() + 60

@@ -18,7 +18,7 @@ from gradio_client.exceptions import AppError
 import app
 from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
-from tests.ui_helpers import free_port, pump_threads, serve
+from tests.ui_helpers import launch_on_free_port, pump_threads, serve
 from ui.pump import CRASH_MESSAGE
 from ui.mapper import ERROR_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE
 
@@ -346,10 +346,9 @@ def test_first_question_waits_for_the_model_with_a_status(fail: str | None) -> N
     runtime = Runtime(settings=settings, backend=backend, loader=ModelLoader(backend, label="Qwen/QwQ-32B"))
     assert runtime.loader.loading and "loads when the first question arrives" in runtime.loader.status()
     demo = build_ui(runtime).queue()
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True, show_error=False)
+    url = launch_on_free_port(demo)
     try:
-        job = ask(client(f"http://127.0.0.1:{port}/"), QUESTION)
+        job = ask(client(url), QUESTION)
         _, chat, meter, *_ = job.result(timeout=60)
         frames = [repr(out[1]) for out in job.outputs()]
     finally:

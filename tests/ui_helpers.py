@@ -9,6 +9,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import gradio as gr
 
 import app
 from agent.config import Settings
@@ -18,19 +21,37 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 
 
+# A port free_port() reports can be taken by a parallel test process before the server binds it;
+# a few fresh tries make that race vanishingly rare without hiding a server that cannot start.
+PORT_TRIES = 5
+PORT_TAKEN = "Cannot find empty port"  # what Gradio's launch() raises (OSError) when the bind fails
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def launch_on_free_port(demo: gr.Blocks, **launch: Any) -> str:
+    """``demo.launch(**launch)`` on a free local port, trying a fresh one when it was taken
+    meanwhile; returns the URL."""
+    for _ in range(PORT_TRIES):
+        port = free_port()
+        try:
+            demo.launch(prevent_thread_lock=True, server_port=port, quiet=True, show_error=False, **launch)
+        except OSError as exc:
+            if PORT_TAKEN not in str(exc):
+                raise
+            continue
+        return f"http://127.0.0.1:{port}/"
+    raise OSError(f"no free port after {PORT_TRIES} tries: is the machine out of ports?")
+
+
 def serve(settings: Settings, **kwargs) -> tuple[app.App, str]:
     """Launch ``app.create_demo(settings, **kwargs)``; returns (app, url). Close ``app.blocks`` after."""
     built = app.create_demo(settings, **kwargs)
-    port = free_port()
-    built.blocks.launch(prevent_thread_lock=True, server_port=port, quiet=True, show_error=False,
-                        **launch_kwargs())
-    return built, f"http://127.0.0.1:{port}/"
+    return built, launch_on_free_port(built.blocks, **launch_kwargs())
 
 
 def pump_threads() -> set[threading.Thread]:
@@ -47,6 +68,23 @@ def start_app(port: int, **env_vars: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "app.py", "--model-script", str(DATA / "ui.script.json"),
                              "--search-fixture", str(DATA / "ui.search.json"), "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def start_app_on_free_port(lines: list[str], **env_vars: str) -> tuple[subprocess.Popen, int]:
+    """``start_app`` on a free port, read into ``lines`` until it serves; a fresh port when the
+    one picked was taken meanwhile (the app then exits naming Gradio's OSError)."""
+    for _ in range(PORT_TRIES):
+        port = free_port()
+        proc = start_app(port, **env_vars)
+        tried: list[str] = []
+        if read_until(proc, "Running on local URL", tried):
+            lines += tried
+            return proc, port
+        proc.kill()
+        proc.wait(timeout=30)
+        if not any(PORT_TAKEN in line for line in tried):
+            raise AssertionError("the app did not start:\n" + "".join(tried))
+    raise AssertionError(f"no free port after {PORT_TRIES} tries")
 
 
 def read_until(proc: subprocess.Popen, marker: str, lines: list[str], timeout: float = 120) -> bool:
