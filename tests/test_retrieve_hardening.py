@@ -79,18 +79,21 @@ def test_a_huge_body_is_refused_before_it_is_read(index: DocumentIndex) -> None:
 
 def test_a_locked_index_answers_503_with_retry_after(index: DocumentIndex, tmp_path: Path,
                                                       capfd: pytest.CaptureFixture[str]) -> None:
-    """An ``add`` in another process holds the index's write lock: a clean 503 a client retries,
-    not a 500 with a traceback in the server's log."""
-    writer = sqlite3.connect(tmp_path / "idx" / DB_NAME, timeout=0)
-    writer.execute("BEGIN EXCLUSIVE")
-    try:
-        with LocalServer(create_app(index)) as server:
+    """An index still in SQLite's rollback journal (last written before WAL mode), shared
+    read-only, while an ``add`` in another process holds its write lock: a clean 503 a client
+    retries, not a 500 with a traceback in the server's log."""
+    index.close()
+    old = sqlite3.connect(tmp_path / "idx" / DB_NAME)
+    assert old.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    old.close()
+    with DocumentIndex(tmp_path / "idx", read_only=True) as reader, LocalServer(create_app(reader)) as server:
+        writer = sqlite3.connect(tmp_path / "idx" / DB_NAME, timeout=0)
+        writer.execute("BEGIN EXCLUSIVE")
+        try:
             response = httpx.post(f"{server.url}/retrieve", json={"queries": ["lake"]}, timeout=30)
-    finally:
-        writer.rollback()
-        writer.close()
-    if response.status_code == 200:
-        pytest.skip("this SQLite lets readers through an exclusive lock (WAL)")
+        finally:
+            writer.rollback()
+            writer.close()
     assert response.status_code == 503 and response.headers["retry-after"] == "1"
     assert "busy" in response.json()["detail"]
     assert "Traceback" not in capfd.readouterr().err
