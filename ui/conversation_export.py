@@ -44,9 +44,20 @@ class ConversationExport:
                 path.write_text(export_runs(self.runs, fmt), encoding="utf-8")
                 out.append(str(path))
             except Exception:  # noqa: BLE001 - the per-answer downloads are still offered
+                if not folder.is_dir():
+                    return self._abandon(folder, out)
                 log.exception("cannot write the conversation's %s report", fmt)
                 out.append(None)
         return out[0], out[1]
+
+    @staticmethod
+    def _abandon(folder: Path, written: list[str | None]) -> tuple[None, None]:
+        """The session ended meanwhile (tab closed, app stopping) and took its folder: nothing to
+        offer, nothing to report, and no file of this write may outlive it."""
+        for path in filter(None, written):
+            Path(path).unlink(missing_ok=True)
+        log.debug("the conversation's folder %s went while it was written", folder)
+        return None, None
 
 
 def joined(events: Sequence[Event]) -> list[Event]:

@@ -186,7 +186,7 @@ class Handlers:
     def conversation_files(self, session: UISession | None) -> list[Any]:
         """The two whole-conversation downloads, rewritten after each answer. Once shown they
         stay shown, and a plain path is enough: no rebuilt buttons (see ``_downloads``)."""
-        paths = session.conversation.write(session.export_dir()) if session is not None else (None, None)
+        paths = session.write_conversation() if session is not None else (None, None)
         if session is not None and session.conversation_shown and all(paths):
             return list(paths)
         if session is not None:

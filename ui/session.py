@@ -51,6 +51,9 @@ class UISession:
         self.downloads_shown = False  # the browser shows this session's download buttons
         self.conversation_shown = False  # ... and its whole-conversation ones
         self._dir: str | None = None
+        # Held while the folder is written or deleted: a tab closed mid-write must not delete the
+        # folder under the write (or see a file land in it after its listing, leaving it behind).
+        self._export_lock = threading.Lock()
 
     def __deepcopy__(self, memo: dict) -> "UISession":
         # Gradio deep-copies what a handler returns into a gr.State (its documented contract: a
@@ -137,16 +140,26 @@ class UISession:
             if self.cancel is not None:
                 self.cancel.set()
         self.documents.close()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        with self._export_lock:
+            self._drop_export_dir()
 
     def new_export_dir(self) -> Path:
         """A fresh folder per answer (the previous answer's files go)."""
+        with self._export_lock:
+            self._drop_export_dir()
+            return self.export_dir()
+
+    def write_conversation(self) -> tuple[str | None, str | None]:
+        """The whole-conversation downloads, rewritten into this answer's folder; (None, None)
+        when the session closed meanwhile (no folder is made again for a closed tab)."""
+        with self._export_lock:
+            folder = self.export_folder
+            return self.conversation.write(folder) if folder is not None else (None, None)
+
+    def _drop_export_dir(self) -> None:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-        return self.export_dir()
 
 
 def interruptible_sleep(cancel: threading.Event) -> Callable[[float], None]:

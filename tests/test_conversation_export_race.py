@@ -1,0 +1,83 @@
+"""A tab closed while its whole-conversation download is written: no traceback, no file left."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import ui.conversation_export as conversation_export
+from agent.backends.scripted import ScriptedBackend
+from agent.config import Settings
+from agent.events import Answer, Done
+from ui.runtime import ModelLoader, Runtime
+from ui.session import UISession
+
+META = {"question": "Why?", "model": "test"}
+
+
+def runtime() -> Runtime:
+    settings = Settings(backend="scripted")
+    backend = ScriptedBackend(rounds=["Hi.</think>\n\nHello."], settings=settings)
+    return Runtime(settings=settings, backend=backend, loader=ModelLoader(backend, label="test"))
+
+
+def exporting(monkeypatch: pytest.MonkeyPatch, between) -> None:
+    """``export_runs`` that calls ``between()`` once the HTML is rendered, before the Markdown."""
+    real = conversation_export.export_runs
+
+    def fake(runs, fmt):
+        if fmt == "md":
+            between()
+        return real(runs, fmt)
+
+    monkeypatch.setattr(conversation_export, "export_runs", fake)
+
+
+def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_folder_deleted_between_the_two_files_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    conversation = conversation_export.ConversationExport()
+    conversation.add(META, [Answer(text="Because."), Done(answer="Because.")])
+    exporting(monkeypatch, lambda: shutil.rmtree(folder))
+    assert conversation.write(folder) == (None, None)  # nothing offered from a folder that went
+    assert not folder.exists() and errors(caplog) == []
+    assert not list(tmp_path.rglob("deepsearch-conversation-*"))
+
+
+def test_tab_closed_mid_write_waits_for_it_then_deletes_everything(monkeypatch: pytest.MonkeyPatch,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    session = UISession(runtime())
+    folder = session.new_export_dir()
+    session.conversation.add(META, [Answer(text="Because."), Done(answer="Because.")])
+    closer = threading.Thread(target=session.close)
+
+    def tab_closes() -> None:
+        closer.start()
+        time.sleep(0.3)  # the unload handler runs now, on its own thread
+
+    exporting(monkeypatch, tab_closes)
+    html, md = session.write_conversation()
+    closer.join(timeout=10)
+    assert not closer.is_alive()
+    assert html and md  # the write finished before the folder went...
+    assert not folder.exists()  # ...and the close deleted all of it
+    assert errors(caplog) == []
+
+
+def test_a_closed_session_makes_no_new_folder_for_its_conversation() -> None:
+    session = UISession(runtime())
+    session.new_export_dir()
+    session.conversation.add(META, [Answer(text="Because."), Done(answer="Because.")])
+    session.close()
+    assert session.write_conversation() == (None, None)
+    assert session.export_folder is None
