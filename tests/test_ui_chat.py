@@ -171,6 +171,9 @@ def test_clearing_the_chat_closes_an_open_edit_box(browser, spied, clear) -> Non
     else:
         page.locator('#chat button[aria-label="Clear"]').evaluate("e => e.click()")
     page.wait_for_function("document.querySelectorAll('#chat [data-testid=bot]').length === 0", timeout=10_000)
+    # The chat empties in the browser at once; the server's answer to the clear (an empty meter)
+    # comes later, and a question sent before it would be cancelled with the old chat.
+    page.wait_for_function("(document.querySelector('#meter')?.innerText || '').trim() === ''", timeout=10_000)
     page.wait_for_selector("#ask", state="visible", timeout=10_000)
     ask(page, "New question")
     wait_done(page)
