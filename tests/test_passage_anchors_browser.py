@@ -86,8 +86,10 @@ def test_each_answers_chip_opens_its_own_passage(browser, ui, tmp_path: Path) ->
         page.evaluate("document.querySelectorAll('#chat details.passage').forEach(d => d.open = false)")
         chip.scroll_into_view_if_needed()
         chip.click()
-        page.wait_for_function(f"({SHOWN_JS})().length > 0", timeout=5_000)
-        shown = page.evaluate(SHOWN_JS)
+        # What the click brought into view, read in the same frame it appeared (a later frame may
+        # already have scrolled the pane on, under load).
+        shown = page.wait_for_function(f"(() => {{ const s = ({SHOWN_JS})(); return s.length ? s : null; }})()",
+                                       timeout=5_000).json_value()
         assert any(text in s for s in shown) and not any(other in s for s in shown), shown
     close(page)
 
