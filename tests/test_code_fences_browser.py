@@ -14,7 +14,7 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 from agent.config import Settings  # noqa: E402
-from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, ask, close, page_for, wait_done  # noqa: E402
+from tests.test_ui_browser import ANSWER, ask, close, page_for, wait_done  # noqa: E402
 from tests.ui_helpers import serve  # noqa: E402
 
 TILDE_CODE = "<script>window.__ran = 1</script> <b>bold?</b> [1]"
@@ -25,14 +25,6 @@ SCRIPT = ["Search first.\n</think>\n\n<tool_call>\n"
           '{"name": "web_search", "arguments": {"query": "fences"}}\n</tool_call>',
           f"Done.\n</think>\n\n{ANSWER_TEXT}"]
 SEARCH = {"fences": [{"title": "Fences", "url": "https://f.example/fences", "content": "About fences."}]}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

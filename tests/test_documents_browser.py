@@ -19,7 +19,7 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 from agent.config import Settings  # noqa: E402
-from tests.test_ui_browser import (ARGS, CHROMIUM, ask, close, open_drawer, open_panels, page_for,  # noqa: E402
+from tests.test_ui_browser import (ask, close, open_drawer, open_panels, page_for,  # noqa: E402
                                    titles, wait_done)
 from tests.ui_helpers import serve  # noqa: E402
 
@@ -41,14 +41,6 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     notes = folder / "notes.md"
     notes.write_text("# Notes\n\nNothing about money.\n", encoding="utf-8")
     return {"report": report, "locked": locked, "notes": notes}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,23 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, DONE_JS, SHOWN_JS, ask, close, page_for, wait_done
+from tests.test_ui_browser import ANSWER, DONE_JS, SHOWN_JS, ask, close, page_for, wait_done
 from tests.ui_helpers import serve
 
 from agent.config import Settings
 
 DATA = Path(__file__).parent / "data"
 PANELS = "#chat .thought-group"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ if not Path("/usr/bin/chromium").exists():
 
 from agent.config import Settings  # noqa: E402
 from tests.test_documents_browser import upload  # noqa: E402
-from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, DONE_JS, ask, close, page_for  # noqa: E402
+from tests.test_ui_browser import ANSWER, DONE_JS, ask, close, page_for  # noqa: E402
 from tests.ui_helpers import serve  # noqa: E402
 
 LISBON = "The Lisbon office grew revenue by twelve percent."
@@ -34,14 +34,6 @@ SHOWN_JS = """() => [...document.querySelectorAll('#chat details.passage')].filt
     const r = d.getBoundingClientRect();
     return d.open && r.height > 0 && r.top + r.height / 2 >= 0 && r.top + r.height / 2 <= innerHeight;
 }).map(d => d.innerText)"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

@@ -46,14 +46,6 @@ SEARCHES = ["Searched: eiffel tower height · 1 result",
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
 def ui():
     settings = Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
                         search_fixture=str(DATA / "ui.search.json"), provider="fixture",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import (ANSWER, ARGS, CHROMIUM, DATA, SHOWN_JS, TITLES, ask, close, page_for,
+from tests.test_ui_browser import (ANSWER, DATA, SHOWN_JS, TITLES, ask, close, page_for,
                                    wait_done)
 from tests.test_openai_backend import FakeServer, end, hang, say, settings_for, sse
 from tests.ui_helpers import pump_threads, serve
@@ -21,16 +21,6 @@ from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
 
 USERS = '[data-testid="user"]'
 RUN_HINT = "An answer is still running: press Stop, or wait for it. Your question stays in the box."
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def scripted(**kw) -> Settings:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import ARGS, CHROMIUM, DATA, close, open_drawer, open_panels, page_for, wait_done
+from tests.test_ui_browser import DATA, close, open_drawer, open_panels, page_for, wait_done
 from tests.test_ui_chat import scripted
 from tests.ui_helpers import free_port, serve
 
@@ -84,16 +84,6 @@ def assert_readable(results: list[dict], scheme: str) -> None:
             named.setdefault(f'{r["element"]} "{r["text"]}" {r["ratio"]:.2f}:1 ({r["fg"]} on {r["bg"]})', r["name"])
     failing = [f"{name}: {what}" for what, name in named.items()]
     assert not failing, f"below {MINIMUM}:1 in {scheme} mode:\n" + "\n".join(failing)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, close, open_drawer, page_for, wait_done
+from tests.test_ui_browser import ANSWER, close, open_drawer, page_for, wait_done
 from tests.ui_helpers import serve
 
 import app
@@ -26,16 +26,6 @@ GEOMETRY_JS = """() => {
           logScrolls: log.scrollHeight > log.clientHeight + 1,
           topbar: box('#topbar'), chat: box('#chat'), composer: box('#composer'), banner: box('#banner')};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,25 +8,14 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
-from tests.test_ui_browser import ANSWER, ARGS, CHROMIUM, ask, close, page_for, wait_done
+from tests.test_ui_browser import ANSWER, ask, close, page_for, wait_done
 from tests.test_ui_chat import scripted
 from tests.ui_helpers import free_port, serve
 
 import app
 from agent.config import Settings
 from ui.notices import for_visitor, visitor_markdown
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_unreachable_server_is_a_banner_before_anyone_asks(browser) -> None:
