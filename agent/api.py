@@ -1,6 +1,6 @@
 """The engine's facade: everything ``ui/``, ``app.py`` and other outside code may use.
 
-Outside code imports from here only (``tests/test_boundaries.py`` checks it), so
+Outside code imports from here only (``tests/unit/test_boundaries.py`` checks it), so
 the modules behind it can be split and renamed without touching the UI. The
 engine itself never imports gradio or ``ui/``.
 """

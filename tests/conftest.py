@@ -6,6 +6,30 @@ import pytest
 
 from devtools.tiny_model import build_tiny_model
 
+# A test's tier is the folder it lives in; the folder sets its marker (``pytest -m unit``) and the
+# timeout a hang fails with. A test's own ``@pytest.mark.timeout`` still wins.
+TIERS = {"unit": 30, "integration": 300, "browser": 300, "bench": 300}
+
+
+def tier_of(path: Path) -> str:
+    tests = Path(__file__).resolve().parent
+    try:
+        folder = path.resolve().relative_to(tests).parts[0]
+    except ValueError:
+        folder = ""
+    if folder not in TIERS:
+        raise pytest.UsageError(f"{path}: a test file belongs in one of tests/{{{','.join(TIERS)}}}/, "
+                                f"not {folder or 'tests/'!r}; move it into the tier it needs")
+    return folder
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(Path(item.fspath))
+        item.add_marker(getattr(pytest.mark, tier))
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TIERS[tier]))
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -16,7 +40,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def browser():
     """One headless Debian chromium per test module, for every browser test file."""
-    from tests.test_ui_browser import ARGS, CHROMIUM, playwright_api  # skips the module without chromium
+    from tests.browser.test_ui_browser import ARGS, CHROMIUM, playwright_api  # skips the module without chromium
 
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)

@@ -252,7 +252,7 @@ def launch_kwargs() -> dict[str, Any]:
     mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=fonts, font_mono=mono).set(
         # The theme's light labels, slider ends and placeholders were 2.6-3.6:1; these reach 4.5:1
-        # (tests/test_ui_contrast.py), and so does the dark placeholder.
+        # (tests/browser/test_ui_contrast.py), and so does the dark placeholder.
         body_text_color_subdued="*neutral_600", block_title_text_color="*primary_700",
         block_label_text_color="*primary_700", input_placeholder_color="*neutral_600",
         input_placeholder_color_dark="*neutral_300")

@@ -21,7 +21,7 @@ from agent.config import Settings
 from bench import engine_bench, gpu, gpu_model, stop_check
 from bench.run import GOALS, SMOKE, report, run_all
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from bench.load_clients import question
 from bench.load_fake_server import END_MARK, THINK_MARK, Pace, plan
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_fake_server_streams_the_same_tokens_with_or_without_a_search() -> None:

@@ -14,7 +14,7 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 from agent.config import Settings  # noqa: E402
-from tests.test_ui_browser import ANSWER, ask, close, page_for, wait_done  # noqa: E402
+from tests.browser.test_ui_browser import ANSWER, ask, close, page_for, wait_done  # noqa: E402
 from tests.ui_helpers import serve  # noqa: E402
 
 TILDE_CODE = "<script>window.__ran = 1</script> <b>bold?</b> [1]"

@@ -19,7 +19,7 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 from agent.config import Settings  # noqa: E402
-from tests.test_ui_browser import (ask, close, open_drawer, open_panels, page_for,  # noqa: E402
+from tests.browser.test_ui_browser import (ask, close, open_drawer, open_panels, page_for,  # noqa: E402
                                    titles, wait_done)
 from tests.ui_helpers import serve  # noqa: E402
 

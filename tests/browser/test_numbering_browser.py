@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import ANSWER, DONE_JS, SHOWN_JS, ask, close, page_for, wait_done
+from tests.browser.test_ui_browser import ANSWER, DONE_JS, SHOWN_JS, ask, close, page_for, wait_done
 from tests.ui_helpers import serve
 
 from agent.config import Settings
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 PANELS = "#chat .thought-group"
 
 

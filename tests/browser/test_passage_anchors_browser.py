@@ -14,8 +14,8 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 from agent.config import Settings  # noqa: E402
-from tests.test_documents_browser import upload  # noqa: E402
-from tests.test_ui_browser import ANSWER, DONE_JS, ask, close, page_for  # noqa: E402
+from tests.browser.test_documents_browser import upload  # noqa: E402
+from tests.browser.test_ui_browser import ANSWER, DONE_JS, ask, close, page_for  # noqa: E402
 from tests.ui_helpers import serve  # noqa: E402
 
 LISBON = "The Lisbon office grew revenue by twelve percent."
@@ -89,7 +89,7 @@ def test_each_answers_chip_opens_its_own_passage(browser, ui, tmp_path: Path) ->
 def test_a_conversation_exports_document_citation_opens_its_own_answers_passage(browser, tmp_path: Path) -> None:
     """In the whole-conversation HTML (no script), answer 2's [1] scrolls to answer 2's source and
     shows its passage."""
-    from tests.test_reports import document_conversation
+    from tests.integration.test_reports import document_conversation
     from ui.conversation_export import ConversationExport
 
     conversation = ConversationExport()

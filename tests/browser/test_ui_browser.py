@@ -26,8 +26,8 @@ from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking  # n
 from tests.ui_helpers import pump_threads, serve  # noqa: E402
 from ui.app_ui import EXAMPLES  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[1] / "data"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 ANSWER = '#chat [data-testid="bot"]:not(:has(.thought-group))'  # a message that is not a panel

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import (ANSWER, DATA, SHOWN_JS, TITLES, ask, close, page_for,
+from tests.browser.test_ui_browser import (ANSWER, DATA, SHOWN_JS, TITLES, ask, close, page_for,
                                    wait_done)
-from tests.test_openai_backend import FakeServer, end, hang, say, settings_for, sse
+from tests.integration.test_openai_backend import FakeServer, end, hang, say, settings_for, sse
 from tests.ui_helpers import pump_threads, serve
 
 from agent import trace

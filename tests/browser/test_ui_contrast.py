@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import DATA, close, open_drawer, open_panels, page_for, wait_done
-from tests.test_ui_chat import scripted
+from tests.browser.test_ui_browser import DATA, close, open_drawer, open_panels, page_for, wait_done
+from tests.browser.test_ui_chat import scripted
 from tests.ui_helpers import free_port, serve
 
 import app

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_ui_browser import ANSWER, close, open_drawer, page_for, wait_done
+from tests.browser.test_ui_browser import ANSWER, close, open_drawer, page_for, wait_done
 from tests.ui_helpers import serve
 
 import app

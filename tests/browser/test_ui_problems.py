@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 
 
-from tests.test_ui_browser import ANSWER, ask, close, page_for, wait_done
-from tests.test_ui_chat import scripted
+from tests.browser.test_ui_browser import ANSWER, ask, close, page_for, wait_done
+from tests.browser.test_ui_chat import scripted
 from tests.ui_helpers import free_port, serve
 
 import app
@@ -36,7 +36,7 @@ def test_unreachable_server_is_a_banner_before_anyone_asks(browser) -> None:
 
 
 def test_wrong_model_name_and_missing_model_folder_are_found_at_startup(tmp_path: Path) -> None:
-    from tests.test_openai_backend import FakeServer
+    from tests.integration.test_openai_backend import FakeServer
 
     server = FakeServer(model="served-model")
     try:
@@ -115,7 +115,7 @@ def test_first_screen_keyboard_screen_reader_and_counter(browser) -> None:
         unnamed = page.eval_on_selector_all("#chat button, #composer button, #exports button, #topbar button, "
                                             "#tools button", "els => els.filter(b => !(b.getAttribute('aria-label') "
                                             "|| b.textContent.trim())).length")
-        assert unnamed == 0  # every icon button has a name (contrast: tests/test_ui_contrast.py)
+        assert unnamed == 0  # every icon button has a name (contrast: tests/browser/test_ui_contrast.py)
         close(page)
     finally:
         demo.close()

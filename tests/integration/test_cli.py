@@ -13,8 +13,8 @@ from agent.config import Settings
 from agent.events import Done, RunStats, Thinking
 from agent.trace import TraceWriter
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[1] / "data"
 SCRIPT, FIXTURE = str(DATA / "eiffel.script.json"), str(DATA / "eiffel.search.json")
 
 

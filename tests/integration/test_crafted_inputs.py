@@ -13,7 +13,7 @@ import pytest
 
 from agent.trace import read_trace
 from tests.engine_helpers import answer, call
-from tests.test_cli import FIXTURE, ROOT, SCRIPT, cli, env, events
+from tests.integration.test_cli import FIXTURE, ROOT, SCRIPT, cli, env, events
 
 DEEP = "[" * 100_000 + "]" * 100_000
 

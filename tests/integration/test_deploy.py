@@ -19,7 +19,7 @@ import pytest
 
 import agent.gpu as gpu
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 REQUIREMENTS = REPO / "requirements.txt"
 

@@ -16,7 +16,7 @@ from agent.events import Answer, Done, SearchStart
 from agent.loop import run
 from agent.search import SearchChain
 from tests.engine_helpers import FakeProvider, result
-from tests.test_openai_backend import MODEL, FakeServer, settings_for, sse, status, usage
+from tests.integration.test_openai_backend import MODEL, FakeServer, settings_for, sse, status, usage
 
 SEARCH = "<think> I need the height. </think>\n<search> tallest building </search>"
 ANSWER = "<think> It is the Burj Khalifa. </think>\n<answer> Burj Khalifa </answer>"

@@ -114,7 +114,7 @@ def test_cli_runs_a_dialect_from_the_flag_and_from_the_env(tmp_path):
     script.write_text(json.dumps([R1_SEARCH, R1_ANSWER]))
     fixture.write_text(json.dumps({"eiffel tower height": [
         {"title": "Eiffel", "url": "https://e.example/", "content": "330 m"}]}))
-    from tests.test_cli import cli
+    from tests.integration.test_cli import cli
 
     for args, env in ((["--dialect", "search-r1"], {}), ([], {"DEEPSEARCH_DIALECT": "search-r1"})):
         p = cli("How tall?", "--json", "--model-script", str(script), "--search-fixture", str(fixture), *args,

@@ -17,7 +17,7 @@ from agent.events import Answer, Done, SearchStart
 from agent.loop import run
 from agent.search import SearchChain
 from tests.engine_helpers import FakeProvider, result
-from tests.test_transformers_backend import ScriptedHead, gen_threads, head, ids_of
+from tests.integration.test_transformers_backend import ScriptedHead, gen_threads, head, ids_of
 from devtools.tiny_model import build_tiny_model
 
 # Qwen2.5's template, less its tool branches: these dialects render no tool schema.

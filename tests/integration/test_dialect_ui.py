@@ -11,8 +11,8 @@ from gradio_client import Client
 from agent import trace
 from agent.config import Settings
 from agent.events import Done
-from tests.test_dialect_runs import R1_ANSWER, R1_SEARCH
-from tests.test_ui_api import ask, text_of, title
+from tests.integration.test_dialect_runs import R1_ANSWER, R1_SEARCH
+from tests.integration.test_ui_api import ask, text_of, title
 from tests.ui_helpers import serve
 from ui.mapper import SOURCES_TITLE, STATS_TITLE
 

@@ -13,7 +13,7 @@ import pytest
 
 from agent.index import DocumentIndex
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QWQ_TAGS = ("<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>",
             "<think>", "</think>")
 # The tag dialects' own tags mean nothing to QwQ's parser or template: only they must escape them.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "eval"
 ENGINE = ["--model-script", str(DATA / "catalogue.json"), "--search-fixture", str(DATA / "search.json")]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_eval_cli import env, evaluate, results
+from tests.integration.test_eval_cli import env, evaluate, results
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "eval"
 
 

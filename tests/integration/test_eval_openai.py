@@ -17,7 +17,7 @@ from agent.eval.runner import run_dataset
 from agent.search import build_search
 from agent.session import build_backend
 
-DATA = Path(__file__).resolve().parent / "data" / "eval"
+DATA = Path(__file__).resolve().parents[1] / "data" / "eval"
 MODEL = "fake-qwq"
 ANSWERS = {"What is the capital of France?": "Paris", "Who wrote Hamlet?": "Christopher Marlowe",
            "How tall is the Eiffel Tower?": "330 metres",

@@ -14,12 +14,12 @@ import torch
 
 import app
 from agent.config import Settings
-from tests.test_transformers_backend import MESSAGES, TOOLS, make_backend
+from tests.integration.test_transformers_backend import MESSAGES, TOOLS, make_backend
 from ui import session as ui_session
 from ui.app_ui import Handlers
 from ui.session import SessionBusy, UISession
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 class PrefillThatIgnoresStop:

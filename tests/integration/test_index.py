@@ -202,7 +202,7 @@ def test_cli_errors_are_one_line_and_exit_codes(tmp_path: Path, capsys: pytest.C
 
 def test_cli_reads_the_index_from_the_environment(tmp_path: Path, docs: Path) -> None:
     env = {"DEEPSEARCH_INDEX": str(tmp_path / "envidx"), "PATH": "/usr/bin:/bin"}
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     for args in (["add", str(docs / "plain.txt")], ["stats", "--json"]):
         done = subprocess.run([sys.executable, "-m", "agent.index", *args], cwd=root, env=env,
                               capture_output=True, text=True, timeout=120)

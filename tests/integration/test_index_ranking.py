@@ -20,7 +20,7 @@ from agent.index.ranking import RankingBroken, RankingWrite
 from agent.index.store import DB_NAME, RANKING_DIR
 from tests.index_helpers import write_corpus
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -55,7 +55,7 @@ def test_retrieve_rejects_bad_requests_with_422(index: DocumentIndex, body: dict
 
 
 def test_serve_binds_loopback_by_default(index: DocumentIndex) -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     errors = ""
     for _ in range(5):  # a fresh port when a parallel test took the one picked before uvicorn bound it
         port = free_port()

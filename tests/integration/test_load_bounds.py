@@ -205,7 +205,7 @@ def _wait(condition, timeout: float) -> bool:
 
 
 def test_a_tab_that_stops_reading_holds_no_engine_thread_or_slot() -> None:
-    from tests.test_ui_api import ask, client, scripted
+    from tests.integration.test_ui_api import ask, client, scripted
     from tests.ui_helpers import pump_threads, serve
 
     demo, url = serve(scripted(script_delay_s=0.005, concurrency_local=1, queue_max_size=4))
@@ -224,7 +224,7 @@ def test_a_tab_that_stops_reading_holds_no_engine_thread_or_slot() -> None:
 
 
 def test_a_tab_that_goes_away_mid_answer_ends_its_generation() -> None:
-    from tests.test_ui_api import scripted
+    from tests.integration.test_ui_api import scripted
     from tests.ui_helpers import pump_threads, serve
 
     demo, url = serve(scripted(script_delay_s=0.5, concurrency_local=1, queue_max_size=4))  # minutes long
@@ -250,7 +250,7 @@ def test_gradio_threads_grow_with_the_answers_allowed_at_once(monkeypatch: pytes
     monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: seen.update(kw))
     monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
     monkeypatch.setenv("DEEPSEARCH_CONCURRENCY_LOCAL", "64")
-    data = Path(__file__).parent / "data"
+    data = Path(__file__).resolve().parents[1] / "data"
     assert app.main(["--model-script", str(data / "ui.script.json"),
                      "--search-fixture", str(data / "ui.search.json")]) == 0
     assert seen["max_threads"] >= 128

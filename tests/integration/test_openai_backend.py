@@ -32,7 +32,7 @@ from agent.prompt import WEB_SEARCH_TOOL
 from agent.search import SearchChain
 from agent.search.fixture import FixtureProvider
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MODEL = "Qwen/QwQ-32B-AWQ"
 MESSAGES = [{"role": "system", "content": "You search."}, {"role": "user", "content": "Tallest building?"}]
 

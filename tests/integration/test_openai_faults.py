@@ -18,7 +18,7 @@ from agent.prompt import WEB_SEARCH_TOOL
 from agent.search import SearchChain
 from agent.search.fixture import FixtureProvider
 from agent.session import ChatSession
-from tests.test_openai_backend import (MESSAGES, MODEL, FakeServer, body, comment, end, hang, one_round, say,
+from tests.integration.test_openai_backend import (MESSAGES, MODEL, FakeServer, body, comment, end, hang, one_round, say,
                                        server, settings_for, sse, think, usage)
 
 __all__ = ["server"]  # the fixture, used by name
@@ -78,7 +78,7 @@ def test_a_cut_answer_is_an_error_labelled_partial_and_never_remembered(server: 
 
 
 def test_a_native_tool_call_cut_before_its_finish_is_not_run(server: FakeServer) -> None:
-    from tests.test_openai_backend import call
+    from tests.integration.test_openai_backend import call
     server.queue.append(sse(think("plan"), call(0, id="a", name="web_search", args='{"query": "do'),
                             done=False))
     events = events_of(server)
@@ -148,7 +148,7 @@ def test_a_server_that_ignores_max_tokens_is_stopped_at_the_limit(server: FakeSe
 
 
 def test_the_limit_also_bounds_tool_call_arguments(server: FakeServer) -> None:
-    from tests.test_openai_backend import call
+    from tests.integration.test_openai_backend import call
     pieces = [call(0, id="a", name="web_search", args='{"query": "')] + \
              [call(0, args="a b c ") for _ in range(2000)]
     server.queue.append(sse(*pieces, end("tool_calls")))
@@ -287,7 +287,7 @@ def test_cli_stopped_while_connecting_writes_a_stopped_done_within_a_second(serv
     import subprocess
     import sys
 
-    from tests.test_openai_backend import REPO
+    from tests.integration.test_openai_backend import REPO
     server.queue.append(hang())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEARCH_", "OPENAI_", "TAVILY_"))}
     env |= {"PYTHON_DOTENV_DISABLED": "1", "PYTHONPATH": str(REPO), "DEEPSEARCH_OPENAI_TIMEOUT": "30"}

@@ -17,7 +17,7 @@ from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef, Think
 from agent.report import export, export_events, export_runs
 from agent.trace import TraceWriter, read_runs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = SourceRef(id=1, title="Eiffel Tower", url="https://en.wikipedia.org/wiki/Eiffel_Tower")
 META = {"question": "How tall?", "model": "m", "backend": "scripted", "scripted": True}
 

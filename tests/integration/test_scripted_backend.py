@@ -18,7 +18,7 @@ from agent.session import ChatSession, build_backend
 from tests.engine_helpers import answer, call
 from ui.app_ui import EXAMPLES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def session_for(script: dict | list, tmp_path: Path, fixture: dict | None = None) -> ChatSession:

@@ -19,7 +19,7 @@ from agent.events import Answer, Done, Error, SearchDone, SearchStart, SourceRef
 from agent.terminal import TerminalPrinter, clean
 from tests.engine_helpers import answer, call
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # What hostile text tries: clipboard write, title change, screen clear, 8-bit CSI, DCS, cursor
 # moves, a carriage return that overwrites the line, a bell, backspaces, a right-to-left override.

@@ -25,7 +25,7 @@ from agent.trace import TRACE_VERSION, TraceError, TraceWriter, read_runs, read_
 from tests.engine_helpers import FakeProvider, answer, call, result
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"
 HOSTILE_TITLE = "<img src=x onerror=alert(1)>"
 HOSTILE_THINKING = "fine so far </details><script>alert(2)</script> and on"

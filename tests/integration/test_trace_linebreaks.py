@@ -20,7 +20,7 @@ from agent.trace import TraceWriter, read_runs, read_trace
 from ui.recording import Recorder
 from ui.runtime import Runtime
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Everything str.splitlines() splits on except "\n" and "\r", which JSON always escapes.
 BREAKS = ["\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]

@@ -22,8 +22,8 @@ from tests.ui_helpers import launch_on_free_port, pump_threads, serve
 from ui.pump import CRASH_MESSAGE
 from ui.mapper import ERROR_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[1] / "data"
 CANARY = "tvly-CANARY-0123456789"
 QUESTION = "How tall is the Eiffel Tower?"
 

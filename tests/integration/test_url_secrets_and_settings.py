@@ -19,7 +19,7 @@ from agent.config import Settings, SettingsError, display_url, redact, settings_
 from tests.ui_helpers import serve
 from ui.app_ui import settings_info
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cr3t-Passw0rd"
 
 
@@ -141,7 +141,7 @@ def test_the_http_clients_request_log_never_holds_the_password() -> None:
     import threading
 
     from agent.config import install_log_redaction
-    from tests.test_openai_backend import FakeServer
+    from tests.integration.test_openai_backend import FakeServer
 
     server = FakeServer()
     root = logging.getLogger()

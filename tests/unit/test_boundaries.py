@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CODE = ["agent", "ui", "bench", "devtools", "app.py"]
 # Modules any backend may use; otherwise a backend imports only its own family
 # (``openai`` and ``openai_errors``, ``openai_completions``...), never another backend.

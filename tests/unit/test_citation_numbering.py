@@ -20,7 +20,7 @@ from agent.search import SearchChain
 from agent.session import ChatSession
 from agent.terminal import TerminalPrinter
 from tests.engine_helpers import FakeProvider, answer, call, result, settings
-from tests.test_trace import run_cli, write_trace
+from tests.integration.test_trace import run_cli, write_trace
 
 A = SourceRef(id=1, title="Alpha", url="https://a.example/x")
 B = SourceRef(id=2, title="Beta", url="https://b.example/y")

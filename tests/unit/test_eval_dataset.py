@@ -7,8 +7,8 @@ import pytest
 
 from agent.eval.dataset import DatasetError, FieldMap, load_dataset
 
-DATA = Path(__file__).resolve().parent / "data" / "eval"
-ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parents[1] / "data" / "eval"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_jsonl_keeps_ids_and_golden_lists():

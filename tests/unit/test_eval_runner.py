@@ -16,7 +16,7 @@ from agent.search import build_search
 from agent.session import build_backend
 from agent.trace import read_trace
 
-DATA = Path(__file__).resolve().parent / "data" / "eval"
+DATA = Path(__file__).resolve().parents[1] / "data" / "eval"
 CATALOGUE, SEARCH = DATA / "catalogue.json", DATA / "search.json"
 # The catalogue's known answers: Paris right, Marlowe wrong, "about 330 metres tall" half right,
 # "no it is not" for golden "no" (F1 0 by HotpotQA's yes/no rule, subEM 1).

@@ -20,7 +20,7 @@ from ui.history import content_text, mark_stopped, normalise_history
 from ui.mapper import (ERROR_TITLE, NO_ANSWER_TITLE, REPLAY_STOPPED_TEXT, SOURCES_TITLE, STATS_TITLE,
                        STOPPED_TITLE, THINKING_TITLE, AnswerView, events_to_messages)
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 WIKI = SourceRef(id=1, title="Eiffel Tower - Wikipedia", url="https://en.wikipedia.org/wiki/Eiffel_Tower")
 EVIL = SourceRef(id=2, title="<img src=x onerror=alert(1)>", url="https://evil.example/a")
 JS = SourceRef(id=3, title="[x](javascript:alert(1))", url="javascript:alert(1)")
