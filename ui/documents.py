@@ -68,7 +68,8 @@ class DocumentShelf:
         if outcome.status == "skipped":
             # The reason names the file already ("x.pdf: the PDF is encrypted ...").
             return f"✗ {outcome.reason}"
-        return f"✓ {outcome.status} {name} ({outcome.passages} passages)"
+        line = f"✓ {outcome.status} {name} ({outcome.passages} passages)"
+        return f"{line}; {outcome.skipped_part}" if outcome.skipped_part else line
 
     def remove(self, name: str) -> str:
         with self._lock:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from .passages import Passage, Section, split_sections
+from .pdf import PdfProblem, read_pdf
 
 Kind = Literal["txt", "md", "html", "pdf", "jsonl"]
 KINDS: dict[str, Kind] = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md",
@@ -49,6 +50,7 @@ class ReadFile:
     kind: Kind
     title: str
     passages: list[Passage]
+    skipped: str | None = None  # what of the file was left out past a bound, in words
 
 
 def kind_of(path: Path) -> Kind | None:
@@ -66,9 +68,10 @@ def read_file(path: Path, data: bytes, *, name: str | None = None) -> ReadFile:
     if not data.strip():
         raise UnreadableFile(f"{name}: the file is empty")
     stem = Path(name).stem
+    skipped: str | None = None
     match kind:
         case "pdf":
-            title, sections = _pdf(data, name, stem)
+            title, sections, skipped = _pdf(data, name, stem)
         case "html":
             title, sections = _html(data, name, stem)
         case "jsonl":
@@ -82,7 +85,7 @@ def read_file(path: Path, data: bytes, *, name: str | None = None) -> ReadFile:
     if not passages:
         raise UnreadableFile(f"{name}: no text found (a scanned PDF needs OCR first)" if kind == "pdf"
                              else f"{name}: no text found")
-    return ReadFile(kind=kind, title=title, passages=passages)
+    return ReadFile(kind=kind, title=title, passages=passages, skipped=skipped)
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -112,22 +115,13 @@ def _markdown_title(text: str, default: str) -> str:
     return default
 
 
-def _pdf(data: bytes, name: str, stem: str) -> tuple[str, list[Section]]:
-    import io
-
-    from pypdf import PdfReader
+def _pdf(data: bytes, name: str, stem: str) -> tuple[str, list[Section], str | None]:
     from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise UnreadableFile(f"{name}: the PDF is encrypted with a password; "
-                                 f"save an unencrypted copy to index it")
-        sections = [Section(text=page.extract_text() or "", page=number)
-                    for number, page in enumerate(reader.pages, start=1)]
-        meta_title = reader.metadata.title if reader.metadata else None
-    except UnreadableFile:
-        raise
+        read = read_pdf(data)
+    except PdfProblem as exc:
+        raise UnreadableFile(f"{name}: {exc}") from None
     except FileNotDecryptedError:
         raise UnreadableFile(f"{name}: the PDF is encrypted with a password; "
                              f"save an unencrypted copy to index it") from None
@@ -138,8 +132,7 @@ def _pdf(data: bytes, name: str, stem: str) -> tuple[str, list[Section]]:
             RecursionError, NotImplementedError) as exc:
         # pypdf reports damaged files through many exception types; none is worth a traceback.
         raise UnreadableFile(f"{name}: not a readable PDF ({type(exc).__name__}: {exc})") from None
-    title = meta_title.strip() if isinstance(meta_title, str) and meta_title.strip() else stem
-    return title, sections
+    return read.title or stem, read.sections, read.skipped
 
 
 def _html(data: bytes, name: str, stem: str) -> tuple[str, list[Section]]:

@@ -18,12 +18,15 @@ class AddOutcome:
     name: str
     passages: int = 0
     reason: str | None = None
+    # Part of the file left out past a bound on what one file may give (a PDF's pages), in words.
+    skipped_part: str | None = None
 
     @property
     def message(self) -> str:
         if self.status == "skipped":
             return f"skipped {self.reason}"
-        return f"{self.status} {self.name} ({self.passages} passages)"
+        line = f"{self.status} {self.name} ({self.passages} passages)"
+        return f"{line}; {self.skipped_part}" if self.skipped_part else line
 
 
 @dataclass(frozen=True, kw_only=True)

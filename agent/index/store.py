@@ -135,7 +135,8 @@ class DocumentIndex:
             return AddOutcome(status="skipped", name=name, reason=str(exc))
         self._write(lambda: tables.replace_document(self._db, key=key, name=name, digest=digest,
                                                            size=len(data), read=read))
-        return AddOutcome(status="updated" if known else "added", name=name, passages=len(read.passages))
+        return AddOutcome(status="updated" if known else "added", name=name, passages=len(read.passages),
+                          skipped_part=read.skipped)
 
     def add_file(self, path: str | Path) -> AddOutcome:
         path = Path(path)
