@@ -12,7 +12,9 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
 
 from .citations import display_numbering
 
@@ -198,6 +200,9 @@ def infer_end(*, answer: str, stopped: bool, stats: RunStats) -> RunEnd:
 
 
 Event = Thinking | Answer | SearchStart | SearchDone | Error | Done
+# An event in a field of a validated record (``type`` picks the class).
+TaggedEvent = Annotated[Event, Field(discriminator="type")]
+EVENT: TypeAdapter[Event] = TypeAdapter(TaggedEvent)
 
 _BY_TYPE: dict[str, type] = {
     "thinking": Thinking,

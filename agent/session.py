@@ -10,18 +10,16 @@ between sessions.
 
 from __future__ import annotations
 
-import re
 import threading
-from typing import Iterable, Iterator, Sequence
-from urllib.parse import urlsplit
+from typing import Iterator, Sequence
 
 from .backends.base import Backend, Conversation
 from .config import Settings
-from .events import Done, Event, SourceRef
+from .events import Done, Event
 from .gpu import on_gpu, on_zero_gpu
 from .index import DocumentIndex
 from .loop import run, validate_question
-from .citations import CITATION
+from .records.conversation import citations_as_domains
 from .search import SearchChain, SourceRegistry, build_documents, build_search
 
 
@@ -119,35 +117,6 @@ class ChatSession:
                 # Later answers need the numbers, titles and links, not the pages' text.
                 self.registry.forget_content()
             yield event
-
-
-# A citation as the model writes it (with the space before it, and the ``(url)`` of its
-# ``[n](url)`` form when present).
-_CITED = re.compile(r"[ \t]*" + CITATION.pattern)
-
-
-def citations_as_domains(answer: str, sources: Iterable[SourceRef]) -> str:
-    """``answer`` for the history: ``[1]`` becomes `` (example.org)`` (a document: `` (report.pdf)``);
-    a number with no source goes.
-
-    The next answer numbers its own sources from [1]; an old number left in the
-    history would read as one of them.
-    """
-    where = {str(s.id): (s.file or "") if s.kind == "document" else _domain(s.url) for s in sources}
-
-    def replace(match: re.Match[str]) -> str:
-        names = [where.get(n.strip()) for n in match.group(1).split(",")]
-        names = list(dict.fromkeys(n for n in names if n))
-        return f" ({'; '.join(names)})" if names else ""
-
-    return _CITED.sub(replace, answer)
-
-
-def _domain(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").removeprefix("www.")
-    except ValueError:
-        return ""
 
 
 _GPU_BACKEND: Backend | None = None
