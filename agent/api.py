@@ -29,10 +29,10 @@ from .trace import TraceError, TraceWriter, read_trace
 
 __all__ = [
     "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "STOP_SIGNALS", "Answer", "Backend",
-    "BackendError", "ChatSession", "Conversation", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable", "InputError",
-    "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart", "Settings", "SettingsError", "SourceRef",
-    "Thinking", "TraceError", "TraceWriter", "Turn", "build_backend", "build_search", "citation_numbers", "cited_ids",
-    "code_regions", "display_numbering", "display_url", "engine_flags", "export_events", "export_runs",
+    "BackendError", "ChatSession", "Conversation", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable",
+    "InputError", "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart", "Settings", "SettingsError",
+    "SourceRef", "Thinking", "TraceError", "TraceWriter", "Turn", "build_backend", "build_search", "citation_numbers",
+    "cited_ids", "code_regions", "display_numbering", "display_url", "engine_flags", "export_events", "export_runs",
     "install_log_redaction", "json_line", "load_dotenv_file", "on_zero_gpu", "outside_code", "pace", "read_trace",
     "redact", "renumber", "replay", "safe_http_url", "settings_from_args", "settings_from_env", "to_dict",
     "unwritable", "validate_question", "visible_url", "without_link_targets",
