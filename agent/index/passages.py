@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 TARGET_WORDS = 150
 MAX_WORDS = 200
@@ -49,10 +49,31 @@ def split_sections(sections: Iterable[Section], *, title: str, id_prefix: str,
     heading: str | None = None
     for section in sections:
         for block, heading in _blocks(section.text, heading, markdown_headings):  # noqa: B020 - carried on
-            for words in (piece for chunk in _chunks(block) for piece in _within_chars(chunk)):
+            for start, end in _pieces(block, target=TARGET_WORDS, maximum=MAX_WORDS):
                 passages.append(Passage(pid=f"{id_prefix}#{len(passages) + 1}", title=title,
-                                        text=" ".join(words), page=section.page, heading=heading))
+                                        text=" ".join(block[start:end]), page=section.page, heading=heading))
     return passages
+
+
+def chunk_spans(text: str, *, target_words: int = TARGET_WORDS, max_words: int = MAX_WORDS,
+                overlap_words: int = 0) -> list[tuple[int, int]]:
+    """(start, end) character offsets of ``text`` cut into passages by the rules the index cuts
+    documents by (about ``target_words``, at a sentence end when one is near, no runt tail, at
+    most MAX_PASSAGE_CHARS), each reaching back ``overlap_words`` into the one before.
+    Page reading (agent/read) uses it, so a page and an indexed document are cut alike."""
+    places: list[tuple[int, int]] = []
+    for match in re.finditer(r"\S+", text):
+        start, end = match.span()
+        places.extend((i, min(i + MAX_WORD_CHARS, end)) for i in range(start, end, MAX_WORD_CHARS))
+    words = [text[s:e] for s, e in places]
+    return [(places[max(0, a - overlap_words)][0], places[b - 1][1])
+            for a, b in _pieces(words, target=target_words, maximum=max_words)]
+
+
+def _pieces(words: Sequence[str], *, target: int, maximum: int) -> Iterator[tuple[int, int]]:
+    """Index ranges of ``words``: runs of about ``target`` words, each within MAX_PASSAGE_CHARS."""
+    for start, end in _chunks(words, target=target, maximum=maximum):
+        yield from _within_chars(words, start, end)
 
 
 def _blocks(text: str, heading: str | None,
@@ -82,40 +103,37 @@ def _cut_long(words: list[str]) -> Iterator[str]:
             yield from (word[i:i + MAX_WORD_CHARS] for i in range(0, len(word), MAX_WORD_CHARS))
 
 
-def _within_chars(words: list[str]) -> Iterator[list[str]]:
-    """``words`` as it is, or cut into runs of at most MAX_PASSAGE_CHARS characters."""
-    run: list[str] = []
-    size = 0
-    for word in words:
-        if run and size + 1 + len(word) > MAX_PASSAGE_CHARS:
-            yield run
-            run, size = [], 0
-        size += len(word) + (1 if run else 0)
-        run.append(word)
-    if run:
-        yield run
+def _within_chars(words: Sequence[str], start: int, end: int) -> Iterator[tuple[int, int]]:
+    """``words[start:end]`` as it is, or cut into runs of at most MAX_PASSAGE_CHARS characters."""
+    first, size = start, 0
+    for i in range(start, end):
+        if i > first and size + 1 + len(words[i]) > MAX_PASSAGE_CHARS:
+            yield first, i
+            first, size = i, 0
+        size += len(words[i]) + (1 if i > first else 0)
+    if first < end:
+        yield first, end
 
 
-def _chunks(words: list[str]) -> Iterator[list[str]]:
-    """Word runs of about TARGET_WORDS, never over MAX_WORDS, cut at a sentence end when one
+def _chunks(words: Sequence[str], *, target: int, maximum: int) -> Iterator[tuple[int, int]]:
+    """Word runs of about ``target``, never over ``maximum``, cut at a sentence end when one
     is near, and no runt tail: a short remainder joins the run before it."""
-    start = 0
+    start, tail = 0, min(MIN_TAIL_WORDS, maximum // 4)
     while start < len(words):
-        remaining = len(words) - start
-        if remaining <= MAX_WORDS:
-            yield words[start:]
+        if len(words) - start <= maximum:
+            yield start, len(words)
             return
-        end = _cut(words, start)
-        if len(words) - end < MIN_TAIL_WORDS:
-            end = len(words) - MIN_TAIL_WORDS
-        yield words[start:end]
+        end = _cut(words, start, target=target, maximum=maximum)
+        if len(words) - end < tail:
+            end = len(words) - tail
+        yield start, end
         start = end
 
 
-def _cut(words: list[str], start: int) -> int:
-    """The index after the last sentence end between TARGET_WORDS*0.7 and MAX_WORDS."""
-    low, high = start + int(TARGET_WORDS * 0.7), start + MAX_WORDS
+def _cut(words: Sequence[str], start: int, *, target: int, maximum: int) -> int:
+    """The index after the last sentence end between ``target``*0.7 and ``maximum``."""
+    low, high = start + int(target * 0.7), start + maximum
     for i in range(min(high, len(words)) - 1, low - 1, -1):
         if words[i].endswith((".", "!", "?", ".\"", ".)")):
             return i + 1
-    return start + TARGET_WORDS
+    return start + target

@@ -81,6 +81,21 @@ def terms_of(query: str) -> list[str]:
     return list(dict.fromkeys(ANALYZER.analyze(query_grams(query))))
 
 
+def informative_terms(ranking: "Ranking", terms: list[str]) -> list[str]:
+    """``terms`` found in the ranking, without those in half the passages or more, or the rarest
+    one if all are.
+
+    Such a word (``the``, or ``common`` in a folder of notes that all say it) barely moves
+    BM25's order, yet matching it would pull in half the index: a query of ``common okapi``
+    should find the okapi, not every note. Robertson's IDF, which FTS5 used, gives it no
+    weight at all; tantivy's gives it a little, so it is left out here.
+    """
+    freqs, total = ranking.doc_freqs(terms)
+    counts = {t: n for t, n in freqs.items() if n}
+    kept = [t for t in counts if 2 * counts[t] < total]
+    return kept or ([min(counts, key=counts.__getitem__)] if counts else [])
+
+
 def body_of(title: str, heading: str | None, text: str) -> str:
     return passage_grams(f"{title}\n{heading or ''}\n{text}")
 

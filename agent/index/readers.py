@@ -71,7 +71,7 @@ def read_file(path: Path, data: bytes, *, name: str | None = None) -> ReadFile:
     skipped: str | None = None
     match kind:
         case "pdf":
-            title, sections, skipped = _pdf(data, name, stem)
+            title, sections, skipped = pdf_sections(data, name, stem)
         case "html":
             title, sections = _html(data, name, stem)
         case "jsonl":
@@ -115,7 +115,7 @@ def _markdown_title(text: str, default: str) -> str:
     return default
 
 
-def _pdf(data: bytes, name: str, stem: str) -> tuple[str, list[Section], str | None]:
+def pdf_sections(data: bytes, name: str, stem: str) -> tuple[str, list[Section], str | None]:
     from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
     try:
@@ -147,7 +147,7 @@ def _html(data: bytes, name: str, stem: str) -> tuple[str, list[Section]]:
     title_el = root.find(".//title")
     title = " ".join((title_el.text_content() if title_el is not None else "").split()) or stem
     lxml.etree.strip_elements(root, "head", *_HTML_DROP, lxml.etree.Comment, with_tail=False)
-    for el in [el for el in root.iter() if _hidden(el)]:
+    for el in [el for el in root.iter() if is_hidden(el)]:
         el.drop_tree()  # its tail is the next visible text: kept
     for el in root.iter(*_HTML_HEADINGS):
         # Headings become "# text" lines so the splitter keeps them with their passages.
@@ -171,7 +171,7 @@ def _html_text(data: bytes, name: str) -> str:
     return _decode(data, name)
 
 
-def _hidden(el: object) -> bool:
+def is_hidden(el: object) -> bool:
     """Text a reader never sees: where a page hides instructions meant for a model."""
     get = getattr(el, "get", None)
     if get is None:  # a processing instruction or an entity: no attributes

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import tables
-from .ranking import RankedRow, Ranking, RankingBroken, terms_of
+from .ranking import RankedRow, Ranking, RankingBroken, informative_terms, terms_of
 from .readers import UnreadableFile, read_file
 from .records import AddOutcome, DocumentInfo, Hit, IndexStats, IndexUnavailable
 from .tables import Change
@@ -175,10 +175,10 @@ class DocumentIndex:
 
     def query_terms(self, query: str) -> list[str]:
         """The words ``search`` matches ``query`` on: stemmed, each once, found in the index,
-        without those in half the passages or more (see ``_informative``)."""
+        without those in half the passages or more (see ``ranking.informative_terms``)."""
         terms = terms_of(query)[:MAX_QUERY_TERMS]
         with self._lock:
-            return self._informative(self._ranking_for_search(), terms) if terms else []
+            return informative_terms(self._ranking_for_search(), terms) if terms else []
 
     def _labels(self) -> dict[str, str]:
         """Names for documents that share a file name, computed once per SQLite version (as
@@ -191,23 +191,8 @@ class DocumentIndex:
 
     def _ranked(self, terms: list[str], k: int) -> list[RankedRow]:
         ranking = self._ranking_for_search()
-        kept = self._informative(ranking, terms)
+        kept = informative_terms(ranking, terms)
         return ranking.search(kept, k=k) if kept else []
-
-    @staticmethod
-    def _informative(ranking: Ranking, terms: list[str]) -> list[str]:
-        """``terms`` found in the index, without those in half the passages or more, or the rarest
-        one if all are.
-
-        Such a word (``the``, or ``common`` in a folder of notes that all say it) barely moves
-        BM25's order, yet matching it would pull in half the index: a query of ``common okapi``
-        should find the okapi, not every note. Robertson's IDF, which FTS5 used, gives it no
-        weight at all; tantivy's gives it a little, so it is left out here.
-        """
-        freqs, total = ranking.doc_freqs(terms)
-        counts = {t: n for t, n in freqs.items() if n}
-        kept = [t for t in counts if 2 * counts[t] < total]
-        return kept or ([min(counts, key=counts.__getitem__)] if counts else [])
 
     def documents(self) -> list[DocumentInfo]:
         sql = ("SELECT d.key, d.name, d.kind, d.title, count(p.id) FROM documents AS d "

@@ -1,0 +1,137 @@
+"""Reading pages: fetch -> extract -> passages -> select, several pages at once, cached.
+
+A ``PageReader`` belongs to one session. Its cache keeps what pages said (extracted
+text and its passages, never the raw bytes) up to ``cache_bytes``, oldest dropped first,
+so a second question about the same pages does not fetch them again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+from ..search.sources import normalise_url
+from .errors import ReadCancelled, ReadFailed
+from .extract import Extracted, extract
+from .fetch import Fetched
+from .select import PassageSpan, passages_of, select
+
+_POLL_S = 0.05
+
+
+class PageFetcher(Protocol):
+    """The fetch step: ``HttpFetcher`` (the web) or ``FixturePages`` (a file)."""
+
+    def fetch(self, url: str, *, cancel: threading.Event) -> Fetched:
+        """The page's bytes; raises ``ReadFailed`` (a sentence) or ``ReadCancelled``."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadResult:
+    """One page read: its best passages, or why it could not be read (``error``)."""
+
+    url: str
+    title: str = ""
+    bytes: int = 0
+    latency_s: float = 0.0
+    passages: tuple[PassageSpan, ...] = ()
+    error: str | None = None
+    page_of: tuple[int | None, ...] = ()  # the PDF page of each passage, where known
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Page:
+    extracted: Extracted
+    passages: tuple[PassageSpan, ...]
+    size: int
+
+    @property
+    def cost(self) -> int:
+        return len(self.extracted.text) * 2 + 200
+
+
+class PageReader:
+    """Reads pages for one session; thread-safe."""
+
+    def __init__(self, fetcher: PageFetcher, *, cache_bytes: int = 32_000_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.fetcher = fetcher
+        self.cache_bytes = cache_bytes
+        self._clock = clock
+        self._cache: OrderedDict[str, _Page] = OrderedDict()
+        self._cached = 0
+        self._lock = threading.Lock()
+
+    def read(self, url: str, *, queries: Sequence[str], k: int, cancel: threading.Event) -> ReadResult:
+        """The ``k`` passages of ``url`` best for ``queries``; failures are a result with ``error``.
+        Raises ``ReadCancelled`` when Stop is pressed."""
+        start = self._clock()
+        try:
+            page = self._page(url, cancel)
+        except ReadFailed as exc:
+            return ReadResult(url=url, latency_s=round(self._clock() - start, 3), error=str(exc))
+        chosen = select(list(page.passages), list(queries), k=k)
+        return ReadResult(url=url, title=page.extracted.title, bytes=page.size,
+                          latency_s=round(self._clock() - start, 3), passages=tuple(chosen),
+                          page_of=tuple(page.extracted.page_at(p.start) for p in chosen))
+
+    def read_many(self, urls: Sequence[str], *, queries: Sequence[str], k: int,
+                  cancel: threading.Event) -> list[ReadResult]:
+        """``read`` for each URL, all at once (the fetcher bounds how many connect); in order."""
+        results: list[ReadResult | None] = [None] * len(urls)
+        errors: list[BaseException] = []
+        left = threading.Semaphore(0)
+
+        def work(i: int, url: str) -> None:
+            try:
+                results[i] = self.read(url, queries=queries, k=k, cancel=cancel)
+            except ReadCancelled:
+                pass
+            except Exception as exc:  # noqa: BLE001 - an extractor bug is this page's failure, not the run's
+                errors.append(exc)
+                results[i] = ReadResult(url=url, error=f"could not be read ({type(exc).__name__})")
+            left.release()
+
+        for i, url in enumerate(urls):
+            threading.Thread(target=work, args=(i, url), name="page-read", daemon=True).start()
+        for _ in urls:
+            while not left.acquire(timeout=_POLL_S):
+                if cancel.is_set():
+                    raise ReadCancelled("stopped while reading")
+        if cancel.is_set():
+            raise ReadCancelled("stopped while reading")
+        return [r for r in results if r is not None]
+
+    def _page(self, url: str, cancel: threading.Event) -> _Page:
+        key = normalise_url(url)
+        with self._lock:
+            page = self._cache.get(key)
+            if page is not None:
+                self._cache.move_to_end(key)
+                return page
+        fetched = self.fetcher.fetch(url, cancel=cancel)
+        extracted = extract(fetched)
+        page = _Page(extracted=extracted, passages=tuple(passages_of(
+            extracted.text, breaks=tuple(start for start, _ in extracted.pages))), size=len(fetched.body))
+        self._remember(key, page)
+        return page
+
+    def _remember(self, key: str, page: _Page) -> None:
+        if page.cost > self.cache_bytes:
+            return
+        with self._lock:
+            old = self._cache.pop(key, None)
+            self._cached -= old.cost if old else 0
+            self._cache[key] = page
+            self._cached += page.cost
+            while self._cached > self.cache_bytes:
+                _, dropped = self._cache.popitem(last=False)
+                self._cached -= dropped.cost
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._cached
