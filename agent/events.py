@@ -2,19 +2,27 @@
 
 One event stream is the only interface between the engine and everything else
 (UI, CLI ``--json``, traces, benchmarks). Consumers ``match`` on these classes
-exhaustively; ``to_dict``/``from_dict`` give the stable JSON shape of the CLI
-contract in docs/DESIGN.md.
+exhaustively. The dataclasses are the one definition of each event: pydantic validates
+and serialises them from it (``EVENT``, a discriminated union on ``type``), so ``to_dict`` /
+``from_dict`` are the stable JSON shape of the CLI contract in docs/DESIGN.md and the trace
+reader's validation at once. Nothing is validated when the engine builds an event (that costs
+per token); data from outside (traces, stored records) is validated on the way in.
+
+Field types are strict where a reader must not be fooled (``"5"`` is no id, ``true`` no count),
+and a number must be finite; the stats tolerate keys they do not know (newer or older traces).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import (ConfigDict, Field, PlainValidator, SerializerFunctionWrapHandler, Strict, TypeAdapter,
+                      ValidationError, computed_field, model_serializer, model_validator)
 
 from .citations import display_numbering
 
@@ -35,6 +43,29 @@ RUN_ENDS: tuple[str, ...] = RunEnd.__args__  # type: ignore[attr-defined]
 RefusalReason = Literal["budget", "context", "malformed", "rounds"]
 
 
+def _finite(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return value
+
+
+# Strict scalars for data read back: a JSON list still reads as a tuple, nothing else converts.
+Int = Annotated[int, Strict()]
+Str = Annotated[str, Strict()]
+Bool = Annotated[bool, Strict()]
+# Seconds, rates: an int or a float kept as written (a replay prints what was recorded), finite.
+Number = Annotated[float, PlainValidator(_finite)]
+_FORBID = ConfigDict(extra="forbid")
+
+
+def _omit(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without the keys whose value is the given one: such a key was never written."""
+    for name, value in defaults.items():
+        if data[name] == value:
+            del data[name]
+    return data
+
+
 @dataclass(frozen=True, kw_only=True)
 class SourceRef:
     """A numbered source. ``id`` is the model's handle (the number in its tool results, per
@@ -44,20 +75,27 @@ class SourceRef:
     but its ``file``, ``page`` (PDFs) and ``text``, so a citation can show the passage.
     """
 
-    id: int
-    title: str
-    url: str
+    id: Int
+    title: Str
+    url: Str
     kind: Literal["web", "document"] = "web"
-    file: str | None = None
-    page: int | None = None
-    text: str | None = None
+    file: Str | None = None
+    page: Int | None = None
+    text: Str | None = None
+
+    __pydantic_config__ = _FORBID
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A web source is written exactly as before documents existed: id, title, url.
+        return _omit(handler(self), {"kind": "web", "file": None, "page": None, "text": None})
 
 
 @dataclass(frozen=True, kw_only=True)
 class Thinking:
     """A delta of the model's reasoning (inside the think block)."""
 
-    text: str
+    text: Str
     type: Literal["thinking"] = "thinking"
 
 
@@ -65,7 +103,7 @@ class Thinking:
 class Answer:
     """A delta of the final answer (after ``</think>``)."""
 
-    text: str
+    text: Str
     type: Literal["answer"] = "answer"
 
 
@@ -73,10 +111,10 @@ class Answer:
 class SearchStart:
     """A search the model asked for is about to run. ``round`` counts from 1."""
 
-    query: str
-    round: int
-    max_searches: int
-    tool: str = "web_search"  # or "search_documents"
+    query: Str
+    round: Int
+    max_searches: Int
+    tool: Str = "web_search"  # or "search_documents"
     type: Literal["search_start"] = "search_start"
 
 
@@ -84,20 +122,24 @@ class SearchStart:
 class SearchDone:
     """A search finished: its numbered results, or the error that stopped it."""
 
-    query: str
-    provider: str
-    latency_s: float
+    query: Str
+    provider: Str
+    latency_s: Number
     results: tuple[SourceRef, ...] = ()
-    error: str | None = None
-    tool: str = "web_search"  # or "search_documents"
+    error: Str | None = None
+    tool: Str = "web_search"  # or "search_documents"
     type: Literal["search_done"] = "search_done"
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit(handler(self), {"error": None})  # ``error`` only when there is one
 
 
 @dataclass(frozen=True, kw_only=True)
 class Error:
     """Something went wrong that the person should read; never a traceback."""
 
-    message: str
+    message: Str
     type: Literal["error"] = "error"
 
 
@@ -106,78 +148,81 @@ class RefusedCall:
     """A tool call the loop answered without running: the query, or for a malformed call the problem."""
 
     reason: RefusalReason
-    query: str | None = None
-    detail: str | None = None
+    query: Str | None = None
+    detail: Str | None = None
+
+    __pydantic_config__ = _FORBID
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit(handler(self), {"query": None, "detail": None})
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunStats:
     """Measurements of one run. Every field has a default so older traces with fewer keys still read."""
 
-    total_s: float = 0.0
-    ttft_s: float | None = None
-    thinking_tokens: int = 0
-    thinking_tok_s: float = 0.0
-    answer_tokens: int = 0
-    answer_tok_s: float = 0.0
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
-    spliced_tokens: int = 0
-    prefilled_tokens: int = 0
-    reprefill_tokens: int = 0
-    prefill_saved_tokens: int = 0
-    context_tokens: int = 0
-    rounds: int = 0
-    search_latencies_s: tuple[float, ...] = ()
-    bad_calls: int = 0
+    total_s: Number = 0.0
+    ttft_s: Number | None = None
+    thinking_tokens: Int = 0
+    thinking_tok_s: Number = 0.0
+    answer_tokens: Int = 0
+    answer_tok_s: Number = 0.0
+    prompt_tokens: Int = 0
+    generated_tokens: Int = 0
+    spliced_tokens: Int = 0
+    prefilled_tokens: Int = 0
+    reprefill_tokens: Int = 0
+    prefill_saved_tokens: Int = 0
+    context_tokens: Int = 0
+    rounds: Int = 0
+    search_latencies_s: tuple[Number, ...] = ()
+    bad_calls: Int = 0
     refused_calls: tuple[RefusedCall, ...] = ()
     finish: FinishReason | None = None
-    budget_exhausted: bool = False
-    context_forced: bool = False
-    truncated: bool = False
+    budget_exhausted: Bool = False
+    context_forced: Bool = False
+    truncated: Bool = False
+
+    # Older traces have fewer keys, newer ones may have more: both read.
+    __pydantic_config__ = ConfigDict(extra="ignore")
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["search_latencies_s"] = list(self.search_latencies_s)
-        data["refused_calls"] = [{k: v for k, v in asdict(c).items() if v is not None}
-                                 for c in self.refused_calls]
+        data = STATS.dump_python(self)
+        data["search_latencies_s"] = list(data["search_latencies_s"])
+        data["refused_calls"] = list(data["refused_calls"])
         return data
-
-    @classmethod
-    def from_dict(cls, data: Any) -> "RunStats":
-        """Lenient on missing and unknown keys (older traces); types are checked by the trace reader."""
-        if not isinstance(data, dict):
-            raise ValueError(f"'stats' must be a JSON object, got {data!r}")
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        if isinstance(values.get("search_latencies_s"), list):
-            values["search_latencies_s"] = tuple(values["search_latencies_s"])
-        calls = values.get("refused_calls")
-        if isinstance(calls, list):
-            if not all(isinstance(c, dict) for c in calls):
-                raise ValueError(f"'refused_calls' must be a list of objects, got {calls!r}")
-            values["refused_calls"] = tuple(RefusedCall(**c) for c in calls)
-        return cls(**values)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Done:
     """The run ended: final answer, every source, the cited ids that exist, how it ended, stats."""
 
-    answer: str
+    answer: Str
     sources: tuple[SourceRef, ...] = ()
-    cited: tuple[int, ...] = ()
-    searches: int = 0
-    stopped: bool = False
+    cited: tuple[Int, ...] = ()
+    searches: Int = 0
+    stopped: Bool = False
     end: RunEnd = "answered"
     stats: RunStats = field(default_factory=RunStats)
     type: Literal["done"] = "done"
+
+    __pydantic_config__ = _FORBID
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_derived(cls, data: Any) -> Any:
+        """``display_numbers`` is written for outside readers, never read back (see below)."""
+        if isinstance(data, dict) and "display_numbers" in data:
+            data = {k: v for k, v in data.items() if k != "display_numbers"}
+        return data
 
     def __post_init__(self) -> None:
         # ``stopped`` predates ``end``; the two never disagree.
         if self.stopped and self.end != "stopped":
             object.__setattr__(self, "end", "stopped")
 
+    @computed_field  # type: ignore[prop-decorator]
     @cached_property
     def display_numbers(self) -> dict[int, int]:
         """Source id -> the number people see: cited sources from 1 in order of first citation in
@@ -204,61 +249,50 @@ Event = Thinking | Answer | SearchStart | SearchDone | Error | Done
 TaggedEvent = Annotated[Event, Field(discriminator="type")]
 EVENT: TypeAdapter[Event] = TypeAdapter(TaggedEvent)
 
-_BY_TYPE: dict[str, type] = {
-    "thinking": Thinking,
-    "answer": Answer,
-    "search_start": SearchStart,
-    "search_done": SearchDone,
-    "error": Error,
-    "done": Done,
-}
+TYPES: tuple[str, ...] = ("thinking", "answer", "search_start", "search_done", "error", "done")
+STATS: TypeAdapter[RunStats] = TypeAdapter(RunStats)
 
 
 def to_dict(event: Event) -> dict[str, Any]:
-    """The JSON object of the CLI contract (``error`` omitted when there is none)."""
-    data = asdict(event)
-    if isinstance(event, SearchDone) and event.error is None:
-        del data["error"]
-    for key in ("results", "sources"):
-        # A web source is written exactly as before documents existed: id, title, url.
-        for ref in data.get(key, ()):
-            if ref["kind"] == "web":
-                del ref["kind"]
-            for name in ("file", "page", "text"):
-                if ref[name] is None:
-                    del ref[name]
+    """The JSON object of the CLI contract: ``type`` first, then the fields in order (``error``
+    only when there is one, a web source as id, title, url), a ``done``'s ``display_numbers``
+    last (keys as strings)."""
+    data = EVENT.dump_python(event)
     if isinstance(event, Done):
         data["stats"] = event.stats.to_dict()
-        data["display_numbers"] = {str(handle): n for handle, n in event.display_numbers.items()}
+        data["display_numbers"] = {str(handle): n for handle, n in data["display_numbers"].items()}
     return {"type": data.pop("type"), **data}
 
 
 def from_dict(data: dict[str, Any]) -> Event:
-    """Inverse of ``to_dict``; raises ``ValueError`` naming what is wrong."""
+    """Inverse of ``to_dict``, validated; raises ``ValueError`` naming what is wrong.
+
+    A trace line's ``t`` is not the event's; a ``done``'s ``display_numbers`` are derived from its
+    answer and sources, never read back; a ``done`` without ``end`` (a version-1 trace) gets the
+    one ``infer_end`` gives."""
     kind = data.get("type") if isinstance(data, dict) else None
-    cls = _BY_TYPE.get(kind)  # type: ignore[arg-type]
-    if cls is None:
-        raise ValueError(f"unknown event type {kind!r}; expected one of {sorted(_BY_TYPE)}")
-    values = {k: v for k, v in data.items() if k not in ("type", "t")}
-    if cls is Done:
-        values.pop("display_numbers", None)  # derived from the answer and sources, never read back
+    if kind not in TYPES:
+        raise ValueError(f"unknown event type {kind!r}; expected one of {sorted(TYPES)}")
+    values = {k: v for k, v in data.items() if k != "t"}
     try:
-        if cls in (SearchDone, Done):
-            key = "results" if cls is SearchDone else "sources"
-            values[key] = tuple(SourceRef(**s) for s in values.get(key, ()))
-        if cls is Done:
-            cited = values.get("cited", ())
-            if not isinstance(cited, (list, tuple)) or any(
-                    isinstance(i, bool) or not isinstance(i, int) for i in cited):
-                raise ValueError(f"'cited' must be a list of source ids (whole numbers), got {cited!r}")
-            values["cited"] = tuple(cited)
-            values["stats"] = RunStats.from_dict(values.get("stats", {}))
-            if "end" not in values:
-                values["end"] = infer_end(answer=str(values.get("answer", "")),
-                                          stopped=bool(values.get("stopped")), stats=values["stats"])
-        return cls(**values)
-    except TypeError as exc:
-        raise ValueError(f"bad fields for a {kind!r} event: {exc}") from None
+        event = EVENT.validate_python(values)
+    except ValidationError as exc:
+        raise ValueError(_problem(kind, exc)) from None
+    if isinstance(event, Done) and "end" not in values:
+        event = replace(event, end=infer_end(answer=event.answer, stopped=event.stopped, stats=event.stats))
+    return event
+
+
+def _problem(kind: str, exc: ValidationError) -> str:
+    """The first thing pydantic found wrong, in the words the trace reader always used."""
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] in ("missing", "missing_keyword_only_argument", "unexpected_keyword_argument",
+                         "extra_forbidden"):
+        return f"bad fields for a {kind!r} event: {error['msg'].lower()}: {where!r}"
+    names = [part for part in error["loc"] if isinstance(part, str)]
+    name = names[-1] if names else where
+    return f"bad field {name!r} for a {kind!r} event: {error['input']!r} ({error['msg']})"
 
 
 # JSON leaves these raw inside strings, yet str.splitlines() (and many JSONL readers) break lines

@@ -29,13 +29,14 @@ import json
 import logging
 import math
 import time
-from dataclasses import fields as dc_fields, is_dataclass
-from functools import cache
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Literal, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Callable
 from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Strict, TypeAdapter, ValidationError
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
 
 from .errors import UsageError
 from .config import REDACTED, Settings, redact
@@ -284,7 +285,6 @@ def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
         previous = float(t)
         try:
             event = from_dict(obj)
-            _check_types(event)
             _check_cited(event)
         except ValueError as exc:
             raise TraceError(f"{where}: {exc}") from None
@@ -298,9 +298,18 @@ def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
     return meta, timed
 
 
-_META_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "question": str, "model": str, "backend": str, "settings": dict, "started_at": str, "scripted": bool,
-}
+class _MetaFields(TypedDict):
+    """What a meta line must hold (it may hold more: ``recorder``, keys of later versions)."""
+
+    question: Annotated[str, Strict()]
+    model: Annotated[str, Strict()]
+    backend: Annotated[str, Strict()]
+    settings: Annotated[dict[str, Any], Strict()]
+    started_at: Annotated[str, Strict()]
+    scripted: Annotated[bool, Strict()]
+
+
+_META = TypeAdapter(_MetaFields)
 
 
 def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
@@ -310,11 +319,14 @@ def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
             f"unsupported trace version {version!r} in {name}:{number} "
             f"(this app reads versions {', '.join(map(str, READABLE_VERSIONS))})"
         )
-    for key, kind in _META_FIELDS.items():
-        if not isinstance(meta.get(key), kind):
-            raise TraceError(
-                f"{name}:{number}: meta field {key!r} must be a {kind.__name__}, got {meta.get(key)!r}"
-            )
+    try:
+        _META.validate_python(meta)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        key = error["loc"][0] if error["loc"] else "?"
+        raise TraceError(
+            f"{name}:{number}: meta field {key!r}: {error['msg'].lower()}, got {meta.get(key)!r}"
+        ) from None
 
 
 _DEEP_MESSAGE = (f"JSON nested more than {_MAX_DEPTH} levels deep; this is not a trace written by "
@@ -342,50 +354,6 @@ def _check_cited(event: Event) -> None:
             if n not in known:
                 raise ValueError(f"'cited' holds {n!r}, which is not the id of any source in this "
                                  f"'done' event (ids: {sorted(known)})")
-
-
-def _check_types(value: Any) -> None:
-    """``from_dict`` checks names, not types; a report must not trip on ``"text": 5``."""
-    hints = _hints(type(value))
-    for f in dc_fields(value):
-        if not _is_a(getattr(value, f.name), hints[f.name]):
-            raise ValueError(
-                f"bad field {f.name!r} for a {getattr(value, 'type', type(value).__name__)!r} event: "
-                f"{getattr(value, f.name)!r} is not {hints[f.name]}"
-            )
-
-
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    """Resolving the annotations costs far more than checking them: the UI reads every answer's
-    trace back for its reports, thousands of events each."""
-    return get_type_hints(cls)
-
-
-def _is_a(value: Any, hint: Any) -> bool:
-    origin, args = get_origin(hint), get_args(hint)
-    if hint is Any:
-        return True
-    if isinstance(hint, type) and is_dataclass(hint):
-        if not isinstance(value, hint):
-            return False
-        _check_types(value)
-        return True
-    if origin is Literal:
-        return value in args
-    if origin is tuple:
-        return isinstance(value, tuple) and all(_is_a(v, args[0]) for v in value)
-    if origin is dict:
-        return isinstance(value, dict)
-    if args:  # a union such as ``str | None``
-        return any(_is_a(value, a) for a in args)
-    if hint is type(None):
-        return value is None
-    if hint is float:  # a latency of Infinity or NaN is no number a reader can show
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
 
 
 def _clip(raw: str, limit: int = 80) -> str:

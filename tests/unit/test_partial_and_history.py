@@ -42,10 +42,10 @@ def test_the_engine_shows_the_model_only_the_newest_history_turns() -> None:
 
 
 def test_stats_with_fractional_or_odd_numbers_still_render() -> None:
-    # RunStats.from_dict does not check types (the trace reader does): the panel must still render.
-    done = Done(answer="A", stats=RunStats.from_dict({
-        "generated_tokens": 2.5, "prompt_tokens": float("nan"), "ttft_s": "soon", "thinking_tokens": 3.0,
-        "answer_tokens": -0.5, "total_s": float("inf"), "search_latencies_s": [1.5, "x", None]}))
+    # Building RunStats checks no types (reading a trace does): the panel must still render.
+    done = Done(answer="A", stats=RunStats(
+        generated_tokens=2.5, prompt_tokens=float("nan"), ttft_s="soon", thinking_tokens=3.0,
+        answer_tokens=-0.5, total_s=float("inf"), search_latencies_s=(1.5, "x", None)))
     table = format_stats(done)
     assert "– / –" in table  # prompt / generated
     messages = events_to_messages([Answer(text="A"), done], max_searches=5)
