@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .config import encodable
 from .prompt import TOOL_NAME
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
@@ -171,7 +172,8 @@ def parse_call(raw: str, *, tools: tuple[str, ...] = (TOOL_NAME,)) -> ToolCall |
     query = args.get("query")
     if not isinstance(query, str):
         return BadToolCall(raw, f"\"query\" must be a string, got {query!r}")
-    query = " ".join(query.split())
+    # A JSON escape such as \ud800 decodes to a lone surrogate, which no UTF-8 output can hold.
+    query = " ".join(encodable(query).split())
     if not query:
         return BadToolCall(raw, "the search query is empty; write what to search for")
     return ToolCall(name, query[:MAX_QUERY_CHARS])

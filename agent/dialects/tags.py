@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
+from ..config import encodable
 from ..parser import BadToolCall, Delta, MAX_QUERY_CHARS, ToolCall, cut_at_tags
 from ..prompt import TOOL_NAME, escape_untrusted
 
@@ -40,7 +41,7 @@ def escape_tags(text: str) -> str:
 def parse_query(raw: str) -> ToolCall | BadToolCall:
     """The text between ``<search>`` and ``</search>`` is the query itself. It runs the
     main search chain, so events name it ``web_search`` as they do for QwQ's one tool."""
-    query = " ".join(raw.split())
+    query = " ".join(encodable(raw).split())
     if not query:
         return BadToolCall(raw, "the search query is empty; write what to search for")
     return ToolCall(TOOL_NAME, query[:MAX_QUERY_CHARS])

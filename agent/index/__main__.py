@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
+from ..config import encodable
 from ..events import json_line
 from ..terminal import clean
 from .readers import KINDS, kind_of
@@ -86,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             case "remove":
                 return _remove(index, args.paths)
             case "search":
-                return _search(index, args.query, k=args.k, as_json=args.json)
+                # A lone surrogate (a JSON escape, bytes argv could not decode) can be neither
+                # searched for nor printed.
+                return _search(index, encodable(args.query), k=args.k, as_json=args.json)
             case "stats":
                 return _stats(index, as_json=args.json)
             case "serve":

@@ -25,6 +25,7 @@ from typing import Iterable
 
 import tantivy
 
+from ..config import encodable
 from .cjk import passage_grams, query_grams
 
 TOKENIZER = "passage"
@@ -78,7 +79,7 @@ ANALYZER = _analyzer()
 def terms_of(query: str) -> list[str]:
     """The query's words as indexed, each once, in order. Any text is a valid query: nothing in
     it is parsed as an operator."""
-    return list(dict.fromkeys(ANALYZER.analyze(query_grams(query))))
+    return list(dict.fromkeys(ANALYZER.analyze(query_grams(encodable(query)))))
 
 
 def informative_terms(ranking: "Ranking", terms: list[str]) -> list[str]:
@@ -97,7 +98,7 @@ def informative_terms(ranking: "Ranking", terms: list[str]) -> list[str]:
 
 
 def body_of(title: str, heading: str | None, text: str) -> str:
-    return passage_grams(f"{title}\n{heading or ''}\n{text}")
+    return passage_grams(encodable(f"{title}\n{heading or ''}\n{text}"))
 
 
 class Ranking:

@@ -10,10 +10,13 @@ writing to answers 503 with ``Retry-After`` rather than failing.
 from __future__ import annotations
 
 import ipaddress
+import json
 import sqlite3
 from typing import Any
 
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
 from .retrieve import DEFAULT_TOPK, MAX_QUERIES, MAX_RESULTS, MAX_TOPK, response_of
 from .store import DocumentIndex
@@ -30,6 +33,35 @@ class RetrieveRequest(BaseModel):
     return_scores: bool = False
 
 
+class BadRequest(ValueError):
+    """A /retrieve body that is not a request; the message says what is wrong, in words."""
+
+
+def _no_constant(name: str) -> Any:
+    raise BadRequest(f"{name} is not a JSON number (the body may hold only finite numbers)")
+
+
+def parse_request(body: bytes) -> RetrieveRequest:
+    """The request in ``body``. Python's JSON reader accepts NaN and Infinity, which JSON does
+    not have, and FastAPI's 422 echoed them back and then failed to write itself (a 500): the
+    body is read here, and every error names what is wrong without repeating the input."""
+    from pydantic import ValidationError
+
+    try:
+        data = json.loads(body, parse_constant=_no_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"the body is not JSON ({exc})") from None
+    except RecursionError:
+        raise BadRequest("the body is JSON nested far too deeply") from None
+    try:
+        return RetrieveRequest.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'the body'}: {e['msg']}"
+                             for e in exc.errors(include_url=False, include_input=False, include_context=False))
+        raise BadRequest(f"not a /retrieve request ({problems}); send "
+                         '{"queries": [str], "topk": int, "return_scores": bool}') from None
+
+
 def create_app(index: DocumentIndex) -> Any:
     from fastapi import FastAPI, HTTPException
 
@@ -41,7 +73,14 @@ def create_app(index: DocumentIndex) -> Any:
                              headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @app.post("/retrieve")
-    def retrieve(request: RetrieveRequest) -> dict[str, Any]:
+    async def retrieve(raw: Request) -> dict[str, Any]:
+        try:
+            request = parse_request(await raw.body())
+        except BadRequest as exc:
+            raise HTTPException(422, str(exc)) from None
+        return await run_in_threadpool(answer, request)
+
+    def answer(request: RetrieveRequest) -> dict[str, Any]:
         topk = DEFAULT_TOPK if request.topk is None else request.topk
         if not 1 <= topk <= MAX_TOPK:
             raise HTTPException(422, f"topk must be between 1 and {MAX_TOPK}, got {topk!r}")

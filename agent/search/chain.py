@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..config import encodable
 from ..errors import AllProvidersFailed, SearchCancelled, SearchError
 from .base import SearchProvider, SearchResult
 
@@ -33,6 +34,7 @@ class SearchChain:
 
     def search(self, query: str, *, max_results: int, cancel: threading.Event | None = None) -> ChainAnswer:
         cancel = cancel or threading.Event()
+        query = encodable(query)  # no provider, log or event can write a lone surrogate
         failures: list[str] = []
         for provider in self.providers:
             for attempt in (1, 2):
