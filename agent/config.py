@@ -60,7 +60,8 @@ class Settings:
     max_new_tokens: int = 8192
     context_limit: int = 32768
     answer_reserve_tokens: int = 1024
-    results_per_search: int = 5
+    # None: the dialect's own number (DIALECT_RESULTS), what its model was trained and evaluated with.
+    results_per_search: int | None = None
     result_chars: int = 1200
     max_question_chars: int = 4000
 
@@ -106,7 +107,9 @@ class Settings:
         for name in ("max_searches", "openai_max_retries"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("max_rounds", "max_new_tokens", "context_limit", "results_per_search",
+        if self.results_per_search is not None and self.results_per_search < 1:
+            raise SettingsError(f"results_per_search must be >= 1, got {self.results_per_search!r}")
+        for name in ("max_rounds", "max_new_tokens", "context_limit",
                      "result_chars", "max_question_chars", "top_k", "queue_max_size",
                      "concurrency_local", "concurrency_remote", "max_history_turns"):
             if getattr(self, name) < 1:
@@ -164,13 +167,24 @@ class Settings:
         values += url_credentials(self.base_url or "")
         return tuple(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_CHARS)
 
+    @property
+    def results_wanted(self) -> int:
+        """Results asked for per search: the setting, else the dialect's own number."""
+        return self.results_per_search or DIALECT_RESULTS[self.dialect]
+
     def public(self) -> dict[str, Any]:
         """Everything but secrets: safe for traces, logs and the UI."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        out["results_per_search"] = self.results_wanted  # what the run asks for, default or not
         if out.get("base_url"):
             out["base_url"] = display_url(out["base_url"])
         return out
 
+
+# Results per search each protocol's model was trained with: Search-R1 asks its retriever for
+# 3 (search_r1/llm_agent/generation.py, GenerationConfig.topk; infer.py), ReSearch reads the top 5
+# passages; QwQ's prompt here was written for 5.
+DIALECT_RESULTS: dict[str, int] = {"qwq": 5, "search-r1": 3, "research": 5}
 
 # Env var -> field. Each is documented in the README's configuration table.
 ENV_VARS: dict[str, str] = {
@@ -296,7 +310,7 @@ def _coerce(var: str, raw: str, annotation: Any) -> Any:
             if raw.lower() in ("0", "false", "no", "off"):
                 return False
             raise ValueError
-        if text == "int":
+        if text in ("int", "int | None"):
             return int(raw)
         if text == "float":
             return float(raw)
@@ -320,7 +334,9 @@ def _check_numbers(settings: Settings) -> None:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if not ok:
                 raise SettingsError(f"{_named(f.name)} must be a finite number, got {value!r}")
-        elif f.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        elif f.type == "int | None" and value is None:
+            continue
+        elif f.type in ("int", "int | None") and (isinstance(value, bool) or not isinstance(value, int)):
             raise SettingsError(f"{_named(f.name)} must be a whole number, got {value!r}")
 
 

@@ -355,7 +355,7 @@ def _search(call: ToolCall, number: int, *, state: _RunState, conv: Conversation
     chain = state.documents if call.name == DOCUMENTS_TOOL_NAME and state.documents else state.search
     start = clock()
     try:
-        answer = chain.search(call.query, max_results=settings.results_per_search, cancel=state.cancel)
+        answer = chain.search(call.query, max_results=settings.results_wanted, cancel=state.cancel)
     except AllProvidersFailed as exc:
         # Provider messages may quote what the server said, and servers echo keys.
         reason = redact(str(exc), settings.secrets)
@@ -363,7 +363,8 @@ def _search(call: ToolCall, number: int, *, state: _RunState, conv: Conversation
                            error=reason, tool=call.name),
                 state.dialect.notes.search_failed.format(reason=escape_untrusted(reason)))
     latency = round(clock() - start, 3)
-    results = [r for r in answer.results if registrable(r)]
+    # A provider may send more than it was asked for: the model sees the number it was trained with.
+    results = [r for r in answer.results if registrable(r)][:settings.results_wanted]
     fitted = list(results)
     # Drop results from the end until the observation fits the context, and
     # register only those, so no number is given to a source the model never saw.

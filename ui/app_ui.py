@@ -155,7 +155,7 @@ def _settings(runtime: Runtime) -> list[gr.components.Component]:
         provider = gr.Dropdown(_providers(s), value=s.provider, label="Search provider", elem_id="set-provider")
         max_searches = gr.Slider(0, max(10, s.max_searches), step=1, value=s.max_searches,
                                  label="Max searches per question", elem_id="set-max-searches")
-        results = gr.Slider(1, max(10, s.results_per_search), step=1, value=s.results_per_search,
+        results = gr.Slider(1, max(10, s.results_wanted), step=1, value=s.results_wanted,
                             label="Results per search", elem_id="set-results")
         # Every range holds the configured value: Gradio refuses a value outside its slider,
         # which would fail every question of an app started with e.g. --max-new-tokens 100.

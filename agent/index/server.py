@@ -81,7 +81,7 @@ def create_app(index: DocumentIndex) -> Any:
         return await run_in_threadpool(answer, request)
 
     def answer(request: RetrieveRequest) -> dict[str, Any]:
-        topk = DEFAULT_TOPK if request.topk is None else request.topk
+        topk = request.topk or DEFAULT_TOPK  # Search-R1's server: `if not request.topk` (0 too)
         if not 1 <= topk <= MAX_TOPK:
             raise HTTPException(422, f"topk must be between 1 and {MAX_TOPK}, got {topk!r}")
         if len(request.queries) > MAX_QUERIES:

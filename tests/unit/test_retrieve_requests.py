@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from agent.index import DocumentIndex
+from agent.index.retrieve import DEFAULT_TOPK
 from agent.index.server import create_app
 from tests.index_helpers import write_corpus
 
@@ -64,3 +65,12 @@ def test_a_lone_surrogate_in_a_query_is_searched_not_a_500(client: TestClient, q
     response = post(client, body)
     assert response.status_code == 200, response.text[:300]
     assert len(response.json()["result"][0]) == 2
+def test_topk_zero_is_the_servers_default_as_in_search_r1(client: TestClient) -> None:
+    for topk in (0, None):
+        response = client.post("/retrieve", json={"queries": ["lake"], "topk": topk})
+        assert response.status_code == 200, response.text
+        assert len(response.json()["result"][0]) == DEFAULT_TOPK
+
+
+def test_a_negative_topk_is_still_422(client: TestClient) -> None:
+    assert client.post("/retrieve", json={"queries": ["lake"], "topk": -1}).status_code == 422
