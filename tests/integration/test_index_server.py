@@ -45,7 +45,7 @@ def test_retrieve_answers_search_r1_requests_with_and_without_scores(index: Docu
     assert alps["document"]["contents"].endswith("The Alps span eight countries.")
 
 
-@pytest.mark.parametrize("body", [{"queries": ["x"], "topk": 0}, {"queries": "not a list"},
+@pytest.mark.parametrize("body", [{"queries": ["x"], "topk": -1}, {"queries": "not a list"},
                                   {"topk": 3}, {"queries": ["x"] * 5000},
                                   {"queries": ["x"] * 1000, "topk": 100}])
 def test_retrieve_rejects_bad_requests_with_422(index: DocumentIndex, body: dict) -> None:
