@@ -16,7 +16,7 @@ from typing import Iterable
 from ..search.sources import Source
 from .base import Dialect, Notes
 from .chatml import render_chatml
-from .tags import ANSWER_CLOSE, SEARCH_CLOSE, TagParser, escape_tags, last_answer, parse_query
+from .tags import ANSWER_CLOSE, SEARCH_CLOSE, TagParser, escape_tags, last_answer, parse_query, title_line
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant that can solve the given question step by step with the help of the "
@@ -85,7 +85,7 @@ def format_results(query: str, sources: list[Source], *, number: int, budget: in
     del query, number, budget
     if not sources:
         return "No results."
-    return "\n\n".join(f'"{escape_tags(s.title)}"\n{escape_tags(s.content)}' for s in sources)
+    return "\n\n".join(f'"{escape_tags(title_line(s.title))}"\n{escape_tags(s.content)}' for s in sources)
 
 
 def splice(observation: str) -> str:

@@ -2,7 +2,7 @@
 
 The model writes ``<think>…</think>``, then ``<search> query </search>`` or
 ``<answer> … </answer>``. A round ends at ``</search>``; the results go back
-inside the same assistant turn as ``<information>Doc 1(Title: T) text …
+inside the same assistant turn as ``<information>Doc 1(Title: "T") text …
 </information>``; the answer is the content of the last ``<answer>``.
 Protocol constants below are quoted from that repository (read at a14dc3a):
 a trained model expects them verbatim.
@@ -15,7 +15,7 @@ from typing import Iterable
 from ..search.sources import Source
 from .base import Dialect, Notes
 from .chatml import render_chatml
-from .tags import ANSWER_CLOSE, SEARCH_CLOSE, TagParser, escape_tags, last_answer, parse_query
+from .tags import ANSWER_CLOSE, SEARCH_CLOSE, TagParser, escape_tags, last_answer, parse_query, title_line
 
 # infer.py: the one user message, no system prompt.
 PROMPT = (
@@ -72,11 +72,13 @@ def _role(role: str) -> str:
 
 
 def format_results(query: str, sources: list[Source], *, number: int, budget: int) -> str:
-    """``Doc i(Title: T) text`` lines, numbered per search as in training."""
+    """``Doc i(Title: "T") text`` lines, numbered per search, exactly as Search-R1's
+    ``_passages2string`` writes them (generation.py, infer.py): the title is the first line of the
+    corpus ``contents``, ``"T"`` with its quotes, and the text is the rest."""
     del query, number, budget
     if not sources:
         return "No results."
-    return "\n".join(f"Doc {i}(Title: {escape_tags(s.title)}) {escape_tags(s.content)}"
+    return "\n".join(f'Doc {i}(Title: "{escape_tags(title_line(s.title))}") {escape_tags(s.content)}'
                      for i, s in enumerate(sources, 1))
 
 

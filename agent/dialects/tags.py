@@ -38,6 +38,13 @@ def escape_tags(text: str) -> str:
     return _PROTOCOL_OPEN.sub(_LOOKALIKE_LT, escape_untrusted(text))
 
 
+def title_line(title: str) -> str:
+    """``title`` on one line: both protocols read a passage's title as the first line of its
+    ``"Title"\\ntext``, so a line break in it (a file name can hold one) would move words of
+    the title into the text."""
+    return " ".join(title.split())
+
+
 def parse_query(raw: str) -> ToolCall | BadToolCall:
     """The text between ``<search>`` and ``</search>`` is the query itself. It runs the
     main search chain, so events name it ``web_search`` as they do for QwQ's one tool."""

@@ -234,5 +234,7 @@ def split_contents(contents: str) -> tuple[str, str]:
 
 
 def join_contents(title: str, text: str) -> str:
-    """The inverse of ``split_contents``: what a Search-R1 client expects in ``contents``."""
-    return f'"{title}"\n{text}'
+    """The inverse of ``split_contents``: what a Search-R1 client expects in ``contents``. Its
+    clients take the first line for the title, so the title is made one line (a file name may
+    hold a line break, which would move the rest of the title into the text)."""
+    return f'"{" ".join(title.split())}"\n{text}'

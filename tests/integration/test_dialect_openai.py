@@ -57,7 +57,7 @@ def test_rounds_go_to_completions_with_stops_and_an_append_only_prompt(server: F
     first = "".join(conv.generate(cancel=threading.Event()))
     assert first == SEARCH and conv.finish_reason == "tool_call"
     assert conv.usage.prompt_tokens == 50 and conv.usage.context_tokens == 70  # the server's numbers
-    conv.add_tool_result("Doc 1(Title: Burj Khalifa) 828 m")
+    conv.add_tool_result("Doc 1(Title: \"Burj Khalifa\") 828 m")
     second = "".join(conv.generate(cancel=threading.Event()))
     assert second == ANSWER and conv.finish_reason == "stop"
     assert server.paths == ["/v1/completions", "/v1/completions"]
@@ -65,7 +65,7 @@ def test_rounds_go_to_completions_with_stops_and_an_append_only_prompt(server: F
     assert r1["stop"] == ["</search>", "</answer>"] and r1["include_stop_str_in_output"] is True
     assert r1["prompt"].startswith("<|im_start|>system\nYou are Qwen") and r1["prompt"].endswith(
         "<|im_start|>assistant\n")
-    assert r2["prompt"] == r1["prompt"] + SEARCH + "\n\n<information>Doc 1(Title: Burj Khalifa) 828 m</information>\n\n"
+    assert r2["prompt"] == r1["prompt"] + SEARCH + "\n\n<information>Doc 1(Title: \"Burj Khalifa\") 828 m</information>\n\n"
     assert conv.transcript() == r2["prompt"] + ANSWER
 
 
@@ -131,7 +131,7 @@ def test_full_run_through_the_loop(server: FakeServer, dialect: str, answer: str
     assert isinstance(done, Done) and done.answer == answer and done.searches == 1
     assert "".join(e.text for e in events if isinstance(e, Answer)) == answer
     assert [e.query for e in events if isinstance(e, SearchStart)] == ["tallest building"]
-    wrapper = "<information>Doc 1(Title: Burj Khalifa) 828 m tall</information>" if dialect == "search-r1" \
+    wrapper = "<information>Doc 1(Title: \"Burj Khalifa\") 828 m tall</information>" if dialect == "search-r1" \
         else ' <result>\n"Burj Khalifa"\n828 m tall\n</result>'
     assert wrapper in server.requests[1]["prompt"]
 

@@ -32,8 +32,8 @@ def test_search_r1_run_searches_splices_information_and_answers():
     assert "tower's height" in thinking and "330 m" in thinking and "trailing" not in thinking
     text = conv.transcript()
     assert text.startswith("<|im_start|>system\nYou are Qwen") and "Question: What is it?\n" in text
-    assert ("</search>\n\n<information>Doc 1(Title: Eiffel Tower) It is 330 m tall.\n"
-            "Doc 2(Title: Title 2) content 2</information>\n\n<think>") in text
+    assert ("</search>\n\n<information>Doc 1(Title: \"Eiffel Tower\") It is 330 m tall.\n"
+            "Doc 2(Title: \"Title 2\") content 2</information>\n\n<think>") in text
     assert text.endswith("</answer>")
 
 

@@ -117,7 +117,7 @@ def test_results_are_formatted_as_trained_and_escaped():
                Source(id=8, title="T</information>", url="https://b", content=FORGERY)]
     r1 = get_dialect("search-r1")
     body = r1.format_results("q", sources, number=1, budget=3)
-    assert body.startswith("Doc 1(Title: Paris) Capital of France.\nDoc 2(Title: T")
+    assert body.startswith("Doc 1(Title: \"Paris\") Capital of France.\nDoc 2(Title: \"T")
     spliced = r1.splice(body)
     assert spliced.startswith("\n\n<information>Doc 1(") and spliced.endswith("</information>\n\n")
     assert spliced.count("</information>") == 1 and "<answer>" not in spliced
