@@ -90,15 +90,15 @@ class LocalServer:
 
     def __enter__(self) -> "LocalServer":
         import threading
-        import time
+
+        from tests.waiting import wait_until
 
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
+        wait_until(lambda: self._server.started or not self._thread.is_alive(),
+                   f"the test server on {self.url} starting")
+        if not self._server.started:
+            raise RuntimeError(f"the test server on {self.url} stopped before it started (see its log above)")
         return self
 
     def __exit__(self, *_exc) -> None:

@@ -13,6 +13,7 @@ from gradio_client import Client
 import app
 from agent.config import Settings
 from tests.ui_helpers import DATA, serve, start_app_on_free_port
+from tests.waiting import wait_until
 
 QUESTION = "What is the capital of France?"
 
@@ -25,10 +26,7 @@ def test_stop_signal_mid_answer_exits_cleanly(sig: signal.Signals) -> None:
     try:
         c = Client(f"http://127.0.0.1:{port}/", verbose=False)
         job = c.submit(QUESTION, [], 5, "fixture", 5, 0.6, 1024, api_name="/ask")
-        deadline = time.monotonic() + 60
-        while not job.outputs() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert job.outputs(), "the answer never started streaming"
+        wait_until(job.outputs, "the answer starting to stream", timeout=60)
         assert not job.done()
         proc.send_signal(sig)
         sent = time.monotonic()
@@ -52,18 +50,13 @@ def test_close_cancels_running_answers_and_deletes_uploads(tmp_path: Path) -> No
     try:
         c = Client(url, verbose=False)
         c.submit(QUESTION, [], 5, "fixture", 5, 0.6, 1024, api_name="/ask")
-        deadline = time.monotonic() + 60
-        while not built.runtime.sessions.live() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        (session,) = built.runtime.sessions.live()
+        (session,) = wait_until(built.runtime.sessions.live, "the browser session registering", timeout=60)
         doc = tmp_path / "notes.txt"
         doc.write_text("The harbour master keeps the tide tables.", encoding="utf-8")
         session.documents.add([str(doc)])
         folder = session.documents.folder
         assert folder is not None and folder.exists()
-        while session.cancel is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        running = session.cancel
+        running = wait_until(lambda: session.cancel, "the session's answer starting", timeout=60)
         assert running is not None and not running.is_set()
     finally:
         closer = threading.Thread(target=built.close)

@@ -6,11 +6,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "eval"
@@ -122,10 +123,9 @@ def test_ctrl_c_keeps_complete_lines_and_the_rerun_resumes(tmp_path, stop):
                              "--out", str(tmp_path), "--no-progress", *ENGINE],
                             cwd=ROOT, env=env(DEEPSEARCH_SCRIPT_DELAY="0.03"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
     path = tmp_path / "results.jsonl"
-    while time.monotonic() < deadline and not (path.exists() and path.read_text().count("\n") >= 1):
-        time.sleep(0.05)
+    wait_until(lambda: path.exists() and path.read_text().count("\n") >= 1,
+               f"a first complete line in {path}", timeout=60)
     proc.send_signal(stop)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -3,7 +3,6 @@ really are in flight at once, and the server sees each question exactly as writt
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -29,6 +28,9 @@ class FakeVllm:
 
     def __init__(self) -> None:
         self.lock, self.in_flight, self.peak = threading.Lock(), 0, 0
+        # Each answer waits (up to a deadline) until this many requests are on the server at once.
+        self.together = threading.Condition(self.lock)
+        self.expected_together = 4
         self.bodies: list[dict] = []
         fake = self
 
@@ -47,10 +49,11 @@ class FakeVllm:
                     fake.bodies.append(body)
                     fake.in_flight += 1
                     fake.peak = max(fake.peak, fake.in_flight)
+                    fake.together.notify_all()
+                    fake.together.wait_for(lambda: fake.peak >= fake.expected_together, timeout=30)
                 try:
                     question = body["messages"][-1]["content"]
                     text = f"Let me recall.\n</think>\n\nI believe so.\n\nFinal answer: {ANSWERS.get(question, '?')}"
-                    time.sleep(0.3)  # long enough for every worker to have sent its request
                     events = [{"id": "c", "object": "chat.completion.chunk", "model": MODEL,
                                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]},
                               {"id": "c", "object": "chat.completion.chunk", "model": MODEL,
@@ -100,7 +103,7 @@ def test_concurrent_questions_reach_the_server_together_as_written(vllm, tmp_pat
                               settings_summary={})
     finally:
         backend.close()
-    assert vllm.peak == 4  # all four questions were on the server at once
+    assert vllm.peak == 4, f"only {vllm.peak} of the four questions were on the server at once"
     s = outcome.summary
     assert (s["n"], s["em"], s["errors"]) == (4, 0.75, 0)  # only Marlowe is wrong
     users = sorted(b["messages"][-1]["content"] for b in vllm.bodies)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from agent.events import Answer, Done
 from ui.runtime import ModelLoader, Runtime
+from tests.waiting import wait_until
 from ui.session import UISession
 
 META = {"question": "Why?", "model": "test"}
@@ -24,6 +24,21 @@ def runtime() -> Runtime:
     settings = Settings(backend="scripted")
     backend = ScriptedBackend(rounds=["Hi.</think>\n\nHello."], settings=settings)
     return Runtime(settings=settings, backend=backend, loader=ModelLoader(backend, label="test"))
+
+
+class WatchedLock:
+    """A lock that records which threads came to take it, so a test knows one is waiting."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.arriving: set[threading.Thread] = set()
+
+    def __enter__(self) -> None:
+        self.arriving.add(threading.current_thread())
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 def exporting(monkeypatch: pytest.MonkeyPatch, between) -> None:
@@ -60,10 +75,11 @@ def test_tab_closed_mid_write_waits_for_it_then_deletes_everything(monkeypatch: 
     folder = session.new_export_dir()
     session.conversation.add(META, [Answer(text="Because."), Done(answer="Because.")])
     closer = threading.Thread(target=session.close)
+    lock = session._export_lock = WatchedLock()
 
     def tab_closes() -> None:
-        closer.start()
-        time.sleep(0.3)  # the unload handler runs now, on its own thread
+        closer.start()  # the unload handler runs now, on its own thread
+        wait_until(lambda: closer in lock.arriving, "the closing tab reaching the export folder's lock")
 
     exporting(monkeypatch, tab_closes)
     html, md = session.write_conversation()
