@@ -26,3 +26,16 @@ def wait_until(condition: Callable[[], T], what: str, *, timeout: float = DEADLI
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what}: did not happen within {timeout:g} s")
         time.sleep(interval)
+
+
+def stays_false(condition: Callable[[], object], what: str, *, for_s: float = 0.5,
+                interval: float = 0.01) -> None:
+    """Fail at once if ``condition`` becomes true within ``for_s`` seconds. Only for checking that
+    something does NOT happen (a second request, a late frame): absence can only be watched for a
+    while. Never a way to let something else finish first; that is ``wait_until``'s job."""
+    deadline = time.monotonic() + for_s
+    while time.monotonic() < deadline:
+        if condition():
+            raise AssertionError(f"{what}: happened")
+        time.sleep(interval)
+    assert not condition(), f"{what}: happened"

@@ -31,6 +31,7 @@ from agent.parser import StreamParser
 from agent.prompt import WEB_SEARCH_TOOL
 from agent.search import SearchChain
 from agent.search.fixture import FixtureProvider
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "Qwen/QwQ-32B-AWQ"
@@ -451,21 +452,22 @@ def test_base_url_is_required_and_checked() -> None:
 # ---------------------------------------------------------------- cancel
 
 def test_cancel_mid_stream_ends_the_round_and_closes_the_connection(server: FakeServer) -> None:
-    server.queue.append(sse(*[think(f"t{i} ") for i in range(50)], delay=2.0))
+    # The next event comes 30 s after the first: ending long before it is ending on the cancel.
+    server.queue.append(sse(*[think(f"t{i} ") for i in range(50)], delay=30.0))
     conv = OpenAIBackend(settings=settings_for(server.url)).start(MESSAGES, [WEB_SEARCH_TOOL])
     cancel, got, finished = threading.Event(), [], threading.Event()
 
     def consume() -> None:
-        got.extend(conv.generate(cancel=cancel))
+        for piece in conv.generate(cancel=cancel):
+            got.append(piece)
         finished.set()
 
     threading.Thread(target=consume, daemon=True).start()
-    assert server.first_event_sent.wait(5)
-    time.sleep(0.2)  # the reader is now blocked waiting for the next (slow) event
+    wait_until(lambda: got == ["t0 "], "the first event reaching the reader")  # now it waits for the next
     cancel.set()
-    assert finished.wait(1.5), "the round did not end promptly after cancel"
+    assert finished.wait(10), "the round did not end after cancel (the next event is 30 s away)"
     assert conv.finish_reason == "cancelled" and got == ["t0 "]
-    assert server.client_gone.wait(1.5), "the server never saw the connection close"
+    assert server.client_gone.wait(10), "the server never saw the connection close"
 
 
 def test_loop_closing_the_generator_closes_the_stream(server: FakeServer) -> None:
@@ -475,7 +477,7 @@ def test_loop_closing_the_generator_closes_the_stream(server: FakeServer) -> Non
     assert next(gen) == "t0 "
     gen.close()
     assert conv.finish_reason == "cancelled"
-    assert server.client_gone.wait(2)
+    assert server.client_gone.wait(10), "the server never saw the connection close"
 
 
 # ---------------------------------------------------------------- end to end

@@ -20,6 +20,7 @@ from agent.search.fixture import FixtureProvider
 from agent.session import ChatSession
 from tests.integration.test_openai_backend import (MESSAGES, MODEL, FakeServer, body, comment, end, hang, one_round, say,
                                        server, settings_for, sse, think, usage)
+from tests.waiting import stays_false, wait_until
 
 __all__ = ["server"]  # the fixture, used by name
 
@@ -88,18 +89,19 @@ def test_a_native_tool_call_cut_before_its_finish_is_not_run(server: FakeServer)
 
 # ---------------------------------------------------------------- Stop while connecting (11.4)
 
-def test_cancel_while_the_server_has_not_answered_returns_within_a_second(server: FakeServer) -> None:
+def test_cancel_while_the_server_has_not_answered_returns_without_waiting_for_the_timeout(
+        server: FakeServer) -> None:
     server.queue.append(hang())
     conv = OpenAIBackend(settings=settings_for(server.url, openai_timeout_s=30)).start(
         MESSAGES, [WEB_SEARCH_TOOL])
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()
-    box = in_thread(lambda: list(conv.generate(cancel=cancel)), timeout=10)
-    assert box.get("value") == [] and box["seconds"] < 1.5, box
+    box = in_thread(lambda: list(conv.generate(cancel=cancel)), timeout=20)
+    assert box.get("value") == [] and box["seconds"] < 10, box  # the read timeout is 30 s
     assert conv.finish_reason == "cancelled"
-    assert server.client_gone.wait(2), "the server never saw the connection close"
-    time.sleep(0.3)
-    assert server.posts == 1  # the client's retry loop did not send the question again
+    assert server.client_gone.wait(10), "the server never saw the connection close"
+    # the client's retry loop does not send the question again
+    stays_false(lambda: server.posts > 1, "a second POST of the cancelled question")
 
 
 def test_loop_cancelled_while_connecting_ends_with_a_stopped_done(server: FakeServer) -> None:
@@ -109,26 +111,27 @@ def test_loop_cancelled_while_connecting_ends_with_a_stopped_done(server: FakeSe
     threading.Timer(0.5, cancel.set).start()
     search = SearchChain([FixtureProvider(table={}, content_chars=100)], backoff_s=0)
     box = in_thread(lambda: list(run("q?", settings=s, backend=OpenAIBackend(settings=s), search=search,
-                                     cancel=cancel)), timeout=10)
+                                     cancel=cancel)), timeout=20)
     done = box["value"][-1]
-    assert isinstance(done, Done) and done.stopped and box["seconds"] < 1.5
+    assert isinstance(done, Done) and done.stopped and box["seconds"] < 10  # the read timeout is 30 s
 
 
 # ---------------------------------------------------------------- no-progress bound (11.5)
 
 @pytest.mark.parametrize("stall", ["keepalive-comments", "empty-deltas"])
 def test_a_stream_that_never_progresses_ends_the_round_with_a_clear_error(server: FakeServer, stall) -> None:
+    # Either stall would go on for 30 s or more; the 1 s no-progress bound must end it long before.
     if stall == "keepalive-comments":
         server.queue.append(sse(think("Let me"), comment(), keepalive=0.2))
     else:
-        server.queue.append(sse(think("Let me"), *[say("") for _ in range(40)], delay=0.1))
+        server.queue.append(sse(think("Let me"), *[say("") for _ in range(300)], delay=0.1))
     backend = OpenAIBackend(settings=settings_for(server.url, openai_timeout_s=1.0))
-    box = in_thread(lambda: one_round(backend), timeout=15)
+    box = in_thread(lambda: one_round(backend), timeout=40)
     assert isinstance(box.get("error"), BackendError), box
     message = str(box["error"])
     assert "sent no new text for 1 s" in message and "DEEPSEARCH_OPENAI_TIMEOUT" in message
-    assert box["seconds"] < 4
-    assert server.client_gone.wait(2)
+    assert box["seconds"] < 15
+    assert server.client_gone.wait(10), "the server never saw the connection close"
 
 
 def test_a_slow_but_steady_stream_is_not_cut(server: FakeServer) -> None:
@@ -242,16 +245,17 @@ def test_completions_cancel_while_connecting(server: FakeServer) -> None:
     server.queue.append(hang())
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()
-    box = in_thread(lambda: completion_round(server, cancel, openai_timeout_s=30), timeout=10)
+    box = in_thread(lambda: completion_round(server, cancel, openai_timeout_s=30), timeout=20)
     conv, chunks = box["value"]
-    assert chunks == [] and conv.finish_reason == "cancelled" and box["seconds"] < 1.5
-    assert server.client_gone.wait(2)
+    assert chunks == [] and conv.finish_reason == "cancelled" and box["seconds"] < 10  # timeout: 30 s
+    assert server.client_gone.wait(10), "the server never saw the connection close"
 
 
 def test_completions_keepalives_end_the_round(server: FakeServer) -> None:
     server.queue.append(sse(text_chunk("<think> hmm"), keepalive=0.2))
-    box = in_thread(lambda: completion_round(server, openai_timeout_s=1.0), timeout=15)
-    assert "sent no new text for 1 s" in str(box.get("error")) and box["seconds"] < 4
+    box = in_thread(lambda: completion_round(server, openai_timeout_s=1.0), timeout=40)
+    # the keep-alives go on for 30 s; the 1 s no-progress bound ends the round long before
+    assert "sent no new text for 1 s" in str(box.get("error")) and box["seconds"] < 15
 
 
 def test_completions_a_server_ignoring_max_tokens_is_stopped(server: FakeServer) -> None:
@@ -280,7 +284,7 @@ def test_an_event_stream_of_some_other_api_says_so(server: FakeServer) -> None:
 
 
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
-def test_cli_stopped_while_connecting_writes_a_stopped_done_within_a_second(server: FakeServer, signum) -> None:
+def test_cli_stopped_while_connecting_writes_a_stopped_done_at_once(server: FakeServer, signum) -> None:
     import json
     import os
     import signal
@@ -294,11 +298,8 @@ def test_cli_stopped_while_connecting_writes_a_stopped_done_within_a_second(serv
     proc = subprocess.Popen([sys.executable, "-m", "agent", "q", "--json", "--backend", "openai", "--base-url",
                              server.url, "--model", MODEL, "--provider", "duckduckgo"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
-    deadline = time.monotonic() + 30
-    while server.posts == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.posts == 1, "the CLI never reached the server"
-    time.sleep(0.3)
+    wait_until(lambda: server.posts, "the CLI's question reaching the server")
+    assert server.posts == 1
     sent = time.monotonic()
     proc.send_signal(getattr(signal, signum))
     done = json.loads(proc.stdout.readline())  # the first line: nothing streamed before the stop
@@ -306,5 +307,5 @@ def test_cli_stopped_while_connecting_writes_a_stopped_done_within_a_second(serv
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert done["type"] == "done" and done["stopped"] is True and out == ""
-    assert written < 1.5, f"done came {written:.2f} s after the signal"
+    assert written < 10, f"done came {written:.2f} s after the signal (the read timeout is 30 s)"
     assert server.posts == 1
