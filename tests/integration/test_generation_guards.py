@@ -17,6 +17,7 @@ from agent.config import Settings
 from tests.integration.test_transformers_backend import MESSAGES, TOOLS, make_backend
 from ui import session as ui_session
 from ui.app_ui import Handlers
+from tests.waiting import stays_false, wait_until
 from ui.session import SessionBusy, UISession
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -35,7 +36,7 @@ class PrefillThatIgnoresStop:
             self.active += 1
             self.most = max(self.most, self.active)
         try:
-            self.release.wait(10)
+            self.release.wait(60)  # a prefill far longer than any bound the tests assert
             kwargs["streamer"].end()
             return torch.cat([kwargs["input_ids"], kwargs["input_ids"][:, -1:]], dim=1)
         finally:
@@ -51,15 +52,14 @@ def test_a_second_answer_waits_for_the_stopped_generation_thread(tiny_model_dir:
     try:
         stop_first = threading.Event()
         threading.Thread(target=lambda: list(first.generate(cancel=stop_first)), daemon=True).start()
-        deadline = time.monotonic() + 10
-        while fake.calls < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: fake.calls >= 1, "the first answer's generation starting")
         stop_first.set()  # Stop: the handler gives up after its grace, generate is still in prefill
         second_done = threading.Event()
         threading.Thread(target=lambda: (list(second.generate(cancel=threading.Event())),
                                          second_done.set()), daemon=True).start()
-        time.sleep(0.5)
-        assert fake.calls == 1 and not second_done.is_set()  # the next answer waits its turn
+        # the next answer waits its turn
+        stays_false(lambda: fake.calls > 1 or second_done.is_set(),
+                    "the second answer generating beside the stopped one")
         fake.release.set()
         assert second_done.wait(10)
         assert fake.calls == 2 and fake.most == 1
@@ -75,12 +75,13 @@ def test_stop_while_waiting_for_the_model_ends_the_round_at_once(tiny_model_dir:
     backend.model.generate = fake
     try:
         threading.Thread(target=lambda: list(first.generate(cancel=threading.Event())), daemon=True).start()
-        time.sleep(0.2)
+        wait_until(lambda: fake.calls >= 1, "the first answer's generation starting")
         cancel = threading.Event()
         threading.Timer(0.3, cancel.set).start()
         start = time.monotonic()
         assert list(second.generate(cancel=cancel)) == []
-        assert second.finish_reason == "cancelled" and time.monotonic() - start < 1.5
+        # at once, not when the first answer's 60 s prefill ends
+        assert second.finish_reason == "cancelled" and time.monotonic() - start < 10
         assert fake.calls == 1 and second.usage.rounds == 0
     finally:
         fake.release.set()

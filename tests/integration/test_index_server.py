@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ from agent.index import DocumentIndex
 from agent.index.server import create_app
 from agent.search.local import LocalProvider
 from tests.index_helpers import LocalServer, free_port, make_pdf, write_corpus
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -54,6 +54,16 @@ def test_retrieve_rejects_bad_requests_with_422(index: DocumentIndex, body: dict
     assert response.status_code == 422
 
 
+def _answer_or_exit(proc: subprocess.Popen, port: int) -> httpx.Response | str | None:
+    """The server's answer to one search, "exited" when it died, None while it is not listening yet."""
+    if proc.poll() is not None:
+        return "exited"
+    try:
+        return httpx.post(f"http://127.0.0.1:{port}/retrieve", json={"queries": ["Everest"], "topk": 1})
+    except httpx.ConnectError:
+        return None
+
+
 def test_serve_binds_loopback_by_default(index: DocumentIndex) -> None:
     root = Path(__file__).resolve().parents[2]
     errors = ""
@@ -62,14 +72,10 @@ def test_serve_binds_loopback_by_default(index: DocumentIndex) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "agent.index", "serve", "--index",
                                  str(index.directory), "--port", str(port)], cwd=root,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline, response = time.monotonic() + 60, None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                response = httpx.post(f"http://127.0.0.1:{port}/retrieve",
-                                      json={"queries": ["Everest"], "topk": 1})
-                break
-            except httpx.ConnectError:
-                time.sleep(0.2)
+        answer = wait_until(lambda proc=proc, port=port: _answer_or_exit(proc, port),
+                            f"agent.index serve answering on port {port}",
+                            timeout=60, interval=0.2)
+        response = answer if isinstance(answer, httpx.Response) else None
         if response is not None or proc.poll() is None:
             break
         errors = proc.stderr.read()

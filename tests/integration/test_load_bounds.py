@@ -4,7 +4,6 @@ and what a stalled or vanished client can hold (behaviour, never timings)."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from agent.events import Event, Thinking
+from tests.waiting import wait_until
 from ui.runtime import ModelLoader, Runtime
 from ui.session import UISession
 from ui.pacing import StreamPacer
@@ -58,7 +58,7 @@ def test_pacer_refuses_nonsense(kwargs: dict) -> None:
 def _slow_events(stop: threading.Event):
     while not stop.is_set():
         yield Thinking(text="x")
-        time.sleep(0.01)
+        stop.wait(0.01)  # a model's pace, not a wait for anything
 
 
 def test_a_streaming_answer_counts_as_live_until_its_handler_is_closed() -> None:
@@ -195,15 +195,6 @@ def _reader(url: str, session_hash: str):
     return sock
 
 
-def _wait(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_a_tab_that_stops_reading_holds_no_engine_thread_or_slot() -> None:
     from tests.integration.test_ui_api import ask, client, scripted
     from tests.ui_helpers import pump_threads, serve
@@ -213,9 +204,9 @@ def test_a_tab_that_stops_reading_holds_no_engine_thread_or_slot() -> None:
         before = pump_threads()
         _join(url, demo, "stalled", "How tall is the Eiffel Tower?")
         sock = _reader(url, "stalled")
-        assert _wait(lambda: pump_threads() - before, 10)  # its answer started
+        wait_until(lambda: pump_threads() - before, "the stalled tab's answer starting")
         # It runs to its end without anyone reading it, and the one slot is free for the next person.
-        assert _wait(lambda: not pump_threads() - before, 60), "the unread answer still holds its engine"
+        wait_until(lambda: not pump_threads() - before, "the unread answer letting go of its engine", timeout=60)
         _, chat, *_ = ask(client(url), "And now?").result(timeout=60)
         assert chat and sock.fileno() != -1  # served while the stalled tab is still connected
         sock.close()
@@ -232,9 +223,9 @@ def test_a_tab_that_goes_away_mid_answer_ends_its_generation() -> None:
         before = pump_threads()
         _join(url, demo, "gone", "How tall is the Eiffel Tower?")
         sock = _reader(url, "gone")
-        assert _wait(lambda: pump_threads() - before, 10)
+        wait_until(lambda: pump_threads() - before, "the tab's answer starting")
         sock.close()  # the tab is closed
-        assert _wait(lambda: not pump_threads() - before, 30), "the closed tab's answer is still generating"
+        wait_until(lambda: not pump_threads() - before, "the closed tab's answer ending its generation")
     finally:
         demo.close()
 

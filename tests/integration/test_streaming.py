@@ -1,12 +1,12 @@
 """The incremental detokenizer: same text as decoding everything at once."""
 
 import threading
-import time
 
 import torch
 from transformers import AutoTokenizer
 
 from agent.backends.streaming import TokenStreamer
+from tests.waiting import wait_until
 
 
 def stream(tokenizer, ids, prompt=(1, 2, 3)):
@@ -18,7 +18,8 @@ def stream(tokenizer, ids, prompt=(1, 2, 3)):
     for i in ids:
         streamer.put(torch.tensor([i]))
     streamer.end()
-    reader.join(5)
+    reader.join(30)
+    assert not reader.is_alive(), "the reader never saw the stream end"
     return out
 
 
@@ -63,9 +64,8 @@ def test_coalesced_stream_keeps_up_with_a_slow_producer(tiny_model_dir):
     streamer.put(torch.tensor([[1, 2, 3]]))
     for n, i in enumerate(ids, start=1):
         streamer.put(torch.tensor([i]))
-        deadline = time.monotonic() + 5
-        while len(out) < n and time.monotonic() < deadline:  # the next token only once this one is out
-            time.sleep(0.001)
+        # the next token only once this one is out
+        wait_until(lambda n=n: len(out) >= n, f"token {n} delivered on its own, before token {n + 1} is made")
         assert len(out) == n, f"token {n} was not delivered on its own: {out!r}"
     streamer.end()
     reader.join(5)

@@ -7,6 +7,7 @@ import re
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,11 +15,13 @@ import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from gradio_client.utils import Status
 
 import app
 from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
 from tests.ui_helpers import launch_on_free_port, pump_threads, serve
+from tests.waiting import wait_until
 from ui.pump import CRASH_MESSAGE
 from ui.mapper import ERROR_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TITLE
 
@@ -241,20 +244,15 @@ def test_stop_ends_generation_and_app_stays_usable(slow) -> None:
     c = client(url)
     before = pump_threads()
     job = ask(c, QUESTION)
-    deadline = time.monotonic() + 20
-    while len(job.outputs()) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(job.outputs()) >= 3, "three frames of the answer streaming")
     c.predict([], api_name="/stop")
     _, chat, meter, *_ = job.result(timeout=20)
     assert STOPPED_TITLE in [title(m) for m in chat] and "stopped" in meter
     assert not any("330 m" in text_of(m) for m in chat)  # the answer never came
-    time.sleep(0.3)
-    assert not pump_threads() - before, "the stopped run's engine thread is still going"
-    start = time.monotonic()
+    wait_until(lambda: not pump_threads() - before, "the stopped run's engine thread ending")
     job2 = ask(c, "Again?", chat)
-    while not job2.outputs() and time.monotonic() - start < 10:
-        time.sleep(0.02)
-    assert time.monotonic() - start < 5  # not stuck behind the stopped run
+    # not stuck behind the stopped run (which would stream its whole script first)
+    wait_until(job2.outputs, "the next question starting to stream", timeout=10)
     c.predict([], api_name="/stop")
     job2.result(timeout=20)
 
@@ -263,10 +261,9 @@ def test_full_queue_says_busy(slow) -> None:
     _, url = slow
     clients = [client(url) for _ in range(3)]
     running = ask(clients[0], QUESTION)
-    while not running.outputs():
-        time.sleep(0.02)
+    wait_until(running.outputs, "the first question streaming")
     waiting = ask(clients[1], QUESTION)
-    time.sleep(0.3)
+    wait_until(lambda: waiting.status().code == Status.IN_QUEUE, "the second question waiting in the queue")
     with pytest.raises(Exception) as info:
         ask(clients[2], QUESTION).result(timeout=20)
     assert "queue is full" in str(info.value).lower()
@@ -325,9 +322,10 @@ class SlowLoading(Spy):
     def __init__(self, inner, *, fail: str | None = None) -> None:
         super().__init__(inner)
         self.loaded, self.fail = False, fail
+        self.release = threading.Event()  # the test lets the load finish once it saw the status
 
     def load(self) -> None:
-        time.sleep(0.8)
+        assert self.release.wait(60), "the test never let the model finish loading"
         if self.fail:
             from agent.backends.base import BackendError
 
@@ -349,6 +347,9 @@ def test_first_question_waits_for_the_model_with_a_status(fail: str | None) -> N
     url = launch_on_free_port(demo)
     try:
         job = ask(client(url), QUESTION)
+        wait_until(lambda: any("Waiting for the model" in repr(out[1]) for out in job.outputs()),
+                   "a 'Waiting for the model' frame while the model loads")
+        backend.release.set()
         _, chat, meter, *_ = job.result(timeout=60)
         frames = [repr(out[1]) for out in job.outputs()]
     finally:
@@ -365,8 +366,6 @@ def test_first_question_waits_for_the_model_with_a_status(fail: str | None) -> N
 def test_stop_replies_only_after_the_answer_stopped_streaming() -> None:
     """Stop's reply must be the browser's last word: a frame of the stopped answer arriving after
     it would put "thinking…" back in the meter (seen once in CI)."""
-    import threading
-
     from agent.session import build_backend
     from ui.app_ui import Handlers
     from ui.runtime import ModelLoader, Runtime
@@ -380,11 +379,11 @@ def test_stop_replies_only_after_the_answer_stopped_streaming() -> None:
     streaming = threading.Thread(target=lambda: [frames.append(time.monotonic())
                                                  for _ in handlers.ask(QUESTION, [], session)])
     streaming.start()
-    while len(frames) < 3:
-        time.sleep(0.01)
+    wait_until(lambda: len(frames) >= 3, "three frames of the answer")
     chat, meter = handlers.stop([{"role": "user", "content": QUESTION}], session)
     replied = time.monotonic()
-    streaming.join(5)
+    streaming.join(30)
+    assert not streaming.is_alive(), "the stopped answer's handler did not return"
     assert meter.endswith("· stopped") and STOPPED_TITLE in [title(m) for m in chat]
     assert frames[-1] <= replied, "the stopped answer sent a frame after Stop had replied"
 
