@@ -160,7 +160,7 @@ class _JsonPrinter:
 def _recorder(args: argparse.Namespace, settings: Settings, backend):
     if not args.trace:
         return None
-    from .trace import TraceError, TraceWriter
+    from .records.trace import TraceError, TraceWriter
 
     try:
         return TraceWriter(args.trace, question=args.question, settings=settings,
@@ -172,8 +172,8 @@ def _recorder(args: argparse.Namespace, settings: Settings, backend):
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .replay import replay
-    from .trace import TraceError
+    from .records.replay import replay
+    from .records.trace import TraceError
 
     if not 0 <= args.speed < math.inf:  # also refuses NaN
         return _usage(f"--speed must be a finite number, 0 (at once) or more, got {args.speed!r}")
@@ -193,8 +193,8 @@ _FORMAT_NAMES = {"md": "Markdown", "html": "HTML"}
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .report import export
-    from .trace import TraceError
+    from .records.report import export
+    from .records.trace import TraceError
 
     if not args.output:
         return _usage("--export needs -o OUT, the file to write (or -o - for stdout)")
@@ -221,7 +221,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _count_runs(path: str) -> int:
-    from .trace import read_runs
+    from .records.trace import read_runs
 
     return len(read_runs(path))
 

@@ -8,7 +8,7 @@ engine itself never imports gradio or ``ui/``.
 from __future__ import annotations
 
 from .backends.base import Backend, BackendError
-from .citations import CITATION, citation_numbers, cited_ids, display_numbering, renumber, without_link_targets
+from .text.citations import CITATION, citation_numbers, cited_ids, display_numbering, renumber, without_link_targets
 from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, install_log_redaction,
                      load_dotenv_file, redact, settings_from_env)
 from .events import (Answer, Done, Error, Event, RefusedCall, RunEnd, RunStats, SearchDone, SearchStart, SourceRef,
@@ -17,15 +17,15 @@ from .files import unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .gpu import on_zero_gpu
 from .index import DocumentIndex, IndexUnavailable
-from .markdown_code import code_regions, outside_code
+from .text.markdown_code import code_regions, outside_code
 from .loop import REFUSAL_REASONS, InputError, validate_question
 from .search import build_search
-from .safe_url import safe_http_url, visible_url
+from .text.safe_url import safe_http_url, visible_url
 from .session import ChatSession, build_backend
 from .records.conversation import Conversation, Turn
-from .replay import MAX_REPLAY_PAUSE_S, pace, replay
-from .report import export_events, export_runs
-from .trace import TraceError, TraceWriter, read_trace
+from .records.replay import MAX_REPLAY_PAUSE_S, pace, replay
+from .records.report import export_events, export_runs
+from .records.trace import TraceError, TraceWriter, read_trace
 
 __all__ = [
     "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "STOP_SIGNALS", "Answer", "Backend",

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (ConfigDict, Field, PlainValidator, SerializerFunctionWrapHandler, Strict, TypeAdapter,
                       ValidationError, computed_field, model_serializer, model_validator)
 
-from .citations import display_numbering
+from .text.citations import display_numbering
 
 # How one round of generation ended (``Conversation.finish_reason``).
 FinishReason = Literal["stop", "tool_call", "length", "cancelled", "context"]

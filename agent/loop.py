@@ -15,7 +15,7 @@ from typing import Any, Callable, Generator, Iterable, Iterator
 
 from .errors import SearchCancelled, UsageError
 from .backends.base import Backend, BackendError, Conversation, round_token_limit
-from .citations import cited_ids
+from .text.citations import cited_ids
 from .config import Settings, encodable, redact
 from .events import (Answer, Done, Error, Event, FinishReason, RefusalReason, RefusedCall, RunEnd, RunStats,
                      SearchDone, SearchStart, Thinking)

@@ -33,11 +33,11 @@ def build_backend(settings: Settings) -> Backend:
                 raise ValueError("the scripted backend needs a model script (--model-script FILE)")
             return ScriptedBackend.from_file(settings.model_script, settings=settings)
         case "transformers":
-            from .backends.transformers import TransformersBackend
+            from .backends.local.transformers import TransformersBackend
 
             return TransformersBackend(settings=settings)
         case "openai":
-            from .backends.openai import OpenAIBackend
+            from .backends.openai.backend import OpenAIBackend
 
             return OpenAIBackend(settings=settings)
 

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markdown import Markdown
 
-from .citations import display_numbering, renumber
+from .text.citations import display_numbering, renumber
 from .events import Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
 from .loop import REFUSAL_REASONS
 

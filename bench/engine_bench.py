@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from agent.backends.transformers import TransformersBackend
+from agent.backends.local.transformers import TransformersBackend
 from agent.config import Settings
 from agent.events import Done
 from agent.loop import run
@@ -287,11 +287,11 @@ def measure_components(tokenizer: Any, *, tokens: int = 4000) -> dict[str, float
 
     from transformers import TextIteratorStreamer
 
-    from agent.backends.streaming import TokenStreamer
+    from agent.backends.local.streaming import TokenStreamer
 
     from agent.events import Thinking
     from agent.parser import StreamParser
-    from agent.trace import TraceWriter
+    from agent.records.trace import TraceWriter
 
     ids = corpus_ids(tokenizer, tokens)
     tensors = [torch.tensor([i]) for i in ids]

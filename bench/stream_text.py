@@ -27,8 +27,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from agent.backends.base import Usage  # noqa: E402
-from agent.backends.openai_link import RoundLink  # noqa: E402
-from agent.backends.openai_stream import Round, RoundReader  # noqa: E402
+from agent.backends.openai.link import RoundLink  # noqa: E402
+from agent.backends.openai.stream import Round, RoundReader  # noqa: E402
 
 DELTA = "word "  # one token per delta, as vLLM streams
 

@@ -6,7 +6,7 @@ the download always holds everything asked so far -- up to ``max_runs`` answers,
 number of turns the model remembers, so a long chat neither grows a session's memory nor
 each answer's export work without bound. The streamed deltas of a run are kept joined (one
 event per stretch of thinking or answer, not one per token). The engine writes the reports
-(``agent.report.export_runs``); this only keeps the runs and names the files.
+(``agent.records.report.export_runs``); this only keeps the runs and names the files.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from ..errors import UsageError
 from ..files import lenient_key, read_json_file
 from ..config import Settings
 from ..dialects import get_dialect
-from ..citations import CITATION
+from ..text.citations import CITATION
 from .base import BackendError, FinishReason, Usage, approx_tokens, round_token_limit
 
 # A numbered source in a spliced QwQ observation (agent.dialects.qwq.format_results): "[7] Title\nURL: ..."

@@ -22,7 +22,7 @@ from ..flags import STOP_SIGNALS, engine_flags, settings_from_args
 from ..search import build_search
 from ..search.fixture import FixtureError
 from ..session import build_backend
-from ..trace import TraceError
+from ..records.trace import TraceError
 from .dataset import DatasetError, FieldMap, load_dataset
 from .one import Asker, NoteBackend
 from .prediction import answer_instruction

@@ -14,10 +14,10 @@ from ..backends.base import Backend, BackendError, Conversation
 from ..config import Settings, redact
 from ..events import Done, Error
 from ..loop import InputError
-from ..report import export
+from ..records.report import export
 from ..search import SearchChain
 from ..session import ChatSession
-from ..trace import TraceError, TraceWriter
+from ..records.trace import TraceError, TraceWriter
 from .dataset import Question
 from .prediction import extract_prediction
 from .results import End, Result, Verdict

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter
 
-from ..citations import CITATION
+from ..text.citations import CITATION
 from ..config import redact
 from ..events import EVENT, Answer, Done, Error, Event, SourceRef, Thinking
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from ..errors import SearchError as SearchError  # re-exported: the provider protocol names it
-from ..safe_url import is_http_url
+from ..text.safe_url import is_http_url
 
 SourceKind = Literal["web", "document"]
 

@@ -15,7 +15,7 @@ from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..events import SourceRef
-from ..safe_url import is_http_url
+from ..text.safe_url import is_http_url
 from .base import SearchResult, SourceKind
 
 _TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref_src")

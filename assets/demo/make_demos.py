@@ -61,7 +61,7 @@ def record_stopped(name: str) -> None:
     from agent.config import settings_from_env
     from agent.events import Answer
     from agent.session import ChatSession, build_backend
-    from agent.trace import TraceWriter
+    from agent.records.trace import TraceWriter
 
     settings = settings_from_env(model=MODEL, model_script=str(SCRIPT), search_fixture=str(SEARCH))
     backend = build_backend(settings)

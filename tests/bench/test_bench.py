@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from agent.backends.transformers import TransformersBackend
+from agent.backends.local.transformers import TransformersBackend
 from agent.config import Settings
 from bench import engine_bench, gpu, gpu_model, stop_check
 from bench.run import GOALS, SMOKE, report, run_all

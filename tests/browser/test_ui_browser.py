@@ -356,7 +356,7 @@ def test_empty_and_over_long_questions(browser, ui) -> None:
 
 
 def test_trace_upload_replays_with_panels(browser, ui, tmp_path: Path) -> None:
-    from agent import trace
+    from agent.records import trace
     path = tmp_path / "recorded.jsonl"
     bad = SourceRef(id=1, title="<img src=x onerror=alert(7)>", url="javascript:alert(7)")
     good = SourceRef(id=2, title="Good source", url="https://example.org/good")
@@ -379,7 +379,7 @@ def test_trace_upload_replays_with_panels(browser, ui, tmp_path: Path) -> None:
 
 
 def test_app_replay_flag_plays_a_recording_on_open(browser, tmp_path: Path) -> None:
-    from agent import trace
+    from agent.records import trace
     path = tmp_path / "kiosk.jsonl"
     source = SourceRef(id=1, title="Kiosk source", url="https://example.org/kiosk")
     writer = trace.TraceWriter(path, question="Kiosk question", model="script:test",

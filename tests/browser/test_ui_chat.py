@@ -15,7 +15,7 @@ from tests.browser.test_ui_browser import (ANSWER, DATA, SHOWN_JS, TITLES, ask, 
 from tests.integration.test_openai_backend import FakeServer, end, hang, say, settings_for, sse
 from tests.ui_helpers import pump_threads, serve
 
-from agent import trace
+from agent.records import trace
 from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
 

@@ -11,7 +11,7 @@ import pytest
 
 from agent.config import Settings
 from agent.events import Done, RunStats, Thinking
-from agent.trace import TraceWriter
+from agent.records.trace import TraceWriter
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parents[1] / "data"

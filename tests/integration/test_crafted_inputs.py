@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.trace import read_trace
+from agent.records.trace import read_trace
 from tests.engine_helpers import answer, call
 from tests.integration.test_cli import FIXTURE, ROOT, SCRIPT, cli, env, events
 

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from agent.backends.openai import OpenAIBackend
+from agent.backends.openai.backend import OpenAIBackend
 from agent.dialects import get_dialect
 from agent.events import Answer, Done, SearchStart
 from agent.loop import run

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from transformers import AutoConfig, AutoTokenizer
 
-from agent.backends.stops import round_stops
-from agent.backends.transformers import TransformersBackend
+from agent.backends.local.stops import round_stops
+from agent.backends.local.transformers import TransformersBackend
 from agent.config import Settings
 from agent.dialects import get_dialect
 from agent.events import Answer, Done, SearchStart

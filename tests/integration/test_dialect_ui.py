@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from agent import trace
+from agent.records import trace
 from agent.config import Settings
 from agent.events import Done
 from tests.integration.test_dialect_runs import R1_ANSWER, R1_SEARCH

@@ -272,7 +272,7 @@ def test_download_buttons_are_rebuilt_only_to_show_or_hide_them() -> None:
 
 def test_the_conversation_download_keeps_the_remembered_turns_with_deltas_joined() -> None:
     from agent.events import Answer, SearchStart
-    from agent.report import export_runs
+    from agent.records.report import export_runs
     from ui.conversation_export import ConversationExport, joined
 
     deltas = [Thinking(text="Let "), Thinking(text="me look."), SearchStart(query="q", round=1, max_searches=5),

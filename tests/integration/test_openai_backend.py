@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import pytest
 
 from agent.backends.base import BackendError
-from agent.backends.openai import OpenAIBackend, OpenAIConfigError
+from agent.backends.openai.backend import OpenAIBackend, OpenAIConfigError
 from agent.config import Settings
 from agent.events import Done, Error, SearchDone
 from agent.loop import run
@@ -577,7 +577,7 @@ def test_a_bug_of_ours_is_never_reported_as_the_servers_fault(server: FakeServer
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Only decoding the server's event is guarded: an error in what we do with good data
     propagates as itself (an internal error in the CLI and UI), not "the server sent ..."."""
-    from agent.backends import openai_stream
+    from agent.backends.openai import stream as openai_stream
 
     def broken(self, text: str) -> None:
         raise AttributeError("a bug in our own counting")

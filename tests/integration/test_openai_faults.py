@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from agent.backends.base import BackendError
-from agent.backends.openai import OpenAIBackend
+from agent.backends.openai.backend import OpenAIBackend
 from agent.events import Answer, Done, Error
 from agent.loop import run
 from agent.prompt import WEB_SEARCH_TOOL

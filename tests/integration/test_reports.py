@@ -14,8 +14,8 @@ from markdown_it import MarkdownIt
 
 from agent.config import Settings
 from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef, Thinking
-from agent.report import export, export_events, export_runs
-from agent.trace import TraceWriter, read_runs
+from agent.records.report import export, export_events, export_runs
+from agent.records.trace import TraceWriter, read_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = SourceRef(id=1, title="Eiffel Tower", url="https://en.wikipedia.org/wiki/Eiffel_Tower")

@@ -5,7 +5,7 @@ import threading
 import torch
 from transformers import AutoTokenizer
 
-from agent.backends.streaming import TokenStreamer
+from agent.backends.local.streaming import TokenStreamer
 from tests.waiting import wait_until
 
 

@@ -190,7 +190,7 @@ def test_document_search_prints_no_escape_sequences(tmp_path: Path, capsys: pyte
 @pytest.mark.parametrize("interrupt", [True, False], ids=["ctrl-c", "reader-left"])
 def test_a_replay_whose_reader_goes_away_ends_quietly(tmp_path: Path, interrupt: bool) -> None:
     from agent.config import Settings
-    from agent.trace import TraceWriter
+    from agent.records.trace import TraceWriter
 
     trace = tmp_path / "slow.jsonl"
     times = iter([0.0] + [i * 0.01 for i in range(2000)])

@@ -19,9 +19,9 @@ from agent.events import (Answer, Done, Error, RefusedCall, RunStats, SearchDone
                           Thinking, to_dict)
 from agent.search import SearchChain
 from agent.session import ChatSession
-from agent.replay import MAX_REPLAY_PAUSE_S, replay
-from agent.report import export, export_events
-from agent.trace import TRACE_VERSION, TraceError, TraceWriter, read_runs, read_trace
+from agent.records.replay import MAX_REPLAY_PAUSE_S, replay
+from agent.records.report import export, export_events
+from agent.records.trace import TRACE_VERSION, TraceError, TraceWriter, read_runs, read_trace
 from tests.engine_helpers import FakeProvider, answer, call, result
 
 

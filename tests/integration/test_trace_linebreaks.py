@@ -15,8 +15,8 @@ import pytest
 from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from agent.events import Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef, Thinking
-from agent.report import export
-from agent.trace import TraceWriter, read_runs, read_trace
+from agent.records.report import export
+from agent.records.trace import TraceWriter, read_runs, read_trace
 from ui.recording import Recorder
 from ui.runtime import Runtime
 

@@ -17,9 +17,9 @@ from typing import Any, Iterator
 import pytest
 import torch
 
-from agent.backends import transformers as tb
+from agent.backends.local import transformers as tb
 from agent.backends.base import BackendError
-from agent.backends.transformers import TransformersBackend, TransformersConversation
+from agent.backends.local.transformers import TransformersBackend, TransformersConversation
 from agent.config import Settings
 
 MESSAGES = [

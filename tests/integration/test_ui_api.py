@@ -30,7 +30,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 CANARY = "tvly-CANARY-0123456789"
 QUESTION = "How tall is the Eiffel Tower?"
 
-from agent import trace  # noqa: E402
+from agent.records import trace  # noqa: E402
 
 
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from agent.backends.base import BackendError
-from agent.backends.openai import OpenAIBackend
+from agent.backends.openai.backend import OpenAIBackend
 from agent.config import Settings, SettingsError, display_url, redact, settings_from_env
 from tests.ui_helpers import serve
 from ui.app_ui import settings_info

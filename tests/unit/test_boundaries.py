@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CODE = ["agent", "ui", "bench", "devtools", "app.py"]
 # Modules any backend may use; otherwise a backend imports only its own family
 # (``openai`` and ``openai_errors``, ``openai_completions``...), never another backend.
-SHARED_BACKEND_MODULES = {"agent.backends.base", "agent.backends.kv_cache", "agent.backends.sizing",
-                          "agent.backends.streaming", "agent.backends.stops"}
+SHARED_BACKEND_MODULES = {"agent.backends.base", "agent.backends.local.kv_cache", "agent.backends.local.sizing",
+                          "agent.backends.local.streaming", "agent.backends.local.stops"}
 
 
 def backend_family(module: str) -> str:
@@ -91,7 +91,7 @@ def test_every_module_keeps_the_import_rules() -> None:
 @pytest.mark.parametrize("module,source,rule", [
     ("ui.session", "from agent.backends.base import Backend", "agent.api only"),
     ("app", "from agent.__main__ import engine_flags", "__main__"),
-    ("agent.backends.openai", "from .scripted import approx_tokens", "another backend"),
+    ("agent.backends.openai.backend", "from .scripted import approx_tokens", "another backend"),
     ("bench.common", "from tests.tiny_model import build_tiny_model", "devtools"),
     ("agent.loop", "def f():\n    import gradio", "never imports gradio"),
 ])

@@ -13,9 +13,9 @@ import pytest
 
 from agent.__main__ import main
 from agent.backends.scripted import ScriptedBackend
-from agent.citations import display_numbering, renumber
+from agent.text.citations import display_numbering, renumber
 from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef, Thinking, from_dict, to_dict
-from agent.report import export, export_runs
+from agent.records.report import export, export_runs
 from agent.search import SearchChain
 from agent.session import ChatSession
 from agent.terminal import TerminalPrinter

@@ -14,7 +14,7 @@ from agent.eval.results import read_results
 from agent.eval.runner import pending_questions, run_dataset
 from agent.search import build_search
 from agent.session import build_backend
-from agent.trace import read_trace
+from agent.records.trace import read_trace
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "eval"
 CATALOGUE, SEARCH = DATA / "catalogue.json", DATA / "search.json"

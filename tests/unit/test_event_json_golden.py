@@ -12,7 +12,7 @@ from pathlib import Path
 from agent.config import Settings
 from agent.events import (Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef, Thinking,
                           json_line, to_dict)
-from agent.trace import TraceWriter, read_trace
+from agent.records.trace import TraceWriter, read_trace
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "json_golden" / "events.jsonl"
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from agent.events import Answer, Done, Error, RefusedCall, SearchDone, SearchStart, Thinking
-from agent.citations import cited_ids
+from agent.text.citations import cited_ids
 from agent.loop import InputError, run
 from agent.search import SourceRegistry
 from tests.engine_helpers import (FakeProvider, answer, call, done_of, result, run_script,

@@ -8,7 +8,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from agent.markdown_code import code_regions, outside_code, unclosed_fence
+from agent.text.markdown_code import code_regions, outside_code, unclosed_fence
 
 CASES = [
     ("a\n~~~\n<b1>\n~~~\nb <b2>", ["~~~\n<b1>\n~~~"]),

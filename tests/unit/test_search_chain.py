@@ -6,7 +6,7 @@ import pytest
 
 from agent.search.base import SearchResult, clean_text
 from agent.search.fixture import FixtureError, FixtureProvider
-from agent.safe_url import is_http_url
+from agent.text.safe_url import is_http_url
 from agent.search.sources import SourceRegistry, normalise_url
 
 

@@ -448,7 +448,7 @@ def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():
     """Streaming renders only the tail after the last paragraph; the result must not differ."""
     import random
 
-    from agent.citations import display_numbering
+    from agent.text.citations import display_numbering
     from ui.citations import link_citations, neutralise
     from ui.mapper import AnswerView
 

@@ -9,7 +9,7 @@ import re
 import gradio as gr
 
 from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef, Thinking, to_dict
-from agent.trace import read_trace
+from agent.records.trace import read_trace
 from ui.conversation_export import ConversationExport
 from ui.history import normalise_history
 from ui.mapper import DRAFT_TITLE, SOURCES_TITLE, AnswerView

@@ -10,10 +10,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from agent.citations import cited_ids
+from agent.text.citations import cited_ids
 from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef
-from agent.safe_url import safe_http_url
-from agent.report import export_events
+from agent.text.safe_url import safe_http_url
+from agent.records.report import export_events
 from tests.engine_helpers import answer, call, done_of, result, run_script
 from ui.citations import link_citations, neutralise, safe_url
 from ui.mapper import events_to_messages

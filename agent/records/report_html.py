@@ -8,10 +8,10 @@ from __future__ import annotations
 import html
 from typing import Any, Sequence
 
-from .answer_markdown import answer_html
-from .citations import Cite, citation_writer
-from .events import Error, SourceRef
-from .safe_url import safe_http_url, visible_url
+from ..text.answer_markdown import answer_html
+from ..text.citations import Cite, citation_writer
+from ..events import Error, SourceRef
+from ..text.safe_url import safe_http_url, visible_url
 from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
 
 

@@ -22,11 +22,11 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, Stopp
                           StoppingCriteriaList)
 
 from agent.backends.base import BackendError, FinishReason, Usage, round_token_limit
-from agent.backends.transformers_gate import GenerationGate
-from agent.backends.kv_cache import generate_kwargs as kv_generate_kwargs, new_cache
-from agent.backends.stops import RoundStops, round_stops
-from agent.backends.streaming import TokenStreamer
-from agent.backends.sizing import (available_ram_bytes, estimate_parameters, hub_reachable,
+from agent.backends.local.gate import GenerationGate
+from agent.backends.local.kv_cache import generate_kwargs as kv_generate_kwargs, new_cache
+from agent.backends.local.stops import RoundStops, round_stops
+from agent.backends.local.streaming import TokenStreamer
+from agent.backends.local.sizing import (available_ram_bytes, estimate_parameters, hub_reachable,
                                    local_weight_bytes)
 from agent.config import Settings
 from agent.dialects import Dialect, get_dialect

@@ -19,15 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ..config import Settings
-from ..dialects import Dialect
-from .base import FinishReason, approx_tokens
-from .openai_link import RoundLink
-from .openai_round import RoundConversation
-from .openai_stream import MalformedEvent, events, not_a_stream, unfinished
+from ...config import Settings
+from ...dialects import Dialect
+from ..base import FinishReason, approx_tokens
+from .link import RoundLink
+from .round import RoundConversation
+from .stream import MalformedEvent, events, not_a_stream, unfinished
 
 if TYPE_CHECKING:
-    from .openai import OpenAIBackend
+    from .backend import OpenAIBackend
 
 
 @dataclass

@@ -15,9 +15,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
-from .events import Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
-from .citations import cited_ids, display_numbering
-from .loop import REFUSAL_REASONS
+from ..events import Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
+from ..text.citations import cited_ids, display_numbering
+from ..loop import REFUSAL_REASONS
 from .trace import read_runs, read_trace
 
 SCRIPTED_BADGE = "Scripted run (not a real model)"

@@ -11,8 +11,8 @@ from typing import Callable
 
 import openai
 
-from ..config import Settings, redact
-from .base import BackendError
+from ...config import Settings, redact
+from ..base import BackendError
 
 _MAX_DETAIL = 300
 

@@ -38,9 +38,9 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Strict, TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
 
-from .errors import UsageError
-from .config import REDACTED, Settings, redact
-from .events import Done, Error, Event, from_dict, json_line, to_dict
+from ..errors import UsageError
+from ..config import REDACTED, Settings, redact
+from ..events import Done, Error, Event, from_dict, json_line, to_dict
 
 TRACE_VERSION = 2
 READABLE_VERSIONS = (1, 2)

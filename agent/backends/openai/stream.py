@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterator
 
 import openai
 
-from .base import BackendError, FinishReason, Usage, approx_tokens
-from .openai_link import LinkAborted, RoundLink
+from ..base import BackendError, FinishReason, Usage, approx_tokens
+from .link import LinkAborted, RoundLink
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from .events import Event
+from ..events import Event
 from .trace import TimedEvent, read_trace
 
 # The longest pause between two replayed events, whatever the recording says (README, Recordings).

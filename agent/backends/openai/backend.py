@@ -37,15 +37,15 @@ from typing import Any, Callable, Iterator
 
 import openai
 
-from ..config import Settings, display_url
-from ..dialects import get_dialect
-from ..prompt import render_prompt
-from .base import BackendError, FinishReason, tool_response_splice
-from .openai_completions import CompletionConversation
-from .openai_errors import ContextFull, explain_error, server_detail as _detail
-from .openai_link import RoundLink, http_client
-from .openai_round import RoundConversation
-from .openai_stream import CALL_OPEN, Round, RoundReader
+from ...config import Settings, display_url
+from ...dialects import get_dialect
+from ...prompt import render_prompt
+from ..base import BackendError, FinishReason, tool_response_splice
+from .completions import CompletionConversation
+from .errors import ContextFull, explain_error, server_detail as _detail
+from .link import RoundLink, http_client
+from .round import RoundConversation
+from .stream import CALL_OPEN, Round, RoundReader
 
 _CONTEXT_MAX = re.compile(r"maximum context length is (\d+)")
 _CONTEXT_USED = re.compile(r"(\d+) in the messages|has (\d+) input tokens|(\d+) input tokens")

@@ -8,11 +8,11 @@ import re
 from typing import Any, Sequence
 from urllib.parse import quote
 
-from .answer_markdown import answer_markdown
-from .citations import Cite, citation_writer
-from .events import Error, SourceRef
-from .markdown_code import unclosed_fence
-from .safe_url import safe_http_url, visible_url
+from ..text.answer_markdown import answer_markdown
+from ..text.citations import Cite, citation_writer
+from ..events import Error, SourceRef
+from ..text.markdown_code import unclosed_fence
+from ..text.safe_url import safe_http_url, visible_url
 from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
 
 # Inline text never starts a line, so list and heading markers need no escape;

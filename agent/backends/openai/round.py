@@ -15,14 +15,14 @@ import threading
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
-from ..config import Settings
-from .base import FinishReason, Usage, approx_tokens, round_token_limit
-from .openai_errors import ContextFull, clean_detail
-from .openai_link import RoundLink
-from .openai_stream import account, guarded, open_round
+from ...config import Settings
+from ..base import FinishReason, Usage, approx_tokens, round_token_limit
+from .errors import ContextFull, clean_detail
+from .link import RoundLink
+from .stream import account, guarded, open_round
 
 if TYPE_CHECKING:
-    from .openai import OpenAIBackend
+    from .backend import OpenAIBackend
 
 
 class RoundState(Protocol):

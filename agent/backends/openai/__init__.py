@@ -1,0 +1,1 @@
+"""An OpenAI-compatible model server as the backend: the scale-out path."""

@@ -1,0 +1,1 @@
+"""Rules about text: what a citation is, which URL may be a link, what is code."""
