@@ -11,14 +11,14 @@ from .backends.base import Backend, BackendError
 from .text.citations import CITATION, citation_numbers, cited_ids, display_numbering, renumber, without_link_targets
 from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, install_log_redaction,
                      load_dotenv_file, redact, settings_from_env)
-from .events import (Answer, Done, Error, Event, RefusedCall, RunEnd, RunStats, SearchDone, SearchStart, SourceRef,
-                     Thinking, json_line, to_dict)
+from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, RefusedCall, RunEnd, RunStats, SearchDone,
+                     SearchStart, SourceRef, Thinking, json_line, to_dict)
 from .files import unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .gpu import on_zero_gpu
 from .index import DocumentIndex, IndexUnavailable
 from .text.markdown_code import code_regions, outside_code
-from .loop import REFUSAL_REASONS, InputError, validate_question
+from .loop import InputError, validate_question
 from .search import build_search
 from .text.safe_url import safe_http_url, visible_url
 from .session import ChatSession, build_backend

@@ -41,6 +41,10 @@ RUN_ENDS: tuple[str, ...] = RunEnd.__args__  # type: ignore[attr-defined]
 
 # Why the loop answered a tool call without running it.
 RefusalReason = Literal["budget", "context", "malformed", "rounds"]
+# Why a tool call was answered without running it, as people read it.
+REFUSAL_REASONS: dict[RefusalReason, str] = {"budget": "over the search budget",
+                                             "context": "context nearly full", "malformed": "malformed",
+                                             "rounds": "over the round limit"}
 
 
 def _finite(value: float) -> float:

@@ -17,7 +17,7 @@ from .errors import SearchCancelled, UsageError
 from .backends.base import Backend, BackendError, Conversation, round_token_limit
 from .text.citations import cited_ids
 from .config import Settings, encodable, redact
-from .events import (Answer, Done, Error, Event, FinishReason, RefusalReason, RefusedCall, RunEnd, RunStats,
+from .events import (Answer, Done, Error, Event, FinishReason, RefusedCall, RunEnd, RunStats,
                      SearchDone, SearchStart, Thinking)
 from .dialects import Dialect, RoundParser, get_dialect
 from .document_tool import add_note, documents_note, parse_tool_call, tools_for
@@ -45,12 +45,6 @@ def validate_question(question: str, settings: Settings) -> str:
 
 
 PARTIAL_NOTE = "The answer shown so far is partial: it was cut off and is not kept for follow-up questions."
-
-# Why a tool call was answered without running it, as people read it.
-REFUSAL_REASONS: dict[RefusalReason, str] = {"budget": "over the search budget",
-                                             "context": "context nearly full", "malformed": "malformed",
-                                             "rounds": "over the round limit"}
-
 
 @dataclass
 class _Phase:

@@ -23,8 +23,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from .text.citations import display_numbering, renumber
-from .events import Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
-from .loop import REFUSAL_REASONS
+from .events import REFUSAL_REASONS, Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
 
 # Why a run has no answer, for each way a run can end without one.
 NO_ANSWER_WHY: dict[RunEnd, str] = {

@@ -97,18 +97,6 @@ def round_token_limit(settings: "Settings", context_tokens: int) -> int:
     return min(settings.max_new_tokens, settings.context_limit - context_tokens)
 
 
-def tool_response_splice(text: str) -> str:
-    """What the chat template renders for a tool message plus the generation prompt.
-
-    Starts by closing the assistant turn the tool call left open, so every round
-    begins inside a fresh think block, exactly as a re-render would have it.
-    """
-    return (
-        "<|im_end|>\n<|im_start|>user\n<tool_response>\n"
-        f"{text}\n</tool_response><|im_end|>\n<|im_start|>assistant\n<think>\n"
-    )
-
-
 # Digits one by one (Qwen tokenizers split numbers into digits), runs of other word
 # characters, and each punctuation mark: one token each, plus more for long words below.
 _TOKENISH = re.compile(r"\d|[^\W\d]+|[^\w\s]")

@@ -8,11 +8,23 @@ citing the numbered results.
 
 from __future__ import annotations
 
-from ..backends.base import tool_response_splice
 from ..parser import CALL_CLOSE, StreamParser, parse_call
 from ..prompt import WEB_SEARCH_TOOL, build_messages, escape_untrusted, render_prompt
 from ..search.sources import Source
 from .base import Dialect, Notes
+
+
+def tool_response_splice(text: str) -> str:
+    """What the chat template renders for a tool message plus the generation prompt.
+
+    Starts by closing the assistant turn the tool call left open, so every round
+    begins inside a fresh think block, exactly as a re-render would have it.
+    """
+    return (
+        "<|im_end|>\n<|im_start|>user\n<tool_response>\n"
+        f"{text}\n</tool_response><|im_end|>\n<|im_start|>assistant\n<think>\n"
+    )
+
 
 NOTES = Notes(
     budget_spent=("Search budget used up ({n} of {n} searches); this call was not run. "

@@ -12,7 +12,7 @@ from ..text.answer_markdown import answer_html
 from ..text.citations import Cite, citation_writer
 from ..events import Error, SourceRef
 from ..text.safe_url import safe_http_url, visible_url
-from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
+from .runs import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
 
 
 _CSS = """

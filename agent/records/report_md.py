@@ -13,7 +13,7 @@ from ..text.citations import Cite, citation_writer
 from ..events import Error, SourceRef
 from ..text.markdown_code import unclosed_fence
 from ..text.safe_url import safe_http_url, visible_url
-from .report import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
+from .runs import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
 
 # Inline text never starts a line, so list and heading markers need no escape;
 # these are the characters that could open emphasis, code, links, HTML or a table cell.

@@ -1,7 +1,11 @@
-"""The import rules of the architecture (README, Architecture), checked on every module's source.
+"""The import rules of the architecture (README, Architecture; docs/DESIGN.md, Layers), checked
+on every module's source.
 
 Each rule names who may not import what; a violation fails with the file, the
 line and the import, so a new shortcut across a boundary is caught in review.
+Two rules hold for the whole graph: no module imports a module of a higher layer
+(``LAYERS``), and no chain of imports, module-level or lazy, comes back to where
+it started.
 """
 
 from __future__ import annotations
@@ -16,12 +20,39 @@ ROOT = Path(__file__).resolve().parents[2]
 CODE = ["agent", "ui", "bench", "devtools", "app.py"]
 # Modules any backend may use; otherwise a backend imports only its own family
 # (``openai`` and ``openai_errors``, ``openai_completions``...), never another backend.
-SHARED_BACKEND_MODULES = {"agent.backends.base", "agent.backends.local.kv_cache", "agent.backends.local.sizing",
-                          "agent.backends.local.streaming", "agent.backends.local.stops"}
+SHARED_BACKEND_MODULES = {"agent.backends.base"}
+# The layers, lowest first. A module may import its own layer and the layers below it, never
+# one above; a module belongs to the layer of the longest prefix that names it. Adding a
+# package means placing it here.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("foundation: errors, files, text rules, the prompt's words", (
+        "agent", "agent.errors", "agent.files", "agent.gpu", "agent.text", "agent.prompt")),
+    ("settings", ("agent.config",)),
+    ("what a run says: events and the model's tool calls", ("agent.events", "agent.parser")),
+    ("what a run leaves: traces, replays, reports, the terminal", ("agent.records", "agent.terminal")),
+    ("documents", ("agent.index",)),
+    ("search", ("agent.search",)),
+    ("dialects", ("agent.dialects",)),
+    ("backends", ("agent.backends",)),
+    ("the engine: one run", ("agent.document_tool", "agent.loop")),
+    ("a chat session", ("agent.session", "agent.flags")),
+    ("entry points", ("agent.api", "agent.__main__", "agent.eval", "agent.index.__main__")),
+    ("the UI", ("ui",)),
+    ("the app", ("app",)),
+    ("benchmarks and developer tools", ("bench", "devtools")),
+)
 
 
 def backend_family(module: str) -> str:
-    return module.removeprefix("agent.backends.").split("_")[0]
+    """``agent.backends.openai.stream`` -> ``openai``; a one-module backend is its own family."""
+    return module.removeprefix("agent.backends.").split(".")[0]
+
+
+def layer_of(module: str) -> int:
+    best = max(((len(prefix), i) for i, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes
+                if under(module, prefix)), default=None)
+    assert best is not None, f"{module} is in no layer: place it in LAYERS"
+    return best[1]
 
 
 def module_name(path: Path) -> str:
@@ -41,10 +72,18 @@ def imports(source: str, module: str, *, is_package: bool = False) -> list[tuple
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([node.module] if node.module else []))
-            found.append((node.lineno, base))
-            # ``from . import x`` imports the submodule x.
-            found += [(node.lineno, f"{base}.{a.name}") for a in node.names if not node.module]
+            if node.module:
+                found.append((node.lineno, base))
+            else:
+                # ``from . import x`` imports the submodule x (or, where x is no module, the package).
+                found += [(node.lineno, f"{base}.{a.name}" if _is_module(f"{base}.{a.name}") else base)
+                          for a in node.names]
     return found
+
+
+def _is_module(name: str) -> bool:
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
 def under(name: str, prefix: str) -> bool:
@@ -65,7 +104,69 @@ def violations(module: str, imported: str) -> list[str]:
             and imported not in SHARED_BACKEND_MODULES and imported != "agent.backends"
             and backend_family(imported) != backend_family(module)):
         rules.append("a backend depends on the protocol and its own helpers, never on another backend")
+    if is_project(module) and is_project(imported) and layer_of(imported) > layer_of(module):
+        rules.append(f"a lower layer ({LAYERS[layer_of(module)][0]}) never imports a higher one "
+                     f"({LAYERS[layer_of(imported)][0]}): move what both need down")
     return rules
+
+
+def is_project(module: str) -> bool:
+    return any(under(module, top) for top in ("agent", "ui", "app", "bench", "devtools"))
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (lazy and TYPE_CHECKING imports included)."""
+    known = {module_name(ROOT / where.split(":")[0]) for where, _, _ in all_imports()}
+    known |= {module_name(f) for entry in CODE for f in
+              ([ROOT / entry] if (ROOT / entry).is_file() else (ROOT / entry).rglob("*.py"))}
+    graph: dict[str, set[str]] = {m: set() for m in known}
+    for where, _, name in all_imports():
+        if name in known:
+            graph[module_name(ROOT / where.split(":")[0])].add(name)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module, or of one that imports itself
+    (Tarjan's algorithm, iterative so a deep graph cannot overflow the stack)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in graph[node]:
+                    found.append(sorted(component))
+    return found
 
 
 def all_imports() -> list[tuple[str, int, str]]:
@@ -91,13 +192,36 @@ def test_every_module_keeps_the_import_rules() -> None:
 @pytest.mark.parametrize("module,source,rule", [
     ("ui.session", "from agent.backends.base import Backend", "agent.api only"),
     ("app", "from agent.__main__ import engine_flags", "__main__"),
-    ("agent.backends.openai.backend", "from .scripted import approx_tokens", "another backend"),
+    ("agent.backends.openai.backend", "from ..scripted import approx_tokens", "another backend"),
     ("bench.common", "from tests.tiny_model import build_tiny_model", "devtools"),
     ("agent.loop", "def f():\n    import gradio", "never imports gradio"),
+    ("agent.dialects.qwq", "from ..backends.base import Usage", "lower layer"),
+    ("agent.records.report", "def f():\n    from ..loop import run", "lower layer"),
+    ("agent.backends.local.transformers", "from ..openai.link import RoundLink", "another backend"),
 ])
 def test_the_checker_catches_each_kind_of_shortcut(module: str, source: str, rule: str) -> None:
     found = [v for _, name in imports(source, module) for v in violations(module, name)]
     assert any(rule in v for v in found), found
+
+
+def test_no_chain_of_imports_comes_back_to_where_it_started() -> None:
+    found = cycles(import_graph())
+    assert not found, "import cycles (break each by moving what both sides need into a module below them):\n" \
+        + "\n".join(" <-> ".join(c) for c in found)
+
+
+@pytest.mark.parametrize("graph,expected", [
+    ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
+    ({"a": {"a"}, "b": set()}, [["a"]]),
+    ({"a": {"b"}, "b": set()}, []),
+])
+def test_the_cycle_finder_finds_each_circle(graph: dict[str, set[str]], expected: list[list[str]]) -> None:
+    assert cycles(graph) == expected
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in import_graph():
+        layer_of(module)
 
 
 def test_the_checker_reads_the_real_tree() -> None:

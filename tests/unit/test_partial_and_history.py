@@ -53,7 +53,7 @@ def test_stats_with_fractional_or_odd_numbers_still_render() -> None:
 
 
 def test_long_words_count_as_many_tokens_in_both_estimating_backends() -> None:
-    from agent.backends.openai.backend import OpenAIConversation
+    from agent.backends.openai.chat import OpenAIConversation
     from agent.backends.scripted import ScriptedConversation, approx_tokens
     blob = "QmFzZTY0" * 500  # 4000 characters of base64-like text: one "word"
     assert approx_tokens(blob) >= 4000 // 4

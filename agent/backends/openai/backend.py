@@ -3,7 +3,8 @@
 Each round is one streaming ``POST /v1/chat/completions`` with ``tools=[web_search]``,
 turned back into the raw text the local model would have produced, so the loop
 and its parser do not care which backend runs. (The Search-R1 and ReSearch
-dialects go through plain completions instead: ``openai_completions.py``.)
+dialects go through plain completions instead: ``completions.py``; ``chat.py`` holds the
+chat conversation and ``round.py`` the round both share.)
 Two server styles, even mixed:
 
 - vLLM / SGLang with a reasoning parser and a tool parser: ``reasoning_content``
@@ -33,19 +34,17 @@ field a server rejects (``stream_options``, ``top_k``, ``tool_choice``) or with
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import openai
 
 from ...config import Settings, display_url
 from ...dialects import get_dialect
-from ...prompt import render_prompt
-from ..base import BackendError, FinishReason, tool_response_splice
+from ..base import BackendError
+from .chat import OpenAIConversation
 from .completions import CompletionConversation
 from .errors import ContextFull, explain_error, server_detail as _detail
-from .link import RoundLink, http_client
-from .round import RoundConversation
-from .stream import CALL_OPEN, Round, RoundReader
+from .link import http_client
 
 _CONTEXT_MAX = re.compile(r"maximum context length is (\d+)")
 _CONTEXT_USED = re.compile(r"(\d+) in the messages|has (\d+) input tokens|(\d+) input tokens")
@@ -184,67 +183,3 @@ class OpenAIBackend:
             return [m.id for m in page.data][:10]
         except (openai.APIError, AttributeError, TypeError):
             return []
-
-
-class OpenAIConversation(RoundConversation):
-    def __init__(self, *, backend: OpenAIBackend, messages: list[dict[str, Any]],
-                 tools: list[dict[str, Any]], settings: Settings) -> None:
-        self._tools = tools
-        self._messages: list[dict[str, Any]] = [dict(m) for m in messages]
-        prompt = render_prompt(self._messages, tools)
-        super().__init__(backend=backend, settings=settings, prompt=prompt)
-        # Append-only pieces for transcript(): prompt, every streamed delta, splices. A list,
-        # not one string grown by +=, which copies the whole text at every delta.
-        self._log = [prompt]
-        self._reader: RoundReader | None = None
-
-    def _new_round(self, limit: int) -> Round:
-        return Round(limit=limit)
-
-    def _send(self, max_tokens: int) -> tuple[Any, int]:
-        b = self._backend
-        return b.send(lambda m: b.client.chat.completions.create(**b.chat_request(
-            self._messages, self._tools, settings=self._settings, max_tokens=m)),
-            max_tokens=max_tokens, settings=self._settings,
-            serves="is an OpenAI-compatible chat completions server")
-
-    def _read(self, stream: Any, link: RoundLink) -> Iterator[str]:
-        self._reader = RoundReader(self._round, usage=self.usage, log=self._log, link=link,
-                                   url=self._backend.display_url, round_no=self.usage.rounds)
-        return self._reader.read(stream)
-
-    def _finished(self, link: RoundLink) -> FinishReason:
-        return self._reader.finish_reason()
-
-    def add_tool_result(self, text: str) -> None:
-        r = self._round or Round(limit=0)
-        call = r.call
-        if call is not None:
-            call.id = call.id or f"call_{self.usage.rounds}"
-            self._messages += [
-                # Content must be a string: the QwQ template calls .split() on it.
-                {"role": "assistant", "content": "".join(r.content),
-                 "tool_calls": [{"id": call.id, "type": "function",
-                                 "function": {"name": call.name, "arguments": call.arguments}}]},
-                {"role": "tool", "tool_call_id": call.id, "content": text},
-            ]
-        else:
-            # Raw <tool_call> text: send it back as the assistant's words and the result
-            # as the user turn the template renders for a tool message. A "tool" message
-            # would need a tool_call_id this call never had, and some servers reject that.
-            said, raw = "".join(r.content), "".join(r.raw)
-            if CALL_OPEN not in said and CALL_OPEN in raw:
-                said = raw[raw.rfind(CALL_OPEN):]  # the call was made inside the thinking
-            self._messages += [{"role": "assistant", "content": said},
-                               {"role": "user", "content": f"<tool_response>\n{text}\n</tool_response>"}]
-        splice = tool_response_splice(text)
-        self._log.append(splice)
-        self._spliced(splice)
-        self._round = None
-
-    def transcript(self) -> str:
-        """The first prompt, every round's raw text and every tool response, in order
-        (the same shape as the other backends). The server itself saw each round's
-        history re-rendered, without the reasoning of earlier rounds."""
-        return "".join(self._log)
-

@@ -17,17 +17,14 @@ the local model. Text past a stop is never passed on, in case a server ignores
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from ...config import Settings
 from ...dialects import Dialect
 from ..base import FinishReason, approx_tokens
 from .link import RoundLink
-from .round import RoundConversation
+from .round import RoundConversation, Server
 from .stream import MalformedEvent, events, not_a_stream, unfinished
-
-if TYPE_CHECKING:
-    from .backend import OpenAIBackend
 
 
 @dataclass
@@ -45,12 +42,10 @@ class _Round:
 
 
 class CompletionConversation(RoundConversation):
-    def __init__(self, *, backend: "OpenAIBackend", messages: list[dict[str, Any]],
+    def __init__(self, *, backend: Server, messages: list[dict[str, Any]],
                  settings: Settings, dialect: Dialect) -> None:
-        prompt = dialect.render_prompt(messages, [])
-        super().__init__(backend=backend, settings=settings, prompt=prompt)
+        super().__init__(backend=backend, settings=settings, prompt=dialect.render_prompt(messages, []))
         self._dialect = dialect
-        self._parts = [prompt]  # prompt, rounds, splices: joined once per request, not per delta
         self._tail_chars = max(map(len, dialect.stops), default=1) - 1
 
     def _new_round(self, limit: int) -> _Round:
@@ -68,7 +63,7 @@ class CompletionConversation(RoundConversation):
             extra["top_k"] = s.top_k
         if "include_stop_str_in_output" not in dropped:
             extra["include_stop_str_in_output"] = True
-        body: dict[str, Any] = dict(model=self._backend.model_id, prompt="".join(self._parts), stream=True,
+        body: dict[str, Any] = dict(model=self._backend.model_id, prompt=self.transcript(), stream=True,
                                     temperature=s.temperature, top_p=s.top_p, max_tokens=max_tokens,
                                     stop=list(self._dialect.stops), extra_body=extra)
         if "stream_options" not in dropped:
@@ -110,7 +105,7 @@ class CompletionConversation(RoundConversation):
             r.stop = hit[1]
         r.tail = (r.tail + text)[-self._tail_chars:] if self._tail_chars else ""
         r.parts.append(text)
-        self._parts.append(text)
+        self._log.append(text)
         link.progressed()
         n = max(1, approx_tokens(text))
         r.estimated += n
@@ -140,13 +135,7 @@ class CompletionConversation(RoundConversation):
         return "length" if r.finish == "length" or r.cut_at_limit else "stop"
 
     def add_tool_result(self, text: str) -> None:
-        splice = self._dialect.splice(text)
-        self._parts.append(splice)
-        self._spliced(splice)
-
-    def transcript(self) -> str:
-        """Exactly the text the server was last sent, plus what came back."""
-        return "".join(self._parts)
+        self._spliced(self._dialect.splice(text))
 
 
 def _completion_piece(chunk: Any) -> tuple[Any, tuple[str, str | None, Any] | None]:

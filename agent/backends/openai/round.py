@@ -1,7 +1,7 @@
 """One round of a conversation with an OpenAI-compatible server, for both of its APIs.
 
-Chat completions (``openai.py``, QwQ's tool calls) and plain completions
-(``openai_completions.py``, the tag dialects) differ in the request they send,
+Chat completions (``chat.py``, QwQ's tool calls) and plain completions
+(``completions.py``, the tag dialects) differ in the request they send,
 how they read the stream and what they append between rounds; the round itself
 is the same: estimate the prompt, cap the round's tokens to the context left,
 open the stream abortably (Stop, a full context), read it with the client's
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from ...config import Settings
 from ..base import FinishReason, Usage, approx_tokens, round_token_limit
@@ -21,8 +21,25 @@ from .errors import ContextFull, clean_detail
 from .link import RoundLink
 from .stream import account, guarded, open_round
 
-if TYPE_CHECKING:
-    from .backend import OpenAIBackend
+
+class Server(Protocol):
+    """What a conversation uses of its backend (``OpenAIBackend``): one server, shared by every
+    conversation, with what it learned about the requests the server rejects."""
+
+    model_id: str
+    display_url: str
+    dropped: set[str]
+
+    @property
+    def client(self) -> Any: ...
+
+    def send(self, create: Callable[[int], Any], *, max_tokens: int, settings: Settings,
+             serves: str) -> tuple[Any, int]: ...
+
+    def chat_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
+                     settings: Settings, max_tokens: int) -> dict[str, Any]: ...
+
+    def explain(self, exc: Exception, *, mid_stream: bool = False) -> Exception: ...
 
 
 class RoundState(Protocol):
@@ -36,9 +53,12 @@ class RoundState(Protocol):
 class RoundConversation(ABC):
     """The round cycle both APIs share; subclasses supply the four API-specific steps."""
 
-    def __init__(self, *, backend: "OpenAIBackend", settings: Settings, prompt: str) -> None:
+    def __init__(self, *, backend: Server, settings: Settings, prompt: str) -> None:
         self._backend = backend
         self._settings = settings
+        # Append-only pieces: the prompt, every round's text, every splice. Joined when asked
+        # for, never grown by += (which copies the whole text at every delta).
+        self._log = [prompt]
         self._round: RoundState | None = None
         self.finish_reason: FinishReason | None = None
         n = approx_tokens(prompt)  # corrected by the server's usage numbers when it sends them
@@ -93,10 +113,18 @@ class RoundConversation(ABC):
         account(self.usage, r.usage, estimated=r.estimated, first=first)
 
     def _spliced(self, splice: str) -> None:
-        """Count a tool result spliced into the context."""
+        """Append a tool result spliced into the context, and count it."""
+        self._log.append(splice)
         n = approx_tokens(splice)
         self.usage.spliced_tokens += n
         self.usage.context_tokens += n
 
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
+
+    def transcript(self) -> str:
+        """The first prompt, every round's raw text and every tool response, in order (the
+        same shape as the other backends). For plain completions this is exactly the text the
+        server was last sent plus what came back; a chat server saw each round's history
+        re-rendered, without the reasoning of earlier rounds."""
+        return "".join(self._log)
