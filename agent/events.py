@@ -245,7 +245,11 @@ def infer_end(*, answer: str, stopped: bool, stats: RunStats) -> RunEnd:
         return "token_limit"
     if answer.strip():
         return "answered"
-    return "context_full" if stats.context_forced else "no_answer"
+    if stats.context_forced:
+        return "context_full"
+    # The tool-less last round still called: its refusal is the run's last, "rounds".
+    last_refused = stats.refused_calls[-1].reason if stats.refused_calls else None
+    return "rounds_exhausted" if stats.finish == "tool_call" and last_refused == "rounds" else "no_answer"
 
 
 Event = Thinking | Answer | SearchStart | SearchDone | Error | Done

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Iterable, Iterator
+from typing import Any, Callable, Generator, Iterable, Iterator, Literal
 
 from .errors import SearchCancelled, UsageError
 from .backends.base import Backend, BackendError, Conversation, round_token_limit
@@ -19,7 +19,7 @@ from .text.citations import cited_ids
 from .config import Settings, encodable, redact
 from .events import (Answer, Done, Error, Event, FinishReason, RefusedCall, RunEnd, RunStats,
                      SearchDone, SearchStart, Thinking)
-from .dialects import Dialect, RoundParser, get_dialect
+from .dialects import Dialect, Notes, RoundParser, get_dialect
 from .document_tool import add_note, documents_note, parse_tool_call, tools_for
 from .parser import BadToolCall, ToolCall
 from .prompt import DOCUMENTS_TOOL_NAME, escape_untrusted
@@ -88,18 +88,55 @@ class _RunState:
     budget_exhausted: bool = False
     context_forced: bool = False
     truncated: bool = False
-    rounds_out: bool = False
-    stopped: bool = False
     ttft: float | None = None
     finish: FinishReason | None = None
+    # How the last round ended: the run's end is read from it (``_end``).
+    last: RoundOutcome | None = None
+
+    def record(self, outcome: RoundOutcome) -> None:
+        """Apply one round's outcome: the only place a refusal is counted."""
+        self.last = outcome
+        if outcome.refused is not None:
+            self.refused.append(outcome.refused)
+            reason = outcome.refused.reason
+            self.bad_calls += reason == "malformed"
+            self.budget_exhausted |= reason == "budget"
+            self.context_forced |= reason == "context"
+        self.truncated |= outcome.kind in ("cut_off", "context_full")
 
 
 @dataclass(frozen=True)
-class _Refusal:
-    """A tool call answered without running it: why, and what the model reads instead."""
+class RunCall:
+    """``decide_call``'s verdict: run this call."""
 
-    call: RefusedCall
+    call: ToolCall
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """``decide_call``'s verdict: answer the call without running it; why, and what the model reads."""
+
+    refused: RefusedCall
     observation: str
+
+
+CallDecision = RunCall | Refuse
+
+# How one round ended. The first three let the run go on; the rest end it.
+RoundKind = Literal["searched", "refused", "retried", "answered", "stopped", "cut_off", "context_full",
+                    "rounds_out"]
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    """One round's result as a value: what happened, and the call it refused, if any."""
+
+    kind: RoundKind
+    refused: RefusedCall | None = None
+
+    @property
+    def goes_on(self) -> bool:
+        return self.kind in ("searched", "refused", "retried")
 
 
 def run(
@@ -158,39 +195,47 @@ def _rounds(conv: Conversation, state: _RunState) -> Iterator[Event]:
     """
     last = state.settings.max_rounds
     for index in range(last + 1):
-        # Checked here once, so no backend is ever asked for a round it cannot run.
-        if state.cancel.is_set():
-            state.stopped = True
+        outcome = yield from _round(conv, state, last_round=index >= last - 1, tool_less=index == last)
+        state.record(outcome)
+        if not outcome.goes_on:
             return
-        if round_token_limit(state.settings, conv.usage.context_tokens) <= 0:
-            state.finish, state.truncated = "context", True
-            return
-        parser, thinking = yield from _stream_round(conv, state)
-        state.finish = conv.finish_reason
-        if state.cancel.is_set() or state.finish == "cancelled":
-            state.stopped = True
-            return
-        if state.finish in ("length", "context"):
-            state.truncated = True  # a call cut off here is never executed
-            return
-        if parser.call_text is None:
-            if _retry_without_action(conv, state):
-                continue
-            yield from _promote_thinking(parser, thinking, state)
-            return
-        state.answer.clear()  # text before a tool call may cite sources that do not exist yet
-        decision = decide_call(parse_tool_call(parser.call_text, state.dialect, state.documents), conv=conv,
-                               state=state,
-                               last_round=index >= last - 1)
-        if index == last:  # the tool-less last round still called: no answer will come
-            state.refused.append(decision.call if isinstance(decision, _Refusal) else
-                                 RefusedCall(reason="rounds", query=decision.query))
-            state.rounds_out = True
-            return
-        if isinstance(decision, _Refusal):
-            conv.add_tool_result(decision.observation)
-            continue
-        yield from _search_and_splice(decision, conv, state)
+
+
+def _round(conv: Conversation, state: _RunState, *, last_round: bool,
+           tool_less: bool) -> Generator[Event, None, RoundOutcome]:
+    """One round: generate, then search, refuse, retry, or end; its outcome as a value."""
+    # Checked here once, so no backend is ever asked for a round it cannot run.
+    if state.cancel.is_set():
+        return RoundOutcome("stopped")
+    if round_token_limit(state.settings, conv.usage.context_tokens) <= 0:
+        state.finish = "context"
+        return RoundOutcome("context_full")
+    parser, thinking = yield from _stream_round(conv, state)
+    state.finish = conv.finish_reason
+    if state.cancel.is_set() or state.finish == "cancelled":
+        return RoundOutcome("stopped")
+    if state.finish in ("length", "context"):
+        return RoundOutcome("cut_off")  # a call cut off here is never executed
+    if parser.call_text is None:
+        retry = _retry_without_action(conv, state)
+        if retry is not None:
+            return retry
+        yield from _promote_thinking(parser, thinking, state)
+        return RoundOutcome("answered")
+    state.answer.clear()  # text before a tool call may cite sources that do not exist yet
+    call = parse_tool_call(parser.call_text, state.dialect, state.documents)
+    notes, settings = state.dialect.notes, state.settings
+    decision = decide_call(call, notes=notes, searches=state.searches, max_searches=settings.max_searches,
+                           last_round=last_round,
+                           context_full=lambda: _no_room(conv, settings, notes.context_full))
+    if tool_less:  # the tool-less last round still called: no answer will come
+        assert isinstance(decision, Refuse)  # in the last rounds every call is refused
+        return RoundOutcome("rounds_out", refused=decision.refused)
+    if isinstance(decision, Refuse):
+        conv.add_tool_result(decision.observation)
+        return RoundOutcome("refused", refused=decision.refused)
+    yield from _search_and_splice(decision.call, conv, state)
+    return RoundOutcome("searched")
 
 
 def _stream_round(conv: Conversation, state: _RunState) -> Generator[Event, None, tuple[RoundParser, str]]:
@@ -225,15 +270,13 @@ def _delta(kind: str, text: str, answer: list[str], thinking: list[str]) -> Even
     return Thinking(text=text)
 
 
-def _retry_without_action(conv: Conversation, state: _RunState) -> bool:
+def _retry_without_action(conv: Conversation, state: _RunState) -> RoundOutcome | None:
     """The dialect's own retry when a round ended with neither a search nor an answer."""
     no_action = state.dialect.notes.no_action
     if no_action is None or state.answer or state.finish == "tool_call":
-        return False
-    state.bad_calls += 1
-    state.refused.append(RefusedCall(reason="malformed", detail="neither a search nor an answer"))
+        return None
     conv.add_tool_result(no_action)
-    return True
+    return RoundOutcome("retried", refused=RefusedCall(reason="malformed", detail="neither a search nor an answer"))
 
 
 def _promote_thinking(parser: RoundParser, thinking: str, state: _RunState) -> Iterator[Event]:
@@ -244,31 +287,24 @@ def _promote_thinking(parser: RoundParser, thinking: str, state: _RunState) -> I
         yield Answer(text=promoted)
 
 
-def decide_call(call: ToolCall | BadToolCall, *, conv: Conversation, state: _RunState,
-                last_round: bool) -> ToolCall | _Refusal:
+def decide_call(call: ToolCall | BadToolCall, *, notes: Notes, searches: int, max_searches: int,
+                last_round: bool, context_full: Callable[[], bool]) -> CallDecision:
     """Run the call, or refuse it: rounds spent, malformed, search budget spent, or no room
-    left in the context. A refusal is recorded in the state and read by the model."""
-    settings, notes = state.settings, state.dialect.notes
+    left in the context (``context_full``, asked only when it decides). Pure: the caller
+    records the verdict."""
     query = call.query if isinstance(call, ToolCall) else None
     if last_round:
-        refusal = _Refusal(RefusedCall(reason="rounds", query=query,
-                                       detail=call.problem if isinstance(call, BadToolCall) else None),
-                           notes.rounds_spent)
-    elif isinstance(call, BadToolCall):
-        state.bad_calls += 1
-        refusal = _Refusal(RefusedCall(reason="malformed", detail=call.problem),
-                           notes.bad_call.format(problem=escape_untrusted(call.problem)))
-    elif state.searches >= settings.max_searches:
-        state.budget_exhausted = True
-        refusal = _Refusal(RefusedCall(reason="budget", query=query),
-                           notes.budget_spent.format(n=settings.max_searches))
-    elif _no_room(conv, settings, notes.context_full):
-        state.context_forced = True
-        refusal = _Refusal(RefusedCall(reason="context", query=query), notes.context_full)
-    else:
-        return call
-    state.refused.append(refusal.call)
-    return refusal
+        return Refuse(RefusedCall(reason="rounds", query=query,
+                                  detail=call.problem if isinstance(call, BadToolCall) else None),
+                      notes.rounds_spent)
+    if isinstance(call, BadToolCall):
+        return Refuse(RefusedCall(reason="malformed", detail=call.problem),
+                      notes.bad_call.format(problem=escape_untrusted(call.problem)))
+    if searches >= max_searches:
+        return Refuse(RefusedCall(reason="budget", query=query), notes.budget_spent.format(n=max_searches))
+    if context_full():
+        return Refuse(RefusedCall(reason="context", query=query), notes.context_full)
+    return RunCall(call)
 
 
 def _search_and_splice(call: ToolCall, conv: Conversation, state: _RunState) -> Iterator[Event]:
@@ -317,12 +353,17 @@ def _finish(conv: Conversation, state: _RunState) -> Done:
     # A dialect whose model never writes [n] counts every source its searches returned as cited.
     cited = (cited_ids(final, (s.id for s in sources)) if state.dialect.cites
              else tuple(state.shown) if final.strip() else ())
-    return Done(answer=final, sources=sources, cited=cited, searches=state.searches, stopped=state.stopped,
+    return Done(answer=final, sources=sources, cited=cited, searches=state.searches, stopped=_stopped(state),
                 end=_end(state, final), stats=stats)
 
 
+def _stopped(state: _RunState) -> bool:
+    return state.last is not None and state.last.kind == "stopped"
+
+
 def _end(state: _RunState, answer: str) -> RunEnd:
-    if state.stopped:
+    last = state.last.kind if state.last is not None else "answered"
+    if last == "stopped":
         return "stopped"
     if state.finish == "length":
         return "token_limit"
@@ -332,7 +373,7 @@ def _end(state: _RunState, answer: str) -> RunEnd:
         return "answered"
     if state.context_forced:
         return "context_full"
-    return "rounds_exhausted" if state.rounds_out else "no_answer"
+    return "rounds_exhausted" if last == "rounds_out" else "no_answer"
 
 
 def _no_room(conv: Conversation, settings: Settings, observation: str) -> bool:

@@ -53,10 +53,13 @@ def format_stats(done: Done, *, label: str | None = None) -> str:
         ("prefill saved by KV reuse", f"{_num(s.prefill_saved_tokens, '{:d}')} tokens"),
         ("total time", _num(s.total_s, "{:.1f}", " s")),
     ]
+    # Why searching stopped early (facts of the run), then how it ended (``done.end``, never the flags).
     notes = [text for flag, text in ((s.budget_exhausted, "search budget used up"),
-                                      (s.context_forced, "context nearly full: answer forced"),
-                                      (s.truncated, "cut off at the token limit"))
+                                      (s.context_forced and done.end != "context_full",
+                                       "context nearly full: answer forced"))
              if flag]
+    if done.end in CUT_SHORT and done.end != "no_answer":
+        notes.append(CUT_SHORT[done.end][1])
     if notes:
         rows.append(("notes", "; ".join(notes)))
     refused = _refused_text(s.refused_calls)

@@ -67,6 +67,19 @@ def test_a_model_that_never_stops_calling_still_ends_with_done():
     assert done.stats.refused_calls[-1].reason == "rounds"
 
 
+def test_each_refused_call_is_recorded_once_when_the_rounds_run_out():
+    """Seven calls, two searches, six rounds: the third to fifth are over the budget, the sixth
+    is over the round limit and the seventh (the tool-less last round still called) too; each
+    once, with its own query."""
+    events, _ = run_script([call(f"q{i}") for i in range(1, 8)], max_searches=2, max_rounds=6)
+    done = done_of(events)
+    assert done.stats.refused_calls == (
+        RefusedCall(reason="budget", query="q3"), RefusedCall(reason="budget", query="q4"),
+        RefusedCall(reason="budget", query="q5"), RefusedCall(reason="rounds", query="q6"),
+        RefusedCall(reason="rounds", query="q7"))
+    assert done.end == "rounds_exhausted" and done.stats.rounds == 7
+
+
 def test_running_out_of_rounds_asks_for_the_answer_without_tools():
     provider = FakeProvider({"a": [result(1)], "b": [result(2)]})
     events, conv = run_script([call("a"), call("b"), answer("From what I found: [1].")],
