@@ -75,7 +75,8 @@ def free_port() -> int:
 class LocalServer:
     """An ASGI app served by uvicorn on 127.0.0.1 in a thread, for the length of a ``with``."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, **config) -> None:
+        """``config``: more uvicorn.Config arguments (the protocol class ``serve`` uses, say)."""
         import uvicorn
 
         import socket
@@ -86,7 +87,7 @@ class LocalServer:
         self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                     log_level="warning"))
+                                                     log_level="warning", **config))
 
     def __enter__(self) -> "LocalServer":
         import threading

@@ -4,11 +4,15 @@ Search-R1's own inference and training scripts can then use our index as their
 retriever. It binds to loopback unless told otherwise: a document index is
 private by default, and the server has no authentication. A request body is
 capped (``MAX_BODY_BYTES``) before it is read, and an index another process is
-writing to answers 503 with ``Retry-After`` rather than failing.
+writing to answers 503 with ``Retry-After`` rather than failing. A client must send
+its headers within ``HEADER_TIMEOUT_S`` and its body within ``BODY_TIMEOUT_S``, and
+at most ``MAX_CONNECTIONS`` connections are open at once (server_protocol.py), so idle
+half-sent requests cannot hold the server's file descriptors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import sqlite3
@@ -25,6 +29,9 @@ from .store import DocumentIndex
 # into memory before anything could refuse it.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 RETRY_AFTER_S = 1
+# A request's body must arrive within this after its headers; 4 MiB takes a second on a slow link.
+BODY_TIMEOUT_S = 30.0
+KEEP_ALIVE_S = 5  # an idle kept-alive connection is closed after this (uvicorn's default)
 
 
 class RetrieveRequest(BaseModel):
@@ -109,11 +116,14 @@ def create_app(index: DocumentIndex) -> Any:
 
 class BodyLimit:
     """ASGI middleware: a body over ``max_bytes`` gets 413, whether it declares its length or
-    streams in chunks, and is never read further."""
+    streams in chunks, and is never read further; a body that has not all arrived
+    ``timeout_s`` after the request's headers gets 408 (a client that sends half a body and
+    waits would otherwise hold its connection for ever)."""
 
-    def __init__(self, app: Any, *, max_bytes: int) -> None:
+    def __init__(self, app: Any, *, max_bytes: int, timeout_s: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         from fastapi import HTTPException
@@ -125,10 +135,17 @@ class BodyLimit:
             await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
             return
         seen = 0
+        timeout_s = BODY_TIMEOUT_S if self.timeout_s is None else self.timeout_s
+        deadline = asyncio.get_running_loop().time() + timeout_s
 
         async def counted() -> dict:
             nonlocal seen
-            message = await receive()
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(left, 0.001))
+            except TimeoutError:
+                raise HTTPException(408, f"the request body did not arrive within {timeout_s:g} s",
+                                    headers={"Connection": "close"}) from None
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
                 raise HTTPException(413, detail)  # FastAPI answers it while reading the body
@@ -146,7 +163,17 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve to anything
 
 
+def uvicorn_config(app: Any, *, host: str, port: int) -> Any:
+    """How ``serve`` runs ``app``: headers within HEADER_TIMEOUT_S, at most MAX_CONNECTIONS open."""
+    import uvicorn
+
+    from .server_protocol import bounded_protocol
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", http=bounded_protocol(),
+                          timeout_keep_alive=KEEP_ALIVE_S)
+
+
 def serve(index: DocumentIndex, *, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(index), host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn_config(create_app(index), host=host, port=port)).run()
