@@ -47,14 +47,19 @@ def settings(**kw) -> Settings:
 
 
 def run_script(rounds, table=None, *, cancel=None, registry=None, history=(), providers=None,
-               question="What is it?", **kw):
+               question="What is it?", left_over: int = 0, **kw):
+    """Run the loop on scripted rounds. Every round must be played, unless the test says how many
+    it expects left over (``left_over``: a run stopped, cut off or refused before the end)."""
     s = settings(**kw)
-    backend = ScriptedBackend(rounds=list(rounds), settings=s)
+    backend = ScriptedBackend(rounds=list(rounds), settings=s, strict=not left_over)
     chain = SearchChain(providers or [FakeProvider(table or {})], backoff_s=0.0)
     box = {}
     events = list(run(question, settings=s,
                       backend=backend, search=chain, registry=registry, history=history,
                       cancel=cancel or threading.Event(), on_conversation=lambda c: box.setdefault("c", c)))
+    backend.check_played()
+    if left_over:
+        assert len(box["c"].unplayed) == left_over, box["c"].unplayed
     return events, box.get("c")
 
 

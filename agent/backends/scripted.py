@@ -38,6 +38,10 @@ class ScriptError(UsageError):
     """The model script is missing or malformed; the message names the file."""
 
 
+class ScriptLeftOver(BackendError):
+    """A strict script ended its run with rounds it never played: the test expected more rounds."""
+
+
 @dataclass(frozen=True)
 class Script:
     """The rounds to play: ``by_question`` for named questions, ``default`` for the rest."""
@@ -170,15 +174,26 @@ class ScriptedConversation:
     def transcript(self) -> str:
         return "".join(self._parts)
 
+    @property
+    def unplayed(self) -> tuple[str, ...]:
+        """The rounds the run never asked for."""
+        return self._rounds[self.usage.rounds:]
+
 
 class ScriptedBackend:
     name = "scripted"
     loaded = True  # nothing to load
 
-    def __init__(self, *, rounds: Script | list[str], settings: Settings, model_id: str = "scripted") -> None:
+    def __init__(self, *, rounds: Script | list[str], settings: Settings, model_id: str = "scripted",
+                 strict: bool = False) -> None:
+        """``strict``: ``check_played`` fails when a conversation left rounds unplayed (tests use it,
+        as a scripted model that was meant to be asked more is a test that proves less than it says).
+        Demos and ``--model-script`` are lenient: Stop or an early answer leaves rounds over."""
         self._script = Script.of(rounds)
         self._settings = settings
         self.model_id = model_id
+        self.strict = strict
+        self.conversations: list[ScriptedConversation] = []
 
     @classmethod
     def from_file(cls, path: str | Path, *, settings: Settings) -> "ScriptedBackend":
@@ -189,8 +204,19 @@ class ScriptedBackend:
         question = next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
         settings = settings or self._settings
         prompt = get_dialect(settings.dialect).render_prompt(messages, tools)
-        return ScriptedConversation(rounds=self._script.rounds_for(question), renumber=self._script.renumber,
+        conv = ScriptedConversation(rounds=self._script.rounds_for(question), renumber=self._script.renumber,
                                     prompt=prompt, settings=settings)
+        if self.strict:
+            self.conversations.append(conv)
+        return conv
+
+    def check_played(self) -> None:
+        """Raise ``ScriptLeftOver`` (strict only) naming the rounds a conversation never played."""
+        for n, conv in enumerate(self.conversations, 1):
+            if conv.unplayed:
+                left = "; ".join(repr(r[:60]) for r in conv.unplayed)
+                raise ScriptLeftOver(f"conversation {n} left {len(conv.unplayed)} scripted round(s) unplayed: "
+                                     f"{left}; remove them, or say the test expects them left over")
 
     def load(self) -> None:
         pass

@@ -97,7 +97,8 @@ def test_stop_during_a_search_ends_the_run_stopped():
             cancel.set()
             return [SearchResult(title="t", url="https://example.com/t", content="c")]
 
-    events, _ = run_script([R1_SEARCH, R1_ANSWER], providers=[Stopping({})], cancel=cancel, dialect="search-r1")
+    events, _ = run_script([R1_SEARCH, R1_ANSWER], providers=[Stopping({})], cancel=cancel, dialect="search-r1",
+                           left_over=1)
     done = done_of(events)
     assert done.stopped and done.answer == "" and done.cited == ()
 

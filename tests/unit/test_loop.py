@@ -60,7 +60,7 @@ def test_budget_is_enforced_and_the_run_still_ends_with_done():
 
 
 def test_a_model_that_never_stops_calling_still_ends_with_done():
-    events, _ = run_script([call(f"q{i}") for i in range(50)], max_searches=2, max_rounds=6)
+    events, _ = run_script([call(f"q{i}") for i in range(7)], max_searches=2, max_rounds=6)
     done = done_of(events)
     # Six rounds, then one last round asked for the answer without tools: still a call, so no answer.
     assert done.searches == 2 and done.stats.rounds == 7 and done.end == "rounds_exhausted"
@@ -121,7 +121,7 @@ def test_bad_calls_become_observations_and_the_model_corrects_itself(bad, proble
 def test_call_cut_off_by_max_new_tokens_is_never_executed():
     provider = FakeProvider({"q": [result(1)]})
     long_call = "x" * 200 + call("q")
-    events, _ = run_script([long_call, answer("a")], providers=[provider], max_new_tokens=60)
+    events, _ = run_script([long_call, answer("a")], providers=[provider], max_new_tokens=60, left_over=1)
     assert provider.calls == []
     done = done_of(events)
     assert done.stats.truncated and done.stats.finish == "length" and done.end == "token_limit"
@@ -210,7 +210,8 @@ def test_context_budget_forces_the_final_answer():
 
 
 def test_a_context_full_before_a_round_ends_as_context_full_not_token_limit():
-    events, conv = run_script([answer("never written")], context_limit=100, answer_reserve_tokens=10)
+    events, conv = run_script([answer("never written")], context_limit=100, answer_reserve_tokens=10,
+                              left_over=1)
     done = done_of(events)
     assert done.answer == "" and done.stats.finish == "context" and done.end == "context_full"
     assert conv.usage.rounds == 0  # the loop never asked the backend for a round it cannot run
@@ -219,7 +220,7 @@ def test_a_context_full_before_a_round_ends_as_context_full_not_token_limit():
 def test_a_run_cancelled_before_its_first_round_never_generates():
     cancel = threading.Event()
     cancel.set()
-    events, conv = run_script([answer("never written")], cancel=cancel)
+    events, conv = run_script([answer("never written")], cancel=cancel, left_over=1)
     done = done_of(events)
     assert done.stopped and done.end == "stopped" and conv.usage.rounds == 0
 
@@ -268,7 +269,8 @@ def test_stop_during_a_search_retry_is_a_stop_not_a_failed_search():
             cancel.set()  # the person presses Stop while this provider times out
             raise search_error("timed out", retryable=True)
 
-    events, _ = run_script([call("q"), answer("never")], providers=[StopsWhileFailing({})], cancel=cancel)
+    events, _ = run_script([call("q"), answer("never")], providers=[StopsWhileFailing({})], cancel=cancel,
+                           left_over=1)
     done = done_of(events)
     assert done.stopped and done.end == "stopped"
     assert not [e for e in events if isinstance(e, SearchDone)]  # no "search failed" for a stop

@@ -59,3 +59,12 @@ def test_the_provider_was_never_asked_for_a_refused_call():
                            max_rounds=6)
     assert provider.calls == ["q1", "q2"]
     assert [c.query for c in done_of(events).stats.refused_calls] == ["q3", "q4", "q5", "q6", "q7"]
+
+
+def test_a_strict_script_with_rounds_left_over_fails_the_test_that_forgot_them():
+    from agent.backends.scripted import ScriptLeftOver
+
+    with pytest.raises(ScriptLeftOver, match="1 scripted round\\(s\\) unplayed: 'Enough.*never asked"):
+        run_script([answer("It is."), answer("never asked for")])
+    events, conv = run_script([answer("It is."), answer("never asked for")], left_over=1)
+    assert done_of(events).answer == "It is." and conv.unplayed == (answer("never asked for"),)
