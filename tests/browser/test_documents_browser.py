@@ -7,7 +7,6 @@ import glob
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from agent.config import Settings  # noqa: E402
 from tests.browser.test_ui_browser import (ask, close, open_drawer, open_panels, page_for,  # noqa: E402
                                    titles, wait_done)
 from tests.ui_helpers import serve  # noqa: E402
+from tests.waiting import wait_until  # noqa: E402
 
 ROUNDS = [
     "The user asks about their report.\n</think>\n\n<tool_call>\n"
@@ -116,10 +116,7 @@ def test_upload_cite_open_passage_remove_and_isolation(browser, ui, files) -> No
 
     close(b)
     close(a)
-    deadline = time.monotonic() + 30
-    while mine & shelves() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not mine & shelves(), "closing the tab should delete its documents"
+    wait_until(lambda: not mine & shelves(), "closing the tab deleting its documents", interval=0.1)
 
 
 def test_an_operators_index_is_shared_read_only_by_every_visitor(browser, files, tmp_path: Path) -> None:

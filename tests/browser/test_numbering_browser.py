@@ -36,12 +36,9 @@ def panel_text(page, title_start: str, index: int = -1) -> str:
     """The text of a panel, opened first if it is closed (a closed panel renders no body)."""
     panels = page.locator(PANELS).filter(has=page.locator(".title", has_text=title_start))
     one = panels.nth(index if index >= 0 else panels.count() + index)
-    for _ in range(3):
-        if one.locator(".content").count():
-            break
+    if not one.locator(".content").count():
         one.locator(".title").first.click()
-        page.wait_for_timeout(300)
-    return one.locator(".content").inner_text(timeout=10_000)
+    return one.locator(".content").inner_text(timeout=10_000)  # waits for the opened body
 
 
 def test_first_cited_source_is_one_everywhere_and_a_follow_up_starts_again(browser, ui) -> None:

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ import app  # noqa: E402
 from agent.config import Settings  # noqa: E402
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking  # noqa: E402
 from tests.ui_helpers import pump_threads, serve  # noqa: E402
+from tests.waiting import wait_until  # noqa: E402
 from ui.app_ui import EXAMPLES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +89,21 @@ def open_panels(page) -> None:
     page.eval_on_selector_all(
         "#chat .thought-group > .title",
         "els => els.forEach(e => { if (!e.parentElement.querySelector('.content')) e.click(); })")
-    page.wait_for_timeout(300)
+    page.wait_for_function("[...document.querySelectorAll('#chat .thought-group')]"
+                           ".every(g => g.querySelector('.content'))", timeout=10_000)
+    settle(page)
+
+
+# Nothing on the page is moving: no finite CSS animation or transition is running (a spinner's
+# endless one does not count). What a screenshot or a measurement waits for.
+STILL_JS = "document.getAnimations().every(a => a.playState !== 'running' ||" \
+           " a.effect?.getTiming().iterations === Infinity)"
+
+
+def settle(page, timeout: float = 10_000) -> None:
+    """Wait until the page stops moving (drawers slid, panels opened, scrolls finished)."""
+    page.wait_for_function(f"new Promise(r => requestAnimationFrame(() => requestAnimationFrame("
+                           f"() => r({STILL_JS}))))", timeout=timeout)
 
 
 def close(page) -> None:
@@ -157,7 +171,6 @@ def test_hostile_titles_and_javascript_urls_are_inert(browser, ui) -> None:
     ask(page, "Anything hostile?")
     wait_done(page)
     open_panels(page)
-    page.wait_for_timeout(300)
     assert page.dialogs == []
     assert page.evaluate("window.__xss") is None
     assert page.locator('#chat a[href^="javascript:" i]').count() == 0
@@ -179,7 +192,9 @@ def test_stop_ends_generation_and_next_question_works(browser, ui) -> None:
     page.wait_for_selector(TITLES, timeout=10_000)
     page.click("#stop")
     page.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('stopped')", timeout=10_000)
-    time.sleep(1.0)  # nothing keeps streaming after a stop
+    # nothing keeps streaming after a stop: the event is over and the engine thread gone
+    assert "stopped" in wait_done(page, 10_000)
+    wait_until(lambda: not pump_threads() - before, "the stopped run's engine thread ending")
     assert "stopped" in page.inner_text("#meter")
     assert titles(page).count("■ Stopped") == 1
     assert "You stopped this answer" in page.inner_text("#chat")
@@ -216,18 +231,16 @@ def test_stop_ends_real_generation_on_the_transformers_backend(browser, tiny_mod
         backend.model.lm_head = _endless_thinking(backend.model.config.vocab_size, word)
         page = page_for(browser, url)
         before = {t for t in threading.enumerate() if t.name == "transformers-generate"}
-        ask(page, "Think forever")
-        page.wait_for_selector(TITLES, timeout=30_000)
-        page.wait_for_timeout(500)  # well into generation
-        page.click("#stop")
-        assert "stopped" in wait_done(page, 15_000)
+
         def generating() -> set[threading.Thread]:
             return {t for t in threading.enumerate() if t.name == "transformers-generate" and t.is_alive()} - before
 
-        deadline = time.monotonic() + 5
-        while generating() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not generating(), "the generation thread is still running after Stop"
+        ask(page, "Think forever")
+        page.wait_for_selector(TITLES, timeout=30_000)
+        wait_until(generating, "the tiny model generating")
+        page.click("#stop")
+        assert "stopped" in wait_done(page, 15_000)
+        wait_until(lambda: not generating(), "the generation thread ending after Stop")
         # Stats come too when the engine's own stopped `done` lands before the last frame.
         assert titles(page)[1:] in (["■ Stopped"], ["■ Stopped", "Stats"])
         assert titles(page)[0].startswith("Thought")
@@ -257,7 +270,6 @@ def set_max_searches(page, n: int) -> None:
         except playwright_api.TimeoutError:
             if attempt == 2:
                 raise
-    page.wait_for_timeout(100)
 
 
 def test_settings_change_takes_effect_and_shows_backend(browser, ui) -> None:
@@ -298,17 +310,21 @@ def test_multi_turn_follow_up(browser, ui) -> None:
     # The whole conversation in one file: both questions, their searches, answers and sources.
     page.wait_for_selector("#dl-conv-md", state="visible", timeout=10_000)
     for button, start in (("#dl-conv-html", "<!DOCTYPE html>"), ("#dl-conv-md", "# How tall is the Eiffel Tower?")):
-        for _ in range(20):  # the files are rewritten just after the answer's last frame
-            with page.expect_download(timeout=10_000) as info:
-                page.click(button)
-            text = Path(info.value.path()).read_text(encoding="utf-8")
-            if "And in feet?" in text:
-                break
-            page.wait_for_timeout(250)
-        assert info.value.suggested_filename.startswith("deepsearch-conversation-")
+        # the files are rewritten just after the answer's last frame
+        download, text = wait_until(lambda button=button: _download_holding(page, button, "And in feet?"),
+                                    f"{button} offering the conversation with the follow-up", interval=0.25)
+        assert download.suggested_filename.startswith("deepsearch-conversation-")
         assert text.startswith(start) and text.index("How tall is the Eiffel Tower?") < text.index("And in feet?")
         assert text.count("How it got there") == 2 and text.count("Eiffel Tower - Wikipedia") >= 2
     close(page)
+
+
+def _download_holding(page, button: str, text: str):
+    """(download, its text) when clicking ``button`` downloads a file holding ``text``, else None."""
+    with page.expect_download(timeout=10_000) as info:
+        page.click(button)
+    got = Path(info.value.path()).read_text(encoding="utf-8")
+    return (info.value, got) if text in got else None
 
 
 def track_run(page) -> None:
@@ -346,11 +362,10 @@ def test_empty_and_over_long_questions(browser, ui) -> None:
     page = page_for(browser, ui)
     page.fill("#question textarea", "   ")
     page.keyboard.press("Enter")
-    page.wait_for_timeout(800)
-    assert page.locator('[data-testid="user"]').count() == 0
     ask(page, "x" * 301)
+    # Once the second question's refusal is back, the blank one (sent first) was answered too.
     page.get_by_text("the limit is 300").first.wait_for(timeout=10_000)
-    assert page.locator('[data-testid="user"]').count() == 0
+    assert page.locator('[data-testid="user"]').count() == 0  # neither the blank nor the long one
     assert "Traceback" not in page.content()
     close(page)
 
@@ -443,10 +458,11 @@ def test_demo_mode_example_click_and_screenshot(browser, demo_mode, tmp_path: Pa
     assert wait_done(page).startswith("searches 2/5 · done")
     assert "330 metres" in page.locator(ANSWER).last.inner_text()
     banner.locator("summary").click()  # the banner back to its one line
-    page.wait_for_timeout(400)
+    page.wait_for_function("!document.querySelector('#banner details')?.open")
+    settle(page)
     page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")  # from the question on
     page.wait_for_function("document.querySelector('#chat [role=log]').scrollTop === 0")
-    page.wait_for_timeout(400)
+    settle(page)
     target = ROOT / "assets" / "screenshot.png" if os.environ.get("UPDATE_SCREENSHOT") \
         else tmp_path / "screenshot.png"
     page.screenshot(path=str(target))
@@ -475,7 +491,7 @@ def test_dark_mode_and_narrow_window(browser, demo_mode, tmp_path: Path) -> None
     titles_fit = page.eval_on_selector_all(TITLES, "els => els.every(e => e.getBoundingClientRect().height < 40)")
     assert titles_fit  # panel titles stay on one line
     page.locator(ANSWER).last.evaluate("e => e.scrollIntoView({block: 'start'})")  # chips and cards in view
-    page.wait_for_timeout(300)
+    settle(page)
     target = ROOT / "assets" / "screenshot-phone.png" if os.environ.get("UPDATE_SCREENSHOT") \
         else tmp_path / "screenshot-phone.png"
     page.screenshot(path=str(target), full_page=False)

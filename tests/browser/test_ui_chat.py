@@ -14,12 +14,16 @@ from tests.browser.test_ui_browser import (ANSWER, DATA, SHOWN_JS, TITLES, ask, 
                                    wait_done)
 from tests.integration.test_openai_backend import FakeServer, end, hang, say, settings_for, sse
 from tests.ui_helpers import pump_threads, serve
+from tests.waiting import stays_false, wait_until
 
 from agent.records import trace
 from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
 
 USERS = '[data-testid="user"]'
+# No event the meter shows is pending in the page (its status tracker hidden).
+METER_IDLE_JS = "(() => { const s = document.querySelector('#meter [data-testid=status-tracker]');" \
+                " return !s || s.classList.contains('hide'); })()"
 RUN_HINT = "An answer is still running: press Stop, or wait for it. Your question stays in the box."
 
 
@@ -89,11 +93,9 @@ def test_new_chat_cancels_and_starts_over(browser, spied) -> None:
     page.wait_for_selector(TITLES + ":has-text('Thought')", timeout=15_000)
     page.click("#new-chat")
     page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 0", timeout=10_000)
-    deadline = time.monotonic() + 10  # the cancelled run really ends ...
-    while pump_threads() - before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not pump_threads() - before
-    page.wait_for_timeout(500)  # ... and no late frame of it comes back to the cleared chat
+    wait_until(lambda: not pump_threads() - before, "the cancelled run's engine thread ending")
+    # ... and no late frame of it comes back to the cleared chat once the page has no event pending
+    page.wait_for_function(METER_IDLE_JS, timeout=10_000)
     assert page.locator(USERS).count() == 0 and page.inner_text("#meter").strip() == ""
     assert not page.locator("#dl-trace").is_visible() and visible(page, "#ask") and not visible(page, "#stop")
     ask(page, "A fresh question")
@@ -181,7 +183,7 @@ def test_one_concurrency_group_bounds_every_way_of_asking(browser) -> None:
     def watch() -> None:  # the engine threads running at once, sampled on the server's side
         while not watching.is_set():
             most[0] = max(most[0], len(pump_threads() - before))
-            time.sleep(0.005)
+            watching.wait(0.005)  # the sampling pace
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -257,10 +259,8 @@ def test_export_folder_is_deleted_when_the_tab_closes(browser) -> None:
         folders = {s.export_folder for s in demo.runtime.sessions.live()}  # type: ignore[attr-defined]
         assert len(folders) == 1 and all(f is not None and f.exists() for f in folders)
         close(page)  # the browser session ends
-        deadline = time.monotonic() + 90
-        while any(f.exists() for f in folders) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not any(f.exists() for f in folders), "the session's export folder outlived the tab"
+        wait_until(lambda: not any(f.exists() for f in folders), "the closed tab's export folder being deleted",
+                   timeout=90, interval=0.1)
     finally:
         demo.close()
 
@@ -276,18 +276,17 @@ def test_stop_while_the_server_has_not_answered(browser) -> None:
         page = page_for(browser, url)
         ask(page, "Will the server ever answer?")
         page.wait_for_selector("#stop", state="visible", timeout=10_000)
-        deadline = time.monotonic() + 15
-        while not server.posts and time.monotonic() < deadline:  # the request is at the server
-            time.sleep(0.05)
+        wait_until(lambda: server.posts, "the question reaching the server")
         assert server.posts == 1
-        page.wait_for_timeout(500)  # connected, and still nothing
-        assert "stopped" not in page.inner_text("#meter")
+        # connected, and still nothing
+        stays_false(lambda: "stopped" in page.inner_text("#meter"), "the run ending before Stop",
+                    interval=0.05)
         pressed = time.monotonic()
         page.click("#stop")
         page.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('stopped')",
                                timeout=10_000)
         assert time.monotonic() - pressed < 5, "Stop took longer than the handler's grace"
-        assert server.client_gone.wait(5), "the request to the server was not closed"
+        assert server.client_gone.wait(10), "the request to the server was not closed"
         assert "You stopped this answer" in page.inner_text("#chat")
         page.wait_for_selector("#ask", state="visible", timeout=10_000)  # the composer is usable again
         assert not visible(page, "#stop") and page.input_value("#question textarea") == ""

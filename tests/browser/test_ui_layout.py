@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_ui_browser import ANSWER, close, open_drawer, page_for, wait_done
+from tests.browser.test_ui_browser import ANSWER, close, open_drawer, page_for, settle, wait_done
 from tests.ui_helpers import serve
 
 import app
@@ -53,20 +53,18 @@ def assert_chat_app_layout(g: dict, *, min_chat: float) -> None:
 
 
 def ask_and_watch(page, question: str) -> list[dict]:
-    """Ask, then sample the layout every 100 ms until the answer is done."""
+    """Ask, then sample the layout every 100 ms (in the page, on its clock, so a slow test process
+    misses no frame) until the answer is done; the last sample once the page stopped moving."""
     page.fill("#question textarea", question)
     page.keyboard.press("Enter")
-    samples = []
     page.wait_for_selector("#chat .thought-group", timeout=20_000)
-    for _ in range(300):
-        samples.append(geometry(page))
-        if page.evaluate("/· done/.test(document.querySelector('#meter')?.innerText || '')"):
-            break
-        page.wait_for_timeout(100)
+    page.evaluate("""() => { const sample = %s; window.__samples = [sample()];
+        const id = setInterval(() => { window.__samples.push(sample());
+          if (/· done/.test(document.querySelector('#meter')?.innerText || '')) clearInterval(id); }, 100); }"""
+                  % GEOMETRY_JS)
     wait_done(page)
-    page.wait_for_timeout(400)
-    samples.append(geometry(page))
-    return samples
+    settle(page)
+    return [*page.evaluate("window.__samples"), geometry(page)]
 
 
 def test_phone_is_a_full_height_chat_that_follows_a_streaming_answer(browser, demo_mode) -> None:
@@ -86,7 +84,7 @@ def test_phone_is_a_full_height_chat_that_follows_a_streaming_answer(browser, de
     assert "August 1858" in page.locator(ANSWER).last.inner_text()
     # Scrolled up, the reader stays where they are.
     page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
-    page.wait_for_timeout(500)
+    settle(page)
     assert page.evaluate("document.querySelector('#chat [role=log]').scrollTop") == 0
     close(page)
 
@@ -98,7 +96,8 @@ def test_the_clear_icon_never_covers_the_users_bubble(browser, demo_mode) -> Non
     page.keyboard.press("Enter")
     wait_done(page)
     page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
-    page.wait_for_timeout(300)
+    page.wait_for_function("document.querySelector('#chat [role=log]').scrollTop === 0")
+    settle(page)
     overlaps = page.evaluate("""() => {
       const bubble = document.querySelector('#chat [data-testid=user]').getBoundingClientRect();
       return [...document.querySelectorAll('#chat button')].filter(b => b.getClientRects().length).filter(b => {
@@ -132,7 +131,7 @@ def test_every_size_keeps_the_page_still_and_the_drawer_reachable(browser, demo_
     toggle.click()
     page.wait_for_function("document.activeElement?.id === 'tools-close'")
     assert toggle.get_attribute("aria-expanded") == "true"
-    page.wait_for_timeout(300)  # slid in
+    settle(page)  # slid in
     assert page.locator("#tools-close").get_attribute("aria-label") == "Close settings"
     for part in ("#settings", "#replay-upload", "#documents"):
         page.locator(part).scroll_into_view_if_needed()
@@ -177,7 +176,7 @@ def test_the_provider_dropdowns_text_ends_before_its_chevron(browser, demo_mode,
     page.wait_for_selector("ul[role=listbox] li")
     page.keyboard.press("Escape")
     page.wait_for_selector("ul[role=listbox]", state="detached")
-    page.wait_for_timeout(400)  # longer than the drawer takes to slide out
+    settle(page)  # a drawer sliding out would be moving still
     assert page.is_visible("#settings") and page.evaluate("document.body.classList.contains('tools-open')")
     found = page.evaluate(CHEVRON_JS)
     assert found["textEnd"] <= found["chevronStart"], found
