@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,31 @@ def tier_of(path: Path) -> str:
         raise pytest.UsageError(f"{path}: a test file belongs in one of tests/{{{','.join(TIERS)}}}/, "
                                 f"not {folder or 'tests/'!r}; move it into the tier it needs")
     return folder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A private temp folder for this pytest process (each xdist worker its own, inside the
+    controller's), for the tests, the app and every subprocess they start (TMPDIR): tests that
+    look for the app's deepsearch-* folders see only their own process's, never a parallel
+    worker's or another checkout's run on the same machine."""
+    private = tempfile.mkdtemp(prefix="deepsearch-tests-")
+    config.stash[_PRIVATE_TMP] = (private, os.environ.get("TMPDIR"), tempfile.tempdir)
+    os.environ["TMPDIR"] = tempfile.tempdir = private
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    private, tmpdir, tempdir = config.stash.get(_PRIVATE_TMP, (None, None, None))
+    if private is None:
+        return
+    tempfile.tempdir = tempdir
+    if tmpdir is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = tmpdir
+    shutil.rmtree(private, ignore_errors=True)
+
+
+_PRIVATE_TMP = pytest.StashKey[tuple]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
