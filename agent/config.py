@@ -22,6 +22,10 @@ ProviderName = Literal["tavily", "duckduckgo", "fixture", "auto", "local", "retr
 KvCacheName = Literal["dynamic", "static", "compile"]
 # The search protocol the model was trained on (agent/dialects/).
 DialectName = Literal["qwq", "search-r1", "research"]
+# Reading sources (agent/read): off (snippets only), auto (top N of each search plus open_page),
+# ask (open_page only). The reader picks passages by BM25, or by the model (Qwen-Agent Lv2).
+ReadMode = Literal["off", "auto", "ask"]
+ReaderName = Literal["bm25", "model"]
 
 DEFAULT_MODEL = "Qwen/QwQ-32B"
 REDACTED = "[redacted]"
@@ -53,6 +57,16 @@ class Settings:
     index_dir: str | None = None
     # A Search-R1-compatible POST /retrieve server, for ``retriever``.
     retriever_url: str | None = None
+
+    # Reading sources (agent/read). With the fixture provider pages come only from page_fixture.
+    read: ReadMode = "auto"
+    read_top: int = 3
+    reader: ReaderName = "bm25"
+    allow_private_fetch: bool = False
+    page_fixture: str | None = None
+    read_passages: int = 3  # passages per page the model is given
+    read_tokens: int = 4000  # tokens of passages one tool response may hold
+    read_concurrency: int = 8  # model-reader members at once
 
     # Bounds on work.
     max_searches: int = 5
@@ -104,6 +118,9 @@ class Settings:
         _check_choice("dialect", self.dialect, DialectName)
         _check_choice("load_in_4bit", self.load_in_4bit, Literal["auto", "yes", "no"])
         _check_choice("kv_cache", self.kv_cache, KvCacheName)
+        _check_choice("read", self.read, ReadMode)
+        _check_choice("reader", self.reader, ReaderName)
+        _check_reading(self)
         for name in ("max_searches", "openai_max_retries"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -217,6 +234,14 @@ ENV_VARS: dict[str, str] = {
     "DEEPSEARCH_SCRIPT_DELAY": "script_delay_s",
     "DEEPSEARCH_INDEX": "index_dir",
     "DEEPSEARCH_RETRIEVER_URL": "retriever_url",
+    "DEEPSEARCH_READ": "read",
+    "DEEPSEARCH_READ_TOP": "read_top",
+    "DEEPSEARCH_READER": "reader",
+    "DEEPSEARCH_ALLOW_PRIVATE_FETCH": "allow_private_fetch",
+    "DEEPSEARCH_PAGE_FIXTURE": "page_fixture",
+    "DEEPSEARCH_READ_PASSAGES": "read_passages",
+    "DEEPSEARCH_READ_TOKENS": "read_tokens",
+    "DEEPSEARCH_READ_CONCURRENCY": "read_concurrency",
     "TAVILY_API_KEY": "tavily_api_key",
     "OPENAI_API_KEY": "openai_api_key",
 }
@@ -338,6 +363,18 @@ def _check_numbers(settings: Settings) -> None:
             continue
         elif f.type in ("int", "int | None") and (isinstance(value, bool) or not isinstance(value, int)):
             raise SettingsError(f"{_named(f.name)} must be a whole number, got {value!r}")
+
+
+def _check_reading(settings: Settings) -> None:
+    if not 0 <= settings.read_top <= 20:
+        raise SettingsError(f"read_top (--read-top, DEEPSEARCH_READ_TOP) must be between 0 and 20, "
+                            f"got {settings.read_top!r}")
+    for name in ("read_passages", "read_tokens", "read_concurrency"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{_named(name)} must be >= 1, got {getattr(settings, name)!r}")
+    if settings.reader == "model" and settings.backend == "transformers":
+        raise SettingsError("--reader model needs a server backend (--backend openai): it sends every chunk of "
+                            "a page to the model in parallel, which one local GPU cannot run; use --reader bm25")
 
 
 def _check_choice(name: str, value: Any, literal: Any) -> None:

@@ -12,18 +12,22 @@ from typing import Any
 from .config import Settings
 from .dialects import Dialect
 from .parser import BadToolCall, ToolCall, parse_call
-from .prompt import DOCUMENTS_NOTE, LOCAL_NOTE, SEARCH_DOCUMENTS_TOOL, escape_untrusted
+from .prompt import DOCUMENTS_NOTE, LOCAL_NOTE, OPEN_PAGE_TOOL, SEARCH_DOCUMENTS_TOOL, escape_untrusted
 from .search import SearchChain, documents_about
 
 
-def tools_for(dialect: Dialect, documents: SearchChain | None) -> list[dict[str, Any]]:
-    return list(dialect.tools) + ([SEARCH_DOCUMENTS_TOOL] if documents is not None else [])
+def tools_for(dialect: Dialect, documents: SearchChain | None, *, open_page: bool = False) -> list[dict[str, Any]]:
+    """The dialect's tools, plus search_documents and open_page where they apply (tool dialects only)."""
+    extra = ([SEARCH_DOCUMENTS_TOOL] if documents is not None else []) + ([OPEN_PAGE_TOOL] if open_page else [])
+    return list(dialect.tools) + (extra if dialect.tools else [])
 
 
-def parse_tool_call(raw: str, dialect: Dialect, documents: SearchChain | None) -> ToolCall | BadToolCall:
-    if documents is None:
+def parse_tool_call(raw: str, dialect: Dialect, documents: SearchChain | None, *,
+                    open_page: bool = False) -> ToolCall | BadToolCall:
+    if documents is None and not open_page:
         return dialect.parse_call(raw)
-    return parse_call(raw, tools=tuple(t["function"]["name"] for t in tools_for(dialect, documents)))
+    tools = tools_for(dialect, documents, open_page=open_page)
+    return parse_call(raw, tools=tuple(t["function"]["name"] for t in tools))
 
 
 def documents_note(settings: Settings, search: SearchChain, documents: SearchChain | None) -> str | None:

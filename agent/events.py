@@ -71,6 +71,17 @@ def _omit(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PassageRef:
+    """A passage the model read: ``text`` is ``extracted[start:end]`` of the page's extracted text."""
+
+    text: Str
+    start: Int
+    end: Int
+
+    __pydantic_config__ = _FORBID
+
+
+@dataclass(frozen=True, kw_only=True)
 class SourceRef:
     """A numbered source. ``id`` is the model's handle (the number in its tool results, per
     answer from 1 in the order searches return sources); people see ``Done.display_numbers``.
@@ -86,13 +97,18 @@ class SourceRef:
     file: Str | None = None
     page: Int | None = None
     text: Str | None = None
+    # What the model read of this source (auto-read or open_page); None when it was not read.
+    passages: tuple[PassageRef, ...] | None = None
 
     __pydantic_config__ = _FORBID
 
     @model_serializer(mode="wrap")
     def _written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # A web source is written exactly as before documents existed: id, title, url.
-        return _omit(handler(self), {"kind": "web", "file": None, "page": None, "text": None})
+        data = _omit(handler(self), {"kind": "web", "file": None, "page": None, "text": None, "passages": None})
+        if "passages" in data:
+            data["passages"] = list(data["passages"])
+        return data
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +153,56 @@ class SearchDone:
     @model_serializer(mode="wrap")
     def _written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         return _omit(handler(self), {"error": None})  # ``error`` only when there is one
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadStart:
+    """A source is about to be read (auto-read of a search's top results, or ``open_page``).
+    ``id`` 0: an ``open_page`` call that names no source it may read (its ``read_done`` says why)."""
+
+    id: Int
+    url: Str
+    title: Str
+    type: Literal["read_start"] = "read_start"
+
+    __pydantic_config__ = _FORBID
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadDone:
+    """A source was read: the passages the model got, or ``error``, a sentence saying why not
+    (the model then keeps the snippet). ``bytes`` is what was fetched (0 from the cache)."""
+
+    id: Int
+    url: Str
+    latency_s: Number
+    bytes: Int = 0
+    passages: tuple[PassageRef, ...] = ()
+    error: Str | None = None
+    title: Str = ""
+    type: Literal["read_done"] = "read_done"
+
+    __pydantic_config__ = _FORBID
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        data["passages"] = list(data["passages"])
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadStats:
+    """What reading added to a run (``RunStats.reads``; None in runs that read nothing)."""
+
+    pages_read: Int = 0
+    pages_failed: Int = 0
+    bytes: Int = 0
+    read_s: Number = 0.0
+    tokens_added: Int = 0
+    reader_tokens: Int = 0  # tokens the model reader (--reader model) spent
+
+    __pydantic_config__ = ConfigDict(extra="ignore")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,12 +253,15 @@ class RunStats:
     budget_exhausted: Bool = False
     context_forced: Bool = False
     truncated: Bool = False
+    reads: ReadStats | None = None
 
     # Older traces have fewer keys, newer ones may have more: both read.
     __pydantic_config__ = ConfigDict(extra="ignore")
 
     def to_dict(self) -> dict[str, Any]:
         data = STATS.dump_python(self)
+        if data["reads"] is None:  # a run that read nothing is written exactly as before reading existed
+            del data["reads"]
         data["search_latencies_s"] = list(data["search_latencies_s"])
         data["refused_calls"] = list(data["refused_calls"])
         return data
@@ -252,12 +321,13 @@ def infer_end(*, answer: str, stopped: bool, stats: RunStats) -> RunEnd:
     return "rounds_exhausted" if stats.finish == "tool_call" and last_refused == "rounds" else "no_answer"
 
 
-Event = Thinking | Answer | SearchStart | SearchDone | Error | Done
+Event = Thinking | Answer | SearchStart | SearchDone | ReadStart | ReadDone | Error | Done
 # An event in a field of a validated record (``type`` picks the class).
 TaggedEvent = Annotated[Event, Field(discriminator="type")]
 EVENT: TypeAdapter[Event] = TypeAdapter(TaggedEvent)
 
-TYPES: tuple[str, ...] = ("thinking", "answer", "search_start", "search_done", "error", "done")
+TYPES: tuple[str, ...] = ("thinking", "answer", "search_start", "search_done", "read_start", "read_done", "error",
+                          "done")
 STATS: TypeAdapter[RunStats] = TypeAdapter(RunStats)
 
 

@@ -38,6 +38,18 @@ def engine_flags(parser: argparse.ArgumentParser) -> None:
                         '{"questions": {QUESTION: [rounds]}, "default": [rounds]} (implies --backend scripted)')
     g.add_argument("--search-fixture", metavar="FILE",
                    help="JSON {query: [results]} to search offline (implies --provider fixture)")
+    g.add_argument("--read", choices=["off", "auto", "ask"],
+                   help="read the sources (default auto: the top --read-top results of each search, plus "
+                        "open_page for qwq; ask: open_page only; off: snippets only)")
+    g.add_argument("--read-top", type=int, metavar="N", help="results of each search read in auto mode (default 3)")
+    g.add_argument("--reader", choices=["bm25", "model"],
+                   help="how passages are picked: bm25 (default) or model (Qwen-Agent parallel reading; "
+                        "server backends only)")
+    g.add_argument("--allow-private-fetch", action="store_true", default=None,
+                   help="let pages be read from private and loopback addresses (intranet deployments)")
+    g.add_argument("--page-fixture", metavar="FILE",
+                   help='JSON {url: html | {"status": 404} | {"error": "..."} | {"content_type": ..., '
+                        '"body_base64": ...}}: pages come from it and are never fetched')
     g.add_argument("--trace", metavar="FILE", help="record the run as JSONL")
     g.add_argument("--replay", metavar="FILE", help="re-emit a recorded trace instead of running")
 
@@ -51,4 +63,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_searches=args.max_searches, max_new_tokens=args.max_new_tokens,
         model_script=args.model_script, search_fixture=args.search_fixture,
         index_dir=args.index, retriever_url=args.retriever_url,
+        read=args.read, read_top=args.read_top, reader=args.reader,
+        allow_private_fetch=args.allow_private_fetch, page_fixture=args.page_fixture,
     )

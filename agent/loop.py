@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Generator, Iterable, Iterator, Literal
 
 from .errors import SearchCancelled, UsageError
@@ -21,8 +21,10 @@ from .events import (Answer, Done, Error, Event, FinishReason, RefusedCall, RunE
                      SearchDone, SearchStart, Thinking)
 from .dialects import Dialect, Notes, RoundParser, get_dialect
 from .document_tool import add_note, documents_note, parse_tool_call, tools_for
+from .read import PageReader, ReadCancelled
+from .reading import RunReading, auto_read, open_page
 from .parser import BadToolCall, ToolCall
-from .prompt import DOCUMENTS_TOOL_NAME, escape_untrusted
+from .prompt import DOCUMENTS_TOOL_NAME, OPEN_PAGE_TOOL_NAME, READ_AUTO_NOTE, READ_NOTE, escape_untrusted
 from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry
 from .search.base import SearchResult
 from .search.sources import registrable
@@ -75,6 +77,8 @@ class _RunState:
     t0: float
     # The search_documents tool's chain (QwQ only: the tag dialects have one search tag), or None.
     documents: SearchChain | None = None
+    # What this run may read (pages, whole documents) and what it read; None: snippets only.
+    reading: RunReading | None = None
     # The final answer: only what the model wrote after its last tool call (cleared at each call).
     answer: list[str] = field(default_factory=list)
     phase: _Phase = field(default_factory=_Phase)
@@ -151,17 +155,23 @@ def run(
     clock: Callable[[], float] = time.monotonic,
     on_conversation: Callable[[Conversation], None] | None = None,
     documents: SearchChain | None = None,
+    reader: PageReader | None = None,
 ) -> Iterator[Event]:
     """Answer ``question``, yielding events. Raises ``InputError`` before any event
     for an empty or over-long question. ``on_conversation`` receives the backend
     conversation once it is open (for transcripts). ``documents``, when given and the
-    dialect calls tools by name (QwQ), is offered as a second tool, ``search_documents``."""
+    dialect calls tools by name (QwQ), is offered as a second tool, ``search_documents``.
+    ``reader`` (the session's, with its cache; ``reading.build_reader``) reads pages and whole
+    documents as the settings say; None: nothing is read (snippets only)."""
     text = validate_question(question, settings)
     dialect = get_dialect(settings.dialect)
     state = _RunState(settings=settings, dialect=dialect, search=search,
                       registry=registry if registry is not None else SourceRegistry(),
                       cancel=cancel or threading.Event(), clock=clock, t0=clock(),
                       documents=documents if dialect.tools else None)
+    if settings.read != "off" and reader is not None:
+        state.reading = RunReading(settings=settings, reader=reader, question=text,
+                                   documents=state.documents or (search if settings.provider == "local" else None))
     return _run(text, state, backend=backend, history=list(history), on_conversation=on_conversation)
 
 
@@ -173,8 +183,12 @@ def _run(question: str, state: _RunState, *, backend: Backend, history: list[tup
     messages = dialect.build_messages(question, max_searches=settings.max_searches, history=recent)
     if dialect.tools:
         add_note(messages, documents_note(settings, state.search, state.documents))
+        if _can_open(state):
+            auto = READ_AUTO_NOTE.format(n=settings.read_top) if state.reading.auto else ""
+            add_note(messages, READ_NOTE.format(auto=auto))
     try:
-        conv = backend.start(messages, tools_for(dialect, state.documents), settings=settings)
+        conv = backend.start(messages, tools_for(dialect, state.documents, open_page=_can_open(state)),
+                             settings=settings)
         if on_conversation is not None:
             on_conversation(conv)
         yield from _rounds(conv, state)
@@ -223,9 +237,11 @@ def _round(conv: Conversation, state: _RunState, *, last_round: bool,
         yield from _promote_thinking(parser, thinking, state)
         return RoundOutcome("answered")
     state.answer.clear()  # text before a tool call may cite sources that do not exist yet
-    call = parse_tool_call(parser.call_text, state.dialect, state.documents)
+    call = parse_tool_call(parser.call_text, state.dialect, state.documents, open_page=_can_open(state))
     notes, settings = state.dialect.notes, state.settings
-    decision = decide_call(call, notes=notes, searches=state.searches, max_searches=settings.max_searches,
+    opens = isinstance(call, ToolCall) and call.name == OPEN_PAGE_TOOL_NAME  # opening a page is no search
+    decision = decide_call(call, notes=notes, searches=0 if opens else state.searches,
+                           max_searches=settings.max_searches,
                            last_round=last_round,
                            context_full=lambda: _no_room(conv, settings, notes.context_full))
     if tool_less:  # the tool-less last round still called: no answer will come
@@ -307,13 +323,32 @@ def decide_call(call: ToolCall | BadToolCall, *, notes: Notes, searches: int, ma
     return RunCall(call)
 
 
+def _can_open(state: _RunState) -> bool:
+    """open_page is offered: a tool dialect, and something to read with."""
+    return bool(state.dialect.tools) and state.reading is not None and state.reading.can_open
+
+
+def _open_and_splice(call: ToolCall, conv: Conversation, state: _RunState) -> Iterator[Event]:
+    try:
+        observation = yield from open_page(call, reading=state.reading, registry=state.registry, shown=state.shown,
+                                           tokens=conv.count_tokens, room=lambda text: not _no_room(
+                                               conv, state.settings, text), cancel=state.cancel)
+    except ReadCancelled:
+        return  # the next round check ends the run stopped
+    if not state.cancel.is_set():
+        conv.add_tool_result(observation)
+
+
 def _search_and_splice(call: ToolCall, conv: Conversation, state: _RunState) -> Iterator[Event]:
+    if call.name == OPEN_PAGE_TOOL_NAME:
+        yield from _open_and_splice(call, conv, state)
+        return
     state.searches += 1
     settings = state.settings
     yield SearchStart(query=call.query, round=state.searches, max_searches=settings.max_searches,
                       tool=call.name)
     try:
-        done, observation = _search(call, state.searches, state=state, conv=conv)
+        done, observation, sources = _search(call, state.searches, state=state, conv=conv)
     except SearchCancelled:
         return  # Stop during a search is no search failure: the next round check ends the run stopped
     state.latencies.append(done.latency_s)
@@ -322,13 +357,24 @@ def _search_and_splice(call: ToolCall, conv: Conversation, state: _RunState) -> 
         state.context_forced = True
         observation = state.dialect.notes.context_full
     yield done
+    if sources and state.reading is not None and state.reading.auto and not state.cancel.is_set():
+        try:
+            read = yield from auto_read(
+                sources, query=call.query, reading=state.reading, cancel=state.cancel, tokens=conv.count_tokens,
+                format_results=lambda shown: state.dialect.format_results(
+                    call.query, shown, number=state.searches, budget=settings.max_searches),
+                room=lambda text: not _no_room(conv, settings, text))
+        except ReadCancelled:
+            return
+        observation = read or observation
     if not state.cancel.is_set():
         conv.add_tool_result(observation)
 
 
 def _finish(conv: Conversation, state: _RunState) -> Done:
     final = "".join(state.answer)
-    sources = tuple(s.ref() for s in state.registry.all())
+    read = state.reading.passages if state.reading is not None else {}
+    sources = tuple(replace(s.ref(), passages=read[s.id]) if s.id in read else s.ref() for s in state.registry.all())
     usage = conv.usage
     stats = RunStats(
         total_s=round(state.clock() - state.t0, 3),
@@ -349,6 +395,7 @@ def _finish(conv: Conversation, state: _RunState) -> Done:
         budget_exhausted=state.budget_exhausted,
         context_forced=state.context_forced,
         truncated=state.truncated,
+        reads=state.reading.stats() if state.reading is not None else None,
     )
     # A dialect whose model never writes [n] counts every source its searches returned as cited.
     cited = (cited_ids(final, (s.id for s in sources)) if state.dialect.cites
@@ -381,8 +428,9 @@ def _no_room(conv: Conversation, settings: Settings, observation: str) -> bool:
     return need > settings.context_limit
 
 
-def _search(call: ToolCall, number: int, *, state: _RunState, conv: Conversation) -> tuple[SearchDone, str | None]:
-    """Run one search; returns its event and the observation to splice.
+def _search(call: ToolCall, number: int, *, state: _RunState,
+            conv: Conversation) -> tuple[SearchDone, str | None, list[Source]]:
+    """Run one search; returns its event, the observation to splice and the sources it numbered.
 
     The observation is ``None`` when not even one result fits the context.
     """
@@ -396,7 +444,7 @@ def _search(call: ToolCall, number: int, *, state: _RunState, conv: Conversation
         reason = redact(str(exc), settings.secrets)
         return (SearchDone(query=call.query, provider=chain.name, latency_s=round(clock() - start, 3),
                            error=reason, tool=call.name),
-                state.dialect.notes.search_failed.format(reason=escape_untrusted(reason)))
+                state.dialect.notes.search_failed.format(reason=escape_untrusted(reason)), [])
     latency = round(clock() - start, 3)
     # A provider may send more than it was asked for: the model sees the number it was trained with.
     results = [r for r in answer.results if registrable(r)][:settings.results_wanted]
@@ -407,7 +455,7 @@ def _search(call: ToolCall, number: int, *, state: _RunState, conv: Conversation
             call.query, _preview(fitted), number=number, budget=settings.max_searches)):
         fitted.pop()
     if results and not fitted:
-        return SearchDone(query=call.query, provider=answer.provider, latency_s=latency, tool=call.name), None
+        return SearchDone(query=call.query, provider=answer.provider, latency_s=latency, tool=call.name), None, []
     sources: list[Source] = []
     for result in fitted:
         source = state.registry.register(result)
@@ -415,7 +463,7 @@ def _search(call: ToolCall, number: int, *, state: _RunState, conv: Conversation
             sources.append(source)
     observation = state.dialect.format_results(call.query, sources, number=number, budget=settings.max_searches)
     return (SearchDone(query=call.query, provider=answer.provider, latency_s=latency,
-                       results=tuple(s.ref() for s in sources), tool=call.name), observation)
+                       results=tuple(s.ref() for s in sources), tool=call.name), observation, sources)
 
 
 def _preview(results: list[SearchResult]) -> list[Source]:

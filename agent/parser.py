@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .config import encodable
-from .prompt import TOOL_NAME
+from .prompt import OPEN_PAGE_TOOL_NAME, TOOL_NAME
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
@@ -30,7 +30,9 @@ MAX_QUERY_CHARS = 400
 @dataclass(frozen=True)
 class ToolCall:
     name: str
-    query: str
+    query: str  # for open_page: the goal ("" when none was given)
+    source_id: int | None = None  # open_page: the number of the source to read
+    url: str | None = None  # open_page: an address instead of a number (allowed only if the user wrote it)
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ def parse_call(raw: str, *, tools: tuple[str, ...] = (TOOL_NAME,)) -> ToolCall |
             pass
     if not isinstance(args, dict):
         return BadToolCall(raw, f"\"arguments\" must be an object like {{\"query\": \"...\"}}, got {args!r}")
+    if name == OPEN_PAGE_TOOL_NAME:
+        return _open_page(raw, args)
     query = args.get("query")
     if not isinstance(query, str):
         return BadToolCall(raw, f"\"query\" must be a string, got {query!r}")
@@ -177,3 +181,19 @@ def parse_call(raw: str, *, tools: tuple[str, ...] = (TOOL_NAME,)) -> ToolCall |
     if not query:
         return BadToolCall(raw, "the search query is empty; write what to search for")
     return ToolCall(name, query[:MAX_QUERY_CHARS])
+
+
+def _open_page(raw: str, args: dict[str, Any]) -> ToolCall | BadToolCall:
+    """``{"id": n, "goal": "..."}`` (a number written as text is taken too); ``url`` instead of ``id``."""
+    goal = args.get("goal", "")
+    if not isinstance(goal, str):
+        return BadToolCall(raw, f"\"goal\" must be a string, got {goal!r}")
+    goal = " ".join(goal.split())[:MAX_QUERY_CHARS]
+    ident, url = args.get("id"), args.get("url")
+    if isinstance(ident, str) and ident.strip().strip("[]").isdigit():
+        ident = int(ident.strip().strip("[]"))
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        return ToolCall(OPEN_PAGE_TOOL_NAME, goal, source_id=ident)
+    if ident is None and isinstance(url, str) and url.strip():
+        return ToolCall(OPEN_PAGE_TOOL_NAME, goal, url=url.strip()[:2000])
+    return BadToolCall(raw, f"\"id\" must be the number of a source you were shown, e.g. 3, got {ident!r}")

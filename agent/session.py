@@ -20,6 +20,7 @@ from .gpu import on_gpu, on_zero_gpu
 from .index import DocumentIndex
 from .loop import run, validate_question
 from .records.conversation import citations_as_domains
+from .reading import build_reader
 from .search import SearchChain, SourceRegistry, build_documents, build_search
 
 
@@ -52,6 +53,8 @@ class ChatSession:
         self.documents = build_documents(settings)  # the search_documents tool, or None
         self.own_indexes: list[DocumentIndex] = []  # this person's uploads (the browser's Documents)
         self.registry = SourceRegistry()
+        # This person's page reader: its cache spares a follow-up question fetching the same pages.
+        self.reader = build_reader(settings)
         self.history: list[tuple[str, str]] = []
         self.conversation: Conversation | None = None  # the latest question's, for transcripts
 
@@ -66,6 +69,7 @@ class ChatSession:
         self.settings = settings
         self.search = build_search(settings, own_indexes=self.own_indexes)
         self.documents = build_documents(settings, own_indexes=self.own_indexes)
+        self.reader = build_reader(settings)
 
     def ask(self, question: str, *, cancel: threading.Event | None = None) -> Iterator[Event]:
         """Run one question; on a completed answer, remember it for follow-ups.
@@ -79,7 +83,7 @@ class ChatSession:
         else:
             events = run(question, settings=self.settings, backend=self.backend, search=self.search,
                          registry=self.registry, history=self.history, cancel=cancel,
-                         on_conversation=self._opened, documents=self.documents)
+                         on_conversation=self._opened, documents=self.documents, reader=self.reader)
         return self._remember(question.strip(), events)
 
     def _ask_on_zero_gpu(self, question: str, cancel: threading.Event) -> Iterator[Event]:
@@ -139,7 +143,8 @@ def answer_in_one_call(question: str, settings: Settings, history: list[tuple[st
     try:
         yield from run(question, settings=settings, backend=_GPU_BACKEND,
                        search=build_search(settings, own_indexes=own), registry=registry,
-                       history=history, cancel=cancel, documents=build_documents(settings, own_indexes=own))
+                       history=history, cancel=cancel, documents=build_documents(settings, own_indexes=own),
+                       reader=build_reader(settings))
     finally:
         cancel.set()
         for index in own:

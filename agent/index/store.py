@@ -173,6 +173,12 @@ class DocumentIndex:
         return [Hit(pid=p.pid, file=p.file, title=p.title, text=p.text, score=round(r.score, 4),
                     page=p.page, heading=p.heading) for r in ranked if (p := rows.get(r.row))]
 
+    def document_pages(self, file: str) -> list[tuple[int | None, str]]:
+        """The whole document ``file`` (as a search names it) as (page, passage text) in order,
+        so a reader can select from all of it; [] when no single document has that name."""
+        with self._lock:
+            return tables.document_pages(self._db, file, label=self._labels())
+
     def query_terms(self, query: str) -> list[str]:
         """The words ``search`` matches ``query`` on: stemmed, each once, found in the index,
         without those in half the passages or more (see ``ranking.informative_terms``)."""

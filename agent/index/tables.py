@@ -145,6 +145,20 @@ def passages_by_id(db: sqlite3.Connection, ids: list[int], *, label: dict[str, s
     return found
 
 
+def document_pages(db: sqlite3.Connection, file: str, *, label: dict[str, str]) -> list[tuple[int | None, str]]:
+    """(page, text) of every passage of the document people see as ``file`` (its label or its
+    name), in order; [] when there is no such document. A corpus (.jsonl) is no document to read."""
+    keys = [key for key, shown in label.items() if shown == file]
+    if not keys:
+        keys = [key for (key,) in db.execute("SELECT key FROM documents WHERE name = ? AND kind != 'jsonl'", (file,))
+                if key not in label]
+    if len(keys) != 1:
+        return []
+    sql = ("SELECT p.page, p.text FROM passages AS p JOIN documents AS d ON d.id = p.doc_id "
+           "WHERE d.key = ? AND d.kind != 'jsonl' ORDER BY p.id")
+    return [(page, text) for page, text in db.execute(sql, (keys[0],))]
+
+
 def labels(db: sqlite3.Connection) -> dict[str, str]:
     """key -> the shortest end of its path that no other document of the same name shares, for
     the documents whose name is not unique in the index."""

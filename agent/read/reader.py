@@ -7,11 +7,12 @@ so a second question about the same pages does not fetch them again.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 from ..search.sources import normalise_url
 from .errors import ReadCancelled, ReadFailed
@@ -36,7 +37,7 @@ class ReadResult:
 
     url: str
     title: str = ""
-    bytes: int = 0
+    bytes: int = 0  # fetched now (0 when the page came from the cache)
     latency_s: float = 0.0
     passages: tuple[PassageSpan, ...] = ()
     error: str | None = None
@@ -71,54 +72,60 @@ class PageReader:
         Raises ``ReadCancelled`` when Stop is pressed."""
         start = self._clock()
         try:
-            page = self._page(url, cancel)
+            page, fresh = self._page(url, cancel)
         except ReadFailed as exc:
             return ReadResult(url=url, latency_s=round(self._clock() - start, 3), error=str(exc))
         chosen = select(list(page.passages), list(queries), k=k)
-        return ReadResult(url=url, title=page.extracted.title, bytes=page.size,
+        return ReadResult(url=url, title=page.extracted.title, bytes=page.size if fresh else 0,
                           latency_s=round(self._clock() - start, 3), passages=tuple(chosen),
                           page_of=tuple(page.extracted.page_at(p.start) for p in chosen))
 
     def read_many(self, urls: Sequence[str], *, queries: Sequence[str], k: int,
                   cancel: threading.Event) -> list[ReadResult]:
         """``read`` for each URL, all at once (the fetcher bounds how many connect); in order."""
-        results: list[ReadResult | None] = [None] * len(urls)
-        errors: list[BaseException] = []
-        left = threading.Semaphore(0)
+        found = dict(self.read_each(urls, queries=queries, k=k, cancel=cancel))
+        return [found[i] for i in range(len(urls))]
+
+    def read_each(self, urls: Sequence[str], *, queries: Sequence[str], k: int,
+                  cancel: threading.Event) -> Iterator[tuple[int, ReadResult]]:
+        """(position, result) for each URL as its read finishes, all read at once. Raises
+        ``ReadCancelled`` within a poll (50 ms) of Stop; reads still running are abandoned."""
+        done: queue.Queue[tuple[int, ReadResult]] = queue.Queue()
 
         def work(i: int, url: str) -> None:
             try:
-                results[i] = self.read(url, queries=queries, k=k, cancel=cancel)
+                done.put((i, self.read(url, queries=queries, k=k, cancel=cancel)))
             except ReadCancelled:
-                pass
+                done.put((i, ReadResult(url=url, error="stopped")))
             except Exception as exc:  # noqa: BLE001 - an extractor bug is this page's failure, not the run's
-                errors.append(exc)
-                results[i] = ReadResult(url=url, error=f"could not be read ({type(exc).__name__})")
-            left.release()
+                done.put((i, ReadResult(url=url, error=f"could not be read ({type(exc).__name__})")))
 
         for i, url in enumerate(urls):
             threading.Thread(target=work, args=(i, url), name="page-read", daemon=True).start()
         for _ in urls:
-            while not left.acquire(timeout=_POLL_S):
+            while True:
                 if cancel.is_set():
                     raise ReadCancelled("stopped while reading")
-        if cancel.is_set():
-            raise ReadCancelled("stopped while reading")
-        return [r for r in results if r is not None]
+                try:
+                    yield done.get(timeout=_POLL_S)
+                    break
+                except queue.Empty:
+                    continue
 
-    def _page(self, url: str, cancel: threading.Event) -> _Page:
+    def _page(self, url: str, cancel: threading.Event) -> tuple[_Page, bool]:
+        """The page, and whether it was fetched now (False: from the cache)."""
         key = normalise_url(url)
         with self._lock:
             page = self._cache.get(key)
             if page is not None:
                 self._cache.move_to_end(key)
-                return page
+                return page, False
         fetched = self.fetcher.fetch(url, cancel=cancel)
         extracted = extract(fetched)
         page = _Page(extracted=extracted, passages=tuple(passages_of(
             extracted.text, breaks=tuple(start for start, _ in extracted.pages))), size=len(fetched.body))
         self._remember(key, page)
-        return page
+        return page, True
 
     def _remember(self, key: str, page: _Page) -> None:
         if page.cost > self.cache_bytes:

@@ -1,8 +1,8 @@
 """Record a run as JSONL and read it back strictly (``replay`` paces it, ``report`` exports it).
 
-File format (version 2), one JSON object per line::
+File format (version 3), one JSON object per line::
 
-    {"type": "meta", "version": 2, "question", "model", "backend", "settings",
+    {"type": "meta", "version": 3, "question", "model", "backend", "settings",
      "started_at", "scripted", "recorder": "deepsearch"}
     {"type": "thinking", "text": "...", "t": 0.012}      # to_dict(event) + "t"
     ...
@@ -11,6 +11,8 @@ File format (version 2), one JSON object per line::
 ``t`` is seconds since the writer was created, rounded to milliseconds.
 Version 2 added ``end`` to ``done`` (how the run ended); version-1 files still
 read, their ``end`` inferred from what they recorded (``events.infer_end``).
+Version 3 added the ``read_start``/``read_done`` events, ``passages`` on sources
+that were read and ``stats.reads``; versions 1 and 2 read and replay as before.
 
 One file may hold several runs: ``TraceWriter`` appends, and every run starts
 with its own meta line (so ``app.py --trace FILE`` keeps a whole session in one
@@ -42,8 +44,8 @@ from ..errors import UsageError
 from ..config import REDACTED, Settings, redact
 from ..events import Done, Error, Event, from_dict, json_line, to_dict
 
-TRACE_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+TRACE_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 RECORDER = "deepsearch"
 
 log = logging.getLogger(__name__)

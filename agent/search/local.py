@@ -33,6 +33,17 @@ class LocalProvider:
         passages = sum(d.passages for d in docs)
         return f"{len(docs)} document(s) ({names}{more}), {passages} passages" if docs else "no documents yet"
 
+    def document_pages(self, file: str) -> list[tuple[int | None, str]]:
+        """(page, text) of the whole document ``file``, from the first index that holds it."""
+        for index in self._indexes:
+            try:
+                found = index.document_pages(file)
+            except (sqlite3.Error, IndexUnavailable):
+                continue
+            if found:
+                return found
+        return []
+
     def search(self, query: str, *, max_results: int) -> list[SearchResult]:
         hits = []
         for index in self._indexes:

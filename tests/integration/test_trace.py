@@ -337,8 +337,8 @@ def broken_traces(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     case("truncated_run", lines[:5], "FILE:5: trace is truncated")
     case("empty", [""], "trace FILE is empty")
     case("no_meta", lines[1:], "FILE:1: the first line must be the meta line")
-    case("version", [json.dumps({**meta, "version": 3})] + lines[1:],
-         "unsupported trace version 3 in FILE:1 (this app reads versions 1, 2)")
+    case("version", [json.dumps({**meta, "version": 99})] + lines[1:],
+         "unsupported trace version 99 in FILE:1 (this app reads versions 1, 2, 3)")
     case("unknown_type", lines[:2] + ['{"type": "telepathy", "t": 0.6}'] + lines[2:],
          "FILE:3: unknown event type 'telepathy'")
     case("bad_fields", lines[:2] + ['{"type": "thinking", "txt": "x", "t": 0.6}'] + lines[2:],

@@ -12,7 +12,7 @@ from pathlib import Path
 from agent.config import Settings
 from agent.events import (Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef, Thinking,
                           json_line, to_dict)
-from agent.records.trace import TraceWriter, read_trace
+from agent.records.trace import TRACE_VERSION, TraceWriter, read_trace
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "json_golden" / "events.jsonl"
 
@@ -70,6 +70,6 @@ def test_a_trace_writes_the_same_lines_plus_t_and_reads_back_the_same_events(tmp
     for n, (line, plain) in enumerate(zip(lines[1:-1], _lines()), start=1):
         assert line == plain[:-1] + f', "t": {n * 0.25}}}'
     meta, timed = read_trace(path)
-    assert meta["question"] == "q" and meta["version"] == 2
+    assert meta["question"] == "q" and meta["version"] == TRACE_VERSION
     assert [event for _, event in timed] == EVENTS[:-2]
     assert [t for t, _ in timed] == [n * 0.25 for n in range(1, len(EVENTS) - 1)]
