@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dialects", ("agent.dialects",)),
     ("reading pages", ("agent.read",)),
     ("backends", ("agent.backends",)),
-    ("the engine: one run", ("agent.document_tool", "agent.loop")),
+    ("the engine: one run", ("agent.document_tool", "agent.loop", "agent.reading")),
     ("a chat session", ("agent.session", "agent.flags")),
     ("entry points", ("agent.api", "agent.__main__", "agent.eval", "agent.index.__main__")),
     ("the UI", ("ui",)),

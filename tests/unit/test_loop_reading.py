@@ -63,7 +63,7 @@ def test_a_failed_read_says_why_and_the_model_keeps_the_snippet():
 def test_search_r1_gets_passages_in_its_own_doc_format():
     events, conv = go(["<think>x</think><search>bridge</search>", "<answer>1932</answer>"], dialect="search-r1")
     text = conv.transcript()
-    assert "Doc 1(Title: Title 1) " in text and "opened in 1932" in text
+    assert 'Doc 1(Title: "Title 1") ' in text and "opened in 1932" in text
 
 
 def test_open_page_reads_a_shown_source_and_refuses_others_with_a_reason():
