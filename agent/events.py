@@ -349,6 +349,8 @@ def from_dict(data: dict[str, Any]) -> Event:
     answer and sources, never read back; a ``done`` without ``end`` (a version-1 trace) gets the
     one ``infer_end`` gives."""
     kind = data.get("type") if isinstance(data, dict) else None
+    if kind is None:
+        raise ValueError(f"the line has no event 'type'; expected one of {sorted(TYPES)}")
     if kind not in TYPES:
         raise ValueError(f"unknown event type {kind!r}; expected one of {sorted(TYPES)}")
     values = {k: v for k, v in data.items() if k != "t"}
@@ -362,15 +364,49 @@ def from_dict(data: dict[str, Any]) -> Event:
 
 
 def _problem(kind: str, exc: ValidationError) -> str:
-    """The first thing pydantic found wrong, in the words the trace reader always used."""
+    """The first thing pydantic found wrong, in words: what is missing, or what a field must be
+    and the value it held as it stood in the file (JSON's null, never Python's None)."""
     error = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in error["loc"])
-    if error["type"] in ("missing", "missing_keyword_only_argument", "unexpected_keyword_argument",
-                         "extra_forbidden"):
-        return f"bad fields for a {kind!r} event: {error['msg'].lower()}: {where!r}"
-    names = [part for part in error["loc"] if isinstance(part, str)]
-    name = names[-1] if names else where
-    return f"bad field {name!r} for a {kind!r} event: {error['input']!r} ({error['msg']})"
+    loc = [part for part in error["loc"] if part != kind]
+    names = [part for part in loc if isinstance(part, str)]
+    name = names[-1] if names else ".".join(map(str, loc)) or kind
+    what = f"a {kind!r} event"
+    if any(isinstance(part, int) for part in loc) and len(names) > 1:  # a source in results/sources
+        index = next(part for part in loc if isinstance(part, int))
+        what = f"source {index + 1} in {names[0]!r} of {what}"
+    if error["type"] in ("missing", "missing_keyword_only_argument", "missing_argument"):
+        return f"bad fields for {what}: the field {name!r} is missing"
+    if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"bad fields for {what}: it has no field {name!r}"
+    return f"bad field {name!r} for {what}: it must be {expected_words(error)}, got {shown(error['input'])}"
+
+
+_EXPECTED = {"string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+             "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
+             "finite_number": "a finite number", "bool_type": "true or false", "bool_parsing": "true or false",
+             "dict_type": "a JSON object", "model_type": "a JSON object", "dataclass_type": "a JSON object",
+             "model_attributes_type": "a JSON object", "tuple_type": "a list", "list_type": "a list",
+             "none_required": "null"}
+
+
+def expected_words(error: Any) -> str:
+    """What a pydantic error says a value must be, as a person reads it."""
+    kind = error["type"]
+    if kind == "literal_error":
+        return "one of " + str(error.get("ctx", {}).get("expected", "the listed values"))
+    if kind in _EXPECTED:
+        return _EXPECTED[kind]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return message[:1].lower() + message[1:].removeprefix("nput should be ").removeprefix("Input should be ")
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """A value as it stood in a JSON file: null, true and false, never None, True or False."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr, allow_nan=True)
+    except ValueError:  # a structure too deep or circular to write back
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # JSON leaves these raw inside strings, yet str.splitlines() (and many JSONL readers) break lines

@@ -42,7 +42,7 @@ from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only 
 
 from ..errors import UsageError
 from ..config import REDACTED, Settings, redact
-from ..events import Done, Error, Event, from_dict, json_line, to_dict
+from ..events import Done, Error, Event, expected_words, from_dict, json_line, shown, to_dict
 
 TRACE_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
@@ -251,7 +251,9 @@ def _split_runs(path: str | Path) -> tuple[str, list[list[_Line]]]:
         if isinstance(obj, dict) and obj.get("type") == "meta":
             runs.append([])
         elif not runs:
-            got = f"type {obj.get('type')!r}" if isinstance(obj, dict) else "a line that is not a JSON object"
+            got = ("a JSON object with no 'type'" if isinstance(obj, dict) and obj.get("type") is None
+                   else f"type {shown(obj.get('type'))}" if isinstance(obj, dict)
+                   else "a line that is not a JSON object")
             raise TraceError(
                 f"{name}:{number}: the first line must be the meta line "
                 f'{{"type": "meta", "version": {TRACE_VERSION}, ...}}, got {got}; '
@@ -280,8 +282,10 @@ def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
         if timed and isinstance(timed[-1][1], Done):
             raise TraceError(f"{where}: event {obj.get('type')!r} after the run's 'done' event")
         t = obj.get("t")
+        if "t" not in obj:
+            raise TraceError(f"{where}: 't' must be a number of seconds >= 0, and this event has none")
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t < 0:
-            raise TraceError(f"{where}: 't' must be a number of seconds >= 0, got {t!r}")
+            raise TraceError(f"{where}: 't' must be a number of seconds >= 0, got {shown(t)}")
         if t < previous:
             raise TraceError(f"{where}: 't' goes backwards ({t!r} after {previous!r})")
         previous = float(t)
@@ -316,19 +320,25 @@ _META = TypeAdapter(_MetaFields)
 
 def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
     version = meta.get("version")
-    if version not in READABLE_VERSIONS or isinstance(version, bool):
-        raise TraceError(
-            f"unsupported trace version {version!r} in {name}:{number} "
-            f"(this app reads versions {', '.join(map(str, READABLE_VERSIONS))})"
-        )
+    readable = ", ".join(map(str, READABLE_VERSIONS))
+    if version is None:
+        raise TraceError(f"{name}:{number}: the meta line has no version number, so this is not a trace "
+                         f"this app wrote (it reads versions {readable})")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise TraceError(f"{name}:{number}: the meta line's version must be a whole number "
+                         f"(this app reads versions {readable}), got {shown(version)}")
+    if version not in READABLE_VERSIONS:
+        raise TraceError(f"unsupported trace version {version!r} in {name}:{number} "
+                         f"(this app reads versions {readable})")
     try:
         _META.validate_python(meta)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         key = error["loc"][0] if error["loc"] else "?"
-        raise TraceError(
-            f"{name}:{number}: meta field {key!r}: {error['msg'].lower()}, got {meta.get(key)!r}"
-        ) from None
+        if error["type"] == "missing":
+            raise TraceError(f"{name}:{number}: the meta line has no {key!r}") from None
+        raise TraceError(f"{name}:{number}: meta field {key!r} must be {expected_words(error)}, "
+                         f"got {shown(meta.get(key))}") from None
 
 
 _DEEP_MESSAGE = (f"JSON nested more than {_MAX_DEPTH} levels deep; this is not a trace written by "
