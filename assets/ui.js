@@ -125,13 +125,17 @@
     const buttons = box && box.closest(".message-row")?.nextElementSibling?.querySelectorAll("button");
     if (buttons && buttons.length) buttons[buttons.length - 1].click();
   }, true);
-  // A character counter that appears near the question's length limit.
+  // A character counter that appears near the question's length limit. It counts as the server
+  // does (agent.loop.validate_question): characters, not UTF-16 units (an emoji is one), after
+  // Python's str.strip() (whose whitespace differs from JavaScript's trim()).
+  const SPACE = "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+  const ENDS = new RegExp(`^${SPACE}+|${SPACE}+$`, "g");
   document.addEventListener("input", (e) => {
     const box = e.target.closest && e.target.closest("#question textarea");
     const counter = document.querySelector("#char-count");
     if (!box || !counter) return;
     const limit = Number(counter.dataset.limit) || 0;
-    const n = box.value.length;
+    const n = [...box.value.replace(ENDS, "")].length;
     counter.textContent = limit && n >= 0.8 * limit ? `${n} / ${limit}` : "";
     counter.classList.toggle("over", n > limit);
   }, true);

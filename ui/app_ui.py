@@ -180,6 +180,19 @@ def _drawer(runtime: Runtime, session: gr.State,
     return controls, upload
 
 
+def afterwards(event: Any, h: Handlers, buttons: list[Any], meter: gr.Markdown) -> Any:
+    """Ask comes back after ``event`` however it ended; returns the listener after success.
+
+    Gradio's ``.then`` runs after success or a cancel but not after an error (its frontend starts
+    only the ``failure`` listeners then), so a question refused before its run starts (too long,
+    a bad trace, a full queue) would leave Ask showing Stop, and Enter saying an answer runs.
+    After an error the meter also loses the "Error" badge the failed event left on it.
+    """
+    options = dict(queue=False, api_visibility="private")
+    event.failure(h.settle, None, [*buttons, meter], show_progress="hidden", **options)
+    return event.then(h.idle, None, buttons, **options)
+
+
 def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> list[Any]:
     """Every way of starting an answer; returns their events, for Stop and New chat to cancel."""
     s = runtime.settings
@@ -202,7 +215,7 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> 
         # Not queued: it flips the buttons at once, and never counts against a full queue.
         trigger(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
         running.append(trigger(handler, inputs, **options))
-        then = running[-1].then(h.idle, None, buttons, queue=False, api_visibility="private")
+        then = afterwards(running[-1], h, buttons, p.meter)
         if handler is not h.replay_upload:  # a replayed answer is not part of this conversation
             then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
     if runtime.replay_path:
@@ -213,12 +226,12 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> 
 
 def _wire_controls(h: Handlers, p: _Parts, running: list[Any]) -> None:
     buttons = [p.ask, p.stop]
-    p.stop.click(h.stop, [p.chatbot, p.session], [p.chatbot, p.meter], queue=False, api_name="stop",
-                 cancels=running).then(h.idle, None, buttons, queue=False, api_visibility="private")
+    afterwards(p.stop.click(h.stop, [p.chatbot, p.session], [p.chatbot, p.meter], queue=False, api_name="stop",
+                            cancels=running), h, buttons, p.meter)
     cleared = [p.chatbot, p.meter, p.session, *p.downloads, p.msg, *p.conversation]
     for trigger in (p.new_chat.click, p.chatbot.clear):
-        trigger(h.new_chat, [p.session], cleared, queue=False, api_visibility="private", cancels=running
-                ).then(h.idle, None, buttons, queue=False, api_visibility="private")
+        afterwards(trigger(h.new_chat, [p.session], cleared, queue=False, api_visibility="private",
+                           cancels=running), h, buttons, p.meter)
 
 
 def build_ui(runtime: Runtime) -> gr.Blocks:

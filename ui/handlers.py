@@ -234,6 +234,10 @@ class Handlers:
     def idle(self) -> tuple:
         return gr.Button(visible=True), gr.Button(visible=False)
 
+    def settle(self) -> tuple:
+        """Idle after an answer's event however it ended; the meter keeps its text."""
+        return (*self.idle(), gr.skip())
+
     def new_chat(self, session: UISession | None) -> tuple:
         """Start over: the running answer is stopped, and the model's memory, the source
         numbering, the meter and the downloads all go with the old session."""

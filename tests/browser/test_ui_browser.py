@@ -430,6 +430,8 @@ def test_full_queue_tells_the_user_it_is_busy(browser) -> None:
         ask(refused, "Third")
         refused.get_by_text("This application is currently busy. Please try again.").wait_for(timeout=10_000)
         assert "Traceback" not in refused.content()
+        refused.wait_for_selector("#ask", state="visible", timeout=10_000)  # the refused page is idle again
+        assert not refused.locator("#stop").is_visible()
         running.click("#stop")
         assert "stopped" in wait_done(running, 20_000)
         for page in (running, waiting, refused):
