@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -24,6 +25,7 @@ from .readers import KINDS, kind_of
 from .store import AddOutcome, DocumentIndex, IndexUnavailable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+_LINE_BREAKS = re.compile("[\n\r\v\f\x85\u2028\u2029]")
 ENV_INDEX = "DEEPSEARCH_INDEX"
 
 
@@ -124,6 +126,10 @@ def _add_all(index: DocumentIndex, paths: list[str]) -> Iterator[AddOutcome]:
         if path.is_dir():
             files = sorted(f for f in path.rglob("*") if f.is_file()
                            and not any(part.startswith(".") for part in f.relative_to(path).parts))
+            files, outside = _inside(path, files)
+            yield from (AddOutcome(status="skipped", name=f.name,
+                                   reason=f"{f}: a symbolic link to a file outside {path}; not followed")
+                        for f in outside)
             known = [f for f in files if kind_of(f) is not None]
             if len(known) < len(files):
                 _say(f"skipped {len(files) - len(known)} file(s) of other types in {path}")
@@ -141,6 +147,18 @@ def _add_all(index: DocumentIndex, paths: list[str]) -> Iterator[AddOutcome]:
             yield AddOutcome(status="skipped", name=path.name, reason=f"{path}: no such file or folder")
 
 
+def _inside(folder: Path, files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """``files`` split into those that really lie in ``folder`` and those a symbolic link (the
+    file's or a folder's on the way) leads out of it: adding a folder adds what is in it, never
+    what a link in it points to elsewhere (``x.txt -> ~/.ssh/id_rsa`` would be indexed and served)."""
+    root = folder.resolve()
+    inside: list[Path] = []
+    outside: list[Path] = []
+    for f in files:
+        (inside if f.resolve().is_relative_to(root) else outside).append(f)
+    return inside, outside
+
+
 def _add_file(index: DocumentIndex, path: Path) -> AddOutcome:
     try:
         str(path.resolve()).encode("utf-8")
@@ -153,12 +171,18 @@ def _add_file(index: DocumentIndex, path: Path) -> AddOutcome:
 def _say(line: str) -> None:
     """One line for the terminal: untrusted names made inert, and bytes of a file name that are not
     UTF-8 shown as U+FFFD (printing them as they are would raise)."""
-    print(clean(line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")), flush=True)
+    print(one_line(line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")), flush=True)
+
+
+def one_line(text: str) -> str:
+    """``text`` made inert and kept on one line: a file name may hold a line break, which would
+    otherwise print a line of its own (``added x\\nskipped ...`` forges a second outcome)."""
+    return _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], clean(text))
 
 
 class _CleanFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return clean(super().format(record))  # names in notes are untrusted text, like passages
+        return one_line(super().format(record))  # names in notes are untrusted text, like passages
 
 
 @contextmanager
@@ -197,8 +221,8 @@ def _search(index: DocumentIndex, query: str, *, k: int, as_json: bool) -> int:
         where = hit.file + (f", page {hit.page}" if hit.page is not None else "")
         heading = f" > {hit.heading}" if hit.heading else ""
         # Passages and file names are untrusted text: nothing in them may act on the terminal.
-        print(clean(f"{rank}. {where}{heading}  (score {hit.score:.2f})"))
-        print(clean(f"   {hit.text[:300]}{' …' if len(hit.text) > 300 else ''}"))
+        print(one_line(f"{rank}. {where}{heading}  (score {hit.score:.2f})"))
+        print(one_line(f"   {hit.text[:300]}{' …' if len(hit.text) > 300 else ''}"))
     return EXIT_OK
 
 

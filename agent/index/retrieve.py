@@ -10,6 +10,7 @@ Request ``{"queries": [str], "topk": int, "return_scores": bool}``; response
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .readers import join_contents, split_contents
@@ -73,6 +74,21 @@ def _hit(item: dict[str, Any]) -> Hit:
     heading = doc.get("heading")
     return Hit(pid=str(doc.get("id", "")), file=str(doc.get("file") or title or doc.get("id", "")),
                title=title, text=text,
-               score=float(score) if isinstance(score, (int, float)) else 0.0,
+               score=_score(score),
                page=page if isinstance(page, int) and not isinstance(page, bool) else None,
                heading=heading if isinstance(heading, str) else None)
+
+
+def _score(value: Any) -> float:
+    """A hit's score: a finite number, or 0.0 when the server sent none or something that is no
+    number (an odd field, ignored like the others). A number no float can hold or an infinite
+    one (10**400, 1e400, NaN) is a broken answer: ``RetrieveFormatError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    try:
+        score = float(value)
+    except OverflowError:
+        raise RetrieveFormatError("a score is too large to be a number of any use") from None
+    if not math.isfinite(score):
+        raise RetrieveFormatError(f"a score must be finite, got {score!r}")
+    return score

@@ -8,9 +8,10 @@ machine is served. Passages are document sources: no URL, the server's
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Coroutine
 
 import httpx
 
@@ -45,36 +46,50 @@ class RetrieverProvider:
         try:
             data: Any = json.loads(raw)
             (hits,) = hits_of_response(data, query_count=1)
-        except (ValueError, RecursionError, RetrieveFormatError) as exc:  # RecursionError: absurd nesting
+        # RecursionError: absurd nesting; OverflowError: a number no float holds (a score of 10**400).
+        except (ValueError, RecursionError, OverflowError, RetrieveFormatError) as exc:
             raise SearchError(f"the retriever at {self._endpoint} sent an unexpected answer: "
                               f"{type(exc).__name__}: {str(exc)[:300]}", provider=self.name) from None
         return [document_result(title=h.title, file=h.file, page=h.page, content=h.text,
                                 content_chars=self._content_chars) for h in hits[:max_results]]
 
     def _post(self, body: dict[str, Any]) -> bytes:
-        """The answer's bytes: at most MAX_RESPONSE_BYTES, within the timeout as a whole (a server
-        that trickles its answer a byte at a time never resets the clock)."""
-        deadline = time.monotonic() + self._timeout_s
+        """The answer's bytes: at most MAX_RESPONSE_BYTES, all within the timeout: connecting,
+        the headers and the body together (httpx's timeouts are per read, so a server that
+        trickles its headers or its answer a byte at a time would never trip them)."""
         try:
-            with httpx.stream("POST", self._endpoint, json=body, timeout=self._timeout_s) as response:
+            return _run(asyncio.wait_for(self._exchange(body), timeout=self._timeout_s))
+        except (TimeoutError, httpx.TimeoutException):
+            raise SearchError(f"the retriever at {self._endpoint} timed out after {self._timeout_s:g} s",
+                              provider=self.name, retryable=True) from None
+        except httpx.HTTPError as exc:
+            raise SearchError(f"cannot reach the retriever at {self._endpoint} ({type(exc).__name__})",
+                              provider=self.name, retryable=True) from None
+
+    async def _exchange(self, body: dict[str, Any]) -> bytes:
+        async with httpx.AsyncClient(timeout=self._timeout_s) as client:
+            async with client.stream("POST", self._endpoint, json=body) as response:
                 if response.status_code != 200:
                     raise SearchError(f"the retriever at {self._endpoint} answered HTTP {response.status_code}",
                                       provider=self.name,
                                       retryable=response.status_code == 429 or response.status_code >= 500)
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in response.iter_bytes():
+                async for chunk in response.aiter_bytes():
                     size += len(chunk)
                     if size > MAX_RESPONSE_BYTES:
                         raise SearchError(f"the retriever at {self._endpoint} sent an answer larger than "
                                           f"{MAX_RESPONSE_BYTES} bytes for one query", provider=self.name)
-                    if time.monotonic() > deadline:
-                        raise httpx.ReadTimeout("the answer did not arrive in time")
                     chunks.append(chunk)
                 return b"".join(chunks)
-        except httpx.TimeoutException:
-            raise SearchError(f"the retriever at {self._endpoint} timed out after {self._timeout_s:g} s",
-                              provider=self.name, retryable=True) from None
-        except httpx.HTTPError as exc:
-            raise SearchError(f"cannot reach the retriever at {self._endpoint} ({type(exc).__name__})",
-                              provider=self.name, retryable=True) from None
+
+
+def _run(exchange: Coroutine[Any, Any, bytes]) -> bytes:
+    """``exchange`` to its end on an event loop of its own: in a thread of its own when this one
+    already runs a loop (asyncio.run refuses to nest)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(exchange)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, exchange).result()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ui_browser import DATA, ask, close, page_for, wait_done
+from tests.browser.test_ui_browser import DATA, ask, close, page_for, wait_done
 from tests.ui_helpers import serve
 
 from agent.config import Settings
