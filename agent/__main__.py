@@ -47,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--run", type=int, metavar="N",
                    help="which answer of a multi-answer trace: 0 first, -1 last (--replay's default); "
                         "--export without it writes them all")
-    r.add_argument("--format", choices=["html", "md"],
-                   help="report format (default: from the -o extension, .md/.markdown or .html; else html)")
+    r.add_argument("--format", choices=["html", "md", "player"],
+                   help="report format (default: from the -o extension, .md/.markdown or .html; else html); "
+                        "player: one HTML file that replays the whole trace, step by step")
     r.add_argument("-o", "--output", metavar="OUT", help="where --export writes the report (- for stdout)")
     return p
 
@@ -189,7 +190,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 _FORMAT_BY_SUFFIX = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-_FORMAT_NAMES = {"md": "Markdown", "html": "HTML"}
+_FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "player": "player"}
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -203,7 +204,7 @@ def _export(args: argparse.Namespace) -> int:
     if problem:
         return _usage(problem)
     try:
-        report = export(args.export, fmt=fmt, run=args.run)
+        report = _player(args.export, args.run) if fmt == "player" else export(args.export, fmt=fmt, run=args.run)
     except TraceError as exc:
         return _usage(str(exc))
     if args.output == "-":
@@ -218,6 +219,15 @@ def _export(args: argparse.Namespace) -> int:
     print(f"wrote the {_FORMAT_NAMES[fmt]} report of {answers} answer{'s' if answers != 1 else ''} "
           f"to {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def _player(path: str, run: int | None) -> str:
+    from .records.timed import turns_from_runs
+    from .player import player_html
+    from .records.trace import read_runs, read_trace
+
+    runs = read_runs(path) if run is None else [read_trace(path, run=run)]
+    return player_html(str(runs[0][0].get("question", "")), turns_from_runs(runs))
 
 
 def _count_runs(path: str) -> int:

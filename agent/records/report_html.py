@@ -10,12 +10,12 @@ from typing import Any, Sequence
 
 from ..text.answer_markdown import answer_html
 from ..text.citations import Cite, citation_writer
-from ..events import Error, SourceRef
+from ..events import Error, SearchDone, SourceRef
 from ..text.safe_url import safe_http_url, visible_url
 from .runs import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
 
 
-_CSS = """
+CSS = """
 :root { color-scheme: light dark; --fg: #1d1f23; --bg: #fff; --muted: #5d6470; --line: #d8dce3;
   --accent: #2457c5; --soft: #f3f5f9; --warn: #a4270b; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --bg: #16181c; --muted: #9aa2ad;
@@ -69,7 +69,7 @@ li:target details::details-content { display: block; content-visibility: visible
 """
 
 
-def _e(text: Any) -> str:
+def escape(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
@@ -84,7 +84,7 @@ def to_html(runs: Sequence[RecordedRun]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body><main>'
+        f'<title>{escape(title)}</title><style>{CSS}</style></head>\n<body><main>'
         + "\n".join(articles) + "</main></body></html>\n"
     )
 
@@ -93,7 +93,7 @@ def _article(meta: dict[str, Any], run: Run, *, anchor: str) -> str:
     body = ["<article><header>"]
     if meta.get("scripted"):
         body.append(f'<p><span class="badge">{SCRIPTED_BADGE}</span></p>')
-    body.append(f'<h1>{_e(meta.get("question", ""))}</h1><p class="meta">{_e(byline(meta))}</p></header>')
+    body.append(f'<h1>{escape(meta.get("question", ""))}</h1><p class="meta">{escape(byline(meta))}</p></header>')
     body.append('<section class="run"><h2>How it got there</h2>')
     if not run.blocks:
         body.append('<p class="meta">No thinking or searches were recorded.</p>')
@@ -101,42 +101,47 @@ def _article(meta: dict[str, Any], run: Run, *, anchor: str) -> str:
     for block in run.blocks:
         if isinstance(block, str):
             body.append('<details class="thinking"><summary>Thinking…</summary>'
-                        f'<div class="pre">{_e(block.strip())}</div></details>')
+                        f'<div class="pre">{escape(block.strip())}</div></details>')
         elif isinstance(block, Search):
             body.append(_search(block, numbers))
         elif isinstance(block, Error):
-            body.append(f'<p class="error">Error: {_e(block.message)}</p>')
+            body.append(f'<p class="error">Error: {escape(block.message)}</p>')
     body.append('</section><section class="answer"><h2>Answer</h2>')
     if run.done is not None and run.done.stopped:
         body.append('<p><span class="badge stopped">Stopped before the end</span></p>')
     if run.answer.strip():
-        body.append(f'<div class="markdown">{_answer(run.answer.strip(), numbers, anchor)}</div>')
+        body.append(f'<div class="markdown">{answer_block(run.answer.strip(), numbers, anchor)}</div>')
     else:
         body.append('<p class="meta">No answer was given.</p>')
     body.append("</section>")
-    body.append(_sources(run, anchor))
-    rows = stat_rows(run)
-    if rows:
-        cells = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-        body.append(f'<section class="stats"><h2>Stats</h2><table>{cells}</table></section>')
+    body.append(sources_section(run, anchor))
+    body.append(stats_section(run))
     return "".join(body) + "</article>"
 
 
-def _link(ref: SourceRef) -> str:
+def stats_section(run: Run) -> str:
+    rows = stat_rows(run)
+    if not rows:
+        return ""
+    cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f'<section class="stats"><h2>Stats</h2><table>{cells}</table></section>'
+
+
+def source_link(ref: SourceRef) -> str:
     if ref.kind == "document":
         # No page to link to: the passage itself opens in place.
-        return (f'{_e(ref.title)} <span class="url">{_e(document_place(ref))}</span>'
-                f'<details><summary>passage</summary><div class="pre">{_e(ref.text or "")}</div></details>')
+        return (f'{escape(ref.title)} <span class="url">{escape(document_place(ref))}</span>'
+                f'<details><summary>passage</summary><div class="pre">{escape(ref.text or "")}</div></details>')
     href = safe_http_url(ref.url)
-    title = _e(ref.title or ref.url)
-    where = f' <span class="url">{_e(visible_url(ref.url))}</span>'
+    title = escape(ref.title or ref.url)
+    where = f' <span class="url">{escape(visible_url(ref.url))}</span>'
     if href is None:
         # Not http(s): show it as text so a javascript: URL can never run.
         return f"{title}{where}"
-    return f'<a href="{_e(href)}" rel="noopener noreferrer">{title}</a>{where}'
+    return f'<a href="{escape(href)}" rel="noopener noreferrer">{title}</a>{where}'
 
 
-def _answer(text: str, numbers: dict[int, int], anchor: str) -> str:
+def answer_block(text: str, numbers: dict[int, int], anchor: str) -> str:
     def write(group: list[Cite]) -> str:
         links = [f'<a class="cite" href="#{anchor}source-{c.number}">{c.number}</a>' if c.number is not None
                  else f'<span class="cite-missing" title="no source [{c.handle}] was found in this run">'
@@ -147,29 +152,34 @@ def _answer(text: str, numbers: dict[int, int], anchor: str) -> str:
 
 
 def _search(s: Search, numbers: dict[int, int]) -> str:
-    out = [f'<section class="search"><h3>{s.label}: {_e(s.query)}</h3>']
+    out = [f'<section class="search"><h3>{s.label}: {escape(s.query)}</h3>']
     if s.done is None:
         out.append('<p class="meta">did not finish</p>')
     else:
-        out.append(f'<p class="meta">{_e(s.done.provider)} · {s.done.latency_s:.2f} s</p>')
+        out.append(f'<p class="meta">{escape(s.done.provider)} · {s.done.latency_s:.2f} s</p>')
         if s.done.error:
-            out.append(f'<p class="error">Search failed: {_e(s.done.error)}</p>')
+            out.append(f'<p class="error">Search failed: {escape(s.done.error)}</p>')
         elif not s.done.results:
             out.append('<p class="meta">No results.</p>')
         else:
-            items = "".join(f'<li{_value(numbers.get(r.id))}>{_link(r)}</li>' for r in s.done.results)
-            out.append(f"<ol>{items}</ol>")
+            out.append(search_results(s.done, numbers))
     return "".join(out) + "</section>"
 
 
-def _sources(run: Run, anchor: str) -> str:
+def search_results(done: SearchDone, numbers: dict[int, int]) -> str:
+    """A search's results in the order it returned them, each with its display number."""
+    items = "".join(f'<li{_value(numbers.get(r.id))}>{source_link(r)}</li>' for r in done.results)
+    return f"<ol>{items}</ol>"
+
+
+def sources_section(run: Run, anchor: str) -> str:
     groups = run.source_groups()
     if not groups:
         return '<section class="sources"><h2>Sources</h2><p class="meta">No sources.</p></section>'
     out = ['<section class="sources"><h2>Sources</h2>']
     for heading, ids in groups:
-        items = "".join(f'<li id="{anchor}source-{run.numbers[n]}"{_value(run.numbers[n])}>{_link(run.sources[n])}</li>'
-                        for n in ids)
+        items = "".join(f'<li id="{anchor}source-{run.numbers[n]}"{_value(run.numbers[n])}>'
+                        f'{source_link(run.sources[n])}</li>' for n in ids)
         out.append(f"<h3>{heading}</h3><ol>{items}</ol>")
     return "".join(out) + "</section>"
 

@@ -221,6 +221,18 @@ _MAX_DEPTH = 32
 _TOO_DEEP = object()  # stands for a line nested deeper than that
 
 
+def runs_from_text(text: str, *, name: str) -> list[tuple[Meta, list[TimedEvent]]]:
+    """Every run of a trace held in memory (a stored conversation), validated like ``read_runs``;
+    ``name`` says where it came from in error messages."""
+    return [_parse_run(name, lines) for lines in _split_text(name, text)]
+
+
+def run_text(meta: Meta, timed: list[TimedEvent]) -> str:
+    """One run as the lines of a trace (``runs_from_text`` reads it back)."""
+    lines = [json_line(meta)] + [json_line({**to_dict(event), "t": t}) for t, event in timed]
+    return "\n".join(lines) + "\n"
+
+
 def _split_runs(path: str | Path) -> tuple[str, list[list[_Line]]]:
     name = str(path)
     try:
@@ -233,6 +245,10 @@ def _split_runs(path: str | Path) -> tuple[str, list[list[_Line]]]:
         raise TraceError(f"trace {name} is not UTF-8 text (byte {exc.start}); is it a trace?") from None
     except OSError as exc:
         raise TraceError(f"trace {name} cannot be read: {exc.strerror or exc}") from None
+    return name, _split_text(name, text)
+
+
+def _split_text(name: str, text: str) -> list[list[_Line]]:
     runs: list[list[_Line]] = []
     # Lines end at "\n" only: JSON text may hold U+2028 and friends, which splitlines() breaks on.
     for number, raw in enumerate(text.split("\n"), start=1):
@@ -262,7 +278,7 @@ def _split_runs(path: str | Path) -> tuple[str, list[list[_Line]]]:
         runs[-1].append((number, raw, obj))
     if not runs:
         raise TraceError(f"trace {name} is empty; record one with --trace FILE")
-    return name, runs
+    return runs
 
 
 def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
