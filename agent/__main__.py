@@ -77,6 +77,11 @@ def _quiet_stdout() -> None:
 
 
 def _main(argv: list[str] | None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) >= 2 and argv[0] == "check":  # python -m agent check TRACE [--json]
+        from .claims.cli import main as check
+
+        return check(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.export:

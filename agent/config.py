@@ -26,6 +26,8 @@ DialectName = Literal["qwq", "search-r1", "research"]
 # ask (open_page only). The reader picks passages by BM25, or by the model (Qwen-Agent Lv2).
 ReadMode = Literal["off", "auto", "ask"]
 ReaderName = Literal["bm25", "model"]
+# How an answer's cited sentences are checked against their sources (agent/claims/).
+CheckClaimsName = Literal["off", "lexical", "judge"]
 
 DEFAULT_MODEL = "Qwen/QwQ-32B"
 REDACTED = "[redacted]"
@@ -99,6 +101,13 @@ class Settings:
     openai_timeout_s: float = 60.0
     openai_max_retries: int = 2
 
+    # Claims checked against their sources: off, lexical (free, instant) or judge (a model call).
+    check_claims: CheckClaimsName = "lexical"
+    # The judge (claims and the eval): an OpenAI-compatible server; none means the app's own backend.
+    judge_base_url: str | None = None
+    judge_model: str | None = None
+    judge_timeout_s: float = 60.0
+
     # Serving.
     concurrency_local: int = 1
     concurrency_remote: int = 8
@@ -110,6 +119,7 @@ class Settings:
     # Secrets: never in repr, traces or the UI.
     tavily_api_key: str | None = field(default=None, repr=False)
     openai_api_key: str | None = field(default=None, repr=False)
+    judge_api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _check_numbers(self)
@@ -121,6 +131,10 @@ class Settings:
         _check_choice("read", self.read, ReadMode)
         _check_choice("reader", self.reader, ReaderName)
         _check_reading(self)
+        _check_choice("check_claims", self.check_claims, CheckClaimsName)
+        if bool(self.judge_base_url) != bool(self.judge_model):
+            raise SettingsError("a judge server needs both --judge-base-url and --judge-model "
+                                f"(got {display_url(self.judge_base_url or '')!r} and {self.judge_model!r})")
         for name in ("max_searches", "openai_max_retries"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -135,7 +149,7 @@ class Settings:
             raise SettingsError(f"temperature must be in [0, 2], got {self.temperature!r}")
         if not 0.0 < self.top_p <= 1.0:
             raise SettingsError(f"top_p must be in (0, 1], got {self.top_p!r}")
-        for name in ("search_timeout_s", "openai_timeout_s"):
+        for name in ("search_timeout_s", "openai_timeout_s", "judge_timeout_s"):
             if not 0 < getattr(self, name) <= MAX_SECONDS:
                 raise SettingsError(f"{_named(name)} must be > 0 and at most {MAX_SECONDS:g} seconds, "
                                     f"got {getattr(self, name)!r}")
@@ -181,7 +195,7 @@ class Settings:
         """Values that must never be shown (keys, the server URL's credentials); very short
         ones would redact ordinary words (a URL's credentials go anyway, see ``redact``)."""
         values = [getattr(self, f.name) for f in fields(self) if not f.repr]
-        values += url_credentials(self.base_url or "")
+        values += url_credentials(self.base_url or "") + url_credentials(self.judge_base_url or "")
         return tuple(v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_CHARS)
 
     @property
@@ -193,8 +207,9 @@ class Settings:
         """Everything but secrets: safe for traces, logs and the UI."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
         out["results_per_search"] = self.results_wanted  # what the run asks for, default or not
-        if out.get("base_url"):
-            out["base_url"] = display_url(out["base_url"])
+        for name in ("base_url", "judge_base_url"):
+            if out.get(name):
+                out[name] = display_url(out[name])
         return out
 
 
@@ -242,6 +257,10 @@ ENV_VARS: dict[str, str] = {
     "DEEPSEARCH_READ_PASSAGES": "read_passages",
     "DEEPSEARCH_READ_TOKENS": "read_tokens",
     "DEEPSEARCH_READ_CONCURRENCY": "read_concurrency",
+    "DEEPSEARCH_CHECK_CLAIMS": "check_claims",
+    "DEEPSEARCH_JUDGE_BASE_URL": "judge_base_url",
+    "DEEPSEARCH_JUDGE_MODEL": "judge_model",
+    "DEEPSEARCH_JUDGE_API_KEY": "judge_api_key",
     "TAVILY_API_KEY": "tavily_api_key",
     "OPENAI_API_KEY": "openai_api_key",
 }

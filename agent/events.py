@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (ConfigDict, Field, PlainValidator, SerializerFunctionWrapHandler, Strict, TypeAdapter,
                       ValidationError, computed_field, model_serializer, model_validator)
 
+from .claims.record import Claim, summarise
 from .text.citations import display_numbering
 
 # How one round of generation ended (``Conversation.finish_reason``).
@@ -86,8 +87,10 @@ class SourceRef:
     """A numbered source. ``id`` is the model's handle (the number in its tool results, per
     answer from 1 in the order searches return sources); people see ``Done.display_numbers``.
 
-    A web page has a ``url``. A passage of a document has no URL (``url`` is empty)
-    but its ``file``, ``page`` (PDFs) and ``text``, so a citation can show the passage.
+    A web page has a ``url`` and, in ``done.sources``, its search ``snippet`` (what its claims
+    are checked against when the page was not read; written in ``done.snippets``, so a source
+    object keeps its shape). A passage of a document has no URL (``url`` is empty) but its
+    ``file``, ``page`` (PDFs) and ``text``, so a citation can show the passage.
     """
 
     id: Int
@@ -99,13 +102,16 @@ class SourceRef:
     text: Str | None = None
     # What the model read of this source (auto-read or open_page); None when it was not read.
     passages: tuple[PassageRef, ...] | None = None
+    snippet: Str | None = None
 
     __pydantic_config__ = _FORBID
 
     @model_serializer(mode="wrap")
     def _written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # A web source is written exactly as before documents existed: id, title, url.
-        data = _omit(handler(self), {"kind": "web", "file": None, "page": None, "text": None, "passages": None})
+        data = handler(self)
+        data.pop("snippet", None)  # written in ``done.snippets``: a source object keeps its shape
+        data = _omit(data, {"kind": "web", "file": None, "page": None, "text": None, "passages": None})
         if "passages" in data:
             data["passages"] = list(data["passages"])
         return data
@@ -278,6 +284,9 @@ class Done:
     stopped: Bool = False
     end: RunEnd = "answered"
     stats: RunStats = field(default_factory=RunStats)
+    # Each sentence's check against its sources (agent/claims); None when the check was off or
+    # the run predates it.
+    claims: tuple[Claim, ...] | None = None
     type: Literal["done"] = "done"
 
     __pydantic_config__ = _FORBID
@@ -285,9 +294,19 @@ class Done:
     @model_validator(mode="before")
     @classmethod
     def _not_derived(cls, data: Any) -> Any:
-        """``display_numbers`` is written for outside readers, never read back (see below)."""
-        if isinstance(data, dict) and "display_numbers" in data:
-            data = {k: v for k, v in data.items() if k != "display_numbers"}
+        """``display_numbers`` and ``claims_summary`` are written for outside readers, never read
+        back (see below); ``snippets`` go back into their sources."""
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if k not in ("display_numbers", "claims_summary")}
+        snippets = data.pop("snippets", None)
+        if snippets is not None:
+            if not isinstance(snippets, dict) or not all(isinstance(v, str) for v in snippets.values()):
+                raise ValueError(f"'snippets' must map source ids to text, got {snippets!r}")
+            sources = data.get("sources", ())
+            if isinstance(sources, (list, tuple)):
+                data["sources"] = [{**s, "snippet": snippets[str(s.get("id"))]}
+                                   if isinstance(s, dict) and str(s.get("id")) in snippets else s for s in sources]
         return data
 
     def __post_init__(self) -> None:
@@ -302,6 +321,11 @@ class Done:
         ``answer``, then the rest. Derived from ``answer`` and ``sources``, so a trace that predates
         it (or holds another) numbers the same."""
         return display_numbering(self.answer, (s.id for s in self.sources))
+
+    @cached_property
+    def claims_summary(self) -> dict[str, int] | None:
+        """Counts of ``claims`` (``record.summarise``); derived, so it never disagrees with them."""
+        return None if self.claims is None else summarise(self.claims)
 
 
 def infer_end(*, answer: str, stopped: bool, stats: RunStats) -> RunEnd:
@@ -339,6 +363,14 @@ def to_dict(event: Event) -> dict[str, Any]:
     if isinstance(event, Done):
         data["stats"] = event.stats.to_dict()
         data["display_numbers"] = {str(handle): n for handle, n in data["display_numbers"].items()}
+        snippets = {str(s.id): s.snippet for s in event.sources if s.snippet is not None}
+        if snippets:
+            data["snippets"] = snippets
+        if event.claims is None:
+            del data["claims"]
+        else:
+            data["claims"] = [claim.to_dict() for claim in event.claims]
+            data["claims_summary"] = event.claims_summary
     return {"type": data.pop("type"), **data}
 
 

@@ -50,6 +50,14 @@ def engine_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--page-fixture", metavar="FILE",
                    help='JSON {url: html | {"status": 404} | {"error": "..."} | {"content_type": ..., '
                         '"body_base64": ...}}: pages come from it and are never fetched')
+    g.add_argument("--check-claims", choices=["off", "lexical", "judge"],
+                   help="check each cited sentence against its sources: lexical (default; free, instant), "
+                        "judge (also asks a model: the --judge-base-url server, else the app's own "
+                        "backend) or off (DEEPSEARCH_CHECK_CLAIMS)")
+    g.add_argument("--judge-base-url", metavar="URL",
+                   help="OpenAI-compatible server of an LLM judge, for the eval and --check-claims judge "
+                        "(key in $DEEPSEARCH_JUDGE_API_KEY)")
+    g.add_argument("--judge-model", metavar="ID", help="the judge's model name on that server")
     g.add_argument("--trace", metavar="FILE", help="record the run as JSONL")
     g.add_argument("--replay", metavar="FILE", help="re-emit a recorded trace instead of running")
 
@@ -65,4 +73,5 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         index_dir=args.index, retriever_url=args.retriever_url,
         read=args.read, read_top=args.read_top, reader=args.reader,
         allow_private_fetch=args.allow_private_fetch, page_fixture=args.page_fixture,
+        check_claims=args.check_claims, judge_base_url=args.judge_base_url, judge_model=args.judge_model,
     )

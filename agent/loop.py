@@ -16,6 +16,7 @@ from typing import Any, Callable, Generator, Iterable, Iterator, Literal
 from .errors import SearchCancelled, UsageError
 from .backends.base import Backend, BackendError, Conversation, round_token_limit
 from .text.citations import cited_ids
+from .claims import check_answer
 from .config import Settings, encodable, redact
 from .events import (Answer, Done, Error, Event, FinishReason, RefusedCall, RunEnd, RunStats,
                      SearchDone, SearchStart, Thinking)
@@ -374,7 +375,8 @@ def _search_and_splice(call: ToolCall, conv: Conversation, state: _RunState) -> 
 def _finish(conv: Conversation, state: _RunState) -> Done:
     final = "".join(state.answer)
     read = state.reading.passages if state.reading is not None else {}
-    sources = tuple(replace(s.ref(), passages=read[s.id]) if s.id in read else s.ref() for s in state.registry.all())
+    sources = tuple(replace(s.ref(snippet=True), passages=read[s.id]) if s.id in read else s.ref(snippet=True)
+                    for s in state.registry.all())
     usage = conv.usage
     stats = RunStats(
         total_s=round(state.clock() - state.t0, 3),
@@ -400,8 +402,9 @@ def _finish(conv: Conversation, state: _RunState) -> Done:
     # A dialect whose model never writes [n] counts every source its searches returned as cited.
     cited = (cited_ids(final, (s.id for s in sources)) if state.dialect.cites
              else tuple(state.shown) if final.strip() else ())
+    claims = None if state.settings.check_claims == "off" else tuple(check_answer(final, sources))
     return Done(answer=final, sources=sources, cited=cited, searches=state.searches, stopped=_stopped(state),
-                end=_end(state, final), stats=stats)
+                end=_end(state, final), stats=stats, claims=claims)
 
 
 def _stopped(state: _RunState) -> bool:

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from .text.citations import display_numbering, renumber
+from .claims.record import summary_line
 from .events import REFUSAL_REASONS, Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
 
 # Why a run has no answer, for each way a run can end without one.
@@ -149,12 +150,28 @@ class TerminalPrinter:
             self.out.write(f"\n{self.bold}Sources{self.reset}\n")
             for n in cited:
                 self.out.write(f"  [{numbers[n]}] {_line(by_id[n].title)} — {_line(_where(by_id[n]))}\n")
+        self._claims(done)
         refused = done.stats.refused_calls
         note = ""
         if refused:
             reasons = sorted({REFUSAL_REASONS[c.reason] for c in refused})
             note = f"; {len(refused)} tool call(s) not run: {', '.join(reasons)}"
         self.out.write(f"{self.dim}({done.searches} search(es){note}){self.reset}\n")
+
+
+    def _claims(self, done: Done) -> None:
+        """The check's one line, and each sentence its sources do not support, with the closest
+        sentence of what it cites; supported sentences are not repeated."""
+        if done.claims is None or done.claims_summary is None or not done.answer.strip():
+            return
+        self.out.write(f"\n{self.bold}Checked{self.reset} {summary_line(done.claims_summary)}\n")
+        for claim in done.claims:
+            if claim.verdict in ("supported", "uncited"):
+                continue
+            sentence = renumber(claim.sentence, done.display_numbers)
+            self.out.write(f"  ✗ {_line(sentence)}\n    {self.dim}{_line(claim.note)}{self.reset}\n")
+            if claim.evidence is not None:
+                self.out.write(f"    {self.dim}closest: {_line(claim.evidence.text)}{self.reset}\n")
 
 
 _INTRODUCER = re.compile(r"[\x1b\x90\x98\x9b\x9d\x9e\x9f]")

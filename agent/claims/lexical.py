@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from ..citations import display_numbering
+from ..text.citations import display_numbering
 from .normalise import fold
 from .numbers import read
 from .record import Claim, Evidence
@@ -84,7 +84,7 @@ def missing(claim: str, folded: str, words: set[str],
     for quote in _QUOTED.findall(folded):
         if not _quote_found(quote, passages):
             return f"the quotation “{quote.strip()}”"
-    figures = read(folded, words_alone=False)
+    figures = read(folded, claim=True)
     for day in figures.dates:
         if not any(day.found_in(other) for p in passages for other in p.figures.dates):
             return f"the date “{day.text}”"
@@ -99,7 +99,7 @@ def missing(claim: str, folded: str, words: set[str],
         return None  # another language: words cannot be compared, figures and quotes were
     for name in names(claim):
         stem = fold(name)
-        if not any(stem[:STEM] in p.words or stem in p.folded for p in passages):
+        if not any(stem[:STEM] in p.words or stem in p.folded or stem in p.title for p in passages):
             return f"the name “{name}”"
     every = frozenset().union(*(p.words for p in passages))
     if len(words) >= 3 and len(words & every) < MIN_OVERLAP * len(words):

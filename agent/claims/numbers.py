@@ -123,12 +123,13 @@ class Figures:
     identifiers: tuple[str, ...]
 
 
-def read(folded: str, *, words_alone: bool = True) -> Figures:
-    """Dates, quantities and alphanumeric names in ``folded`` text. A date's year and day count
-    as numbers too, so "in 1889" is found in "31 March 1889". ``words_alone=False`` skips
-    "one"/"a" standing for 1 (a claim's "one of the largest" is no number to check)."""
+def read(folded: str, *, claim: bool = False) -> Figures:
+    """Dates, quantities and alphanumeric names in ``folded`` text. In a passage a date's year
+    and day count as numbers too, so "in 1889" is found in "31 March 1889", and "one million"
+    is a number. A ``claim``'s dates are checked as dates only, and its "one" is no number
+    ("one of the largest")."""
     dates, taken = _dates(folded)
-    quantities = [q for d in dates for q in _date_parts(d)]
+    quantities = [] if claim else [q for d in dates for q in _date_parts(d)]
     masked = _mask(folded, taken)
     identifiers = []
     for match in _IDENTIFIER.finditer(masked):
@@ -139,7 +140,7 @@ def read(folded: str, *, words_alone: bool = True) -> Figures:
     quantities += [q for m in _QUANTITY.finditer(masked) if (q := _quantity(m)) is not None]
     for match in _WORD_QUANTITY.finditer(masked):
         word = match.group("word")
-        if word in _ONE and (not words_alone or match.group("scale") is None):
+        if word in _ONE and (claim or match.group("scale") is None):
             continue
         quantities.append(_scaled(float({**_WORDS, **_ONE}[word]), 1.0, match, match.group()))
     return Figures(tuple(quantities), tuple(dates), tuple(identifiers))

@@ -82,3 +82,20 @@ def summarise(claims: Iterable[Claim]) -> dict[str, int]:
     return {"checked": checked, "supported": counts["supported"],
             "not_supported": checked - counts["supported"], "uncited": counts["uncited"],
             "partly": counts["partly"], "contradicted": counts["contradicted"]}
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    """The one line shown under an answer: "6 of 7 cited claims found in their sources ·
+    1 not found · 2 sentences without a citation" (parts that are zero left out)."""
+    checked, supported, uncited = summary["checked"], summary["supported"], summary["uncited"]
+    parts = []
+    if checked:
+        noun = "claim" if checked == 1 else "claims"
+        parts.append(f"{supported} of {checked} cited {noun} found in {'its' if checked == 1 else 'their'} sources")
+        if summary["not_supported"]:
+            parts.append(f"{summary['not_supported']} not found")
+    else:
+        parts.append("no cited claims to check")
+    if uncited:
+        parts.append(f"{uncited} {'sentence' if uncited == 1 else 'sentences'} without a citation")
+    return " · ".join(parts)

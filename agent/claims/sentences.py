@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..citations import CITATION, citation_numbers
-from ..markdown_code import code_regions
+from ..text.citations import CITATION, citation_numbers
+from ..text.markdown_code import code_regions
 
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]|$)")
 _RULE = re.compile(r"^[ \t]{0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")

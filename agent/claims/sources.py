@@ -33,6 +33,7 @@ class CheckSource:
     id: int
     passages: tuple[Passage, ...]
     snippet_only: bool = False
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class Prepared:
     figures: Figures
     words: frozenset[str]
     sentences: list[Span]
+    # The source's title: a page about the Eiffel Tower need not repeat its name in every passage.
+    title: str
 
 
 def check_source(ref: Any) -> CheckSource:
@@ -65,16 +68,18 @@ def check_source(ref: Any) -> CheckSource:
     ident = get("id")
     if isinstance(ident, bool) or not isinstance(ident, int):
         raise ValueError(f"a source to check against needs a whole-number id, got {ident!r}")
+    title = get("title")
+    title = title if isinstance(title, str) else ""
     passages = tuple(_passages(get("passages")))
     if passages:
-        return CheckSource(ident, passages)
+        return CheckSource(ident, passages, title=title)
     text = get("text")
     if isinstance(text, str) and text.strip():
-        return CheckSource(ident, (Passage(text, 0),))
+        return CheckSource(ident, (Passage(text, 0),), title=title)
     snippet = get("snippet")
     if isinstance(snippet, str) and snippet.strip():
-        return CheckSource(ident, (Passage(snippet, 0),), snippet_only=True)
-    return CheckSource(ident, ())
+        return CheckSource(ident, (Passage(snippet, 0),), snippet_only=True, title=title)
+    return CheckSource(ident, (), title=title)
 
 
 def _passages(raw: Any) -> Iterable[Passage]:
@@ -101,5 +106,5 @@ def prepare(source: CheckSource) -> list[Prepared]:
             part = fold(passage.text[start:end])
             spans.append(Span(start, end, frozenset(content_words(part)), negated(part)))
         words = frozenset().union(*(s.words for s in spans)) if spans else frozenset()
-        prepared.append(Prepared(source, passage, folded, read(folded), words, spans))
+        prepared.append(Prepared(source, passage, folded, read(folded), words, spans, fold(source.title)))
     return prepared

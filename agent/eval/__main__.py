@@ -31,7 +31,6 @@ from .results import ResultsError
 from .runner import REPORT, Outcome, run_dataset
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-JUDGE_KEY_VAR = "DEEPSEARCH_JUDGE_API_KEY"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,9 +47,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--question-field", default="question", metavar="F", help="default: question")
     p.add_argument("--answer-field", metavar="F", help="default: golden_answers, else answer")
     p.add_argument("--id-field", default="id", metavar="F", help="default: id (else the row number)")
-    p.add_argument("--judge-base-url", metavar="URL",
-                   help=f"OpenAI-compatible server of an LLM judge (key in ${JUDGE_KEY_VAR})")
-    p.add_argument("--judge-model", metavar="ID", help="the judge's model name on that server")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     engine_flags(p)
     return p
@@ -129,12 +125,12 @@ def _concurrency(asked: int, settings: Settings) -> int:
 
 
 def _judge(args: argparse.Namespace, settings: Settings):
-    if not args.judge_base_url:
+    if not settings.judge_base_url:
         return None
     from .judge import OpenAIJudge
 
-    return OpenAIJudge(base_url=args.judge_base_url, model=args.judge_model,
-                       api_key=os.environ.get(JUDGE_KEY_VAR), timeout_s=settings.openai_timeout_s)
+    return OpenAIJudge(base_url=settings.judge_base_url, model=settings.judge_model,
+                       api_key=settings.judge_api_key, timeout_s=settings.openai_timeout_s)
 
 
 def _settings_summary(args: argparse.Namespace, settings: Settings, backend, concurrency: int) -> dict[str, Any]:

@@ -31,12 +31,15 @@ class Source:
     file: str | None = None
     page: int | None = None
 
-    def ref(self) -> SourceRef:
+    def ref(self, *, snippet: bool = False) -> SourceRef:
+        """The source as events carry it; with ``snippet`` a web page keeps the text its search
+        returned (``done.sources``: what its claims are checked against when it was not read)."""
         if self.kind == "document":
             # The passage travels with the reference: a document has no page to open elsewhere.
             return SourceRef(id=self.id, title=self.title, url="", kind="document", file=self.file,
                              page=self.page, text=self.content)
-        return SourceRef(id=self.id, title=self.title, url=self.url)
+        return SourceRef(id=self.id, title=self.title, url=self.url,
+                         snippet=(self.content or None) if snippet else None)
 
 
 def registrable(result: SearchResult) -> bool:

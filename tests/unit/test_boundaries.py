@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation: errors, files, text rules, the prompt's words", (
         "agent", "agent.errors", "agent.files", "agent.gpu", "agent.text", "agent.prompt")),
     ("settings", ("agent.config",)),
+    ("claims checked against their sources (pure)", ("agent.claims",)),
     ("what a run says: events and the model's tool calls", ("agent.events", "agent.parser")),
     ("what a run leaves: traces, replays, reports, the share player, the terminal",
      ("agent.records", "agent.player", "agent.terminal")),
@@ -40,7 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the engine: one run", ("agent.document_tool", "agent.loop", "agent.reading")),
     ("a chat session", ("agent.session", "agent.flags")),
     ("entry points", ("agent.api", "agent.__main__", "agent.eval", "agent.index.__main__",
-                      "agent.history.__main__")),
+                      "agent.history.__main__", "agent.claims.cli")),
     ("the UI", ("ui",)),
     ("the app", ("app",)),
     ("benchmarks and developer tools", ("bench", "devtools")),

@@ -9,6 +9,7 @@ import itertools
 import os
 from pathlib import Path
 
+from agent.claims import Claim, Evidence
 from agent.config import Settings
 from agent.events import (Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef, Thinking,
                           json_line, to_dict)
@@ -17,6 +18,8 @@ from agent.records.trace import TRACE_VERSION, TraceWriter, read_trace
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "json_golden" / "events.jsonl"
 
 WEB = SourceRef(id=1, title="Ünïcode \u202e title", url="https://example.org/a?b=1")
+WEB_WITH_SNIPPET = SourceRef(id=1, title="Ünïcode \u202e title", url="https://example.org/a?b=1",
+                             snippet="The tower is 330 metres tall.")
 DOC = SourceRef(id=2, title="Report", url="", kind="document", file="report.pdf", page=3,
                 text="The passage\u2028with a line separator.")
 DOC_NO_PAGE = SourceRef(id=3, title="notes", url="", kind="document", file="a/notes.txt", text="")
@@ -31,14 +34,18 @@ EVENTS = [
     SearchDone(query="down", provider="duckduckgo", latency_s=1.25, error="duckduckgo: 429"),
     Answer(text="It is [2] and [1, 3]."),
     Error(message="a recoverable problem"),
-    Done(answer="It is [2] and [1, 3].", sources=(WEB, DOC, DOC_NO_PAGE), cited=(2, 1, 3), searches=2,
+    Done(answer="It is [2] and [1, 3].", sources=(WEB_WITH_SNIPPET, DOC, DOC_NO_PAGE), cited=(2, 1, 3), searches=2,
          stats=RunStats(total_s=3.5, ttft_s=None, search_latencies_s=(0.5, 0.0, 1.25), rounds=3,
                         refused_calls=(RefusedCall(reason="budget", query="q"),
                                        RefusedCall(reason="context", query="big"),
                                        RefusedCall(reason="malformed", detail="not JSON"),
                                        RefusedCall(reason="rounds", query="late")),
                         finish="tool_call", budget_exhausted=True, context_forced=True, truncated=True),
-         end="rounds_exhausted"),
+         end="rounds_exhausted",
+         claims=(Claim(sentence="It is [2] and [1, 3].", ids=(2, 1, 3), verdict="not_supported", layer="lexical",
+                       evidence=Evidence(id=2, text="The passage", start=0, end=11),
+                       note="Not found in [1, 2, 3]: the name \u201cX\u201d"),
+                 Claim(sentence="Judged.", ids=(), verdict="uncited", layer="judge", evidence=None, note=""))),
     Done(answer="partial", stopped=True),
     Done(answer="", end="no_answer"),
 ]
