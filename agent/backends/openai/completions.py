@@ -24,7 +24,7 @@ from ...dialects import Dialect
 from ..base import FinishReason, approx_tokens
 from .link import RoundLink
 from .round import RoundConversation, Server
-from .stream import MalformedEvent, events, not_a_stream, unfinished
+from .stream import MalformedEvent, chat_chunks_on_completions, events, not_a_stream, unfinished
 
 
 @dataclass
@@ -42,6 +42,8 @@ class _Round:
 
 
 class CompletionConversation(RoundConversation):
+    API = "completions"  # the plain completions API: results are spliced inside the assistant turn
+
     def __init__(self, *, backend: Server, messages: list[dict[str, Any]],
                  settings: Settings, dialect: Dialect) -> None:
         super().__init__(backend=backend, settings=settings, prompt=dialect.render_prompt(messages, []))
@@ -74,6 +76,8 @@ class CompletionConversation(RoundConversation):
         r, url = self._round, self._backend.display_url
         for chunk in events(stream):
             usage, choice = _completion_piece(chunk)
+            if choice is _CHAT_CHUNK:
+                raise chat_chunks_on_completions(url)
             r.with_choices += choice is not None
             if usage is not None:
                 r.usage = usage
@@ -89,7 +93,7 @@ class CompletionConversation(RoundConversation):
         if link.aborted is not None or r.stop is not None or r.cut_at_limit:
             return
         if r.with_choices == 0:  # no events at all, or events of some other API
-            raise not_a_stream(url, stream)
+            raise not_a_stream(url, stream, api="completions")
         if r.finish is None:
             raise unfinished(url)
         if r.finish == "stop":
@@ -138,6 +142,10 @@ class CompletionConversation(RoundConversation):
         self._spliced(self._dialect.splice(text))
 
 
+# What _completion_piece returns for a chunk shaped like a chat completion's (choices[].delta).
+_CHAT_CHUNK: Any = ("", None, None)
+
+
 def _completion_piece(chunk: Any) -> tuple[Any, tuple[str, str | None, Any] | None]:
     """One completions event as (usage, (text, finish_reason, stop_reason) or None); only this
     reading of the server's data turns into "cannot read", never our handling of it."""
@@ -147,7 +155,10 @@ def _completion_piece(chunk: Any) -> tuple[Any, tuple[str, str | None, Any] | No
         if not choices:
             return usage, None
         choice = choices[0]
-        text = choice.text if isinstance(choice.text, str) else ""
+        text = getattr(choice, "text", None)
+        if not isinstance(text, str) and getattr(choice, "delta", None) is not None:
+            return usage, _CHAT_CHUNK  # a chat server's chunk: its text would be dropped unseen
+        text = text if isinstance(text, str) else ""
         return usage, (text, choice.finish_reason, getattr(choice, "stop_reason", None))
     except (AttributeError, TypeError, ValueError) as exc:
         raise MalformedEvent(f"{type(exc).__name__}: {exc}") from None

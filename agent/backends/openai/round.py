@@ -19,7 +19,7 @@ from ...config import Settings
 from ..base import FinishReason, Usage, approx_tokens, round_token_limit
 from .errors import ContextFull, clean_detail
 from .link import RoundLink
-from .stream import account, guarded, open_round
+from .stream import Api, account, guarded, open_round
 
 
 class Server(Protocol):
@@ -52,6 +52,8 @@ class RoundState(Protocol):
 
 class RoundConversation(ABC):
     """The round cycle both APIs share; subclasses supply the four API-specific steps."""
+
+    API: Api = "chat"  # which endpoint it streams from, named in errors
 
     def __init__(self, *, backend: Server, settings: Settings, prompt: str) -> None:
         self._backend = backend
@@ -90,7 +92,7 @@ class RoundConversation(ABC):
         url = self._backend.display_url
         try:
             try:
-                opened = open_round(link, lambda: self._send(max_tokens), url=url)
+                opened = open_round(link, lambda: self._send(max_tokens), url=url, api=self.API)
             except ContextFull:
                 self.finish_reason = "context"
                 return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Literal
 
 import openai
 
@@ -26,6 +26,10 @@ _THINK_CLOSE = "</think>\n\n"
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "tool_calls": "tool_call",
                                     "function_call": "tool_call", "content_filter": "stop"}
 _SNIFF_BYTES = 4096
+Api = Literal["chat", "completions"]
+# The events each API streams, and the endpoint that streams them.
+_API_WORDS: dict[str, tuple[str, str]] = {"chat": ("chat-completion", "chat-completions"),
+                                          "completions": ("completion", "completions (/v1/completions)")}
 # Usage numbers beyond this are not a real server's: the estimates stand instead.
 _MAX_COUNT = 10**9
 
@@ -213,7 +217,8 @@ class RoundReader:
         return _FINISH.get(r.finish or "stop", "stop")
 
 
-def open_round(link: RoundLink, create: Callable[[], tuple[Any, int]], *, url: str) -> tuple[Any, int] | None:
+def open_round(link: RoundLink, create: Callable[[], tuple[Any, int]], *, url: str,
+               api: Api = "chat") -> tuple[Any, int] | None:
     """``create()`` (the stream and its ``max_tokens``), abortable while connecting: None when
     Stop came first. A 200 that is plainly not an event stream is refused here."""
     try:
@@ -223,7 +228,7 @@ def open_round(link: RoundLink, create: Callable[[], tuple[Any, int]], *, url: s
     if opened is None:
         return None
     try:
-        check_event_stream(url, opened[0])
+        check_event_stream(url, opened[0], api=api)
     except BackendError:
         opened[0].close()
         raise
@@ -268,20 +273,32 @@ def render_call(call: Call, *, round_no: int) -> str:
     return f"{CALL_OPEN}\n{json.dumps({'name': call.name, 'arguments': args}, ensure_ascii=False)}\n{CALL_CLOSE}"
 
 
-def check_event_stream(url: str, stream: Any) -> None:
+def check_event_stream(url: str, stream: Any, *, api: Api = "chat") -> None:
     """Refuse a 200 that is plainly not an event stream (an HTML page, a JSON completion)."""
     kind = _content_type(stream)
     if "html" in kind or "json" in kind:
-        raise not_a_stream(url, stream)
+        raise not_a_stream(url, stream, api=api)
 
 
-def not_a_stream(url: str, stream: Any) -> BackendError:
+def not_a_stream(url: str, stream: Any, *, api: Api = "chat") -> BackendError:
+    """The message names the API that was asked: chat completions (qwq) or plain completions
+    (the search-r1 and research dialects)."""
     kind = _content_type(stream) or "no content type"
-    what = _describe_body(stream, kind)
+    what = _describe_body(stream, kind, api=api)
+    events, endpoint = _API_WORDS[api]
     return BackendError(
-        f"the server at {url} answered with {what} ({kind}), not a stream of chat-completion "
-        f"events: {url} is not a streaming chat-completions endpoint; point --base-url / "
+        f"the server at {url} answered with {what} ({kind}), not a stream of {events} "
+        f"events: {url} is not a streaming {endpoint} endpoint; point --base-url / "
         "OPENAI_BASE_URL at an OpenAI-compatible server's /v1 (e.g. http://HOST:8000/v1)")
+
+
+def chat_chunks_on_completions(url: str) -> BackendError:
+    return BackendError(
+        f"the server at {url} answered /v1/completions with chat-completion chunks "
+        "(choices[].delta.content) instead of completion text (choices[].text): it does not serve "
+        "the plain completions API that the search-r1 and research dialects need (their results "
+        "are spliced inside the assistant turn); point --base-url at a server that does (vLLM, "
+        "llama.cpp's server, SGLang), or use --dialect qwq with this one")
 
 
 def _content_type(stream: Any) -> str:
@@ -289,11 +306,11 @@ def _content_type(stream: Any) -> str:
     return str(headers.get("content-type", "")).split(";")[0].strip().lower()
 
 
-def _describe_body(stream: Any, kind: str) -> str:
+def _describe_body(stream: Any, kind: str, *, api: Api = "chat") -> str:
     if "html" in kind:
         return "an HTML page"
     if "event-stream" in kind:
-        return "events that are not chat-completion chunks"
+        return f"events that are not {_API_WORDS[api][0]} chunks"
     if "json" not in kind:
         return "a body that holds no events"
     head = b""
@@ -306,6 +323,7 @@ def _describe_body(stream: Any, kind: str) -> str:
         log.warning("could not read the start of a non-stream body", exc_info=True)
     text = head.decode("utf-8", "replace")
     return "a plain (non-streaming) JSON completion" if '"choices"' in text else "a JSON document"
+
 
 
 def account(u: Usage, reported: Any, *, estimated: int, first: bool) -> None:
