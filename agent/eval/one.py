@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..backends.base import Backend, BackendError, Conversation
+from ..claims.metrics import citation_metrics
 from ..config import Settings, redact
 from ..events import Done, Error
 from ..loop import InputError
@@ -95,6 +96,7 @@ class Asker:
             cited=list(done.cited) if done is not None else [], end=_end(done), error=error,
             seconds=round(seconds, 3), tokens=done.stats.generated_tokens if done is not None else 0,
             trace=trace_rel, report=report_rel, judge=verdict, judge_error=judge_error,
+            **(citation_metrics(answer, done.sources) if done is not None else {}),
         )
 
     def _judge(self, q: Question, answer: str) -> tuple[Verdict | None, str | None]:

@@ -49,7 +49,11 @@ def _cards(summary: dict[str, Any]) -> str:
              ("F1", _pct(summary["f1"])), ("subEM", _pct(summary["subem"]))]
     if summary.get("judged"):
         cards.append((f"judge ({summary['judged']} graded)", _pct(summary["judge"])))
-    cards += [("mean searches", f"{summary['mean_searches'] or 0:.2f}"),
+    cards += [("citation recall", _pct(summary.get("citation_recall"))),
+              ("citation precision", _pct(summary.get("citation_precision"))),
+              ("supported claims", _pct(summary.get("supported_claim_rate"))),
+              ("uncited sentences", str(summary.get("uncited_sentences") or 0)),
+              ("mean searches", f"{summary['mean_searches'] or 0:.2f}"),
               ("p50 / p95 s", f"{summary['p50_s'] or 0:.1f} / {summary['p95_s'] or 0:.1f}"),
               ("errors", str(summary["errors"]))]
     return '<div class="cards">' + "".join(
@@ -67,8 +71,15 @@ def _row(i: int, r: dict[str, Any], *, judged: bool) -> str:
     return (f"<tr><td class=num>{i}</td><td class=id>{_e(r['id'])}</td><td>{_e(r['question'])}</td>"
             f"<td>{_e(' | '.join(r['golden_answers']))}</td><td>{_e(r.get('prediction', ''))}</td>"
             f"<td>{mark}</td><td class=num>{float(r['f1']):.2f}</td><td class=num>{int(r['subem'])}</td>"
-            f"{judge}<td class=num>{_e(r.get('searches', ''))}</td>"
+            f"{judge}{_citation_cells(r)}<td class=num>{_e(r.get('searches', ''))}</td>"
             f"<td class=num>{float(r.get('seconds') or 0):.1f}</td><td class=end>{_e(end)}</td><td>{link}</td></tr>")
+
+
+def _citation_cells(r: dict[str, Any]) -> str:
+    """Citation recall, precision, supported-claim rate and uncited sentences ("–": nothing to count)."""
+    cells = [_pct(r.get(k)) for k in ("citation_recall", "citation_precision", "supported_claim_rate")]
+    cells.append("–" if r.get("uncited_sentences") is None else str(r["uncited_sentences"]))
+    return "".join(f"<td class=num>{_e(c)}</td>" for c in cells)
 
 
 def render_report(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
@@ -77,7 +88,10 @@ def render_report(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> st
                         if settings.get(k))
     judged = bool(summary.get("judged"))
     head = ("<tr><th>#</th><th>id</th><th>question</th><th>golden</th><th>prediction</th><th>EM</th>"
-            f"<th>F1</th><th>subEM</th>{'<th>judge</th>' if judged else ''}<th>searches</th><th>s</th>"
+            f"<th>F1</th><th>subEM</th>{'<th>judge</th>' if judged else ''}"
+            '<th title="citation recall">cit. R</th><th title="citation precision">cit. P</th>'
+            '<th title="supported-claim rate">supported</th><th title="uncited sentences">uncited</th>'
+            "<th>searches</th><th>s</th>"
             "<th>end</th><th>report</th></tr>")
     body = "".join(_row(i, r, judged=judged) for i, r in enumerate(rows, start=1))
     partial = "" if summary["complete"] else (

@@ -47,6 +47,11 @@ class Result:
     report: str | None
     judge: Verdict | None = None
     judge_error: str | None = None
+    # ALCE-style citation metrics (agent/claims/metrics.py); None when there was nothing to count.
+    citation_recall: float | None = None
+    citation_precision: float | None = None
+    supported_claim_rate: float | None = None
+    uncited_sentences: int | None = None
 
 
 REQUIRED = frozenset({"id", "question", "golden_answers", "em", "f1", "subem", "end"})

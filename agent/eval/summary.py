@@ -25,6 +25,10 @@ def summarize(rows: Sequence[dict[str, Any]], *, total: int, settings: dict[str,
         "subem": _mean(r["subem"] for r in rows),
         "judge": _mean(v == "correct" for v in judged) if judged else None,
         "judged": len(judged),
+        # Citation metrics: means over the rows that have one (an error or an uncited answer has none).
+        **{name: _mean(r[name] for r in rows if r.get(name) is not None)
+           for name in ("citation_recall", "citation_precision", "supported_claim_rate")},
+        "uncited_sentences": sum(int(r.get("uncited_sentences") or 0) for r in rows),
         "mean_searches": _mean(r.get("searches") or 0 for r in rows),
         "p50_s": _percentile(seconds, 50),
         "p95_s": _percentile(seconds, 95),

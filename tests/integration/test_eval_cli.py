@@ -209,3 +209,19 @@ def test_a_search_r1_run_scores_its_answer_tag_and_keeps_the_trained_prompt(tmp_
     assert (row["prediction"], row["em"], row["searches"]) == ("330 metres", 1.0, 1)
     settings = json.loads((tmp_path / "out" / "summary.json").read_text())["settings"]
     assert settings["answer_instruction"] is None and settings["engine"]["dialect"] == "search-r1"
+
+
+def test_citation_metrics_per_row_in_the_summary_and_the_report(tmp_path):
+    p = evaluate(str(DATA / "questions.jsonl"), "--out", str(tmp_path), "--no-progress", *ENGINE)
+    assert p.returncode == 0, p.stderr
+    rows = {r["id"]: r for r in results(tmp_path)}
+    metrics = ("citation_recall", "citation_precision", "supported_claim_rate", "uncited_sentences")
+    # "The capital of France is **Paris** [1]." is in its snippet; "Final answer: Paris" cites nothing.
+    assert [rows["paris"][k] for k in metrics] == [1.0, 1.0, 0.5, 1]
+    # Two sentences, no citation: nothing to recall or to be precise about, nothing supported.
+    assert [rows["hamlet"][k] for k in metrics] == [None, None, 0.0, 2]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    # Means over rows that have a value: recall (1 + 1) / 2; rate (0.5 + 0 + 0.5 + 0) / 4; 1 + 2 + 1 + 2 uncited.
+    assert [summary[k] for k in metrics] == [1.0, 1.0, 0.25, 6]
+    report = (tmp_path / "report.html").read_text()
+    assert "citation recall" in report and "uncited sentences" in report
