@@ -11,7 +11,8 @@ from .backends.base import Backend, BackendError
 from .text.citations import CITATION, citation_numbers, cited_ids, display_numbering, renumber, without_link_targets
 from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, install_log_redaction,
                      load_dotenv_file, redact, settings_from_env)
-from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, RefusedCall, RunEnd, RunStats, SearchDone,
+from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, ReadStart, RefusedCall, RunEnd, RunStats,
+                     SearchDone,
                      SearchStart, SourceRef, Thinking, json_line, to_dict)
 from .files import unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
@@ -20,6 +21,8 @@ from .index import DocumentIndex, IndexUnavailable
 from .text.markdown_code import code_regions, outside_code
 from .loop import InputError, validate_question
 from .search import build_search
+from .records.reads import read_summary
+from .text.fragments import fragment_url
 from .text.safe_url import safe_http_url, visible_url
 from .session import ChatSession, build_backend
 from .records.conversation import Conversation, Turn
@@ -28,12 +31,13 @@ from .records.report import export_events, export_runs
 from .records.trace import TraceError, TraceWriter, read_trace
 
 __all__ = [
-    "CITATION", "DEFAULT_MODEL", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "STOP_SIGNALS", "Answer", "Backend",
-    "BackendError", "ChatSession", "Conversation", "DocumentIndex", "Done", "Error", "Event", "IndexUnavailable",
-    "InputError", "RefusedCall", "RunEnd", "RunStats", "SearchDone", "SearchStart", "Settings", "SettingsError",
-    "SourceRef", "Thinking", "TraceError", "TraceWriter", "Turn", "build_backend", "build_search", "citation_numbers",
-    "cited_ids", "code_regions", "display_numbering", "display_url", "engine_flags", "export_events", "export_runs",
-    "install_log_redaction", "json_line", "load_dotenv_file", "on_zero_gpu", "outside_code", "pace", "read_trace",
-    "redact", "renumber", "replay", "safe_http_url", "settings_from_args", "settings_from_env", "to_dict",
-    "unwritable", "validate_question", "visible_url", "without_link_targets",
+    "Answer", "Backend", "BackendError", "CITATION", "ChatSession", "Conversation", "DEFAULT_MODEL", "DocumentIndex",
+    "Done", "Error", "Event", "IndexUnavailable", "InputError", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "ReadDone",
+    "ReadStart", "RefusedCall", "RunEnd", "RunStats", "STOP_SIGNALS", "SearchDone", "SearchStart", "Settings",
+    "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "Turn", "build_backend", "build_search",
+    "citation_numbers", "cited_ids", "code_regions", "display_numbering", "display_url", "engine_flags",
+    "export_events", "export_runs", "fragment_url", "install_log_redaction", "json_line", "load_dotenv_file",
+    "on_zero_gpu", "outside_code", "pace", "read_summary", "read_trace", "redact", "renumber", "replay",
+    "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "unwritable", "validate_question",
+    "visible_url", "without_link_targets",
 ]

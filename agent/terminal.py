@@ -24,7 +24,9 @@ from rich.markdown import Markdown
 
 from .text.citations import display_numbering, renumber
 from .claims.record import summary_line
-from .events import REFUSAL_REASONS, Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
+from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, ReadStart, RunEnd, SearchDone, SearchStart,
+                     SourceRef, Thinking)
+from .records.reads import read_summary
 
 # Why a run has no answer, for each way a run can end without one.
 NO_ANSWER_WHY: dict[RunEnd, str] = {
@@ -98,6 +100,12 @@ class TerminalPrinter:
                     self.out.write(f"   ✗ {_line(provider)} failed after {latency:.1f}s: {_line(error)}\n")
                 else:
                     self.out.write(f"   → {len(results)} results from {_line(provider)} in {latency:.1f}s\n")
+            case ReadStart():
+                pass  # the read's line comes when it is done: reads run at once, in any order
+            case ReadDone():
+                self.mode = "search"
+                mark = "✗" if event.error is not None else "📖"
+                self.out.write(f"   {mark} {_line(read_summary(event))}\n")
             case Error(message=message):
                 self._switch("error")
                 self.out.write(f"\nerror: {clean(message)}\n")
@@ -150,6 +158,8 @@ class TerminalPrinter:
             self.out.write(f"\n{self.bold}Sources{self.reset}\n")
             for n in cited:
                 self.out.write(f"  [{numbers[n]}] {_line(by_id[n].title)} — {_line(_where(by_id[n]))}\n")
+                for passage in by_id[n].passages or ():
+                    self.out.write(f"{self.dim}      > {_line(passage.text)[:300]}{self.reset}\n")
         self._claims(done)
         refused = done.stats.refused_calls
         note = ""

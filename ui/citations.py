@@ -15,7 +15,7 @@ import secrets
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from agent.api import CITATION, SourceRef, outside_code, renumber, safe_http_url, without_link_targets
+from agent.api import CITATION, SourceRef, fragment_url, outside_code, renumber, safe_http_url, without_link_targets
 
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$\"'])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -71,6 +71,8 @@ def citation_target(source: SourceRef | None, scope: str) -> str | None:
         return None
     if source.kind == "document":
         return f"#{passage_anchor(source.id, scope)}"
+    if source.passages:  # opens the page at the passage the model read (a URL text fragment)
+        return fragment_url(source.url, source.passages[0].text) or safe_url(source.url)
     return safe_url(source.url)
 
 
@@ -123,7 +125,8 @@ def chip(n: int, source: SourceRef | None, scope: str) -> str:
                 f'{hidden("Citation ")}{n}?{hidden(": no such source")}</span>')
     where = document_place(source) if source.kind == "document" else domain(source.url)
     name = " ".join(_CONTROL.sub(" ", source.title or "").split())[:160] or where
-    label = attribute(f"{n}. {name} · {where}")
+    passage = " ".join(source.passages[0].text.split())[:300] if source.passages else ""
+    label = attribute(f"{n}. {name} · {where}" + (f"\n“{passage}”" if passage else ""))
     spoken = f": {name}, {where}" if where and where != name else f": {name}"
     return (f'<a class="cite" href="{attribute(target)}" title="{label}">'
             f'{hidden("Source ")}{n}{hidden(spoken)}</a>')

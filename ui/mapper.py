@@ -23,12 +23,14 @@ from typing import Any, Callable, Iterable
 
 import gradio as gr
 
-from agent.api import (Answer, Done, Error, Event, SearchDone, SearchStart, SourceRef, Thinking, display_numbering,
+from agent.api import (Answer, Done, Error, Event, ReadDone, ReadStart, SearchDone, SearchStart, SourceRef, Thinking,
+                       display_numbering,
                        redact)
 
 from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
                         hidden, link, link_citations, neutralise, new_answer_scope)
 from .notices import visitor_markdown
+from .reads import reading_phase, render_read
 from .text_block import Block
 from .stats import CUT_SHORT, end_of, format_stats
 
@@ -139,6 +141,17 @@ class AnswerView:
                     self.blocks.append(block)
                 block.done, block.ended, block.dirty = event, now, True
                 self.sources.update({s.id: s for s in event.results})
+            case ReadStart():
+                self._close_thinking(now)
+                self.blocks.append(Block(kind="read", started=now, read_start=event))
+            case ReadDone():
+                block = next((b for b in self.blocks if b.kind == "read" and b.read_done is None
+                              and b.read_start.id == event.id and b.read_start.url == event.url), None)
+                if block is None:
+                    block = Block(kind="read", started=now, read_start=ReadStart(id=event.id, url=event.url,
+                                                                                title=event.title))
+                    self.blocks.append(block)
+                block.read_done, block.ended, block.dirty = event, now, True
             case Error(message=message):
                 self._close_thinking(now)
                 self.error = self._redact(message)
@@ -202,6 +215,9 @@ class AnswerView:
             if end in CUT_SHORT:
                 return f"{text} · {CUT_SHORT[end][1]}"
             return f"{text} · done in {self.done.stats.total_s:.1f} s"
+        pending = sum(1 for b in self.blocks if b.kind == "read" and b.read_done is None)
+        if pending:
+            return f"{text} · {reading_phase(pending)}"
         last = self.blocks[-1].kind if self.blocks else None
         phase = {"search": "searching…", "answer": "writing the answer…"}.get(last, "thinking…")
         return f"{text} · {phase}"
@@ -216,6 +232,9 @@ class AnswerView:
                 meta["title"] = thought_title((block.ended or self.clock()) - block.started)
                 meta["status"] = "done"
             return gr.ChatMessage(content=text, metadata=self._labelled(block, meta))
+        if block.kind == "read":
+            message = render_read(block.read_start, block.read_done, finished=self.finished or self.stopped)
+            return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
         if block.kind == "search":
             message = self._render_search(block)
             return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
@@ -292,7 +311,8 @@ class AnswerView:
         if done is not None and done.cited:
             numbers = self.numbers()
             lines = [document_passage(self.sources[h], numbers[h], self.scope) if self.sources[h].kind == "document"
-                     else _source_line(self.sources[h], numbers[h]) for h in self._cited()]
+                     else _source_line(self.sources[h], numbers[h]) + _read_passages(self.sources[h])
+                     for h in self._cited()]
             if lines:
                 tail.append(gr.ChatMessage(content="\n".join(lines),
                                            metadata={"title": f"{SOURCES_TITLE} ({len(lines)})"}))
@@ -372,6 +392,12 @@ def _source_line(source: SourceRef, number: int | None) -> str:
     title = escape_text(source.title or domain(source.url) or "untitled", limit=200)
     where = escape_text(domain(source.url), limit=80)
     return f"{lead}{link(title, source.url)}" + (f" · *{where}*" if where else "") + "  "
+
+
+def _read_passages(source: SourceRef) -> str:
+    """The passages the model read of a web source, quoted under its line in the Sources list."""
+    return "".join(f"\n> {escape_text(' '.join(p.text.split())[:400], limit=410)}  \n"
+                   for p in source.passages or ())
 
 
 def events_to_messages(events: Iterable[Event], *, max_searches: int, **kwargs: Any) -> list[gr.ChatMessage]:

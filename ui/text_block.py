@@ -13,7 +13,7 @@ from typing import Callable
 
 import gradio as gr
 
-from agent.api import SearchDone, SearchStart, code_regions
+from agent.api import ReadDone, ReadStart, SearchDone, SearchStart, code_regions
 
 
 def _stable_cut(text: str) -> int:
@@ -45,6 +45,8 @@ class Block:
     ended: float | None = None
     start: SearchStart | None = None
     done: SearchDone | None = None
+    read_start: ReadStart | None = None  # kind "read": the source being read, and how it went
+    read_done: ReadDone | None = None
     title: str = ""
     dirty: bool = True
     cached: gr.ChatMessage | None = None

@@ -10,7 +10,9 @@ from typing import Any, Sequence
 
 from ..text.answer_markdown import answer_html
 from ..text.citations import Cite, citation_writer
-from ..events import Error, SearchDone, SourceRef
+from ..events import Error, ReadDone, SearchDone, SourceRef
+from ..text.fragments import fragment_url
+from .reads import read_summary
 from ..text.safe_url import safe_http_url, visible_url
 from .runs import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
 
@@ -104,6 +106,8 @@ def _article(meta: dict[str, Any], run: Run, *, anchor: str) -> str:
                         f'<div class="pre">{escape(block.strip())}</div></details>')
         elif isinstance(block, Search):
             body.append(_search(block, numbers))
+        elif isinstance(block, ReadDone):
+            body.append(_read(block))
         elif isinstance(block, Error):
             body.append(f'<p class="error">Error: {escape(block.message)}</p>')
     body.append('</section><section class="answer"><h2>Answer</h2>')
@@ -138,7 +142,19 @@ def source_link(ref: SourceRef) -> str:
     if href is None:
         # Not http(s): show it as text so a javascript: URL can never run.
         return f"{title}{where}"
-    return f'<a href="{escape(href)}" rel="noopener noreferrer">{title}</a>{where}'
+    link = f'<a href="{escape(href)}" rel="noopener noreferrer">{title}</a>{where}'
+    for passage in ref.passages or ():
+        at = fragment_url(ref.url, passage.text)
+        link += (f'<blockquote class="passage">{escape(passage.text)}'
+                 + (f' <a href="{escape(at)}" rel="noopener noreferrer">at the passage</a>' if at else "")
+                 + "</blockquote>")
+    return link
+
+
+def _read(done: ReadDone) -> str:
+    quotes = "".join(f'<blockquote class="passage">{escape(p.text)}</blockquote>' for p in done.passages)
+    cls = "read error" if done.error is not None else "read"
+    return f'<section class="{cls}"><p class="meta">{escape(read_summary(done))}</p>{quotes}</section>'
 
 
 def answer_block(text: str, numbers: dict[int, int], anchor: str) -> str:

@@ -10,7 +10,9 @@ from urllib.parse import quote
 
 from ..text.answer_markdown import answer_markdown
 from ..text.citations import Cite, citation_writer
-from ..events import Error, SourceRef
+from ..events import Error, ReadDone, SourceRef
+from ..text.fragments import fragment_url
+from .reads import read_summary
 from ..text.markdown_code import unclosed_fence
 from ..text.safe_url import safe_http_url, visible_url
 from .runs import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
@@ -36,6 +38,9 @@ def _run(meta: dict[str, Any], run: Run) -> str:
             out += ["<details><summary>Thinking…</summary>", "", _block(block), "", "</details>", ""]
         elif isinstance(block, Search):
             out += _search(block, numbers)
+        elif isinstance(block, ReadDone):
+            out += [f"*{_text(read_summary(block))}*", ""] + [f"> {_text(p.text)}" for p in block.passages]
+            out += [""] if block.passages else []
         elif isinstance(block, Error):
             out += [f"> ⚠ **Error:** {_text(block.message)}", ""]
     out += ["## Answer", ""]
@@ -89,7 +94,11 @@ def _link(ref: SourceRef) -> str:
         return f"{_text(ref.title)} ({_text(document_place(ref))})\n  > {_text(ref.text or '')}"
     href = safe_http_url(ref.url)
     title = _text(ref.title or ref.url)
-    return f"[{title}]({_url(href)})" if href else f"{title} ({_text(visible_url(ref.url))})"
+    link = f"[{title}]({_url(href)})" if href else f"{title} ({_text(visible_url(ref.url))})"
+    for passage in ref.passages or ():
+        at = fragment_url(ref.url, passage.text)
+        link += f"\n  > {_text(passage.text)}" + (f" ([at the passage]({_url(at)}))" if at else "")
+    return link
 
 
 def _answer(text: str, sources: dict[int, SourceRef], numbers: dict[int, int]) -> str:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Sequence
 
-from ..events import REFUSAL_REASONS, Answer, Done, Error, Event, RunEnd, SearchDone, SearchStart, SourceRef, Thinking
+from ..events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, RunEnd, SearchDone, SearchStart, SourceRef,
+                      Thinking)
 from ..text.citations import cited_ids, display_numbering
 
 SCRIPTED_BADGE = "Scripted run (not a real model)"
@@ -39,7 +40,7 @@ class Search:
 class Run:
     """The events regrouped the way a person reads them."""
 
-    blocks: list[str | Search | Error] = field(default_factory=list)  # str = a thinking block
+    blocks: list[str | Search | ReadDone | Error] = field(default_factory=list)  # str = a thinking block
     answer: str = ""
     done: Done | None = None
     sources: dict[int, SourceRef] = field(default_factory=dict)
@@ -85,6 +86,8 @@ def regroup(events: Iterable[Event]) -> Run:
                     run.blocks.append(open_search)
                 open_search.done = event
                 run.sources.update({r.id: r for r in event.results})
+            case ReadDone():
+                run.blocks.append(event)
             case Error():
                 run.blocks.append(event)
             case Done():
@@ -157,9 +160,18 @@ def stat_rows(run: Run) -> list[tuple[str, str]]:
             ("Cited", ", ".join(f"[{n}]" for n in cited) or "none"), ("Stopped", _value(done.stopped)),
             ("Ended", END_WORDS[done.end])]
     for key, value in done.stats.to_dict().items():
+        if key == "reads" and isinstance(value, dict):
+            rows += [(READ_LABELS.get(k, k), _stat_value(k, v)) for k, v in value.items()
+                     if k != "reader_tokens" or v]
+            continue
         label = STAT_LABELS.get(str(key)) or str(key).replace("_", " ").capitalize()
         rows.append((label, _stat_value(str(key), value)))
     return rows
+
+
+READ_LABELS: dict[str, str] = {"pages_read": "Pages read", "pages_failed": "Pages that could not be read",
+                               "bytes": "Bytes fetched", "read_s": "Read time",
+                               "tokens_added": "Tokens added by reading", "reader_tokens": "Model-reader tokens"}
 
 
 def _stat_value(key: str, value: Any) -> str:

@@ -1,0 +1,49 @@
+"""The chat's Read panel: one per source read, live while it is read.
+
+"Read *title* (domain) · 3 passages · 0.8 s" with the passages below it, each a quote
+whose link opens the page at that passage (a URL text fragment); a page that could not
+be read says why (timed out, too large, not a page, blocked, HTTP 403, empty after
+extraction) and the answer goes on with its snippet.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from agent.api import ReadDone, ReadStart, fragment_url, read_summary
+
+from .citations import attribute, domain, escape_text
+
+MAX_QUOTE_CHARS = 600
+
+
+def read_title(start: ReadStart, done: ReadDone | None, *, finished: bool) -> tuple[str, str]:
+    """(panel title, status) for a read."""
+    name = " ".join((start.title or domain(start.url) or "page").split())[:90]
+    if done is None:
+        return (f"Read stopped: {name}", "done") if finished else (f"Reading {name}…", "pending")
+    return " ".join(read_summary(done, title=start.title).split())[:300], "done"
+
+
+def render_read(start: ReadStart, done: ReadDone | None, *, finished: bool) -> gr.ChatMessage:
+    title, status = read_title(start, done, finished=finished)
+    meta = {"title": title, "status": status}
+    if done is None:
+        return gr.ChatMessage(content="Stopped before the page was read." if finished else "Reading…",
+                              metadata=meta)
+    if done.latency_s >= 0.01:
+        meta["duration"] = round(float(done.latency_s), 2)
+    if done.error is not None:
+        return gr.ChatMessage(content=f"Not read: {escape_text(done.error, limit=400)}. The answer uses the "
+                                      f"search snippet instead.", metadata=meta)
+    quotes = []
+    for n, passage in enumerate(done.passages, 1):
+        text = escape_text(" ".join(passage.text.split())[:MAX_QUOTE_CHARS], limit=MAX_QUOTE_CHARS + 10)
+        at = fragment_url(done.url, passage.text) if done.url else None
+        open_at = f' <a class="read-at" href="{attribute(at)}">open at this passage</a>' if at else ""
+        quotes.append(f'<div class="read-passage" data-n="{n}">{text}{open_at}</div>')
+    return gr.ChatMessage(content="\n\n".join(quotes) or "No passages.", metadata=meta)
+
+
+def reading_phase(pending: int) -> str:
+    return f"reading {pending} page{'s' if pending != 1 else ''}…"
