@@ -30,7 +30,7 @@ from .words import STEM, content_words, language, names, negated
 _QUOTED = re.compile(r'"([^"]+)"')
 _ELLIPSIS = re.compile(r"\.\.\.|…|\[\.\.\.\]")
 # Below this share of a sentence's content words in its passages, the passage is about something else.
-MIN_OVERLAP = 0.4
+MIN_OVERLAP = 0.3
 SNIPPET_NOTE = "checked against the snippet only"
 
 
@@ -99,7 +99,8 @@ def missing(claim: str, folded: str, words: set[str],
         return None  # another language: words cannot be compared, figures and quotes were
     for name in names(claim):
         stem = fold(name)
-        if not any(stem[:STEM] in p.words or stem in p.folded or stem in p.title for p in passages):
+        if not any(stem[:STEM] in p.words or stem in p.folded or stem in p.title or stem in p.acronyms
+                   for p in passages):
             return f"the name “{name}”"
     every = frozenset().union(*(p.words for p in passages))
     if len(words) >= 3 and len(words & every) < MIN_OVERLAP * len(words):

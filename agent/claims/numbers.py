@@ -140,7 +140,7 @@ def read(folded: str, *, claim: bool = False) -> Figures:
     quantities += [q for m in _QUANTITY.finditer(masked) if (q := _quantity(m)) is not None]
     for match in _WORD_QUANTITY.finditer(masked):
         word = match.group("word")
-        if word in _ONE and (claim or match.group("scale") is None):
+        if claim or word in _ONE and match.group("scale") is None:
             continue
         quantities.append(_scaled(float({**_WORDS, **_ONE}[word]), 1.0, match, match.group()))
     return Figures(tuple(quantities), tuple(dates), tuple(identifiers))

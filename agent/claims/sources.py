@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from .normalise import fold
 from .numbers import Figures, read
-from .words import content_words, negated, passage_sentences
+from .words import acronyms, content_words, negated, passage_sentences
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class Prepared:
     sentences: list[Span]
     # The source's title: a page about the Eiffel Tower need not repeat its name in every passage.
     title: str
+    # Initials of the names it spells out: a claim may write "ISS" for "International Space Station".
+    acronyms: frozenset[str]
 
 
 def check_source(ref: Any) -> CheckSource:
@@ -106,5 +108,6 @@ def prepare(source: CheckSource) -> list[Prepared]:
             part = fold(passage.text[start:end])
             spans.append(Span(start, end, frozenset(content_words(part)), negated(part)))
         words = frozenset().union(*(s.words for s in spans)) if spans else frozenset()
-        prepared.append(Prepared(source, passage, folded, read(folded), words, spans, fold(source.title)))
+        prepared.append(Prepared(source, passage, folded, read(folded), words, spans, fold(source.title),
+                                 frozenset(acronyms(passage.text) | acronyms(source.title))))
     return prepared

@@ -1,10 +1,11 @@
 """The words of a claim that carry its meaning, compared with a passage's.
 
-Content words are compared by their first five letters ("designed" meets "designer",
-"built" does not meet "building": a paraphrase keeps most words, a sentence about something
-else keeps few). Scripts written without spaces (Chinese, Japanese, Korean) are compared by
-character pairs. Names (a capitalised word inside the sentence) and negations are read apart:
-a passage that names another city, or says the opposite, fails where word overlap may not.
+Content words are compared by their first four letters ("designed" meets "designer",
+"passes" meets "passengers", "built" does not meet "building": a paraphrase keeps most
+words, a sentence about something else keeps few). Scripts written without spaces
+(Chinese, Japanese, Korean) are compared by character pairs. Names (a capitalised word
+inside the sentence) and negations are read apart: a passage that names another city, or
+says the opposite, fails where word overlap may not.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .numbers import SCALE_WORDS, UNIT_WORDS
 _LATIN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
 _NAME = re.compile(r"(?<![\w'’])([A-ZÀ-ÖØ-Þ][\w'’-]*[\w])")
-STEM = 5
+STEM = 4
 
 _STOP_BY_LANGUAGE = {
     "en": """a about above after again against all also am an and any are as at be because been before
@@ -76,6 +77,16 @@ def names(claim: str) -> list[str]:
         if word not in _STOP and len(word) > 1:
             found.append(match.group(1))
     return found
+
+
+_CAPITALISED_RUN = re.compile(r"(?:\b[A-Z][\w'’-]*\s+(?:of\s+|the\s+|and\s+)?)+[A-Z][\w'’-]*")
+
+
+def acronyms(text: str) -> set[str]:
+    """Initials of the capitalised names in ``text`` ("International Space Station" -> "iss"),
+    so a claim may name it as the page spells it out."""
+    return {"".join(w[0] for w in run.split() if w[0].isupper() and w != "The").casefold()
+            for run in _CAPITALISED_RUN.findall(text)}
 
 
 def negated(folded: str) -> bool:

@@ -16,7 +16,7 @@ def found(claim, passage):
     ("1,200 people", "1200 people"), ("1200 people", "1.2 thousand people"), ("5 %", "5%"),
     ("5%", "5 percent"), ("1.2 million", "1,234,567"), ("3.5 m", "3.5 metres"), ("$3 billion", "3 billion dollars"),
     ("31 March 1889", "March 31, 1889"), ("March 31, 1889", "1889-03-31"), ("March 1889", "31 March 1889"),
-    ("in 1889", "on 31 March 1889"), ("three people", "3 people"), ("120万人", "1.2 million people"),
+    ("in 1889", "on 31 March 1889"), ("3 people", "three people"), ("120万人", "1.2 million people"),
     ("1889年3月31日", "31 March 1889"), ("3,5 Millionen", "3.5 million"), ("€5m", "5 million euros"),
     ("04/03/2020", "4 March 2020"), ("COVID-19 rose 5 %", "COVID-19 rose by 5 per cent"),
 ])
@@ -34,8 +34,9 @@ def test_changed_numbers_units_and_dates_are_not_found(claim, passage):
     assert not found(claim, passage)
 
 
-def test_one_and_a_are_no_numbers_in_a_claim():
-    assert read(fold("one of the largest cities"), claim=True).quantities == ()
+def test_numbers_in_words_are_no_figures_in_a_claim():
+    # "one of the largest", "two prizes" (a count of what the page lists): not checked as figures.
+    assert read(fold("one of the largest cities won two prizes"), claim=True).quantities == ()
 
 
 def test_names_with_digits_are_compared_as_written():
