@@ -39,7 +39,7 @@ class FetchLimits:
     max_bytes: int = 5_000_000
     max_redirects: int = 5
     parallel: int = 8
-    per_host: int = 2
+    per_host: int = 4
 
 
 @dataclass(frozen=True, kw_only=True)
