@@ -14,6 +14,7 @@ from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, instal
 from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, ReadStart, RefusedCall, RunEnd, RunStats,
                      SearchDone,
                      SearchStart, SourceRef, Thinking, json_line, to_dict)
+from .errors import cause_of
 from .files import unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .gpu import on_zero_gpu
@@ -35,7 +36,7 @@ __all__ = [
     "Done", "Error", "Event", "IndexUnavailable", "InputError", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "ReadDone",
     "ReadStart", "RefusedCall", "RunEnd", "RunStats", "STOP_SIGNALS", "SearchDone", "SearchStart", "Settings",
     "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "Turn", "build_backend", "build_search",
-    "citation_numbers", "cited_ids", "code_regions", "display_numbering", "display_url", "engine_flags",
+    "cause_of", "citation_numbers", "cited_ids", "code_regions", "display_numbering", "display_url", "engine_flags",
     "export_events", "export_runs", "fragment_url", "install_log_redaction", "json_line", "load_dotenv_file",
     "on_zero_gpu", "outside_code", "pace", "read_summary", "read_trace", "redact", "renumber", "replay",
     "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "unwritable", "validate_question",

@@ -8,12 +8,13 @@ exactly one ``Done``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Generator, Iterable, Iterator, Literal
 
-from .errors import SearchCancelled, UsageError
+from .errors import SearchCancelled, UsageError, cause_of
 from .backends.base import Backend, BackendError, Conversation, round_token_limit
 from .text.citations import cited_ids
 from .claims import check_answer
@@ -29,6 +30,8 @@ from .prompt import DOCUMENTS_TOOL_NAME, OPEN_PAGE_TOOL_NAME, READ_AUTO_NOTE, RE
 from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry
 from .search.base import SearchResult
 from .search.sources import registrable
+
+log = logging.getLogger(__name__)
 
 
 class InputError(UsageError):
@@ -195,6 +198,10 @@ def _run(question: str, state: _RunState, *, backend: Backend, history: list[tup
         yield from _rounds(conv, state)
     except BackendError as exc:
         message = redact(str(exc), settings.secrets)
+        # INFO: the app's log keeps the cause behind what the page shows (ui logs the page's text);
+        # the CLI prints the message itself and sets no logging up, so this stays out of its stderr.
+        log.info("the run ended with an error: %s%s", message,
+                 f" (cause: {redact(cause_of(exc), settings.secrets)})" if cause_of(exc) else "")
         if state.answer:  # never mistaken for a finished answer: no Done follows, and it says so
             message += f" {PARTIAL_NOTE}"
         yield Error(message=message)
@@ -445,6 +452,7 @@ def _search(call: ToolCall, number: int, *, state: _RunState,
     except AllProvidersFailed as exc:
         # Provider messages may quote what the server said, and servers echo keys.
         reason = redact(str(exc), settings.secrets)
+        log.info("search %r failed: %s", call.query, reason)
         return (SearchDone(query=call.query, provider=chain.name, latency_s=round(clock() - start, 3),
                            error=reason, tool=call.name),
                 state.dialect.notes.search_failed.format(reason=escape_untrusted(reason)), [])

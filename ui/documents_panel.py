@@ -18,6 +18,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from .runtime import Runtime
+from .visitor_log import log_shown
 from .session import UISession
 from .documents import MAX_DOCUMENTS, MAX_FILE_MB, UPLOAD_TYPES, shared_summary, status_text
 from .history import normalise_history
@@ -57,6 +58,9 @@ class DocumentsPanel:
             session = UISession(self.rt, history=normalise_history(list(history or [])))
             self.rt.sessions.add(getattr(request, "session_hash", None), session)
         messages = session.documents.add([p for p in paths if p])
+        for message in messages:
+            if message.startswith("✗"):
+                log_shown("a document upload", message)
         _forget_uploads(paths)
         session.chat.use_indexes(session.documents.indexes)
         return (session, *self._listing(session), status_text(messages))

@@ -16,9 +16,9 @@ from agent.api import (Error, InputError, SearchStart, Settings, SettingsError, 
 from .citations import escape_text
 from .history import content_text, last_turn_start, mark_stopped, normalise_history
 from .mapper import REPLAY_STOPPED_TEXT, AnswerView
-from .notices import for_visitor
 from .recording import Recorder, replay_exports
 from .runtime import Runtime
+from .visitor_log import log_shown, refusal
 from .session import SessionBusy, UISession, interruptible_sleep
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,6 @@ log = logging.getLogger(__name__)
 REPLAY_LABEL = "Replay of a recorded trace"
 N_OUT = 7  # msg, chatbot, meter, state, 3 downloads
 STOP_WAIT_S = 2.0  # Stop's reply waits at most this for the answer's handler (its grace is 1 s)
-
-
-def _clean(exc: BaseException) -> str:
-    """An exception's message for a toast: no flags or environment variables (see ui/notices.py)."""
-    return for_visitor(str(exc).strip() or "that did not work")
 
 
 def _stopped_meter(session: UISession) -> str:
@@ -67,7 +62,7 @@ def _begin(session: UISession) -> Any:
     try:
         return session.begin()
     except SessionBusy as exc:
-        raise gr.Error(_clean(exc), title="Still stopping", print_exception=False) from None
+        raise refusal("Still stopping", exc) from None
 
 
 class Handlers:
@@ -87,7 +82,7 @@ class Handlers:
                 max_new_tokens=None if max_new_tokens is None else int(max_new_tokens),
             )
         except (SettingsError, TypeError, ValueError) as exc:
-            raise gr.Error(_clean(exc), title="Settings not applied", print_exception=False) from None
+            raise refusal("Settings not applied", exc) from None
 
     # The five Settings controls are named parameters (the API names its inputs after them);
     # ``request`` is filled in by Gradio: it says which browser session is asking.
@@ -130,8 +125,7 @@ class Handlers:
         history = list(history or [])
         index = evt.index if isinstance(evt.index, int) else None
         if index is None or not 0 <= index < len(history) or _field(history[index], "role") != "user":
-            raise gr.Error("Only your own questions can be edited and sent again.",
-                           title="Question not sent", print_exception=False)
+            raise refusal("Question not sent", "Only your own questions can be edited and sent again.")
         yield from self._answer(str(evt.value or ""), history[:index], session, controls, rebuild=True,
                                 request=request)
 
@@ -148,7 +142,7 @@ class Handlers:
         try:
             text = validate_question(text, settings)
         except InputError as exc:
-            raise gr.Error(_clean(exc), title="Question not sent", print_exception=False) from None
+            raise refusal("Question not sent", exc) from None
         session = session or self._new_session(history, request)
         cancel = _begin(session)
         try:
@@ -157,7 +151,7 @@ class Handlers:
             try:
                 session.configure(settings)
             except (ValueError, SettingsError) as exc:
-                raise gr.Error(_clean(exc), title="Settings not applied", print_exception=False) from None
+                raise refusal("Settings not applied", exc) from None
             history.append(gr.ChatMessage(role="user", content=text))
             view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
             yield ("", *_frame(view, history, session, keep_state=False, files=None)[1:])
@@ -167,7 +161,7 @@ class Handlers:
             try:
                 events = session.chat.ask(text, cancel=cancel)
             except InputError as exc:
-                raise gr.Error(_clean(exc), title="Question not sent", print_exception=False) from None
+                raise refusal("Question not sent", exc) from None
             recorder = Recorder(session.new_export_dir(), question=text, runtime=self.rt, settings=settings)
             for batch in session.stream(events, cancel, recorder=recorder):
                 for event in batch:
@@ -220,6 +214,7 @@ class Handlers:
                 yield _frame(view, history, session, meter="loading the model…")
             view.set_notice(None)
         if loader.error:
+            log_shown("the model could not be loaded", loader.error, secrets=self.rt.secrets)
             view.feed(Error(message=loader.error))
             yield _frame(view, history, session)
             return False
@@ -281,11 +276,9 @@ class Handlers:
             meta, pairs = read_trace(path)
         except TraceError as exc:
             # Name the file as the person knows it, not by the server's upload folder.
-            message = _clean(exc).replace(str(path), Path(path).name)
-            raise gr.Error(message, title="Cannot replay this file", print_exception=False) from None
-        except (OSError, UnicodeDecodeError):
-            raise gr.Error("That file cannot be read as a trace.", title="Cannot replay this file",
-                           print_exception=False) from None
+            raise refusal("Cannot replay this file", exc, rename=(str(path), Path(path).name)) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise refusal("Cannot replay this file", "That file cannot be read as a trace.", cause=exc) from None
         question = " ".join(str(meta.get("question") or "(recorded question)").split())[:2000]
         budget = _budget(meta, pairs, self.rt.settings.max_searches)
         history = list(history or [])

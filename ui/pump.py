@@ -18,7 +18,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol
 
-from agent.api import BackendError, Error, Event
+from agent.api import BackendError, Error, Event, SearchDone
+
+from .visitor_log import log_shown
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,8 @@ class EventPump:
             for event in self.events:
                 self._emit(event)
         except (BackendError, *self.clean_errors) as exc:  # messages written for people
-            self._emit(Error(message=str(exc)))
+            log_shown("an answer's error", str(exc), cause=exc)
+            self._emit(Error(message=str(exc)), logged=True)
         except Exception:  # noqa: BLE001 - logged; people get a clean message
             log.exception("the engine failed")
             self._emit(Error(message=CRASH_MESSAGE))
@@ -110,7 +113,13 @@ class EventPump:
             self._queue.put(_END)
             self._ended.set()
 
-    def _emit(self, event: Event) -> None:
+    def _emit(self, event: Event, *, logged: bool = False) -> None:
+        # Whatever error the page will show is in the log first (the engine's own log line, at
+        # INFO, has its cause).
+        if isinstance(event, Error) and not logged:
+            log_shown("an answer's error", event.message)
+        elif isinstance(event, SearchDone) and event.error:
+            log_shown(f"a failed search for {event.query[:200]!r}", event.error)
         if self.sink is not None:
             self.sink.write(event)
         self._queue.put(event)

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.api import Backend, BackendError, Settings
+from agent.api import Backend, BackendError, Settings, cause_of
 
 from .pacing import StreamPacer
 from .pump import UPDATE_INTERVAL_S
@@ -53,7 +53,8 @@ class ModelLoader:
     def _load(self) -> None:
         try:
             self.backend.load()
-        except BackendError as exc:
+        except BackendError as exc:  # its message is shown on the page: the log keeps it and its cause
+            log.warning("loading the model failed: %s%s", exc, f" (cause: {cause_of(exc)})" if cause_of(exc) else "")
             self.error = str(exc)
         except Exception:  # noqa: BLE001 - logged; people get a clean message
             log.exception("loading the model failed")
