@@ -25,7 +25,7 @@ def _without(d: dict, key: str) -> dict:
 CASES = {  # name: (lines, what the message must say)
     "no version": ([_without(META, "version"), DONE], "has no version number"),
     "null version": ([{**META, "version": None}, DONE], "has no version number"),
-    "text version": ([{**META, "version": "two"}, DONE], 'version must be a whole number (this app reads versions 1, 2), got "two"'),
+    "text version": ([{**META, "version": "two"}, DONE], 'version must be a whole number (this app reads versions 1, 2, 3), got "two"'),
     "no question": ([_without(META, "question"), DONE], "the meta line has no 'question'"),
     "null model": ([{**META, "model": None}, DONE], "meta field 'model' must be text, got null"),
     "no type first": ([{"version": 2}, DONE], "a JSON object with no 'type'"),
