@@ -27,18 +27,13 @@ from typing import Any
 
 import gradio as gr
 
-from agent.api import (DEFAULT_MODEL, STOP_SIGNALS, Settings, SettingsError, TraceError, build_backend, engine_flags,
-                       install_log_redaction, load_dotenv_file, on_zero_gpu, read_trace, settings_from_args,
-                       settings_from_env, unwritable)
+from agent.api import (DEFAULT_MODEL, DEMO_LABEL, STOP_SIGNALS, Settings, SettingsError, TraceError, build_backend,
+                       demo_settings, engine_flags, install_log_redaction, load_dotenv_file, on_zero_gpu, read_trace,
+                       settings_from_args, settings_from_env, unwritable)
 from ui.app_ui import build_ui, launch_kwargs
 from ui.runtime import ModelLoader, Runtime
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-# One scripted run per example question (and a note for any other question); see assets/demo/.
-DEMO_SCRIPT = ASSETS / "demo" / "scripts.json"
-DEMO_SEARCH = ASSETS / "demo" / "search.json"
-DEMO_LABEL = "Demo: scripted model output"
-DEMO_DELAY_S = 0.01  # per streamed chunk, so the demo unfolds like a real model
 NO_GPU = "no CUDA GPU was found, and QwQ-32B needs one (about 20 GB of GPU memory in 4-bit)"
 
 log = logging.getLogger("app")
@@ -98,13 +93,6 @@ def startup_problem(settings: Settings, backend: object) -> str | None:
         return (f"the model folder {model!r} does not exist: pass a folder with config.json, tokenizer "
                 "files and weights, or a Hugging Face model id, with --model")
     return None
-
-
-def demo_settings(settings: Settings) -> Settings:
-    return settings.with_overrides(
-        backend="scripted", model_script=str(DEMO_SCRIPT), search_fixture=str(DEMO_SEARCH),
-        provider="fixture", script_delay_s=settings.script_delay_s or DEMO_DELAY_S,
-    )
 
 
 def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | None = None,

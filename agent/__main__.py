@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON event per line")
     p.add_argument("--transcript", metavar="FILE",
                    help="write the full model-visible text (prompt, generations, tool responses)")
+    p.add_argument("--demo", action="store_true",
+                   help="play the app's bundled demo: scripted recordings of its example questions, no model and "
+                        "no network (without a QUESTION, the first example; other questions get a short note)")
     engine_flags(p)
     r = p.add_argument_group("recordings")
     r.add_argument("--speed", type=float, default=1.0, metavar="X",
@@ -88,6 +91,12 @@ def _main(argv: list[str] | None) -> int:
         return _export(args)
     if args.replay:
         return _replay(args)
+    if args.demo and args.question is None:
+        from .demo import demo_questions
+
+        args.question = demo_questions()[0]
+        print("Demo questions (pass one as QUESTION):\n" + "\n".join(f"  {q}" for q in demo_questions()),
+              file=sys.stderr)
     if args.question is None:
         parser.print_usage(sys.stderr)
         print("error: a QUESTION is required (or --replay / --export)", file=sys.stderr)
@@ -101,6 +110,10 @@ def _main(argv: list[str] | None) -> int:
         return _usage(problem)
     try:
         settings = settings_from_args(args)
+        if args.demo:
+            from .demo import demo_settings
+
+            settings = demo_settings(settings)
         from .session import ChatSession, build_backend
 
         backend = build_backend(settings)

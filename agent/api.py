@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .backends.base import Backend, BackendError
 from .text.citations import CITATION, citation_numbers, cited_ids, display_numbering, renumber, without_link_targets
+from .demo import DEMO_LABEL, DEMO_SCRIPT, DEMO_SEARCH, demo_questions, demo_settings
 from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, install_log_redaction,
                      load_dotenv_file, redact, settings_from_env)
 from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, ReadStart, RefusedCall, RunEnd, RunStats,
@@ -32,11 +33,13 @@ from .records.report import export_events, export_runs
 from .records.trace import TraceError, TraceWriter, read_trace
 
 __all__ = [
-    "Answer", "Backend", "BackendError", "CITATION", "ChatSession", "Conversation", "DEFAULT_MODEL", "DocumentIndex",
+    "Answer", "Backend", "BackendError", "CITATION", "ChatSession", "Conversation", "DEFAULT_MODEL", "DEMO_LABEL",
+    "DEMO_SCRIPT", "DEMO_SEARCH", "DocumentIndex",
     "Done", "Error", "Event", "IndexUnavailable", "InputError", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "ReadDone",
     "ReadStart", "RefusedCall", "RunEnd", "RunStats", "STOP_SIGNALS", "SearchDone", "SearchStart", "Settings",
     "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "Turn", "build_backend", "build_search",
-    "cause_of", "citation_numbers", "cited_ids", "code_regions", "display_numbering", "display_url", "engine_flags",
+    "cause_of", "citation_numbers", "cited_ids", "code_regions", "demo_questions", "demo_settings",
+    "display_numbering", "display_url", "engine_flags",
     "export_events", "export_runs", "fragment_url", "install_log_redaction", "json_line", "load_dotenv_file",
     "on_zero_gpu", "outside_code", "pace", "read_summary", "read_trace", "redact", "renumber", "replay",
     "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "unwritable", "validate_question",

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import app
 from agent.backends.scripted import ScriptError, load_script
 from agent.config import Settings
+from agent.demo import DEMO_SCRIPT, DEMO_SEARCH, demo_settings
 from agent.events import Answer, Done, Error, SearchDone, SearchStart
 from agent.search import build_search
 from agent.session import ChatSession, build_backend
@@ -87,8 +87,8 @@ def test_cli_plays_a_catalogue_and_refuses_a_bad_one(tmp_path: Path) -> None:
         return subprocess.run([sys.executable, "-m", "agent", *args], cwd=ROOT, capture_output=True,
                               text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHON_DOTENV_DISABLED": "1"})
 
-    good = cli(EXAMPLES[1], "--json", "--model-script", str(app.DEMO_SCRIPT),
-               "--search-fixture", str(app.DEMO_SEARCH))
+    good = cli(EXAMPLES[1], "--json", "--model-script", str(DEMO_SCRIPT),
+               "--search-fixture", str(DEMO_SEARCH))
     done = json.loads(good.stdout.splitlines()[-1])
     assert good.returncode == 0 and done["type"] == "done" and "1858" in done["answer"]
     bad = tmp_path / "bad.json"
@@ -99,7 +99,7 @@ def test_cli_plays_a_catalogue_and_refuses_a_bad_one(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def demo_session() -> ChatSession:
-    settings = app.demo_settings(Settings()).with_overrides(script_delay_s=0)
+    settings = demo_settings(Settings()).with_overrides(script_delay_s=0)
     return ChatSession(settings=settings, backend=build_backend(settings))
 
 
