@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reading pages", ("agent.read",)),
     ("backends", ("agent.backends",)),
     ("the engine: one run", ("agent.document_tool", "agent.loop", "agent.reading")),
-    ("a chat session", ("agent.session", "agent.flags")),
+    ("a chat session", ("agent.session", "agent.flags", "agent.demo")),
     ("entry points", ("agent.api", "agent.__main__", "agent.eval", "agent.index.__main__",
                       "agent.history.__main__", "agent.claims.cli")),
     ("the UI", ("ui",)),
