@@ -28,7 +28,10 @@ The answer is CORRECT if it states the same thing as any reference answer (wordi
 spelling, extra context and hedging do not matter), and INCORRECT if it contradicts them, \
 gives a different answer, or gives no answer. Reply with one word: CORRECT or INCORRECT."""
 
-_VERDICT = re.compile(r"\b(INCORRECT|CORRECT)\b", re.I)
+# The verdict opens the reply ("CORRECT", "**Incorrect.** The answer ..."), or is a line of its own
+# ("Verdict: CORRECT"); any other place is prose ("... is not CORRECT"), never a verdict.
+_OPENING = re.compile(r"^[\W_]*(INCORRECT|CORRECT)\b", re.I)
+_ALONE = re.compile(r"^[\W_]*(?:verdict|grade|answer)?[\W_]*(INCORRECT|CORRECT)[\W_]*$", re.I | re.M)
 
 
 class OpenAIJudge:
@@ -45,17 +48,35 @@ class OpenAIJudge:
             reply = self._client.chat.completions.create(
                 model=self.model, messages=[{"role": "user", "content": prompt}], temperature=0.0,
             )
-        except openai.OpenAIError as exc:
+        except (openai.OpenAIError, ValueError) as exc:  # ValueError: a body that is not JSON
             raise JudgeError(redact(f"the judge at {str(self._client.base_url)!r} failed: {exc}",
                                     self._secrets)) from None
-        text = (reply.choices[0].message.content or "") if reply.choices else ""
-        return parse_verdict(text)
+        return parse_verdict(self._reply_text(reply))
+
+    def _reply_text(self, reply: object) -> str:
+        """The reply's message text; a reply of any other shape (``message: null``, ``choices``
+        as a string) is this question's judge error, never a crash of the whole eval."""
+        try:
+            choices = getattr(reply, "choices", None)
+            content = choices[0].message.content if isinstance(choices, list) and choices else None
+        except (AttributeError, TypeError, IndexError, KeyError) as exc:
+            content, problem = None, f"{type(exc).__name__}: {exc}"
+        else:
+            problem = "no message text"
+        if not isinstance(content, str):
+            raise JudgeError(redact(f"the judge at {str(self._client.base_url)!r} sent a reply this client "
+                                    f"cannot read ({problem}): {str(reply)[:200]!r}", self._secrets))
+        return content
 
 
 def parse_verdict(text: str) -> Verdict:
-    """The last CORRECT/INCORRECT after any thinking; ``JudgeError`` when there is none."""
-    tail = text.rsplit("</think>", 1)[-1]
-    found = _VERDICT.findall(tail)
-    if not found:
-        raise JudgeError(f"the judge replied neither CORRECT nor INCORRECT: {tail.strip()[:200]!r}")
-    return "correct" if found[-1].upper() == "CORRECT" else "incorrect"
+    """The verdict after any thinking: the word the reply opens with, else the one line that is
+    only a verdict. ``JudgeError`` when there is none, or two lines disagree: "INCORRECT. The
+    answer is not CORRECT." is incorrect (a last-match rule read it as correct)."""
+    tail = text.rsplit("</think>", 1)[-1].strip()
+    opening = _OPENING.match(tail)
+    found = [opening.group(1)] if opening else _ALONE.findall(tail)
+    verdicts = {word.upper() for word in found}
+    if len(verdicts) != 1:
+        raise JudgeError(f"the judge gave no one-word verdict (CORRECT or INCORRECT): {tail[:200]!r}")
+    return "correct" if verdicts.pop() == "CORRECT" else "incorrect"
