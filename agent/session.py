@@ -1,7 +1,8 @@
 """Wiring: build the backend a Settings asks for, and a multi-turn chat session.
 
 A ``ChatSession`` is per person (per browser session, per CLI run): it owns the
-history of final answers. Each answer numbers its own sources from [1], so a
+conversation's record (``agent/records/conversation.py``), the only memory of the chat:
+what the model remembers is built from it before each question. Each answer numbers its own sources from [1], so a
 follow-up's [1] is its own first source; earlier answers go back to the model
 with their citations written as the sources' domains, never as numbers it
 could take for live ids. Only the backend (the loaded model) is shared
@@ -19,8 +20,8 @@ from .events import Done, Event
 from .gpu import on_gpu, on_zero_gpu
 from .index import DocumentIndex
 from .loop import run, validate_question
-from .records.conversation import citations_as_domains
 from .reading import build_reader
+from .records.conversation import Conversation as ConversationRecord, Turn
 from .search import SearchChain, SourceRegistry, build_documents, build_search
 
 
@@ -44,9 +45,11 @@ def build_backend(settings: Settings) -> Backend:
 
 
 class ChatSession:
-    """One person's conversation: the final-answer history; each answer's own source numbers."""
+    """One person's conversation: its record (what the model remembers is built from it); each
+    answer's own source numbers."""
 
-    def __init__(self, *, settings: Settings, backend: Backend, search: SearchChain | None = None) -> None:
+    def __init__(self, *, settings: Settings, backend: Backend, search: SearchChain | None = None,
+                 record: ConversationRecord | None = None) -> None:
         self.settings = settings
         self.backend = backend
         self.search = search or build_search(settings)
@@ -55,8 +58,13 @@ class ChatSession:
         self.registry = SourceRegistry()
         # This person's page reader: its cache spares a follow-up question fetching the same pages.
         self.reader = build_reader(settings)
-        self.history: list[tuple[str, str]] = []
+        self.record = record or ConversationRecord(keep_events=settings.max_history_turns)
         self.conversation: Conversation | None = None  # the latest question's, for transcripts
+
+    @property
+    def history(self) -> list[tuple[str, str]]:
+        """What the model is told before the next question, built from the record."""
+        return self.record.memory(max_turns=self.settings.max_history_turns)
 
     def use_indexes(self, indexes: list[DocumentIndex]) -> None:
         """Search this person's own indexes too (beside the operator's shared one), from the
@@ -71,10 +79,12 @@ class ChatSession:
         self.documents = build_documents(settings, own_indexes=self.own_indexes)
         self.reader = build_reader(settings)
 
-    def ask(self, question: str, *, cancel: threading.Event | None = None) -> Iterator[Event]:
-        """Run one question; on a completed answer, remember it for follow-ups.
+    def ask(self, question: str, *, cancel: threading.Event | None = None,
+            turn: Turn | None = None) -> Iterator[Event]:
+        """Run one question, recording its events in ``turn`` (by default a new turn after the
+        record's head); a completed answer is remembered for follow-ups from there.
 
-        Raises ``InputError`` at once for an empty or over-long question.
+        Raises ``InputError`` at once for an empty or over-long question (and records nothing).
         """
         self.registry = SourceRegistry()  # this answer's numbering starts at [1]
         if on_zero_gpu():
@@ -84,7 +94,7 @@ class ChatSession:
             events = run(question, settings=self.settings, backend=self.backend, search=self.search,
                          registry=self.registry, history=self.history, cancel=cancel,
                          on_conversation=self._opened, documents=self.documents, reader=self.reader)
-        return self._remember(question.strip(), events)
+        return self._record(turn or self.record.begin(question.strip()), events)
 
     def _ask_on_zero_gpu(self, question: str, cancel: threading.Event) -> Iterator[Event]:
         """The whole answer in one GPU call; session state stays here, updated from events."""
@@ -109,15 +119,11 @@ class ChatSession:
     def _opened(self, conversation: Conversation) -> None:
         self.conversation = conversation
 
-    def _remember(self, question: str, events: Iterator[Event]) -> Iterator[Event]:
+    def _record(self, turn: Turn, events: Iterator[Event]) -> Iterator[Event]:
+        secrets = self.settings.secrets
         for event in events:
+            turn.add(event, secrets=secrets)
             if isinstance(event, Done):
-                if not event.stopped and event.answer.strip():
-                    # Only final answers go back to the model: reasoning and
-                    # search results of earlier turns would flood the context.
-                    self.history += [("user", question),
-                                     ("assistant", citations_as_domains(event.answer, event.sources))]
-                    del self.history[:-2 * self.settings.max_history_turns]
                 # Later answers need the numbers, titles and links, not the pages' text.
                 self.registry.forget_content()
             yield event

@@ -241,7 +241,7 @@ def test_a_passage_keeps_its_number_and_survives_a_gpu_worker_handover() -> None
 
 def test_a_follow_up_names_an_earlier_document_source_by_file() -> None:
     from agent.events import SourceRef
-    from agent.session import citations_as_domains
+    from agent.records.conversation import citations_as_domains
 
     sources = [SourceRef(id=1, title="Annual report", url="", kind="document", file="report.pdf", page=2,
                          text="Revenue grew."),

@@ -252,7 +252,7 @@ def test_cited_ids_handles_lists_and_unknowns():
 
 def test_history_gets_domains_where_the_answer_had_citation_numbers():
     from agent.events import SourceRef
-    from agent.session import citations_as_domains
+    from agent.records.conversation import citations_as_domains
 
     sources = (SourceRef(id=1, title="A", url="https://www.a.org/x"), SourceRef(id=2, title="B", url="http://b.net"))
     text = "Tall [1]. Both [1, 2], linked [2](https://b.net) and made up [7].\n\n- indented  list"

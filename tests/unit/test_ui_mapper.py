@@ -384,7 +384,7 @@ def test_neutralise_model_markdown() -> None:
 
 
 def test_unlinked_citations_read_like_the_engines_history() -> None:
-    from agent.session import citations_as_domains
+    from agent.records.conversation import citations_as_domains
 
     text = "A [1], B [1, 4], C [9]. Real link [site](https://x.org)."
     assert unlink_citations(link_citations(text, {1: WIKI}, {1: 1}, scope="a1")) == citations_as_domains(text, [WIKI]) == \
