@@ -30,7 +30,7 @@ from .session import ChatSession, build_backend
 from .records.conversation import Conversation, Turn
 from .records.replay import MAX_REPLAY_PAUSE_S, pace, replay
 from .records.report import export_events, export_runs
-from .records.trace import TraceError, TraceWriter, read_trace
+from .records.trace import TraceError, TraceWriter, read_trace, trace_meta
 
 __all__ = [
     "Answer", "Backend", "BackendError", "CITATION", "ChatSession", "Conversation", "DEFAULT_MODEL", "DEMO_LABEL",
@@ -42,6 +42,6 @@ __all__ = [
     "display_numbering", "display_url", "engine_flags",
     "export_events", "export_runs", "fragment_url", "install_log_redaction", "json_line", "load_dotenv_file",
     "on_zero_gpu", "outside_code", "pace", "read_summary", "read_trace", "redact", "renumber", "replay",
-    "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "unwritable", "validate_question",
-    "visible_url", "without_link_targets",
+    "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "trace_meta", "unwritable",
+    "validate_question", "visible_url", "without_link_targets",
 ]

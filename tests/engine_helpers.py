@@ -71,3 +71,22 @@ def done_of(events) -> Done:
 
 def search_error(message: str, retryable: bool = False) -> SearchError:
     return SearchError(message, provider="fake", retryable=retryable)
+
+
+def memory_of(*turns, max_turns: int = 20) -> list[tuple[str, str]]:
+    """What the model remembers after ``turns``, each ``(question, events)`` or
+    ``(question, events, stopped_by_the_person)``, recorded as a chat records them."""
+    from agent.records.conversation import Conversation
+
+    record = Conversation()
+    for question, events, *stopped in turns:
+        recorded(record, question, events).stopped = bool(stopped and stopped[0])
+    return record.memory(max_turns=max_turns)
+
+
+def recorded(record, question: str, events, *, meta=None):
+    """A turn of ``record`` asking ``question`` whose run said ``events``."""
+    turn = record.begin(question, meta=meta)
+    for event in events:
+        turn.add(event)
+    return turn

@@ -166,8 +166,7 @@ def _settings(runtime: Runtime) -> list[gr.components.Component]:
     return [max_searches, provider, results, temperature, max_new]
 
 
-def _drawer(runtime: Runtime, session: gr.State,
-            chatbot: gr.Chatbot) -> tuple[list[gr.components.Component], gr.UploadButton]:
+def _drawer(runtime: Runtime, session: gr.State) -> tuple[list[gr.components.Component], gr.UploadButton]:
     """Settings, documents and trace replay in a drawer over the chat (style.css), so the page itself
     never grows past the window; returns the settings' controls and the replay upload."""
     with gr.Column(elem_id="tools"):
@@ -176,7 +175,7 @@ def _drawer(runtime: Runtime, session: gr.State,
             gr.Button("✕", size="sm", scale=0, min_width=0, elem_id="tools-close")  # named by ui.js
         controls = _settings(runtime)
         upload = gr.UploadButton("Replay a trace", file_types=[".jsonl"], size="sm", elem_id="replay-upload")
-        build_documents_panel(runtime, session=session, chatbot=chatbot)
+        build_documents_panel(runtime, session=session)
     return controls, upload
 
 
@@ -247,7 +246,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         meter = gr.Markdown("", label="Progress", elem_id="meter")  # labels name the API's outputs
         msg, ask, stop = _composer(runtime.settings)
         downloads, conversation = _exports_row()
-        controls, upload = _drawer(runtime, session, chatbot)
+        controls, upload = _drawer(runtime, session)
         timer = gr.Timer(1.0, active=runtime.loader.loading)
         parts = _Parts(session=session, chatbot=chatbot, status=status, meter=meter, msg=msg, ask=ask, stop=stop,
                        new_chat=new_chat, downloads=downloads, conversation=conversation, upload=upload,

@@ -144,25 +144,6 @@ def attribute(text: str) -> str:
 
 
 _ATTRIBUTE = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$"})
-_HIDDEN = r'<span class="sr-only">[^<]*</span>'
-_CHIP_LINK = re.compile(rf'<a class="cite" href="([^"]*)" title="[^"]*">{_HIDDEN}\d+{_HIDDEN}</a>')
-_CHIP_MISSING = rf'<span class="cite cite-missing" title="[^"]*">{_HIDDEN}\d+\?{_HIDDEN}</span>'
-_CHIP_RUN = re.compile(rf"(?:[ \t]*(?:{_CHIP_LINK.pattern}|{_CHIP_MISSING}))+")
-
-
-def unlink_citations(markdown: str) -> str:
-    """Chips back to what the model reads of an earlier answer: the sources' domains.
-
-    The same text ``agent.session.citations_as_domains`` keeps for the history.
-    """
-    def replace(match: re.Match[str]) -> str:
-        names = [domain(html.unescape(u)) for u in _CHIP_LINK.findall(match.group(0))]
-        names = list(dict.fromkeys(n for n in names if n))
-        return f" ({'; '.join(names)})" if names else ""
-
-    return _CHIP_RUN.sub(replace, markdown)
-
-
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 _IMAGE = re.compile(r"!\[")
 _MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")

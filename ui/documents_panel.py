@@ -21,7 +21,6 @@ from .runtime import Runtime
 from .visitor_log import log_shown
 from .session import UISession
 from .documents import MAX_DOCUMENTS, MAX_FILE_MB, UPLOAD_TYPES, shared_summary, status_text
-from .history import normalise_history
 
 INTRO = (f"Add PDF, text, Markdown or HTML files (up to {MAX_DOCUMENTS}, {MAX_FILE_MB} MB each) and ask "
          "about them: the model can search them beside the web. They are private to this browser "
@@ -51,12 +50,10 @@ class DocumentsPanel:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
 
-    def upload(self, files: Any, history: list[Any] | None, session: UISession | None,
-               request: gr.Request) -> tuple:
+    def upload(self, files: Any, session: UISession | None, request: gr.Request) -> tuple:
         paths = [f if isinstance(f, str) else getattr(f, "name", "") for f in (files or [])]
         if session is None:
-            session = UISession(self.rt, history=normalise_history(list(history or [])))
-            self.rt.sessions.add(getattr(request, "session_hash", None), session)
+            session = UISession.open(self.rt, getattr(request, "session_hash", None))
         messages = session.documents.add([p for p in paths if p])
         for message in messages:
             if message.startswith("✗"):
@@ -79,7 +76,7 @@ class DocumentsPanel:
                 gr.Dropdown(choices=names, value=names[-1] if names else None, interactive=bool(names)))
 
 
-def build_documents_panel(runtime: Runtime, *, session: gr.State, chatbot: gr.Chatbot) -> None:
+def build_documents_panel(runtime: Runtime, *, session: gr.State) -> None:
     """The accordion, wired to the session state; call inside the Blocks."""
     panel = DocumentsPanel(runtime)
     with gr.Accordion("Documents", open=False, elem_id="documents"):
@@ -93,7 +90,7 @@ def build_documents_panel(runtime: Runtime, *, session: gr.State, chatbot: gr.Ch
                                  scale=3)
             remove = gr.Button("Remove", size="sm", elem_id="doc-remove", scale=1)
         status = gr.Markdown("", elem_id="doc-status")
-    upload.upload(panel.upload, [upload, chatbot, session], [session, table, choice, status],
+    upload.upload(panel.upload, [upload, session], [session, table, choice, status],
                   api_visibility="private", concurrency_id="documents", concurrency_limit=4)
     remove.click(panel.remove, [choice, session], [table, choice, status], api_visibility="private",
                  concurrency_id="documents")

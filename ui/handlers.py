@@ -10,11 +10,11 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from agent.api import (Error, InputError, SearchStart, Settings, SettingsError, TraceError, pace,
+from agent.api import (Error, Event, InputError, SearchStart, Settings, SettingsError, TraceError, Turn, pace,
                        read_trace, validate_question)
 
 from .citations import escape_text
-from .history import content_text, last_turn_start, mark_stopped, normalise_history
+from .history import content_text, last_turn_start, mark_stopped
 from .mapper import REPLAY_STOPPED_TEXT, AnswerView
 from .recording import Recorder, replay_exports
 from .runtime import Runtime
@@ -106,15 +106,21 @@ class Handlers:
                    max_searches: Any = None, provider: Any = None, results: Any = None,
                    temperature: Any = None, max_new_tokens: Any = None,
                    request: gr.Request | None = None) -> Iterator[tuple]:
-        """The last question asked afresh: its answer, and what the model remembers of it, go."""
+        """The last question asked afresh: its turn in the record, and so what the model remembers
+        of it, is replaced."""
         controls = (max_searches, provider, results, temperature, max_new_tokens)
         history = list(history or [])
         start = last_turn_start(history)
         if not start:
             yield (gr.skip(),) * N_OUT
             return
-        question = content_text(_field(history[start - 1], "content"))
-        yield from self._answer(question, history[:start - 1], session, controls, rebuild=True, request=request)
+        index = _question_index(history, start - 1)
+        turns = session.record.path() if session is not None else []
+        # The question as recorded; a chat the record does not hold (a fresh session) has the
+        # person's own words in its last question.
+        question = (turns[index].question if index < len(turns)
+                    else content_text(_field(history[start - 1], "content")))
+        yield from self._answer(question, history[:start - 1], session, controls, branch=index, request=request)
 
     def edit(self, evt: gr.EditData, history: list[Any] | None, session: UISession | None,
              max_searches: Any = None, provider: Any = None, results: Any = None,
@@ -126,14 +132,14 @@ class Handlers:
         index = evt.index if isinstance(evt.index, int) else None
         if index is None or not 0 <= index < len(history) or _field(history[index], "role") != "user":
             raise refusal("Question not sent", "Only your own questions can be edited and sent again.")
-        yield from self._answer(str(evt.value or ""), history[:index], session, controls, rebuild=True,
-                                request=request)
+        yield from self._answer(str(evt.value or ""), history[:index], session, controls,
+                                branch=_question_index(history, index), request=request)
 
     def _answer(self, message: str, history: list[Any], session: UISession | None,
-                controls: tuple[Any, ...], *, rebuild: bool = False,
+                controls: tuple[Any, ...], *, branch: int | None = None,
                 request: gr.Request | None = None) -> Iterator[tuple]:
-        """Answer ``message`` after ``history``; ``rebuild``: the model's memory is rebuilt from it
-        (regenerate, edit), since the turns after it are gone."""
+        """Answer ``message`` after ``history``; ``branch``: it replaces the record's turn of that
+        index and every turn after it (regenerate, edit), as the chat drops them."""
         text = (message or "").strip()
         if not text:
             yield (gr.skip(),) * N_OUT
@@ -143,36 +149,37 @@ class Handlers:
             text = validate_question(text, settings)
         except InputError as exc:
             raise refusal("Question not sent", exc) from None
-        session = session or self._new_session(history, request)
+        session = session or self._new_session(request)
         cancel = _begin(session)
         try:
-            if rebuild:
-                session.chat.history = self._history(history)
+            if branch is not None:
+                session.record.branch_at(branch)
             try:
                 session.configure(settings)
             except (ValueError, SettingsError) as exc:
                 raise refusal("Settings not applied", exc) from None
             history.append(gr.ChatMessage(role="user", content=text))
+            turn = session.record.begin(text)
             view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
             yield ("", *_frame(view, history, session, keep_state=False, files=None)[1:])
             ready = yield from self._await_model(view, history, session, cancel)
             if not ready:
                 return
             try:
-                events = session.chat.ask(text, cancel=cancel)
+                events = session.chat.ask(text, cancel=cancel, turn=turn)
             except InputError as exc:
                 raise refusal("Question not sent", exc) from None
             recorder = Recorder(session.new_export_dir(), question=text, runtime=self.rt, settings=settings)
+            turn.meta = recorder.meta
             for batch in session.stream(events, cancel, recorder=recorder):
                 for event in batch:
                     view.feed(event)
                 if not view.finished:  # the finished view comes once, as the last update
                     yield _frame(view, history, session)
-            files = recorder.reports() if view.finished else None
-            if recorder.run is not None:
-                session.conversation.add(*recorder.run)
+            files = recorder.reports(turn) if view.finished else None
             if not view.finished:
                 view.mark_stopped()
+                turn.stopped = True
             yield _frame(view, history, session, keep_state=False, files=files)
         finally:
             session.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
@@ -187,13 +194,8 @@ class Handlers:
             session.conversation_shown = all(paths)
         return [gr.DownloadButton(value=p, visible=p is not None) for p in paths]
 
-    def _new_session(self, history: list[Any] | None, request: gr.Request | None) -> UISession:
-        session = UISession(self.rt, history=self._history(history))
-        self.rt.sessions.add(getattr(request, "session_hash", None), session)
-        return session
-
-    def _history(self, history: list[Any] | None) -> list[tuple[str, str]]:
-        return normalise_history(history, max_turns=self.rt.settings.max_history_turns)
+    def _new_session(self, request: gr.Request | None) -> UISession:
+        return UISession.open(self.rt, getattr(request, "session_hash", None))
 
     def closed(self, request: gr.Request) -> None:
         """The tab was closed: its answer stops and its export folder is deleted now (Gradio keeps
@@ -282,15 +284,16 @@ class Handlers:
         question = " ".join(str(meta.get("question") or "(recorded question)").split())[:2000]
         budget = _budget(meta, pairs, self.rt.settings.max_searches)
         history = list(history or [])
-        session = session or self._new_session(history, request)
+        session = session or self._new_session(request)
         cancel = _begin(session)
         history.append(gr.ChatMessage(role="user", content=escape_text(question, limit=2000)))
+        turn = session.record.begin(question, kind="replay", meta=meta)
         label = f"{REPLAY_LABEL} (scripted, not a real model)" if meta.get("scripted") else REPLAY_LABEL
         view = AnswerView(max_searches=budget, label=label, secrets=self.rt.secrets,
                           stopped_text=REPLAY_STOPPED_TEXT)
         try:
             yield _frame(view, history, session, keep_state=False, files=None)
-            events = pace(pairs, speed=self.rt.replay_speed, sleep=interruptible_sleep(cancel))
+            events = recorded(turn, pace(pairs, speed=self.rt.replay_speed, sleep=interruptible_sleep(cancel)))
             for batch in session.stream(events, cancel, clean_errors=(TraceError,)):
                 for event in batch:
                     view.feed(event)
@@ -300,6 +303,7 @@ class Handlers:
             if not view.finished:
                 view.stopped_text = "You stopped this replay; what is above is partial."
                 view.mark_stopped()
+                turn.stopped = True
             yield _frame(view, history, session, keep_state=False, files=files)
         finally:
             session.end(cancel)
@@ -309,6 +313,18 @@ class Handlers:
     def tick(self) -> tuple:
         status = self.rt.loader.status()
         return gr.Markdown(status, visible=bool(status)), gr.Timer(active=self.rt.loader.loading)
+
+
+def _question_index(history: list[Any], index: int) -> int:
+    """Which of the record's turns the chat's message ``index`` belongs to: one turn per question."""
+    return sum(1 for message in history[:index] if _field(message, "role") == "user")
+
+
+def recorded(turn: Turn, events: Iterator[Event]) -> Iterator[Event]:
+    """``events`` as they pass, added to ``turn`` (on the pump thread, like an answer's)."""
+    for event in events:
+        turn.add(event)
+        yield event
 
 
 def _field(message: Any, name: str) -> Any:

@@ -1,25 +1,17 @@
-"""Chat history from the browser -> what the model may see, and small edits to it.
+"""The chat's messages as the browser sends them back: a user question's own text, where the
+current answer begins, and closing it as stopped.
 
-The chatbot value a handler receives is untrusted client data: content comes
-as Gradio blocks (``[{"type": "text", "text": ...}]``) and includes every panel
-message. ``normalise_history`` keeps plain text of user questions and final
-answers only (panels, i.e. messages with a ``metadata`` title, are dropped, and
-so are the source cards and notes under an answer), with citations written as
-the sources' domains, as ``(role, text)`` pairs that ``ChatSession`` takes as
-its history.
+Nothing here decides what the model remembers: that is built from the conversation's record
+(``agent.api.Conversation``), never from rendered messages. A chat value is untrusted client
+data; only the person's own question text is read from it (``content_text``), for a question the
+record does not hold.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, Iterable
+from typing import Any
 
-from .citations import unlink_citations
-from .mapper import ERROR_TITLE, STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, thought_title
-
-
-# What the UI adds under an answer (source cards, a cut-off note): never the model's words.
-_EXTRAS = re.compile(r'\s*<div class="ds-extra[^"]*">.*?</div>', re.S)
+from .mapper import STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, thought_title
 
 
 def _field(message: Any, name: str, default: Any = None) -> Any:
@@ -41,47 +33,6 @@ def content_text(content: Any) -> str:
     if isinstance(content, (list, tuple)):
         return "\n".join(t for t in (content_text(c) for c in content) if t)
     return ""
-
-
-def is_panel(message: Any) -> bool:
-    metadata = _field(message, "metadata") or {}
-    return bool(isinstance(metadata, dict) and metadata.get("title"))
-
-
-def normalise_history(history: Iterable[Any] | None, *, max_chars: int = 20000,
-                      max_turns: int | None = None) -> list[tuple[str, str]]:
-    """``(user, assistant)`` turns as alternating pairs, the newest ``max_turns`` of them; panels,
-    unanswered questions and unfinished answers (stopped, or cut off by an error) dropped."""
-    pairs: list[tuple[str, str]] = []
-    question: str | None = None
-    answer: list[str] = []
-
-    def flush() -> None:
-        nonlocal question, answer
-        text = "\n\n".join(answer).strip()
-        if question and text:
-            pairs.extend([("user", question[:max_chars]), ("assistant", text[:max_chars])])
-        question, answer = None, []
-
-    unfinished = False
-    for message in history or ():
-        role = _field(message, "role")
-        if is_panel(message):
-            title = (_field(message, "metadata") or {}).get("title")
-            unfinished = unfinished or title in (STOPPED_TITLE, ERROR_TITLE)
-            continue
-        text = content_text(_field(message, "content")).strip()
-        if role == "user":
-            if not unfinished:
-                flush()
-            question, answer, unfinished = text or None, [], False
-        elif role == "assistant" and text and question:
-            answer.append(unlink_citations(_EXTRAS.sub("", text)))
-    if not unfinished:
-        flush()
-    if max_turns is not None:
-        pairs = pairs[-2 * max_turns:] if max_turns else []
-    return pairs
 
 
 def last_turn_start(history: list[Any]) -> int:

@@ -271,7 +271,7 @@ class AnswerView:
         return meta
 
     def _answer_extras(self) -> str:
-        """Source cards and, for a cut-off answer, why; HTML blocks the history leaves out."""
+        """Source cards and, for a cut-off answer, why: HTML under the answer, never part of the record."""
         done, numbers = self.done, self.numbers()
         extras = ""
         cards = "".join(_card(self.sources[h], numbers[h], self.scope) for h in self._cited()
@@ -317,7 +317,7 @@ class AnswerView:
                 tail.append(gr.ChatMessage(content="\n".join(lines),
                                            metadata={"title": f"{SOURCES_TITLE} ({len(lines)})"}))
         if done is not None and not done.answer.strip() and not self.stopped:
-            # A panel, not an answer: it must not go back to the model as one (history drops panels).
+            # A panel, not an answer: the record holds no answer for it, so nothing goes back to the model.
             reason = CUT_SHORT.get(end_of(done), CUT_SHORT["no_answer"])[0]
             tail.append(gr.ChatMessage(content=reason, metadata={"title": NO_ANSWER_TITLE}))
         if self.error is not None:

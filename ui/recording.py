@@ -1,7 +1,8 @@
-"""Recording one answer as a trace, and the downloads made from it (trace, HTML, Markdown).
+"""Recording one answer as a trace, and its downloads (trace, HTML, Markdown).
 
 The pump thread writes and closes a ``Recorder``; the handler's thread asks it
-for ``reports`` once the answer has ended.
+for ``reports`` once the answer has ended. The reports render the answer's turn in the
+conversation's record (the same events, deltas joined), as the whole-conversation export does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.api import Event, Settings, TraceWriter, export_events, json_line, read_trace, to_dict
+from agent.api import Event, Settings, TraceWriter, Turn, export_events, json_line, to_dict, trace_meta
 
 from .runtime import Runtime
 
@@ -27,7 +28,7 @@ class Recorder:
 
     def __init__(self, folder: Path, *, question: str, runtime: Runtime, settings: Settings) -> None:
         self.path: Path | None = None
-        self.run: tuple[dict[str, Any], list[Event]] | None = None  # as read back, once reported
+        self.meta: dict[str, Any] = trace_meta(question=question, settings=settings, model=runtime.model_label())
         self._writer = None
         self._runtime = runtime
         self._closed = threading.Event()
@@ -35,6 +36,7 @@ class Recorder:
         try:
             self._writer = TraceWriter(path, question=question, settings=settings,
                                        model=runtime.model_label())
+            self.meta = self._writer.meta
             self.path = path
         except Exception:  # noqa: BLE001 - a recording must never break an answer
             log.exception("cannot open a trace for this answer")
@@ -74,19 +76,16 @@ class Recorder:
         except OSError:
             log.exception("cannot append to the trace file %r", target)
 
-    def reports(self, timeout: float = 5.0) -> tuple[str | None, str | None, str | None]:
-        """(trace, html, md) paths of the finished recording; ``None`` for what is missing."""
+    def reports(self, turn: Turn, timeout: float = 5.0) -> tuple[str | None, str | None, str | None]:
+        """(trace, html, md) paths of the finished recording of ``turn``; ``None`` for what is missing."""
         self._closed.wait(timeout)
         if self.path is None or not self.path.exists():
             return None, None, None
         try:
-            meta, pairs = read_trace(self.path)
-            events = [event for _, event in pairs]
-            self.run = (meta, events)
             html = self.path.with_name(self.path.stem.replace("trace", "report") + ".html")
             md = html.with_suffix(".md")
-            html.write_text(export_events(meta, events, "html"), encoding="utf-8")
-            md.write_text(export_events(meta, events, "md"), encoding="utf-8")
+            html.write_text(export_events(turn.meta, turn.events, "html"), encoding="utf-8")
+            md.write_text(export_events(turn.meta, turn.events, "md"), encoding="utf-8")
         except Exception:  # noqa: BLE001 - the trace alone is still worth offering
             if not self.path.parent.exists():
                 return None, None, None  # the session ended meanwhile (tab closed, app stopping)

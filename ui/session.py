@@ -1,7 +1,8 @@
 """One browser session: its ChatSession, the running question, its exports.
 
-Each session gets its own ``ChatSession`` (source numbering, history), created
-lazily in the handler. Stop sets the question's ``threading.Event`` (the
+Each session gets its own ``ChatSession`` (source numbering, and the conversation's record,
+the only memory of the chat), created by ``UISession.open`` when the tab first asks or
+uploads. Stop sets the question's ``threading.Event`` (the
 backend checks it every token); the handler's ``finally`` sets it too, so a
 closed generator (Stop, a closed tab) always ends generation for real.
 """
@@ -14,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
-from agent.api import ChatSession, Event, Settings
+from agent.api import ChatSession, Conversation, Event, Settings
 
 from .conversation_export import ConversationExport
 from .documents import DocumentShelf
@@ -33,10 +34,9 @@ class SessionBusy(RuntimeError):
 class UISession:
     """One browser session: its ChatSession, the running question, its exports."""
 
-    def __init__(self, runtime: Runtime, *, history: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.chat = ChatSession(settings=runtime.settings, backend=runtime.backend)
-        self.chat.history = list(history or [])
         self.documents = DocumentShelf()  # this visitor's uploads; deleted when the session ends
         self.cancel: threading.Event | None = None
         self.pump: threading.Thread | None = None
@@ -46,14 +46,28 @@ class UISession:
         self.handler_idle.set()
         self.lock = threading.Lock()
         self.last_meter = ""
-        # Every finished answer (up to the turns the model remembers), for one download.
-        self.conversation = ConversationExport(max_runs=runtime.settings.max_history_turns)
+        # The record's finished answers (up to the turns the model remembers), for one download.
+        self.conversation = ConversationExport(record=self.chat.record,
+                                               max_runs=runtime.settings.max_history_turns)
         self.downloads_shown = False  # the browser shows this session's download buttons
         self.conversation_shown = False  # ... and its whole-conversation ones
         self._dir: str | None = None
         # Held while the folder is written or deleted: a tab closed mid-write must not delete the
         # folder under the write (or see a file land in it after its listing, leaving it behind).
         self._export_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, runtime: Runtime, session_hash: str | None) -> "UISession":
+        """The one way a browser session starts (a question, a replay or an upload): registered in
+        the runtime, so a closed tab or a stopping app deletes its files."""
+        session = cls(runtime)
+        runtime.sessions.add(session_hash, session)
+        return session
+
+    @property
+    def record(self) -> Conversation:
+        """The conversation's record: what the chat shows and the model remembers."""
+        return self.chat.record
 
     def __deepcopy__(self, memo: dict) -> "UISession":
         # Gradio deep-copies what a handler returns into a gr.State (its documented contract: a

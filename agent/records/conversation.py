@@ -112,7 +112,7 @@ class Turn:
         done = self.done
         if not self.remembered or done is None:
             return []
-        return [("user", self.question), ("assistant", citations_as_domains(done.answer, done.sources))]
+        return [("user", self.question), ("assistant", citations_as_domains(done.answer, done.sources).strip())]
 
     def compact(self) -> None:
         """Keep only ``done``: all an old turn's memory and numbering need."""

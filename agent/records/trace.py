@@ -89,20 +89,8 @@ class TraceWriter:
         if needs_newline:
             # A crashed run left half a line; start ours on a fresh one.
             self._write_line_raw("")
-        public = {k: _file_name(v) for k, v in settings.public().items()}
-        if public.get("base_url"):
-            public["base_url"] = _strip_userinfo(public["base_url"])
-        self._write({
-            "type": "meta",
-            "version": TRACE_VERSION,
-            "question": question,
-            "model": _file_name(model),
-            "backend": settings.backend,
-            "settings": public,
-            "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "scripted": settings.backend == "scripted",
-            "recorder": RECORDER,
-        })
+        self.meta = trace_meta(question=question, settings=settings, model=model)
+        self._write(self.meta)
 
     def write(self, event: Event) -> None:
         if self._file.closed:
@@ -140,6 +128,25 @@ class TraceWriter:
     def _fail(self, exc: OSError) -> None:
         self.error = f"recording to {str(self.path)!r} stopped: {exc.strerror or exc}"
         log.warning("%s; the run goes on without a recording", self.error)
+
+
+def trace_meta(*, question: str, settings: Settings, model: str) -> Meta:
+    """A run's meta line: what ran it, with no secret and no local folder in it (a trace, and a
+    conversation's record, are shared)."""
+    public = {k: _file_name(v) for k, v in settings.public().items()}
+    if public.get("base_url"):
+        public["base_url"] = _strip_userinfo(public["base_url"])
+    return {
+        "type": "meta",
+        "version": TRACE_VERSION,
+        "question": question,
+        "model": _file_name(model),
+        "backend": settings.backend,
+        "settings": public,
+        "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "scripted": settings.backend == "scripted",
+        "recorder": RECORDER,
+    }
 
 
 def _redact(value: Any, secrets: list[str]) -> Any:

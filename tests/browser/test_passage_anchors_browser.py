@@ -90,11 +90,13 @@ def test_a_conversation_exports_document_citation_opens_its_own_answers_passage(
     """In the whole-conversation HTML (no script), answer 2's [1] scrolls to answer 2's source and
     shows its passage."""
     from tests.integration.test_reports import document_conversation
+    from agent.records.conversation import Conversation
+    from tests.engine_helpers import recorded
     from ui.conversation_export import ConversationExport
 
-    conversation = ConversationExport()
+    conversation = ConversationExport(record=Conversation())
     for meta, events in document_conversation():
-        conversation.add(meta, events)
+        recorded(conversation.record, meta["question"], events, meta=meta)
     html_path, _ = conversation.write(tmp_path)
     page = browser.new_context(viewport={"width": 800, "height": 500}).new_page()
     page.goto(Path(html_path).as_uri())

@@ -112,8 +112,7 @@ def test_close_deletes_uploads_of_a_session_that_never_asked(tmp_path: Path) -> 
                                      search_fixture=str(DATA / "ui.search.json"), provider="fixture"))
     doc = tmp_path / "notes.txt"
     doc.write_text("The harbour master keeps the tide tables.", encoding="utf-8")
-    session, *_ = DocumentsPanel(built.runtime).upload([str(doc)], [], None,
-                                                       SimpleNamespace(session_hash="tab-1"))
+    session, *_ = DocumentsPanel(built.runtime).upload([str(doc)], None, SimpleNamespace(session_hash="tab-1"))
     folder = session.documents.folder
     assert folder is not None and folder.exists()
     built.close()

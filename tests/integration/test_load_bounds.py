@@ -271,21 +271,25 @@ def test_download_buttons_are_rebuilt_only_to_show_or_hide_them() -> None:
 
 
 def test_the_conversation_download_keeps_the_remembered_turns_with_deltas_joined() -> None:
-    from agent.events import Answer, SearchStart
+    from agent.events import Answer, Done, SearchStart
     from agent.records.report import export_runs
-    from ui.conversation_export import ConversationExport, joined
+    from agent.records.conversation import Conversation
+    from tests.engine_helpers import recorded
 
     deltas = [Thinking(text="Let "), Thinking(text="me look."), SearchStart(query="q", round=1, max_searches=5),
-              Thinking(text="Found."), Answer(text="It is "), Answer(text="tall [1].")]
-    assert joined(deltas) == [Thinking(text="Let me look."), deltas[2], Thinking(text="Found."),
-                              Answer(text="It is tall [1].")]
+              Thinking(text="Found."), Answer(text="It is "), Answer(text="tall [1]."), Done(answer="It is tall [1].")]
+    record = Conversation(keep_events=3)
+    joined = recorded(record, "Q?", deltas).events
+    assert joined == [Thinking(text="Let me look."), deltas[2], Thinking(text="Found."),
+                      Answer(text="It is tall [1]."), deltas[-1]]
     meta = {"question": "Q?"}
-    assert export_runs([(meta, joined(deltas))], "md") == export_runs([(meta, deltas)], "md")
-    conversation = ConversationExport(max_runs=3)
+    assert export_runs([(meta, joined)], "md") == export_runs([(meta, deltas)], "md")
     for i in range(5):
-        conversation.add({"question": f"Q{i}?"}, deltas)
-    assert [m["question"] for m, _ in conversation.runs] == ["Q2?", "Q3?", "Q4?"]
-    assert UISession(runtime(max_history_turns=7)).conversation.max_runs == 7
+        recorded(record, f"Q{i}?", deltas)
+    assert [m["question"] for m, _ in record.answers(last=3)] == ["Q2?", "Q3?", "Q4?"]
+    assert all(len(turn.events) == 1 for turn in record.path()[:-3])  # older turns keep only their done
+    session = UISession(runtime(max_history_turns=7))
+    assert session.conversation.max_runs == 7 and session.record.keep_events == 7
 
 
 def test_conversation_buttons_are_rebuilt_only_when_they_first_show() -> None:

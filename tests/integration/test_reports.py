@@ -14,6 +14,8 @@ from markdown_it import MarkdownIt
 
 from agent.config import Settings
 from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef, Thinking
+from agent.records.conversation import Conversation
+from tests.engine_helpers import recorded
 from agent.records.report import export, export_events, export_runs
 from agent.records.trace import TraceWriter, read_runs
 
@@ -190,9 +192,9 @@ def test_a_conversations_document_citations_lead_to_their_own_answers_passage(tm
     """The conversation export the chat offers: answer 2's [1] leads to answer 2's passage."""
     from ui.conversation_export import ConversationExport
 
-    conversation = ConversationExport()
+    conversation = ConversationExport(record=Conversation())
     for meta, events in document_conversation():
-        conversation.add(meta, events)
+        recorded(conversation.record, meta["question"], events, meta=meta)
     html_path, _ = conversation.write(tmp_path)
     doc = Path(html_path).read_text(encoding="utf-8")
     ids = [attrs["id"] for _, attrs in tags_of(doc).tags if attrs.get("id")]
@@ -255,12 +257,12 @@ def test_export_to_stdout_is_html_unless_asked(tmp_path: Path) -> None:
 def test_the_ui_keeps_every_answer_for_one_conversation_download(tmp_path: Path) -> None:
     from ui.conversation_export import ConversationExport
 
-    conversation = ConversationExport()
+    conversation = ConversationExport(record=Conversation())
     assert conversation.write(tmp_path) == (None, None)  # nothing asked yet: nothing offered
     session = tmp_path / "session.jsonl"
     write_session(session)
     for meta, timed in read_runs(session):
-        conversation.add(meta, [e for _, e in timed])
+        recorded(conversation.record, meta["question"], [e for _, e in timed], meta=meta)
     html, md = conversation.write(tmp_path)
     assert html and md and Path(html).name.startswith("deepsearch-conversation-")
     assert Path(md).read_text(encoding="utf-8") == export(session, fmt="md", run=None)

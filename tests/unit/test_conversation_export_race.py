@@ -13,6 +13,8 @@ import ui.conversation_export as conversation_export
 from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from agent.events import Answer, Done
+from agent.records.conversation import Conversation
+from tests.engine_helpers import recorded
 from ui.runtime import ModelLoader, Runtime
 from tests.waiting import wait_until
 from ui.session import UISession
@@ -61,8 +63,8 @@ def test_folder_deleted_between_the_two_files_is_no_error(tmp_path: Path, monkey
                                                           caplog: pytest.LogCaptureFixture) -> None:
     folder = tmp_path / "export"
     folder.mkdir()
-    conversation = conversation_export.ConversationExport()
-    conversation.add(META, [Answer(text="Because."), Done(answer="Because.")])
+    conversation = conversation_export.ConversationExport(record=Conversation())
+    recorded(conversation.record, META["question"], [Answer(text="Because."), Done(answer="Because.")], meta=META)
     exporting(monkeypatch, lambda: shutil.rmtree(folder))
     assert conversation.write(folder) == (None, None)  # nothing offered from a folder that went
     assert not folder.exists() and errors(caplog) == []
@@ -73,7 +75,7 @@ def test_tab_closed_mid_write_waits_for_it_then_deletes_everything(monkeypatch: 
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     session = UISession(runtime())
     folder = session.new_export_dir()
-    session.conversation.add(META, [Answer(text="Because."), Done(answer="Because.")])
+    recorded(session.record, META["question"], [Answer(text="Because."), Done(answer="Because.")], meta=META)
     closer = threading.Thread(target=session.close)
     lock = session._export_lock = WatchedLock()
 
@@ -93,7 +95,7 @@ def test_tab_closed_mid_write_waits_for_it_then_deletes_everything(monkeypatch: 
 def test_a_closed_session_makes_no_new_folder_for_its_conversation() -> None:
     session = UISession(runtime())
     session.new_export_dir()
-    session.conversation.add(META, [Answer(text="Because."), Done(answer="Because.")])
+    recorded(session.record, META["question"], [Answer(text="Because."), Done(answer="Because.")], meta=META)
     session.close()
     assert session.write_conversation() == (None, None)
     assert session.export_folder is None

@@ -5,29 +5,26 @@ from __future__ import annotations
 
 from agent.events import Answer, Done, Error, RunStats, Thinking
 from agent.loop import PARTIAL_NOTE
-from tests.engine_helpers import answer, done_of, run_script
-from ui.history import normalise_history
+from tests.engine_helpers import answer, done_of, memory_of, run_script
 from ui.mapper import ERROR_TITLE, STATS_TITLE, events_to_messages
 from ui.stats import format_stats
 
 
 def test_an_answer_cut_off_by_an_error_is_not_sent_back_as_history() -> None:
-    messages = events_to_messages([Thinking(text="x"), Answer(text="The safe dose is 500 mg per"),
-                                   Error(message=f"the stream ended early. {PARTIAL_NOTE}")], max_searches=5)
+    events = [Thinking(text="x"), Answer(text="The safe dose is 500 mg per"),
+              Error(message=f"the stream ended early. {PARTIAL_NOTE}")]
+    messages = events_to_messages(events, max_searches=5)
     assert messages[-1].metadata == {"title": ERROR_TITLE} and "partial" in messages[-1].content
-    chat = [{"role": "user", "content": "Q1"}, *messages, {"role": "user", "content": "Q2"},
-            {"role": "assistant", "content": "A2"}]
-    assert normalise_history(chat) == [("user", "Q2"), ("assistant", "A2")]
+    assert memory_of(("Q1", events), ("Q2", [Answer(text="A2"), Done(answer="A2")])) == [
+        ("user", "Q2"), ("assistant", "A2")]
 
 
-def test_client_history_keeps_only_the_newest_turns() -> None:
-    chat = []
-    for i in range(500):
-        chat += [{"role": "user", "content": f"Q{i}"}, {"role": "assistant", "content": f"A{i}"}]
-    pairs = normalise_history(chat, max_turns=3)
+def test_the_remembered_history_keeps_only_the_newest_turns() -> None:
+    turns = [(f"Q{i}", [Answer(text=f"A{i}"), Done(answer=f"A{i}")]) for i in range(500)]
+    pairs = memory_of(*turns, max_turns=3)
     assert pairs == [("user", "Q497"), ("assistant", "A497"), ("user", "Q498"), ("assistant", "A498"),
                      ("user", "Q499"), ("assistant", "A499")]
-    assert normalise_history(chat, max_turns=0) == []
+    assert memory_of(*turns, max_turns=0) == []
 
 
 def test_the_engine_shows_the_model_only_the_newest_history_turns() -> None:

@@ -15,8 +15,9 @@ from agent.config import DEFAULT_MODEL, Settings
 from agent.events import Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef, Thinking
 from agent.session import ChatSession
 from ui import mapper
-from ui.citations import escape_text, link_citations, neutralise, safe_url, unlink_citations
-from ui.history import content_text, mark_stopped, normalise_history
+from ui.citations import escape_text, link_citations, neutralise, safe_url
+from tests.engine_helpers import memory_of
+from ui.history import content_text, mark_stopped
 from ui.mapper import (ERROR_TITLE, NO_ANSWER_TITLE, REPLAY_STOPPED_TEXT, SOURCES_TITLE, STATS_TITLE,
                        STOPPED_TITLE, THINKING_TITLE, AnswerView, events_to_messages)
 
@@ -161,7 +162,7 @@ def test_sources_panel_and_cards_number_in_order_of_first_citation_with_domain()
             '<span class="t">Eiffel Tower &#45; Wikipedia</span><span class="sr-only">, </span>'
             '<span class="d">en.wikipedia.org</span>') in cards  # read as "Source 2: title, domain"
     assert "<img" not in answer and "favicon" not in answer  # nothing fetched from elsewhere
-    assert normalise_history([{"role": "user", "content": "q"}, *messages]) == [
+    assert memory_of(("q", [Answer(text="[2] then [1]"), done])) == [
         ("user", "q"), ("assistant", "(evil.example) then (en.wikipedia.org)")]
 
 
@@ -170,11 +171,12 @@ def test_sources_panel_and_cards_number_in_order_of_first_citation_with_domain()
     ("context_full", "context is full", "cut off: context full"),
 ])
 def test_a_cut_off_answer_says_so_under_it(end, note, meter) -> None:
-    view = AnswerView(max_searches=5).feed_all([Answer(text="Half an ans"), Done(answer="Half an ans", end=end)])
+    events = [Answer(text="Half an ans"), Done(answer="Half an ans", end=end)]
+    view = AnswerView(max_searches=5).feed_all(events)
     answer = view.messages()[0].content
     assert answer.startswith("Half an ans") and note in answer.split("Half an ans")[1]
     assert view.meter() == f"searches 0/5 · {meter}"
-    assert normalise_history([{"role": "user", "content": "q"}, *view.messages()]) == [
+    assert memory_of(("q", events)) == [
         ("user", "q"), ("assistant", "Half an ans")]  # the note never reaches the model
 
 
@@ -217,11 +219,12 @@ def test_stats_panel_lists_tool_calls_that_were_not_run() -> None:
     ("no_answer", "ended without writing an answer"),
 ])
 def test_a_run_without_an_answer_says_so_and_why(end, why) -> None:
-    messages = events_to_messages([Thinking(text="hmm"), Done(answer="", end=end)], max_searches=5)
+    events = [Thinking(text="hmm"), Done(answer="", end=end)]
+    messages = events_to_messages(events, max_searches=5)
     panel = next(m for m in messages if m.metadata.get("title") == NO_ANSWER_TITLE)
     assert why in panel.content
-    later = [{"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]
-    history = normalise_history([{"role": "user", "content": "q"}, *messages, *later])
+    later = ("q2", [Answer(text="a2"), Done(answer="a2")])
+    history = memory_of(("q", events), later)
     assert history == [("user", "q2"), ("assistant", "a2")]  # the note never reaches the model
 
 
@@ -383,35 +386,25 @@ def test_neutralise_model_markdown() -> None:
     assert "`<b>`" in out and "3 < 4" in out and "```\n<div>\n```" in out
 
 
-def test_unlinked_citations_read_like_the_engines_history() -> None:
+def test_history_names_the_sources_domains_whatever_the_chips_look_like() -> None:
     from agent.records.conversation import citations_as_domains
 
     text = "A [1], B [1, 4], C [9]. Real link [site](https://x.org)."
-    assert unlink_citations(link_citations(text, {1: WIKI}, {1: 1}, scope="a1")) == citations_as_domains(text, [WIKI]) == \
+    assert citations_as_domains(text, [WIKI]) == \
         "A (en.wikipedia.org), B (en.wikipedia.org), C. Real link [site](https://x.org)."
+    done = Done(answer=text, sources=(WIKI,), cited=(1,))
+    assert memory_of(("q", [Answer(text=text), done]))[1][1] == citations_as_domains(text, [WIKI])
 
 
-# -- history from the client --------------------------------------------------
+# -- what the model remembers: built from the record, never from the chat's messages ----------
 
 
-def test_normalise_history_blocks_panels_and_stopped_turns() -> None:
-    history = [
-        {"role": "user", "content": [{"type": "text", "text": "Q1"}]},
-        {"role": "assistant", "content": [{"type": "text", "text": "thinking"}],
-         "metadata": {"title": THINKING_TITLE}},
-        {"role": "assistant",
-         "content": [{"type": "text", "text": link_citations("A1 [1]", {1: WIKI}, {1: 1}, scope="a1")}],
-         "metadata": None},
-        {"role": "assistant", "content": "s", "metadata": {"title": f"{SOURCES_TITLE} (1)"}},
-        {"role": "user", "content": "Q2"},
-        {"role": "assistant", "content": "partial"},
-        {"role": "assistant", "content": "stop", "metadata": {"title": STOPPED_TITLE}},
-        {"role": "user", "content": [{"type": "file", "file": {"path": "/x"}}, {"type": "text", "text": "Q3"}]},
-        gr.ChatMessage(role="assistant", content="A3"),
-        {"role": "user", "content": "unanswered"},
-    ]
-    assert normalise_history(history) == [("user", "Q1"), ("assistant", "A1 (en.wikipedia.org)"),
-                                          ("user", "Q3"), ("assistant", "A3")]
+def test_memory_leaves_out_panels_stopped_and_unanswered_turns() -> None:
+    one = [Thinking(text="thinking"), Answer(text="A1 [1]"), Done(answer="A1 [1]", sources=(WIKI,), cited=(1,))]
+    two = [Answer(text="partial")]  # stopped before the engine's done
+    three = [Answer(text="A3"), Done(answer="A3")]
+    assert memory_of(("Q1", one), ("Q2", two, True), ("Q3", three), ("unanswered", [])) == [
+        ("user", "Q1"), ("assistant", "A1 (en.wikipedia.org)"), ("user", "Q3"), ("assistant", "A3")]
     assert content_text([{"type": "text", "text": "a"}, "b", None]) == "a\nb"
 
 
@@ -488,7 +481,7 @@ def test_answer_text_written_before_a_search_is_a_draft_not_the_answer() -> None
     assert "Draft" in draft.content
     answers = [m for m in messages if not m.metadata]
     assert len(answers) == 1 and answers[0].content.startswith("It is 330 m")
-    history = normalise_history([{"role": "user", "content": "q"}, *messages])
+    history = memory_of(("q", events))
     assert history == [("user", "q"), ("assistant", "It is 330 m (en.wikipedia.org).")]
 
 

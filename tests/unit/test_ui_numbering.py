@@ -10,8 +10,9 @@ import gradio as gr
 
 from agent.events import Answer, Done, SearchDone, SearchStart, SourceRef, Thinking, to_dict
 from agent.records.trace import read_trace
+from agent.records.conversation import Conversation
+from tests.engine_helpers import memory_of, recorded
 from ui.conversation_export import ConversationExport
-from ui.history import normalise_history
 from ui.mapper import DRAFT_TITLE, SOURCES_TITLE, AnswerView
 
 A = SourceRef(id=1, title="Alpha", url="https://a.example/x")
@@ -145,18 +146,18 @@ def test_thinking_shows_the_models_own_numbers() -> None:
 
 def test_history_sent_back_names_domains_not_numbers() -> None:
     text = "Gamma [3], Alpha [1]."
-    messages = AnswerView(max_searches=3).feed_all([
-        *searched(A, B, C), Answer(text=text), Done(answer=text, sources=(A, B, C), cited=(3, 1))]).messages()
-    assert normalise_history([{"role": "user", "content": "q"}, *messages]) == [
+    events = [*searched(A, B, C), Answer(text=text), Done(answer=text, sources=(A, B, C), cited=(3, 1))]
+    AnswerView(max_searches=3).feed_all(events).messages()
+    assert memory_of(("q", events)) == [
         ("user", "q"), ("assistant", "Gamma (c.example), Alpha (a.example).")]
 
 
 def test_the_downloaded_conversation_numbers_each_answer_from_one(tmp_path) -> None:
-    conversation = ConversationExport()
+    conversation = ConversationExport(record=Conversation())
     for question, text, cited in (("Which?", "Gamma [3], Alpha [1].", (3, 1)),
                                   ("And?", "Beta [2] then Gamma [3].", (2, 3))):
-        conversation.add({"question": question}, [*searched(A, B, C), Answer(text=text),
-                                                  Done(answer=text, sources=(A, B, C), cited=cited)])
+        recorded(conversation.record, question, [*searched(A, B, C), Answer(text=text),
+                                                 Done(answer=text, sources=(A, B, C), cited=cited)])
     _, md_path = conversation.write(tmp_path)
     md = open(md_path, encoding="utf-8").read()
     first, second = md.split("# And?")
