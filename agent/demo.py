@@ -16,15 +16,16 @@ DEMO_DIR = Path(__file__).resolve().parent.parent / "assets" / "demo"
 # One scripted run per example question (and a note for any other question).
 DEMO_SCRIPT = DEMO_DIR / "scripts.json"
 DEMO_SEARCH = DEMO_DIR / "search.json"
+DEMO_PAGES = DEMO_DIR / "pages.json"  # bundled stand-in pages (make_pages.py), so the demo reads; never fetched
 DEMO_LABEL = "Demo: scripted model output"
 DEMO_DELAY_S = 0.01  # per streamed chunk, so the demo unfolds like a real model
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """``settings`` playing the demo: the scripted model, the fixture search."""
+    """``settings`` playing the demo: the scripted model, the fixture search, the bundled pages."""
     return settings.with_overrides(
         backend="scripted", model_script=str(DEMO_SCRIPT), search_fixture=str(DEMO_SEARCH),
-        provider="fixture", script_delay_s=settings.script_delay_s or DEMO_DELAY_S,
+        page_fixture=str(DEMO_PAGES), provider="fixture", script_delay_s=settings.script_delay_s or DEMO_DELAY_S,
     )
 
 
