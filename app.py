@@ -27,8 +27,9 @@ from typing import Any
 
 import gradio as gr
 
-from agent.api import (DEFAULT_MODEL, DEMO_LABEL, STOP_SIGNALS, Settings, SettingsError, TraceError, build_backend,
-                       demo_settings, engine_flags, install_log_redaction, load_dotenv_file, on_zero_gpu, read_trace,
+from agent.api import (DEFAULT_MODEL, DEMO_LABEL, STOP_SIGNALS, DeepSearchError, Settings, TraceError, UsageError,
+                       build_backend, demo_settings, engine_flags, install_log_redaction, load_dotenv_file, on_zero_gpu,
+                       read_trace,
                        settings_from_args, settings_from_env, unwritable)
 from ui.app_ui import build_ui, launch_kwargs
 from ui.runtime import ModelLoader, Runtime
@@ -148,7 +149,7 @@ def _demo_from_env() -> App:
     load_dotenv_file()
     try:
         return create_demo(settings_from_env())
-    except (SettingsError, ValueError) as exc:  # also ScriptError / FixtureError
+    except UsageError as exc:  # settings, model script, search fixture
         log.error("configuration problem: %s", exc)
         return create_demo(Settings(), demo_reason=f"the configuration has a problem ({exc})")
 
@@ -231,9 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         built = create_demo(settings, trace=args.trace, replay=args.replay,
                             replay_speed=args.replay_speed, check=True)
         demo, runtime = built.blocks, built.runtime
-    except (SettingsError, ValueError) as exc:  # also ScriptError, FixtureError
+    except UsageError as exc:  # settings, model script, search fixture
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except DeepSearchError as exc:  # any other project error before the server starts: one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if runtime.banner_text:
         print(runtime.banner_text, file=sys.stderr)
     if runtime.problem:

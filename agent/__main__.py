@@ -17,9 +17,8 @@ import threading
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from .backends.base import BackendError
 from .config import Settings, encodable, redact
-from .errors import UsageError
+from .errors import DeepSearchError, UsageError
 from .events import Done, Error, Event, json_line, to_dict
 from .files import unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
@@ -59,9 +58,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a reader that goes away (``--json | head``) or Ctrl-C before the run has
-    started ends it quietly, never with a traceback."""
+    started ends it quietly, never with a traceback. Any project error that reaches here is one
+    line: a usage error exits 2, any other 1."""
     try:
         return _main(argv)
+    except UsageError as exc:
+        return _usage(str(exc))
+    except DeepSearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     except BrokenPipeError:
         _quiet_stdout()
         return EXIT_FAIL
@@ -120,7 +125,7 @@ def _main(argv: list[str] | None) -> int:
         session = ChatSession(settings=settings, backend=backend)
         cancel = threading.Event()
         events = session.ask(args.question, cancel=cancel)
-    except (UsageError, ValueError) as exc:  # settings, flags, script, fixture, question
+    except UsageError as exc:  # settings, flags, script, fixture, question
         return _usage(str(exc))
     recorder = _recorder(args, settings, backend)
     previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in STOP_SIGNALS}
@@ -129,7 +134,7 @@ def _main(argv: list[str] | None) -> int:
     except BrokenPipeError:
         cancel.set()  # nobody reads the answer any more: stop generating it
         raise
-    except BackendError as exc:
+    except DeepSearchError as exc:  # the model cannot run (BackendError), or any other project error
         _emit_error(redact(str(exc), settings.secrets), json_mode=args.json, recorder=recorder)
         return EXIT_FAIL
     except Exception as exc:  # last resort: a person gets a clean line, never a traceback

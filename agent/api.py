@@ -8,6 +8,7 @@ engine itself never imports gradio or ``ui/``.
 from __future__ import annotations
 
 from .backends.base import Backend, BackendError
+from .errors import DeepSearchError, UsageError
 from .text.citations import CITATION, citation_numbers, cited_ids, display_numbering, renumber, without_link_targets
 from .demo import DEMO_LABEL, DEMO_SCRIPT, DEMO_SEARCH, demo_questions, demo_settings
 from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, install_log_redaction,
@@ -33,15 +34,15 @@ from .records.report import export_events, export_runs
 from .records.trace import TraceError, TraceWriter, read_trace, trace_meta
 
 __all__ = [
-    "Answer", "Backend", "BackendError", "CITATION", "ChatSession", "Conversation", "DEFAULT_MODEL", "DEMO_LABEL",
-    "DEMO_SCRIPT", "DEMO_SEARCH", "DocumentIndex",
-    "Done", "Error", "Event", "IndexUnavailable", "InputError", "MAX_REPLAY_PAUSE_S", "REFUSAL_REASONS", "ReadDone",
-    "ReadStart", "RefusedCall", "RunEnd", "RunStats", "STOP_SIGNALS", "SearchDone", "SearchStart", "Settings",
-    "SettingsError", "SourceRef", "Thinking", "TraceError", "TraceWriter", "Turn", "build_backend", "build_search",
-    "cause_of", "citation_numbers", "cited_ids", "code_regions", "demo_questions", "demo_settings",
-    "display_numbering", "display_url", "engine_flags",
-    "export_events", "export_runs", "fragment_url", "install_log_redaction", "json_line", "load_dotenv_file",
-    "on_zero_gpu", "outside_code", "pace", "read_summary", "read_trace", "redact", "renumber", "replay",
-    "safe_http_url", "settings_from_args", "settings_from_env", "to_dict", "trace_meta", "unwritable",
+    "Answer", "Backend", "BackendError", "build_backend", "build_search", "cause_of", "ChatSession", "CITATION",
+    "citation_numbers", "cited_ids", "code_regions", "Conversation", "DeepSearchError", "DEFAULT_MODEL", "DEMO_LABEL",
+    "demo_questions", "DEMO_SCRIPT", "DEMO_SEARCH", "demo_settings", "display_numbering", "display_url",
+    "DocumentIndex", "Done", "engine_flags", "Error", "Event", "export_events", "export_runs", "fragment_url",
+    "IndexUnavailable", "InputError", "install_log_redaction", "json_line", "load_dotenv_file", "MAX_REPLAY_PAUSE_S",
+    "on_zero_gpu", "outside_code", "pace", "read_summary", "read_trace", "ReadDone", "ReadStart", "redact",
+    "REFUSAL_REASONS", "RefusedCall", "renumber", "replay", "RunEnd", "RunStats", "safe_http_url", "SearchDone",
+    "SearchStart", "Settings", "settings_from_args", "settings_from_env", "SettingsError", "SourceRef",
+    "STOP_SIGNALS", "Thinking", "to_dict", "trace_meta", "TraceError", "TraceWriter", "Turn", "unwritable",
+    "UsageError",
     "validate_question", "visible_url", "without_link_targets",
 ]

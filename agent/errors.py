@@ -1,13 +1,22 @@
-"""The engine's error hierarchy: what went wrong decides how it is shown and the CLI's exit code.
+"""The project's one error tree: what went wrong decides how it is shown and the exit status.
 
-* ``UsageError``: the input cannot be used as given (a setting, a flag, a question, a
-  model script, a search fixture, a trace). The CLI exits 2; the message says what to fix.
-* ``BackendError``: the model cannot run (won't load, server unreachable, script exhausted);
-  an ``error`` event, CLI exit 1.
-* ``SearchError``: one search provider failed; ``AllProvidersFailed``: every provider in the
-  chain did, which the model is told so it can answer without search.
-* ``SearchCancelled``: the person stopped the run during a search. Not a failure: the run
-  ends stopped, and no "search failed" is shown.
+    DeepSearchError                  every error the project raises on purpose
+    ├── UsageError                   configuration and usage: a setting, a flag, a question, a model
+    │                                script, a fixture, a dataset, a trace given as input. Exit 2
+    ├── BackendError                 the model cannot run (won't load, server unreachable, script
+    │                                exhausted): an ``error`` event, exit 1
+    ├── SearchProblem                searching and reading pages
+    │   ├── SearchError              one provider failed (``retryable`` for timeouts, 429s, 5xx)
+    │   ├── AllProvidersFailed       every provider in the chain did: the model is told, and answers
+    │   └── SearchCancelled          Stop during a search: the run ends stopped, no failure shown
+    ├── DocumentIndexError           the document index (unavailable, unreadable file, bad request)
+    └── RecordsError                 traces, results and other records (``TraceError`` is also a
+                                     ``UsageError``: a trace named on the command line)
+
+A class may sit in two branches (``OpenAIConfigError``: a backend's usage error). Each keeps the
+builtin base it had (``ValueError``, ``RuntimeError``) so code that caught those still does. Entry
+points (``python -m agent``, ``agent.index``, ``agent.eval``, ``app.py``) catch ``UsageError``
+(exit 2) and then the root (exit 1), each with a one-line message.
 
 Every message is shown to people as is: say what failed and what to do, never a traceback.
 """
@@ -30,7 +39,19 @@ class BackendError(DeepSearchError, RuntimeError):
     """
 
 
-class SearchError(DeepSearchError, RuntimeError):
+class SearchProblem(DeepSearchError):
+    """Searching, or reading a page, went wrong."""
+
+
+class DocumentIndexError(DeepSearchError):
+    """The document index cannot do what was asked."""
+
+
+class RecordsError(DeepSearchError):
+    """A trace, a results file or another record cannot be read or written."""
+
+
+class SearchError(SearchProblem, RuntimeError):
     """A provider could not answer. ``retryable`` marks timeouts, 429s and 5xx.
 
     Messages are shown to people: never put a key or a raw traceback in them.
@@ -42,11 +63,11 @@ class SearchError(DeepSearchError, RuntimeError):
         self.retryable = retryable
 
 
-class AllProvidersFailed(DeepSearchError, RuntimeError):
+class AllProvidersFailed(SearchProblem, RuntimeError):
     """Every provider in the chain failed; the message lists each reason."""
 
 
-class SearchCancelled(DeepSearchError):
+class SearchCancelled(SearchProblem):
     """The run was stopped while a search was waiting to retry."""
 
 

@@ -15,7 +15,7 @@ import threading
 from typing import Iterator, Sequence
 
 from .backends.base import Backend, Conversation
-from .config import Settings
+from .config import Settings, SettingsError
 from .events import Done, Event
 from .gpu import on_gpu, on_zero_gpu
 from .index import DocumentIndex
@@ -32,7 +32,7 @@ def build_backend(settings: Settings) -> Backend:
             from .backends.scripted import ScriptedBackend
 
             if not settings.model_script:
-                raise ValueError("the scripted backend needs a model script (--model-script FILE)")
+                raise SettingsError("the scripted backend needs a model script (--model-script FILE)")
             return ScriptedBackend.from_file(settings.model_script, settings=settings)
         case "transformers":
             from .backends.local.transformers import TransformersBackend

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
-from agent.api import ChatSession, Conversation, Event, Settings
+from agent.api import ChatSession, Conversation, DeepSearchError, Event, Settings
 
 from .conversation_export import ConversationExport
 from .documents import DocumentShelf
@@ -27,7 +27,7 @@ from .runtime import Runtime
 BEGIN_WAIT_S = 15.0  # how long a new question waits for the session's stopped run to end
 
 
-class SessionBusy(RuntimeError):
+class SessionBusy(DeepSearchError, RuntimeError):
     """The session's previous answer is still running; the message says to ask again."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import get_args
 
+from ..config import SettingsError
 from .base import Dialect, DialectName, Notes, RoundParser
 from . import qwq, research, search_r1
 
@@ -20,7 +21,7 @@ def get_dialect(name: str) -> Dialect:
     try:
         return DIALECTS[name]
     except KeyError:
-        raise ValueError(f"unknown dialect {name!r}; choose one of {sorted(DIALECTS)}") from None
+        raise SettingsError(f"unknown dialect {name!r}; choose one of {sorted(DIALECTS)}") from None
 
 
 def extract_answer(name: str, output: str) -> str | None:

@@ -16,14 +16,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..backends.scripted import ScriptError
-from ..config import Settings, SettingsError
+from ..config import Settings
+from ..errors import DeepSearchError, UsageError
 from ..flags import STOP_SIGNALS, engine_flags, settings_from_args
 from ..search import build_search
-from ..search.fixture import FixtureError
 from ..session import build_backend
 from ..records.trace import TraceError
-from .dataset import DatasetError, FieldMap, load_dataset
+from .dataset import FieldMap, load_dataset
 from .one import Asker, NoteBackend
 from .prediction import answer_instruction
 from .progress import ProgressBar
@@ -76,8 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
         backend = build_backend(settings)
         search = build_search(settings)
-    except (DatasetError, SettingsError, ScriptError, FixtureError, ValueError) as exc:
+    except UsageError as exc:  # dataset, settings, model script, search fixture
         return _usage(str(exc))
+    except DeepSearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
     if dataset.skipped:
         print(f"note: skipped {dataset.skipped} row(s) without a usable question or answer "
               f"(the first is row {dataset.first_skipped})", file=sys.stderr)
@@ -95,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         return _usage(str(exc))
     except (OSError, TraceError) as exc:
         return _usage(f"cannot write the results under --out {args.out!r}: {exc}; pick a writable folder")
+    except DeepSearchError as exc:
+        print(f"error: {exc}; the results so far are kept", file=sys.stderr)
+        return EXIT_ERRORS
     except Exception as exc:  # last resort: a clean line, and the results so far stay resumable
         if os.environ.get("DEEPSEARCH_DEBUG"):
             raise

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..errors import UsageError
+
 DEFAULT_ANSWER_FIELDS = ("golden_answers", "answer")
 FORMATS = (".jsonl", ".json", ".csv", ".parquet")
 
 
-class DatasetError(ValueError):
+class DatasetError(UsageError):
     """The dataset cannot be used; the message names the file and what to change."""
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from ..backends.base import Backend, BackendError, Conversation
 from ..claims.metrics import citation_metrics
+from ..errors import DeepSearchError
 from ..config import Settings, redact
 from ..events import Done, Error
 from ..loop import InputError
@@ -25,7 +26,7 @@ from .results import End, Result, Verdict
 from .scoring import score, strip_citations
 
 
-class JudgeError(RuntimeError):
+class JudgeError(DeepSearchError, RuntimeError):
     """The judge could not grade an answer; the message says why."""
 
 

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import RecordsError
 from ..events import RunEnd, json_line
 
 # How the run ended (the engine's own ``Done.end``), or "error" when it broke before a ``done``.
@@ -23,7 +24,7 @@ End = Literal[RunEnd, "error"]
 Verdict = Literal["correct", "incorrect"]
 
 
-class ResultsError(ValueError):
+class ResultsError(RecordsError, ValueError):
     """``results.jsonl`` cannot be resumed from; the message says which line and what to do."""
 
 

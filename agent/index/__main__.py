@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..config import encodable
+from ..errors import DeepSearchError, UsageError
 from ..events import json_line
 from ..terminal import clean
 from .readers import KINDS, kind_of
@@ -63,6 +64,18 @@ def _port(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the index CLI; a project error that reaches here is one line: usage exits 2, any other 1."""
+    try:
+        return _main(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DeepSearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     # pypdf logs every oddity of a damaged PDF; the one skip line per file says enough.
     logging.getLogger("pypdf").setLevel(logging.ERROR)

@@ -18,6 +18,7 @@ import io
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from ..errors import DocumentIndexError
 from .passages import Section
 
 MAX_TEXT_CHARS = 20_000_000  # ui/documents.py's upload limit (20 MB) of plain text gives no more
@@ -29,7 +30,7 @@ _INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 _MAX_DEPTH = 100
 
 
-class PdfProblem(ValueError):
+class PdfProblem(DocumentIndexError, ValueError):
     """The PDF cannot be read; the message says why in words."""
 
 

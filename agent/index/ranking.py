@@ -26,6 +26,7 @@ from typing import Iterable
 import tantivy
 
 from ..config import encodable
+from ..errors import DocumentIndexError
 from .cjk import passage_grams, query_grams
 
 TOKENIZER = "passage"
@@ -39,7 +40,7 @@ _META_FILES = ("meta.json", ".managed.json")
 _META_LOCK = ".tantivy-meta.lock"
 
 
-class RankingBroken(RuntimeError):
+class RankingBroken(DocumentIndexError, RuntimeError):
     """The ranking directory cannot be opened or read; the store rebuilds it from SQLite."""
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..errors import DocumentIndexError
 from .passages import Passage, Section, split_sections
 from .pdf import PdfProblem, read_pdf
 
@@ -41,7 +42,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
 log = logging.getLogger(__name__)
 
 
-class UnreadableFile(ValueError):
+class UnreadableFile(DocumentIndexError, ValueError):
     """A file that cannot be indexed; the message is one line a person can act on."""
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import DocumentIndexError
 
-class IndexUnavailable(RuntimeError):
+
+class IndexUnavailable(DocumentIndexError, RuntimeError):
     """The index cannot be opened or written; the message names the directory and the fix."""
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..errors import DocumentIndexError
 from .readers import join_contents, split_contents
 from .store import Hit
 
@@ -26,7 +27,7 @@ MAX_QUERIES = 4096
 MAX_RESULTS = 40_960  # queries x topk: 4,096 x 10, or 409 x 100
 
 
-class RetrieveFormatError(ValueError):
+class RetrieveFormatError(DocumentIndexError, ValueError):
     """A /retrieve request or response that does not have the documented shape."""
 
 

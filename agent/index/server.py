@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from ..errors import DocumentIndexError
 from .retrieve import DEFAULT_TOPK, MAX_QUERIES, MAX_RESULTS, MAX_TOPK, response_of
 from .store import DocumentIndex
 
@@ -40,7 +41,7 @@ class RetrieveRequest(BaseModel):
     return_scores: bool = False
 
 
-class BadRequest(ValueError):
+class BadRequest(DocumentIndexError, ValueError):
     """A /retrieve body that is not a request; the message says what is wrong, in words."""
 
 

@@ -20,6 +20,8 @@ import socket
 from typing import Callable
 from urllib.parse import unquote
 
+from ..errors import SearchProblem
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
@@ -33,7 +35,7 @@ _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _SPECIAL = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "192.88.99.0/24", "198.18.0.0/15"))
 
 
-class BlockedAddress(ValueError):
+class BlockedAddress(SearchProblem, ValueError):
     """The host is, or resolves to, an address pages are never fetched from."""
 
 

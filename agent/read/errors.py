@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from ..errors import SearchProblem
 
-class ReadFailed(Exception):
+
+class ReadFailed(SearchProblem):
     """A page that cannot be read. ``str(exc)`` is one short sentence (``timed out``,
     ``HTTP 404``, ``not a page (application/zip)``); the run goes on with the snippet."""
 
 
-class ReadCancelled(Exception):
+class ReadCancelled(SearchProblem):
     """Stop was pressed while the page was being read."""

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from ..errors import UsageError
 from ..events import Event
 from .trace import TimedEvent, read_trace
 
@@ -47,4 +48,4 @@ def pace(timed: Iterable[TimedEvent], *, speed: float = 1.0,
 
 def _check_speed(speed: float) -> None:
     if not (isinstance(speed, (int, float)) and speed >= 0):  # also refuses NaN
-        raise ValueError(f"replay speed must be 0 (at once) or more, got {speed!r}")
+        raise UsageError(f"replay speed must be 0 (at once) or more, got {speed!r}")

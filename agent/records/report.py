@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Sequence
 
+from ..errors import UsageError
 from ..events import Event
 from .report_html import to_html
 from .report_md import to_markdown
@@ -25,12 +26,12 @@ Format = Literal["html", "md"]
 def render(runs: Sequence[RecordedRun], fmt: Format) -> str:
     """One document for ``runs`` in order: a single answer, or a whole conversation."""
     if not runs:
-        raise ValueError("no runs to report; record at least one answer first")
+        raise UsageError("no runs to report; record at least one answer first")
     if fmt == "html":
         return to_html(runs)
     if fmt == "md":
         return to_markdown(runs)
-    raise ValueError(f"unknown report format {fmt!r}; use 'html' or 'md'")
+    raise UsageError(f"unknown report format {fmt!r}; use 'html' or 'md'")
 
 
 def export(path: str | Path, *, fmt: Format, run: int | None = -1) -> str:

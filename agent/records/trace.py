@@ -40,7 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Strict, TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
 
-from ..errors import UsageError
+from ..errors import RecordsError, UsageError
 from ..config import REDACTED, Settings, redact
 from ..events import Done, Error, Event, expected_words, from_dict, json_line, shown, to_dict
 
@@ -54,7 +54,7 @@ Meta = dict[str, Any]
 TimedEvent = tuple[float, Event]
 
 
-class TraceError(UsageError):
+class TraceError(RecordsError, UsageError):
     """A trace cannot be written or read; the message names the file (and line)."""
 
 

@@ -39,7 +39,7 @@ def build_search(settings: Settings, *, own_indexes: Sequence[DocumentIndex] = (
             from .fixture import FixtureProvider
 
             if not settings.search_fixture:
-                raise ValueError("provider 'fixture' needs a search fixture file (--search-fixture FILE)")
+                raise SettingsError("provider 'fixture' needs a search fixture file (--search-fixture FILE)")
             providers: list[SearchProvider] = [
                 FixtureProvider.from_file(settings.search_fixture, content_chars=chars)
             ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..config import encodable
-from ..errors import AllProvidersFailed, SearchCancelled, SearchError
+from ..errors import AllProvidersFailed, SearchCancelled, SearchError, UsageError
 from .base import SearchProvider, SearchResult
 
 
@@ -24,7 +24,7 @@ class ChainAnswer:
 class SearchChain:
     def __init__(self, providers: Sequence[SearchProvider], *, backoff_s: float) -> None:
         if not providers:
-            raise ValueError("a search chain needs at least one provider")
+            raise UsageError("a search chain needs at least one provider")
         self.providers = list(providers)
         self._backoff_s = backoff_s
 

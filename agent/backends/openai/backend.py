@@ -40,6 +40,7 @@ import openai
 
 from ...config import Settings, display_url
 from ...dialects import get_dialect
+from ...errors import UsageError
 from ..base import BackendError
 from .chat import OpenAIConversation
 from .completions import CompletionConversation
@@ -50,7 +51,7 @@ _CONTEXT_MAX = re.compile(r"maximum context length is (\d+)")
 _CONTEXT_USED = re.compile(r"(\d+) in the messages|has (\d+) input tokens|(\d+) input tokens")
 
 
-class OpenAIConfigError(BackendError, ValueError):
+class OpenAIConfigError(UsageError, BackendError):
     """The backend cannot be built as configured (a bad-argument error for the CLI)."""
 
 

@@ -12,12 +12,13 @@ from typing import Callable
 import openai
 
 from ...config import Settings, redact
+from ...errors import DeepSearchError
 from ..base import BackendError
 
 _MAX_DETAIL = 300
 
 
-class ContextFull(Exception):
+class ContextFull(DeepSearchError):
     """The server says the prompt leaves no room for a single new token."""
 
 

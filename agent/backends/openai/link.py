@@ -27,6 +27,8 @@ from typing import Any, Callable, Literal, TypeVar
 import httpx2
 import openai
 
+from ...errors import DeepSearchError
+
 AbortReason = Literal["cancelled", "stalled"]
 T = TypeVar("T")
 
@@ -35,7 +37,7 @@ _CURRENT: ContextVar["RoundLink | None"] = ContextVar("deepsearch_round_link", d
 _CONNECTED = ("connection.connect_tcp.complete", "connection.connect_unix_socket.complete")
 
 
-class LinkAborted(openai.OpenAIError):
+class LinkAborted(openai.OpenAIError, DeepSearchError):
     """A request of an aborted round; an ``OpenAIError`` so the client never retries it."""
 
 

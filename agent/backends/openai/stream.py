@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Literal
 
 import openai
 
+from ...errors import DeepSearchError
 from ..base import BackendError, FinishReason, Usage, approx_tokens
 from .link import LinkAborted, RoundLink
 
@@ -34,7 +35,7 @@ _API_WORDS: dict[str, tuple[str, str]] = {"chat": ("chat-completion", "chat-comp
 _MAX_COUNT = 10**9
 
 
-class MalformedEvent(Exception):
+class MalformedEvent(DeepSearchError):
     """The server sent a stream event this client cannot decode; the message says how."""
 
 
