@@ -28,8 +28,8 @@ from typing import Any
 import gradio as gr
 
 from agent.api import (DEFAULT_MODEL, DEMO_LABEL, STOP_SIGNALS, DeepSearchError, Settings, TraceError, UsageError,
-                       build_backend, demo_settings, engine_flags, install_log_redaction, load_dotenv_file, on_zero_gpu,
-                       read_trace,
+                       backend_spec, build_backend, demo_settings, engine_flags, install_log_redaction,
+                       load_dotenv_file, on_zero_gpu, read_trace,
                        settings_from_args, settings_from_env, unwritable)
 from ui.app_ui import build_ui, launch_kwargs
 from ui.runtime import ModelLoader, Runtime
@@ -82,14 +82,16 @@ def demo_banner_text(reason: str) -> str:
             "OpenAI-compatible server: python app.py --backend openai --base-url http://HOST:8000/v1")
 
 
-def startup_problem(settings: Settings, backend: object) -> str | None:
+def startup_problem(settings: Settings, backend: Any) -> str | None:
     """Why every question would fail with this configuration, found before anyone asks:
-    an unreachable or wrong model server, or a local model folder that does not exist."""
-    check = getattr(backend, "check", None)
-    if callable(check):
-        return check()
+    an unreachable or wrong model server (a backend the registry says needs one has ``check``),
+    or a local model folder that does not exist."""
+    spec = backend_spec(settings.backend)
+    if spec.needs_server:
+        problem: str | None = backend.check()
+        return problem
     model = settings.model
-    if settings.backend == "transformers" and model.startswith(("/", "./", "../", "~")) \
+    if spec.needs_gpu and model.startswith(("/", "./", "../", "~")) \
             and not Path(model).expanduser().exists():
         return (f"the model folder {model!r} does not exist: pass a folder with config.json, tokenizer "
                 "files and weights, or a Hugging Face model id, with --model")

@@ -32,17 +32,19 @@ from .records.conversation import Conversation, Turn
 from .records.replay import MAX_REPLAY_PAUSE_S, pace, replay
 from .records.report import export_events, export_runs
 from .records.trace import TraceError, TraceWriter, read_trace, trace_meta
+from .registry import (BACKENDS, PROVIDERS, BackendSpec, ProviderSpec, backend_spec, provider_label, provider_spec,
+                       register_backend, register_provider)
 
 __all__ = [
-    "Answer", "Backend", "BackendError", "build_backend", "build_search", "cause_of", "ChatSession", "CITATION",
-    "citation_numbers", "cited_ids", "code_regions", "Conversation", "DeepSearchError", "DEFAULT_MODEL", "DEMO_LABEL",
-    "demo_questions", "DEMO_SCRIPT", "DEMO_SEARCH", "demo_settings", "display_numbering", "display_url",
-    "DocumentIndex", "Done", "engine_flags", "Error", "Event", "export_events", "export_runs", "fragment_url",
-    "IndexUnavailable", "InputError", "install_log_redaction", "json_line", "load_dotenv_file", "MAX_REPLAY_PAUSE_S",
-    "on_zero_gpu", "outside_code", "pace", "read_summary", "read_trace", "ReadDone", "ReadStart", "redact",
-    "REFUSAL_REASONS", "RefusedCall", "renumber", "replay", "RunEnd", "RunStats", "safe_http_url", "SearchDone",
-    "SearchStart", "Settings", "settings_from_args", "settings_from_env", "SettingsError", "SourceRef",
-    "STOP_SIGNALS", "Thinking", "to_dict", "trace_meta", "TraceError", "TraceWriter", "Turn", "unwritable",
-    "UsageError",
-    "validate_question", "visible_url", "without_link_targets",
+    "Answer", "Backend", "backend_spec", "BackendError", "BACKENDS", "BackendSpec", "build_backend", "build_search",
+    "cause_of", "ChatSession", "CITATION", "citation_numbers", "cited_ids", "code_regions", "Conversation",
+    "DeepSearchError", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT", "DEMO_SEARCH", "demo_settings",
+    "display_numbering", "display_url", "DocumentIndex", "Done", "engine_flags", "Error", "Event", "export_events",
+    "export_runs", "fragment_url", "IndexUnavailable", "InputError", "install_log_redaction", "json_line",
+    "load_dotenv_file", "MAX_REPLAY_PAUSE_S", "on_zero_gpu", "outside_code", "pace", "provider_label",
+    "provider_spec", "PROVIDERS", "ProviderSpec", "read_summary", "read_trace", "ReadDone", "ReadStart", "redact",
+    "REFUSAL_REASONS", "RefusedCall", "register_backend", "register_provider", "renumber", "replay", "RunEnd",
+    "RunStats", "safe_http_url", "SearchDone", "SearchStart", "Settings", "settings_from_args", "settings_from_env",
+    "SettingsError", "SourceRef", "STOP_SIGNALS", "Thinking", "to_dict", "trace_meta", "TraceError", "TraceWriter",
+    "Turn", "unwritable", "UsageError", "validate_question", "visible_url", "without_link_targets",
 ]

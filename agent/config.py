@@ -16,9 +16,11 @@ from typing import Any, Iterable, Literal, Mapping, get_args
 from urllib.parse import unquote
 
 from .errors import UsageError
+from .registry import BACKENDS, PROVIDERS
 
-BackendName = Literal["transformers", "openai", "scripted"]
-ProviderName = Literal["tavily", "duckduckgo", "fixture", "auto", "local", "retriever"]
+# A name registered in agent/registry.py (BACKENDS, PROVIDERS): checked when settings are made.
+BackendName = str
+ProviderName = str
 KvCacheName = Literal["dynamic", "static", "compile"]
 # The search protocol the model was trained on (agent/dialects/).
 DialectName = Literal["qwq", "search-r1", "research"]
@@ -123,8 +125,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         _check_numbers(self)
-        _check_choice("backend", self.backend, BackendName)
-        _check_choice("provider", self.provider, ProviderName)
+        _check_registered("backend", self.backend, BACKENDS)
+        _check_registered("provider", self.provider, PROVIDERS)
         _check_choice("dialect", self.dialect, DialectName)
         _check_choice("load_in_4bit", self.load_in_4bit, Literal["auto", "yes", "no"])
         _check_choice("kv_cache", self.kv_cache, KvCacheName)
@@ -179,7 +181,7 @@ class Settings:
     @property
     def concurrency_limit(self) -> int:
         """The UI queue serves one local GPU at a time, a remote server many."""
-        return self.concurrency_remote if self.backend == "openai" else self.concurrency_local
+        return self.concurrency_remote if BACKENDS[self.backend].needs_server else self.concurrency_local
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """A copy with the non-None overrides applied (flags, UI controls)."""
@@ -400,3 +402,8 @@ def _check_choice(name: str, value: Any, literal: Any) -> None:
     allowed = get_args(literal)
     if value not in allowed:
         raise SettingsError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def _check_registered(name: str, value: Any, registry: Mapping[str, Any]) -> None:
+    if value not in registry:
+        raise SettingsError(f"{name} must be one of {list(registry)}, got {value!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import Settings
+from .registry import provider_spec
 from .dialects import Dialect
 from .parser import BadToolCall, ToolCall, parse_call
 from .prompt import DOCUMENTS_NOTE, LOCAL_NOTE, OPEN_PAGE_TOOL, SEARCH_DOCUMENTS_TOOL, escape_untrusted
@@ -35,7 +36,7 @@ def documents_note(settings: Settings, search: SearchChain, documents: SearchCha
     of the web (``local``, ``retriever``); None when documents play no part."""
     if documents is not None:
         return DOCUMENTS_NOTE.format(about=documents_about(documents))
-    if settings.provider in ("local", "retriever"):
+    if provider_spec(settings.provider).searches_documents:
         return LOCAL_NOTE.format(about=documents_about(search))
     return None
 

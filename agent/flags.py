@@ -7,6 +7,7 @@ import argparse
 import signal
 
 from .config import Settings, load_dotenv_file, settings_from_env
+from .registry import BACKENDS, PROVIDERS, help_text
 
 # docker stop, timeout, a Space restart and CI cancels send SIGTERM or SIGHUP: every entry point
 # (the CLI, the eval, the web app) ends on each of them as on Ctrl-C.
@@ -16,16 +17,16 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 def engine_flags(parser: argparse.ArgumentParser) -> None:
     """Add the engine flags (backend, model, search, budgets, recordings) to ``parser``."""
     g = parser.add_argument_group("engine")
-    g.add_argument("--backend", choices=["transformers", "openai", "scripted"],
-                   help="LLM backend (default: transformers, or scripted with --model-script)")
+    g.add_argument("--backend", choices=list(BACKENDS),
+                   help="LLM backend (default: transformers, or scripted with --model-script). "
+                        + help_text(BACKENDS))
     g.add_argument("--model", help="model id or local path (default Qwen/QwQ-32B)")
     g.add_argument("--dialect", choices=["qwq", "search-r1", "research"],
                    help="the search protocol the model was trained on (default qwq; "
                         "search-r1 and research run Search-R1 / ReSearch checkpoints)")
     g.add_argument("--base-url", help="OpenAI-compatible server URL for --backend openai")
-    g.add_argument("--provider", choices=["tavily", "duckduckgo", "fixture", "auto", "local", "retriever"],
-                   help="search provider (default auto: Tavily with a key, else DuckDuckGo; local: the "
-                        "--index; retriever: a Search-R1 /retrieve server)")
+    g.add_argument("--provider", choices=list(PROVIDERS),
+                   help="search provider (default auto). " + help_text(PROVIDERS))
     g.add_argument("--index", metavar="DIR",
                    help="a document index (python -m agent.index): what --provider local searches, "
                         "else a second tool, search_documents, beside web search")

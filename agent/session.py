@@ -15,33 +15,21 @@ import threading
 from typing import Iterator, Sequence
 
 from .backends.base import Backend, Conversation
-from .config import Settings, SettingsError
+from .config import Settings
 from .events import Done, Event
 from .gpu import on_gpu, on_zero_gpu
 from .index import DocumentIndex
 from .loop import run, validate_question
+from .registry import backend_spec, load
 from .reading import build_reader
 from .records.conversation import Conversation as ConversationRecord, Turn
 from .search import SearchChain, SourceRegistry, build_documents, build_search
 
 
 def build_backend(settings: Settings) -> Backend:
-    """The backend for ``settings.backend``. Loading a local model is lazy."""
-    match settings.backend:
-        case "scripted":
-            from .backends.scripted import ScriptedBackend
-
-            if not settings.model_script:
-                raise SettingsError("the scripted backend needs a model script (--model-script FILE)")
-            return ScriptedBackend.from_file(settings.model_script, settings=settings)
-        case "transformers":
-            from .backends.local.transformers import TransformersBackend
-
-            return TransformersBackend(settings=settings)
-        case "openai":
-            from .backends.openai.backend import OpenAIBackend
-
-            return OpenAIBackend(settings=settings)
+    """The backend for ``settings.backend`` (``agent.registry``). Loading a local model is lazy."""
+    backend: Backend = load(backend_spec(settings.backend).factory)(settings=settings)
+    return backend
 
 
 class ChatSession:

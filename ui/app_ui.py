@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from agent.api import display_url
+from agent.api import PROVIDERS, display_url
 
 from .citations import escape_text
 from .documents import MAX_FILE_MB
@@ -34,8 +34,6 @@ EXAMPLES = [
     "When was the first transatlantic telegraph cable completed?",
     "Why is the sky blue?",
 ]
-PROVIDERS = [("Auto (Tavily with a key, else DuckDuckGo)", "auto"), ("Tavily", "tavily"),
-             ("DuckDuckGo", "duckduckgo")]
 LOGO = ('<svg class="logo" viewBox="0 0 24 24" width="30" height="30" aria-hidden="true" fill="none" '
         'stroke="currentColor" stroke-width="2.2" stroke-linecap="round"><circle cx="10.5" cy="10.5" r="6.5"/>'
         '<path d="M15.5 15.5 21 21"/><path d="M8 10.5h5M10.5 8v5" stroke-width="1.6"/></svg>')
@@ -50,11 +48,13 @@ REPLAY_GROUP, REPLAY_CONCURRENCY = "replay", 4
 def settings_info(runtime: Runtime) -> str:
     s = runtime.settings
     backend = "demo (scripted)" if runtime.label else s.backend
-    search = {"fixture": "bundled results (offline)", "duckduckgo": "DuckDuckGo", "tavily": "Tavily"}
+    spec = PROVIDERS.get(s.provider)
     if s.provider == "auto":
         search_text = "Tavily (key configured ✓)" if s.has_tavily_key else "DuckDuckGo (no Tavily key is configured)"
+    elif spec is not None:
+        search_text = spec.label + (" (offline)" if spec.offline else "")
     else:
-        search_text = search.get(s.provider, s.provider)
+        search_text = s.provider
     lines = [
         f"**Backend:** {escape_text(backend)} · **Model:** {escape_text(runtime.model_label(), limit=120)}",
         f"**Search:** {escape_text(search_text)}",
@@ -83,14 +83,8 @@ class _Parts:
 
 
 def _providers(s: Any) -> list[tuple[str, str]]:
-    providers = list(PROVIDERS)
-    if s.search_fixture:
-        providers.append(("Bundled results (offline)", "fixture"))
-    if s.index_dir:
-        providers.append(("Documents only (the shared index)", "local"))
-    if s.retriever_url:
-        providers.append(("Retrieval server (Search-R1 /retrieve)", "retriever"))
-    return providers
+    """The dropdown's choices: every registered provider the settings can use (``offered_if``)."""
+    return [(spec.choice, spec.name) for spec in PROVIDERS.values() if spec.offered(s)]
 
 
 def _header(runtime: Runtime) -> tuple[gr.Markdown, gr.Button]:

@@ -23,9 +23,8 @@ from typing import Any, Callable, Iterable
 
 import gradio as gr
 
-from agent.api import (Answer, Done, Error, Event, ReadDone, ReadStart, SearchDone, SearchStart, SourceRef, Thinking,
-                       display_numbering,
-                       redact)
+from agent.api import (PROVIDERS, Answer, Done, Error, Event, ReadDone, ReadStart, SearchDone, SearchStart, SourceRef,
+                       Thinking, display_numbering, provider_label, redact)
 
 from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
                         hidden, link, link_citations, neutralise, new_answer_scope)
@@ -44,9 +43,8 @@ STOPPED_TITLE = "■ Stopped"
 STOPPED_TEXT = "You stopped this answer; what is above is partial."
 REPLAY_STOPPED_TEXT = "This recording was stopped; what is above is partial."
 NO_ANSWER_TITLE = WARN.format("No answer")
-# Search provider names as a visitor should read them.
-PROVIDER_NAMES = {"fixture": "bundled results", "duckduckgo": "DuckDuckGo", "tavily": "Tavily",
-                  "scripted": "bundled results"}
+# A scripted run's searches come from its bundled results too.
+_SCRIPTED = "scripted"
 
 
 def thought_title(seconds: float | None) -> str:
@@ -68,16 +66,16 @@ def search_title(query: str, *, results: int | None = None, state: str = "done")
 
 
 def _provider_words(text: str) -> str:
-    """A search error names each provider (``fixture: down``) as a visitor should read it."""
-    return _PROVIDER_PREFIX.sub(lambda m: PROVIDER_NAMES[m.group(1).lower()] + ":", text)
-
-
-_PROVIDER_PREFIX = re.compile(r"\b(fixture|duckduckgo|tavily|scripted):", re.I)
+    """A search error names each provider (``fixture: down``) as a visitor should read it: every
+    registered provider (``agent.registry``), read when the error is shown."""
+    names = sorted({*PROVIDERS, _SCRIPTED}, key=len, reverse=True)
+    prefix = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r"):", re.I)
+    return prefix.sub(lambda m: provider_name(m.group(1)) + ":", text)
 
 
 def provider_name(provider: str) -> str:
     name = "".join(ch for ch in str(provider) if ch.isalnum() or ch in "-_ ")[:40]
-    return PROVIDER_NAMES.get(name.lower(), name)
+    return provider_label("fixture" if name.lower() == _SCRIPTED else name)
 
 
 class AnswerView:

@@ -196,6 +196,13 @@ class ScriptedBackend:
         self.conversations: list[ScriptedConversation] = []
 
     @classmethod
+    def from_settings(cls, *, settings: Settings) -> "ScriptedBackend":
+        """The registry's factory: the script ``settings.model_script`` names."""
+        if not settings.model_script:
+            raise ScriptError("the scripted backend needs a model script (--model-script FILE)")
+        return cls.from_file(settings.model_script, settings=settings)
+
+    @classmethod
     def from_file(cls, path: str | Path, *, settings: Settings) -> "ScriptedBackend":
         return cls(rounds=load_script(path), settings=settings, model_id=f"script:{Path(path).name}")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import DeepSearchError, UsageError
+from ..registry import backend_spec
 from ..flags import STOP_SIGNALS, engine_flags, settings_from_args
 from ..search import build_search
 from ..session import build_backend
@@ -122,7 +123,7 @@ def _interrupt(cancel: threading.Event) -> None:
 
 
 def _concurrency(asked: int, settings: Settings) -> int:
-    if settings.backend != "transformers" or asked <= settings.concurrency_local:
+    if not backend_spec(settings.backend).needs_gpu or asked <= settings.concurrency_local:
         return asked
     print(f"note: the local model runs {settings.concurrency_local} question(s) at once "
           f"(DEEPSEARCH_CONCURRENCY_LOCAL), not {asked}", file=sys.stderr)

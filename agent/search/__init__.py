@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from ..config import Settings, SettingsError
+from ..registry import load, provider_spec
 from .base import SearchError, SearchProvider, SearchResult
 from .chain import AllProvidersFailed, ChainAnswer, SearchChain
 from .sources import Source, SourceRegistry
@@ -19,37 +20,15 @@ __all__ = [
 
 
 def build_search(settings: Settings, *, own_indexes: Sequence[DocumentIndex] = ()) -> SearchChain:
-    """The provider chain the settings ask for.
+    """The provider chain the settings ask for (``agent.registry``: each provider's factory).
 
     ``auto`` is Tavily when a key is configured, then DuckDuckGo as failover;
     without a key it is DuckDuckGo alone. ``local`` searches the document index
     (plus ``own_indexes``, a visitor's uploads), ``retriever`` a /retrieve server.
     Provider modules import lazily so a fixture run never loads network clients.
     """
-    chars = settings.result_chars
-    match settings.provider:
-        case "local":
-            providers = [_local(settings, own_indexes)]
-        case "retriever":
-            from .retriever import RetrieverProvider
-
-            providers = [RetrieverProvider(url=settings.retriever_url or "", timeout_s=settings.search_timeout_s,
-                                           content_chars=chars)]
-        case "fixture":
-            from .fixture import FixtureProvider
-
-            if not settings.search_fixture:
-                raise SettingsError("provider 'fixture' needs a search fixture file (--search-fixture FILE)")
-            providers: list[SearchProvider] = [
-                FixtureProvider.from_file(settings.search_fixture, content_chars=chars)
-            ]
-        case "tavily":
-            providers = [_tavily(settings)]
-        case "duckduckgo":
-            providers = [_duckduckgo(settings)]
-        case "auto":
-            providers = [_tavily(settings), _duckduckgo(settings)] if settings.has_tavily_key \
-                else [_duckduckgo(settings)]
+    factory = load(provider_spec(settings.provider).factory)
+    providers: list[SearchProvider] = factory(settings=settings, indexes=own_indexes)
     return SearchChain(providers, backoff_s=settings.search_retry_backoff_s)
 
 
@@ -57,7 +36,7 @@ def build_documents(settings: Settings, *, own_indexes: Sequence[DocumentIndex] 
     """The ``search_documents`` tool's chain beside a web provider: the operator's index
     (``index_dir``, shared read-only) and ``own_indexes``; ``None`` when there is nothing
     to search or the main provider already searches documents."""
-    if settings.provider in ("local", "retriever"):
+    if provider_spec(settings.provider).searches_documents:
         return None
     if not settings.index_dir and not own_indexes:
         return None
@@ -82,6 +61,39 @@ def _local(settings: Settings, own_indexes: Sequence[DocumentIndex]) -> SearchPr
         except IndexUnavailable as exc:
             raise SettingsError(str(exc)) from None
     return LocalProvider(indexes, content_chars=settings.result_chars)
+
+
+# The built-in providers' factories (agent/registry.py names them): settings -> providers in order.
+
+def auto_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    return [_tavily(settings), _duckduckgo(settings)] if settings.has_tavily_key else [_duckduckgo(settings)]
+
+
+def tavily_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    return [_tavily(settings)]
+
+
+def duckduckgo_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    return [_duckduckgo(settings)]
+
+
+def local_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    return [_local(settings, indexes)]
+
+
+def retriever_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    from .retriever import RetrieverProvider
+
+    return [RetrieverProvider(url=settings.retriever_url or "", timeout_s=settings.search_timeout_s,
+                              content_chars=settings.result_chars)]
+
+
+def fixture_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    from .fixture import FixtureProvider
+
+    if not settings.search_fixture:
+        raise SettingsError("provider 'fixture' needs a search fixture file (--search-fixture FILE)")
+    return [FixtureProvider.from_file(settings.search_fixture, content_chars=settings.result_chars)]
 
 
 def _tavily(settings: Settings) -> SearchProvider:

@@ -26,7 +26,7 @@ SHARED_BACKEND_MODULES = {"agent.backends.base"}
 # the package's own __init__ only). A new package is placed here, or the tests fail.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation: errors, files, text rules, the prompt's words", (
-        "agent", "agent.errors", "agent.files", "agent.gpu", "agent.text", "agent.prompt")),
+        "agent", "agent.errors", "agent.files", "agent.gpu", "agent.text", "agent.prompt", "agent.registry")),
     ("settings", ("agent.config",)),
     ("claims checked against their sources (pure)", ("agent.claims",)),
     ("what a run says: events and the model's tool calls", ("agent.events", "agent.parser")),
