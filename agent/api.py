@@ -17,6 +17,7 @@ from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, Read
                      SearchDone,
                      SearchStart, SourceRef, Thinking, json_line, to_dict)
 from .errors import cause_of
+from .text.counts import counted
 from .files import unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .gpu import on_zero_gpu
@@ -37,7 +38,7 @@ from .registry import (BACKENDS, PROVIDERS, BackendSpec, ProviderSpec, backend_s
 
 __all__ = [
     "Answer", "Backend", "backend_spec", "BackendError", "BACKENDS", "BackendSpec", "build_backend", "build_search",
-    "cause_of", "ChatSession", "CITATION", "citation_numbers", "cited_ids", "code_regions", "Conversation",
+    "cause_of", "ChatSession", "CITATION", "citation_numbers", "cited_ids", "counted", "code_regions", "Conversation",
     "DeepSearchError", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT", "DEMO_SEARCH", "demo_settings",
     "display_numbering", "display_url", "DocumentIndex", "Done", "engine_flags", "Error", "Event", "export_events",
     "export_runs", "fragment_url", "IndexUnavailable", "InputError", "install_log_redaction", "json_line",

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from .text.citations import display_numbering, renumber
+from .text.counts import counted
 from .claims.record import summary_line
 from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, ReadStart, RunEnd, SearchDone, SearchStart,
                      SourceRef, Thinking)
@@ -99,7 +100,7 @@ class TerminalPrinter:
                 if error:
                     self.out.write(f"   ✗ {_line(provider)} failed after {latency:.1f}s: {_line(error)}\n")
                 else:
-                    self.out.write(f"   → {len(results)} results from {_line(provider)} in {latency:.1f}s\n")
+                    self.out.write(f"   → {counted(len(results), 'result')} from {_line(provider)} in {latency:.1f}s\n")
             case ReadStart():
                 pass  # the read's line comes when it is done: reads run at once, in any order
             case ReadDone():

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from agent.api import DocumentIndex, IndexUnavailable
+from agent.api import DocumentIndex, IndexUnavailable, counted
 
 from .citations import escape_text
 
@@ -68,7 +68,7 @@ class DocumentShelf:
         if outcome.status == "skipped":
             # The reason names the file already ("x.pdf: the PDF is encrypted ...").
             return f"✗ {outcome.reason}"
-        line = f"✓ {outcome.status} {name} ({outcome.passages} passages)"
+        line = f"✓ {outcome.status} {name} ({counted(outcome.passages, 'passage')})"
         return f"{line}; {outcome.skipped_part}" if outcome.skipped_part else line
 
     def remove(self, name: str) -> str:
@@ -76,7 +76,7 @@ class DocumentShelf:
             if self._index is None or not name:
                 return "Choose a document to remove."
             gone = self._index.remove(name)
-        return f"Removed {name} ({gone} passages)." if gone else f"{name} is not in your documents."
+        return f"Removed {name} ({counted(gone, 'passage')})." if gone else f"{name} is not in your documents."
 
     def rows(self) -> list[list[Any]]:
         """[file, kind, passages] per uploaded document, oldest first."""
@@ -116,8 +116,8 @@ def shared_summary(index_dir: str | None) -> str:
     except IndexUnavailable:
         log.warning("the shared index %r cannot be opened", index_dir)
         return "The shared document index is unavailable."
-    return (f"Also searched, for everyone: a shared index of {stats.documents} documents "
-            f"({stats.passages} passages), read-only.")
+    return (f"Also searched, for everyone: a shared index of {counted(stats.documents, 'document')} "
+            f"({counted(stats.passages, 'passage')}), read-only.")
 
 
 def status_text(messages: list[str]) -> str:

@@ -22,6 +22,7 @@ from ..config import encodable
 from ..errors import DeepSearchError, UsageError
 from ..events import json_line
 from ..terminal import clean
+from ..text.counts import counted
 from .readers import KINDS, kind_of
 from .store import AddOutcome, DocumentIndex, IndexUnavailable
 
@@ -126,7 +127,7 @@ def _add(index: DocumentIndex, paths: list[str]) -> int:
         _say(outcome.message)
         outcomes.append(outcome)
     stats = index.stats()
-    print(f"index: {stats.documents} documents, {stats.passages} passages, "
+    print(f"index: {counted(stats.documents, 'document')}, {counted(stats.passages, 'passage')}, "
           f"{stats.bytes_on_disk / 1e6:.1f} MB")
     if outcomes and all(o.status == "skipped" for o in outcomes):
         return EXIT_FAIL
@@ -219,7 +220,7 @@ def _remove(index: DocumentIndex, paths: list[str]) -> int:
         if not keys:
             _say(f"not indexed: {raw}")
         for key in keys:
-            _say(f"removed {key} ({index.remove(key)} passages)")
+            _say(f"removed {key} ({counted(index.remove(key), 'passage')})")
     return EXIT_OK
 
 
@@ -244,7 +245,7 @@ def _stats(index: DocumentIndex, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(asdict(stats)))
     else:
-        print(f"{stats.documents} documents, {stats.passages} passages, "
+        print(f"{counted(stats.documents, 'document')}, {counted(stats.passages, 'passage')}, "
               f"{stats.bytes_on_disk / 1e6:.1f} MB on disk")
     return EXIT_OK
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import DocumentIndexError
+from ..text.counts import counted
 
 
 class IndexUnavailable(DocumentIndexError, RuntimeError):
@@ -27,7 +28,7 @@ class AddOutcome:
     def message(self) -> str:
         if self.status == "skipped":
             return f"skipped {self.reason}"
-        line = f"{self.status} {self.name} ({self.passages} passages)"
+        line = f"{self.status} {self.name} ({counted(self.passages, 'passage')})"
         return f"{line}; {self.skipped_part}" if self.skipped_part else line
 
 

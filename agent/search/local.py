@@ -12,6 +12,7 @@ import sqlite3
 from typing import Sequence
 
 from ..index import DocumentIndex, IndexUnavailable
+from ..text.counts import counted
 from .base import SearchError, SearchResult, document_result
 
 
@@ -31,7 +32,9 @@ class LocalProvider:
         names = ", ".join(d.name for d in docs[:MAX_NAMED])
         more = f" and {len(docs) - MAX_NAMED} more" if len(docs) > MAX_NAMED else ""
         passages = sum(d.passages for d in docs)
-        return f"{len(docs)} document(s) ({names}{more}), {passages} passages" if docs else "no documents yet"
+        if not docs:
+            return "no documents yet"
+        return f"{counted(len(docs), 'document')} ({names}{more}), {counted(passages, 'passage')}"
 
     def document_pages(self, file: str) -> list[tuple[int | None, str]]:
         """(page, text) of the whole document ``file``, from the first index that holds it."""

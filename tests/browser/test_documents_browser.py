@@ -82,7 +82,7 @@ def test_upload_cite_open_passage_remove_and_isolation(browser, ui, files) -> No
     upload(a, files["report"], files["locked"], files["notes"])
     a.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('locked.pdf')")
     status = a.inner_text("#doc-status")
-    assert "✓ added report.pdf (2 passages)" in status and "✓ added notes.md (1 passages)" in status
+    assert "✓ added report.pdf (2 passages)" in status and "✓ added notes.md (1 passage)" in status
     assert "locked.pdf: the PDF is encrypted with a password" in status
     a.wait_for_function("document.querySelector('#doc-list')?.innerText.includes('report.pdf')")
     assert "report.pdf" in listed(a) and "notes.md" in listed(a) and "locked.pdf" not in listed(a)
@@ -135,7 +135,7 @@ def test_an_operators_index_is_shared_read_only_by_every_visitor(browser, files,
         for _visitor in range(2):
             page = page_for(browser, url)
             open_documents(page)
-            assert "a shared index of 1 documents (2 passages), read-only" in page.inner_text("#documents")
+            assert "a shared index of 1 document (2 passages), read-only" in page.inner_text("#documents")
             assert listed(page) == ""  # the shared documents are not the visitor's to remove
             ask(page, "What happened to revenue?")
             assert "searches 1/5 · done" in wait_done(page)
@@ -167,7 +167,7 @@ def test_same_file_name_in_two_sessions_stays_apart_and_leaves_no_copy(browser, 
     upload(b, theirs)
     for page in (a, b):
         page.wait_for_function("document.querySelector('#doc-status')?.innerText.includes('minutes.md')")
-        assert "✓ added minutes.md (1 passages)" in page.inner_text("#doc-status")
+        assert "✓ added minutes.md (1 passage)" in page.inner_text("#doc-status")
     assert gradio_copies("minutes.md") == []
     ask(a, "What happened to revenue?")
     wait_done(a)

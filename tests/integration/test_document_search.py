@@ -72,7 +72,7 @@ def test_provider_local_answers_from_the_index_with_document_sources(tmp_path: P
     assert final["cited"] == [1]
     transcript = (tmp_path / "t.txt").read_text(encoding="utf-8")
     assert "File: report.pdf, page 2" in transcript
-    assert "searches a local collection of documents (2 document(s) (report.pdf, evil.md)" in transcript
+    assert "searches a local collection of documents (2 documents (report.pdf, evil.md)" in transcript
 
 
 def test_index_beside_a_web_provider_offers_search_documents(tmp_path: Path, index_dir: Path) -> None:

@@ -28,16 +28,16 @@ def test_limits_and_bad_files_get_one_clear_line_each(tmp_path: Path, shelf: Doc
         (tmp_path / name).write_bytes(data)
     messages = shelf.add([str(tmp_path / n) for n in files])
     assert messages == [
-        "✓ added a.txt (1 passages)",
+        "✓ added a.txt (1 passage)",
         "✗ big.txt is 1.2 MB; the limit is 1 MB per file.",
         "✗ run.jsonl: only PDF, text, Markdown and HTML files can be added (.pdf, .txt, .md, .html, .htm).",
-        "✓ added b.md (1 passages)",
+        "✓ added b.md (1 passage)",
         "✗ c.html: at most 2 documents per session; remove one first.",
         "✗ d.pdf: at most 2 documents per session; remove one first.",
     ]
     assert [row[0] for row in shelf.rows()] == ["a.txt", "b.md"]
-    assert shelf.add([str(tmp_path / "a.txt")]) == ["✓ unchanged a.txt (1 passages)"]
-    assert shelf.remove("a.txt") == "Removed a.txt (1 passages)."
+    assert shelf.add([str(tmp_path / "a.txt")]) == ["✓ unchanged a.txt (1 passage)"]
+    assert shelf.remove("a.txt") == "Removed a.txt (1 passage)."
     assert shelf.remove("a.txt") == "a.txt is not in your documents."
     assert shelf.add([str(tmp_path / "d.pdf")])[0].startswith("✗ d.pdf: not a readable PDF")
 
@@ -45,7 +45,7 @@ def test_limits_and_bad_files_get_one_clear_line_each(tmp_path: Path, shelf: Doc
 def test_closing_deletes_the_folder_and_refuses_more(tmp_path: Path) -> None:
     shelf = DocumentShelf()
     (tmp_path / "r.pdf").write_bytes(make_pdf(["Some words."]))
-    assert shelf.add([str(tmp_path / "r.pdf")]) == ["✓ added r.pdf (1 passages)"]
+    assert shelf.add([str(tmp_path / "r.pdf")]) == ["✓ added r.pdf (1 passage)"]
     folder = shelf.folder
     assert folder is not None and (folder / "index.sqlite3").exists()
     shelf.close()
