@@ -131,6 +131,6 @@ def test_a_document_that_cannot_be_added_is_logged(tmp_path: Path, caplog) -> No
     h = handlers(tmp_path, ["</think>\n\nFine."])
     odd = tmp_path / "tool.exe"
     odd.write_bytes(b"MZ")
-    session, *_ = DocumentsPanel(h.rt).upload([str(odd)], [], None, SimpleNamespace(session_hash=None))
+    session, *_ = DocumentsPanel(h.rt).upload([str(odd)], None, SimpleNamespace(session_hash=None))
     session.close()
     assert any("(a document upload)" in m and "tool.exe" in m for m in shown(caplog))
