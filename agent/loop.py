@@ -18,6 +18,7 @@ from .errors import SearchCancelled, UsageError, cause_of
 from .backends.base import Backend, BackendError, Conversation, round_token_limit
 from .text.citations import cited_ids
 from .claims import check_answer
+from .claims.judge import judge_claims, judge_for
 from .config import Settings, encodable, redact
 from .events import (Answer, Done, Error, Event, FinishReason, RefusedCall, RunEnd, RunStats,
                      SearchDone, SearchStart, Thinking)
@@ -206,7 +207,13 @@ def _run(question: str, state: _RunState, *, backend: Backend, history: list[tup
             message += f" {PARTIAL_NOTE}"
         yield Error(message=message)
         return
-    yield _finish(conv, state)
+    done = _finish(conv, state)
+    judge = judge_for(settings) if settings.check_claims == "judge" and done.claims else None
+    if judge is not None and not state.cancel.is_set():
+        done, problem = judge_claims(done, judge)
+        if problem is not None:
+            yield Error(message=redact(problem, settings.secrets))
+    yield done
 
 
 def _rounds(conv: Conversation, state: _RunState) -> Iterator[Event]:

@@ -136,7 +136,7 @@ def _judge(args: argparse.Namespace, settings: Settings):
     from .judge import OpenAIJudge
 
     return OpenAIJudge(base_url=settings.judge_base_url, model=settings.judge_model,
-                       api_key=settings.judge_api_key, timeout_s=settings.openai_timeout_s)
+                       api_key=settings.judge_api_key, timeout_s=settings.judge_timeout_s)
 
 
 def _settings_summary(args: argparse.Namespace, settings: Settings, backend, concurrency: int) -> dict[str, Any]:

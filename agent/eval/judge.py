@@ -2,7 +2,8 @@
 
 EM misses right answers phrased differently ("330 m" vs "330 metres"); a judge
 model reads them as a person would. It runs on any OpenAI-compatible chat
-server (``--judge-base-url``, ``--judge-model``); its verdict is reported beside
+server (``--judge-base-url``, ``--judge-model``) through ``agent/judge.py``, the
+connection the claims judge shares; its verdict is reported beside
 EM, never instead of it. A reasoning judge may think first: only the text after
 its last ``</think>`` counts.
 """
@@ -12,10 +13,8 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-import openai
-
-from ..config import redact
-from .one import JudgeError
+from ..judge import JudgeError
+from ..judge import OpenAIJudge as JudgeConnection
 from .results import Verdict
 
 JUDGE_PROMPT = """You grade answers to questions against reference answers.
@@ -34,39 +33,12 @@ _OPENING = re.compile(r"^[\W_]*(INCORRECT|CORRECT)\b", re.I)
 _ALONE = re.compile(r"^[\W_]*(?:verdict|grade|answer)?[\W_]*(INCORRECT|CORRECT)[\W_]*$", re.I | re.M)
 
 
-class OpenAIJudge:
-    def __init__(self, *, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 60.0,
-                 client: openai.OpenAI | None = None) -> None:
-        self.model = model
-        self._secrets = (api_key,)
-        self._client = client or openai.OpenAI(base_url=base_url, api_key=api_key or "EMPTY",
-                                               timeout=timeout_s, max_retries=2)
+class OpenAIJudge(JudgeConnection):
+    """Grades answers through the judge connection the claims judge shares (``agent/judge.py``)."""
 
     def grade(self, *, question: str, golden_answers: Sequence[str], answer: str) -> Verdict:
         prompt = JUDGE_PROMPT.format(question=question, golden=" | ".join(golden_answers), answer=answer)
-        try:
-            reply = self._client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": prompt}], temperature=0.0,
-            )
-        except (openai.OpenAIError, ValueError) as exc:  # ValueError: a body that is not JSON
-            raise JudgeError(redact(f"the judge at {str(self._client.base_url)!r} failed: {exc}",
-                                    self._secrets)) from None
-        return parse_verdict(self._reply_text(reply))
-
-    def _reply_text(self, reply: object) -> str:
-        """The reply's message text; a reply of any other shape (``message: null``, ``choices``
-        as a string) is this question's judge error, never a crash of the whole eval."""
-        try:
-            choices = getattr(reply, "choices", None)
-            content = choices[0].message.content if isinstance(choices, list) and choices else None
-        except (AttributeError, TypeError, IndexError, KeyError) as exc:
-            content, problem = None, f"{type(exc).__name__}: {exc}"
-        else:
-            problem = "no message text"
-        if not isinstance(content, str):
-            raise JudgeError(redact(f"the judge at {str(self._client.base_url)!r} sent a reply this client "
-                                    f"cannot read ({problem}): {str(reply)[:200]!r}", self._secrets))
-        return content
+        return parse_verdict(self.complete(prompt))
 
 
 def parse_verdict(text: str) -> Verdict:

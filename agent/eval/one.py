@@ -12,22 +12,18 @@ from typing import Any, Protocol
 
 from ..backends.base import Backend, BackendError, Conversation
 from ..claims.metrics import citation_metrics
-from ..errors import DeepSearchError
 from ..config import Settings, redact
 from ..events import Done, Error
 from ..loop import InputError
 from ..records.report import export
 from ..search import SearchChain
+from ..judge import JudgeError
 from ..session import ChatSession
 from ..records.trace import TraceError, TraceWriter
 from .dataset import Question
 from .prediction import extract_prediction
 from .results import End, Result, Verdict
 from .scoring import score, strip_citations
-
-
-class JudgeError(DeepSearchError, RuntimeError):
-    """The judge could not grade an answer; the message says why."""
 
 
 class Judge(Protocol):
