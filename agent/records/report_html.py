@@ -12,6 +12,7 @@ from ..text.answer_markdown import answer_html
 from ..text.citations import Cite, citation_writer
 from ..events import Error, ReadDone, SearchDone, SourceRef
 from ..text.fragments import fragment_url
+from .claims_report import claims_check
 from .reads import read_summary
 from ..text.safe_url import safe_http_url, visible_url
 from .runs import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
@@ -117,10 +118,25 @@ def _article(meta: dict[str, Any], run: Run, *, anchor: str) -> str:
         body.append(f'<div class="markdown">{answer_block(run.answer.strip(), numbers, anchor)}</div>')
     else:
         body.append('<p class="meta">No answer was given.</p>')
+    body.append(claims_section(run))
     body.append("</section>")
     body.append(sources_section(run, anchor))
     body.append(stats_section(run))
     return "".join(body) + "</article>"
+
+
+def claims_section(run: Run) -> str:
+    """The claims check under the answer: its line, then each sentence not found in its sources."""
+    check = claims_check(run.done)
+    if check is None:
+        return ""
+    line, flagged = check
+    items = "".join(
+        f'<li><span class="claim">{escape(f.sentence)}</span><br><span class="meta">{escape(f.note)}</span>'
+        + (f'<br><span class="meta">Closest: “{escape(f.closest)}”</span>' if f.closest else "") + "</li>"
+        for f in flagged)
+    return (f'<div class="claims-check"><p class="meta">{escape(line)}</p>'
+            + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
 
 def stats_section(run: Run) -> str:

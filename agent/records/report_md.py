@@ -12,6 +12,7 @@ from ..text.answer_markdown import answer_markdown
 from ..text.citations import Cite, citation_writer
 from ..events import Error, ReadDone, SourceRef
 from ..text.fragments import fragment_url
+from .claims_report import claims_check
 from .reads import read_summary
 from ..text.markdown_code import unclosed_fence
 from ..text.safe_url import safe_http_url, visible_url
@@ -47,6 +48,7 @@ def _run(meta: dict[str, Any], run: Run) -> str:
     if run.done is not None and run.done.stopped:
         out += ["*Stopped before the end.*", ""]
     out += [_answer(run.answer.strip(), run.sources, numbers) if run.answer.strip() else "*No answer was given.*", ""]
+    out += _claims(run)
     out += ["## Sources", ""]
     for heading, ids in run.source_groups():
         out += [f"**{heading}**", ""] + [f"- \\[{numbers[n]}\\] {_link(run.sources[n])}" for n in ids] + [""]
@@ -57,6 +59,19 @@ def _run(meta: dict[str, Any], run: Run) -> str:
         out += ["## Stats", "", "| | |", "| --- | --- |"]
         out += [f"| {_text(k)} | {_text(v)} |" for k, v in rows] + [""]
     return "\n".join(out)
+
+
+def _claims(run: Run) -> list[str]:
+    """The claims check under the answer: its line, then each sentence not found in its sources."""
+    check = claims_check(run.done)
+    if check is None:
+        return []
+    line, flagged = check
+    out = [f"*Checked: {_text(line)}*", ""]
+    for f in flagged:
+        out.append(f"- {_text(f.sentence)} — *{_text(f.note)}*"
+                   + (f"; closest: “{_text(f.closest)}”" if f.closest else ""))
+    return out + ([""] if flagged else [])
 
 
 def _search(block: Search, numbers: dict[int, int]) -> list[str]:
