@@ -10,11 +10,12 @@ retried after an error), its last line wins.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ..errors import RecordsError
 from ..events import RunEnd, json_line
@@ -75,13 +76,37 @@ def read_results(path: Path) -> dict[str, dict[str, Any]]:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: nested past the parser's limit
             row = None
-        if not isinstance(row, dict) or not REQUIRED <= set(row):
+        if not isinstance(row, dict) or not REQUIRED <= set(row) or not _well_formed(row):
             raise ResultsError(f"{str(path)!r} line {number} is not a result this tool wrote; "
                                "move the file away or pick another --out")
         rows[str(row["id"])] = row
     return rows
+
+
+_SCORES = ("em", "f1", "subem")
+_OPTIONAL_NUMBERS = ("citation_recall", "citation_precision", "supported_claim_rate", "uncited_sentences",
+                     "searches", "seconds", "tokens")
+_OPTIONAL_TEXT = ("answer", "prediction", "error", "trace", "report", "judge_error")
+
+
+def _well_formed(row: dict[str, Any]) -> bool:
+    """Whether every value the summary and the report read has the type this tool writes: a
+    hand-edited or damaged line ("f1": "abc", "em": null) would otherwise break every later run."""
+    if not (isinstance(row["id"], (str, int)) and not isinstance(row["id"], bool)
+            and isinstance(row["question"], str) and isinstance(row["golden_answers"], list)
+            and all(isinstance(g, str) for g in row["golden_answers"])
+            and row["end"] in get_args(RunEnd) + ("error",) and row.get("judge") in (None, *get_args(Verdict))):
+        return False
+    if not all(_number(row[k]) and 0 <= row[k] <= 1 for k in _SCORES):
+        return False
+    return (all(row.get(k) is None or _number(row[k]) for k in _OPTIONAL_NUMBERS)
+            and all(row.get(k) is None or isinstance(row[k], str) for k in _OPTIONAL_TEXT))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class ResultsWriter:

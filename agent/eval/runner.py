@@ -37,7 +37,8 @@ class Outcome:
 def pending_questions(questions: Sequence[Question], out: Path) -> tuple[list[dict[str, Any]], list[Question]]:
     """Rows already done for these questions, and the questions still to ask.
 
-    A row whose run ended in an error is asked again. Raises ``ResultsError``
+    A row whose run ended in an error, or that was graded against other golden answers, is
+    asked again (its new line replaces it). Raises ``ResultsError``
     when a stored id holds another question (a different dataset in the same
     folder), so results of two datasets are never mixed.
     """
@@ -50,7 +51,9 @@ def pending_questions(questions: Sequence[Question], out: Path) -> tuple[list[di
                 f"{str(out / RESULTS)!r} holds id {q.id!r} with another question "
                 f"({str(row.get('question'))[:80]!r}); use a new --out for this dataset"
             )
-        if row is None or row.get("end") == "error":
+        # Graded against other golden answers (the dataset was corrected since): asked and graded
+        # again, so no score in the summary counts against an answer key that no longer holds.
+        if row is None or row.get("end") == "error" or row.get("golden_answers") != list(q.golden_answers):
             todo.append(q)
         else:
             done.append(row)
