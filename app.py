@@ -27,12 +27,14 @@ from typing import Any
 
 import gradio as gr
 
+from agent.api import HistoryConfig, history_config_from_env
 from agent.api import (DEFAULT_MODEL, DEMO_LABEL, STOP_SIGNALS, DeepSearchError, Settings, TraceError, UsageError,
                        backend_spec, build_backend, demo_settings, engine_flags, install_log_redaction,
                        load_dotenv_file, on_zero_gpu, read_trace,
                        settings_from_args, settings_from_env, unwritable)
 from ui.app_ui import build_ui, launch_kwargs
 from ui.runtime import ModelLoader, Runtime
+from ui.saved import SavedHistory
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 NO_GPU = "no CUDA GPU was found, and QwQ-32B needs one (about 20 GB of GPU memory in 4-bit)"
@@ -99,7 +101,8 @@ def startup_problem(settings: Settings, backend: Any) -> str | None:
 
 
 def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | None = None,
-                 replay_speed: float = 1.0, demo_reason: str | None = None, check: bool = False) -> Runtime:
+                 replay_speed: float = 1.0, demo_reason: str | None = None, check: bool = False,
+                 history: HistoryConfig | None = None) -> Runtime:
     """Decide demo mode, build the (lazy) backend and what the UI shares; ``check``: ask the
     backend now whether it can answer (``python app.py`` does; importing the module does not)."""
     reason = demo_reason or local_model_problem(settings)
@@ -112,7 +115,7 @@ def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | 
     loader = ModelLoader(backend, label=backend.model_id)
     return Runtime(settings=settings, backend=backend, loader=loader, label=label, banner=banner,
                    banner_text=banner_text, trace_path=trace, replay_path=replay, replay_speed=replay_speed,
-                   problem=problem)
+                   problem=problem, saved=SavedHistory.open(history) if history is not None else None)
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ def worker_threads(settings: Settings) -> int:
 def _demo_from_env() -> App:
     load_dotenv_file()
     try:
-        return create_demo(settings_from_env())
+        return create_demo(settings_from_env(), history=_history_config())
     except UsageError as exc:  # settings, model script, search fixture
         log.error("configuration problem: %s", exc)
         return create_demo(Settings(), demo_reason=f"the configuration has a problem ({exc})")
@@ -169,7 +172,26 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     s.add_argument("--replay-speed", type=float, default=1.0, metavar="X",
                    help="speed of --replay and uploaded traces (1 real time, 0 at once)")
+    h = p.add_argument_group("saved history")
+    h.add_argument("--no-history", action="store_true",
+                   help="save nothing (DEEPSEARCH_HISTORY=0); nothing is written to the data folder")
+    h.add_argument("--data-dir", metavar="DIR", help="where the history is saved (DEEPSEARCH_DATA_DIR)")
+    h.add_argument("--share-links", action="store_true",
+                   help="let the history list make read-only share links (DEEPSEARCH_SHARE_LINKS=1)")
     return p
+
+
+def _history_config(args: argparse.Namespace | None = None) -> HistoryConfig | None:
+    """The saved history's settings: ``python app.py`` saves by default; importing this module
+    (``gradio app.py``, tests) saves only when the environment names a data folder or says
+    DEEPSEARCH_HISTORY=1, so an import never writes into the user's data folder unasked."""
+    config = history_config_from_env()
+    if args is None:
+        asked = os.environ.get("DEEPSEARCH_DATA_DIR") or os.environ.get("DEEPSEARCH_HISTORY", "").strip() == "1"
+        return config if asked else None
+    return config.with_overrides(enabled=False if args.no_history else None,
+                                 data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,
+                                 share_links=True if args.share_links else None)
 
 
 def _check_trace(path: str) -> str | None:
@@ -232,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
             return 2
         built = create_demo(settings, trace=args.trace, replay=args.replay,
-                            replay_speed=args.replay_speed, check=True)
+                            replay_speed=args.replay_speed, check=True, history=_history_config(args))
         demo, runtime = built.blocks, built.runtime
     except UsageError as exc:  # settings, model script, search fixture
         print(f"error: {exc}", file=sys.stderr)

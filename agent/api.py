@@ -49,3 +49,14 @@ __all__ = [
     "SettingsError", "SourceRef", "STOP_SIGNALS", "Thinking", "to_dict", "trace_meta", "TraceError", "TraceWriter",
     "Turn", "unwritable", "UsageError", "validate_question", "visible_url", "without_link_targets",
 ]
+
+# Saved conversations and the share player (issue 24).
+from .history import (HistoryConfig, HistoryError, HistoryStore, HistoryUnavailable, Saved,  # noqa: E402
+                      history_config_from_env, new_secret, open_store, owner_key)
+from .player import player_html  # noqa: E402
+from .records.timed import TimedTurn, turn_from_run  # noqa: E402
+
+__all__ += [
+    "HistoryConfig", "HistoryError", "HistoryStore", "HistoryUnavailable", "Saved", "TimedTurn",
+    "history_config_from_env", "new_secret", "open_store", "owner_key", "player_html", "turn_from_run",
+]

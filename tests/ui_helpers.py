@@ -64,7 +64,9 @@ def start_app(port: int, **env_vars: str) -> subprocess.Popen:
     """``python app.py`` on ``port`` with the scripted test model, as people start it; its
     output (stdout and stderr) on ``proc.stdout``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEARCH_", "TAVILY", "OPENAI", "SPACE_"))}
-    env.update(PYTHON_DOTENV_DISABLED="1", GRADIO_ANALYTICS_ENABLED="False", **env_vars)
+    # No saved history unless a test gives it a data folder: never the user's own.
+    history = {} if "DEEPSEARCH_DATA_DIR" in env_vars else {"DEEPSEARCH_HISTORY": "0"}
+    env.update(PYTHON_DOTENV_DISABLED="1", GRADIO_ANALYTICS_ENABLED="False", **history, **env_vars)
     return subprocess.Popen([sys.executable, "app.py", "--model-script", str(DATA / "ui.script.json"),
                              "--search-fixture", str(DATA / "ui.search.json"), "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -17,6 +17,7 @@ from .documents_panel import PASSAGE_JS, build_documents_panel
 from .notices import visitor_markdown
 from .handlers import Handlers, close_session
 from .runtime import Runtime
+from .saved_panel import SavedPanel
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class _Parts:
     conversation: list[gr.DownloadButton]  # the whole conversation: HTML, Markdown
     upload: gr.UploadButton
     controls: list[gr.components.Component]  # max searches, provider, results, temperature, max new
+    saved: SavedPanel | None = None  # the history list (None: the runtime has no history at all)
 
 
 def _providers(s: Any) -> list[tuple[str, str]]:
@@ -211,6 +213,8 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> 
         then = afterwards(running[-1], h, buttons, p.meter)
         if handler is not h.replay_upload:  # a replayed answer is not part of this conversation
             then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
+            if p.saved is not None:
+                p.saved.after_answer(then)
     if runtime.replay_path:
         running.append(demo.load(h.replay_startup, [p.chatbot, p.session], api_visibility="private",
                                  **replaying))
@@ -242,9 +246,14 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         downloads, conversation = _exports_row()
         controls, upload = _drawer(runtime, session)
         timer = gr.Timer(1.0, active=runtime.loader.loading)
+        saved = None
+        if runtime.saved is not None:
+            saved = SavedPanel(runtime, runtime.saved, new_session=h._new_session)
+            saved.build(chatbot=chatbot, session=session)
+            saved.wire_load(demo)
         parts = _Parts(session=session, chatbot=chatbot, status=status, meter=meter, msg=msg, ask=ask, stop=stop,
                        new_chat=new_chat, downloads=downloads, conversation=conversation, upload=upload,
-                       controls=controls)
+                       controls=controls, saved=saved)
         _wire_controls(h, parts, _wire_answers(demo, runtime, h, parts))
         timer.tick(h.tick, None, [status, timer], api_visibility="private", queue=False)
         demo.unload(h.closed)

@@ -177,6 +177,7 @@ class Handlers:
                 if not view.finished:  # the finished view comes once, as the last update
                     yield _frame(view, history, session)
             files = recorder.reports(turn) if view.finished else None
+            session.to_save = (recorder.path, turn) if view.finished and recorder.path else None  # ui/saved.py
             if not view.finished:
                 view.mark_stopped()
                 turn.stopped = True

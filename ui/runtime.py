@@ -122,6 +122,7 @@ class Runtime:
     trace_lock: threading.Lock = field(default_factory=threading.Lock)
     pacer: StreamPacer = field(default_factory=lambda: StreamPacer(base_s=UPDATE_INTERVAL_S))
     sessions: SessionIndex = field(default_factory=SessionIndex)
+    saved: Any = None  # ui.saved.SavedHistory: the history list beside the chat (None: no list at all)
 
     @property
     def secrets(self) -> tuple[str, ...]:

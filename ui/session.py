@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterator
 
-from agent.api import ChatSession, Conversation, DeepSearchError, Event, Settings
+from agent.api import ChatSession, Conversation, DeepSearchError, Event, Settings, Turn
 
 from .conversation_export import ConversationExport
 from .documents import DocumentShelf
@@ -51,6 +51,10 @@ class UISession:
                                                max_runs=runtime.settings.max_history_turns)
         self.downloads_shown = False  # the browser shows this session's download buttons
         self.conversation_shown = False  # ... and its whole-conversation ones
+        # The saved conversation this chat is (ui/saved.py), and the answer that just finished
+        # (its trace, for the times of its events, and its turn in the record), waiting to be saved.
+        self.saved_id: str | None = None
+        self.to_save: tuple[Path, Turn] | None = None
         self._dir: str | None = None
         # Held while the folder is written or deleted: a tab closed mid-write must not delete the
         # folder under the write (or see a file land in it after its listing, leaving it behind).

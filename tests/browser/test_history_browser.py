@@ -1,0 +1,111 @@
+"""Saved history in chromium: an answer is listed under its question, survives an app restart and
+reopens exactly as it was shown; Share offers the player; Delete removes it for good."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from agent.history import HistoryConfig, open_store
+from tests.ui_helpers import read_until, start_app, start_app_on_free_port
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+QUESTION = "How tall is the Eiffel Tower?"
+
+
+def _app(folder, port: int | None = None):
+    """The app on a free port, or on ``port`` again: a browser keeps its local storage (and so
+    its history secret) per origin, and the origin includes the port."""
+    lines: list[str] = []
+    if port is None:
+        proc, port = start_app_on_free_port(lines, DEEPSEARCH_DATA_DIR=str(folder))
+    else:
+        proc = start_app(port, DEEPSEARCH_DATA_DIR=str(folder))
+        assert read_until(proc, "Running on local URL", lines), "".join(lines)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def _stop(proc) -> None:
+    proc.kill()
+    proc.wait(timeout=30)
+
+
+def _open_sidebar(page) -> None:
+    toggle = page.locator("#history").locator("xpath=..").get_by_role("button", name="Toggle Sidebar")
+    if toggle.count() == 0:
+        toggle = page.get_by_role("button", name="Toggle Sidebar")
+    toggle.first.click()
+
+
+def _chat_state(page) -> dict:
+    chat = page.locator("#chat")
+    return {"text": chat.inner_text(), "chips": [c.inner_text() for c in chat.locator(".cite").all()],
+            "cards": chat.locator(".source-card").count(),
+            "panels": chat.inner_text().count("Searched:")}
+
+
+def test_history_survives_a_restart_and_reopens_the_chat(browser, tmp_path):
+    proc, url = _app(tmp_path)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.fill("#question textarea", QUESTION)
+        page.keyboard.press("Enter")
+        expect(page.locator("#ask")).to_be_visible(timeout=120_000)
+        expect(page.locator("#history").get_by_role("button", name=QUESTION)).to_have_count(1, timeout=60_000)
+        assert "Today" in page.locator("#history").inner_text()
+        before = _chat_state(page)
+        assert "330" in before["text"] and before["chips"] and before["cards"] and before["panels"]
+        share = page.locator("#history-share")
+        expect(share).to_be_visible()
+    finally:
+        _stop(proc)
+
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    proc, url = _app(tmp_path, port)  # a new process: only the data folder and the browser remember
+    try:
+        page = context.new_page()
+        page.goto(url)
+        _open_sidebar(page)
+        entry = page.locator("#history").get_by_role("button", name=QUESTION)
+        expect(entry).to_have_count(1, timeout=60_000)
+        entry.click()
+        expect(page.locator("#chat")).to_contain_text("330", timeout=60_000)
+        after = _chat_state(page)
+        assert after == before
+        with page.expect_download() as download:
+            page.locator("#history-share").click()
+        html = open(download.value.path(), encoding="utf-8").read()
+        assert "Content-Security-Policy" in html and QUESTION in html
+
+        page.locator("#history-delete").click()
+        expect(page.locator("#history").get_by_role("button", name=QUESTION)).to_have_count(0, timeout=60_000)
+        expect(page.locator("#history-status")).to_contain_text("Deleted")
+    finally:
+        _stop(proc)
+        context.close()
+    store = open_store(HistoryConfig(data_dir=tmp_path))
+    assert store.list(None) == []
+
+
+def test_another_browser_sees_none_of_it(browser, tmp_path):
+    proc, url = _app(tmp_path)
+    try:
+        first = browser.new_context()
+        page = first.new_page()
+        page.goto(url)
+        page.fill("#question textarea", QUESTION)
+        page.keyboard.press("Enter")
+        expect(page.locator("#history").get_by_role("button", name=QUESTION)).to_have_count(1, timeout=120_000)
+        second = browser.new_context()
+        other = second.new_page()
+        other.goto(url)
+        expect(other.locator("#history")).to_contain_text(re.compile("No saved conversations"), timeout=60_000)
+        assert other.locator("#history").get_by_role("button", name=QUESTION).count() == 0
+        first.close()
+        second.close()
+    finally:
+        _stop(proc)

@@ -1,0 +1,142 @@
+"""The saved history beside the chat: the list, open, rename, delete, search, Share.
+
+A browser is known by a random secret kept in its local storage (``gr.BrowserState``, encrypted
+with a key kept in the data folder, so it still reads after the app restarts); the store holds
+only its hash (``agent.history``). After each finished answer its recording is saved as a turn of
+the open conversation. Opening a conversation rebuilds the chat from the saved record with the
+same ``AnswerView`` the live chat uses (so panels, citation numbers, cards and stats are the
+same) and gives the model back its memory (``record.memory``), so a follow-up continues it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from agent.api import (HistoryConfig, HistoryError, HistoryStore, HistoryUnavailable, Saved, TimedTurn,
+                       TraceError, open_store, owner_key, player_html, read_trace, turn_from_run)
+
+from .mapper import AnswerView
+
+log = logging.getLogger(__name__)
+
+KEY_FILE = "browser-state.key"
+GROUPS = ("Today", "Previous 7 days", "Older")
+LIST_LIMIT = 200  # entries shown; search finds the rest
+
+
+@dataclass
+class SavedHistory:
+    """The store shared by every session, or why there is none (``off``)."""
+
+    store: HistoryStore | None
+    off: str | None = None
+    key: str | None = None  # encrypts the browser's secret in its local storage
+    share_links: bool = False
+
+    @classmethod
+    def open(cls, config: HistoryConfig) -> "SavedHistory":
+        try:
+            store = open_store(config)
+        except HistoryUnavailable as exc:
+            log.warning("history is off: %s", exc)
+            return cls(store=None, off=str(exc))
+        return cls(store=store, key=_browser_key(config.data_dir), share_links=config.share_links)
+
+    def status(self) -> str:
+        if self.store is None:
+            return f"History is off: {self.off}."
+        return self.store.notice and f"⚠ {self.store.notice}." or ""
+
+    def owner(self, secret: Any) -> str | None:
+        try:
+            return owner_key(secret) if self.store is not None and isinstance(secret, str) else None
+        except HistoryError:
+            return None
+
+    def keep(self, owner: str, session: Any) -> str | None:
+        """Save the answer that just finished (``session.to_save``) into the session's
+        conversation, under the same turn id and parent as the chat's record; a message for
+        the person when it could not be saved (a bound reached)."""
+        if self.store is None or session is None or session.to_save is None:
+            return None
+        (trace, live), session.to_save = session.to_save, None
+        try:
+            meta, timed = read_trace(trace)
+            turn = turn_from_run(meta, timed, parent=live.parent, kind=live.kind)
+            turn.turn.id = live.id
+            session.saved_id = self.store.add_turn(owner, session.saved_id, turn)
+        except HistoryError as exc:
+            return str(exc)
+        except (TraceError, OSError):
+            log.exception("cannot save this answer to the history")
+        return None
+
+
+def _browser_key(folder: Path) -> str | None:
+    """The BrowserState key, made once per data folder (0600): a per-process key would make
+    every browser's secret unreadable after a restart."""
+    path = folder / KEY_FILE
+    try:
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileExistsError:  # another process made it first
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        log.exception("cannot keep the browser-state key in %s", folder)
+        return None
+
+
+def group_of(updated: float, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    today = time.mktime(time.localtime(now)[:3] + (0, 0, 0, 0, 0, -1))
+    if updated >= today:
+        return GROUPS[0]
+    return GROUPS[1] if updated >= today - 7 * 86400 else GROUPS[2]
+
+
+def chat_messages(saved: Saved, *, max_searches: int, secrets: tuple[str, ...] = ()) -> list[Any]:
+    """The chat of the shown branch, as the live chat drew it: one ``AnswerView`` per turn fed
+    with the saved events, on a clock that reads their recorded times."""
+    messages: list[Any] = []
+    for timed in saved.path():
+        messages.append(gr.ChatMessage(role="user", content=timed.turn.question))
+        messages += _answer_view(timed, max_searches=max_searches, secrets=secrets).messages()
+    return messages
+
+
+def _answer_view(timed: TimedTurn, *, max_searches: int, secrets: tuple[str, ...]) -> AnswerView:
+    now = [0.0]
+    budget = next((e.max_searches for e in timed.turn.events if getattr(e, "type", "") == "search_start"),
+                  max_searches)
+    view = AnswerView(max_searches=budget, clock=lambda: now[0], secrets=secrets)
+    for (_, end), event in zip(timed.times, timed.turn.events):
+        now[0] = end
+        view.feed(event)
+    if not view.finished or timed.turn.stopped:
+        view.mark_stopped()
+    return view
+
+
+def player_file(saved: Saved) -> str | None:
+    """The share player of ``saved``'s shown branch, written to a fresh temporary file."""
+    turns = saved.path()
+    if not turns:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="deepsearch-share-"))
+    path = folder / "deepsearch-conversation-player.html"
+    path.write_text(player_html(saved.summary.title, turns), encoding="utf-8")
+    return str(path)
+
+

@@ -1,0 +1,159 @@
+"""The history list beside the chat (``elem_id="history"``) and its events.
+
+Entries are buttons named by their titles, grouped “Today”, “Previous 7 days”, “Older”, newest
+first; the search box filters by text. The conversation shown in the chat can be renamed,
+deleted for good, or shared as the player file (“Share”).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+
+from agent.api import HistoryError, new_secret
+
+from .notices import for_visitor
+from .runtime import Runtime
+from .saved import GROUPS, LIST_LIMIT, SavedHistory, chat_messages, group_of, player_file
+
+log = logging.getLogger(__name__)
+
+
+class SavedPanel:
+    """Builds the sidebar and wires it to the chat's ``chatbot`` and ``session`` state."""
+
+    def __init__(self, runtime: Runtime, saved: SavedHistory, *, new_session: Any) -> None:
+        self.rt, self.saved, self._new_session = runtime, saved, new_session
+
+    def build(self, *, chatbot: gr.Chatbot, session: gr.State) -> None:
+        saved = self.saved
+        self.secret = gr.BrowserState(None, storage_key="deepsearch-history-owner", secret=saved.key or "")
+        self.version = gr.State(0)
+        self.chatbot, self.session = chatbot, session
+        with gr.Sidebar(label="History", open=False, elem_id="history", position="left"):
+            self.status = gr.Markdown(saved.status(), elem_id="history-status")
+            if saved.store is None:
+                return
+            self.search = gr.Textbox(placeholder="Search history", show_label=False, elem_id="history-search",
+                                     lines=1, max_lines=1)
+            with gr.Group(elem_id="history-open"):
+                self.title = gr.Textbox(label="Open conversation", elem_id="history-title", max_lines=1,
+                                        interactive=True)
+                with gr.Row():
+                    rename = gr.Button("Rename", size="sm", elem_id="history-rename")
+                    delete = gr.Button("Delete", size="sm", variant="stop", elem_id="history-delete")
+                    self.share = gr.DownloadButton("Share", size="sm", visible=False, elem_id="history-share")
+            self._entries()
+        rename.click(self.rename, [self.secret, session, self.title, self.version], [self.version, self.status],
+                     api_visibility="private")
+        delete.click(self.delete, [self.secret, session, self.version],
+                     [chatbot, session, self.version, self.title, self.share, self.status],
+                     api_visibility="private")
+        self.search.submit(lambda v: v + 1, self.version, self.version, api_visibility="private", queue=False)
+
+    def wire_load(self, demo: gr.Blocks) -> None:
+        if self.saved.store is not None:
+            demo.load(self.ensure_secret, self.secret, self.secret, api_visibility="private", queue=False)
+
+    def after_answer(self, event: Any) -> None:
+        """Save each finished answer, then refresh the list and the Share file."""
+        if self.saved.store is not None:
+            event.then(self.keep, [self.secret, self.session, self.version],
+                       [self.version, self.title, self.share, self.status], api_visibility="private")
+
+    # -- the list ------------------------------------------------------
+
+    def _entries(self) -> None:
+        @gr.render(inputs=[self.secret, self.search, self.version])
+        def entries(secret: Any, query: Any, _version: int) -> None:
+            owner = self.saved.owner(secret)
+            rows = self.saved.store.list(owner, query=str(query or ""), limit=LIST_LIMIT) if owner else []
+            if not rows:
+                gr.Markdown("No saved conversations yet." if not query else "Nothing found.",
+                            elem_classes=["history-empty"])
+            grouped = {name: [r for r in rows if group_of(r.updated) == name] for name in GROUPS}
+            for name, items in grouped.items():
+                if not items:
+                    continue
+                gr.Markdown(f"**{name}**", elem_classes=["history-group"])
+                for row in items:
+                    button = gr.Button(row.title, size="sm", elem_classes=["history-entry"], key=f"h-{row.id}")
+                    button.click(self._opener(row.id), [self.secret, self.session],
+                                 [self.chatbot, self.session, self.title, self.share, self.status],
+                                 api_visibility="private")
+
+    # -- handlers ------------------------------------------------------
+
+    def _opener(self, conversation: str) -> Any:
+        def open_it(secret: Any, session: Any, request: gr.Request) -> tuple:
+            return self.open(secret, session, request, conversation=conversation)
+
+        return open_it
+
+    def ensure_secret(self, secret: Any) -> str:
+        return secret if self.saved.owner(secret) else new_secret()
+
+    def open(self, secret: Any, session: Any, request: gr.Request, *, conversation: str) -> tuple:
+        owner = self.saved.owner(secret)
+        if owner is None:
+            raise gr.Error("History is not available in this browser.", print_exception=False)
+        try:
+            saved = self.saved.store.load(owner, conversation)
+        except HistoryError as exc:
+            raise gr.Error(for_visitor(str(exc)), title="Cannot open", print_exception=False) from None
+        if session is not None:
+            session.request_stop()
+            session.close()
+        fresh = self._new_session(request)
+        # The saved record becomes the chat's: the model remembers it, the downloads export it.
+        record = saved.record
+        record.keep_events = self.rt.settings.max_history_turns
+        fresh.chat.record = fresh.conversation.record = record
+        fresh.saved_id = saved.summary.id
+        messages = chat_messages(saved, max_searches=self.rt.settings.max_searches, secrets=self.rt.secrets)
+        notice = "; ".join(saved.problems)
+        return (messages, fresh, saved.summary.title, self._share(saved),
+                f"⚠ {notice}" if notice else self.saved.status())
+
+    def keep(self, secret: Any, session: Any, version: int) -> tuple:
+        owner = self.saved.owner(secret)
+        if owner is None or session is None or session.to_save is None:
+            return version, gr.skip(), gr.skip(), gr.skip()
+        problem = self.saved.keep(owner, session)
+        if problem:
+            return version, gr.skip(), gr.skip(), f"⚠ {problem}"
+        saved = self.saved.store.load(owner, session.saved_id)
+        return version + 1, saved.summary.title, self._share(saved), self.saved.status()
+
+    def rename(self, secret: Any, session: Any, title: Any, version: int) -> tuple:
+        owner, conversation = self.saved.owner(secret), session.saved_id if session is not None else None
+        if owner is None or conversation is None:
+            return gr.skip(), "Nothing to rename: ask a question or open a saved conversation first."
+        try:
+            self.saved.store.rename(owner, conversation, str(title or ""))
+        except HistoryError as exc:
+            return gr.skip(), for_visitor(str(exc))
+        return version + 1, self.saved.status()
+
+    def delete(self, secret: Any, session: Any, version: int) -> tuple:
+        owner, conversation = self.saved.owner(secret), session.saved_id if session is not None else None
+        if owner is None or conversation is None:
+            return (gr.skip(),) * 5 + ("Nothing to delete: open a saved conversation first.",)
+        try:
+            self.saved.store.delete(owner, conversation)
+        except HistoryError as exc:
+            return (gr.skip(),) * 5 + (for_visitor(str(exc)),)
+        session.request_stop()
+        session.close()
+        return [], None, version + 1, "", gr.DownloadButton(value=None, visible=False), "Deleted."
+
+    @staticmethod
+    def _share(saved: Any) -> Any:
+        try:
+            path = player_file(saved)
+        except Exception:  # noqa: BLE001 - the chat works without its share file
+            log.exception("cannot write the share player")
+            path = None
+        return gr.DownloadButton(value=path, visible=path is not None)
