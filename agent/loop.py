@@ -246,7 +246,7 @@ def _round(conv: Conversation, state: _RunState, *, last_round: bool,
     if state.finish in ("length", "context"):
         return RoundOutcome("cut_off")  # a call cut off here is never executed
     if parser.call_text is None:
-        retry = _retry_without_action(conv, state)
+        retry = _retry_without_action(conv, state, tool_less=tool_less)
         if retry is not None:
             return retry
         yield from _promote_thinking(parser, thinking, state)
@@ -301,11 +301,14 @@ def _delta(kind: str, text: str, answer: list[str], thinking: list[str]) -> Even
     return Thinking(text=text)
 
 
-def _retry_without_action(conv: Conversation, state: _RunState) -> RoundOutcome | None:
-    """The dialect's own retry when a round ended with neither a search nor an answer."""
+def _retry_without_action(conv: Conversation, state: _RunState, *, tool_less: bool) -> RoundOutcome | None:
+    """The dialect's own retry when a round ended with neither a search nor an answer. In the
+    last round there is no retry: the rounds are spent, and a note no round reads is no note."""
     no_action = state.dialect.notes.no_action
     if no_action is None or state.answer or state.finish == "tool_call":
         return None
+    if tool_less:
+        return RoundOutcome("rounds_out")
     conv.add_tool_result(no_action)
     return RoundOutcome("retried", refused=RefusedCall(reason="malformed", detail="neither a search nor an answer"))
 
