@@ -120,10 +120,14 @@ class CompletionConversation(RoundConversation):
         yield text
 
     def _missing_stop(self, r: _Round) -> str:
-        """The stop string the server hit and left out, or "" when it ended the turn."""
+        """The stop string the server hit and left out, or "" when it ended the turn. A round
+        whose text ends inside a tag (``<search> zebra </sea``) was cut there: nothing is
+        restored, so the cut tag stays malformed instead of becoming the query ``zebra </sea``."""
         if isinstance(r.stop_reason, str):
             return r.stop_reason if r.stop_reason in self._dialect.stops else ""
         text = "".join(r.parts)
+        if any(text.endswith(stop[:n]) for stop in self._dialect.stops for n in range(1, len(stop))):
+            return ""
         for stop in self._dialect.stops:
             opener = stop.replace("</", "<", 1)
             if text.rfind(opener) > text.rfind(stop):
