@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -26,6 +25,7 @@ from pydantic import (ConfigDict, Field, PlainValidator, SerializerFunctionWrapH
 
 from .claims.record import Claim, summarise
 from .text.citations import display_numbering
+from .text.control import JSON_UNSAFE
 
 # How one round of generation ended (``Conversation.finish_reason``).
 FinishReason = Literal["stop", "tool_call", "length", "cancelled", "context"]
@@ -444,7 +444,7 @@ def shown(value: Any, limit: int = 80) -> str:
 # JSON leaves these raw inside strings, yet str.splitlines() (and many JSONL readers) break lines
 # on U+0085/U+2028/U+2029, C1 controls (U+0080-U+009F, DEL) act on some terminals, and bidi
 # controls reorder what a terminal shows of the line.
-_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_RAW_IN_JSON = JSON_UNSAFE
 
 
 def json_line(data: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from .text.citations import display_numbering, renumber
+from .text.control import TERMINAL_UNSAFE
 from .text.counts import counted
 from .claims.record import summary_line
 from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, ReadStart, RunEnd, SearchDone, SearchStart,
@@ -48,7 +49,7 @@ _SEQUENCE = re.compile(
 )
 # Then every control character left but newline and tab (a lone ESC, BEL, backspace, carriage
 # return that would overwrite a line, C1), and the bidi controls that reorder what is shown.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = TERMINAL_UNSAFE
 
 
 def clean(text: str) -> str:

@@ -15,16 +15,16 @@ import secrets
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from agent.api import CITATION, SourceRef, fragment_url, outside_code, renumber, safe_http_url, without_link_targets
+from agent.api import (CITATION, SourceRef, fragment_url, one_line, outside_code, renumber, safe_http_url,
+                       without_link_targets)
 
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$\"'])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _URL_SAFE = ":/?#[]@!$&*+,;=%-._~"
 
 
 def escape_text(text: str, *, limit: int = 300) -> str:
     """Untrusted single-line text as Markdown that renders as exactly that text."""
-    flat = " ".join(_CONTROL.sub(" ", str(text)).split())
+    flat = one_line(text)
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -89,7 +89,7 @@ def document_passage(source: SourceRef, number: int, scope: str) -> str:
     it is HTML-escaped, and Gradio's sanitizer still runs over the result.
     """
     summary = html.escape(f"{number}. {source.title} · {document_place(source)}", quote=False)
-    passage = html.escape(" ".join(_CONTROL.sub(" ", source.text or "").split()), quote=False)
+    passage = html.escape(one_line(source.text or ""), quote=False)
     return (f'\n<details class="passage" id="{passage_anchor(source.id, scope)}"><summary>{summary}</summary>'
             f'<blockquote>{passage}</blockquote></details>\n')
 
@@ -124,7 +124,7 @@ def chip(n: int, source: SourceRef | None, scope: str) -> str:
         return (f'<span class="cite cite-missing" title="No source {n} in this answer">'
                 f'{hidden("Citation ")}{n}?{hidden(": no such source")}</span>')
     where = document_place(source) if source.kind == "document" else domain(source.url)
-    name = " ".join(_CONTROL.sub(" ", source.title or "").split())[:160] or where
+    name = one_line(source.title or "")[:160] or where
     passage = " ".join(source.passages[0].text.split())[:300] if source.passages else ""
     label = attribute(f"{n}. {name} · {where}" + (f"\n“{passage}”" if passage else ""))
     spoken = f": {name}, {where}" if where and where != name else f": {name}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from ..errors import SearchError as SearchError  # re-exported: the provider protocol names it
+from ..text.control import WEB_TEXT_UNSAFE
 from ..text.safe_url import is_http_url
 
 SourceKind = Literal["web", "document"]
@@ -33,7 +34,7 @@ class SearchProvider(Protocol):
         ...
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_CONTROL = WEB_TEXT_UNSAFE
 _SPACES = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 

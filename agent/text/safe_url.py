@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-# C0/C1 controls, DEL, whitespace other than a plain space (which renderers percent-encode),
-# line/paragraph separators and bidi controls (LRM, RLM, ALM, LRE..RLO, LRI..PDI).
-_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u00a0\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f"
-                           r"\u205f-\u206f\u3000\ufeff\\\"'<>`]")
-_BIDI_OR_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+from .control import LINK_URL_UNSAFE, SHOWN_URL_UNSAFE
+
+# Controls, whitespace other than a plain space (which renderers percent-encode), separators and
+# bidi controls (control.py), and the characters that end or escape an attribute or a Markdown link.
+_UNSAFE_CHARS = re.compile(LINK_URL_UNSAFE.pattern[:-1] + r"\\\"'<>`]")
 
 
 def safe_http_url(url: object) -> str | None:
@@ -45,7 +45,7 @@ def safe_http_url(url: object) -> str | None:
 def visible_url(url: object) -> str:
     """A URL shown as text: controls and bidi overrides made visible as ``\\u202e`` escapes,
     so what a person reads is what the text holds."""
-    return _BIDI_OR_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", str(url))
+    return SHOWN_URL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(url))
 
 
 def is_http_url(url: object) -> bool:
