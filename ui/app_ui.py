@@ -15,6 +15,7 @@ from .citations import escape_text
 from .documents import MAX_FILE_MB
 from .documents_panel import PASSAGE_JS, build_documents_panel
 from .notices import visitor_markdown
+from .outputs import AnswerOutputs, ClearedOutputs
 from .handlers import Handlers, close_session
 from .runtime import Runtime
 from .saved_panel import SavedPanel
@@ -188,10 +189,27 @@ def afterwards(event: Any, h: Handlers, buttons: list[Any], meter: gr.Markdown) 
     return event.then(h.idle, None, buttons, **options)
 
 
+def answer_components(p: _Parts) -> list[Any]:
+    """``AnswerOutputs``' names mapped onto their components: the one place they line up."""
+    trace, html, md = p.downloads
+    by_name = {"question": p.msg, "chat": p.chatbot, "meter": p.meter, "session": p.session,
+               "trace": trace, "html": html, "md": md}
+    return [by_name[name] for name in AnswerOutputs.names()]
+
+
+def cleared_components(p: _Parts) -> list[Any]:
+    """``ClearedOutputs``' names mapped onto their components."""
+    trace, html, md = p.downloads
+    conversation_html, conversation_md = p.conversation
+    by_name = {"chat": p.chatbot, "meter": p.meter, "session": p.session, "trace": trace, "html": html, "md": md,
+               "question": p.msg, "conversation_html": conversation_html, "conversation_md": conversation_md}
+    return [by_name[name] for name in ClearedOutputs.names()]
+
+
 def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> list[Any]:
     """Every way of starting an answer; returns their events, for Stop and New chat to cancel."""
     s = runtime.settings
-    outputs = [p.msg, p.chatbot, p.meter, p.session, *p.downloads]
+    outputs = answer_components(p)
     buttons = [p.ask, p.stop]
     answering = dict(outputs=outputs, show_progress="minimal", show_progress_on=[p.meter],
                      concurrency_id=ANSWER_GROUP, concurrency_limit=s.concurrency_limit)
@@ -225,7 +243,7 @@ def _wire_controls(h: Handlers, p: _Parts, running: list[Any]) -> None:
     buttons = [p.ask, p.stop]
     afterwards(p.stop.click(h.stop, [p.chatbot, p.session], [p.chatbot, p.meter], queue=False, api_name="stop",
                             cancels=running), h, buttons, p.meter)
-    cleared = [p.chatbot, p.meter, p.session, *p.downloads, p.msg, *p.conversation]
+    cleared = cleared_components(p)
     for trigger in (p.new_chat.click, p.chatbot.clear):
         afterwards(trigger(h.new_chat, [p.session], cleared, queue=False, api_visibility="private",
                            cancels=running), h, buttons, p.meter)

@@ -15,7 +15,9 @@ from agent.api import (Error, Event, InputError, SearchStart, Settings, Settings
 
 from .citations import escape_text
 from .history import content_text, last_turn_start, mark_stopped
+from .answer_run import AnswerRun
 from .mapper import REPLAY_STOPPED_TEXT, AnswerView
+from .outputs import AnswerOutputs, ClearedOutputs
 from .recording import Recorder, replay_exports
 from .runtime import Runtime
 from .visitor_log import log_shown, refusal
@@ -24,38 +26,11 @@ from .session import SessionBusy, UISession, interruptible_sleep
 log = logging.getLogger(__name__)
 
 REPLAY_LABEL = "Replay of a recorded trace"
-N_OUT = 7  # msg, chatbot, meter, state, 3 downloads
 STOP_WAIT_S = 2.0  # Stop's reply waits at most this for the answer's handler (its grace is 1 s)
 
 
 def _stopped_meter(session: UISession) -> str:
     return f"{session.last_meter.split(' · ')[0]} · stopped"
-
-
-def _frame(view: AnswerView, history: list[Any], session: UISession, *, keep_state: bool = True,
-           files: Any = "streaming", meter: str | None = None) -> tuple:
-    """One update of (msg, chatbot, meter, state, downloads x3) while an answer streams.
-
-    While it streams the downloads stay as the run's first frame left them (hidden, empty), and
-    a plain ``None`` says so for free: ``gr.skip()`` is a props update, for which Gradio rebuilds
-    the DownloadButton and regenerates its JSON schema on every frame (40% of the app's CPU at
-    one session, bench/load.py under py-spy). The question box still gets ``gr.skip()``: a value
-    would overwrite what the person is typing.
-    """
-    session.last_meter = meter or view.meter()
-    downloads = (None,) * 3 if files == "streaming" else _downloads(session, files)
-    return (gr.skip(), history + view.messages(), session.last_meter,
-            gr.skip() if keep_state else session, *downloads)
-
-
-def _downloads(session: UISession, paths: tuple[str | None, str | None, str | None] | None) -> tuple:
-    """The buttons for a finished answer's files, or hidden for a new one. Showing or hiding
-    is a props update (a rebuilt component each), so buttons already hidden just get ``None``."""
-    if paths is None:
-        shown, session.downloads_shown = session.downloads_shown, False
-        return (gr.DownloadButton(value=None, visible=False),) * 3 if shown else (None,) * 3
-    session.downloads_shown = any(p is not None for p in paths)
-    return tuple(gr.DownloadButton(value=p, visible=p is not None) for p in paths)
 
 
 def _begin(session: UISession) -> Any:
@@ -112,7 +87,7 @@ class Handlers:
         history = list(history or [])
         start = last_turn_start(history)
         if not start:
-            yield (gr.skip(),) * N_OUT
+            yield AnswerOutputs.nothing().values()
             return
         index = _question_index(history, start - 1)
         turns = session.record.path() if session is not None else []
@@ -142,7 +117,7 @@ class Handlers:
         index and every turn after it (regenerate, edit), as the chat drops them."""
         text = (message or "").strip()
         if not text:
-            yield (gr.skip(),) * N_OUT
+            yield AnswerOutputs.nothing().values()
             return
         settings = self._settings(*controls)
         try:
@@ -158,30 +133,24 @@ class Handlers:
                 session.configure(settings)
             except (ValueError, SettingsError) as exc:
                 raise refusal("Settings not applied", exc) from None
-            history.append(gr.ChatMessage(role="user", content=text))
-            turn = session.record.begin(text)
             view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
-            yield ("", *_frame(view, history, session, keep_state=False, files=None)[1:])
-            ready = yield from self._await_model(view, history, session, cancel)
+            run = AnswerRun(session=session, history=history, shown_question=text, turn=session.record.begin(text),
+                            view=view, cancel=cancel)
+            yield run.first(clear_question=True).values()
+            ready = yield from self._await_model(run)
             if not ready:
                 return
             try:
-                events = session.chat.ask(text, cancel=cancel, turn=turn)
+                events = session.chat.ask(text, cancel=cancel, turn=run.turn)
             except InputError as exc:
                 raise refusal("Question not sent", exc) from None
             recorder = Recorder(session.new_export_dir(), question=text, runtime=self.rt, settings=settings)
-            turn.meta = recorder.meta
-            for batch in session.stream(events, cancel, recorder=recorder):
-                for event in batch:
-                    view.feed(event)
-                if not view.finished:  # the finished view comes once, as the last update
-                    yield _frame(view, history, session)
-            files = recorder.reports(turn) if view.finished else None
-            session.to_save = (recorder.path, turn) if view.finished and recorder.path else None  # ui/saved.py
-            if not view.finished:
-                view.mark_stopped()
-                turn.stopped = True
-            yield _frame(view, history, session, keep_state=False, files=files)
+            run.turn.meta = recorder.meta
+            for frame in run.stream(events, recorder=recorder):
+                yield frame.values()
+            files = recorder.reports(run.turn) if run.finished else None
+            session.to_save = (recorder.path, run.turn) if run.finished and recorder.path else None  # ui/saved.py
+            yield run.last(files).values()
         finally:
             session.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
 
@@ -203,23 +172,22 @@ class Handlers:
         a closed session's state for an hour in case it reconnects)."""
         self.rt.sessions.close(getattr(request, "session_hash", None))
 
-    def _await_model(self, view: AnswerView, history: list[Any], session: UISession,
-                     cancel: Any) -> Iterator[tuple]:
+    def _await_model(self, run: AnswerRun) -> Iterator[tuple]:
+        """Frames while the model loads; False when the run ends here (stopped, or no model)."""
         loader = self.rt.loader
         if not loader.ready:
             loader.start()
             while not loader.wait(0.5):
-                if cancel.is_set():
-                    view.mark_stopped()
-                    yield _frame(view, history, session)
+                if run.cancel.is_set():
+                    yield run.stopped().values()
                     return False
-                view.set_notice("Waiting for the model", loader.status())
-                yield _frame(view, history, session, meter="loading the model…")
-            view.set_notice(None)
+                run.view.set_notice("Waiting for the model", loader.status())
+                yield run.streamed(meter="loading the model…").values()
+            run.view.set_notice(None)
         if loader.error:
             log_shown("the model could not be loaded", loader.error, secrets=self.rt.secrets)
-            view.feed(Error(message=loader.error))
-            yield _frame(view, history, session)
+            run.view.feed(Error(message=loader.error))
+            yield run.streamed().values()
             return False
         return True
 
@@ -244,7 +212,8 @@ class Handlers:
             session.handler_idle.wait(STOP_WAIT_S)
             session.close()
         hidden = gr.DownloadButton(value=None, visible=False)
-        return ([], "", None, hidden, hidden, hidden, "", hidden, hidden)
+        return ClearedOutputs(chat=[], meter="", session=None, trace=hidden, html=hidden, md=hidden, question="",
+                              conversation_html=hidden, conversation_md=hidden).values()
 
     # -- stop --------------------------------------------------------------
 
@@ -262,14 +231,14 @@ class Handlers:
                       request: gr.Request | None = None) -> Iterator[tuple]:
         path = file if isinstance(file, str) else getattr(file, "name", None)
         if not path:
-            yield (gr.skip(),) * N_OUT
+            yield AnswerOutputs.nothing().values()
             return
         yield from self._replay(path, history, session, request)
 
     def replay_startup(self, history: list[Any] | None, session: UISession | None,
                        request: gr.Request | None = None) -> Iterator[tuple]:
         if not self.rt.replay_path:
-            yield (gr.skip(),) * N_OUT
+            yield AnswerOutputs.nothing().values()
             return
         yield from self._replay(self.rt.replay_path, history, session, request)
 
@@ -287,25 +256,19 @@ class Handlers:
         history = list(history or [])
         session = session or self._new_session(request)
         cancel = _begin(session)
-        history.append(gr.ChatMessage(role="user", content=escape_text(question, limit=2000)))
-        turn = session.record.begin(question, kind="replay", meta=meta)
         label = f"{REPLAY_LABEL} (scripted, not a real model)" if meta.get("scripted") else REPLAY_LABEL
         view = AnswerView(max_searches=budget, label=label, secrets=self.rt.secrets,
                           stopped_text=REPLAY_STOPPED_TEXT)
+        run = AnswerRun(session=session, history=history, shown_question=escape_text(question, limit=2000),
+                        turn=session.record.begin(question, kind="replay", meta=meta), view=view, cancel=cancel)
         try:
-            yield _frame(view, history, session, keep_state=False, files=None)
-            events = recorded(turn, pace(pairs, speed=self.rt.replay_speed, sleep=interruptible_sleep(cancel)))
-            for batch in session.stream(events, cancel, clean_errors=(TraceError,)):
-                for event in batch:
-                    view.feed(event)
-                if not view.finished:
-                    yield _frame(view, history, session)
-            files = replay_exports(session.new_export_dir(), meta, pairs) if view.finished else None
-            if not view.finished:
+            yield run.first(clear_question=False).values()
+            events = recorded(run.turn, pace(pairs, speed=self.rt.replay_speed, sleep=interruptible_sleep(cancel)))
+            for frame in run.stream(events, clean_errors=(TraceError,)):
+                yield frame.values()
+            if not run.finished:
                 view.stopped_text = "You stopped this replay; what is above is partial."
-                view.mark_stopped()
-                turn.stopped = True
-            yield _frame(view, history, session, keep_state=False, files=files)
+            yield run.last(replay_exports(session.new_export_dir(), meta, pairs) if run.finished else None).values()
         finally:
             session.end(cancel)
 

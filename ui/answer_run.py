@@ -1,0 +1,93 @@
+"""One answer (or replayed recording) in one browser session, as an object.
+
+An ``AnswerRun`` owns what a single answer needs while it streams: the chat before it, its
+question's bubble, its turn in the conversation's record, its ``AnswerView`` and its cancel event.
+It yields named frames (``ui/outputs.py``): ``first`` when the question is taken, ``streamed``
+while events arrive, ``last`` once it ended (its downloads shown, or the run marked stopped).
+The handlers in ``ui/handlers.py`` only validate input and pick what to run.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterator
+
+import gradio as gr
+
+from agent.api import Event, Turn
+
+from .mapper import AnswerView
+from .outputs import AnswerOutputs
+from .recording import Recorder
+from .session import UISession
+
+Files = tuple[str | None, str | None, str | None]
+
+
+class AnswerRun:
+    """One answer's state and frames; ``turn`` is its turn in the session's record."""
+
+    def __init__(self, *, session: UISession, history: list[Any], shown_question: str, turn: Turn,
+                 view: AnswerView, cancel: threading.Event) -> None:
+        self.session, self.turn, self.view, self.cancel = session, turn, view, cancel
+        self.history = [*history, gr.ChatMessage(role="user", content=shown_question)]
+
+    @property
+    def finished(self) -> bool:
+        return self.view.finished
+
+    def first(self, *, clear_question: bool) -> AnswerOutputs:
+        """The question's bubble, the session (it may be new) and the last answer's downloads hidden."""
+        return self._frame(files=None, keep_state=False, question="" if clear_question else None)
+
+    def streamed(self, *, meter: str | None = None) -> AnswerOutputs:
+        """The answer so far (the downloads left as the first frame made them)."""
+        return self._frame(meter=meter)
+
+    def stream(self, events: Iterator[Event], *, recorder: Recorder | None = None,
+               clean_errors: tuple[type[BaseException], ...] = ()) -> Iterator[AnswerOutputs]:
+        """Feed the engine's events to the view, one frame per batch, until the run ends; the
+        finished view comes once, from ``last``."""
+        for batch in self.session.stream(events, self.cancel, recorder=recorder, clean_errors=clean_errors):
+            for event in batch:
+                self.view.feed(event)
+            if not self.view.finished:
+                yield self._frame()
+
+    def stopped(self) -> AnswerOutputs:
+        """Stopped before the engine said so: open panels close, the turn is never remembered."""
+        self.view.mark_stopped()
+        self.turn.stopped = True
+        return self._frame()
+
+    def last(self, files: Files | None) -> AnswerOutputs:
+        """The final frame: the finished answer with its downloads, or the run marked stopped."""
+        if not self.view.finished:
+            self.view.mark_stopped()
+            self.turn.stopped = True
+        return self._frame(files=files, keep_state=False)
+
+    def _frame(self, *, files: Any = "streaming", keep_state: bool = True, meter: str | None = None,
+               question: str | None = None) -> AnswerOutputs:
+        """While it streams the downloads stay as the run's first frame left them (hidden, empty),
+        and a plain ``None`` says so for free: ``gr.skip()`` is a props update, for which Gradio
+        rebuilds the DownloadButton and regenerates its JSON schema on every frame (40% of the
+        app's CPU at one session, bench/load.py under py-spy)."""
+        session = self.session
+        session.last_meter = meter or self.view.meter()
+        trace, html, md = (None,) * 3 if files == "streaming" else _downloads(session, files)
+        return AnswerOutputs(question=question, chat=self.history + self.view.messages(),
+                             meter=session.last_meter, session=None if keep_state else session,
+                             trace=trace, html=html, md=md)
+
+
+def _downloads(session: UISession, paths: Files | None) -> tuple[Any, Any, Any]:
+    """The buttons for a finished answer's files, or hidden for a new one. Showing or hiding
+    is a props update (a rebuilt component each), so buttons already hidden just get ``None``."""
+    if paths is None:
+        shown, session.downloads_shown = session.downloads_shown, False
+        hidden = gr.DownloadButton(value=None, visible=False)
+        return (hidden, hidden, hidden) if shown else (None, None, None)
+    session.downloads_shown = any(p is not None for p in paths)
+    trace, html, md = (gr.DownloadButton(value=p, visible=p is not None) for p in paths)
+    return trace, html, md
