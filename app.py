@@ -35,6 +35,7 @@ from agent.api import (DEFAULT_MODEL, DEMO_LABEL, STOP_SIGNALS, DeepSearchError,
 from ui.app_ui import build_ui, launch_kwargs
 from ui.runtime import ModelLoader, Runtime
 from ui.saved import SavedHistory
+from ui.share_links import mount_share_links
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 NO_GPU = "no CUDA GPU was found, and QwQ-32B needs one (about 20 GB of GPU memory in 4-bit)"
@@ -282,6 +283,8 @@ def serve(built: App, args: argparse.Namespace) -> int:
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False,
                 quiet=True, prevent_thread_lock=True, max_threads=worker_threads(settings),
                 **launch_kwargs())
+    if mount_share_links(demo.app, built.runtime.saved):
+        print("* Share links are on: the history list can make read-only /share/<token> pages", flush=True)
     trap = StopTrap().install()
     print(f"* Running on local URL:  {demo.local_url}", flush=True)
     if not args.share and not os.environ.get("SPACE_ID"):

@@ -45,6 +45,11 @@ class SavedPanel:
                     rename = gr.Button("Rename", size="sm", elem_id="history-rename")
                     delete = gr.Button("Delete", size="sm", variant="stop", elem_id="history-delete")
                     self.share = gr.DownloadButton("Share", size="sm", visible=False, elem_id="history-share")
+                if saved.share_links:
+                    with gr.Row():
+                        link = gr.Button("Share link", size="sm", elem_id="history-link")
+                        revoke = gr.Button("Revoke link", size="sm", elem_id="history-revoke")
+                    self.link = gr.Markdown("", elem_id="history-link-text")
             self._entries()
         rename.click(self.rename, [self.secret, session, self.title, self.version], [self.version, self.status],
                      api_visibility="private")
@@ -52,6 +57,9 @@ class SavedPanel:
                      [chatbot, session, self.version, self.title, self.share, self.status],
                      api_visibility="private")
         self.search.submit(lambda v: v + 1, self.version, self.version, api_visibility="private", queue=False)
+        if saved.share_links:
+            link.click(self.make_link, [self.secret, session], [self.link], api_visibility="private")
+            revoke.click(self.revoke_link, [self.secret, session], [self.link], api_visibility="private")
 
     def wire_load(self, demo: gr.Blocks) -> None:
         if self.saved.store is not None:
@@ -148,6 +156,22 @@ class SavedPanel:
         session.request_stop()
         session.close()
         return [], None, version + 1, "", gr.DownloadButton(value=None, visible=False), "Deleted."
+
+    def make_link(self, secret: Any, session: Any) -> str:
+        """A new read-only link to the open conversation (an earlier one stops working)."""
+        owner, conversation = self.saved.owner(secret), session.saved_id if session is not None else None
+        if owner is None or conversation is None:
+            return "Nothing to share: ask a question or open a saved conversation first."
+        token = self.saved.store.share(owner, conversation)
+        return (f"Anyone with this link can read this conversation: [/share/{token}](/share/{token}) "
+                "(until you revoke it or delete the conversation).")
+
+    def revoke_link(self, secret: Any, session: Any) -> str:
+        owner, conversation = self.saved.owner(secret), session.saved_id if session is not None else None
+        if owner is None or conversation is None:
+            return "Nothing to revoke."
+        self.saved.store.revoke(owner, conversation)
+        return "The share link was revoked."
 
     @staticmethod
     def _share(saved: Any) -> Any:
