@@ -81,7 +81,7 @@ class _Parts:
     downloads: list[gr.DownloadButton]  # trace, HTML report, Markdown report
     conversation: list[gr.DownloadButton]  # the whole conversation: HTML, Markdown
     upload: gr.UploadButton
-    controls: list[gr.components.Component]  # max searches, provider, results, temperature, max new
+    controls: list[gr.components.Component]  # max searches, provider, results, temperature, max new, read
     saved: SavedPanel | None = None  # the history list (None: the runtime has no history at all)
 
 
@@ -160,7 +160,14 @@ def _settings(runtime: Runtime) -> list[gr.components.Component]:
                                 label="Temperature", elem_id="set-temperature")
         max_new = gr.Slider(min(256, s.max_new_tokens), max(32768, s.max_new_tokens), step=256,
                             value=s.max_new_tokens, label="Max new tokens per round", elem_id="set-max-new-tokens")
-    return [max_searches, provider, results, temperature, max_new]
+        read = gr.Dropdown(read_choices(s.read_top), value=s.read, label="Read pages", elem_id="set-read")
+    return [max_searches, provider, results, temperature, max_new, read]
+
+
+def read_choices(top: int) -> list[tuple[str, str]]:
+    """The Read pages setting: (label, --read value)."""
+    return [(f"Top {top} of each search, and on request", "auto"), ("Only on request (open_page)", "ask"),
+            ("Off: snippets only", "off")]
 
 
 def _drawer(runtime: Runtime, session: gr.State) -> tuple[list[gr.components.Component], gr.UploadButton]:

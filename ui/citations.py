@@ -125,7 +125,7 @@ def chip(n: int, source: SourceRef | None, scope: str) -> str:
                 f'{hidden("Citation ")}{n}?{hidden(": no such source")}</span>')
     where = document_place(source) if source.kind == "document" else domain(source.url)
     name = one_line(source.title or "")[:160] or where
-    passage = " ".join(source.passages[0].text.split())[:300] if source.passages else ""
+    passage = one_line(source.passages[0].text)[:400] if source.passages else ""
     label = attribute(f"{n}. {name} · {where}" + (f"\n“{passage}”" if passage else ""))
     spoken = f": {name}, {where}" if where and where != name else f": {name}"
     return (f'<a class="cite" href="{attribute(target)}" title="{label}">'

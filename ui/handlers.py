@@ -47,7 +47,7 @@ class Handlers:
     # -- asking ------------------------------------------------------------
 
     def _settings(self, max_searches: Any = None, provider: Any = None, results: Any = None,
-                  temperature: Any = None, max_new_tokens: Any = None) -> Settings:
+                  temperature: Any = None, max_new_tokens: Any = None, read: Any = None) -> Settings:
         try:
             return self.rt.settings.with_overrides(
                 max_searches=None if max_searches is None else int(max_searches),
@@ -55,35 +55,36 @@ class Handlers:
                 results_per_search=None if results is None else int(results),
                 temperature=None if temperature is None else float(temperature),
                 max_new_tokens=None if max_new_tokens is None else int(max_new_tokens),
+                read=read or None,
             )
         except (SettingsError, TypeError, ValueError) as exc:
             raise refusal("Settings not applied", exc) from None
 
-    # The five Settings controls are named parameters (the API names its inputs after them);
+    # The six Settings controls are named parameters (the API names its inputs after them);
     # ``request`` is filled in by Gradio: it says which browser session is asking.
     def ask(self, message: str, history: list[Any] | None, session: UISession | None,
             max_searches: Any = None, provider: Any = None, results: Any = None,
-            temperature: Any = None, max_new_tokens: Any = None,
+            temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
             request: gr.Request | None = None) -> Iterator[tuple]:
-        controls = (max_searches, provider, results, temperature, max_new_tokens)
+        controls = (max_searches, provider, results, temperature, max_new_tokens, read)
         yield from self._answer(message, list(history or []), session, controls, request=request)
 
     def ask_example(self, evt: gr.SelectData, history: list[Any] | None, session: UISession | None,
                     max_searches: Any = None, provider: Any = None, results: Any = None,
-                    temperature: Any = None, max_new_tokens: Any = None,
+                    temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
                     request: gr.Request | None = None) -> Iterator[tuple]:
         value = evt.value
         text = value.get("text", "") if isinstance(value, dict) else str(value or "")
-        controls = (max_searches, provider, results, temperature, max_new_tokens)
+        controls = (max_searches, provider, results, temperature, max_new_tokens, read)
         yield from self._answer(text, list(history or []), session, controls, request=request)
 
     def regenerate(self, history: list[Any] | None, session: UISession | None,
                    max_searches: Any = None, provider: Any = None, results: Any = None,
-                   temperature: Any = None, max_new_tokens: Any = None,
+                   temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
                    request: gr.Request | None = None) -> Iterator[tuple]:
         """The last question asked afresh: its turn in the record, and so what the model remembers
         of it, is replaced."""
-        controls = (max_searches, provider, results, temperature, max_new_tokens)
+        controls = (max_searches, provider, results, temperature, max_new_tokens, read)
         history = list(history or [])
         start = last_turn_start(history)
         if not start:
@@ -99,10 +100,10 @@ class Handlers:
 
     def edit(self, evt: gr.EditData, history: list[Any] | None, session: UISession | None,
              max_searches: Any = None, provider: Any = None, results: Any = None,
-             temperature: Any = None, max_new_tokens: Any = None,
+             temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
              request: gr.Request | None = None) -> Iterator[tuple]:
         """An edited question is sent again; the conversation goes back to just before it."""
-        controls = (max_searches, provider, results, temperature, max_new_tokens)
+        controls = (max_searches, provider, results, temperature, max_new_tokens, read)
         history = list(history or [])
         index = evt.index if isinstance(evt.index, int) else None
         if index is None or not 0 <= index < len(history) or _field(history[index], "role") != "user":

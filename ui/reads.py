@@ -14,7 +14,7 @@ from agent.api import ReadDone, ReadStart, fragment_url, read_summary
 
 from .citations import attribute, domain, escape_text
 
-MAX_QUOTE_CHARS = 600
+MAX_QUOTE_CHARS = 2400  # a whole passage (agent/index/passages.py MAX_PASSAGE_CHARS)
 
 
 def read_title(start: ReadStart, done: ReadDone | None, *, finished: bool) -> tuple[str, str]:
@@ -38,7 +38,9 @@ def render_read(start: ReadStart, done: ReadDone | None, *, finished: bool) -> g
                                       f"search snippet instead.", metadata=meta)
     quotes = []
     for n, passage in enumerate(done.passages, 1):
-        text = escape_text(" ".join(passage.text.split())[:MAX_QUOTE_CHARS], limit=MAX_QUOTE_CHARS + 10)
+        # Inside an HTML block Markdown is not read: the text is escaped as an attribute is (no markup,
+        # no Markdown, no LaTeX), not with Markdown's backslashes, which would show.
+        text = attribute(" ".join(passage.text.split())[:MAX_QUOTE_CHARS])
         at = fragment_url(done.url, passage.text) if done.url else None
         open_at = f' <a class="read-at" href="{attribute(at)}">open at this passage</a>' if at else ""
         quotes.append(f'<div class="read-passage" data-n="{n}">{text}{open_at}</div>')

@@ -80,8 +80,8 @@ class UISession:
 
     def configure(self, settings: Settings) -> None:
         """Per-question settings; the search chain is rebuilt only when the provider changes."""
-        if settings.provider != self.chat.settings.provider:
-            self.chat.rebuild_search(settings)
+        if settings.provider != self.chat.settings.provider or settings.read != self.chat.settings.read:
+            self.chat.rebuild_search(settings)  # the page reader too: reading may have been off
         self.chat.settings = settings
 
     def begin(self, *, wait_s: float | None = None) -> threading.Event:
