@@ -27,6 +27,7 @@ from .loop import InputError, validate_question
 from .search import build_search
 from .records.reads import read_summary
 from .text.fragments import fragment_url
+from .text.answer_markdown import defang_markdown
 from .text.control import one_line
 from .text.safe_url import safe_http_url, visible_url
 from .session import ChatSession, build_backend
@@ -40,15 +41,16 @@ from .registry import (BACKENDS, PROVIDERS, BackendSpec, ProviderSpec, backend_s
 __all__ = [
     "Answer", "Backend", "backend_spec", "BackendError", "BACKENDS", "BackendSpec", "build_backend", "build_search",
     "cause_of", "ChatSession", "CITATION", "citation_numbers", "cited_ids", "code_regions", "Conversation", "counted",
-    "DeepSearchError", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT", "DEMO_SEARCH", "demo_settings",
-    "display_numbering", "display_url", "DocumentIndex", "Done", "engine_flags", "Error", "Event", "export_events",
-    "export_runs", "fragment_url", "IndexUnavailable", "InputError", "install_log_redaction", "json_line",
-    "load_dotenv_file", "MAX_REPLAY_PAUSE_S", "on_zero_gpu", "one_line", "outside_code", "pace", "provider_label",
-    "provider_spec", "PROVIDERS", "ProviderSpec", "read_summary", "read_trace", "ReadDone", "ReadStart", "redact",
-    "REFUSAL_REASONS", "RefusedCall", "register_backend", "register_provider", "renumber", "replay", "RunEnd",
-    "RunStats", "safe_http_url", "SearchDone", "SearchStart", "Settings", "settings_from_args", "settings_from_env",
-    "SettingsError", "SourceRef", "STOP_SIGNALS", "Thinking", "to_dict", "trace_meta", "TraceError", "TraceWriter",
-    "Turn", "unwritable", "UsageError", "validate_question", "visible_url", "without_link_targets",
+    "DeepSearchError", "defang_markdown", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT",
+    "DEMO_SEARCH", "demo_settings", "display_numbering", "display_url", "DocumentIndex", "Done", "engine_flags",
+    "Error", "Event", "export_events", "export_runs", "fragment_url", "IndexUnavailable", "InputError",
+    "install_log_redaction", "json_line", "load_dotenv_file", "MAX_REPLAY_PAUSE_S", "on_zero_gpu", "one_line",
+    "outside_code", "pace", "provider_label", "provider_spec", "PROVIDERS", "ProviderSpec", "read_summary",
+    "read_trace", "ReadDone", "ReadStart", "redact", "REFUSAL_REASONS", "RefusedCall", "register_backend",
+    "register_provider", "renumber", "replay", "RunEnd", "RunStats", "safe_http_url", "SearchDone", "SearchStart",
+    "Settings", "settings_from_args", "settings_from_env", "SettingsError", "SourceRef", "STOP_SIGNALS", "Thinking",
+    "to_dict", "trace_meta", "TraceError", "TraceWriter", "Turn", "unwritable", "UsageError", "validate_question",
+    "visible_url", "without_link_targets",
 ]
 
 # Saved conversations and the share player (issue 24).

@@ -15,8 +15,8 @@ import secrets
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from agent.api import (CITATION, SourceRef, fragment_url, one_line, outside_code, renumber, safe_http_url,
-                       without_link_targets)
+from agent.api import (SourceRef, defang_markdown, fragment_url, one_line, outside_code, renumber,
+                       safe_http_url)
 
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$\"'])")
 _URL_SAFE = ":/?#[]@!$&*+,;=%-._~"
@@ -145,8 +145,6 @@ def attribute(text: str) -> str:
 
 _ATTRIBUTE = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$"})
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
-_IMAGE = re.compile(r"!\[")
-_MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 
 
 def neutralise(text: str) -> str:
@@ -157,18 +155,8 @@ def neutralise(text: str) -> str:
 
 
 def _neutralise_segment(text: str) -> str:
+    """Raw HTML and autolinks as text, then the engine's Markdown defanger (the reports' too): a
+    citation ``[3](url)`` keeps only ``[3]``, which ``link_citations`` links to its own source."""
     if "<" in text:
         text = _TAG_OPEN.sub("&lt;", text)
-    if "![" in text:
-        text = _IMAGE.sub("!\\[", text)
-    if "](" in text:
-        text = _MD_LINK.sub(_keep_safe_link, text)
-    return text
-
-
-def _keep_safe_link(match: re.Match[str]) -> str:
-    """A Markdown link stays a link only for a safe URL. A citation ``[3](url)`` loses the
-    model's target and stays ``[3]``, which ``link_citations`` links to that source's own URL."""
-    if CITATION.fullmatch(match.group(0)):
-        return without_link_targets(match.group(0))
-    return match.group(0) if safe_url(match.group(2)) else match.group(1)
+    return defang_markdown(text)

@@ -71,13 +71,21 @@ def answer_markdown(text: str, cite: Cite) -> str:
     non-http(s) links reduced to their text, reference definitions shown as text; code,
     quotes and ``&`` stay as written. The result is parsed back and, should any HTML or unsafe
     link survive, every ``<``, ``>``, ``&`` and bracket outside citations is escaped."""
-    safe = outside_code(text, lambda part: _defang(without_link_targets(part).replace("<", "&lt;")))
+    safe = outside_code(text, lambda part: defang_markdown(part.replace("<", "&lt;")))
     out = CITATION.sub(cite, safe)
     if _is_safe(out):
         return out
     escaped = html.escape(text, quote=False)
     out = CITATION.sub(cite, _outside_citations(escaped, lambda part: _BRACKET.sub(r"\\\g<0>", part)))
     return out if _is_safe(out) else _BRACKET.sub(r"\\\g<0>", escaped)
+
+
+def defang_markdown(text: str) -> str:
+    """The one Markdown defanger the chat and the reports share, for text outside code: images
+    and reference definitions shown as text, an inline link kept only for an http(s) target
+    (``[y](javascript:f(1))`` becomes ``y``, parentheses and all), a citation's own link target
+    dropped (``[3](url)`` -> ``[3]``). Raw HTML and autolinks are each caller's: both escape ``<``."""
+    return _defang(without_link_targets(text))
 
 
 def _defang(text: str) -> str:
