@@ -63,6 +63,10 @@ class DocumentShelf:
             return f"✗ {name}: at most {MAX_DOCUMENTS} documents per session; remove one first."
         try:
             outcome = index.add_bytes(path.read_bytes(), key=name, name=name)
+        except IndexUnavailable as exc:  # locked by another writer past the wait, a full disk
+            log.warning("adding %r failed: %s", name, exc)
+            # The message names a server folder: the log has it, the visitor gets the gist.
+            return f"✗ {name} could not be added: the document store is busy or out of space; try again in a moment."
         except OSError:
             return f"✗ {name} could not be read; try uploading it again."
         if outcome.status == "skipped":

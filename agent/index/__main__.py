@@ -1,8 +1,9 @@
 """``python -m agent.index add|remove|search|stats|serve --index DIR``.
 
 Exit codes: 0 on success, 1 when an ``add`` indexed nothing because every file
-was skipped (each skip has printed its reason), 2 for bad arguments or an index
-that cannot be opened.
+was skipped (each skip has printed its reason), or a write failed (another
+process held the index past the wait, a full disk: one ``error:`` line, and what
+was added before stays), 2 for bad arguments or an index that cannot be opened.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..events import json_line
 from ..terminal import clean
 from ..text.counts import counted
 from .readers import KINDS, kind_of
+from .records import IndexBusy
 from .store import AddOutcome, DocumentIndex, IndexUnavailable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -94,8 +96,8 @@ def _main(argv: list[str] | None) -> int:
         index = DocumentIndex(args.index, create=args.command == "add",
                               read_only=args.command in ("search", "stats", "serve"))
     except IndexUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_FAIL if isinstance(exc, IndexBusy) else EXIT_USAGE  # busy: try again later
     with index, _notes_to_stderr():
         match args.command:
             case "add":
@@ -123,9 +125,13 @@ def _main(argv: list[str] | None) -> int:
 
 def _add(index: DocumentIndex, paths: list[str]) -> int:
     outcomes: list[AddOutcome] = []
-    for outcome in _add_all(index, paths):
-        _say(outcome.message)
-        outcomes.append(outcome)
+    try:
+        for outcome in _add_all(index, paths):
+            _say(outcome.message)
+            outcomes.append(outcome)
+    except IndexUnavailable as exc:  # locked past the wait, a full disk: what was added stays
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_FAIL
     stats = index.stats()
     print(f"index: {counted(stats.documents, 'document')}, {counted(stats.passages, 'passage')}, "
           f"{stats.bytes_on_disk / 1e6:.1f} MB")
@@ -220,7 +226,12 @@ def _remove(index: DocumentIndex, paths: list[str]) -> int:
         if not keys:
             _say(f"not indexed: {raw}")
         for key in keys:
-            _say(f"removed {key} ({counted(index.remove(key), 'passage')})")
+            try:
+                gone = index.remove(key)
+            except IndexUnavailable as exc:  # locked past the wait, a full disk: the rest stays
+                print(f"error: {one_line(str(exc))}", file=sys.stderr)
+                return EXIT_FAIL
+            _say(f"removed {key} ({counted(gone, 'passage')})")
     return EXIT_OK
 
 

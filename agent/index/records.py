@@ -13,6 +13,10 @@ class IndexUnavailable(DocumentIndexError, RuntimeError):
     """The index cannot be opened or written; the message names the directory and the fix."""
 
 
+class IndexBusy(IndexUnavailable):
+    """Another process held the index's write lock past the wait: try again later."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class AddOutcome:
     """What ``add`` did with one file; ``message`` is the line printed for it."""

@@ -148,7 +148,7 @@ def test_a_failed_add_loses_nothing_already_indexed(tmp_path: Path, monkeypatch:
         def __exit__(self, *exc):
             return real.__exit__(*exc)
     monkeypatch.setattr(index, "_db", Flaky())
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(IndexUnavailable, match="disk I/O error"):
         index.add_file(doc)
     monkeypatch.setattr(index, "_db", real)
     assert index.search("tardigrades")[0].text == "Original text about tardigrades."
