@@ -26,6 +26,7 @@ from .dialects import Dialect, Notes, RoundParser, get_dialect
 from .document_tool import add_note, documents_note, parse_tool_call, tools_for
 from .read import PageReader, ReadCancelled
 from .reading import RunReading, auto_read, open_page
+from .reading_model import ModelReader
 from .parser import BadToolCall, ToolCall
 from .prompt import DOCUMENTS_TOOL_NAME, OPEN_PAGE_TOOL_NAME, READ_AUTO_NOTE, READ_NOTE, escape_untrusted
 from .search import AllProvidersFailed, SearchChain, Source, SourceRegistry
@@ -175,7 +176,9 @@ def run(
                       cancel=cancel or threading.Event(), clock=clock, t0=clock(),
                       documents=documents if dialect.tools else None)
     if settings.read != "off" and reader is not None:
-        state.reading = RunReading(settings=settings, reader=reader, question=text,
+        model = (ModelReader(backend=backend, settings=settings, question=text, cancel=state.cancel)
+                 if settings.reader == "model" else None)
+        state.reading = RunReading(settings=settings, reader=reader, question=text, model=model,
                                    documents=state.documents or (search if settings.provider == "local" else None))
     return _run(text, state, backend=backend, history=list(history), on_conversation=on_conversation)
 

@@ -22,6 +22,7 @@ from .parser import ToolCall
 from .prompt import escape_untrusted
 from .read import FixturePages, HttpFetcher, PageReader, ReadCancelled, ReadResult, passages_of, select
 from .read.present import for_model, passages_text
+from .reading_model import ModelReader
 from .search import SearchChain, Source, SourceRegistry
 from .search.base import SearchResult, clean_text
 from .search.sources import normalise_url
@@ -58,6 +59,7 @@ class RunReading:
     reader: PageReader | None
     question: str
     documents: SearchChain | None = None
+    model: ModelReader | None = None  # --reader model: members pick what BM25 looks for
     passages: dict[int, tuple[PassageRef, ...]] = field(default_factory=dict)
     pages_read: int = 0
     pages_failed: int = 0
@@ -77,7 +79,12 @@ class RunReading:
         if not (self.pages_read or self.pages_failed):
             return None
         return ReadStats(pages_read=self.pages_read, pages_failed=self.pages_failed, bytes=self.bytes,
-                         read_s=round(self.read_s, 3), tokens_added=self.tokens_added)
+                         read_s=round(self.read_s, 3), tokens_added=self.tokens_added,
+                         reader_tokens=self.model.tokens if self.model is not None else 0)
+
+    def more_queries(self, goal: str) -> Callable[[str], list[str]] | None:
+        model = self.model
+        return None if model is None else (lambda text: model.queries(text, goal))
 
     def _count(self, result: ReadResult) -> None:
         self.read_s += result.latency_s
@@ -96,7 +103,8 @@ def auto_read(sources: list[Source], *, query: str, reading: RunReading, format_
     top = [s for s in sources if _readable(s, reading)][:reading.settings.read_top]
     if not top:
         return None
-    results = yield from _read_sources(top, queries=[reading.question, query], reading=reading, cancel=cancel)
+    results = yield from _read_sources(top, queries=[reading.question, query], reading=reading, cancel=cancel,
+                                       goal=query)
     chosen = {s.id: list(r.passages) for s, r in zip(top, results) if r.error is None and r.passages}
     snippets = format_results(sources)
     while True:
@@ -126,7 +134,7 @@ def open_page(call: ToolCall, *, reading: RunReading, registry: SourceRegistry, 
     if source.id not in shown:
         shown.append(source.id)
     [result] = yield from _read_sources([source], queries=[call.query or reading.question], reading=reading,
-                                        cancel=cancel)
+                                        cancel=cancel, goal=call.query)
     if result.error is not None:
         return (f"[{source.id}] could not be read ({escape_untrusted(result.error)}). "
                 f"Use its snippet, or open another source.")
@@ -174,8 +182,8 @@ def _readable(source: Source, reading: RunReading) -> bool:
     return reading.reader is not None
 
 
-def _read_sources(sources: Sequence[Source], *, queries: list[str], reading: RunReading,
-                  cancel: threading.Event) -> Generator[Event, None, list[ReadResult]]:
+def _read_sources(sources: Sequence[Source], *, queries: list[str], reading: RunReading, cancel: threading.Event,
+                  goal: str) -> Generator[Event, None, list[ReadResult]]:
     for source in sources:
         yield ReadStart(id=source.id, url=source.url, title=source.title)
     results: list[ReadResult | None] = [None] * len(sources)
@@ -183,11 +191,11 @@ def _read_sources(sources: Sequence[Source], *, queries: list[str], reading: Run
     k = reading.settings.read_passages
     for i, s in enumerate(sources):
         if s.kind == "document":
-            results[i] = _read_document(s, queries=queries, k=k, reading=reading)
+            results[i] = _read_document(s, queries=queries, k=k, reading=reading, goal=goal)
             yield _done(s, results[i], reading)
     if web and reading.reader is not None:
         for j, result in reading.reader.read_each([sources[i].url for i in web], queries=queries, k=k,
-                                                  cancel=cancel):
+                                                  cancel=cancel, more_queries=reading.more_queries(goal)):
             results[web[j]] = result
             yield _done(sources[web[j]], result, reading)
     if cancel.is_set():
@@ -209,7 +217,7 @@ def _document_reader(reading: RunReading):
     return next((p for p in chain.providers if hasattr(p, "document_pages")), None)
 
 
-def _read_document(source: Source, *, queries: list[str], k: int, reading: RunReading) -> ReadResult:
+def _read_document(source: Source, *, queries: list[str], k: int, reading: RunReading, goal: str) -> ReadResult:
     """The whole document behind a search_documents passage, selected like a page."""
     provider = _document_reader(reading)
     pages = provider.document_pages(source.file or "") if provider is not None else []
@@ -222,7 +230,8 @@ def _read_document(source: Source, *, queries: list[str], k: int, reading: RunRe
         parts.append(text)
         at += len(text) + 2
     text = "\n\n".join(parts)
-    chosen = select(passages_of(text, breaks=tuple(breaks)), queries, k=k)
+    more = reading.more_queries(goal)
+    chosen = select(passages_of(text, breaks=tuple(breaks)), [*(more(text) if more else []), *queries], k=k)
     return ReadResult(url="", title=source.title, bytes=len(text.encode("utf-8")), passages=tuple(chosen))
 
 

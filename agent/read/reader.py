@@ -67,15 +67,18 @@ class PageReader:
         self._cached = 0
         self._lock = threading.Lock()
 
-    def read(self, url: str, *, queries: Sequence[str], k: int, cancel: threading.Event) -> ReadResult:
-        """The ``k`` passages of ``url`` best for ``queries``; failures are a result with ``error``.
+    def read(self, url: str, *, queries: Sequence[str], k: int, cancel: threading.Event,
+             more_queries: Callable[[str], list[str]] | None = None) -> ReadResult:
+        """The ``k`` passages of ``url`` best for ``queries`` (plus what ``more_queries`` finds in
+        the extracted text: the model reader's quotes); failures are a result with ``error``.
         Raises ``ReadCancelled`` when Stop is pressed."""
         start = self._clock()
         try:
             page, fresh = self._page(url, cancel)
         except ReadFailed as exc:
             return ReadResult(url=url, latency_s=round(self._clock() - start, 3), error=str(exc))
-        chosen = select(list(page.passages), list(queries), k=k)
+        extra = more_queries(page.extracted.text) if more_queries is not None else []
+        chosen = select(list(page.passages), [*extra, *queries], k=k)
         return ReadResult(url=url, title=page.extracted.title, bytes=page.size if fresh else 0,
                           latency_s=round(self._clock() - start, 3), passages=tuple(chosen),
                           page_of=tuple(page.extracted.page_at(p.start) for p in chosen))
@@ -86,15 +89,15 @@ class PageReader:
         found = dict(self.read_each(urls, queries=queries, k=k, cancel=cancel))
         return [found[i] for i in range(len(urls))]
 
-    def read_each(self, urls: Sequence[str], *, queries: Sequence[str], k: int,
-                  cancel: threading.Event) -> Iterator[tuple[int, ReadResult]]:
+    def read_each(self, urls: Sequence[str], *, queries: Sequence[str], k: int, cancel: threading.Event,
+                  more_queries: Callable[[str], list[str]] | None = None) -> Iterator[tuple[int, ReadResult]]:
         """(position, result) for each URL as its read finishes, all read at once. Raises
         ``ReadCancelled`` within a poll (50 ms) of Stop; reads still running are abandoned."""
         done: queue.Queue[tuple[int, ReadResult]] = queue.Queue()
 
         def work(i: int, url: str) -> None:
             try:
-                done.put((i, self.read(url, queries=queries, k=k, cancel=cancel)))
+                done.put((i, self.read(url, queries=queries, k=k, cancel=cancel, more_queries=more_queries)))
             except ReadCancelled:
                 done.put((i, ReadResult(url=url, error="stopped")))
             except Exception as exc:  # noqa: BLE001 - an extractor bug is this page's failure, not the run's
