@@ -29,10 +29,11 @@ import gradio as gr
 
 from agent.api import HistoryConfig, history_config_from_env
 from agent.api import (DEFAULT_MODEL, DEMO_LABEL, STOP_SIGNALS, DeepSearchError, Settings, TraceError, UsageError,
-                       backend_spec, build_backend, demo_settings, engine_flags, install_log_redaction,
-                       load_dotenv_file, on_zero_gpu, read_trace,
+                       PROVIDERS, backend_spec, build_backend, demo_questions, demo_settings, engine_flags,
+                       install_log_redaction, lenient_key, load_dotenv_file, on_zero_gpu, read_trace,
                        settings_from_args, settings_from_env, unwritable)
 from ui.app_ui import build_ui, launch_kwargs
+from ui.notices import for_visitor
 from ui.runtime import ModelLoader, Runtime
 from ui.saved import SavedHistory
 from ui.share_links import mount_share_links
@@ -66,23 +67,35 @@ def local_model_problem(settings: Settings) -> str | None:
     return NO_GPU
 
 
-def demo_banner(reason: str) -> str:
-    """One line on the page, the why and the how behind a toggle (HTML: the toggle is <details>)."""
+def demo_banner(reason: str, replaced: str | None = None) -> str:
+    """One line on the page, the why and the how behind a toggle (HTML: the toggle is <details>).
+    Written for visitors: no flags or environment variables (ui/notices.py), which only the
+    person running the app can use; the terminal's ``demo_banner_text`` names them."""
+    also = f" {html.escape(replaced)}" if replaced else ""
     return (
         "<details><summary><strong>Demo mode:</strong> recorded answers, no live model</summary>"
-        f"<p>{DEMO_LABEL}. The local QwQ-32B is unavailable here: {html.escape(reason)}. Each example question plays a "
-        "bundled, scripted recording of thinking, searches and a cited answer; other questions get a "
-        "short note.</p><p>To use the real model, run <code>python app.py</code> on a machine with a CUDA "
-        "GPU, or point it at an OpenAI-compatible server: "
-        "<code>python app.py --backend openai --base-url http://HOST:8000/v1</code></p></details>"
+        f"<p>{DEMO_LABEL}. The local QwQ-32B is unavailable here: {html.escape(for_visitor(reason))}. Each example "
+        "question plays a bundled, scripted recording of thinking, searches and a cited answer; other questions "
+        f"get a short note.{also}</p><p>The real model needs a machine with a CUDA GPU, or an OpenAI-compatible "
+        "model server; whoever runs this app can set either up (its README says how).</p></details>"
     )
 
 
-def demo_banner_text(reason: str) -> str:
-    """The same, for the terminal."""
-    return (f"{DEMO_LABEL}. The local QwQ-32B is unavailable here: {reason}.\n"
+def demo_banner_text(reason: str, replaced: str | None = None) -> str:
+    """The same, for the terminal (whoever runs the app: flags welcome)."""
+    also = f"\n{replaced}" if replaced else ""
+    return (f"{DEMO_LABEL}. The local QwQ-32B is unavailable here: {reason}.{also}\n"
             "To use the real model, run `python app.py` on a machine with a CUDA GPU, or point it at an "
             "OpenAI-compatible server: python app.py --backend openai --base-url http://HOST:8000/v1")
+
+
+def demo_replaces(settings: Settings) -> str | None:
+    """What demo mode sets aside of the configuration, in words (the page and the terminal say so)."""
+    if settings.provider in ("auto", "fixture"):
+        return None
+    chosen = PROVIDERS[settings.provider].label if settings.provider in PROVIDERS else settings.provider
+    return (f"The search chosen at start-up ({chosen}, provider {settings.provider!r}) is not used: "
+            "demo answers search only their bundled results.")
 
 
 def startup_problem(settings: Settings, backend: Any) -> str | None:
@@ -108,15 +121,18 @@ def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | 
     backend now whether it can answer (``python app.py`` does; importing the module does not)."""
     reason = demo_reason or local_model_problem(settings)
     label = banner = banner_text = None
+    replaced = demo_replaces(settings) if reason else None
     if reason:
         settings, label = demo_settings(settings), DEMO_LABEL
-        banner, banner_text = demo_banner(reason), demo_banner_text(reason)
+        banner, banner_text = demo_banner(reason, replaced), demo_banner_text(reason, replaced)
     backend = build_backend(settings)
     problem = startup_problem(settings, backend) if check and not reason else None
     loader = ModelLoader(backend, label=backend.model_id)
     return Runtime(settings=settings, backend=backend, loader=loader, label=label, banner=banner,
                    banner_text=banner_text, trace_path=trace, replay_path=replay, replay_speed=replay_speed,
-                   problem=problem, saved=SavedHistory.open(history) if history is not None else None)
+                   problem=problem, saved=SavedHistory.open(history) if history is not None else None,
+                   replaced=replaced,
+                   recorded=frozenset(lenient_key(q) for q in demo_questions()) if reason else None)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, Read
                      SearchStart, SourceRef, Thinking, json_line, to_dict)
 from .errors import cause_of
 from .text.counts import counted
-from .files import unwritable
+from .files import lenient_key, unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .gpu import on_zero_gpu
 from .index import DocumentIndex, IndexUnavailable
@@ -44,7 +44,8 @@ __all__ = [
     "DeepSearchError", "defang_markdown", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT",
     "DEMO_SEARCH", "demo_settings", "display_numbering", "display_url", "DocumentIndex", "Done", "engine_flags",
     "Error", "Event", "export_events", "export_runs", "fragment_url", "IndexUnavailable", "InputError",
-    "install_log_redaction", "json_line", "load_dotenv_file", "MAX_REPLAY_PAUSE_S", "on_zero_gpu", "one_line",
+    "install_log_redaction", "json_line", "lenient_key", "load_dotenv_file", "MAX_REPLAY_PAUSE_S", "on_zero_gpu",
+    "one_line",
     "outside_code", "pace", "provider_label", "provider_spec", "PROVIDERS", "ProviderSpec", "read_summary",
     "read_trace", "ReadDone", "ReadStart", "redact", "REFUSAL_REASONS", "RefusedCall", "register_backend",
     "register_provider", "renumber", "replay", "RunEnd", "RunStats", "safe_http_url", "SearchDone", "SearchStart",

@@ -61,6 +61,8 @@ def settings_info(runtime: Runtime) -> str:
         f"**Backend:** {escape_text(backend)} · **Model:** {escape_text(runtime.model_label(), limit=120)}",
         f"**Search:** {escape_text(search_text)}",
     ]
+    if runtime.replaced:
+        lines.append(f"**Demo mode:** {escape_text(runtime.replaced, limit=300)}")
     if s.backend == "openai" and s.base_url:
         lines.append(f"**Server:** {escape_text(display_url(s.base_url), limit=120)}")
     return "  \n".join(lines)
@@ -302,5 +304,9 @@ def launch_kwargs() -> dict[str, Any]:
     # Gradio stores an upload whole before any handler can look at its size: without a cap, one
     # visitor could fill the disk. Every upload (documents, a replayed trace) is held to the
     # documents' limit; the browser says which file is too large before sending it.
+    # Gradio's footer offered a second "Settings" (its own), a "Runs" page of raw API calls and
+    # "Use via API" beside the app's ⚙ Settings: only "Built with Gradio" stays; the browser keeps
+    # no run history of the visitor's questions either. The API itself still answers.
     return {"css_paths": [CSS_PATH], "theme": theme, "js": js, "head": head,
+            "footer_links": ["gradio"], "run_history": False,
             "max_file_size": MAX_FILE_MB * 1_000_000}

@@ -149,7 +149,8 @@ class Handlers:
             run.turn.meta = recorder.meta
             for frame in run.stream(events, recorder=recorder):
                 yield frame.values()
-            files = recorder.reports(run.turn) if run.finished else None
+            # The demo's note that no model runs here is no answer: nothing to download.
+            files = recorder.reports(run.turn) if run.finished and not self.rt.is_demo_note(text) else None
             session.to_save = (recorder.path, run.turn) if run.finished and recorder.path else None  # ui/saved.py
             yield run.last(files).values()
         finally:
@@ -158,7 +159,8 @@ class Handlers:
     def conversation_files(self, session: UISession | None) -> list[Any]:
         """The two whole-conversation downloads, rewritten after each answer. Once shown they
         stay shown, and a plain path is enough: no rebuilt buttons (see ``_downloads``)."""
-        paths = session.write_conversation() if session is not None else (None, None)
+        answered = session is not None and not all(self.rt.is_demo_note(t.question) for t in session.record.path())
+        paths = session.write_conversation() if answered else (None, None)
         if session is not None and session.conversation_shown and all(paths):
             return list(paths)
         if session is not None:

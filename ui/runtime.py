@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.api import Backend, BackendError, Settings, cause_of
+from agent.api import Backend, BackendError, Settings, cause_of, lenient_key
 
 from .pacing import StreamPacer
 from .pump import UPDATE_INTERVAL_S
@@ -116,6 +116,9 @@ class Runtime:
     banner: str | None = None  # HTML for the page; ``banner_text`` says the same in the terminal
     banner_text: str | None = None
     problem: str | None = None  # why questions will fail, found at startup (app.startup_problem)
+    replaced: str | None = None  # what demo mode set aside of the configuration, in words
+    # Demo mode: the questions that have a recording (lenient keys); any other gets a scripted note.
+    recorded: frozenset[str] | None = None
     trace_path: str | None = None
     replay_path: str | None = None
     replay_speed: float = 1.0
@@ -127,6 +130,11 @@ class Runtime:
     @property
     def secrets(self) -> tuple[str, ...]:
         return self.settings.secrets
+
+    def is_demo_note(self, question: str) -> bool:
+        """The answer to ``question`` is the demo's note that no model runs here: a non-answer,
+        so it offers no downloads and stays out of the conversation's export."""
+        return self.recorded is not None and lenient_key(question) not in self.recorded
 
     def model_label(self) -> str:
         return self.backend.model_id or self.settings.model

@@ -455,7 +455,7 @@ def test_demo_mode_example_click_and_screenshot(browser, demo_mode, tmp_path: Pa
     assert banner.bounding_box()["height"] < 80
     banner.locator("summary").click()
     assert "Demo: scripted model output" in banner.inner_text()
-    assert "--backend openai --base-url" in banner.inner_text()
+    assert "--" not in banner.inner_text() and "OpenAI-compatible model server" in banner.inner_text()  # no flags
     page.get_by_text(EXAMPLES[0]).first.click()  # examples run when clicked
     assert wait_done(page).startswith("searches 2/5 · done")
     assert "330 metres" in page.locator(ANSWER).last.inner_text()
