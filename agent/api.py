@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .backends.base import Backend, BackendError
 from .errors import DeepSearchError, UsageError
+from .claims.record import summary_line
 from .text.citations import CITATION, citation_numbers, cited_ids, display_numbering, renumber, without_link_targets
 from .demo import DEMO_LABEL, DEMO_SCRIPT, DEMO_SEARCH, demo_questions, demo_settings
 from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, install_log_redaction,
@@ -49,7 +50,8 @@ __all__ = [
     "outside_code", "pace", "provider_label", "provider_spec", "PROVIDERS", "ProviderSpec", "read_summary",
     "read_trace", "ReadDone", "ReadStart", "redact", "REFUSAL_REASONS", "RefusedCall", "register_backend",
     "register_provider", "renumber", "replay", "RunEnd", "RunStats", "safe_http_url", "SearchDone", "SearchStart",
-    "Settings", "settings_from_args", "settings_from_env", "SettingsError", "SourceRef", "STOP_SIGNALS", "Thinking",
+    "Settings", "settings_from_args", "settings_from_env", "SettingsError", "SourceRef", "STOP_SIGNALS", "summary_line",
+    "Thinking",
     "to_dict", "trace_meta", "TraceError", "TraceWriter", "Turn", "unwritable", "UsageError", "validate_question",
     "visible_url", "without_link_targets",
 ]

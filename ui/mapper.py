@@ -28,6 +28,7 @@ from agent.api import (PROVIDERS, Answer, Done, Error, Event, ReadDone, ReadStar
 
 from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
                         hidden, link, link_citations, neutralise, new_answer_scope)
+from .claims_view import flagged, render_marked, summary_html
 from .notices import visitor_markdown
 from .reads import reading_phase, render_read
 from .text_block import Block
@@ -236,7 +237,11 @@ class AnswerView:
         if block.kind == "search":
             message = self._render_search(block)
             return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
-        text = block.markdown(lambda part: self._link(block, neutralise(part)))
+        marks = flagged(self.done) if block is self._last("answer") else []
+        if marks:  # the final answer, whole, with its unsupported sentences underlined
+            text = render_marked(block.text().strip(), marks, lambda part: self._link(block, neutralise(part)))
+        else:
+            text = block.markdown(lambda part: self._link(block, neutralise(part)))
         if block.kind == "draft":
             return gr.ChatMessage(content=text, metadata={"title": DRAFT_TITLE, "status": "done"}) if text else None
         if block is self._last("answer") and self.done is not None:
@@ -276,6 +281,7 @@ class AnswerView:
                         if citation_target(self.sources[h], self.scope))
         if cards:
             extras += f'\n\n<div class="ds-extra source-cards">{cards}</div>'
+        extras += summary_html(done)
         end = end_of(done)
         if end in CUT_SHORT and end != "no_answer":
             extras += f'\n\n<div class="ds-extra answer-note">⚠ {CUT_SHORT[end][0]}</div>'

@@ -1,0 +1,62 @@
+"""The claims check in the chat: one quiet line under an answer, and a dashed underline on each
+sentence its sources do not support, whose note (and the closest sentence of what it cites)
+shows on hover and on keyboard focus. Supported sentences stay unmarked.
+
+The underline is placed in the model's text before it is made safe and linked: private-use
+markers around each flagged sentence survive ``neutralise`` and the citation chips, then
+become ``<span>``s; markers the model itself wrote are removed first, so none can forge one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from agent.api import Done, summary_line
+
+from .citations import attribute, escape_text
+
+_OPEN, _MID, _CLOSE = "\ue000", "\ue001", "\ue002"
+_MARKERS = re.compile("[\ue000-\ue002]")
+_SPAN = re.compile(f"{_OPEN}(\\d+){_MID}")
+
+
+def flagged(done: Done | None) -> list[tuple[str, str]]:
+    """(sentence as the model wrote it, what the reader is told) for each sentence not supported."""
+    if done is None or not done.claims:
+        return []
+    out = []
+    for claim in done.claims:
+        if claim.verdict in ("supported", "uncited"):
+            continue
+        tip = claim.note
+        if claim.evidence is not None:
+            tip += f" — closest: “{claim.evidence.text}”"
+        out.append((claim.sentence, tip))
+    return out
+
+
+def render_marked(answer: str, marks: list[tuple[str, str]], render: Callable[[str], str]) -> str:
+    """``render(answer)`` with each marked sentence wrapped in a focusable, underlined span."""
+    text, tips, pos, pieces = _MARKERS.sub("", answer), [], 0, []
+    for sentence, tip in marks:
+        sentence = _MARKERS.sub("", sentence)
+        at = text.find(sentence, pos)
+        if at < 0:
+            continue
+        pieces += [text[pos:at], f"{_OPEN}{len(tips)}{_MID}{sentence}{_CLOSE}"]
+        tips.append(tip)
+        pos = at + len(sentence)
+    rendered = render("".join(pieces) + text[pos:])
+
+    def span(match: re.Match[str]) -> str:
+        tip = attribute(tips[int(match.group(1))])
+        return f'<span class="claim-flag" tabindex="0" role="note" title="{tip}">'
+    return _SPAN.sub(span, rendered).replace(_CLOSE, "</span>")
+
+
+def summary_html(done: Done | None) -> str:
+    """The line under a checked answer; empty when it was not checked."""
+    if done is None or done.claims_summary is None or not done.answer.strip():
+        return ""
+    return f'\n\n<div class="ds-extra claims-check">{escape_text(summary_line(done.claims_summary), limit=300)}</div>'
