@@ -223,7 +223,10 @@ def test_reports_show_a_document_citation_with_file_page_and_passage(tmp_path: P
     assert "[1] Annual report — report.pdf, page 2" in terminal
 
 
-def test_a_passage_keeps_its_number_and_survives_a_gpu_worker_handover() -> None:
+def test_a_passage_keeps_its_number_when_a_gpu_workers_answer_comes_back() -> None:
+    """ZeroGPU: the worker numbers its answer's sources from [1] (it is handed no numbering since
+    each answer numbers its own); the session adopts the worker's ``done.sources`` as they are,
+    passage text included, so a follow-up can still name them."""
     from agent.search import SourceRegistry
     from agent.search.base import document_result
 
@@ -231,12 +234,13 @@ def test_a_passage_keeps_its_number_and_survives_a_gpu_worker_handover() -> None
                               content_chars=100)
     other_page = document_result(title="Annual report", file="report.pdf", page=3, content="Revenue grew.",
                                  content_chars=100)
-    registry = SourceRegistry()
-    first = registry.register(passage)
-    assert registry.register(passage) is first and registry.register(other_page).id == 2
     worker = SourceRegistry()
-    worker.adopt([source.ref() for source in registry.all()])
-    assert worker.register(passage).id == 1 and worker.all()[0].content == "Revenue grew."
+    first = worker.register(passage)
+    assert worker.register(passage) is first and worker.register(other_page).id == 2
+    session = SourceRegistry()
+    session.adopt([source.ref() for source in worker.all()])  # what the session does with done.sources
+    assert session.register(passage).id == 1 and session.all()[0].content == "Revenue grew."
+    assert session.register(other_page).id == 2 and len(session.all()) == 2
 
 
 def test_a_follow_up_names_an_earlier_document_source_by_file() -> None:
