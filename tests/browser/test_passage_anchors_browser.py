@@ -89,7 +89,7 @@ def test_each_answers_chip_opens_its_own_passage(browser, ui, tmp_path: Path) ->
 def test_a_conversation_exports_document_citation_opens_its_own_answers_passage(browser, tmp_path: Path) -> None:
     """In the whole-conversation HTML (no script), answer 2's [1] scrolls to answer 2's source and
     shows its passage."""
-    from tests.integration.test_reports import document_conversation
+    from tests.unit.test_reports import document_conversation
     from agent.records.conversation import Conversation
     from tests.engine_helpers import recorded
     from ui.conversation_export import ConversationExport

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from agent.records import trace
 from agent.config import Settings
 from agent.events import Done
-from tests.integration.test_dialect_runs import R1_ANSWER, R1_SEARCH
+from agent.records import trace
 from tests.integration.test_ui_api import ask, text_of, title
 from tests.ui_helpers import serve
+from tests.unit.test_dialect_runs import R1_ANSWER, R1_SEARCH
 from ui.mapper import SOURCES_TITLE, STATS_TITLE
 
 

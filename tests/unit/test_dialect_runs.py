@@ -1,9 +1,6 @@
 """Search-R1 and ReSearch runs through the loop on the scripted backend: the same
 events (thinking, searches, sources, answer), budgets, Stop and injection as QwQ."""
 
-import json
-import subprocess
-import sys
 import threading
 
 from agent.events import Answer, SearchDone, SearchStart, Thinking
@@ -108,32 +105,6 @@ def test_round_token_limit_cuts_a_tag_dialect_round(tmp_path):
                            max_new_tokens=10)
     done = done_of(events)
     assert done.stats.truncated is True and done.answer == ""
-
-
-def test_cli_runs_a_dialect_from_the_flag_and_from_the_env(tmp_path):
-    script, fixture = tmp_path / "s.json", tmp_path / "f.json"
-    script.write_text(json.dumps([R1_SEARCH, R1_ANSWER]))
-    fixture.write_text(json.dumps({"eiffel tower height": [
-        {"title": "Eiffel", "url": "https://e.example/", "content": "330 m"}]}))
-    from tests.integration.test_cli import cli
-
-    for args, env in ((["--dialect", "search-r1"], {}), ([], {"DEEPSEARCH_DIALECT": "search-r1"})):
-        p = cli("How tall?", "--json", "--model-script", str(script), "--search-fixture", str(fixture), *args,
-                **env)
-        assert p.returncode == 0, p.stderr
-        done = json.loads(p.stdout.splitlines()[-1])
-        assert done["answer"] == "330 metres" and done["sources"][0]["title"] == "Eiffel"
-    p = cli("How tall?", "--dialect", "r1", "--model-script", str(script))
-    assert p.returncode == 2 and "invalid choice: 'r1'" in p.stderr
-    p = cli("How tall?", "--model-script", str(script), DEEPSEARCH_DIALECT="r1")
-    assert p.returncode == 2 and "dialect must be one of" in p.stderr
-
-
-def test_extract_answer_is_importable_for_evaluation():
-    out = subprocess.run([sys.executable, "-c", "from agent.dialects import extract_answer;"
-                          "print(extract_answer('research', '<answer>\\\\boxed{42}</answer>'))"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "42", out.stderr
 
 
 def test_a_follow_up_counts_only_its_own_sources_as_cited():

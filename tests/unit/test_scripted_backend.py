@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from agent.backends.scripted import ScriptError, load_script
 from agent.config import Settings
-from agent.demo import DEMO_SCRIPT, DEMO_SEARCH, demo_settings
+from agent.demo import demo_settings
 from agent.events import Answer, Done, Error, SearchDone, SearchStart
 from agent.search import build_search
 from agent.session import ChatSession, build_backend
@@ -80,21 +78,6 @@ def test_malformed_catalogues_are_refused_naming_the_file(tmp_path: Path, conten
     with pytest.raises(ScriptError, match="bad.json") as info:
         load_script(path)
     assert needle in str(info.value)
-
-
-def test_cli_plays_a_catalogue_and_refuses_a_bad_one(tmp_path: Path) -> None:
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "agent", *args], cwd=ROOT, capture_output=True,
-                              text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHON_DOTENV_DISABLED": "1"})
-
-    good = cli(EXAMPLES[1], "--json", "--model-script", str(DEMO_SCRIPT),
-               "--search-fixture", str(DEMO_SEARCH))
-    done = json.loads(good.stdout.splitlines()[-1])
-    assert good.returncode == 0 and done["type"] == "done" and "1858" in done["answer"]
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"questions": {"q": 3}}))
-    refused = cli("q", "--model-script", str(bad))
-    assert refused.returncode == 2 and "bad.json" in refused.stderr and "Traceback" not in refused.stderr
 
 
 @pytest.fixture(scope="module")
