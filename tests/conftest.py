@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -74,3 +76,29 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier_is_pure(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit test that starts a process or opens a network socket fails at once, naming what it
+    did: such a test belongs in tests/integration/."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(what: str):
+        def refused(*args: object, **kwargs: object):
+            raise RuntimeError(f"a unit test {what}: move {request.node.nodeid} to tests/integration/")
+        return refused
+
+    real_connect, real_bind = socket.socket.connect, socket.socket.bind
+
+    def network_only(real, what: str):
+        def guarded(self: socket.socket, *args: object):
+            if self.family == socket.AF_UNIX:
+                return real(self, *args)
+            return refuse(what)()
+        return guarded
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse("started a process"))
+    monkeypatch.setattr(socket.socket, "connect", network_only(real_connect, "opened a network connection"))
+    monkeypatch.setattr(socket.socket, "bind", network_only(real_bind, "bound a network socket"))
