@@ -96,7 +96,6 @@ def test_the_clear_icon_never_covers_the_users_bubble(browser, demo_mode) -> Non
     page.keyboard.press("Enter")
     wait_done(page)
     page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
-    page.wait_for_function("document.querySelector('#chat [role=log]').scrollTop === 0")
     settle(page)
     overlaps = page.evaluate("""() => {
       const bubble = document.querySelector('#chat [data-testid=user]').getBoundingClientRect();
