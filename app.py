@@ -130,7 +130,7 @@ def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | 
     loader = ModelLoader(backend, label=backend.model_id)
     return Runtime(settings=settings, backend=backend, loader=loader, label=label, banner=banner,
                    banner_text=banner_text, trace_path=trace, replay_path=replay, replay_speed=replay_speed,
-                   problem=problem, saved=SavedHistory.open(history) if history is not None else None,
+                   problem=problem, saved=_saved_history(history),
                    replaced=replaced,
                    recorded=frozenset(lenient_key(q) for q in demo_questions()) if reason else None)
 
@@ -196,6 +196,12 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--share-links", action="store_true",
                    help="let the history list make read-only share links (DEEPSEARCH_SHARE_LINKS=1)")
     return p
+
+
+def _saved_history(config: HistoryConfig | None) -> SavedHistory | None:
+    """The history beside the chat; none at all when it is turned off (--no-history), and a list
+    that says why when the data folder cannot be used."""
+    return SavedHistory.open(config) if config is not None and config.enabled else None
 
 
 def _history_config(args: argparse.Namespace | None = None) -> HistoryConfig | None:
