@@ -3,7 +3,7 @@
 Any trace reads, also one written before claims were checked: the lexical layer is a pure
 function of the answer and its sources, so it gives the verdicts a live run would have
 recorded (a web source recorded without its snippet has nothing to be checked against, and
-says so). The judge layer runs only when asked (``--check-claims judge``).
+says so). The judge layer runs only when a judge is named (``--judge-base-url``, ``--judge-model``).
 Exit codes: 0 checked, 2 bad arguments or an unreadable trace, 1 a judge that could not run.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any, TextIO
 
 from ..text.citations import renumber
@@ -29,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("trace", metavar="TRACE", help="a trace written by --trace or the app")
     p.add_argument("--json", action="store_true", help="one JSON object per answer")
     p.add_argument("--run", type=int, metavar="N", help="only this answer of the trace (0 first, -1 last)")
+    p.add_argument("--judge-base-url", metavar="URL",
+                   help="also ask this OpenAI-compatible judge (key in $DEEPSEARCH_JUDGE_API_KEY)")
+    p.add_argument("--judge-model", metavar="ID", help="the judge's model name on that server")
     return p
 
 
@@ -36,6 +40,11 @@ def main(argv: list[str], out: TextIO = sys.stdout) -> int:
     from ..records.trace import TraceError, read_runs
 
     args = _parser().parse_args(argv)
+    if bool(args.judge_base_url) != bool(args.judge_model):
+        print("error: a judge needs both --judge-base-url and --judge-model", file=sys.stderr)
+        return EXIT_USAGE
+    judge = _judge(args)
+    code = EXIT_OK
     try:
         runs = read_runs(args.trace)
     except TraceError as exc:
@@ -52,8 +61,28 @@ def main(argv: list[str], out: TextIO = sys.stdout) -> int:
         if done is None:
             continue  # a run that broke before its answer has nothing to check
         claims = check_answer(done.answer, done.sources, numbers=done.display_numbers)
+        if judge is not None:
+            from .judge import judge_claims
+
+            judged, problem = judge_claims(replace(done, claims=tuple(claims)), judge)
+            claims = list(judged.claims or ())
+            if problem is not None:
+                print(f"error: {problem}", file=sys.stderr)
+                code = EXIT_FAIL
         _print(meta, done, claims, out=out, json_mode=args.json)
-    return EXIT_OK
+    return code
+
+
+def _judge(args: argparse.Namespace):
+    if not args.judge_base_url:
+        return None
+    import os
+
+    from ..judge import OpenAIJudge
+    from .judge import ClaimJudge
+
+    return ClaimJudge(OpenAIJudge(base_url=args.judge_base_url, model=args.judge_model,
+                                  api_key=os.environ.get("DEEPSEARCH_JUDGE_API_KEY")))
 
 
 def _print(meta: dict[str, Any], done: Done, claims: list[Claim], *, out: TextIO, json_mode: bool) -> None:

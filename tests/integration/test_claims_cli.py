@@ -83,3 +83,14 @@ def test_terminal_and_reports_show_the_check(tmp_path):
         report = out.read_text()
         assert "0 of 2 cited claims found in their sources" in report
         assert "The Eiffel Tower is 300 m tall" in report and "Not found in" in report
+
+
+def test_check_trace_with_a_judge_that_cannot_be_reached_keeps_the_lexical_verdicts(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    assert agent("How tall is the Eiffel Tower?", "--model-script", str(DATA / "eiffel.script.json"),
+                 "--search-fixture", str(DATA / "eiffel.search.json"), "--trace", str(trace)).returncode == 0
+    p = agent("check", str(trace), "--json", "--judge-base-url", "http://127.0.0.1:9/v1", "--judge-model", "m")
+    assert p.returncode == 1 and "could not run" in p.stderr
+    [row] = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [(c["verdict"], c["layer"]) for c in row["claims"]] == [("supported", "lexical")]
+    assert agent("check", str(trace), "--judge-model", "m").returncode == 2
