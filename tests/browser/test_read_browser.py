@@ -54,6 +54,9 @@ def test_the_read_panel_and_the_chip_show_the_passage(browser, ui) -> None:
     assert any(t.startswith("Read Harbour Bridge history (bridges.example) · ") and "passage" in t for t in shown)
     assert any(t == "Could not read Town archive (archive.example): HTTP 403" for t in shown)
     open_panels(page)
+    # The chat may re-render once more after the panels open: wait for the passage, not a moment.
+    page.wait_for_function("[...document.querySelectorAll('#chat .read-passage')]"
+                           ".some(e => e.innerText.includes('opened in 1932'))", timeout=30_000)
     passage = " ".join(page.eval_on_selector_all("#chat .read-passage", "els => els.map(e => e.innerText)"))
     assert "opened in 1932 by the mayor" in passage
     assert "\\." not in passage  # escaped as HTML, not with Markdown's backslashes
