@@ -83,12 +83,13 @@
       clock = speed === 0 ? clock : clock - end;
       shown += 1; partial = 0;
       if (speed === 0) { shown = total; }
+      if (shown >= total) { playing = false; } // the end: it stops by itself
     } else if (clock >= start) {
       partial = end > start ? Math.max((clock - start) / (end - start), 0.001) : 1;
     }
     render();
     window.scrollTo(0, document.body.scrollHeight); // follow the run as it unfolds
-    timer = setTimeout(tick, TICK_MS);
+    if (playing) { timer = setTimeout(tick, TICK_MS); }
   }
 
   function schedule() {
