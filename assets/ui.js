@@ -42,7 +42,17 @@
     const log = pane();
     if (log) [...log.children].forEach((child) => grown.observe(child));
   };
+  // A run that starts while the drawer is open (a trace replayed from it, on a phone the whole
+  // screen) plays behind it: close it, whichever control started the run.
+  let wasRunning = false;
+  const closeOnRun = () => {
+    const now = !!document.querySelector("#stop") && document.querySelector("#stop").getClientRects().length > 0;
+    if (now && !wasRunning && document.body.classList.contains("tools-open")) drawer(false);
+    wasRunning = now;
+  };
   new MutationObserver(() => { mark(); watch(); follow(); }).observe(document.body, { subtree: true, childList: true });
+  new MutationObserver(closeOnRun).observe(document.body, { subtree: true, childList: true, attributes: true,
+                                                            attributeFilter: ["class", "style", "hidden"] });
   // The settings drawer (style.css): the top bar's toggle opens it, its close button and Escape
   // close it; focus moves into it and back, as in a dialog.
   const drawer = (open) => {

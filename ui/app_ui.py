@@ -122,14 +122,14 @@ def _chatbot(runtime: Runtime) -> gr.Chatbot:
 
 
 def _composer(s: Any) -> tuple[gr.Textbox, gr.Button, gr.Button]:
+    # Filled in by ui.js when Enter is pressed while an answer runs (see assets/ui.js): a line of
+    # its own between the meter and the question (no height while empty), so it covers neither.
+    gr.HTML('<p id="run-hint" role="status"></p>', elem_id="run-hint-box", padding=False)
     with gr.Row(elem_id="composer", equal_height=True):
         msg = gr.Textbox(label="Question", show_label=False, placeholder="Ask a question…", lines=1,
                          max_lines=6, scale=8, elem_id="question")  # focused by ui.js, on wide screens
         ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
         stop = gr.Button("Stop", variant="stop", scale=1, min_width=70, elem_id="stop", visible=False)
-        # Filled in by ui.js when Enter is pressed while an answer runs (see assets/ui.js); just
-        # above the question, so it shows where the person is looking, on a phone too.
-        gr.HTML('<p id="run-hint" role="status"></p>', elem_id="run-hint-box", padding=False)
     gr.HTML(f'<span id="char-count" data-limit="{s.max_question_chars}" aria-live="polite"></span>',
             elem_id="char-count-box", padding=False)
     return msg, ask, stop

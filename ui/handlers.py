@@ -67,7 +67,8 @@ class Handlers:
             temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
             request: gr.Request | None = None) -> Iterator[tuple]:
         controls = (max_searches, provider, results, temperature, max_new_tokens, read)
-        yield from self._answer(message, list(history or []), session, controls, request=request)
+        yield from self._answer(message, list(history or []), session, controls, clear_question=True,
+                                request=request)
 
     def ask_example(self, evt: gr.SelectData, history: list[Any] | None, session: UISession | None,
                     max_searches: Any = None, provider: Any = None, results: Any = None,
@@ -112,7 +113,7 @@ class Handlers:
                                 branch=_question_index(history, index), request=request)
 
     def _answer(self, message: str, history: list[Any], session: UISession | None,
-                controls: tuple[Any, ...], *, branch: int | None = None,
+                controls: tuple[Any, ...], *, branch: int | None = None, clear_question: bool = False,
                 request: gr.Request | None = None) -> Iterator[tuple]:
         """Answer ``message`` after ``history``; ``branch``: it replaces the record's turn of that
         index and every turn after it (regenerate, edit), as the chat drops them."""
@@ -137,7 +138,9 @@ class Handlers:
             view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
             run = AnswerRun(session=session, history=history, shown_question=text, turn=session.record.begin(text),
                             view=view, cancel=cancel)
-            yield run.first(clear_question=True).values()
+            # Only a question sent from the box empties it: an example, Regenerate or an edited
+            # question leave a draft being typed there as it is.
+            yield run.first(clear_question=clear_question).values()
             ready = yield from self._await_model(run)
             if not ready:
                 return
