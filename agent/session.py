@@ -65,7 +65,13 @@ class ChatSession:
         self.settings = settings
         self.search = build_search(settings, own_indexes=self.own_indexes)
         self.documents = build_documents(settings, own_indexes=self.own_indexes)
+        self.close_reader()
         self.reader = build_reader(settings)
+
+    def close_reader(self) -> None:
+        """Close the page reader's connections (settings changed, or the session ended)."""
+        if self.reader is not None:
+            self.reader.close()
 
     def ask(self, question: str, *, cancel: threading.Event | None = None,
             turn: Turn | None = None) -> Iterator[Event]:

@@ -158,6 +158,7 @@ class UISession:
             if self.cancel is not None:
                 self.cancel.set()
         self.documents.close()
+        self.chat.close_reader()
         with self._export_lock:
             self._drop_export_dir()
 

@@ -53,6 +53,12 @@ def format_stats(done: Done, *, label: str | None = None) -> str:
         ("prefill saved by KV reuse", f"{_num(s.prefill_saved_tokens, '{:d}')} tokens"),
         ("total time", _num(s.total_s, "{:.1f}", " s")),
     ]
+    if s.reads is not None:  # pages read, bytes, read time, tokens added (and the model reader's, if any)
+        r = s.reads
+        failed = f" ({r.pages_failed} could not be read)" if r.pages_failed else ""
+        rows.insert(4, ("pages read", f"{r.pages_read}{failed} · {r.bytes:,} bytes · {_num(r.read_s, '{:.1f}', ' s')}"
+                                      f" · {r.tokens_added:,} tokens added"
+                                      + (f" · reader {r.reader_tokens:,} tokens" if r.reader_tokens else "")))
     # Why searching stopped early (facts of the run), then how it ended (``done.end``, never the flags).
     notes = [text for flag, text in ((s.budget_exhausted, "search budget used up"),
                                       (s.context_forced and done.end != "context_full",

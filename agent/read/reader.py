@@ -142,6 +142,12 @@ class PageReader:
                 _, dropped = self._cache.popitem(last=False)
                 self._cached -= dropped.cost
 
+    def close(self) -> None:
+        """Let go of the fetcher's connections (a read still running then fails as that page's error)."""
+        close = getattr(self.fetcher, "close", None)
+        if close is not None:
+            close()
+
     @property
     def cached_bytes(self) -> int:
         return self._cached

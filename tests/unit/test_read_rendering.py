@@ -64,3 +64,13 @@ def test_the_terminal_prints_reads_and_passages():
         renderer(event)
     text = out.getvalue()
     assert "Read Bridges (example.org) · 1 passage" in text and "> The bridge was opened in 1932" in text
+
+
+def test_the_stats_panel_says_what_reading_cost():
+    from agent.events import ReadStats, RunStats
+    from ui.stats import format_stats
+
+    done = Done(answer="x", stats=RunStats(reads=ReadStats(pages_read=2, pages_failed=1, bytes=12345, read_s=0.8,
+                                                            tokens_added=640)))
+    assert "| pages read | 2 (1 could not be read) · 12,345 bytes · 0.8 s · 640 tokens added |" in format_stats(done)
+    assert "pages read" not in format_stats(Done(answer="x"))
