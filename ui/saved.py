@@ -71,14 +71,24 @@ class SavedHistory:
         (trace, live), session.to_save = session.to_save, None
         try:
             meta, timed = read_trace(trace)
-            turn = turn_from_run(meta, timed, parent=live.parent, kind=live.kind)
+            turn = turn_from_run(meta, timed, parent=_saved_ancestor(session, live), kind=live.kind)
             turn.turn.id = live.id
             session.saved_id = self.store.add_turn(owner, session.saved_id, turn)
+            session.saved_turns.add(live.id)
         except HistoryError as exc:
             return str(exc)
         except (TraceError, OSError):
             log.exception("cannot save this answer to the history")
         return None
+
+
+def _saved_ancestor(session: Any, live: Any) -> str | None:
+    """The nearest turn before ``live`` that is saved: a stopped answer or a replay is not, and
+    a turn saved under it would hang from a parent the history does not have."""
+    turns, parent = session.record.turns, live.parent
+    while parent is not None and parent not in session.saved_turns:
+        parent = turns[parent].parent if parent in turns else None
+    return parent
 
 
 def _browser_key(folder: Path) -> str | None:

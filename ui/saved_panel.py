@@ -119,7 +119,7 @@ class SavedPanel:
         record = saved.record
         record.keep_events = self.rt.settings.max_history_turns
         fresh.chat.record = fresh.conversation.record = record
-        fresh.saved_id = saved.summary.id
+        fresh.saved_id, fresh.saved_turns = saved.summary.id, set(saved.turns)
         messages = chat_messages(saved, max_searches=self.rt.settings.max_searches, secrets=self.rt.secrets)
         notice = "; ".join(saved.problems)
         return (messages, fresh, saved.summary.title, self._share(saved),

@@ -55,6 +55,7 @@ class UISession:
         # (its trace, for the times of its events, and its turn in the record), waiting to be saved.
         self.saved_id: str | None = None
         self.to_save: tuple[Path, Turn] | None = None
+        self.saved_turns: set[str] = set()  # the record's turns that are in the history
         self._dir: str | None = None
         # Held while the folder is written or deleted: a tab closed mid-write must not delete the
         # folder under the write (or see a file land in it after its listing, leaving it behind).

@@ -52,6 +52,22 @@ def test_reopening_gives_the_model_its_memory_and_a_follow_up_is_saved_after_it(
     assert saved.path()[1].turn.parent == saved.path()[0].turn.id
 
 
+def test_an_answer_after_an_unsaved_one_hangs_from_the_last_saved_turn(tmp_path):
+    runtime = _runtime(tmp_path)
+    handlers = Handlers(runtime)
+    panel = SavedPanel(runtime, runtime.saved, new_session=handlers._new_session)
+    secret = panel.ensure_secret(None)
+    chat, session = _ask(handlers, QUESTION, [], None)
+    panel.keep(secret, session, 0)
+    chat, session = _ask(handlers, "not saved (as a stopped answer is not)", chat, session)
+    session.to_save = None
+    chat, session = _ask(handlers, "third", chat, session)
+    panel.keep(secret, session, 1)
+    saved = runtime.saved.store.load(panel.saved.owner(secret), session.saved_id)
+    assert saved.problems == []
+    assert [t.turn.question for t in saved.path()] == [QUESTION, "third"]
+
+
 def test_an_unusable_data_folder_leaves_history_off_and_says_why(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
