@@ -5,7 +5,9 @@ with the question and the goal, ``read_concurrency`` at a time; each member answ
 ``{"res": "ans", "content": "<sentences quoted from the chunk>"}`` or ``{"res": "none"}``. A
 quoted sentence that is not in its chunk is dropped (a member may not invent evidence); the
 sentences kept become BM25's queries beside the question, so the passages that hold them are
-chosen. Stop cancels the members; their tokens are counted in ``stats.reads.reader_tokens``.
+chosen. First, once per run, the model writes keywords for the question, in its language and in
+English (Qwen-Agent's keyword step); they are queries too. Stop cancels the members; their
+tokens are counted in ``stats.reads.reader_tokens``.
 Server backends only: the settings refuse it on the local transformers backend.
 """
 
@@ -39,6 +41,12 @@ Text:
 Reply with strict JSON only, nothing else. If the text helps, reply {{"res": "ans", "content": "..."}} \
 with the sentences of the text that matter, copied exactly. Otherwise reply {{"res": "none"}}."""
 
+KEYWORDS_PROMPT = """Write search keywords for finding the answer to this question in a long document.
+Question: {question}
+
+Reply with strict JSON only: {{"keywords": [...], "keywords_en": [...]}}: single nouns, verbs, adjectives \
+and related terms, first in the question's language, then in English."""
+
 Queries = Callable[[str, str], list[str]]
 
 
@@ -50,6 +58,7 @@ class ModelReader:
         self.settings = replace(settings, max_new_tokens=min(settings.max_new_tokens, MEMBER_MAX_TOKENS))
         self.tokens = 0
         self._lock = threading.Lock()
+        self._keywords: list[str] | None = None
 
     def queries(self, text: str, goal: str) -> list[str]:
         """The sentences the members quoted from ``text`` (in text order), for BM25 to look for."""
@@ -59,20 +68,43 @@ class ModelReader:
             answers = list(pool.map(lambda c: self._member(c.text, goal), chunks))
         if self.cancel.is_set():
             raise ReadCancelled("stopped while the model read")
-        return [sentence for found in answers for sentence in found]
+        return [sentence for found in answers for sentence in found] + self.keywords()
 
-    def _member(self, chunk: str, goal: str) -> list[str]:
-        if self.cancel.is_set():
-            return []
-        prompt = MEMBER_PROMPT.format(question=self.question, goal=goal or self.question, chunk=chunk)
+    def keywords(self) -> list[str]:
+        """Keywords for the question, in its language and in English, asked once per run
+        (Qwen-Agent's keyword step); [] when the model gives none that parse."""
+        with self._lock:
+            if self._keywords is not None:
+                return self._keywords
+            self._keywords = []
+        reply = self._ask(KEYWORDS_PROMPT.format(question=self.question))
+        found = _OBJECT.search(reply.split("</think>")[-1])
+        try:
+            data = json.loads(found.group()) if found else {}
+        except (json.JSONDecodeError, RecursionError):
+            data = {}
+        words = [w for key in ("keywords", "keywords_en") if isinstance(data, dict)
+                 for w in (data.get(key) if isinstance(data.get(key), list) else []) if isinstance(w, str)]
+        with self._lock:
+            self._keywords = [" ".join(w.split())[:60] for w in words[:40] if w.strip()]
+            return self._keywords
+
+    def _ask(self, prompt: str) -> str:
         try:
             conv = self.backend.start([{"role": "user", "content": prompt}], [], settings=self.settings)
             reply = "".join(conv.generate(cancel=self.cancel))
         except BackendError:
-            return []  # one member failing leaves its chunk to BM25 alone
+            return ""
         with self._lock:
             self.tokens += conv.usage.prompt_tokens + conv.usage.generated_tokens
-        return quoted_sentences(reply, chunk)
+        return reply
+
+    def _member(self, chunk: str, goal: str) -> list[str]:
+        if self.cancel.is_set():
+            return []
+        # A member that fails answers "" and leaves its chunk to BM25 alone.
+        return quoted_sentences(self._ask(MEMBER_PROMPT.format(question=self.question, goal=goal or self.question,
+                                                               chunk=chunk)), chunk)
 
 
 def quoted_sentences(reply: str, chunk: str) -> list[str]:

@@ -45,9 +45,21 @@ class _MemberConv:
             yield json.dumps({"res": "ans", "content": "The ferry leaves at midnight from pier nine."})
 
 
+@dataclass
+class _KeywordConv:
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str = "stop"
+
+    def generate(self, *, cancel):
+        self.usage.prompt_tokens, self.usage.generated_tokens = 100, 10
+        yield '{"keywords": ["ferry", "pier"], "keywords_en": ["ferry", "island"]}'
+
+
 class _Backend(ScriptedBackend):
     def start(self, messages, tools, *, settings):
         text = messages[0]["content"]
+        if text.startswith("Write search keywords"):
+            return _KeywordConv()
         if text.startswith("Decide whether"):
             return _MemberConv(chunk=text.split("Text:\n", 1)[1])
         return super().start(messages, tools, settings=settings)
@@ -62,4 +74,13 @@ def test_model_reading_picks_the_passage_the_members_quoted_and_counts_their_tok
     [read] = [e for e in events if isinstance(e, ReadDone)]
     assert read.error is None and NEEDLE in read.passages[0].text  # BM25 on the question alone misses it
     done = done_of(events)
-    assert done.stats.reads.reader_tokens >= 110 and done.stats.reads.reader_tokens % 110 == 0
+    assert done.stats.reads.reader_tokens >= 220 and done.stats.reads.reader_tokens % 110 == 0  # keywords + members
+
+
+def test_keywords_are_asked_once_per_run_in_both_languages():
+    from agent.reading_model import ModelReader
+
+    s = settings(reader="model")
+    model = ModelReader(backend=_Backend(rounds=[], settings=s), settings=s, question="q", cancel=threading.Event())
+    assert model.keywords() == ["ferry", "pier", "ferry", "island"] and model.tokens == 110
+    assert model.keywords() == ["ferry", "pier", "ferry", "island"] and model.tokens == 110
