@@ -165,8 +165,9 @@ class Settings:
         if self.provider == "retriever" and not self.retriever_url:
             raise SettingsError("provider 'retriever' needs a /retrieve server: --retriever-url URL or "
                                 "DEEPSEARCH_RETRIEVER_URL")
-        if self.provider == "retriever" and not self.retriever_url.strip().lower().startswith(("http://", "https://")):
-            raise SettingsError(f"--retriever-url {display_url(self.retriever_url)!r} must start with http:// or "
+        url = self.retriever_url or ""
+        if self.provider == "retriever" and not url.strip().lower().startswith(("http://", "https://")):
+            raise SettingsError(f"--retriever-url {display_url(url)!r} must start with http:// or "
                                 "https:// (e.g. http://127.0.0.1:8000/retrieve)")
         if self.answer_reserve_tokens >= self.context_limit:
             raise SettingsError(

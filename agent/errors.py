@@ -75,7 +75,8 @@ def cause_of(exc: BaseException, *, limit: int = 4) -> str:
     """What lies behind ``exc`` for a log line: its chained causes, newest first, each as
     ``Type: message`` ("ConnectError: [Errno 111] Connection refused"); "" when there is none.
     Callers redact it like any message (a server may echo a key)."""
-    parts, seen, current = [], {id(exc)}, exc.__cause__ or exc.__context__
+    parts: list[str] = []
+    seen, current = {id(exc)}, exc.__cause__ or exc.__context__
     while current is not None and len(parts) < limit and id(current) not in seen:
         seen.add(id(current))
         text = " ".join(str(current).split())[:300]

@@ -275,7 +275,7 @@ def _round(conv: Conversation, state: _RunState, *, last_round: bool,
 def _stream_round(conv: Conversation, state: _RunState) -> Generator[Event, None, tuple[RoundParser, str]]:
     """Stream one round as events; returns its parser and the round's thinking text."""
     state.reprefill += conv.usage.context_tokens
-    parser, thinking = state.dialect.new_parser(), []
+    parser, thinking = state.dialect.new_parser(), list[str]()
     gen = conv.generate(cancel=state.cancel)
     last_t, last_tokens = state.clock(), conv.usage.generated_tokens
     try:

@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Callable, Sequence
 
 from ..config import Settings
+from ..errors import DeepSearchError
 from ..events import Done
 from ..judge import JudgeError, OpenAIJudge
 from .lexical import label
@@ -52,7 +53,7 @@ Claims and their sources (JSON):
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 
 
-class JudgeUnavailable(RuntimeError):
+class JudgeUnavailable(DeepSearchError, RuntimeError):
     """The judge gave no usable answer; the message says why."""
 
 

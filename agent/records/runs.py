@@ -174,11 +174,15 @@ READ_LABELS: dict[str, str] = {"pages_read": "Pages read", "pages_failed": "Page
                                "tokens_added": "Tokens added by reading", "reader_tokens": "Model-reader tokens"}
 
 
+# Keyed by any recorded string: a replayed trace may hold a reason this version does not know.
+_REFUSAL_WORDS: dict[str, str] = dict(REFUSAL_REASONS)
+
+
 def _stat_value(key: str, value: Any) -> str:
     if key == "refused_calls" and isinstance(value, list):
         calls = [c for c in value if isinstance(c, dict)]
         return "; ".join(
-            REFUSAL_REASONS.get(str(c.get("reason")), "refused")
+            _REFUSAL_WORDS.get(str(c.get("reason")), "refused")
             + (f": {c['query']}" if c.get("query") else "") for c in calls) or "none"
     if _is_number(value) or (isinstance(value, list) and value and all(_is_number(v) for v in value)):
         unit = " tokens/s" if key.endswith("_tok_s") else " s" if key.endswith("_s") else ""

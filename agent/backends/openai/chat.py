@@ -21,7 +21,7 @@ from .round import RoundConversation, Server
 from .stream import CALL_OPEN, Round, RoundReader
 
 
-class OpenAIConversation(RoundConversation):
+class OpenAIConversation(RoundConversation[Round]):
     def __init__(self, *, backend: Server, messages: list[dict[str, Any]],
                  tools: list[dict[str, Any]], settings: Settings) -> None:
         self._tools = tools
@@ -40,11 +40,13 @@ class OpenAIConversation(RoundConversation):
             serves="is an OpenAI-compatible chat completions server")
 
     def _read(self, stream: Any, link: RoundLink) -> Iterator[str]:
-        self._reader = RoundReader(self._round, usage=self.usage, log=self._log, link=link,
+        self._reader = RoundReader(self._current(), usage=self.usage, log=self._log, link=link,
                                    url=self._backend.display_url, round_no=self.usage.rounds)
         return self._reader.read(stream)
 
     def _finished(self, link: RoundLink) -> FinishReason:
+        if self._reader is None:
+            raise RuntimeError("no round was read: _finished runs after _read inside generate()")
         return self._reader.finish_reason()
 
     def add_tool_result(self, text: str) -> None:

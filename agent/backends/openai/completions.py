@@ -41,7 +41,7 @@ class _Round:
     estimated: int = 0
 
 
-class CompletionConversation(RoundConversation):
+class CompletionConversation(RoundConversation[_Round]):
     API = "completions"  # the plain completions API: results are spliced inside the assistant turn
 
     def __init__(self, *, backend: Server, messages: list[dict[str, Any]],
@@ -73,7 +73,7 @@ class CompletionConversation(RoundConversation):
         return body
 
     def _read(self, stream: Any, link: RoundLink) -> Iterator[str]:
-        r, url = self._round, self._backend.display_url
+        r, url = self._current(), self._backend.display_url
         for chunk in events(stream):
             usage, choice = _completion_piece(chunk)
             if choice is _CHAT_CHUNK:
@@ -135,7 +135,7 @@ class CompletionConversation(RoundConversation):
         return ""
 
     def _finished(self, link: RoundLink) -> FinishReason:
-        r = self._round
+        r = self._current()
         if link.aborted == "cancelled":
             return "cancelled"
         if r.stop == "call":

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Generic, Iterator, Protocol, TypeVar
 
 from ...config import Settings
-from ..base import FinishReason, Usage, approx_tokens, round_token_limit
+from ..base import BackendError, FinishReason, Usage, approx_tokens, round_token_limit
 from .errors import ContextFull, clean_detail
 from .link import RoundLink
 from .stream import Api, account, guarded, open_round
@@ -39,7 +39,7 @@ class Server(Protocol):
     def chat_request(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
                      settings: Settings, max_tokens: int) -> dict[str, Any]: ...
 
-    def explain(self, exc: Exception, *, mid_stream: bool = False) -> Exception: ...
+    def explain(self, exc: Exception, *, mid_stream: bool = False) -> BackendError: ...
 
 
 class RoundState(Protocol):
@@ -50,7 +50,10 @@ class RoundState(Protocol):
     estimated: int  # generated tokens counted while streaming
 
 
-class RoundConversation(ABC):
+R = TypeVar("R", bound=RoundState)
+
+
+class RoundConversation(ABC, Generic[R]):
     """The round cycle both APIs share; subclasses supply the four API-specific steps."""
 
     API: Api = "chat"  # which endpoint it streams from, named in errors
@@ -61,13 +64,13 @@ class RoundConversation(ABC):
         # Append-only pieces: the prompt, every round's text, every splice. Joined when asked
         # for, never grown by += (which copies the whole text at every delta).
         self._log = [prompt]
-        self._round: RoundState | None = None
+        self._round: R | None = None
         self.finish_reason: FinishReason | None = None
         n = approx_tokens(prompt)  # corrected by the server's usage numbers when it sends them
         self.usage = Usage(prompt_tokens=n, context_tokens=n)
 
     @abstractmethod
-    def _new_round(self, limit: int) -> RoundState:
+    def _new_round(self, limit: int) -> R:
         """A fresh record for the round about to start."""
 
     @abstractmethod
@@ -113,6 +116,12 @@ class RoundConversation(ABC):
         finally:
             link.finish()
         account(self.usage, r.usage, estimated=r.estimated, first=first)
+
+    def _current(self) -> R:
+        """The round being read: ``generate`` opens it before ``_read`` and ``_finished`` run."""
+        if self._round is None:
+            raise RuntimeError("no round is open: _read and _finished run inside generate()")
+        return self._round
 
     def _spliced(self, splice: str) -> None:
         """Append a tool result spliced into the context, and count it."""
