@@ -135,6 +135,55 @@
     const buttons = box && box.closest(".message-row")?.nextElementSibling?.querySelectorAll("button");
     if (buttons && buttons.length) buttons[buttons.length - 1].click();
   }, true);
+  // Copying an answer: Gradio's copy button copied the whole group (thinking included) as raw
+  // HTML, and a selection picked up the screen-reader-only words of each chip. Both now give the
+  // answer's text with citations as [n] and, for the copy button, its Sources list.
+  const answerText = (node) => {
+    const clone = node.cloneNode(true);
+    clone.querySelectorAll(".sr-only, .ds-extra, button, svg").forEach((e) => e.remove());
+    clone.querySelectorAll(".cite").forEach((c) => c.replaceWith(`[${c.textContent.replace("?", "").trim()}]`));
+    return clone;
+  };
+  const plain = (node) => {
+    const box = document.createElement("div");
+    box.style.cssText = "position:fixed;left:-9999px;top:0;white-space:pre-wrap";
+    box.appendChild(node);
+    document.body.appendChild(box);
+    const text = box.innerText;
+    box.remove();
+    return text.replace(/\n{3,}/g, "\n\n").trim();
+  };
+  document.addEventListener("click", (e) => {
+    const button = e.target.closest && e.target.closest('#chat button[aria-label="Copy message"]');
+    if (!button) return;
+    // The buttons follow their group's messages: its answer is the last message before them
+    // that is no panel (a question's own copy button has none and copies as Gradio does).
+    const ANSWER = '[data-testid="bot"]:not(:has(.thought-group))';
+    let node = button.closest(".message-buttons")?.previousElementSibling, answer = null;
+    while (node && !answer && !node.classList.contains("message-buttons")) {
+      const found = node.matches(ANSWER) ? [node] : [...node.querySelectorAll(ANSWER)];
+      answer = found[found.length - 1] || null;
+      node = node.previousElementSibling;
+    }
+    if (!answer) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    const cards = [...answer.querySelectorAll("a.source-card")].map((a) => {
+      const n = a.querySelector(".n")?.textContent.trim(), t = a.querySelector(".t")?.textContent.trim();
+      return `${n}. ${t} — ${a.getAttribute("href")}`;
+    });
+    const text = plain(answerText(answer)) + (cards.length ? `\n\nSources:\n${cards.join("\n")}` : "");
+    navigator.clipboard.writeText(text).catch(() => {});
+  }, true);
+  document.addEventListener("copy", (e) => {
+    const selection = document.getSelection();
+    if (!selection || selection.isCollapsed || !selection.anchorNode?.parentElement?.closest("#chat")) return;
+    const box = document.createElement("div");
+    for (let i = 0; i < selection.rangeCount; i++) box.appendChild(selection.getRangeAt(i).cloneContents());
+    if (!box.querySelector(".sr-only, .cite")) return;
+    e.clipboardData.setData("text/plain", plain(answerText(box)));
+    e.preventDefault();
+  });
   // A character counter that appears near the question's length limit. It counts as the server
   // does (agent.loop.validate_question): characters, not UTF-16 units (an emoji is one), after
   // Python's str.strip() (whose whitespace differs from JavaScript's trim()).
