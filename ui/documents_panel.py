@@ -26,6 +26,9 @@ INTRO = (f"Add PDF, text, Markdown or HTML files (up to {MAX_DOCUMENTS}, {MAX_FI
          "about them: the model can search them beside the web. They are private to this browser "
          "tab and deleted when you close it.")
 HEADERS = ["File", "Type", "Passages"]
+# Demo mode's recorded answers search only their bundled results: uploads would go unused unsaid.
+DEMO_NOTE = ("**Demo mode:** the recorded answers do not search uploaded documents; they are indexed "
+             "and listed here, and a real model would search them.")
 
 # Opens a cited document's passage when its [n] is clicked (the link targets #passage-<answer>-<n>,
 # an id only that answer's Sources panel holds).
@@ -60,7 +63,8 @@ class DocumentsPanel:
                 log_shown("a document upload", message)
         _forget_uploads(paths)
         session.chat.use_indexes(session.documents.indexes)
-        return (session, *self._listing(session), status_text(messages))
+        note = f"  \n{DEMO_NOTE}" if self.rt.label and any(m.startswith("✓") for m in messages) else ""
+        return (session, *self._listing(session), status_text(messages) + note)
 
     def remove(self, name: Any, session: UISession | None) -> tuple:
         if session is None:
@@ -80,7 +84,8 @@ def build_documents_panel(runtime: Runtime, *, session: gr.State) -> None:
     """The accordion, wired to the session state; call inside the Blocks."""
     panel = DocumentsPanel(runtime)
     with gr.Accordion("Documents", open=False, elem_id="documents"):
-        gr.Markdown(INTRO + _shared_line(runtime), elem_id="documents-intro")
+        demo = f"\n\n{DEMO_NOTE}" if runtime.label else ""
+        gr.Markdown(INTRO + _shared_line(runtime) + demo, elem_id="documents-intro")
         upload = gr.UploadButton("Add documents", file_types=UPLOAD_TYPES, file_count="multiple",
                                  size="sm", elem_id="doc-upload")
         table = gr.Dataframe(value=[], headers=HEADERS, interactive=False, visible=False,
@@ -90,10 +95,12 @@ def build_documents_panel(runtime: Runtime, *, session: gr.State) -> None:
                                  scale=3)
             remove = gr.Button("Remove", size="sm", elem_id="doc-remove", scale=1)
         status = gr.Markdown("", elem_id="doc-status")
-    upload.upload(panel.upload, [upload, session], [session, table, choice, status],
+    # show_progress hidden: Gradio's status tracker announced its untranslated "common.complete"
+    # key after each upload; the status line below says what happened.
+    upload.upload(panel.upload, [upload, session], [session, table, choice, status], show_progress="hidden",
                   api_visibility="private", concurrency_id="documents", concurrency_limit=4)
     remove.click(panel.remove, [choice, session], [table, choice, status], api_visibility="private",
-                 concurrency_id="documents")
+                 concurrency_id="documents", show_progress="hidden")
 
 
 def _forget_uploads(paths: list[str]) -> None:

@@ -64,3 +64,25 @@ def test_the_note_for_other_questions_offers_no_downloads(browser, demo) -> None
     page.wait_for_selector("#dl-trace", state="visible", timeout=10_000)
     page.wait_for_selector("#dl-conv-md", state="visible", timeout=10_000)
     close(page)
+
+
+def test_demo_mode_says_uploads_are_not_searched_and_no_raw_key_shows(browser, demo, tmp_path) -> None:
+    from tests.browser.test_documents_browser import upload
+
+    _, url = demo
+    page = page_for(browser, url)
+    page.evaluate("""() => { window.__raw = false; new MutationObserver(() => {
+        if (document.body.innerText.includes('common.')) window.__raw = true;
+      }).observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+    doc = tmp_path / "mine.md"
+    doc.write_text("# Mine\n\nZebras are striped.", encoding="utf-8")
+    upload(page, doc)
+    page.wait_for_function("(document.querySelector('#doc-status')?.innerText || '').includes('mine.md')",
+                           timeout=20_000)
+    status = page.inner_text("#doc-status")
+    assert "(1 passage)" in status and "do not search uploaded documents" in status
+    assert "do not search uploaded documents" in page.inner_text("#documents-intro")
+    page.wait_for_function("(() => { const s = document.querySelector('#doc-status [data-testid=status-tracker]');"
+                           " return !s || s.classList.contains('hide'); })()", timeout=10_000)
+    assert page.evaluate("window.__raw") is False  # no untranslated "common.complete"
+    close(page)
