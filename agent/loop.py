@@ -88,6 +88,8 @@ class _RunState:
     # The final answer: only what the model wrote after its last tool call (cleared at each call).
     answer: list[str] = field(default_factory=list)
     phase: _Phase = field(default_factory=_Phase)
+    # The thinking tokens and seconds counted before the current round began.
+    round_start: tuple[int, float] = (0, 0.0)
     latencies: list[float] = field(default_factory=list)
     reprefill: int = 0
     searches: int = 0
@@ -276,6 +278,7 @@ def _stream_round(conv: Conversation, state: _RunState) -> Generator[Event, None
     """Stream one round as events; returns its parser and the round's thinking text."""
     state.reprefill += conv.usage.context_tokens
     parser, thinking = state.dialect.new_parser(), list[str]()
+    state.round_start = (state.phase.tokens["thinking"], state.phase.seconds["thinking"])
     gen = conv.generate(cancel=state.cancel)
     last_t, last_tokens = state.clock(), conv.usage.generated_tokens
     try:
@@ -321,6 +324,13 @@ def _promote_thinking(parser: RoundParser, thinking: str, state: _RunState) -> I
     if state.dialect.promote_unclosed_thinking and not parser.saw_think_close and not state.answer and thinking:
         promoted = thinking.strip()
         state.answer.append(promoted)
+        # The round's tokens were counted as thinking while they streamed: they are the answer's.
+        tokens, seconds = (state.phase.tokens["thinking"] - state.round_start[0],
+                           state.phase.seconds["thinking"] - state.round_start[1])
+        state.phase.tokens["thinking"] -= tokens
+        state.phase.tokens["answer"] += tokens
+        state.phase.seconds["thinking"] -= seconds
+        state.phase.seconds["answer"] += seconds
         yield Answer(text=promoted)
 
 

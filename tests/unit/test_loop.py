@@ -195,7 +195,10 @@ def test_out_of_script_rounds_is_an_error_event_not_a_crash():
 
 def test_missing_close_think_promotes_reasoning_to_answer():
     events, _ = run_script(["The answer is 42 [1]."])
-    assert done_of(events).answer == "The answer is 42 [1]."
+    done = done_of(events)
+    assert done.answer == "The answer is 42 [1]."
+    # Stats count its tokens as the answer's (it said "answer 0 tokens" beside all of them as thinking).
+    assert done.stats.answer_tokens > 0 and done.stats.thinking_tokens == 0
 
 
 def test_context_budget_forces_the_final_answer():
