@@ -83,7 +83,7 @@ class _Parts:
     downloads: list[gr.DownloadButton]  # trace, HTML report, Markdown report
     conversation: list[gr.DownloadButton]  # the whole conversation: HTML, Markdown
     upload: gr.UploadButton
-    controls: list[gr.components.Component]  # max searches, provider, results, temperature, max new, read
+    controls: list[gr.components.Component]  # max searches, provider, results, temperature, max new, read, check
     saved: SavedPanel | None = None  # the history list (None: the runtime has no history at all)
 
 
@@ -163,7 +163,14 @@ def _settings(runtime: Runtime) -> list[gr.components.Component]:
         max_new = gr.Slider(min(256, s.max_new_tokens), max(32768, s.max_new_tokens), step=256,
                             value=s.max_new_tokens, label="Max new tokens per round", elem_id="set-max-new-tokens")
         read = gr.Dropdown(read_choices(s.read_top), value=s.read, label="Read pages", elem_id="set-read")
-    return [max_searches, provider, results, temperature, max_new, read]
+        check = gr.Dropdown(CHECK_CHOICES, value=s.check_claims, label="Check claims against their sources",
+                            elem_id="set-check-claims")
+    return [max_searches, provider, results, temperature, max_new, read, check]
+
+
+# The claims check (issue 23): (label, --check-claims value).
+CHECK_CHOICES = [("Words and figures (free, instant)", "lexical"),
+                 ("Also ask the model (judge server or OpenAI-compatible backend)", "judge"), ("Off", "off")]
 
 
 def read_choices(top: int) -> list[tuple[str, str]]:

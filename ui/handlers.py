@@ -47,7 +47,8 @@ class Handlers:
     # -- asking ------------------------------------------------------------
 
     def _settings(self, max_searches: Any = None, provider: Any = None, results: Any = None,
-                  temperature: Any = None, max_new_tokens: Any = None, read: Any = None) -> Settings:
+                  temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
+                  check_claims: Any = None) -> Settings:
         try:
             return self.rt.settings.with_overrides(
                 max_searches=None if max_searches is None else int(max_searches),
@@ -56,36 +57,37 @@ class Handlers:
                 temperature=None if temperature is None else float(temperature),
                 max_new_tokens=None if max_new_tokens is None else int(max_new_tokens),
                 read=read or None,
+                check_claims=check_claims or None,
             )
         except (SettingsError, TypeError, ValueError) as exc:
             raise refusal("Settings not applied", exc) from None
 
-    # The six Settings controls are named parameters (the API names its inputs after them);
+    # The seven Settings controls are named parameters (the API names its inputs after them);
     # ``request`` is filled in by Gradio: it says which browser session is asking.
     def ask(self, message: str, history: list[Any] | None, session: UISession | None,
             max_searches: Any = None, provider: Any = None, results: Any = None,
             temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
-            request: gr.Request | None = None) -> Iterator[tuple]:
-        controls = (max_searches, provider, results, temperature, max_new_tokens, read)
+            check_claims: Any = None, request: gr.Request | None = None) -> Iterator[tuple]:
+        controls = (max_searches, provider, results, temperature, max_new_tokens, read, check_claims)
         yield from self._answer(message, list(history or []), session, controls, clear_question=True,
                                 request=request)
 
     def ask_example(self, evt: gr.SelectData, history: list[Any] | None, session: UISession | None,
                     max_searches: Any = None, provider: Any = None, results: Any = None,
                     temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
-                    request: gr.Request | None = None) -> Iterator[tuple]:
+            check_claims: Any = None, request: gr.Request | None = None) -> Iterator[tuple]:
         value = evt.value
         text = value.get("text", "") if isinstance(value, dict) else str(value or "")
-        controls = (max_searches, provider, results, temperature, max_new_tokens, read)
+        controls = (max_searches, provider, results, temperature, max_new_tokens, read, check_claims)
         yield from self._answer(text, list(history or []), session, controls, request=request)
 
     def regenerate(self, history: list[Any] | None, session: UISession | None,
                    max_searches: Any = None, provider: Any = None, results: Any = None,
                    temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
-                   request: gr.Request | None = None) -> Iterator[tuple]:
+            check_claims: Any = None, request: gr.Request | None = None) -> Iterator[tuple]:
         """The last question asked afresh: its turn in the record, and so what the model remembers
         of it, is replaced."""
-        controls = (max_searches, provider, results, temperature, max_new_tokens, read)
+        controls = (max_searches, provider, results, temperature, max_new_tokens, read, check_claims)
         history = list(history or [])
         start = last_turn_start(history)
         if not start:
@@ -102,9 +104,9 @@ class Handlers:
     def edit(self, evt: gr.EditData, history: list[Any] | None, session: UISession | None,
              max_searches: Any = None, provider: Any = None, results: Any = None,
              temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
-             request: gr.Request | None = None) -> Iterator[tuple]:
+            check_claims: Any = None, request: gr.Request | None = None) -> Iterator[tuple]:
         """An edited question is sent again; the conversation goes back to just before it."""
-        controls = (max_searches, provider, results, temperature, max_new_tokens, read)
+        controls = (max_searches, provider, results, temperature, max_new_tokens, read, check_claims)
         history = list(history or [])
         index = evt.index if isinstance(evt.index, int) else None
         if index is None or not 0 <= index < len(history) or _field(history[index], "role") != "user":

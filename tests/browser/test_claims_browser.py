@@ -73,3 +73,19 @@ def test_summary_underline_and_note_on_hover_and_focus(browser, ui, scheme) -> N
     assert_readable(measure(page, {"claims summary": "#chat .claims-check", "underlined sentences": "#chat .claim-flag"}),
                     scheme)
     close(page)
+
+
+def test_the_setting_turns_the_check_off(browser, ui) -> None:
+    from tests.browser.test_ui_browser import open_drawer
+
+    page = page_for(browser, ui)
+    open_drawer(page)
+    page.click("#set-check-claims input")
+    page.get_by_role("option", name="Off", exact=True).click()
+    page.wait_for_function("document.querySelector('#set-check-claims input').value === 'Off'")
+    ask(page, "How tall?")
+    assert "· done" in wait_done(page)
+    answer = page.locator(ANSWER).last
+    assert "300 m tall" in answer.inner_text()
+    assert answer.locator(".claims-check, .claim-flag").count() == 0
+    close(page)

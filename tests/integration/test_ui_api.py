@@ -132,7 +132,8 @@ def test_api_names_its_inputs_and_outputs(served) -> None:
         "Question", "Conversation", "Progress", "Download trace", "Download HTML report",
         "Download Markdown report"]
     assert [r["parameter_name"] for r in api["/ask"]["parameters"]] == [
-        "message", "history", "max_searches", "provider", "results", "temperature", "max_new_tokens", "read"]
+        "message", "history", "max_searches", "provider", "results", "temperature", "max_new_tokens", "read",
+        "check_claims"]  # appended (issue 23), with a default: positional callers are unchanged
 
 
 def test_configured_values_outside_the_default_slider_ranges_still_work() -> None:
