@@ -131,8 +131,10 @@ def _answer_view(timed: TimedTurn, *, max_searches: int, secrets: tuple[str, ...
     budget = next((e.max_searches for e in timed.turn.events if getattr(e, "type", "") == "search_start"),
                   max_searches)
     view = AnswerView(max_searches=budget, clock=lambda: now[0], secrets=secrets)
-    for (_, end), event in zip(timed.times, timed.turn.events):
-        now[0] = end
+    # A joined stretch is fed at its first delta, as the live view first saw it: the panel's
+    # "Thought for N s" then runs to the next event, exactly as it did live.
+    for (start, _), event in zip(timed.times, timed.turn.events):
+        now[0] = start
         view.feed(event)
     if not view.finished or timed.turn.stopped:
         view.mark_stopped()
