@@ -38,7 +38,9 @@ def flagged(done: Done | None) -> list[tuple[str, str]]:
 
 def render_marked(answer: str, marks: list[tuple[str, str]], render: Callable[[str], str]) -> str:
     """``render(answer)`` with each marked sentence wrapped in a focusable, underlined span."""
-    text, tips, pos, pieces = _MARKERS.sub("", answer), [], 0, []
+    text, pos = _MARKERS.sub("", answer), 0
+    tips: list[str] = []
+    pieces: list[str] = []
     for sentence, tip in marks:
         sentence = _MARKERS.sub("", sentence)
         at = text.find(sentence, pos)

@@ -165,13 +165,14 @@ def _dates(text: str) -> tuple[list[Day], list[tuple[int, int]]]:
     return days, taken
 
 
-def _options(parts: dict[str, str | None]) -> set[tuple[int | None, int | None, int | None]]:
-    year = int(parts["year"]) if parts.get("year") else None
-    if parts.get("a"):
-        a, b = int(parts["a"]), int(parts["b"] or 0)
+def _options(found: dict[str, str | None]) -> set[tuple[int | None, int | None, int | None]]:
+    parts = {k: v for k, v in found.items() if v}  # the groups this form matched
+    year = int(parts["year"]) if "year" in parts else None
+    if "a" in parts:
+        a, b = int(parts["a"]), int(parts.get("b", "0"))
         pairs = {(b, a), (a, b)}  # (month, day): 03/04/2020 is 3 April or 4 March
         return {(year, m, d) for m, d in pairs if 1 <= m <= 12 and 1 <= d <= 31}
-    month = _MONTHS.get(parts["month"]) if parts.get("month") else (int(parts["m"]) if parts.get("m") else None)
+    month = _MONTHS.get(parts["month"]) if "month" in parts else (int(parts["m"]) if "m" in parts else None)
     day_text = parts.get("day") or parts.get("d")
     day = int(day_text) if day_text else None
     if (month is not None and not 1 <= month <= 12) or (day is not None and not 1 <= day <= 31):

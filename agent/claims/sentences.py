@@ -105,7 +105,8 @@ def _line(line: str) -> tuple[str, int]:
     if line.lstrip().startswith("|") and line.count("|") >= 2:
         return "row", 0
     item = _ITEM.match(line)
-    body = item.end() if item else (_QUOTE.match(line).end() if _QUOTE.match(line) else 0)
+    quote = _QUOTE.match(line)
+    body = item.end() if item else (quote.end() if quote else 0)
     if CITATION.match(line, body):  # "[1] Title - url": a list of sources, not a claim
         return "skip", 0
     return ("item" if item else "text"), body
