@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from agent.api import PROVIDERS, display_url
 
@@ -18,6 +19,7 @@ from .notices import visitor_markdown
 from .outputs import AnswerOutputs, ClearedOutputs
 from .handlers import Handlers, close_session
 from .runtime import Runtime
+from .upload_budget import UploadBudget
 from .saved_panel import SavedPanel
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,8 @@ EXAMPLES = [
 LOGO = ('<svg class="logo" viewBox="0 0 24 24" width="30" height="30" aria-hidden="true" fill="none" '
         'stroke="currentColor" stroke-width="2.2" stroke-linecap="round"><circle cx="10.5" cy="10.5" r="6.5"/>'
         '<path d="M15.5 15.5 21 21"/><path d="M8 10.5h5M10.5 8v5" stroke-width="1.6"/></svg>')
-EXPORT_CACHE_S = (1800, 3600)  # every 30 min, delete Gradio's cached downloads older than an hour
+# Every 10 min, delete Gradio's cached files (downloads, and uploads no handler took) older than 20 min.
+EXPORT_CACHE_S = (600, 1200)
 # Every event that starts an answer is in this one group, so the backend's limit
 # (DEEPSEARCH_CONCURRENCY_LOCAL / _REMOTE) bounds the whole app, not each listener.
 ANSWER_GROUP = "answer"
@@ -316,4 +319,6 @@ def launch_kwargs() -> dict[str, Any]:
     # no run history of the visitor's questions either. The API itself still answers.
     return {"css_paths": [CSS_PATH], "theme": theme, "js": js, "head": head,
             "footer_links": ["gradio"], "run_history": False,
+            # Uploads are bounded per client and overall on Gradio's own route (ui/upload_budget.py).
+            "app_kwargs": {"middleware": [Middleware(UploadBudget)]},
             "max_file_size": MAX_FILE_MB * 1_000_000}
