@@ -32,7 +32,7 @@ _ABBREVIATIONS = frozenset({
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "vol",
     "pp", "ed", "est", "dept", "univ", "z.b", "bzw", "usw", "vgl",
 })
-_WORD_BEFORE = re.compile(r"([\w.]+)$")
+_NEXT_CHAR = re.compile(r"\S")
 
 
 @dataclass(frozen=True)
@@ -150,16 +150,23 @@ def _ends_here(work: str, begin: int, stop: re.Match[str], after: int, end: int)
         return True
     if after < end and not work[after].isspace():
         return False
-    nxt = work[after:end].lstrip()
-    if nxt[:1].islower():
+    nxt = _NEXT_CHAR.search(work, after, end)
+    if nxt is not None and nxt.group().islower():
         return False
     if stop.group() == ".":
-        word = _WORD_BEFORE.search(work, begin, stop.start())
-        if word is not None:
-            token = word.group(1).lower()
-            if token in _ABBREVIATIONS or len(token) == 1 and token.isalpha() or "." in token.strip("."):
-                return False
+        token = _word_before(work, begin, stop.start()).lower()
+        if token and (token in _ABBREVIATIONS or len(token) == 1 and token.isalpha() or "." in token.strip(".")):
+            return False
     return True
+
+
+def _word_before(work: str, begin: int, stop: int) -> str:
+    """The run of word characters and dots ending at ``stop`` (scanned backwards, so a long
+    block costs the word's length, not the block's)."""
+    start = stop
+    while start > begin and (work[start - 1].isalnum() or work[start - 1] in "_."):
+        start -= 1
+    return work[start:stop]
 
 
 def _sentence(answer: str, work: str, start: int, end: int) -> Sentence | None:
@@ -171,7 +178,7 @@ def _sentence(answer: str, work: str, start: int, end: int) -> Sentence | None:
     cites = list(CITATION.finditer(work, start, end))
     for match in cites:
         numbers += [n for n in citation_numbers(match) if n not in numbers]
-    claim = _blank(work, [m.span() for m in cites])[start:end].replace("|", " ")
+    claim = _blank(work[start:end], [(m.start() - start, m.end() - start) for m in cites]).replace("|", " ")
     if not any(c.isalnum() for c in claim):
         return None
     if not numbers and claim.rstrip().endswith(":"):  # "Here is what I found:" leads into a list

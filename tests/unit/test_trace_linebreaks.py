@@ -13,6 +13,7 @@ import pytest
 from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from agent.events import Answer, Done, Error, RefusedCall, RunStats, SearchDone, SearchStart, SourceRef, Thinking
+from agent.records.conversation import Turn
 from agent.records.report import export
 from agent.records.trace import TraceWriter, read_runs, read_trace
 from ui.recording import Recorder
@@ -80,10 +81,12 @@ def test_one_such_question_keeps_a_session_file_readable(tmp_path: Path) -> None
         folder = tmp_path / f"answer{n}"
         folder.mkdir()
         recorder = Recorder(folder, question=question, runtime=runtime, settings=settings)
+        turn = Turn(question=question, meta=recorder.meta)
         for event in events_with("\u2029"):
             recorder.write(event)
+            turn.add(event)
         recorder.close()
-        trace, html, md = recorder.reports()  # the UI's three downloads
+        trace, html, md = recorder.reports(turn)  # the UI's three downloads
         assert trace and html and md, question
     assert [meta["question"] for meta, _ in read_runs(session)] == [
         "first", "bad\u2028question\x85here", "third"]
@@ -100,10 +103,12 @@ def test_ui_downloads_name_files_not_server_folders(tmp_path: Path) -> None:
     runtime = app.make_runtime(Settings(model=str(tmp_path / "models" / "my-model")), demo_reason="test")
     recorder = Recorder(tmp_path, question="q", runtime=runtime,
                         settings=runtime.settings.with_overrides(model=str(tmp_path / "models" / "my-model")))
+    turn = Turn(question="q", meta=recorder.meta)
     for event in events_with(" "):
         recorder.write(event)
+        turn.add(event)
     recorder.close()
-    trace, html, md = recorder.reports()
+    trace, html, md = recorder.reports(turn)
     assert trace and html and md
     for path in (trace, html, md):
         text = Path(path).read_text(encoding="utf-8")
@@ -127,7 +132,7 @@ def test_eval_results_resume_whatever_the_model_wrote(tmp_path: Path, ch: str) -
     writer = ResultsWriter(path)
     for n in range(2):
         writer.append(Result(id=str(n), question=f"q{ch}{n}", golden_answers=[f"a{ch}"], answer=f"x{ch}y",
-                             prediction=f"x{ch}y", em=0.0, f1=0.0, subem=0.0, searches=0, cited=[], end="answer",
+                             prediction=f"x{ch}y", em=0.0, f1=0.0, subem=0.0, searches=0, cited=[], end="answered",
                              error=None, seconds=0.1, tokens=1, trace="t.jsonl", report=None))
     writer.close()
     rows = read_results(path)
