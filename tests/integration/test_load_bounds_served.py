@@ -15,8 +15,9 @@ from ui.session import UISession
 def _join(url: str, demo, session_hash: str, question: str) -> None:
     import httpx
 
-    fn = next(i for i, f in demo.blocks.fns.items() if f.api_name == "ask")
-    body = {"data": [question, [], None, 5, "fixture", 5, 0.6, 1024], "fn_index": fn,
+    fn, ask = next((i, f) for i, f in demo.blocks.fns.items() if f.api_name == "ask")
+    settings = [component.value for component in ask.inputs[3:]]  # each setting as the page starts it
+    body = {"data": [question, [], None, *settings], "fn_index": fn,
             "session_hash": session_hash, "event_data": None, "trigger_id": None}
     httpx.post(f"{url}gradio_api/queue/join", json=body, timeout=10).raise_for_status()
 
