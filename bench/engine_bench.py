@@ -62,7 +62,8 @@ def stop_ids(backend: TransformersBackend) -> tuple[int, int]:
 
 
 def prompt_ids(backend: TransformersBackend, settings: Settings, question: str = QUESTION) -> list[int]:
-    """The ids the loop's first round starts from (same messages, tools and template)."""
+    """The ids the loop's first round starts from with reading off (same messages, tools and
+    template; reading adds the open_page tool)."""
     messages = build_messages(question, max_searches=settings.max_searches)
     return backend.start(messages, [WEB_SEARCH_TOOL], settings=settings).ids
 
@@ -87,7 +88,7 @@ def measure_prefill(backend: TransformersBackend, *, searches: int = 3, think_to
     stops = stop_ids(backend)
     settings = backend.settings.with_overrides(
         max_searches=searches, results_per_search=results, max_new_tokens=think_tokens + 256,
-        result_chars=max(backend.settings.result_chars, 8 * result_tokens))
+        result_chars=max(backend.settings.result_chars, 8 * result_tokens), read="off")
     head = install_forcing_head(model, filler=stops[0])
     head.load(search_script(tok, stops, searches=searches, think_tokens=think_tokens))
     provider = BenchProvider(tok, results=results, tokens=result_tokens)
@@ -152,7 +153,9 @@ def measure_overhead(backend: TransformersBackend, *, tokens: int, repeats: int,
     """
     model, tok = backend.model, backend.tokenizer
     stops = stop_ids(backend)
-    settings = backend.settings.with_overrides(max_new_tokens=tokens, max_searches=3)
+    # Reading off: prompt_ids renders the web_search tool alone (reading adds open_page to the
+    # prompt), and page reading has its own benchmark (bench/read_bench.py).
+    settings = backend.settings.with_overrides(max_new_tokens=tokens, max_searches=3, read="off")
     head = install_forcing_head(model, filler=corpus_ids(tok, 1)[0])
     script = _overhead_script(tok, tokens)
     prompt = prompt_ids(backend, settings)
