@@ -69,7 +69,8 @@ def test_a_failure_between_the_two_commits_loses_nothing(tmp_path: Path, caplog:
     doc.write_text("Replacement text about numbats.", encoding="utf-8")
     real = index._db
     monkeypatch.setattr(index, "_db", _CommitFails(real))
-    with pytest.raises(sqlite3.OperationalError):
+    # Issue 25.10: any SQLite failure is one IndexUnavailable that names the cause.
+    with pytest.raises(IndexUnavailable, match="disk I/O error.*nothing was changed"):
         index.add_file(doc)
     monkeypatch.setattr(index, "_db", real)
     # tantivy committed the replacement, SQLite did not: a reader must not trust that ranking.
@@ -101,7 +102,7 @@ def test_a_ranking_that_cannot_commit_fails_the_add_with_a_line_and_changes_noth
 
         with monkeypatch.context() as patch:
             patch.setattr(RankingWrite, "commit", no_space)
-            with pytest.raises(IndexUnavailable, match="No space left.*documents were left as they were"):
+            with pytest.raises(IndexUnavailable, match="disk holding the index .* is full; nothing was changed: free some space"):
                 index.add_file(doc)
         assert index.search("tardigrades")[0].text == "Original text about tardigrades."
         assert index.search("numbats") == [] and index.stats().passages == 1
