@@ -108,6 +108,8 @@ def test_upload_cite_open_passage_remove_and_isolation(browser, ui, files) -> No
     assert "report.pdf, page 2" in passage.inner_text()
     assert "Revenue grew 12 percent thanks to the Lisbon office." in passage.inner_text()
 
+    open_drawer(a)  # a run closes the Settings drawer (issue 25.6); the open Documents panel is in it
+    a.wait_for_selector("#doc-choice input", state="visible")
     a.click("#doc-choice input")
     a.click("ul[role=listbox] >> text=report.pdf")
     a.click("#doc-remove")
