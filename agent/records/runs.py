@@ -113,7 +113,7 @@ def byline(meta: Meta) -> str:
 # --------------------------------------------------------------------------- stats, in words
 
 
-# The engine's stat keys (agent/loop.py) as a person reads them; an unknown key is shown spelled out.
+# The engine's stat keys (agent/loop/finish.py) as a person reads them; an unknown key is shown spelled out.
 STAT_LABELS: dict[str, str] = {
     "total_s": "Total time",
     "ttft_s": "Time to first token",

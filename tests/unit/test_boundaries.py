@@ -38,8 +38,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dialects", ("agent.dialects",)),
     ("reading pages", ("agent.read",)),
     ("backends", ("agent.backends", "agent.judge")),
-    ("the engine: one run", ("agent.document_tool", "agent.loop", "agent.reading", "agent.reading_model",
-                             "agent.claims.judge")),
+    ("the engine's tools: documents, reading, the claims judge", (
+        "agent.document_tool", "agent.reading", "agent.reading_model", "agent.claims.judge")),
+    ("the parts of one run: its state, the call verdict, running a call, the rounds, the Done", (
+        "agent.loop.state", "agent.loop.decide", "agent.loop.tools", "agent.loop.rounds", "agent.loop.finish")),
+    ("the engine: one run (agent/loop/__init__.py starts and ends it)", ("agent.loop",)),
     ("a chat session", ("agent.session", "agent.flags", "agent.demo")),
     ("entry points", ("agent.api", "agent.__main__", "agent.eval", "agent.index.__main__",
                       "agent.history.__main__", "agent.claims.cli")),
@@ -203,6 +206,7 @@ def test_every_module_keeps_the_import_rules() -> None:
     ("agent.loop", "def f():\n    import gradio", "never imports gradio"),
     ("agent.dialects.qwq", "from ..backends.base import Usage", "lower layer"),
     ("agent.records.report", "def f():\n    from ..loop import run", "lower layer"),
+    ("agent.loop.rounds", "from . import run", "lower layer"),
     ("agent.backends.local.transformers", "from ..openai.link import RoundLink", "another backend"),
 ])
 def test_the_checker_catches_each_kind_of_shortcut(module: str, source: str, rule: str) -> None:
