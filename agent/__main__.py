@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TYPE_CHECKING, Iterator, TextIO
 
 from .config import Settings, encodable, redact
 from .errors import DeepSearchError, UsageError
@@ -23,6 +23,10 @@ from .events import Done, Error, Event, json_line, to_dict
 from .files import unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .terminal import TerminalPrinter
+
+if TYPE_CHECKING:  # imported when a run starts, so --help, --replay and --export stay quick
+    from .backends.base import Backend
+    from .session import ChatSession
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -96,6 +100,29 @@ def _main(argv: list[str] | None) -> int:
         return _export(args)
     if args.replay:
         return _replay(args)
+    refused = _refuse_arguments(parser, args)
+    if refused is not None:
+        return refused
+    try:
+        settings = settings_from_args(args)
+        if args.demo:
+            from .demo import demo_settings
+
+            settings = demo_settings(settings)
+        from .session import ChatSession, build_backend
+
+        backend = build_backend(settings)
+        session = ChatSession(settings=settings, backend=backend)
+        cancel = threading.Event()
+        events = session.ask(args.question, cancel=cancel)
+    except UsageError as exc:  # settings, flags, script, fixture, question
+        return _usage(str(exc))
+    return _answer(args, events, settings=settings, session=session, backend=backend, cancel=cancel)
+
+
+def _refuse_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int | None:
+    """The exit status for arguments no run can start from, or None; ``--demo`` alone asks its first
+    example question."""
     if args.demo and args.question is None:
         from .demo import demo_questions
 
@@ -111,22 +138,13 @@ def _main(argv: list[str] | None) -> int:
         if value is not None and value < (0 if flag == "max_searches" else 1):
             return _usage(f"--{flag.replace('_', '-')} must be positive, got {value!r}")
     problem = unwritable(args.transcript, flag="--transcript") if args.transcript else None
-    if problem:
-        return _usage(problem)
-    try:
-        settings = settings_from_args(args)
-        if args.demo:
-            from .demo import demo_settings
+    return _usage(problem) if problem else None
 
-            settings = demo_settings(settings)
-        from .session import ChatSession, build_backend
 
-        backend = build_backend(settings)
-        session = ChatSession(settings=settings, backend=backend)
-        cancel = threading.Event()
-        events = session.ask(args.question, cancel=cancel)
-    except UsageError as exc:  # settings, flags, script, fixture, question
-        return _usage(str(exc))
+def _answer(args: argparse.Namespace, events: Iterator[Event], *, settings: Settings, session: ChatSession,
+            backend: Backend, cancel: threading.Event) -> int:
+    """Print the run's events (recording them when asked); Ctrl-C stops it, and every project or
+    unexpected error ends it with one line, never a traceback."""
     recorder = _recorder(args, settings, backend)
     previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in STOP_SIGNALS}
     try:
