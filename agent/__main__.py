@@ -26,6 +26,8 @@ from .terminal import TerminalPrinter
 
 if TYPE_CHECKING:  # imported when a run starts, so --help, --replay and --export stay quick
     from .backends.base import Backend
+    from .records.fork import ForkPlan
+    from .records.trace import Meta, TimedEvent
     from .session import ChatSession
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -57,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="report format (default: from the -o extension, .md/.markdown or .html; else html); "
                         "player: one HTML file that replays the whole trace, step by step")
     r.add_argument("-o", "--output", metavar="OUT", help="where --export writes the report (- for stdout)")
+    r.add_argument("--fork-at", type=int, metavar="N",
+                   help="with --replay TRACE: continue the recorded conversation from its event N (counted from 0 "
+                        "over all its runs) in a new branch: everything before N is reused, recorded search "
+                        "results and pages included, and the model generates afresh from there; a QUESTION "
+                        "replaces the question of the turn that holds N (N = the number of events: a new turn)")
     return p
 
 
@@ -98,6 +105,8 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.export:
         return _export(args)
+    if args.fork_at is not None:
+        return _fork(args)
     if args.replay:
         return _replay(args)
     refused = _refuse_arguments(parser, args)
@@ -133,19 +142,24 @@ def _refuse_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace)
         parser.print_usage(sys.stderr)
         print("error: a QUESTION is required (or --replay / --export)", file=sys.stderr)
         return EXIT_USAGE
-    for flag in ("max_searches", "max_new_tokens"):
-        value = getattr(args, flag)
-        if value is not None and value < (0 if flag == "max_searches" else 1):
-            return _usage(f"--{flag.replace('_', '-')} must be positive, got {value!r}")
-    problem = unwritable(args.transcript, flag="--transcript") if args.transcript else None
+    problem = _bad_flags(args)
     return _usage(problem) if problem else None
 
 
+def _bad_flags(args: argparse.Namespace) -> str | None:
+    for flag in ("max_searches", "max_new_tokens"):
+        value = getattr(args, flag)
+        if value is not None and value < (0 if flag == "max_searches" else 1):
+            return f"--{flag.replace('_', '-')} must be positive, got {value!r}"
+    return unwritable(args.transcript, flag="--transcript") if args.transcript else None
+
+
 def _answer(args: argparse.Namespace, events: Iterator[Event], *, settings: Settings, session: ChatSession,
-            backend: Backend, cancel: threading.Event) -> int:
+            backend: Backend, cancel: threading.Event,
+            fork: dict[str, object] | None = None) -> int:
     """Print the run's events (recording them when asked); Ctrl-C stops it, and every project or
     unexpected error ends it with one line, never a traceback."""
-    recorder = _recorder(args, settings, backend)
+    recorder = _recorder(args, settings, backend, fork=fork)
     previous = {sig: signal.signal(sig, lambda *_: cancel.set()) for sig in STOP_SIGNALS}
     try:
         return _emit(events, json_mode=args.json, recorder=recorder, out=sys.stdout)
@@ -199,14 +213,14 @@ class _JsonPrinter:
         self.out.flush()
 
 
-def _recorder(args: argparse.Namespace, settings: Settings, backend):
+def _recorder(args: argparse.Namespace, settings: Settings, backend, fork: dict[str, object] | None = None):
     if not args.trace:
         return None
     from .records.trace import TraceError, TraceWriter
 
     try:
         return TraceWriter(args.trace, question=args.question, settings=settings,
-                           model=backend.model_id)
+                           model=backend.model_id, fork=fork)
     except TraceError as exc:
         # Nothing has run yet: refuse now rather than answer without the recording asked for.
         backend.close()
@@ -228,6 +242,71 @@ def _replay(args: argparse.Namespace) -> int:
         return _emit(events, json_mode=args.json, recorder=None, out=sys.stdout)
     except KeyboardInterrupt:
         return EXIT_FAIL
+
+
+# Flags that shape a recorded prefix (agent/forking.py RECORDED_SETTINGS): a fork takes the
+# recording's values unless one of these is given.
+_PREFIX_FLAGS = {"dialect": "dialect", "max_searches": "max_searches", "read": "read", "read_top": "read_top"}
+
+
+def _fork(args: argparse.Namespace) -> int:
+    """``--replay TRACE --fork-at N [QUESTION]``: the new branch's run, printed like any run."""
+    from .records.fork import plan_fork
+    from .records.trace import TraceError, read_runs
+
+    if not args.replay:
+        return _usage(f"--fork-at {args.fork_at} forks a recorded trace: give it with --replay TRACE")
+    if args.run is not None:
+        return _usage(f"--fork-at counts the events of all the trace's runs, so --run {args.run} is not used "
+                      "with it; drop --run")
+    problem = _bad_flags(args)
+    if problem:
+        return _usage(problem)
+    try:
+        runs = read_runs(args.replay)
+        question = None if args.question is None else _question(args.question)
+        plan = plan_fork([(meta, [e for _, e in timed]) for meta, timed in runs], args.fork_at, question=question,
+                         where=f"trace {args.replay!r}")
+        session, events, cancel = _forked_session(args, runs, plan)
+    except TraceError as exc:
+        return _usage(str(exc))
+    except UsageError as exc:
+        return _usage(str(exc))
+    args.question = plan.question
+    fork = {"trace": Path(args.replay).name, "run": plan.run, "at": args.fork_at, "event": plan.event}
+    return _answer(args, events, settings=session.settings, session=session, backend=session.backend, cancel=cancel,
+                   fork=fork)
+
+
+def _question(text: str) -> str:
+    from .loop import validate_question
+
+    return validate_question(text, Settings())
+
+
+def _forked_session(args: argparse.Namespace, runs: list[tuple[Meta, list[TimedEvent]]],
+                    plan: ForkPlan) -> tuple[ChatSession, Iterator[Event], threading.Event]:
+    """A session whose record holds the trace's runs as one conversation, and its fork."""
+    from .forking import fork_settings
+    from .records.conversation import Conversation
+    from .session import ChatSession, build_backend
+
+    given = {name for flag, name in _PREFIX_FLAGS.items() if getattr(args, flag) is not None}
+    settings = settings_from_args(args)
+    if plan.meta:
+        settings = fork_settings(settings, plan.meta, given=given)
+    record = Conversation(keep_events=max(1, len(runs)))
+    for meta, timed in runs:
+        turn = record.begin(str(meta.get("question", "")),
+                            meta={k: v for k, v in meta.items() if k not in ("type", "question")})
+        for _, event in timed:
+            turn.add(event)
+    ids = [t.id for t in record.path()]
+    session = ChatSession(settings=settings, backend=build_backend(settings), record=record)
+    cancel = threading.Event()
+    if plan.run == len(runs):
+        return session, session.ask(plan.question, cancel=cancel), cancel
+    return session, session.run_fork(ids[plan.run], plan, cancel=cancel), cancel
 
 
 _FORMAT_BY_SUFFIX = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}

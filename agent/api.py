@@ -66,3 +66,20 @@ __all__ += [
     "HistoryConfig", "HistoryError", "HistoryStore", "HistoryUnavailable", "Saved", "TimedTurn",
     "history_config_from_env", "new_secret", "open_store", "owner_key", "player_html", "turn_from_run",
 ]
+
+# Forks (issue 24.4). ``ChatSession.fork(turn_id, at=K, question=None, cancel=...)`` continues the
+# record turn ``turn_id`` from index K of its events (``Turn.events``, the record's joined events)
+# in a new branch: the events before K are reused (recorded search results and pages are not
+# fetched again) and the model generates afresh from there; it returns the new branch's events,
+# the same stream as ``ChatSession.ask`` (ending with one ``done``, or an ``error``). The branch
+# is a sibling of the turn in ``session.record`` (``Turn.fork_of``, ``Turn.fork_at``; the head
+# moves to it; ``record.siblings(turn_id)`` lists a turn's branches oldest first and
+# ``record.show(turn_id)`` shows one, for a "◀ 2/3 ▶" switcher). ``fork_points(turn.events)``
+# lists every K a fork may start from: 0 (the question asked again, or replaced by ``question``,
+# which always forks at 0), the index of a ``search_start`` (the model continues the round from
+# just before that call), the index just after a step's last ``search_done``/``read_done`` ("Continue
+# from here" on a search or read panel: that step's results are kept and the model goes on from
+# them). A bad K raises ``ForkError`` (a ``UsageError``) naming it, before anything runs.
+from .records.fork import ForkError, ForkPlan, fork_points, plan_fork  # noqa: E402
+
+__all__ += ["ForkError", "ForkPlan", "fork_points", "plan_fork"]

@@ -19,10 +19,13 @@ from .config import Settings
 from .events import Done, Event
 from .gpu import on_gpu, on_zero_gpu
 from .index import DocumentIndex
+from .forking import fork_settings, run_fork
 from .loop import run, validate_question
 from .registry import backend_spec, load
 from .reading import build_reader
 from .records.conversation import Conversation as ConversationRecord, Turn
+from .records.fork import ForkError, ForkPlan, plan_fork
+from .records.trace import trace_meta
 from .search import SearchChain, SourceRegistry, build_documents, build_search
 
 
@@ -89,6 +92,49 @@ class ChatSession:
                          registry=self.registry, history=self.history, cancel=cancel,
                          on_conversation=self._opened, documents=self.documents, reader=self.reader)
         return self._record(turn or self.record.begin(question.strip()), events)
+
+    def fork(self, turn_id: str, *, at: int, question: str | None = None,
+             cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Continue the record's turn ``turn_id`` from its event ``at`` in a new branch: everything
+        before ``at`` is reused (the recorded search results and pages are not fetched again) and
+        the model generates afresh from there; ``question`` (at 0 only) replaces the turn's own.
+        The branch is a sibling of the turn in the record (``Conversation.fork``, with its
+        ``fork_of`` and ``fork_at``) and becomes the head; the events are those of any answer.
+        With a ``question`` the fork is at the turn's start whatever ``at`` says (within range).
+
+        Raises ``ForkError`` (a ``UsageError``) at once when a fork makes no sense at ``at``
+        (``agent/records/fork.py``) or the record holds no such turn, and ``InputError`` for an
+        empty or over-long ``question``; nothing is recorded then.
+        """
+        original = self._turn(turn_id)
+        if question is not None:
+            question = validate_question(question, self.settings)
+        plan = plan_fork([({"question": original.question, **original.meta}, original.events)], at,
+                         question=question, where=f"turn {turn_id!r}")
+        return self.run_fork(turn_id, plan, cancel=cancel)
+
+    def run_fork(self, turn_id: str, plan: ForkPlan, *, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """``fork`` with its plan made already (``plan_fork`` over the turn's recorded run, in any
+        numbering of its events: the CLI counts a trace's events, the record joins deltas)."""
+        original = self._turn(turn_id)
+        settings = fork_settings(self.settings, original.meta)
+        meta = {**original.meta, **trace_meta(question=plan.question, settings=settings,
+                                               model=self.backend.model_id),
+                "fork": {"turn": turn_id, "at": plan.event}}
+        meta.pop("type", None)
+        meta.pop("question", None)
+        turn = self.record.fork(turn_id, at=plan.event, question=plan.question, meta=meta)
+        self.registry = SourceRegistry()
+        events = run_fork(plan, settings=settings, backend=self.backend, search=self.search, history=self.history,
+                          registry=self.registry, cancel=cancel, on_conversation=self._opened,
+                          documents=self.documents, reader=self.reader)
+        return self._record(turn, events)
+
+    def _turn(self, turn_id: str) -> Turn:
+        turn = self.record.turns.get(turn_id)
+        if turn is None:
+            raise ForkError(f"no turn {turn_id!r} in this conversation; fork one of {sorted(self.record.turns)}")
+        return turn
 
     def _ask_on_zero_gpu(self, question: str, cancel: threading.Event) -> Iterator[Event]:
         """The whole answer in one GPU call; session state stays here, updated from events."""

@@ -52,6 +52,13 @@ class Conversation(Protocol):
         """Append an (already escaped) observation as the dialect splices it."""
         ...
 
+    def add_recorded(self, text: str) -> None:
+        """Append text the model wrote in a recorded run, as if it had just generated it (a fork
+        puts a recorded prefix back, ``agent/forking.py``). Nothing is generated: a local model
+        prefills it with the next round's prompt tail, in one forward; a server is sent it as
+        the conversation so far. The text comes from the dialect's ``write_round`` (escaped)."""
+        ...
+
     def count_tokens(self, text: str) -> int:
         """How many tokens ``text`` costs in this model's context."""
         ...

@@ -168,6 +168,12 @@ class ScriptedConversation:
         self.usage.prefilled_tokens += n
         self.usage.context_tokens += n
 
+    def add_recorded(self, text: str) -> None:
+        n = approx_tokens(text)
+        self._parts.append(text)
+        self.usage.prefilled_tokens += n
+        self.usage.context_tokens += n
+
     def count_tokens(self, text: str) -> int:
         return approx_tokens(text)
 

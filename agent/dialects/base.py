@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Literal, Protocol
 
 from ..config import DialectName
 from ..parser import BadToolCall, Delta, ToolCall
+from ..records.fork import RecordedRound
 from ..search.sources import Source
 
 
@@ -77,6 +78,9 @@ class Dialect:
     extract_answer: Callable[[str], str | None]
     # Messages -> prompt text, for backends without the model's tokenizer.
     render_prompt: Callable[[list[dict[str, Any]], list[dict[str, Any]]], str]
+    # A recorded round -> the text the model wrote, in chunks its parser reads back as the same
+    # deltas (forks put it back into the context; ``rewrite_round`` below).
+    write_round: Callable[[RecordedRound], list[str]]
     # QwQ: a round that never closed </think> is all the answer there is.
     promote_unclosed_thinking: bool = False
     # False: the model never writes [n] (it was not trained to); everything it read backs
@@ -97,3 +101,21 @@ class Dialect:
                 if at != -1 and (best is None or at + len(stop) < best[0]):
                     best = (at + len(stop), kind)  # type: ignore[assignment]
         return best
+
+
+def rechunk(text: str, lengths: list[int]) -> list[str]:
+    """``text`` cut into pieces of ``lengths`` (the rest, if any, as one more piece)."""
+    out, at = [], 0
+    for n in lengths:
+        out.append(text[at:at + n])
+        at += n
+    if at < len(text):
+        out.append(text[at:])
+    return [piece for piece in out if piece]
+
+
+def escaped_chunks(chunks: tuple[str, ...], escape: Callable[[str], str]) -> list[str]:
+    """Recorded text chunks escaped as one text (a tag split across two chunks is still found),
+    cut back where they were cut: every escape swaps one character for one, so lengths hold."""
+    joined = escape("".join(chunks))
+    return rechunk(joined, [len(c) for c in chunks])

@@ -8,10 +8,13 @@ citing the numbered results.
 
 from __future__ import annotations
 
-from ..parser import CALL_CLOSE, StreamParser, parse_call
-from ..prompt import WEB_SEARCH_TOOL, build_messages, escape_untrusted, render_prompt
+import json
+
+from ..parser import CALL_CLOSE, CALL_OPEN, THINK_CLOSE, StreamParser, ToolCall, parse_call
+from ..prompt import OPEN_PAGE_TOOL_NAME, WEB_SEARCH_TOOL, build_messages, escape_untrusted, render_prompt
+from ..records.fork import RecordedRound
 from ..search.sources import Source
-from .base import Dialect, Notes
+from .base import Dialect, Notes, escaped_chunks
 
 
 def tool_response_splice(text: str) -> str:
@@ -68,6 +71,28 @@ def extract_answer(output: str) -> str | None:
     return (tail if sep else head or tail).strip() or None
 
 
+def write_round(recorded: RecordedRound) -> list[str]:
+    """A recorded round as QwQ writes it: thinking (the template opened ``<think>``), then
+    ``</think>`` and the answer, then the call. Recorded text is escaped like any outside text:
+    a recording is a file anyone may hand over, and its text must not forge a tag or a token."""
+    chunks = escaped_chunks(recorded.thinking, escape_untrusted)
+    if recorded.answer or recorded.call is not None:
+        chunks.append(f"{THINK_CLOSE}\n\n")
+    chunks += escaped_chunks(recorded.answer, escape_untrusted)
+    if recorded.call is not None:
+        chunks.append(f"\n{CALL_OPEN}\n{_call_json(recorded.call)}\n{CALL_CLOSE}")
+    return chunks
+
+
+def _call_json(call: ToolCall) -> str:
+    if call.name == OPEN_PAGE_TOOL_NAME:
+        args: dict[str, object] = {"id": call.source_id} if call.source_id is not None else {"url": call.url or ""}
+    else:
+        args = {"query": call.query}
+    # ensure_ascii keeps every "<" or "|" of a recorded query as an escape, never a tag.
+    return json.dumps({"name": call.name, "arguments": args}, ensure_ascii=True).replace("<", "\\u003c")
+
+
 DIALECT = Dialect(
     name="qwq",
     call_stops=(CALL_CLOSE,),
@@ -81,6 +106,7 @@ DIALECT = Dialect(
     splice=tool_response_splice,
     extract_answer=extract_answer,
     render_prompt=render_prompt,
+    write_round=write_round,
     promote_unclosed_thinking=True,
     cites=True,
 )

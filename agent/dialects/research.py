@@ -16,7 +16,7 @@ from typing import Iterable
 from ..search.sources import Source
 from .base import Dialect, Notes
 from .chatml import render_chatml
-from .tags import ANSWER_CLOSE, SEARCH_CLOSE, TagParser, escape_tags, last_answer, parse_query, title_line
+from .tags import write_round, ANSWER_CLOSE, SEARCH_CLOSE, TagParser, escape_tags, last_answer, parse_query, title_line
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant that can solve the given question step by step with the help of the "
@@ -105,4 +105,5 @@ DIALECT = Dialect(
     splice=splice,
     extract_answer=extract_answer,
     render_prompt=render_chatml,
+    write_round=write_round,
 )

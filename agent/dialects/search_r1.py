@@ -15,7 +15,7 @@ from typing import Iterable
 from ..search.sources import Source
 from .base import Dialect, Notes
 from .chatml import render_chatml
-from .tags import ANSWER_CLOSE, SEARCH_CLOSE, TagParser, escape_tags, last_answer, parse_query, title_line
+from .tags import write_round, ANSWER_CLOSE, SEARCH_CLOSE, TagParser, escape_tags, last_answer, parse_query, title_line
 
 # infer.py: the one user message, no system prompt.
 PROMPT = (
@@ -101,4 +101,5 @@ DIALECT = Dialect(
     splice=splice,
     extract_answer=last_answer,
     render_prompt=render_chatml,
+    write_round=write_round,
 )

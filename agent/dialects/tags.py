@@ -19,6 +19,8 @@ from typing import Callable, Literal
 from ..config import encodable
 from ..parser import BadToolCall, Delta, MAX_QUERY_CHARS, ToolCall, cut_at_tags
 from ..prompt import TOOL_NAME, escape_untrusted
+from ..records.fork import RecordedRound
+from .base import escaped_chunks
 
 SEARCH_OPEN, SEARCH_CLOSE = "<search>", "</search>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
@@ -36,6 +38,21 @@ def escape_tags(text: str) -> str:
     """``escape_untrusted`` plus this protocol's tags, so outside text can never open,
     close or forge a ``<search>``, ``<answer>``, ``<information>`` or ``<result>``."""
     return _PROTOCOL_OPEN.sub(_LOOKALIKE_LT, escape_untrusted(text))
+
+
+def write_round(recorded: RecordedRound) -> list[str]:
+    """A recorded round as these models write it: ``<think>`` and its text (left open in the
+    round a fork continues, so the model goes on thinking), the answer, then ``<search>``.
+    Recorded text is escaped like results: a recording must not forge a tag."""
+    chunks = [THINK_OPEN] if recorded.thinking else []
+    chunks += escaped_chunks(recorded.thinking, escape_tags)
+    if recorded.thinking and (recorded.answer or recorded.call is not None):
+        chunks.append(f"{THINK_CLOSE}\n")
+    if recorded.answer:
+        chunks += [ANSWER_OPEN, " ", *escaped_chunks(recorded.answer, escape_tags)]
+    if recorded.call is not None:
+        chunks.append(f"{SEARCH_OPEN} {escape_tags(recorded.call.query)} {SEARCH_CLOSE}")
+    return chunks
 
 
 def title_line(title: str) -> str:

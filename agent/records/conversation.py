@@ -68,6 +68,10 @@ class Turn:
     events: list[Event] = field(default_factory=list)
     # The person stopped it before the engine said so: shown as stopped, never remembered.
     stopped: bool = False
+    # A fork (``Conversation.fork``): the turn it branched from, and the index of that turn's
+    # events it continued from (0: the question asked again or replaced). None: no fork.
+    fork_of: str | None = None
+    fork_at: int | None = None
 
     def add(self, event: Event, *, secrets: Iterable[str] = ()) -> None:
         """Append ``event``; a delta extends the stretch of its kind it continues."""
@@ -150,6 +154,37 @@ class Conversation:
         self.head = turn.id
         self._bound()
         return turn
+
+    def fork(self, turn_id: str, *, at: int, question: str | None = None, meta: Meta | None = None) -> Turn:
+        """A new branch beside ``turn_id``: a sibling (same parent) that continues that turn's
+        events from index ``at`` (``agent/records/fork.py`` says where that makes sense), with
+        ``question`` or the turn's own. It becomes the head; every branch is kept from now on."""
+        original = self.turns.get(turn_id)
+        if original is None:
+            raise KeyError(f"no turn {turn_id!r} in this conversation; fork one of {sorted(self.turns)}")
+        self.keep_branches = True
+        turn = Turn(question=original.question if question is None else question, parent=original.parent,
+                    meta=dict(meta or {}), fork_of=turn_id, fork_at=at)
+        self.turns[turn.id] = turn
+        self.head = turn.id
+        self._bound()
+        return turn
+
+    def siblings(self, turn_id: str) -> list[Turn]:
+        """The branches at ``turn_id``'s place (it and the turns sharing its parent), oldest
+        first: what a "◀ 2/3 ▶" switcher steps through."""
+        turn = self.turns[turn_id]
+        return self.children(turn.parent)
+
+    def show(self, turn_id: str) -> None:
+        """Show the branch through ``turn_id``: the head becomes its newest descendant (following
+        the latest child at each step), so the chat shows that branch to its end."""
+        if turn_id not in self.turns:
+            raise KeyError(f"no turn {turn_id!r} in this conversation")
+        head = turn_id
+        while (after := self.children(head)):
+            head = after[-1].id
+        self.head = head
 
     def branch_at(self, index: int) -> None:
         """The next question replaces the path's ``index``-th turn and everything after it.

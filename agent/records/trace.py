@@ -38,7 +38,7 @@ from typing import Annotated, Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Strict, TypeAdapter, ValidationError
-from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
+from typing_extensions import NotRequired, TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
 
 from ..errors import RecordsError, UsageError
 from ..config import REDACTED, Settings, redact
@@ -71,7 +71,8 @@ class TraceWriter:
     """
 
     def __init__(self, path: str | Path, *, question: str, settings: Settings, model: str,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, fork: dict[str, Any] | None = None) -> None:
+        """``fork``: where this run branched from (``--fork-at``), kept in the meta line."""
         self.path = Path(path)
         self.error: str | None = None
         self._clock = clock
@@ -90,6 +91,8 @@ class TraceWriter:
             # A crashed run left half a line; start ours on a fresh one.
             self._write_line_raw("")
         self.meta = trace_meta(question=question, settings=settings, model=model)
+        if fork is not None:
+            self.meta["fork"] = dict(fork)
         self._write(self.meta)
 
     def write(self, event: Event) -> None:
@@ -336,6 +339,8 @@ class _MetaFields(TypedDict):
     settings: Annotated[dict[str, Any], Strict()]
     started_at: Annotated[str, Strict()]
     scripted: Annotated[bool, Strict()]
+    # A fork's run (``--fork-at``): the trace file's name, the run and the events it continued from.
+    fork: NotRequired[Annotated[dict[str, Any], Strict()]]
 
 
 _META = TypeAdapter(_MetaFields)

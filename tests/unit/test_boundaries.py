@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the parts of one run: its state, the call verdict, running a call, the rounds, the Done", (
         "agent.loop.state", "agent.loop.decide", "agent.loop.tools", "agent.loop.rounds", "agent.loop.finish")),
     ("the engine: one run (agent/loop/__init__.py starts and ends it)", ("agent.loop",)),
+    ("forks: a recorded run continued through the loop", ("agent.forking",)),
     ("a chat session", ("agent.session", "agent.flags", "agent.demo")),
     ("entry points", ("agent.api", "agent.__main__", "agent.eval", "agent.index.__main__",
                       "agent.history.__main__", "agent.claims.cli")),

@@ -289,6 +289,11 @@ class TransformersConversation:
         self.usage.spliced_tokens += len(new)
         self.usage.context_tokens = len(self._ids)
 
+    def add_recorded(self, text: str) -> None:
+        # Only ids: the next round prefills them with the rest of the uncached tail, one forward.
+        self._ids.extend(self.tokenizer.encode(text, add_special_tokens=False))
+        self.usage.context_tokens = len(self._ids)
+
     def generate(self, *, cancel: threading.Event) -> Iterator[str]:
         if not self._busy.acquire(blocking=False):
             raise BackendError("this conversation is already generating; wait for the round to finish")

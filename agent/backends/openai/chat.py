@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from ...config import Settings
 from ...dialects.qwq import tool_response_splice
 from ...prompt import render_prompt
-from ..base import FinishReason
+from ..base import FinishReason, approx_tokens
 from .link import RoundLink
 from .round import RoundConversation, Server
 from .stream import CALL_OPEN, Round, RoundReader
@@ -28,16 +28,34 @@ class OpenAIConversation(RoundConversation[Round]):
         self._messages: list[dict[str, Any]] = [dict(m) for m in messages]
         super().__init__(backend=backend, settings=settings, prompt=render_prompt(self._messages, tools))
         self._reader: RoundReader | None = None
+        # Recorded text of the round in progress (a fork's prefix): the assistant's words so far.
+        self._recorded: list[str] = []
 
     def _new_round(self, limit: int) -> Round:
         return Round(limit=limit)
 
     def _send(self, max_tokens: int) -> tuple[Any, int]:
         b = self._backend
-        return b.send(lambda m: b.client.chat.completions.create(**b.chat_request(
-            self._messages, self._tools, settings=self._settings, max_tokens=m)),
-            max_tokens=max_tokens, settings=self._settings,
-            serves="is an OpenAI-compatible chat completions server")
+        return b.send(lambda m: b.client.chat.completions.create(**self._request(m)),
+                      max_tokens=max_tokens, settings=self._settings,
+                      serves="is an OpenAI-compatible chat completions server")
+
+    def _request(self, max_tokens: int) -> dict[str, Any]:
+        b = self._backend
+        if not self._recorded:
+            return b.chat_request(self._messages, self._tools, settings=self._settings, max_tokens=max_tokens)
+        # A fork continues a recorded round: the server goes on writing the assistant's last message
+        # (vLLM's and SGLang's continue_final_message) instead of starting a new one.
+        body = b.chat_request([*self._messages, {"role": "assistant", "content": "".join(self._recorded)}],
+                              self._tools, settings=self._settings, max_tokens=max_tokens)
+        body["extra_body"] = {**body.get("extra_body", {}), "continue_final_message": True,
+                              "add_generation_prompt": False}
+        return body
+
+    def add_recorded(self, text: str) -> None:
+        self._recorded.append(text)
+        self._log.append(text)
+        self.usage.context_tokens += approx_tokens(text)
 
     def _read(self, stream: Any, link: RoundLink) -> Iterator[str]:
         self._reader = RoundReader(self._current(), usage=self.usage, log=self._log, link=link,
@@ -51,6 +69,10 @@ class OpenAIConversation(RoundConversation[Round]):
 
     def add_tool_result(self, text: str) -> None:
         r = self._round or Round(limit=0)
+        before, self._recorded = "".join(self._recorded), []
+        if before:  # the round began with recorded text: it is part of what the assistant said
+            r.content.insert(0, before)
+            r.raw.insert(0, before)
         call = r.call
         if call is not None:
             call.id = call.id or f"call_{self.usage.rounds}"

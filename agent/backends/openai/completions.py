@@ -145,6 +145,10 @@ class CompletionConversation(RoundConversation[_Round]):
     def add_tool_result(self, text: str) -> None:
         self._spliced(self._dialect.splice(text))
 
+    def add_recorded(self, text: str) -> None:
+        self._log.append(text)  # sent with the rest of the text at the next round
+        self.usage.context_tokens += approx_tokens(text)
+
 
 # What _completion_piece returns for a chunk shaped like a chat completion's (choices[].delta).
 _CHAT_CHUNK: Any = ("", None, None)
