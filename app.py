@@ -30,7 +30,7 @@ import gradio as gr
 from agent.api import HistoryConfig, history_config_from_env
 from agent.api import (DEFAULT_MODEL, DEMO_LABEL, STOP_SIGNALS, DeepSearchError, Settings, TraceError, UsageError,
                        PROVIDERS, backend_spec, build_backend, demo_questions, demo_settings, engine_flags,
-                       install_log_redaction, lenient_key, load_dotenv_file, on_zero_gpu, read_trace,
+                       install_log_redaction, lenient_key, load_dotenv_file, on_zero_gpu, preflight, read_trace,
                        settings_from_args, settings_from_env, unwritable)
 from ui.app_ui import build_ui, launch_kwargs
 from ui.notices import for_visitor
@@ -126,6 +126,8 @@ def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | 
         settings, label = demo_settings(settings), DEMO_LABEL
         banner, banner_text = demo_banner(reason, replaced), demo_banner_text(reason, replaced)
     backend = build_backend(settings)
+    if check and not reason:
+        preflight(backend)  # a model the dialect cannot use: refused (exit 2) before its weights load
     problem = startup_problem(settings, backend) if check and not reason else None
     loader = ModelLoader(backend, label=backend.model_id)
     return Runtime(settings=settings, backend=backend, loader=loader, label=label, banner=banner,

@@ -118,9 +118,10 @@ def _main(argv: list[str] | None) -> int:
             from .demo import demo_settings
 
             settings = demo_settings(settings)
-        from .session import ChatSession, build_backend
+        from .session import ChatSession, build_backend, preflight
 
         backend = build_backend(settings)
+        preflight(backend)  # a model the dialect cannot use is refused before its weights load
         session = ChatSession(settings=settings, backend=backend)
         cancel = threading.Event()
         events = session.ask(args.question, cancel=cancel)

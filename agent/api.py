@@ -31,7 +31,7 @@ from .text.fragments import fragment_url
 from .text.answer_markdown import defang_markdown
 from .text.control import one_line
 from .text.safe_url import safe_http_url, visible_url
-from .session import ChatSession, build_backend
+from .session import ChatSession, build_backend, preflight
 from .records.conversation import Conversation, Turn
 from .records.replay import MAX_REPLAY_PAUSE_S, pace, replay
 from .records.report import export_events, export_runs
@@ -46,7 +46,7 @@ __all__ = [
     "DEMO_SEARCH", "demo_settings", "display_numbering", "display_url", "DocumentIndex", "Done", "engine_flags",
     "Error", "Event", "export_events", "export_runs", "fragment_url", "IndexUnavailable", "InputError",
     "install_log_redaction", "json_line", "lenient_key", "load_dotenv_file", "MAX_REPLAY_PAUSE_S", "on_zero_gpu",
-    "one_line",
+    "one_line", "preflight",
     "outside_code", "pace", "provider_label", "provider_spec", "PROVIDERS", "ProviderSpec", "read_summary",
     "read_trace", "ReadDone", "ReadStart", "redact", "REFUSAL_REASONS", "RefusedCall", "register_backend",
     "register_provider", "renumber", "replay", "RunEnd", "RunStats", "safe_http_url", "SearchDone", "SearchStart",

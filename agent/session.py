@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Iterator, Sequence
 
-from .backends.base import Backend, Conversation
+from .backends.base import Backend, Conversation, Preflight
 from .config import Settings
 from .events import Done, Event
 from .gpu import on_gpu, on_zero_gpu
@@ -33,6 +33,13 @@ def build_backend(settings: Settings) -> Backend:
     """The backend for ``settings.backend`` (``agent.registry``). Loading a local model is lazy."""
     backend: Backend = load(backend_spec(settings.backend).factory)(settings=settings)
     return backend
+
+
+def preflight(backend: Backend) -> None:
+    """Refuse now (``UsageError``) a model that would be refused only once its weights had loaded:
+    the CLI and ``python app.py`` call it at start-up (the local model's tokenizer and dialect)."""
+    if isinstance(backend, Preflight):
+        backend.preflight()
 
 
 class ChatSession:

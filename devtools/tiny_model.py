@@ -80,8 +80,9 @@ def _train_tokenizer() -> Tokenizer:
     return tok
 
 
-def build_tiny_model(path: Path, *, seed: int = 0) -> Path:
-    """Save a tiny random Qwen2 model and a QwQ-like tokenizer into ``path``."""
+def build_tiny_model(path: Path, *, seed: int = 0, without: tuple[str, ...] = ()) -> Path:
+    """Save a tiny random Qwen2 model and a QwQ-like tokenizer into ``path``; the tag tokens in
+    ``without`` are left out of the vocabulary (a tokenizer that spells them in pieces)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
 
@@ -95,10 +96,11 @@ def build_tiny_model(path: Path, *, seed: int = 0) -> Path:
         clean_up_tokenization_spaces=False,
     )
     tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>"]})
-    tokenizer.add_tokens(TAG_TOKENS, special_tokens=False)
+    tags = [t for t in TAG_TOKENS if t not in without]
+    tokenizer.add_tokens(tags, special_tokens=False)
     tokenizer.chat_template = CHAT_TEMPLATE.read_text(encoding="utf-8")
 
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS + TAG_TOKENS}
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS + tags}
     # Multiple of 64 like real checkpoints; must cover every added token.
     vocab_size = -(-len(tokenizer) // 64) * 64
     config = Qwen2Config(

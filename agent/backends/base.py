@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol, runtime_checkable
 
 from ..errors import BackendError as BackendError  # re-exported: the protocol names it
 from ..events import FinishReason
@@ -95,6 +95,16 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release what the backend holds (threads, connections, GPU memory)."""
+        ...
+
+
+@runtime_checkable
+class Preflight(Protocol):
+    """A backend that can refuse a configuration at start-up, from what is cheap to load (a local
+    model's tokenizer), before the slow part (its weights)."""
+
+    def preflight(self) -> None:
+        """Raise ``UsageError`` naming what to change; a failure to load at all is left to ``load``."""
         ...
 
 

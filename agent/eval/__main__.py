@@ -21,7 +21,7 @@ from ..errors import DeepSearchError, UsageError
 from ..registry import backend_spec
 from ..flags import STOP_SIGNALS, engine_flags, settings_from_args
 from ..search import build_search
-from ..session import build_backend
+from ..session import build_backend, preflight
 from ..records.trace import TraceError
 from .dataset import FieldMap, load_dataset
 from .one import Asker, NoteBackend
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset = load_dataset(args.dataset, fields=fields, limit=args.limit)
         settings = settings_from_args(args)
         backend = build_backend(settings)
+        preflight(backend)  # a model the dialect cannot use is refused before its weights load
         search = build_search(settings)
     except UsageError as exc:  # dataset, settings, model script, search fixture
         return _usage(str(exc))

@@ -14,8 +14,14 @@ from typing import Any
 
 from agent.backends.base import BackendError
 from agent.dialects import Dialect
+from agent.errors import UsageError
 
 IM_END = "<|im_end|>"
+
+
+class TokenizerMismatch(UsageError, BackendError):
+    """The model's tokenizer cannot serve the dialect (no single-token stop, no end of turn, no chat
+    template): a configuration to change, found from the tokenizer alone, before any weight loads."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ def round_stops(tokenizer: Any, dialect: Dialect, *, model_id: str) -> RoundStop
     ends = [tokenizer.convert_tokens_to_ids(IM_END), tokenizer.eos_token_id]
     end_ids = tuple(dict.fromkeys(i for i in ends if isinstance(i, int) and i != tokenizer.unk_token_id))
     if not end_ids:
-        raise BackendError(f"the tokenizer of {model_id!r} has no end-of-turn token ({IM_END!r} or an "
+        raise TokenizerMismatch(f"the tokenizer of {model_id!r} has no end-of-turn token ({IM_END!r} or an "
                            "eos token); use a chat model")
     ids, strings = [], []
     for stop in dialect.stops:
@@ -46,10 +52,19 @@ def round_stops(tokenizer: Any, dialect: Dialect, *, model_id: str) -> RoundStop
             ids.append(one[0])
         elif dialect.name == "qwq":
             # Stop on ids, never on decoded text: </tool_call> is one token in QwQ's vocabulary.
-            raise BackendError(
+            raise TokenizerMismatch(
                 f"the tokenizer of {model_id!r} has no single token for {stop!r}; the qwq dialect "
                 "needs a Qwen2/QwQ-style tokenizer (or use --backend openai, or another --dialect)"
             )
         else:
             strings.append(stop)
     return RoundStops(end_ids=end_ids, stop_ids=tuple(ids), stop_strings=tuple(strings))
+
+
+def check_tokenizer(tokenizer: Any, dialect: Dialect, *, model_id: str) -> RoundStops:
+    """The stops of ``dialect`` on this tokenizer, or ``TokenizerMismatch`` saying why it cannot
+    serve it: everything about the model that the tokenizer alone can tell."""
+    stops = round_stops(tokenizer, dialect, model_id=model_id)
+    if not getattr(tokenizer, "chat_template", None):
+        raise TokenizerMismatch(f"the tokenizer of {model_id!r} has no chat template; use a chat model")
+    return stops

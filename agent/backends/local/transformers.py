@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, StoppingCriteria,
@@ -24,7 +24,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, Stopp
 from agent.backends.base import BackendError, FinishReason, Usage, round_token_limit
 from agent.backends.local.gate import GenerationGate
 from agent.backends.local.kv_cache import generate_kwargs as kv_generate_kwargs, new_cache
-from agent.backends.local.stops import RoundStops, round_stops
+from agent.backends.local.stops import RoundStops, TokenizerMismatch, check_tokenizer, round_stops
 from agent.backends.local.streaming import TokenStreamer
 from agent.backends.local.sizing import (available_ram_bytes, estimate_parameters, hub_reachable,
                                    local_weight_bytes)
@@ -74,7 +74,9 @@ class TransformersBackend:
         self._gate = GenerationGate()
         self._model: Any = None
         self._tokenizer: Any = None
+        self._tokenizer_checked: Any = None  # loaded and checked by preflight or load, weights or not
         self.load_error: str | None = None
+        self._mismatch = False  # load_error is a TokenizerMismatch (a usage error)
         self.dtype: torch.dtype | None = None
         self.quantized = False
 
@@ -110,22 +112,48 @@ class TransformersBackend:
         with self._lock:
             if self._model is not None:
                 return
-            if self.load_error is not None:
-                raise BackendError(self.load_error)
+            self._remembering(self._load_locked)
+
+    def preflight(self) -> None:
+        """Refuse at start-up what the tokenizer alone shows (the dialect's stop is not one token,
+        no end of turn, no chat template): ``TokenizerMismatch``, a usage error, before any weight
+        loads. Only the tokenizer (a few MB) is loaded, and kept for ``load``. A tokenizer that
+        cannot be loaded at all is remembered and reported by the first question, as ``load``
+        reports it."""
+        with self._lock:
+            if self._model is not None or self._tokenizer_checked is not None:
+                return
             try:
-                self._load_locked()
-            except BackendError as exc:
-                self.load_error = str(exc)
+                self._remembering(self._check_tokenizer)
+            except TokenizerMismatch:
                 raise
-            except Exception as exc:  # never leak a traceback to the person
-                log.warning("loading %r failed", self.model_id, exc_info=True)
-                if isinstance(exc, torch.cuda.OutOfMemoryError):
-                    hint = _FALLBACK_HINT.replace("a GPU", "a bigger GPU")
-                    msg = f"{self.model_id!r} does not fit in GPU memory; {hint}"
-                else:
-                    msg = f"could not load {self.model_id!r}: {type(exc).__name__}: {_short(exc)}"
-                self.load_error = msg
-                raise BackendError(msg) from None
+            except BackendError:
+                return
+
+    def _remembering(self, step: Callable[[], None]) -> None:
+        """Run a loading step; its failure becomes ``load_error`` (raised again on every later
+        call) with a message for people, never a traceback."""
+        if self.load_error is not None:
+            raise (TokenizerMismatch if self._mismatch else BackendError)(self.load_error)
+        try:
+            step()
+        except BackendError as exc:
+            self.load_error, self._mismatch = str(exc), isinstance(exc, TokenizerMismatch)
+            raise
+        except Exception as exc:  # never leak a traceback to the person
+            log.warning("loading %r failed", self.model_id, exc_info=True)
+            if isinstance(exc, torch.cuda.OutOfMemoryError):
+                hint = _FALLBACK_HINT.replace("a GPU", "a bigger GPU")
+                msg = f"{self.model_id!r} does not fit in GPU memory; {hint}"
+            else:
+                msg = f"could not load {self.model_id!r}: {type(exc).__name__}: {_short(exc)}"
+            self.load_error = msg
+            raise BackendError(msg) from None
+
+    def _check_tokenizer(self) -> None:
+        tokenizer = self._from_pretrained("tokenizer", AutoTokenizer)
+        check_tokenizer(tokenizer, get_dialect(self.settings.dialect), model_id=self.model_id)
+        self._tokenizer_checked = tokenizer
 
     def _load_locked(self) -> None:
         s, model_id = self.settings, self.model_id
@@ -148,10 +176,9 @@ class TransformersBackend:
             # float32 keeps tiny models exact on CPU; big ones need bf16 to fit at all.
             self.dtype = torch.float32 if params is not None and params < 1_000_000_000 else torch.bfloat16
             self._check_ram(params)
-        tokenizer = self._from_pretrained("tokenizer", AutoTokenizer)
-        round_stops(tokenizer, get_dialect(s.dialect), model_id=model_id)  # fail before the weights load
-        if not getattr(tokenizer, "chat_template", None):
-            raise BackendError(f"the tokenizer of {model_id!r} has no chat template; use a chat model")
+        if self._tokenizer_checked is None:
+            self._check_tokenizer()  # before the weights load (preflight has done it at start-up)
+        tokenizer = self._tokenizer_checked
         model = self._from_pretrained("weights", AutoModelForCausalLM, dtype=self.dtype, **kwargs)
         model.eval()
         self._tokenizer, self._model = tokenizer, model
@@ -249,7 +276,7 @@ class TransformersBackend:
     def close(self) -> None:
         with self._lock:
             self._model = None
-            self._tokenizer = None
+            self._tokenizer = self._tokenizer_checked = None
             gc.collect()
             if _cuda_available():
                 torch.cuda.empty_cache()
