@@ -27,6 +27,7 @@ from .text.markdown_code import code_regions, outside_code
 from .loop import InputError, validate_question
 from .search import build_search
 from .records.reads import read_summary
+from .records.runs import document_passages, document_place, passage_page_label
 from .text.fragments import fragment_url
 from .text.answer_markdown import defang_markdown
 from .text.control import one_line
@@ -43,10 +44,11 @@ __all__ = [
     "Answer", "Backend", "backend_spec", "BackendError", "BACKENDS", "BackendSpec", "build_backend", "build_search",
     "cause_of", "ChatSession", "CITATION", "citation_numbers", "cited_ids", "code_regions", "Conversation", "counted",
     "DeepSearchError", "defang_markdown", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT",
-    "DEMO_SEARCH", "demo_settings", "display_numbering", "display_url", "DocumentIndex", "Done", "engine_flags",
+    "DEMO_SEARCH", "demo_settings", "display_numbering", "document_passages", "document_place",
+    "display_url", "DocumentIndex", "Done", "engine_flags",
     "Error", "Event", "export_events", "export_runs", "fragment_url", "IndexUnavailable", "InputError",
     "install_log_redaction", "json_line", "lenient_key", "load_dotenv_file", "MAX_REPLAY_PAUSE_S", "on_zero_gpu",
-    "one_line", "preflight",
+    "one_line", "passage_page_label", "preflight",
     "outside_code", "pace", "provider_label", "provider_spec", "PROVIDERS", "ProviderSpec", "read_summary",
     "read_trace", "ReadDone", "ReadStart", "redact", "REFUSAL_REASONS", "RefusedCall", "register_backend",
     "register_provider", "renumber", "replay", "RunEnd", "RunStats", "safe_http_url", "SearchDone", "SearchStart",

@@ -73,13 +73,20 @@ def _omit(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class PassageRef:
-    """A passage the model read: ``text`` is ``extracted[start:end]`` of the page's extracted text."""
+    """A passage the model read: ``text`` is ``extracted[start:end]`` of the page's extracted text
+    (a document's: its passages joined). ``page``: the PDF page it is on, where known (written
+    only then: a web page's passage keeps the shape ``{"text", "start", "end"}``)."""
 
     text: Str
     start: Int
     end: Int
+    page: Int | None = None
 
     __pydantic_config__ = _FORBID
+
+    @model_serializer(mode="wrap")
+    def _written(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _omit(handler(self), {"page": None})
 
 
 @dataclass(frozen=True, kw_only=True)

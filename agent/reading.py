@@ -105,7 +105,7 @@ def auto_read(sources: list[Source], *, query: str, reading: RunReading, format_
         return None
     results = yield from _read_sources(top, queries=[reading.question, query], reading=reading, cancel=cancel,
                                        goal=query)
-    chosen = {s.id: list(r.passages) for s, r in zip(top, results) if r.error is None and r.passages}
+    chosen = {s.id: list(_refs(r)) for s, r in zip(top, results) if r.error is None and r.passages}
     snippets = format_results(sources)
     while True:
         shown = [replace(s, content=passages_text(chosen[s.id])) if chosen.get(s.id) else s for s in sources]
@@ -118,7 +118,7 @@ def auto_read(sources: list[Source], *, query: str, reading: RunReading, format_
         if not chosen[last]:
             del chosen[last]
     for source_id, kept in chosen.items():
-        reading.passages[source_id] = tuple(PassageRef(text=p.text, start=p.start, end=p.end) for p in kept)
+        reading.passages[source_id] = tuple(kept)
     reading.tokens_added += max(0, added) if chosen else 0
     return observation if chosen else None
 
@@ -138,7 +138,7 @@ def open_page(call: ToolCall, *, reading: RunReading, registry: SourceRegistry, 
     if result.error is not None:
         return (f"[{source.id}] could not be read ({escape_untrusted(result.error)}). "
                 f"Use its snippet, or open another source.")
-    kept = list(result.passages)
+    kept = list(_refs(result))
     while kept:
         text = _open_response(source, result, kept)
         if tokens(text) <= reading.settings.read_tokens and room(text):
@@ -146,7 +146,7 @@ def open_page(call: ToolCall, *, reading: RunReading, registry: SourceRegistry, 
         kept.pop()
     if not kept:
         return f"[{source.id}] was read, but none of its passages fits in the context that is left."
-    reading.passages[source.id] = tuple(PassageRef(text=p.text, start=p.start, end=p.end) for p in kept)
+    reading.passages[source.id] = tuple(kept)
     reading.tokens_added += tokens(text)
     return text
 
@@ -206,8 +206,14 @@ def _read_sources(sources: Sequence[Source], *, queries: list[str], reading: Run
 def _done(source: Source, result: ReadResult, reading: RunReading) -> ReadDone:
     reading._count(result)
     return ReadDone(id=source.id, url=source.url, latency_s=result.latency_s, bytes=result.bytes,
-                    passages=tuple(PassageRef(text=p.text, start=p.start, end=p.end) for p in result.passages),
-                    error=result.error, title=result.title or source.title)
+                    passages=_refs(result), error=result.error, title=result.title or source.title)
+
+
+def _refs(result: ReadResult) -> tuple[PassageRef, ...]:
+    """A read's passages as the events carry them, each with its PDF page where known."""
+    pages = result.page_of or (None,) * len(result.passages)
+    return tuple(PassageRef(text=p.text, start=p.start, end=p.end, page=page)
+                 for p, page in zip(result.passages, pages))
 
 
 def _document_reader(reading: RunReading):
@@ -223,24 +229,33 @@ def _read_document(source: Source, *, queries: list[str], k: int, reading: RunRe
     pages = provider.document_pages(source.file or "") if provider is not None else []
     if not pages:
         return ReadResult(url="", error="the document is no longer in the index")
-    parts, breaks, at = [], [], 0
+    parts: list[str] = []
+    starts: list[tuple[int, int | None]] = []  # where each page starts in the joined text
+    at = 0
     for page, text in pages:
-        if parts and page != pages[len(parts) - 1][0]:
-            breaks.append(at)
+        if not starts or page != starts[-1][1]:
+            starts.append((at, page))
         parts.append(text)
         at += len(text) + 2
     text = "\n\n".join(parts)
     more = reading.more_queries(goal)
-    chosen = select(passages_of(text, breaks=tuple(breaks)), [*(more(text) if more else []), *queries], k=k)
-    return ReadResult(url="", title=source.title, bytes=len(text.encode("utf-8")), passages=tuple(chosen))
+    spans = passages_of(text, breaks=tuple(start for start, _ in starts[1:]))
+    chosen = select(spans, [*(more(text) if more else []), *queries], k=k)
+    return ReadResult(url="", title=source.title, bytes=len(text.encode("utf-8")), passages=tuple(chosen),
+                      page_of=tuple(_page_at(starts, p.start) for p in chosen))
 
 
-def _open_response(source: Source, result: ReadResult, passages: list) -> str:
+def _page_at(starts: list[tuple[int, int | None]], offset: int) -> int | None:
+    return next((page for start, page in reversed(starts) if start <= offset), None)
+
+
+def _open_response(source: Source, result: ReadResult, passages: list[PassageRef]) -> str:
     where = (f"File: {for_model(source.file or '')}" if source.kind == "document"
              else f"URL: {escape_untrusted(source.url)}")
     lines = [f"[{source.id}] {for_model(result.title or source.title)}", where]
     for n, p in enumerate(passages, 1):
-        lines.append(f"\nPassage {n} of {len(passages)} (characters {p.start}-{p.end}):\n"
+        page = f"page {p.page}, " if p.page is not None else ""
+        lines.append(f"\nPassage {n} of {len(passages)} ({page}characters {p.start}-{p.end}):\n"
                      f"{for_model(' '.join(p.text.split()))}")
     lines.append(f"\nCite these passages as [{source.id}].")
     return "\n".join(lines)

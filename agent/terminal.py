@@ -29,6 +29,7 @@ from .claims.record import summary_line
 from .events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, ReadStart, RunEnd, SearchDone, SearchStart,
                      SourceRef, Thinking)
 from .records.reads import read_summary
+from .records.runs import document_place
 
 # Why a run has no answer, for each way a run can end without one.
 NO_ANSWER_WHY: dict[RunEnd, str] = {
@@ -225,6 +226,4 @@ def _complete_blocks(text: str) -> tuple[str, str]:
 
 def _where(source: SourceRef) -> str:
     """A web source's URL, or a document's file and page."""
-    if source.kind == "document":
-        return f"{source.file}" + (f", page {source.page}" if source.page is not None else "")
-    return source.url
+    return document_place(source) if source.kind == "document" else source.url

@@ -15,8 +15,9 @@ import secrets
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from agent.api import (SourceRef, defang_markdown, fragment_url, one_line, outside_code, renumber,
-                       safe_http_url)
+from agent.api import (SourceRef, defang_markdown, document_passages, fragment_url, one_line, outside_code,
+                       passage_page_label, renumber, safe_http_url)
+from agent.api import document_place as engine_document_place
 
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$\"'])")
 _URL_SAFE = ":/?#[]@!$&*+,;=%-._~"
@@ -77,21 +78,36 @@ def citation_target(source: SourceRef | None, scope: str) -> str | None:
 
 
 def document_place(source: SourceRef) -> str:
-    """Where a document source is, as plain text: "report.pdf, page 3"."""
-    return f"{source.file or 'document'}" + (f", page {source.page}" if source.page is not None else "")
+    """Where a document source is, as plain text: "report.pdf, page 3" (read whole: the pages of
+    the passages the model read)."""
+    place = engine_document_place(source)
+    return place if source.file else "document" + place
+
+
+def preview(source: SourceRef) -> str:
+    """The passage a chip or card previews: the first the model read of the source, or a
+    document's search passage; "" for a web page that was not read (its snippet is no quote)."""
+    if source.kind == "document":
+        return one_line(document_passages(source)[0].text)[:400]
+    return one_line(source.passages[0].text)[:400] if source.passages else ""
 
 
 def document_passage(source: SourceRef, number: int, scope: str) -> str:
-    """A cited document in the Sources panel, numbered as people see it: file and page, and the
-    passage behind a click.
+    """A cited document in the Sources panel, numbered as people see it: file and page, and
+    behind a click the passages the model read of it (read whole), else its search passage.
 
-    Raw HTML (``<details>``) so the passage opens in place; every piece of document text in
+    Raw HTML (``<details>``) so the passages open in place; every piece of document text in
     it is HTML-escaped, and Gradio's sanitizer still runs over the result.
     """
     summary = html.escape(f"{number}. {source.title} · {document_place(source)}", quote=False)
-    passage = html.escape(one_line(source.text or ""), quote=False)
+    quotes = "".join(f'<blockquote class="doc-passage">{_page_label(passage_page_label(source, p))}'
+                     f'{html.escape(one_line(p.text), quote=False)}</blockquote>' for p in document_passages(source))
     return (f'\n<details class="passage" id="{passage_anchor(source.id, scope)}"><summary>{summary}</summary>'
-            f'<blockquote>{passage}</blockquote></details>\n')
+            f'{quotes}</details>\n')
+
+
+def _page_label(label: str) -> str:
+    return f'<span class="doc-page">{html.escape(label)}: </span>' if label else ""
 
 
 def link(text_md: str, url: str) -> str:
@@ -125,7 +141,7 @@ def chip(n: int, source: SourceRef | None, scope: str) -> str:
                 f'{hidden("Citation ")}{n}?{hidden(": no such source")}</span>')
     where = document_place(source) if source.kind == "document" else domain(source.url)
     name = one_line(source.title or "")[:160] or where
-    passage = one_line(source.passages[0].text)[:400] if source.passages else ""
+    passage = preview(source)
     label = attribute(f"{n}. {name} · {where}" + (f"\n“{passage}”" if passage else ""))
     spoken = f": {name}, {where}" if where and where != name else f": {name}"
     return (f'<a class="cite" href="{attribute(target)}" title="{label}">'

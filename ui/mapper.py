@@ -26,7 +26,7 @@ import gradio as gr
 from agent.api import (PROVIDERS, Answer, Done, Error, Event, ReadDone, ReadStart, SearchDone, SearchStart, SourceRef,
                        Thinking, display_numbering, provider_label, redact)
 
-from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text,
+from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text, preview,
                         hidden, link, link_citations, neutralise, new_answer_scope)
 from .claims_view import flagged, render_marked, summary_html
 from .notices import visitor_markdown
@@ -382,8 +382,10 @@ def _card(source: SourceRef, number: int, scope: str) -> str:
     Its hidden punctuation makes a screen reader say "Source 1: title, domain" (see ``chip``)."""
     where = document_place(source) if source.kind == "document" else domain(source.url)
     title = " ".join((source.title or where or "untitled").split())[:90]
+    passage = preview(source)
+    label = f"{number}. {title} · {where}" + (f"\n“{passage}”" if passage else "")
     return (f'<a class="source-card" href="{attribute(citation_target(source, scope) or "")}" '
-            f'title="{attribute(f"{number}. {title} · {where}")}">{hidden("Source ")}'
+            f'title="{attribute(label)}">{hidden("Source ")}'
             f'<span class="n">{number}</span>{hidden(": ")}<span class="t">{attribute(title)}</span>'
             f'{hidden(", ")}<span class="d">{attribute(where)}</span></a>')
 

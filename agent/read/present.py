@@ -8,16 +8,20 @@ holding them forges nothing whichever model reads it.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Protocol, Sequence
 
 from ..dialects.tags import escape_tags
-from .select import PassageSpan
+
+
+class _Passage(Protocol):
+    @property
+    def text(self) -> str: ...
 
 
 def for_model(text: str) -> str:
     return escape_tags(text)
 
 
-def passages_text(passages: Sequence[PassageSpan]) -> str:
+def passages_text(passages: Sequence[_Passage]) -> str:
     """The passages of one page, in page order, as one source's text (auto-read)."""
     return "\n\n".join(for_model(" ".join(p.text.split())) for p in passages)

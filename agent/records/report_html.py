@@ -15,7 +15,9 @@ from ..text.fragments import fragment_url
 from .claims_report import claims_check
 from .reads import read_summary
 from ..text.safe_url import safe_http_url, visible_url
-from .runs import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
+from .runs import (SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_passages, document_place,
+                   passage_page_label,
+                   regroup, stat_rows)
 
 
 CSS = """
@@ -150,8 +152,12 @@ def stats_section(run: Run) -> str:
 def source_link(ref: SourceRef) -> str:
     if ref.kind == "document":
         # No page to link to: the passage itself opens in place.
+        shown = document_passages(ref)
+        what = "passage" if not ref.passages else f"{len(shown)} passage{'s' if len(shown) != 1 else ''} read"
+        quotes = "".join(_page_label(passage_page_label(ref, p)) + f'<div class="pre">{escape(p.text)}</div>'
+                         for p in shown)
         return (f'{escape(ref.title)} <span class="url">{escape(document_place(ref))}</span>'
-                f'<details><summary>passage</summary><div class="pre">{escape(ref.text or "")}</div></details>')
+                f'<details><summary>{what}</summary>{quotes}</details>')
     href = safe_http_url(ref.url)
     title = escape(ref.title or ref.url)
     where = f' <span class="url">{escape(visible_url(ref.url))}</span>'
@@ -165,6 +171,10 @@ def source_link(ref: SourceRef) -> str:
                  + (f' <a href="{escape(at)}" rel="noopener noreferrer">at the passage</a>' if at else "")
                  + "</blockquote>")
     return link
+
+
+def _page_label(label: str) -> str:
+    return f'<p class="meta">{escape(label)}</p>' if label else ""
 
 
 def _read(done: ReadDone) -> str:

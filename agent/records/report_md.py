@@ -10,13 +10,15 @@ from urllib.parse import quote
 
 from ..text.answer_markdown import answer_markdown
 from ..text.citations import Cite, citation_writer
-from ..events import Error, ReadDone, SourceRef
+from ..events import Error, PassageRef, ReadDone, SourceRef
 from ..text.fragments import fragment_url
 from .claims_report import claims_check
 from .reads import read_summary
 from ..text.markdown_code import unclosed_fence
 from ..text.safe_url import safe_http_url, visible_url
-from .runs import SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_place, regroup, stat_rows
+from .runs import (SCRIPTED_BADGE, RecordedRun, Run, Search, byline, document_passages, document_place,
+                   passage_page_label,
+                   regroup, stat_rows)
 
 # Inline text never starts a line, so list and heading markers need no escape;
 # these are the characters that could open emphasis, code, links, HTML or a table cell.
@@ -106,7 +108,8 @@ def _url(url: str) -> str:
 
 def _link(ref: SourceRef) -> str:
     if ref.kind == "document":
-        return f"{_text(ref.title)} ({_text(document_place(ref))})\n  > {_text(ref.text or '')}"
+        return f"{_text(ref.title)} ({_text(document_place(ref))})" + "".join(
+            f"\n  > {_page_of(ref, p)}{_text(p.text)}" for p in document_passages(ref))
     href = safe_http_url(ref.url)
     title = _text(ref.title or ref.url)
     link = f"[{title}]({_url(href)})" if href else f"{title} ({_text(visible_url(ref.url))})"
@@ -114,6 +117,11 @@ def _link(ref: SourceRef) -> str:
         at = fragment_url(ref.url, passage.text)
         link += f"\n  > {_text(passage.text)}" + (f" ([at the passage]({_url(at)}))" if at else "")
     return link
+
+
+def _page_of(ref: SourceRef, passage: PassageRef) -> str:
+    label = passage_page_label(ref, passage)
+    return f"*{label}:* " if label else ""
 
 
 def _answer(text: str, sources: dict[int, SourceRef], numbers: dict[int, int]) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterable, Sequence
 
-from ..events import (REFUSAL_REASONS, Answer, Done, Error, Event, ReadDone, RunEnd, SearchDone, SearchStart, SourceRef,
-                      Thinking)
+from ..events import (REFUSAL_REASONS, Answer, Done, Error, Event, PassageRef, ReadDone, RunEnd, SearchDone,
+                      SearchStart, SourceRef, Thinking)
 from ..text.citations import cited_ids, display_numbering
 
 SCRIPTED_BADGE = "Scripted run (not a real model)"
@@ -99,8 +99,28 @@ def regroup(events: Iterable[Event]) -> Run:
 
 
 def document_place(ref: SourceRef) -> str:
-    """Where a document source is: "report.pdf, page 3"."""
-    return f"{ref.file or ''}" + (f", page {ref.page}" if ref.page is not None else "")
+    """Where a document source is: "report.pdf, page 3". A document that was read is where the
+    passages the model read are ("report.pdf, pages 2, 7"; the file alone when no page is known)."""
+    pages = sorted({p.page for p in document_passages(ref) if p.page is not None})
+    if not pages:
+        return ref.file or ""
+    return f"{ref.file or ''}, page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))}"
+
+
+def document_passages(ref: SourceRef) -> tuple[PassageRef, ...]:
+    """What to show of a document source: the passages the model read of it when it was read
+    whole, else the passage its search found."""
+    if ref.passages:
+        return ref.passages
+    text = ref.text or ""
+    return (PassageRef(text=text, start=0, end=len(text), page=ref.page),)
+
+
+def passage_page_label(ref: SourceRef, passage: PassageRef) -> str:
+    """"page 7" for a read passage of a document read across pages; "" where ``document_place``
+    already says it (one page) or no page is known."""
+    pages = {p.page for p in ref.passages or ()}
+    return f"page {passage.page}" if passage.page is not None and len(pages) > 1 else ""
 
 
 def byline(meta: Meta) -> str:

@@ -13,7 +13,9 @@ if not Path("/usr/bin/chromium").exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 from agent.config import Settings  # noqa: E402
+from tests.browser.test_documents_browser import upload  # noqa: E402
 from tests.browser.test_ui_browser import ask, close, open_panels, page_for, titles, wait_done  # noqa: E402
+from tests.index_helpers import make_pdf  # noqa: E402
 from tests.ui_helpers import serve  # noqa: E402
 
 ROUNDS = [
@@ -66,4 +68,58 @@ def test_the_read_panel_and_the_chip_show_the_passage(browser, ui) -> None:
     assert chip.get_attribute("href").startswith("https://bridges.example/harbour#:~:text=")
     preview = html.unescape(chip.get_attribute("title") or "")
     assert "opened in 1932 by the mayor" in preview  # hovering the chip previews the passage
+    close(page)
+
+
+BRANCH = "The Lisbon office opened its harbour branch in 1998 on the old quay."
+DEPOT = "The tram depot beside the quay was closed for repairs that winter."
+FILLER = "The committee discussed paint, chairs and the budget for the summer party. " * 6
+DOC_ROUNDS = ["Look in the files.\n</think>\n\n<tool_call>\n"
+              '{"name": "search_documents", "arguments": {"query": "tram depot"}}\n</tool_call>',
+              "Found it.\n</think>\n\nThe branch opened in 1998 [1]."]
+
+
+@pytest.fixture()
+def documents_ui(tmp_path: Path):
+    (tmp_path / "rounds.json").write_text(json.dumps(DOC_ROUNDS), encoding="utf-8")
+    (tmp_path / "web.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "pages.json").write_text("{}", encoding="utf-8")  # reading on; no web page to read
+    settings = Settings(backend="scripted", model_script=str(tmp_path / "rounds.json"),
+                        search_fixture=str(tmp_path / "web.json"), provider="fixture",
+                        page_fixture=str(tmp_path / "pages.json"), results_per_search=1)
+    demo, url = serve(settings)
+    yield url
+    demo.close()
+
+
+def test_a_document_read_whole_shows_the_passages_read_in_its_card_chip_and_sources(
+        browser, documents_ui, tmp_path: Path) -> None:
+    """The search found the depot page; the document was then read whole, and the chat shows
+    what was read (the branch page first) with the pages it is on, not the search passage alone."""
+    report = tmp_path / "harbour.pdf"
+    report.write_bytes(make_pdf(["Contents and staff list.", BRANCH + " " + FILLER, FILLER, DEPOT + " " + FILLER,
+                                 FILLER], title="Harbour notes"))
+    page = page_for(browser, documents_ui)
+    upload(page, report)
+    page.wait_for_function("document.querySelector('#doc-list')?.innerText.includes('harbour.pdf')",
+                           timeout=60_000)
+    page.keyboard.press("Escape")
+    ask(page, "When did the Lisbon office open its harbour branch?")
+    wait_done(page)
+    assert any(t.startswith("Read Harbour notes · 2 passages") for t in titles(page, raw=True))
+    chip = page.locator("#chat a.cite").first
+    preview = html.unescape(chip.get_attribute("title") or "")
+    assert preview.startswith("1. Harbour notes · harbour.pdf, pages 2, 4") and BRANCH in preview
+    card = html.unescape(page.get_attribute("#chat a.source-card", "title") or "")
+    assert "harbour.pdf, pages 2, 4" in card and BRANCH in card
+    assert page.get_attribute("#chat a.source-card", "href") == chip.get_attribute("href")
+    open_panels(page)
+    page.evaluate("document.querySelectorAll('#chat details.passage').forEach(d => d.open = false)")
+    chip.scroll_into_view_if_needed()
+    chip.click()  # the chip opens the passages that were read, in place
+    shown = page.wait_for_function("(() => { const d = [...document.querySelectorAll('#chat details.passage')]"
+                                   ".find(d => d.open); return d ? d.innerText : null; })()",
+                                   timeout=10_000).json_value()
+    assert "pages 2, 4" in shown and BRANCH in shown and DEPOT in shown and "page 2:" in shown
+    assert "Contents and staff list" not in shown
     close(page)
