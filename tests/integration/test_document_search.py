@@ -213,14 +213,19 @@ def test_reports_show_a_document_citation_with_file_page_and_passage(tmp_path: P
     assert events(replayed.stdout)[-1]["sources"] == events(p.stdout)[-1]["sources"]
     html_report = cli("--export", str(trace), "--format", "html", "-o", "-").stdout
     assert 'href="#source-1"' in html_report
+    # The document was read whole (auto-read): the reports show what was read, page by page.
     source_item = html_report.split('id="source-1"')[1].split("</li>")[0]
-    assert "report.pdf, page 2" in source_item and "<details><summary>passage</summary>" in source_item
-    assert "Revenue grew 12 percent in 2025 thanks to the Lisbon office." in source_item
+    assert "report.pdf, pages 1, 2" in source_item and "<details><summary>2 passages read</summary>" in source_item
+    assert ('<p class="meta">page 2</p><div class="pre">Revenue grew 12 percent in 2025 thanks to the Lisbon '
+            'office.</div>') in source_item
     md_report = cli("--export", str(trace), "--format", "md", "-o", "-").stdout
-    assert "report.pdf, page 2" in md_report and "> Revenue grew 12 percent" in md_report
+    assert "report.pdf, pages 1, 2" in md_report and "> *page 2:* Revenue grew 12 percent" in md_report
     terminal = cli("q", "--model-script", script(tmp_path, rounds), "--provider", "local",
                    "--index", str(index_dir)).stdout
-    assert "[1] Annual report — report.pdf, page 2" in terminal
+    assert "[1] Annual report — report.pdf, pages 1, 2" in terminal and "> Revenue grew 12 percent" in terminal
+    unread = cli("q", "--model-script", script(tmp_path, rounds), "--provider", "local", "--read", "off",
+                 "--index", str(index_dir)).stdout
+    assert "[1] Annual report — report.pdf, page 2" in unread  # the passage the search found
 
 
 def test_a_passage_keeps_its_number_when_a_gpu_workers_answer_comes_back() -> None:
