@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, TextIO
+from typing import TYPE_CHECKING, Iterator, Literal, TextIO
 
 from .config import Settings, encodable, redact
 from .errors import DeepSearchError, UsageError
@@ -310,7 +310,8 @@ def _forked_session(args: argparse.Namespace, runs: list[tuple[Meta, list[TimedE
     return session, session.run_fork(ids[plan.run], plan, cancel=cancel), cancel
 
 
-_FORMAT_BY_SUFFIX = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+ExportFormat = Literal["html", "md", "player"]  # the --format choices
+_FORMAT_BY_SUFFIX: dict[str, ExportFormat] = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 _FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "player": "player"}
 
 
@@ -320,7 +321,7 @@ def _export(args: argparse.Namespace) -> int:
 
     if not args.output:
         return _usage("--export needs -o OUT, the file to write (or -o - for stdout)")
-    fmt = args.format or _FORMAT_BY_SUFFIX.get(Path(args.output).suffix.lower(), "html")
+    fmt: ExportFormat = args.format or _FORMAT_BY_SUFFIX.get(Path(args.output).suffix.lower(), "html")
     problem = unwritable(args.output, flag="-o") if args.output != "-" else None
     if problem:
         return _usage(problem)

@@ -59,7 +59,7 @@ from typing import Any, Callable, TypeVar
 try:  # spaces is a no-op off Spaces, but optional: the CLI and tests run without it
     import spaces
 except ImportError:  # pragma: no cover - it is in requirements.txt
-    spaces = None  # type: ignore[assignment]
+    spaces = None
 
 F = TypeVar("F", bound=Callable[..., Any])
 

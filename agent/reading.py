@@ -191,8 +191,8 @@ def _read_sources(sources: Sequence[Source], *, queries: list[str], reading: Run
     k = reading.settings.read_passages
     for i, s in enumerate(sources):
         if s.kind == "document":
-            results[i] = _read_document(s, queries=queries, k=k, reading=reading, goal=goal)
-            yield _done(s, results[i], reading)
+            results[i] = document = _read_document(s, queries=queries, k=k, reading=reading, goal=goal)
+            yield _done(s, document, reading)
     if web and reading.reader is not None:
         for j, result in reading.reader.read_each([sources[i].url for i in web], queries=queries, k=k,
                                                   cancel=cancel, more_queries=reading.more_queries(goal)):

@@ -83,8 +83,11 @@ class ModelReader:
             data = json.loads(found.group()) if found else {}
         except (json.JSONDecodeError, RecursionError):
             data = {}
-        words = [w for key in ("keywords", "keywords_en") if isinstance(data, dict)
-                 for w in (data.get(key) if isinstance(data.get(key), list) else []) if isinstance(w, str)]
+        words: list[str] = []
+        for key in ("keywords", "keywords_en"):
+            listed = data.get(key) if isinstance(data, dict) else None
+            if isinstance(listed, list):
+                words += [w for w in listed if isinstance(w, str)]
         with self._lock:
             self._keywords = [" ".join(w.split())[:60] for w in words[:40] if w.strip()]
             return self._keywords

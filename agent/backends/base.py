@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generator, Protocol, runtime_checkable
 
 from ..errors import BackendError as BackendError  # re-exported: the protocol names it
 from ..events import FinishReason
@@ -40,8 +40,9 @@ class Conversation(Protocol):
     usage: Usage
     finish_reason: FinishReason | None
 
-    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
-        """Stream one round of raw model text (think/tool tags kept).
+    def generate(self, *, cancel: threading.Event) -> Generator[str, None, None]:
+        """Stream one round of raw model text (think/tool tags kept); the loop closes the
+        generator when it stops reading, early or not.
 
         The loop calls it only when the round has room (``round_token_limit`` > 0) and
         ``cancel`` is not set yet, so no backend repeats those checks.

@@ -14,7 +14,7 @@ scripted backend's script supplies what comes after the fork.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator, Sequence
+from typing import Any, Generator, Sequence
 
 from ..config import Settings
 from ..events import FinishReason
@@ -36,7 +36,7 @@ class PrefixConversation:
     def recorded_rounds_left(self) -> int:
         return len(self._rounds)
 
-    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
+    def generate(self, *, cancel: threading.Event) -> Generator[str, None, None]:
         self.finish_reason = None
         if self._rounds:
             chunks = self._rounds.pop(0)

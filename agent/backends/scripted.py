@@ -21,7 +21,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator
 
 from ..errors import UsageError
 from ..files import lenient_key, read_json_file
@@ -128,7 +128,7 @@ class ScriptedConversation:
         n = approx_tokens(prompt)
         self.usage = Usage(prompt_tokens=n, prefilled_tokens=n, context_tokens=n)
 
-    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
+    def generate(self, *, cancel: threading.Event) -> Generator[str, None, None]:
         index = self.usage.rounds
         if index >= len(self._rounds):
             raise BackendError(

@@ -17,7 +17,7 @@ Each is None when it has nothing to count (no cited sentence, no citation, no se
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any, Iterable, TypedDict
 
 from ..text.citations import display_numbering
 from .lexical import check_sentence
@@ -27,7 +27,14 @@ from .sources import CheckSource, Prepared, check_source
 METRICS = ("citation_recall", "citation_precision", "supported_claim_rate", "uncited_sentences")
 
 
-def citation_metrics(answer: str, sources: Iterable[Any]) -> dict[str, float | int | None]:
+class CitationMetrics(TypedDict):
+    citation_recall: float | None
+    citation_precision: float | None
+    supported_claim_rate: float | None
+    uncited_sentences: int
+
+
+def citation_metrics(answer: str, sources: Iterable[Any]) -> CitationMetrics:
     by_id = {s.id: s for s in (s if isinstance(s, CheckSource) else check_source(s) for s in sources)}
     shown = display_numbering(answer, by_id)
     cache: dict[int, list[Prepared]] = {}

@@ -21,9 +21,15 @@ from ..search.sources import Source
 class RoundParser(Protocol):
     """Reads one round of the model's streamed text (tags may be split anywhere)."""
 
-    state: str  # "answer" while the model writes its final answer
-    saw_think_close: bool
-    call_text: str | None  # the raw search request, once the model closed it
+    # Read-only to the loop, so each parser may narrow them (its own ``Literal`` states).
+    @property
+    def state(self) -> str: ...  # "answer" while the model writes its final answer
+
+    @property
+    def saw_think_close(self) -> bool: ...
+
+    @property
+    def call_text(self) -> str | None: ...  # the raw search request, once the model closed it
 
     def feed(self, chunk: str) -> list[Delta]: ...
 

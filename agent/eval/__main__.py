@@ -24,7 +24,7 @@ from ..search import build_search
 from ..session import build_backend, preflight
 from ..records.trace import TraceError
 from .dataset import FieldMap, load_dataset
-from .one import Asker, NoteBackend
+from .one import Asker, Judge, NoteBackend
 from .prediction import answer_instruction
 from .progress import ProgressBar
 from .results import ResultsError
@@ -131,8 +131,9 @@ def _concurrency(asked: int, settings: Settings) -> int:
     return settings.concurrency_local
 
 
-def _judge(args: argparse.Namespace, settings: Settings):
-    if not settings.judge_base_url:
+def _judge(args: argparse.Namespace, settings: Settings) -> Judge | None:
+    # Settings refuse a judge URL without a model, and a model without a URL.
+    if not settings.judge_base_url or not settings.judge_model:
         return None
     from .judge import OpenAIJudge
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -86,15 +86,15 @@ class Asker:
         prediction = extract_prediction(answer, dialect=self.settings.dialect)
         scores = score(prediction, q.golden_answers)
         verdict, judge_error = self._judge(q, answer) if done is not None and answer.strip() else (None, None)
-        return Result(
+        result = Result(
             id=q.id, question=q.question, golden_answers=list(q.golden_answers), answer=answer,
             prediction=strip_citations(prediction).strip(), em=scores.em, f1=round(scores.f1, 6),
             subem=scores.subem, searches=done.searches if done is not None else 0,
             cited=list(done.cited) if done is not None else [], end=_end(done), error=error,
             seconds=round(seconds, 3), tokens=done.stats.generated_tokens if done is not None else 0,
             trace=trace_rel, report=report_rel, judge=verdict, judge_error=judge_error,
-            **(citation_metrics(answer, done.sources) if done is not None else {}),
         )
+        return replace(result, **citation_metrics(answer, done.sources)) if done is not None else result
 
     def _judge(self, q: Question, answer: str) -> tuple[Verdict | None, str | None]:
         if self.judge is None:
@@ -129,6 +129,13 @@ class NoteBackend:
     def __init__(self, backend: Backend, note: str) -> None:
         self._backend, self._note = backend, note
         self.name, self.model_id = backend.name, backend.model_id
+
+    @property
+    def loaded(self) -> bool:
+        return self._backend.loaded
+
+    def load(self) -> None:
+        self._backend.load()
 
     def start(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
               settings: Settings | None = None) -> Conversation:

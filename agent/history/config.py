@@ -27,8 +27,15 @@ class HistoryConfig:
     max_conversations: int = DEFAULT_MAX_CONVERSATIONS
     max_bytes: int = DEFAULT_MAX_BYTES
 
-    def with_overrides(self, **changes: object) -> "HistoryConfig":
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+    def with_overrides(self, *, enabled: bool | None = None, data_dir: Path | None = None,
+                       share_links: bool | None = None) -> "HistoryConfig":
+        """This config with each given flag's value; ``None`` keeps the current one."""
+        return replace(
+            self,
+            enabled=self.enabled if enabled is None else enabled,
+            data_dir=self.data_dir if data_dir is None else data_dir,
+            share_links=self.share_links if share_links is None else share_links,
+        )
 
 
 def default_data_dir(env: Mapping[str, str] | None = None) -> Path:

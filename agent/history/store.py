@@ -17,6 +17,7 @@ schema is moved aside, never overwritten (``open_store``). Deleting really delet
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import secrets
 import sqlite3
@@ -294,7 +295,7 @@ class HistoryStore:
         return conversation
 
     @staticmethod
-    def _owned(owner: str | None) -> tuple[str, list[Any]]:
+    def _owned(owner: str | None) -> tuple[str, builtins.list[Any]]:  # ``list`` is a method here
         return ("1", []) if owner is None else ("c.owner = ?", [owner])
 
     def _write(self) -> "_Transaction":

@@ -109,7 +109,7 @@ class _PageWalk:
                 continue
             kids = node.get("/Kids")
             if node.get("/Type") == "/Pages" or kids is not None:
-                passed = {**inherited, **{NameObject(k): node[k] for k in _INHERITED if k in node}}
+                passed: dict[str, Any] = {**inherited, **{NameObject(k): node[k] for k in _INHERITED if k in node}}
                 listed = list(kids.get_object() if kids is not None else [])[:self.max_nodes]
                 stack.extend((kid, passed, depth + 1) for kid in reversed(listed))
                 continue

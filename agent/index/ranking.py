@@ -244,6 +244,6 @@ class RankingWrite:
         return self._writer
 
     def _release(self) -> None:
-        writer, self._writer = self._writer, None
+        writer, self._writer = self._active(), None
         # Lets background merges finish and frees the directory's writer lock for the next write.
         writer.wait_merging_threads()

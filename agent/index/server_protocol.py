@@ -29,7 +29,7 @@ def bounded_protocol() -> type:
     class BoundedH11Protocol(H11Protocol):
         _header_timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             if len(self.connections) > MAX_CONNECTIONS:
                 log.warning("more than %d connections are open; closing a new one", MAX_CONNECTIONS)

@@ -93,6 +93,7 @@ def replace_document(db: sqlite3.Connection, *, key: str, name: str, digest: str
     doc_id = db.execute(
         "INSERT INTO documents(key, name, kind, title, sha256, bytes, added) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (key, name, read.kind, read.title, digest, size, time.time())).lastrowid
+    assert doc_id is not None, "sqlite3 sets lastrowid after every INSERT"
     first = db.execute("SELECT value FROM meta WHERE key = 'next_passage'").fetchone()[0]
     rows = [(first + i, doc_id, p) for i, p in enumerate(read.passages)]
     db.executemany(

@@ -34,7 +34,7 @@ from .decide import CallDecision, Refuse, RunCall, decide_call
 from .finish import finish
 from .rounds import rounds
 from .state import RoundKind, RoundOutcome, RunState
-from .tools import can_open
+from .tools import can_open, opener
 
 __all__ = ["CallDecision", "InputError", "PARTIAL_NOTE", "Refuse", "RoundKind", "RoundOutcome", "RunCall",
            "decide_call", "run", "validate_question"]
@@ -103,8 +103,8 @@ def _run(question: str, state: RunState, *, backend: Backend, history: list[tupl
     messages = dialect.build_messages(question, max_searches=settings.max_searches, history=recent)
     if dialect.tools:
         add_note(messages, documents_note(settings, state.search, state.documents))
-        if can_open(state):
-            auto = READ_AUTO_NOTE.format(n=settings.read_top) if state.reading.auto else ""
+        if (reading := opener(state)) is not None:
+            auto = READ_AUTO_NOTE.format(n=settings.read_top) if reading.auto else ""
             add_note(messages, READ_NOTE.format(auto=auto))
     try:
         conv = backend.start(messages, tools_for(dialect, state.documents, open_page=can_open(state)),

@@ -13,7 +13,7 @@ from ..events import Event, SearchDone, SearchStart
 from ..parser import ToolCall
 from ..prompt import DOCUMENTS_TOOL_NAME, OPEN_PAGE_TOOL_NAME, escape_untrusted
 from ..read import ReadCancelled
-from ..reading import auto_read, open_page
+from ..reading import RunReading, auto_read, open_page
 from ..search import AllProvidersFailed, Source
 from ..search.base import SearchResult
 from ..search.sources import registrable
@@ -22,9 +22,14 @@ from .state import RunState
 log = logging.getLogger("agent.loop")  # the run's one logger, as before the loop was split
 
 
+def opener(state: RunState) -> RunReading | None:
+    """The run's reading when open_page is offered: a tool dialect, and something to read with."""
+    reading = state.reading
+    return reading if state.dialect.tools and reading is not None and reading.can_open else None
+
+
 def can_open(state: RunState) -> bool:
-    """open_page is offered: a tool dialect, and something to read with."""
-    return bool(state.dialect.tools) and state.reading is not None and state.reading.can_open
+    return opener(state) is not None
 
 
 def no_room(conv: Conversation, settings: Settings, observation: str) -> bool:
@@ -47,7 +52,7 @@ def run_call(call: ToolCall, conv: Conversation, state: RunState) -> Iterator[Ev
         return  # Stop during a search is no search failure: the next round check ends the run stopped
     state.latencies.append(done.latency_s)
     state.shown.extend(r.id for r in done.results if r.id not in state.shown)
-    if done.error is None and observation is None:
+    if observation is None:  # a failed search always has its note
         state.context_forced = True
         observation = state.dialect.notes.context_full
     yield done
@@ -66,8 +71,10 @@ def run_call(call: ToolCall, conv: Conversation, state: RunState) -> Iterator[Ev
 
 
 def _open_and_splice(call: ToolCall, conv: Conversation, state: RunState) -> Iterator[Event]:
+    reading = opener(state)
+    assert reading is not None, "parse_tool_call accepts open_page only when it is offered"
     try:
-        observation = yield from open_page(call, reading=state.reading, registry=state.registry, shown=state.shown,
+        observation = yield from open_page(call, reading=reading, registry=state.registry, shown=state.shown,
                                            tokens=conv.count_tokens, room=lambda text: not no_room(
                                                conv, state.settings, text), cancel=state.cancel)
     except ReadCancelled:

@@ -105,13 +105,15 @@ class HttpFetcher:
     def fetch(self, url: str, *, cancel: threading.Event) -> Fetched:
         """The page at ``url``; raises ``ReadFailed`` (a sentence) or ``ReadCancelled``."""
         deadline = self._clock() + self.limits.total_s
-        hop, box, ready = _Hop(), {}, threading.Event()
+        hop, ready = _Hop(), threading.Event()
+        fetched: list[Fetched] = []
+        failed: list[BaseException] = []
 
         def work() -> None:
             try:
-                box["value"] = self._follow(url, hop=hop, deadline=deadline)
+                fetched.append(self._follow(url, hop=hop, deadline=deadline))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                box["error"] = exc
+                failed.append(exc)
             ready.set()
 
         threading.Thread(target=work, name="page-fetch", daemon=True).start()
@@ -122,9 +124,9 @@ class HttpFetcher:
             if self._clock() > deadline:
                 hop.stop()
                 raise ReadFailed(f"timed out (no complete page within {self.limits.total_s:g} s)")
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
+        if failed:
+            raise failed[0]
+        return fetched[0]
 
     def _follow(self, url: str, *, hop: _Hop, deadline: float) -> Fetched:
         for _ in range(self.limits.max_redirects + 1):
@@ -211,7 +213,8 @@ class _Slots:
     """Holds the overall and per-host slots for one request; gives up when the fetch stops."""
 
     def __init__(self, semaphores: tuple[threading.BoundedSemaphore, ...], hop: _Hop) -> None:
-        self._semaphores, self._hop, self._held = semaphores, hop, []
+        self._semaphores, self._hop = semaphores, hop
+        self._held: list[threading.BoundedSemaphore] = []
 
     def __enter__(self) -> None:
         for sem in self._semaphores:

@@ -80,7 +80,7 @@ class Turn:
         if isinstance(event, (Thinking, Answer)):
             text = redact(event.text, keys) if keys else event.text
             if type(last) is type(event):
-                self.events[-1] = type(event)(text=last.text + text)  # type: ignore[union-attr]
+                self.events[-1] = type(event)(text=last.text + text)
             else:
                 self.events.append(type(event)(text=text))
             return
@@ -276,8 +276,8 @@ def citations_as_domains(answer: str, sources: Iterable[SourceRef]) -> str:
     where = {str(s.id): (s.file or "") if s.kind == "document" else _domain(s.url) for s in sources}
 
     def replace_one(match: re.Match[str]) -> str:
-        names = [where.get(n.strip()) for n in match.group(1).split(",")]
-        names = list(dict.fromkeys(n for n in names if n))
+        found = [where.get(n.strip()) for n in match.group(1).split(",")]
+        names = list(dict.fromkeys(n for n in found if n))
         return f" ({'; '.join(names)})" if names else ""
 
     return _CITED.sub(replace_one, answer)

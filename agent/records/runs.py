@@ -181,7 +181,8 @@ def stat_rows(run: Run) -> list[tuple[str, str]]:
             ("Ended", END_WORDS[done.end])]
     for key, value in done.stats.to_dict().items():
         if key == "reads" and isinstance(value, dict):
-            rows += [(READ_LABELS.get(k, k), _stat_value(k, v)) for k, v in value.items()
+            reads: dict[str, Any] = value
+            rows += [(READ_LABELS.get(k, k), _stat_value(k, v)) for k, v in reads.items()
                      if k != "reader_tokens" or v]
             continue
         label = STAT_LABELS.get(str(key)) or str(key).replace("_", " ").capitalize()
@@ -195,7 +196,7 @@ READ_LABELS: dict[str, str] = {"pages_read": "Pages read", "pages_failed": "Page
 
 
 # Keyed by any recorded string: a replayed trace may hold a reason this version does not know.
-_REFUSAL_WORDS: dict[str, str] = dict(REFUSAL_REASONS)
+_REFUSAL_WORDS: dict[str, str] = {reason: words for reason, words in REFUSAL_REASONS.items()}
 
 
 def _stat_value(key: str, value: Any) -> str:

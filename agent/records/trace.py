@@ -366,7 +366,7 @@ def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
         if error["type"] == "missing":
             raise TraceError(f"{name}:{number}: the meta line has no {key!r}") from None
         raise TraceError(f"{name}:{number}: meta field {key!r} must be {expected_words(error)}, "
-                         f"got {shown(meta.get(key))}") from None
+                         f"got {shown(meta.get(str(key)))}") from None
 
 
 _DEEP_MESSAGE = (f"JSON nested more than {_MAX_DEPTH} levels deep; this is not a trace written by "

@@ -80,7 +80,9 @@ class DuckDuckGoProvider:
         limit = max(1, max_results)
         _PACER.wait_turn(min_interval_s=self._min_interval_s, clock=self._clock, sleep=self._sleep)
         try:
-            raw = DDGS(timeout=self._timeout_s).text(query, max_results=limit, backend="auto")
+            # ddgs annotates ``timeout: int`` but hands it to primp.Client, whose ``timeout`` is a float.
+            raw = DDGS(timeout=self._timeout_s).text(  # type: ignore[arg-type]
+                query, max_results=limit, backend="auto")
         except RatelimitException:
             raise self._error(
                 f"DuckDuckGo rate limited the search; wait a few seconds and retry, {_FALLBACK}",

@@ -23,18 +23,23 @@ from .safe_url import safe_http_url
 Cite = Callable[[re.Match[str]], str]
 
 
-def _parser(*, strict: bool) -> MarkdownIt:
-    # The checker sees raw HTML as HTML, to refuse it; the renderer shows it as text.
-    md = MarkdownIt("commonmark", {"html": not strict}).enable(["table", "strikethrough"])
-    if strict:
-        md.disable("image")  # ![alt](url) reads as "!" and a link, which the URL rule then judges
-        md.validateLink = lambda url: safe_http_url(url) is not None
-    else:
-        md.validateLink = lambda url: True  # the checker must see every link a renderer might make
-    return md
+class _Markdown(MarkdownIt):
+    """CommonMark with tables and strikethrough; ``strict`` is the renderer, else the checker."""
+
+    def __init__(self, *, strict: bool) -> None:
+        # The checker sees raw HTML as HTML, to refuse it; the renderer shows it as text.
+        super().__init__("commonmark", {"html": not strict})
+        self.enable(["table", "strikethrough"])
+        if strict:
+            self.disable("image")  # ![alt](url) reads as "!" and a link, which the URL rule then judges
+        self._strict = strict
+
+    def validateLink(self, url: str) -> bool:
+        # The checker must see every link a renderer might make.
+        return safe_http_url(url) is not None if self._strict else True
 
 
-_STRICT, _CHECKER = _parser(strict=True), _parser(strict=False)
+_STRICT, _CHECKER = _Markdown(strict=True), _Markdown(strict=False)
 
 
 # Render rules are bound to the renderer, hence the unused ``renderer`` argument.

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator, cast
 
 import torch
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, StoppingCriteria,
@@ -59,7 +59,9 @@ class _RoundWatch(StoppingCriteria):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
         self._usage.generated_tokens = self._base + input_ids.shape[-1] - self._start_len
         done = any(e.is_set() for e in self._events)
-        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
+        # torch types every tensor as ``Tensor``; transformers names a bool one ``BoolTensor``.
+        return cast(torch.BoolTensor, torch.full((input_ids.shape[0],), done, dtype=torch.bool,
+                                                 device=input_ids.device))
 
 
 class TransformersBackend:
@@ -321,7 +323,7 @@ class TransformersConversation:
         self._ids.extend(self.tokenizer.encode(text, add_special_tokens=False))
         self.usage.context_tokens = len(self._ids)
 
-    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
+    def generate(self, *, cancel: threading.Event) -> Generator[str, None, None]:
         if not self._busy.acquire(blocking=False):
             raise BackendError("this conversation is already generating; wait for the round to finish")
         try:

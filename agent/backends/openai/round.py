@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Generic, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Generator, Generic, Iterator, Protocol, TypeVar
 
 from ...config import Settings
 from ..base import BackendError, FinishReason, Usage, approx_tokens, round_token_limit
@@ -85,7 +85,7 @@ class RoundConversation(ABC, Generic[R]):
     def _finished(self, link: RoundLink) -> FinishReason:
         """Why the round that was read to its end stopped."""
 
-    def generate(self, *, cancel: threading.Event) -> Iterator[str]:
+    def generate(self, *, cancel: threading.Event) -> Generator[str, None, None]:
         first = self.usage.rounds == 0
         self.usage.rounds += 1
         self.finish_reason = None
