@@ -10,6 +10,7 @@ from __future__ import annotations
 from .backends.base import Backend, BackendError
 from .errors import DeepSearchError, UsageError
 from .claims.record import summary_line
+from .claims.model_check import has_claims_to_judge, offers_model_check
 from .text.citations import CITATION, citation_numbers, cited_ids, display_numbering, renumber, without_link_targets
 from .demo import DEMO_LABEL, DEMO_SCRIPT, DEMO_SEARCH, demo_questions, demo_settings
 from .config import (DEFAULT_MODEL, Settings, SettingsError, display_url, install_log_redaction,
@@ -36,13 +37,14 @@ from .session import ChatSession, build_backend, preflight
 from .records.conversation import Conversation, Turn
 from .records.replay import MAX_REPLAY_PAUSE_S, pace, replay
 from .records.report import export_events, export_runs
-from .records.trace import TraceError, TraceWriter, read_trace, trace_meta
+from .records.trace import TraceError, TraceWriter, read_trace, run_text, trace_meta
 from .registry import (BACKENDS, PROVIDERS, BackendSpec, ProviderSpec, backend_spec, provider_label, provider_spec,
                        register_backend, register_provider)
 
 __all__ = [
     "Answer", "Backend", "backend_spec", "BackendError", "BACKENDS", "BackendSpec", "build_backend", "build_search",
-    "cause_of", "ChatSession", "CITATION", "citation_numbers", "cited_ids", "code_regions", "Conversation", "counted",
+    "cause_of", "ChatSession", "has_claims_to_judge", "offers_model_check", "run_text",
+    "CITATION", "citation_numbers", "cited_ids", "code_regions", "Conversation", "counted",
     "DeepSearchError", "defang_markdown", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT",
     "DEMO_SEARCH", "demo_settings", "display_numbering", "document_passages", "document_place",
     "display_url", "DocumentIndex", "Done", "engine_flags",

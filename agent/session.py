@@ -19,6 +19,7 @@ from .config import Settings
 from .events import Done, Event
 from .gpu import on_gpu, on_zero_gpu
 from .index import DocumentIndex
+from .claims.model_check import check_with_model
 from .forking import fork_settings, run_fork
 from .loop import run, validate_question
 from .registry import backend_spec, load
@@ -163,6 +164,15 @@ class ChatSession:
             if close is not None:
                 close()
 
+    def check_with_model(self, done: Done, *, cancel: threading.Event) -> tuple[Done, str | None]:
+        """``done`` with its claims judged by this session's own (local) model, after the answer
+        (``agent.claims.model_check``); on ZeroGPU in one GPU call of its own."""
+        if on_zero_gpu():
+            global _GPU_BACKEND
+            _GPU_BACKEND = self.backend
+            return gpu_check(done, self.settings)
+        return check_with_model(done, self.backend, self.settings, cancel)
+
     def _opened(self, conversation: Conversation) -> None:
         self.conversation = conversation
 
@@ -210,3 +220,17 @@ def _gpu_seconds(question: str, settings: Settings, *_: object) -> int:
 
 # Decorated at import: ZeroGPU registers GPU functions when the app launches.
 gpu_answer = on_gpu(answer_in_one_call, duration_s=_gpu_seconds)
+
+
+def check_in_one_call(done: Done, settings: Settings) -> tuple[Done, str | None]:
+    """The model check of one answer, as ZeroGPU runs it in a forked worker (plain data in and out)."""
+    if _GPU_BACKEND is None:
+        raise RuntimeError("no backend was shared for GPU calls; call ChatSession.check_with_model")
+    return check_with_model(done, _GPU_BACKEND, settings, threading.Event())
+
+
+def _check_seconds(done: Done, settings: Settings) -> int:
+    return max(1, min(settings.gpu_duration_s, int(settings.judge_timeout_s) + 10))
+
+
+gpu_check = on_gpu(check_in_one_call, duration_s=_check_seconds)

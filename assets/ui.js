@@ -104,6 +104,9 @@
   // triggered again). The question stays in the box and a note above it says why, once, until
   // the run ends. Nothing goes to the server, so a full queue is not asked again.
   const HINT = "An answer is still running: press Stop, or wait for it. Your question stays in the box.";
+  // The model check on request holds the model the same way (ui/model_check.py).
+  const CHECK_HINT = "The model is checking the answer's claims: press Stop, or wait for it. Your question stays in the box.";
+  const checking = () => !!document.querySelector("#check-model button:disabled, button#check-model:disabled");
   const running = () => {
     const stop = document.querySelector("#stop");
     return !!stop && stop.getClientRects().length > 0;
@@ -116,7 +119,7 @@
     e.stopImmediatePropagation();
     const hint = document.querySelector("#run-hint");
     if (!hint) return;
-    hint.textContent = HINT;
+    hint.textContent = checking() ? CHECK_HINT : HINT;
     clearInterval(hintTimer);
     hintTimer = setInterval(() => {
       if (running()) return;

@@ -18,6 +18,7 @@ from .documents_panel import PASSAGE_JS, build_documents_panel
 from .notices import visitor_markdown
 from .outputs import AnswerOutputs, ClearedOutputs
 from .handlers import Handlers, close_session
+from .model_check import LABEL as CHECK_LABEL, ModelCheck
 from .runtime import Runtime
 from .upload_budget import UploadBudget
 from .saved_panel import SavedPanel
@@ -87,6 +88,7 @@ class _Parts:
     conversation: list[gr.DownloadButton]  # the whole conversation: HTML, Markdown
     upload: gr.UploadButton
     controls: list[gr.components.Component]  # max searches, provider, results, temperature, max new, read, check
+    check: gr.Button  # "Check with the model" under a finished answer of a local model (ui/model_check.py)
     saved: SavedPanel | None = None  # the history list (None: the runtime has no history at all)
 
 
@@ -138,15 +140,16 @@ def _composer(s: Any) -> tuple[gr.Textbox, gr.Button, gr.Button]:
     return msg, ask, stop
 
 
-def _exports_row() -> tuple[list[gr.DownloadButton], list[gr.DownloadButton]]:
-    """The last answer's and the conversation's downloads, shown once there is an answer."""
+def _exports_row() -> tuple[list[gr.DownloadButton], list[gr.DownloadButton], gr.Button]:
+    """The last answer's model check and downloads, and the conversation's, shown once there is an answer."""
     with gr.Row(elem_id="exports"):
+        check = gr.Button(CHECK_LABEL, visible=False, size="sm", elem_id="check-model")
         downloads = [gr.DownloadButton(label, visible=False, size="sm", elem_id=elem_id) for label, elem_id in (
             ("Download trace", "dl-trace"), ("Download HTML report", "dl-html"),
             ("Download Markdown report", "dl-md"))]
         conversation = [gr.DownloadButton(label, visible=False, size="sm", elem_id=elem_id) for label, elem_id in (
             ("Conversation (HTML)", "dl-conv-html"), ("Conversation (Markdown)", "dl-conv-md"))]
-    return downloads, conversation
+    return downloads, conversation, check
 
 
 def _settings(runtime: Runtime) -> list[gr.components.Component]:
@@ -243,19 +246,40 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> 
         (p.upload.upload, h.replay_upload, [p.upload, p.chatbot, p.session], dict(api_name="replay", **replaying)),
     ]
     running = []
+    check = ModelCheck(runtime)
     for trigger, handler, inputs, options in starts:
         # Not queued: it flips the buttons at once, and never counts against a full queue.
         trigger(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
+        # A new question stops a model check running in this session (its lexical verdicts stand).
+        trigger(check.interrupt, [p.session], [p.check], queue=False, api_visibility="private",
+                show_progress="hidden")
         running.append(trigger(handler, inputs, **options))
         then = afterwards(running[-1], h, buttons, p.meter)
         if handler is not h.replay_upload:  # a replayed answer is not part of this conversation
             then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
+            then.then(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
             if p.saved is not None:
                 p.saved.after_answer(then)
+    _wire_check(check, h, p, answering)
     if runtime.replay_path:
         running.append(demo.load(h.replay_startup, [p.chatbot, p.session], api_visibility="private",
                                  **replaying))
     return running
+
+
+def _wire_check(check: ModelCheck, h: Handlers, p: _Parts, answering: dict[str, Any]) -> None:
+    """The model check on request: in the answers' concurrency group (it waits for the model like
+    a question does), with Ask turned into Stop while it runs."""
+    buttons = [p.ask, p.stop]
+    owner = [p.saved.secret] if p.saved is not None else []
+    p.check.click(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
+    event = p.check.click(check.check, [p.chatbot, p.session, *owner], [p.chatbot, p.meter, p.check, *p.downloads],
+                          api_visibility="private", show_progress="hidden",
+                          concurrency_id=answering["concurrency_id"], concurrency_limit=answering["concurrency_limit"])
+    event.failure(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
+    then = afterwards(event, h, buttons, p.meter)
+    then.then(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
+    then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
 
 
 def _wire_controls(h: Handlers, p: _Parts, running: list[Any]) -> None:
@@ -264,6 +288,7 @@ def _wire_controls(h: Handlers, p: _Parts, running: list[Any]) -> None:
                             cancels=running), h, buttons, p.meter)
     cleared = cleared_components(p)
     for trigger in (p.new_chat.click, p.chatbot.clear):
+        trigger(lambda: gr.Button(visible=False), None, [p.check], queue=False, api_visibility="private")
         afterwards(trigger(h.new_chat, [p.session], cleared, queue=False, api_visibility="private",
                            cancels=running), h, buttons, p.meter)
 
@@ -280,7 +305,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         chatbot = _chatbot(runtime)
         meter = gr.Markdown("", label="Progress", elem_id="meter")  # labels name the API's outputs
         msg, ask, stop = _composer(runtime.settings)
-        downloads, conversation = _exports_row()
+        downloads, conversation, check = _exports_row()
         controls, upload = _drawer(runtime, session)
         timer = gr.Timer(1.0, active=runtime.loader.loading)
         saved = None
@@ -290,7 +315,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             saved.wire_load(demo)
         parts = _Parts(session=session, chatbot=chatbot, status=status, meter=meter, msg=msg, ask=ask, stop=stop,
                        new_chat=new_chat, downloads=downloads, conversation=conversation, upload=upload,
-                       controls=controls, saved=saved)
+                       controls=controls, saved=saved, check=check)
         _wire_controls(h, parts, _wire_answers(demo, runtime, h, parts))
         timer.tick(h.tick, None, [status, timer], api_visibility="private", queue=False)
         demo.unload(h.closed)

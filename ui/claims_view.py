@@ -57,8 +57,13 @@ def render_marked(answer: str, marks: list[tuple[str, str]], render: Callable[[s
     return _SPAN.sub(span, rendered).replace(_CLOSE, "</span>")
 
 
-def summary_html(done: Done | None) -> str:
-    """The line under a checked answer; empty when it was not checked."""
+def summary_html(done: Done | None, *, note: str | None = None) -> str:
+    """The line under a checked answer (empty when it was not checked), then ``note``: what the
+    model check on request said when it could not run or was stopped."""
     if done is None or done.claims_summary is None or not done.answer.strip():
         return ""
-    return f'\n\n<div class="ds-extra claims-check">{escape_text(summary_line(done.claims_summary), limit=300)}</div>'
+    line = escape_text(summary_line(done.claims_summary), limit=300)
+    if any(c.layer == "judge" for c in done.claims or ()):
+        line += " · checked with the model"
+    extra = f'<div class="ds-extra claims-note" role="status">{escape_text(note, limit=400)}</div>' if note else ""
+    return f'\n\n<div class="ds-extra claims-check">{line}</div>{extra}'

@@ -137,6 +137,7 @@ class Handlers:
                 session.configure(settings)
             except (ValueError, SettingsError) as exc:
                 raise refusal("Settings not applied", exc) from None
+            session.answered()
             view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
             run = AnswerRun(session=session, history=history, shown_question=text, turn=session.record.begin(text),
                             view=view, cancel=cancel)
@@ -157,6 +158,8 @@ class Handlers:
             # The demo's note that no model runs here is no answer: nothing to download.
             files = recorder.reports(run.turn) if run.finished and not self.rt.is_demo_note(text) else None
             session.to_save = (recorder.path, run.turn) if run.finished and recorder.path else None  # ui/saved.py
+            if run.finished and not self.rt.is_demo_note(text):
+                session.answered(view, run.turn, recorder.path)  # ui/model_check.py may check it again
             yield run.last(files).values()
         finally:
             session.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
@@ -226,7 +229,11 @@ class Handlers:
     # -- stop --------------------------------------------------------------
 
     def stop(self, history: list[Any] | None, session: UISession | None) -> tuple:
+        checking = session is not None and session.checking
         if session is None or not session.request_stop():
+            return gr.skip(), gr.skip()
+        if checking:  # the model check on request: the answer itself was finished and stays so
+            session.handler_idle.wait(STOP_WAIT_S)
             return gr.skip(), gr.skip()
         # Answer once the streaming handler has ended (within a token, or the pump's grace):
         # a frame it sent after this reply would overwrite the stopped state in the browser.
@@ -264,6 +271,7 @@ class Handlers:
         history = list(history or [])
         session = session or self._new_session(request)
         cancel = _begin(session)
+        session.answered()
         label = f"{REPLAY_LABEL} (scripted, not a real model)" if meta.get("scripted") else REPLAY_LABEL
         view = AnswerView(max_searches=budget, label=label, secrets=self.rt.secrets,
                           stopped_text=REPLAY_STOPPED_TEXT)

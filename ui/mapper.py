@@ -100,6 +100,7 @@ class AnswerView:
         self.error: str | None = None
         self.stopped = False
         self.notice: Block | None = None
+        self.check_note: str | None = None  # the model check's word when it could not run
         self._tail: list[gr.ChatMessage] | None = None  # sources, stats, error, stopped
         self._started = clock()
 
@@ -173,6 +174,14 @@ class AnswerView:
     def set_notice(self, title: str | None, text: str = "") -> None:
         """A status panel above the answer (e.g. 'loading the model'); None removes it."""
         self.notice = None if title is None else Block(kind="notice", title=title, parts=[text])
+
+    def recheck(self, done: Done, *, note: str | None = None) -> None:
+        """The same answer with its claims checked again (the model check on request): its
+        underlines and summary line are drawn afresh; ``note`` says why the check did not run."""
+        self.done, self.check_note, self._tail = done, note, None
+        block = self._last("answer")
+        if block is not None:
+            block.dirty = True
 
     def mark_stopped(self) -> None:
         """Stopped from the UI before the engine said so: close what is open."""
@@ -281,7 +290,7 @@ class AnswerView:
                         if citation_target(self.sources[h], self.scope))
         if cards:
             extras += f'\n\n<div class="ds-extra source-cards">{cards}</div>'
-        extras += summary_html(done)
+        extras += summary_html(done, note=self.check_note)
         end = end_of(done)
         if end in CUT_SHORT and end != "no_answer":
             extras += f'\n\n<div class="ds-extra answer-note">⚠ {CUT_SHORT[end][0]}</div>'

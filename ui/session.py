@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from agent.api import ChatSession, Conversation, DeepSearchError, Event, Settings, Turn
 
@@ -56,6 +56,13 @@ class UISession:
         self.saved_id: str | None = None
         self.to_save: tuple[Path, Turn] | None = None
         self.saved_turns: set[str] = set()  # the record's turns that are in the history
+        # The last answer that streamed here, finished, for the model check on request
+        # (ui/model_check.py): its view, its turn in the record and its trace; ``checking`` while
+        # the check runs.
+        self.last_view: Any = None
+        self.last_turn: Turn | None = None
+        self.last_trace: Path | None = None
+        self.checking = False
         self._dir: str | None = None
         # Held while the folder is written or deleted: a tab closed mid-write must not delete the
         # folder under the write (or see a file land in it after its listing, leaving it behind).
@@ -99,6 +106,10 @@ class UISession:
             self.cancel = threading.Event()
             self.handler_idle.clear()
             return self.cancel
+
+    def answered(self, view: Any = None, turn: Turn | None = None, trace: Path | None = None) -> None:
+        """``view`` is the answer shown last (None: none that the model check may change)."""
+        self.last_view, self.last_turn, self.last_trace = view, turn if view is not None else None, trace
 
     def end(self, cancel: threading.Event) -> None:
         """The handler that got ``cancel`` from ``begin`` is done: nothing more streams from it.
@@ -158,6 +169,7 @@ class UISession:
         with self.lock:
             if self.cancel is not None:
                 self.cancel.set()
+        self.answered()
         self.documents.close()
         self.chat.close_reader()
         with self._export_lock:

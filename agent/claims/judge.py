@@ -27,7 +27,7 @@ from ..config import Settings
 from ..errors import DeepSearchError
 from ..events import Done
 from ..judge import JudgeError, OpenAIJudge
-from .lexical import label
+from .lexical import SNIPPET_NOTE, label
 from .record import Claim
 from .sources import check_source
 
@@ -137,6 +137,8 @@ def judge_claims(done: Done, judge: ClaimJudge) -> tuple[Done, str | None]:
     claims: list[Claim] = list(done.claims)
     for i, verdict in zip(asked, verdicts):
         cited = label(claims[i].ids, done.display_numbers)
+        # The model read only the snippet of a source that was not read: its verdict says so too.
+        snippet = any(by_id[n].snippet_only for n in claims[i].ids)
         claims[i] = replace(claims[i], verdict=verdict, layer="judge",  # type: ignore[arg-type]
-                            note=_NOTES[verdict].format(cited=cited))
+                            note=_NOTES[verdict].format(cited=cited) + (f" ({SNIPPET_NOTE})" if snippet else ""))
     return replace(done, claims=tuple(claims)), None

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..events import Done
 from ..records.conversation import Conversation as Record
 from ..records.trace import Meta, TimedEvent
 from .errors import HistoryError, HistoryFull, HistoryNotFound
@@ -233,6 +234,26 @@ class HistoryStore:
             db.execute("UPDATE conversations SET updated = ?, bytes = bytes + ?, active = ? WHERE id = ?",
                        [now, size, turn.id, conversation])
         return conversation
+
+    def replace_done(self, owner: str, conversation: str, turn: str, done: Done) -> None:
+        """The saved turn's ``done`` replaced by ``done`` (the same answer checked again by the
+        model, ``agent.claims.model_check``): reopening shows the new verdicts. The event keeps its
+        place and its time."""
+        with self._write() as db:
+            row = db.execute("SELECT t.turn FROM turns t JOIN conversations c ON c.id = t.conversation "
+                             "WHERE t.conversation = ? AND t.id = ? AND c.owner = ?",
+                             [conversation, turn, owner]).fetchone()
+            if row is None:
+                raise HistoryNotFound(f"no turn {turn!r} in conversation {conversation!r} for this browser")
+            saved = TURN.validate_json(row[0])
+            at = max((i for i, e in enumerate(saved.events) if isinstance(e, Done)), default=None)
+            if at is None:
+                raise HistoryNotFound(f"turn {turn!r} of conversation {conversation!r} has no answer to replace")
+            saved.events[at] = done
+            data = TURN.dump_json(saved).decode()
+            db.execute("UPDATE turns SET turn = ? WHERE conversation = ? AND id = ?", [data, conversation, turn])
+            db.execute("UPDATE conversations SET bytes = bytes + ? WHERE id = ?",
+                       [len(data.encode("utf-8")) - len(row[0].encode("utf-8")), conversation])
 
     def set_active(self, owner: str | None, conversation: str, turn: str) -> None:
         """Show the branch that ends at ``turn`` when the conversation is opened next."""

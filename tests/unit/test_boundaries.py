@@ -39,7 +39,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reading pages", ("agent.read",)),
     ("backends", ("agent.backends", "agent.judge")),
     ("the engine's tools: documents, reading, the claims judge", (
-        "agent.document_tool", "agent.reading", "agent.reading_model", "agent.claims.judge")),
+        "agent.document_tool", "agent.reading", "agent.reading_model", "agent.claims.judge",
+        "agent.claims.model_check")),
     ("the parts of one run: its state, the call verdict, running a call, the rounds, the Done", (
         "agent.loop.state", "agent.loop.decide", "agent.loop.tools", "agent.loop.rounds", "agent.loop.finish")),
     ("the engine: one run (agent/loop/__init__.py starts and ends it)", ("agent.loop",)),
