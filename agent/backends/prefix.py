@@ -33,6 +33,11 @@ class PrefixConversation:
         self.finish_reason: FinishReason | None = None
 
     @property
+    def inner(self) -> Conversation:
+        """The real conversation (its tokens, its cache)."""
+        return self._inner
+
+    @property
     def recorded_rounds_left(self) -> int:
         return len(self._rounds)
 
