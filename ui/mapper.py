@@ -22,6 +22,7 @@ import time
 from typing import Any, Callable, Iterable
 
 import gradio as gr
+from gradio.components.chatbot import MetadataDict
 
 from agent.api import (PROVIDERS, Answer, Done, Error, Event, ReadDone, ReadStart, SearchDone, SearchStart, SourceRef,
                        Thinking, display_numbering, provider_label, redact)
@@ -31,7 +32,7 @@ from .citations import (attribute, citation_target, document_passage, document_p
 from .claims_view import flagged, render_marked, summary_html
 from .notices import visitor_markdown
 from .reads import reading_phase, render_read
-from .text_block import Block
+from .text_block import Block, BlockKind, ReadBlock, SearchBlock
 from .stats import CUT_SHORT, end_of, format_stats
 
 THINKING_TITLE = "Thinking…"
@@ -129,27 +130,27 @@ class AnswerView:
                 self._close_thinking(now)
                 self.searches = max(self.searches, event.round)
                 self.max_searches = event.max_searches
-                self.blocks.append(Block(kind="search", started=now, start=event))
+                self.blocks.append(SearchBlock(started=now, start=event))
             case SearchDone():
                 self._close_thinking(now)
-                block = next((b for b in reversed(self.blocks) if b.kind == "search"
+                block = next((b for b in reversed(self.blocks) if isinstance(b, SearchBlock)
                               and b.done is None and b.start.query == event.query), None)
                 if block is None:  # a done without its start (a hand-written trace)
                     self.searches += 1
-                    block = Block(kind="search", started=now, start=SearchStart(
+                    block = SearchBlock(started=now, start=SearchStart(
                         query=event.query, round=self.searches, max_searches=self.max_searches))
                     self.blocks.append(block)
                 block.done, block.ended, block.dirty = event, now, True
                 self.sources.update({s.id: s for s in event.results})
             case ReadStart():
                 self._close_thinking(now)
-                self.blocks.append(Block(kind="read", started=now, read_start=event))
+                self.blocks.append(ReadBlock(started=now, read_start=event))
             case ReadDone():
-                block = next((b for b in self.blocks if b.kind == "read" and b.read_done is None
+                block = next((b for b in self.blocks if isinstance(b, ReadBlock) and b.read_done is None
                               and b.read_start.id == event.id and b.read_start.url == event.url), None)
                 if block is None:
-                    block = Block(kind="read", started=now, read_start=ReadStart(id=event.id, url=event.url,
-                                                                                title=event.title))
+                    block = ReadBlock(started=now, read_start=ReadStart(id=event.id, url=event.url,
+                                                                        title=event.title))
                     self.blocks.append(block)
                 block.read_done, block.ended, block.dirty = event, now, True
             case Error(message=message):
@@ -188,7 +189,7 @@ class AnswerView:
         self._close_thinking(self.clock())
         self.stopped, self._tail = True, None
         for block in self.blocks:
-            if block.kind == "search" and block.done is None:
+            if isinstance(block, SearchBlock) and block.done is None:
                 block.ended, block.dirty = self.clock(), True
 
     @property
@@ -223,10 +224,10 @@ class AnswerView:
             if end in CUT_SHORT:
                 return f"{text} · {CUT_SHORT[end][1]}"
             return f"{text} · done in {self.done.stats.total_s:.1f} s"
-        pending = sum(1 for b in self.blocks if b.kind == "read" and b.read_done is None)
+        pending = sum(1 for b in self.blocks if isinstance(b, ReadBlock) and b.read_done is None)
         if pending:
             return f"{text} · {reading_phase(pending)}"
-        last = self.blocks[-1].kind if self.blocks else None
+        last: BlockKind = self.blocks[-1].kind if self.blocks else "thinking"
         phase = {"search": "searching…", "answer": "writing the answer…"}.get(last, "thinking…")
         return f"{text} · {phase}"
 
@@ -235,15 +236,15 @@ class AnswerView:
             text = block.markdown(neutralise)
             if not text:
                 return None
-            meta: dict[str, Any] = {"title": THINKING_TITLE, "status": "pending"}
+            meta: MetadataDict = {"title": THINKING_TITLE, "status": "pending"}
             if block.ended is not None or self.finished or self.stopped:
                 meta["title"] = thought_title((block.ended or self.clock()) - block.started)
                 meta["status"] = "done"
             return gr.ChatMessage(content=text, metadata=self._labelled(block, meta))
-        if block.kind == "read":
+        if isinstance(block, ReadBlock):
             message = render_read(block.read_start, block.read_done, finished=self.finished or self.stopped)
             return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
-        if block.kind == "search":
+        if isinstance(block, SearchBlock):
             message = self._render_search(block)
             return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
         marks = flagged(self.done) if block is self._last("answer") else []
@@ -254,7 +255,7 @@ class AnswerView:
         if block.kind == "draft":
             return gr.ChatMessage(content=text, metadata={"title": DRAFT_TITLE, "status": "done"}) if text else None
         if block is self._last("answer") and self.done is not None:
-            text += self._answer_extras()
+            text += self._answer_extras(self.done)
         return gr.ChatMessage(content=text) if text else None
 
     def numbers(self) -> dict[int, int]:
@@ -276,17 +277,17 @@ class AnswerView:
             numbers = {h: n for h, n in numbers.items() if h in block.known}
         return link_citations(text, self.sources, numbers, scope=self.scope)
 
-    def _labelled(self, block: Block, meta: dict[str, Any]) -> dict[str, Any]:
+    def _labelled(self, block: Block, meta: MetadataDict) -> MetadataDict:
         """The demo/replay label, once per answer: on its first panel."""
         if self.label and self.blocks and block is self.blocks[0]:
             meta = {**meta, "log": self.label}
         return meta
 
-    def _answer_extras(self) -> str:
+    def _answer_extras(self, done: Done) -> str:
         """Source cards and, for a cut-off answer, why: HTML under the answer, never part of the record."""
-        done, numbers = self.done, self.numbers()
+        numbers = self.numbers()
         extras = ""
-        cards = "".join(_card(self.sources[h], numbers[h], self.scope) for h in self._cited()
+        cards = "".join(_card(self.sources[h], numbers[h], self.scope) for h in self._cited(done)
                         if citation_target(self.sources[h], self.scope))
         if cards:
             extras += f'\n\n<div class="ds-extra source-cards">{cards}</div>'
@@ -296,11 +297,11 @@ class AnswerView:
             extras += f'\n\n<div class="ds-extra answer-note">⚠ {CUT_SHORT[end][0]}</div>'
         return extras
 
-    def _render_search(self, block: Block) -> gr.ChatMessage:
+    def _render_search(self, block: SearchBlock) -> gr.ChatMessage:
         start, done = block.start, block.done
         if done is None:
             if self.stopped or self.finished:
-                meta = {"title": search_title(start.query, state="cancelled"), "status": "done"}
+                meta: MetadataDict = {"title": search_title(start.query, state="cancelled"), "status": "done"}
                 return gr.ChatMessage(content="Search cancelled.", metadata=meta)
             meta = {"title": search_title(start.query, state="running"), "status": "pending"}
             return gr.ChatMessage(content="Searching…", metadata=meta)
@@ -325,7 +326,7 @@ class AnswerView:
             numbers = self.numbers()
             lines = [document_passage(self.sources[h], numbers[h], self.scope) if self.sources[h].kind == "document"
                      else _source_line(self.sources[h], numbers[h]) + _read_passages(self.sources[h])
-                     for h in self._cited()]
+                     for h in self._cited(done)]
             if lines:
                 tail.append(gr.ChatMessage(content="\n".join(lines),
                                            metadata={"title": f"{SOURCES_TITLE} ({len(lines)})"}))
@@ -344,7 +345,7 @@ class AnswerView:
 
     # -- helpers -----------------------------------------------------------
 
-    def _last(self, kind: str) -> Block | None:
+    def _last(self, kind: BlockKind) -> Block | None:
         return self.blocks[-1] if self.blocks and self.blocks[-1].kind == kind else None
 
     def _close_thinking(self, now: float) -> None:
@@ -365,10 +366,10 @@ class AnswerView:
         if keep is None and final:
             self.blocks.append(Block(kind="answer", started=now, parts=[done.answer]))
 
-    def _cited(self) -> list[int]:
+    def _cited(self, done: Done) -> list[int]:
         """The cited sources' ids in the order people see them (1, 2, ...)."""
         numbers = self.numbers()
-        return sorted((h for h in self.done.cited if h in self.sources and h in numbers), key=numbers.__getitem__)
+        return sorted((h for h in done.cited if h in self.sources and h in numbers), key=numbers.__getitem__)
 
     def _renumbered(self) -> None:
         """The final numbering applies: answers, drafts and search panels render afresh."""
@@ -377,7 +378,7 @@ class AnswerView:
                 block.forget_rendering()
         self._dirty("search")
 
-    def _dirty(self, kind: str) -> None:
+    def _dirty(self, kind: BlockKind) -> None:
         for block in self.blocks:
             if block.kind == kind:
                 block.dirty = True

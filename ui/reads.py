@@ -8,7 +8,10 @@ extraction) and the answer goes on with its snippet.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import gradio as gr
+from gradio.components.chatbot import MetadataDict
 
 from agent.api import ReadDone, ReadStart, fragment_url, read_summary
 
@@ -17,7 +20,8 @@ from .citations import attribute, domain, escape_text
 MAX_QUOTE_CHARS = 2400  # a whole passage (agent/index/passages.py MAX_PASSAGE_CHARS)
 
 
-def read_title(start: ReadStart, done: ReadDone | None, *, finished: bool) -> tuple[str, str]:
+def read_title(start: ReadStart, done: ReadDone | None, *,
+               finished: bool) -> tuple[str, Literal["pending", "done"]]:
     """(panel title, status) for a read."""
     name = " ".join((start.title or domain(start.url) or "page").split())[:90]
     if done is None:
@@ -27,7 +31,7 @@ def read_title(start: ReadStart, done: ReadDone | None, *, finished: bool) -> tu
 
 def render_read(start: ReadStart, done: ReadDone | None, *, finished: bool) -> gr.ChatMessage:
     title, status = read_title(start, done, finished=finished)
-    meta = {"title": title, "status": status}
+    meta: MetadataDict = {"title": title, "status": status}
     if done is None:
         return gr.ChatMessage(content="Stopped before the page was read." if finished else "Reading…",
                               metadata=meta)

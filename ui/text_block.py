@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Literal
 
 import gradio as gr
 
@@ -37,16 +37,16 @@ def _stable_cut(text: str) -> int:
 _OPEN_CITATION = re.compile(r"\[[\d\s,]*\n$")
 
 
-@dataclass
+# draft: answer text a tool call made moot.
+BlockKind = Literal["thinking", "search", "read", "answer", "draft", "notice"]
+
+
+@dataclass(kw_only=True)
 class Block:
-    kind: str  # thinking | search | answer | draft (answer text a tool call made moot) | notice
+    kind: BlockKind
     parts: list[str] = field(default_factory=list)
     started: float = 0.0
     ended: float | None = None
-    start: SearchStart | None = None
-    done: SearchDone | None = None
-    read_start: ReadStart | None = None  # kind "read": the source being read, and how it went
-    read_done: ReadDone | None = None
     title: str = ""
     dirty: bool = True
     cached: gr.ChatMessage | None = None
@@ -92,3 +92,21 @@ class Block:
         if self.parts:
             self.pending += "".join(self.parts)
             self.parts.clear()
+
+
+@dataclass(kw_only=True)
+class SearchBlock(Block):
+    """One search's panel: its query from the start, its results once done."""
+
+    kind: BlockKind = "search"
+    start: SearchStart
+    done: SearchDone | None = None
+
+
+@dataclass(kw_only=True)
+class ReadBlock(Block):
+    """One read's panel: the source being read, and how it went."""
+
+    kind: BlockKind = "read"
+    read_start: ReadStart
+    read_done: ReadDone | None = None
