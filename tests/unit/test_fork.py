@@ -196,3 +196,40 @@ def test_fork_takes_the_recorded_prefix_settings():
     assert (got.max_searches, got.dialect, got.read, got.backend) == (2, "search-r1", "auto", "scripted")
     assert fork_settings(s, meta, given={"max_searches"}).max_searches == 5
     assert json.dumps(meta)  # the meta is untouched
+
+
+def test_fork_points_around_reads_and_the_open_page_call_they_rebuild():
+    from agent.events import PassageRef, ReadDone, ReadStart, SourceRef
+
+    page = (PassageRef(text="330 metres", start=0, end=10),)
+    events = [Thinking(text="a"), SearchStart(query="q", round=1, max_searches=5),
+              SearchDone(query="q", provider="p", latency_s=0.1, results=(SourceRef(id=1, title="T", url="https://a.example/"),
+                                                                          SourceRef(id=2, title="U", url="https://b.example/"))),
+              ReadStart(id=1, url="https://a.example/", title="T"), ReadStart(id=2, url="https://b.example/", title="U"),
+              ReadDone(id=1, url="https://a.example/", latency_s=0.2, passages=page),
+              ReadDone(id=2, url="https://b.example/", latency_s=0.2, error="404"),
+              Thinking(text="b"), ReadStart(id=2, url="https://b.example/", title="U"),
+              ReadDone(id=2, url="https://b.example/", latency_s=0.1, error="404"), Thinking(text="c"), Done(answer="x")]
+    assert fork_points(events) == [0, 1, 7, 8, 10]
+    plan = plan_fork([({"question": "Q"}, events)], 10)
+    assert [r.call for r in plan.rounds] == [ToolCall("web_search", "q"), ToolCall("open_page", "", source_id=2)]
+    assert plan.partial.empty and len(plan.reads) == 3 and plan.kept == tuple(events[:10])
+    with pytest.raises(ForkError, match=r"event 4 \('read_start'\) is inside"):
+        plan_fork([({}, events)], 4)
+
+
+def test_the_record_keeps_a_fork_through_its_json_and_reads_records_without_one():
+    from agent.records.conversation import dump, load
+
+    original = two_searches()
+    first = original.record.path()[0]
+    session, _ = forked(original, [answer("Again.")])
+    list(session.fork(first.id, at=0))
+    again = load(dump(session.record))
+    new = again.turns[again.head]
+    assert (new.fork_of, new.fork_at, again.keep_branches) == (first.id, 0, True)
+    assert [t.id for t in again.siblings(first.id)] == [first.id, new.id]
+    old = json.loads(dump(original.record))
+    for turn in old["turns"].values():
+        del turn["fork_of"], turn["fork_at"]
+    assert load(json.dumps(old)).turns[first.id].fork_of is None
