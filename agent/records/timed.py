@@ -29,6 +29,10 @@ class TimedTurn:
     times: list[Span] = field(default_factory=list)
     fork_at: int | None = None  # the index in the parent's events this branch started from
 
+    def __post_init__(self) -> None:
+        if self.fork_at is None:  # a fork's turn says where it started (``Turn.fork_at``)
+            self.fork_at = self.turn.fork_at
+
     def timed(self) -> list[TimedEvent]:
         """``(t, event)`` pairs, as a trace reads back (each joined stretch at its last delta)."""
         return [(end, event) for (_, end), event in zip(self.times, self.turn.events)]
@@ -53,6 +57,9 @@ def turn_from_run(meta: Meta, timed: Iterable[TimedEvent], *, parent: str | None
     question = str(meta.get("question", ""))
     kept = {k: v for k, v in meta.items() if k not in ("question", "type")}
     turn = Turn(question=question, parent=parent, kind=kind, meta=kept)
+    fork = meta.get("fork")
+    if isinstance(fork, dict) and isinstance(fork.get("turn"), str) and type(fork.get("at")) is int:
+        turn.fork_of, turn.fork_at = fork["turn"], fork["at"]  # a session's fork (ChatSession.fork)
     times: list[Span] = []
     for t, event in timed:
         before = len(turn.events)
@@ -61,7 +68,7 @@ def turn_from_run(meta: Meta, timed: Iterable[TimedEvent], *, parent: str | None
             times.append((t, t))
         else:  # a delta joined onto the stretch before it
             times[-1] = (times[-1][0], t)
-    return TimedTurn(turn=turn, times=times)
+    return TimedTurn(turn=turn, times=times, fork_at=turn.fork_at)
 
 
 def untimed(turn: Turn) -> TimedTurn:

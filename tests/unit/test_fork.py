@@ -233,3 +233,20 @@ def test_the_record_keeps_a_fork_through_its_json_and_reads_records_without_one(
     for turn in old["turns"].values():
         del turn["fork_of"], turn["fork_at"]
     assert load(json.dumps(old)).turns[first.id].fork_of is None
+
+
+def test_a_forked_turn_keeps_its_fork_point_in_the_history_store(tmp_path):
+    from agent.history import HistoryConfig, open_store
+    from agent.records.timed import untimed
+
+    original = two_searches()
+    first = original.record.path()[0]
+    session, _ = forked(original, [answer("Again.")])
+    list(session.fork(first.id, at=0))
+    new = session.record.turns[session.record.head]
+    store = open_store(HistoryConfig(data_dir=tmp_path))
+    saved = store.add_turn("owner", None, untimed(first))
+    store.add_turn("owner", saved, untimed(new))
+    loaded = store.load("owner", saved)
+    assert loaded.turns[new.id].fork_at == 0 and loaded.turns[new.id].turn.fork_of == first.id
+    assert loaded.turns[new.id].turn.parent == loaded.turns[first.id].turn.parent
