@@ -30,6 +30,18 @@ def ui():
     demo.close()
 
 
+# Focus the tabbable element just before ``e`` in the page's tab order (document order here: no
+# positive tabindex on the page); returns its tag, or '' when there is none.
+PREVIOUS_TABBABLE = """e => {
+  const all = [...document.querySelectorAll('a[href], button, input, textarea, select, [tabindex]')]
+    .filter(x => x.tabIndex >= 0 && !x.disabled && x.getClientRects().length);
+  const before = all[all.indexOf(e) - 1];
+  if (!before) return '';
+  before.focus();
+  return before.tagName;
+}"""
+
+
 def _rgb(colour: str) -> tuple[float, ...]:
     return tuple(float(v) for v in re.findall(r"[\d.]+", colour)[:3])
 
@@ -62,14 +74,23 @@ def test_summary_underline_and_note_on_hover_and_focus(browser, ui, scheme) -> N
     after = "e => getComputedStyle(e, '::after').content"
     assert flags.first.evaluate(after) in ("none", "normal", "")
     page.keyboard.press("Escape")
-    flags.first.focus()  # keyboard: the span is focusable (tabindex=0)
+    flags.first.hover()
     note = flags.first.evaluate(after)
     assert "Not found in [1]" in note and "closest: “The tower is 330 metres" in note
     tip = flags.first.evaluate("e => { const s = getComputedStyle(e, '::after'); return [s.color, s.backgroundColor]; }")
     assert _contrast(*tip) >= 4.5
-    page.locator("#question textarea").focus()
-    flags.nth(1).hover()
-    assert "Not found in [2]" in flags.nth(1).evaluate(after)
+    # Keyboard: Tab from the focusable element before the second sentence reaches it; its note
+    # shows, and is announced: a note's accessible name is its title, the same text.
+    page.mouse.move(0, 0)
+    assert flags.nth(1).evaluate(PREVIOUS_TABBABLE), "nothing focusable before the underlined sentence"
+    page.keyboard.press("Tab")
+    assert flags.nth(1).evaluate("e => e === document.activeElement")
+    note = flags.nth(1).evaluate(after)
+    assert "Not found in [2]" in note and "closest: “324 metres without antennas.”" in note
+    assert flags.nth(1).evaluate("e => getComputedStyle(e, '::after').display") != "none"
+    assert flags.nth(1).get_attribute("role") == "note"
+    playwright_api.expect(flags.nth(1)).to_have_accessible_name(
+        re.compile(r"^Not found in \[2\].* — closest: “324 metres without antennas\.”$"))
     assert_readable(measure(page, {"claims summary": "#chat .claims-check", "underlined sentences": "#chat .claim-flag"}),
                     scheme)
     close(page)
