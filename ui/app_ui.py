@@ -253,11 +253,17 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> 
         # A new question stops a model check running in this session (its lexical verdicts stand).
         trigger(check.interrupt, [p.session], [p.check], queue=False, api_visibility="private",
                 show_progress="hidden")
+        if handler in (h.regenerate, h.edit):  # the answers they replace leave the downloads at once
+            trigger(h.hide_conversation, [p.session], p.conversation, queue=False, api_visibility="private",
+                    show_progress="hidden")
         running.append(trigger(handler, inputs, **options))
         then = afterwards(running[-1], h, buttons, p.meter)
         if handler is not h.replay_upload:  # a replayed answer is not part of this conversation
             then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
             then.then(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
+            # An answer that failed has still changed what the chat shows (a regenerated one).
+            running[-1].failure(h.conversation_files, [p.session], p.conversation, queue=False,
+                                api_visibility="private", show_progress="hidden")
             if p.saved is not None:
                 p.saved.after_answer(then)
     _wire_check(check, h, p, answering)

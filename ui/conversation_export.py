@@ -15,21 +15,29 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from agent.api import Conversation, export_runs
 
 log = logging.getLogger(__name__)
 
 
+def _nothing_left_out(question: str) -> bool:
+    return False
+
+
 @dataclass
 class ConversationExport:
     record: Conversation
     max_runs: int = 20
+    # A shown answer that is no answer (the demo's note that no model runs): left out, by question.
+    leave_out: Callable[[str], bool] = _nothing_left_out
 
     def write(self, folder: Path) -> tuple[str | None, str | None]:
         """(html, md) paths of the whole conversation in ``folder``; ``None`` for what failed
         or when there is nothing to export yet."""
-        runs = self.record.answers(last=self.max_runs)
+        runs = [run for run in self.record.answers() if not self.leave_out(str(run[0].get("question", "")))]
+        runs = runs[-self.max_runs:] if self.max_runs > 0 else []
         if not runs:
             return None, None
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -175,6 +175,13 @@ class Handlers:
             session.conversation_shown = all(paths)
         return [gr.DownloadButton(value=p, visible=p is not None) for p in paths]
 
+    def hide_conversation(self, session: UISession | None) -> list[Any]:
+        """Regenerate or an edit replaces answers the downloads hold: hidden until the new answer
+        ends (``conversation_files`` shows them again, rebuilt)."""
+        if session is not None:
+            session.conversation_shown = False
+        return [gr.DownloadButton(value=None, visible=False) for _ in range(2)]
+
     def _new_session(self, request: gr.Request | None) -> UISession:
         return UISession.open(self.rt, getattr(request, "session_hash", None))
 

@@ -47,7 +47,7 @@ class UISession:
         self.lock = threading.Lock()
         self.last_meter = ""
         # The record's finished answers (up to the turns the model remembers), for one download.
-        self.conversation = ConversationExport(record=self.chat.record,
+        self.conversation = ConversationExport(record=self.chat.record, leave_out=runtime.is_demo_note,
                                                max_runs=runtime.settings.max_history_turns)
         self.downloads_shown = False  # the browser shows this session's download buttons
         self.conversation_shown = False  # ... and its whole-conversation ones

@@ -76,8 +76,8 @@ def answer_markdown(text: str, cite: Cite) -> str:
     non-http(s) links reduced to their text, reference definitions shown as text; code,
     quotes and ``&`` stay as written. The result is parsed back and, should any HTML or unsafe
     link survive, every ``<``, ``>``, ``&`` and bracket outside citations is escaped."""
-    safe = outside_code(text, lambda part: defang_markdown(part.replace("<", "&lt;")))
-    out = CITATION.sub(cite, safe)
+    # A "[1]" inside code is code, as the chat shows it: no citation link in a code span.
+    out = outside_code(text, lambda part: CITATION.sub(cite, defang_markdown(part.replace("<", "&lt;"))))
     if _is_safe(out):
         return out
     escaped = html.escape(text, quote=False)

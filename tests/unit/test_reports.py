@@ -133,6 +133,7 @@ def test_markdown_report_keeps_the_answers_own_formatting() -> None:
     md = export_events(META, run_events(RICH_ANSWER), "md")
     assert "**330 m**" in md and "| Top | 330 m [\\[1\\]](https://en.wikipedia.org/wiki/Eiffel_Tower) |" in md
     assert "- first point" in md and "\\[7?\\]" in md
+    assert "- second point with `code [1]`" in md  # code as written, as the chat shows it: no citation link
     md = export_events(META, run_events("> As the site says, AT&T [1].\n\n`a && b < c`\n\n<b>x</b>"), "md")
     quoted = md.split("## Answer")[1].split("## Sources")[0]
     assert "> As the site says, AT&T" in quoted and "`a && b < c`" in quoted  # quotes and code as written
