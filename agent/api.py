@@ -83,7 +83,9 @@ __all__ += [
 # which always forks at 0), the index of a ``search_start`` (the model continues the round from
 # just before that call), the index just after a step's last ``search_done``/``read_done`` ("Continue
 # from here" on a search or read panel: that step's results are kept and the model goes on from
-# them). A bad K raises ``ForkError`` (a ``UsageError``) naming it, before anything runs.
-from .records.fork import ForkError, ForkPlan, fork_points, plan_fork  # noqa: E402
+# them; ``after_step(turn.events, i)`` gives that point for the step whose ``search_start`` or
+# ``read_start`` is at i). A bad K raises ``ForkError`` (a ``UsageError``) naming it, before
+# anything runs.
+from .records.fork import ForkError, ForkPlan, after_step, fork_points, plan_fork  # noqa: E402
 
-__all__ += ["ForkError", "ForkPlan", "fork_points", "plan_fork"]
+__all__ += ["ForkError", "ForkPlan", "after_step", "fork_points", "plan_fork"]

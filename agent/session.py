@@ -133,9 +133,12 @@ class ChatSession:
         meta.pop("question", None)
         turn = self.record.fork(turn_id, at=plan.event, question=plan.question, meta=meta)
         self.registry = SourceRegistry()
-        events = run_fork(plan, settings=settings, backend=self.backend, search=self.search, history=self.history,
-                          registry=self.registry, cancel=cancel, on_conversation=self._opened,
-                          documents=self.documents, reader=self.reader)
+        if on_zero_gpu():
+            events = self._ask_on_zero_gpu(plan.question, cancel or threading.Event(), plan=plan, settings=settings)
+        else:
+            events = run_fork(plan, settings=settings, backend=self.backend, search=self.search,
+                              history=self.history, registry=self.registry, cancel=cancel,
+                              on_conversation=self._opened, documents=self.documents, reader=self.reader)
         return self._record(turn, events)
 
     def _turn(self, turn_id: str) -> Turn:
@@ -144,12 +147,14 @@ class ChatSession:
             raise ForkError(f"no turn {turn_id!r} in this conversation; fork one of {sorted(self.record.turns)}")
         return turn
 
-    def _ask_on_zero_gpu(self, question: str, cancel: threading.Event) -> Iterator[Event]:
-        """The whole answer in one GPU call; session state stays here, updated from events."""
+    def _ask_on_zero_gpu(self, question: str, cancel: threading.Event, *, plan: ForkPlan | None = None,
+                         settings: Settings | None = None) -> Iterator[Event]:
+        """The whole answer (or fork, ``plan``) in one GPU call; session state stays here, updated
+        from events."""
         global _GPU_BACKEND
         _GPU_BACKEND = self.backend  # forked into the worker with the loaded model
         own = [str(index.directory) for index in self.own_indexes]
-        remote = gpu_answer(question, self.settings, list(self.history), own)
+        remote = gpu_answer(question, settings or self.settings, list(self.history), own, plan)
         try:
             for event in remote:
                 if isinstance(event, Done):
@@ -190,12 +195,13 @@ _GPU_BACKEND: Backend | None = None
 
 
 def answer_in_one_call(question: str, settings: Settings, history: list[tuple[str, str]],
-                       own_index_dirs: Sequence[str] = ()) -> Iterator[Event]:
-    """One whole answer (every round, search and splice) as a real generator function.
+                       own_index_dirs: Sequence[str] = (), plan: ForkPlan | None = None) -> Iterator[Event]:
+    """One whole answer (every round, search and splice) as a real generator function; with
+    ``plan``, the fork it describes (``run_fork``).
 
     This is what ZeroGPU runs in a forked worker: the arguments are pickled,
-    so it takes plain data (history, index folders) and numbers its own sources, and the
-    cancel event lives here, set when the wrapper closes this generator.
+    so it takes plain data (history, index folders, a plan of frozen records) and numbers its own
+    sources, and the cancel event lives here, set when the wrapper closes this generator.
     """
     if _GPU_BACKEND is None:
         raise RuntimeError("no backend was shared for GPU calls; call ChatSession.ask")
@@ -203,11 +209,14 @@ def answer_in_one_call(question: str, settings: Settings, history: list[tuple[st
     registry = SourceRegistry()  # each answer numbers its own sources from [1]
     # A forked worker must not share the parent's SQLite connections: it opens the folders anew.
     own = [DocumentIndex(d, read_only=True) for d in own_index_dirs]
+    search, documents = build_search(settings, own_indexes=own), build_documents(settings, own_indexes=own)
     try:
-        yield from run(question, settings=settings, backend=_GPU_BACKEND,
-                       search=build_search(settings, own_indexes=own), registry=registry,
-                       history=history, cancel=cancel, documents=build_documents(settings, own_indexes=own),
-                       reader=build_reader(settings))
+        if plan is not None:
+            yield from run_fork(plan, settings=settings, backend=_GPU_BACKEND, search=search, registry=registry,
+                                history=history, cancel=cancel, documents=documents, reader=build_reader(settings))
+        else:
+            yield from run(question, settings=settings, backend=_GPU_BACKEND, search=search, registry=registry,
+                           history=history, cancel=cancel, documents=documents, reader=build_reader(settings))
     finally:
         cancel.set()
         for index in own:

@@ -37,10 +37,6 @@ class PrefixConversation:
         """The real conversation (its tokens, its cache)."""
         return self._inner
 
-    @property
-    def recorded_rounds_left(self) -> int:
-        return len(self._rounds)
-
     def generate(self, *, cancel: threading.Event) -> Generator[str, None, None]:
         self.finish_reason = None
         if self._rounds:

@@ -89,10 +89,6 @@ class ForkPlan:
     searches: tuple[RecordedSearch, ...] = ()
     reads: tuple[ReadDone, ...] = ()  # every page or document read, in the order they finished
 
-    @property
-    def new_question(self) -> bool:
-        return self.event == 0 and self.question != self.meta.get("question")
-
 
 def plan_fork(runs: Sequence[Run], at: int, *, question: str | None = None, where: str = "the trace") -> ForkPlan:
     """The plan for forking ``runs`` at event ``at`` (a new ``question``, or None to keep the
@@ -130,6 +126,20 @@ def fork_points(events: Sequence[Event]) -> list[int]:
             continue
         points.append(index)
     return points
+
+
+def after_step(events: Sequence[Event], start: int) -> int:
+    """The fork point that keeps the step beginning at ``events[start]`` (a ``search_start``, or
+    an ``open_page`` ``read_start``) with its results: the index just after its last result
+    ("Continue from here" on a search or read panel). Raises ``ForkError`` for any other index."""
+    if not 0 <= start < len(events) or not isinstance(events[start], (SearchStart, ReadStart)) \
+            or _inside_step(events, start):
+        raise ForkError(f"event {start!r} does not start a search or read step; give the index of a "
+                        f"'search_start' or of an open_page 'read_start'")
+    end = start + 1
+    while end < len(events) and (_inside_step(events, end) or isinstance(events[end], (SearchDone, ReadDone))):
+        end += 1
+    return end
 
 
 def _locate(runs: Sequence[Run], at: int) -> tuple[int, int]:

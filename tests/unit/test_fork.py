@@ -211,6 +211,9 @@ def test_fork_points_around_reads_and_the_open_page_call_they_rebuild():
               Thinking(text="b"), ReadStart(id=2, url="https://b.example/", title="U"),
               ReadDone(id=2, url="https://b.example/", latency_s=0.1, error="404"), Thinking(text="c"), Done(answer="x")]
     assert fork_points(events) == [0, 1, 7, 8, 10]
+    from agent.records.fork import after_step
+
+    assert (after_step(events, 1), after_step(events, 8)) == (7, 10)  # the search with its reads; open_page
     plan = plan_fork([({"question": "Q"}, events)], 10)
     assert [r.call for r in plan.rounds] == [ToolCall("web_search", "q"), ToolCall("open_page", "", source_id=2)]
     assert plan.partial.empty and len(plan.reads) == 3 and plan.kept == tuple(events[:10])
@@ -250,3 +253,15 @@ def test_a_forked_turn_keeps_its_fork_point_in_the_history_store(tmp_path):
     loaded = store.load("owner", saved)
     assert loaded.turns[new.id].fork_at == 0 and loaded.turns[new.id].turn.fork_of == first.id
     assert loaded.turns[new.id].turn.parent == loaded.turns[first.id].turn.parent
+
+
+def test_after_step_is_the_point_that_keeps_a_panels_step():
+    from agent.records.fork import after_step
+
+    turn = two_searches().record.path()[0]
+    events = turn.events
+    second = index_of(events, SearchStart, 1)
+    assert after_step(events, second) == index_of(events, SearchDone, 1) + 1
+    assert after_step(events, second) in fork_points(events)
+    with pytest.raises(ForkError, match="event 0 does not start a search or read step"):
+        after_step(events, 0)

@@ -105,3 +105,16 @@ def test_a_visitors_uploads_are_searched_inside_the_gpu_call(monkeypatch, tmp_pa
     done = events[-1]
     assert isinstance(done, Done) and done.cited == (1,)
     assert (done.sources[0].kind, done.sources[0].file) == ("document", "notes.md")
+
+
+def test_a_fork_runs_in_one_gpu_call_and_reuses_the_recorded_search(zero_gpu):
+    chat = make_session([call("a"), answer("answer [1]")], read="off")
+    list(chat.ask("q1?"))
+    assert zero_gpu.calls == ["a"]
+    turn = chat.record.path()[0]
+    after = next(i for i, e in enumerate(turn.events) if isinstance(e, SearchDone)) + 1
+    chat.backend = ScriptedBackend(rounds=[answer("forked [2]")], settings=chat.settings)
+    events = list(chat.fork(turn.id, at=after))
+    assert zero_gpu.calls == ["a"]  # the plan crossed the pickle boundary; nothing was searched again
+    assert events[-1].answer == "forked [2]" and events[-1].cited == (2,)
+    assert chat.record.turns[chat.record.head].fork_of == turn.id
