@@ -1,7 +1,8 @@
 """The claims check measured on a labelled set written for this project (issue 23).
 
     python bench/claims_bench.py [--cases FILE] [--json] [--repeat N]
-        [--judge-base-url URL --judge-model ID]   (key in $DEEPSEARCH_JUDGE_API_KEY)
+        [--judge-base-url URL --judge-model ID [--judge-batch N] [--judge-timeout S]]
+        (key in $DEEPSEARCH_JUDGE_API_KEY)
 
 ``bench/data/claims_cases.jsonl`` holds (claim, passage, label) cases: exact support,
 paraphrase, changed numbers and units, dates, negation, entity swaps, partial support, quotes
@@ -12,7 +13,8 @@ Printed: the lexical layer's precision and recall on *not supported* (precision:
 sentences it flags, the share labelled not supported; recall: of those labelled not supported,
 the share it flags), recall per category, and the time per claim (median of ``--repeat``
 passes over the whole set, divided by the number of cases). With a judge endpoint, the
-judge's agreement with the labels on the same cases (batched as the app batches them).
+judge's agreement with the labels on the same cases (batched as the app batches them; a batch
+whose reply the app would refuse counts its cases as disagreeing, and is reported).
 """
 
 from __future__ import annotations
@@ -90,11 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p.add_argument("--judge-base-url")
     p.add_argument("--judge-model")
+    p.add_argument("--judge-batch", type=int, default=8, help="claims per judge request (the app uses 8)")
+    p.add_argument("--judge-timeout", type=float, default=300.0, help="seconds per judge request")
     args = p.parse_args(argv)
     cases = load(args.cases)
     result = {"lexical": scores(cases, lexical(cases)), "ms_per_claim": round(timing(cases, args.repeat), 4)}
     if args.judge_base_url and args.judge_model:
-        result["judge"] = judge_agreement(cases, args.judge_base_url, args.judge_model)
+        result["judge"] = judge_agreement(cases, args.judge_base_url, args.judge_model, batch=args.judge_batch,
+                                          timeout_s=args.judge_timeout)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
@@ -106,23 +111,51 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  supported cases flagged: {lex['false_flags'] or 'none'}")
     print(f"  time per claim {result['ms_per_claim']} ms  (goal < 1 ms)")
     if "judge" in result:
-        print(f"judge: {result['judge']}")
+        j = result["judge"]
+        print(f"judge {j['model']} ({j['batch']} claims a request, {j['seconds']} s): verdicts for "
+              f"{j['answered']} of {j['cases']} cases ({j['batches_refused']} batches refused)")
+        print(f"  agreement with the labels {j['agreement']} (a case without a verdict counts as a "
+              f"disagreement); where it answered {j['agreement_where_answered']}")
+        if j["first_problems"]:
+            print(f"  first refusals: {j['first_problems']}")
     return 0
 
 
-def judge_agreement(cases: list[dict[str, Any]], base_url: str, model: str) -> dict[str, Any]:
+def judge_agreement(cases: list[dict[str, Any]], base_url: str, model: str, *, batch: int = 8,
+                    timeout_s: float = 300.0) -> dict[str, Any]:
+    """The judge's verdicts on every case, batched as the app batches them. A batch whose reply
+    the app would refuse (garbage, a timeout) leaves its cases without a verdict: ``agreement`` counts
+    them as disagreeing, ``agreement_where_answered`` leaves them out, ``answered`` says how many had one."""
     from agent.claims.judge import ClaimJudge, JudgeUnavailable
-    from agent.eval.judge import OpenAIJudge
+    from agent.judge import OpenAIJudge
 
-    client = OpenAIJudge(base_url=base_url, model=model, api_key=os.environ.get("DEEPSEARCH_JUDGE_API_KEY"))
-    judge = ClaimJudge(client)
-    try:
-        verdicts = judge.judge_pairs([(c["claim"], [c["passage"]]) for c in cases])
-    except JudgeUnavailable as exc:
-        return {"error": str(exc)}
-    simple = ["supported" if v == "supported" else "not_supported" for v in verdicts]
-    return {"agreement": round(sum(v == c["label"] for v, c in zip(simple, cases)) / len(cases), 3),
-            **{k: v for k, v in scores(cases, simple).items() if k != "false_flags"}}
+    client = OpenAIJudge(base_url=base_url, model=model, api_key=os.environ.get("DEEPSEARCH_JUDGE_API_KEY"),
+                         timeout_s=timeout_s)
+    judge = ClaimJudge(client, batch=batch)
+    verdicts: list[str | None] = []
+    problems: list[str] = []
+    start = time.perf_counter()
+    for at in range(0, len(cases), batch):
+        part = cases[at:at + batch]
+        try:
+            verdicts += judge.judge_pairs([(c["claim"], [c["passage"]]) for c in part])
+        except JudgeUnavailable as exc:
+            verdicts += [None] * len(part)
+            problems.append(str(exc)[:160])
+    seconds = time.perf_counter() - start
+    simple = [None if v is None else "supported" if v == "supported" else "not_supported" for v in verdicts]
+    agree = [v == c["label"] for v, c in zip(simple, cases)]
+    answered = [(c, v) for c, v in zip(cases, simple) if v is not None]
+    result: dict[str, Any] = {
+        "model": model, "batch": batch, "answered": len(answered), "cases": len(cases),
+        "agreement": round(sum(agree) / len(cases), 3),
+        "agreement_where_answered": round(sum(v == c["label"] for c, v in answered) / len(answered), 3)
+        if answered else None,
+        "batches_refused": len(problems), "first_problems": problems[:3], "seconds": round(seconds, 1)}
+    if answered:
+        graded = scores([c for c, _ in answered], [v for _, v in answered])
+        result.update({k: graded[k] for k in ("precision_not_supported", "recall_not_supported")})
+    return result
 
 
 if __name__ == "__main__":
