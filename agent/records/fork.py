@@ -117,27 +117,22 @@ def plan_fork(runs: Sequence[Run], at: int, *, question: str | None = None, wher
 
 
 def fork_points(events: Sequence[Event]) -> list[int]:
-    """Every index of ``events`` (one run) a fork may start from, in order."""
-    points = []
-    for index in range(len(events)):
-        try:
-            _check_point(events, index, index)
-        except ForkError:
-            continue
-        points.append(index)
-    return points
+    """Every index of ``events`` (one run) a fork may start from, in order (one pass)."""
+    inside, done_after = _inside_flags(events), _done_after(events)
+    return [i for i in range(len(events)) if _problem(events, i, i, inside[i], done_after[i]) is None]
 
 
 def after_step(events: Sequence[Event], start: int) -> int:
     """The fork point that keeps the step beginning at ``events[start]`` (a ``search_start``, or
     an ``open_page`` ``read_start``) with its results: the index just after its last result
     ("Continue from here" on a search or read panel). Raises ``ForkError`` for any other index."""
-    if not 0 <= start < len(events) or not isinstance(events[start], (SearchStart, ReadStart)) \
-            or _inside_step(events, start):
+    inside = _inside_flags(events)
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < len(events) \
+            or not isinstance(events[start], (SearchStart, ReadStart)) or inside[start]:
         raise ForkError(f"event {start!r} does not start a search or read step; give the index of a "
                         f"'search_start' or of an open_page 'read_start'")
     end = start + 1
-    while end < len(events) and (_inside_step(events, end) or isinstance(events[end], (SearchDone, ReadDone))):
+    while end < len(events) and (inside[end] or isinstance(events[end], (SearchDone, ReadDone))):
         end += 1
     return end
 
@@ -152,27 +147,36 @@ def _locate(runs: Sequence[Run], at: int) -> tuple[int, int]:
 
 
 def _check_point(events: Sequence[Event], index: int, at: int) -> None:
+    problem = _problem(events, index, at, _inside_flags(events)[index], _done_after(events)[index])
+    if problem is not None:
+        raise ForkError(problem)
+
+
+def _problem(events: Sequence[Event], index: int, at: int, inside: bool, done_after: bool) -> str | None:
+    """Why a fork makes no sense at ``events[index]`` (``at`` as the caller counts it), or None."""
     if index == 0:
-        return
+        return None
     event = events[index]
     if isinstance(event, Done):
-        raise ForkError(f"event {at} is the run's 'done': nothing follows the finished answer; fork at the start "
-                        f"of the round to regenerate (e.g. the event after the last search or read), or at the "
-                        f"run's first event")
-    if isinstance(event, Error) and any(isinstance(e, Done) for e in events[index:]):
-        raise ForkError(f"event {at} is an error reported after the answer was finished; fork at an earlier "
-                        f"event")
-    if _inside_step(events, index):
-        raise ForkError(f"event {at} ({event.type!r}) is inside a search or read step, whose results are reused "
-                        f"whole or not at all; fork at the step's first event (before it) or at the event after "
-                        f"its last result")
+        return (f"event {at} is the run's 'done': nothing follows the finished answer; fork at the start "
+                f"of the round to regenerate (e.g. the event after the last search or read), or at the "
+                f"run's first event")
+    if isinstance(event, Error) and done_after:
+        return f"event {at} is an error reported after the answer was finished; fork at an earlier event"
+    if inside:
+        return (f"event {at} ({event.type!r}) is inside a search or read step, whose results are reused "
+                f"whole or not at all; fork at the step's first event (before it) or at the event after "
+                f"its last result")
+    return None
 
 
-def _inside_step(events: Sequence[Event], index: int) -> bool:
-    """Whether a tool step is in progress just before ``events[index]``: a search with no result
-    yet, reads not all finished, or a search whose reads start right here."""
-    searching, reading = False, 0
-    for event in events[:index]:
+def _inside_flags(events: Sequence[Event]) -> list[bool]:
+    """For each index, whether a tool step is in progress just before that event: a search with
+    no result yet, reads not all finished, or a search whose reads start right there."""
+    flags, searching, reading = [], False, 0
+    for index, event in enumerate(events):
+        starts_reads = isinstance(event, ReadStart) and index > 0 and isinstance(events[index - 1], SearchDone)
+        flags.append(searching or reading > 0 or starts_reads)
         if isinstance(event, SearchStart):
             searching = True
         elif isinstance(event, SearchDone):
@@ -181,8 +185,16 @@ def _inside_step(events: Sequence[Event], index: int) -> bool:
             reading += 1
         elif isinstance(event, ReadDone):
             reading = max(0, reading - 1)
-    starts_reads = isinstance(events[index], ReadStart) and isinstance(events[index - 1], SearchDone)
-    return searching or reading > 0 or starts_reads
+    return flags
+
+
+def _done_after(events: Sequence[Event]) -> list[bool]:
+    """For each index, whether a ``done`` comes at or after it."""
+    out, seen = [False] * len(events), False
+    for index in range(len(events) - 1, -1, -1):
+        seen = seen or isinstance(events[index], Done)
+        out[index] = seen
+    return out
 
 
 def _replayable(kept: Sequence[Event]) -> tuple[tuple[RecordedRound, ...], RecordedRound,
