@@ -244,6 +244,7 @@ ENV_VARS: dict[str, str] = {
     "DEEPSEARCH_GPU_DURATION": "gpu_duration_s",
     "DEEPSEARCH_SEARCH_TIMEOUT": "search_timeout_s",
     "DEEPSEARCH_OPENAI_TIMEOUT": "openai_timeout_s",
+    "DEEPSEARCH_JUDGE_TIMEOUT": "judge_timeout_s",
     "DEEPSEARCH_OPENAI_RETRIES": "openai_max_retries",
     "DEEPSEARCH_CONCURRENCY_LOCAL": "concurrency_local",
     "DEEPSEARCH_CONCURRENCY_REMOTE": "concurrency_remote",
