@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .mapper import STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, thought_title
+from .mapper import (SEARCH_CANCELLED_TEXT, STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, stopped_search_title,
+                     thought_title)
+from .reads import STOPPED_READ_TEXT, stopped_read_title
 
 
 def _field(message: Any, name: str, default: Any = None) -> Any:
@@ -54,10 +56,15 @@ def mark_stopped(history: list[Any]) -> list[Any]:
             already = True
         if metadata.get("status") == "pending":
             metadata["status"] = "done"
-            if metadata.get("title") == THINKING_TITLE:
+            content = _field(message, "content")
+            title = str(metadata.get("title") or "")
+            if title == THINKING_TITLE:
                 metadata["title"] = thought_title(None)
-            message = {"role": _field(message, "role"), "content": _field(message, "content"),
-                       "metadata": metadata}
+            elif (read := stopped_read_title(title)) is not None:
+                metadata["title"], content = read, STOPPED_READ_TEXT
+            elif (search := stopped_search_title(title)) is not None:
+                metadata["title"], content = search, SEARCH_CANCELLED_TEXT
+            message = {"role": _field(message, "role"), "content": content, "metadata": metadata}
         out.append(message)
     if start and not already:
         out.append({"role": "assistant", "content": STOPPED_TEXT, "metadata": {"title": STOPPED_TITLE}})

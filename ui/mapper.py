@@ -44,6 +44,7 @@ ERROR_TITLE = WARN.format("Something went wrong")
 STOPPED_TITLE = "■ Stopped"
 STOPPED_TEXT = "You stopped this answer; what is above is partial."
 REPLAY_STOPPED_TEXT = "This recording was stopped; what is above is partial."
+SEARCH_CANCELLED_TEXT = "Search cancelled."
 NO_ANSWER_TITLE = WARN.format("No answer")
 # A scripted run's searches come from its bundled results too.
 _SCRIPTED = "scripted"
@@ -65,6 +66,14 @@ def search_title(query: str, *, results: int | None = None, state: str = "done")
         return f"Search cancelled: {q}"
     count = "no results" if not results else f"{results} result{'s' if results != 1 else ''}"
     return f"Searched: {q} · {count}"
+
+
+def stopped_search_title(title: str) -> str | None:
+    """What a running search's title ("Searching: query…") becomes when Stop ends the run, for
+    the chat the browser sends back with Stop; None for any other title."""
+    if title.startswith("Searching: ") and title.endswith("…"):
+        return "Search cancelled: " + title[len("Searching: "):-1]
+    return None
 
 
 def _provider_words(text: str) -> str:
@@ -155,6 +164,7 @@ class AnswerView:
                 block.read_done, block.ended, block.dirty = event, now, True
             case Error(message=message):
                 self._close_thinking(now)
+                self._close_pending(now)
                 self.error = self._redact(message)
                 self._tail = None
             case Done():
@@ -162,6 +172,7 @@ class AnswerView:
                 self.done = event
                 self._settle_answer(event, now)
                 self.stopped = self.stopped or event.stopped
+                self._close_pending(now)
                 self.searches = max(self.searches, event.searches)
                 self.sources.update({s.id: s for s in event.sources})
                 self._renumbered()
@@ -188,9 +199,14 @@ class AnswerView:
         """Stopped from the UI before the engine said so: close what is open."""
         self._close_thinking(self.clock())
         self.stopped, self._tail = True, None
+        self._close_pending(self.clock())
+
+    def _close_pending(self, now: float) -> None:
+        """Searches and reads still running when the run ended (Stop) render as stopped."""
         for block in self.blocks:
-            if isinstance(block, SearchBlock) and block.done is None:
-                block.ended, block.dirty = self.clock(), True
+            if (isinstance(block, SearchBlock) and block.done is None) or \
+                    (isinstance(block, ReadBlock) and block.read_done is None):
+                block.ended, block.dirty = now, True
 
     @property
     def finished(self) -> bool:
@@ -242,7 +258,7 @@ class AnswerView:
                 meta["status"] = "done"
             return gr.ChatMessage(content=text, metadata=self._labelled(block, meta))
         if isinstance(block, ReadBlock):
-            message = render_read(block.read_start, block.read_done, finished=self.finished or self.stopped)
+            message = render_read(block.read_start, block.read_done, finished=self.finished, stopped=self.stopped)
             return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
         if isinstance(block, SearchBlock):
             message = self._render_search(block)
@@ -302,7 +318,7 @@ class AnswerView:
         if done is None:
             if self.stopped or self.finished:
                 meta: MetadataDict = {"title": search_title(start.query, state="cancelled"), "status": "done"}
-                return gr.ChatMessage(content="Search cancelled.", metadata=meta)
+                return gr.ChatMessage(content=SEARCH_CANCELLED_TEXT, metadata=meta)
             meta = {"title": search_title(start.query, state="running"), "status": "pending"}
             return gr.ChatMessage(content="Searching…", metadata=meta)
         via = f"*via {escape_text(provider_name(done.provider), limit=40)}*  \n"

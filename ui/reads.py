@@ -18,23 +18,37 @@ from agent.api import ReadDone, ReadStart, fragment_url, read_summary
 from .citations import attribute, domain, escape_text
 
 MAX_QUOTE_CHARS = 2400  # a whole passage (agent/index/passages.py MAX_PASSAGE_CHARS)
+_READING, _STOPPED = ("Reading ", "…"), "Read stopped: "
+STOPPED_READ_TEXT = "Stopped before the page was read."
 
 
-def read_title(start: ReadStart, done: ReadDone | None, *,
-               finished: bool) -> tuple[str, Literal["pending", "done"]]:
-    """(panel title, status) for a read."""
+def stopped_read_title(title: str) -> str | None:
+    """What a live Read panel's title ("Reading name…") becomes when Stop ends the run, for the
+    chat the browser sends back with Stop; None for any other title."""
+    lead, tail = _READING
+    if title.startswith(lead) and title.endswith(tail):
+        return _STOPPED + title[len(lead):-len(tail)]
+    return None
+
+
+def read_title(start: ReadStart, done: ReadDone | None, *, finished: bool,
+               stopped: bool = False) -> tuple[str, Literal["pending", "done"]]:
+    """(panel title, status) for a read; one the run ended without (Stop, an error) says so."""
     name = " ".join((start.title or domain(start.url) or "page").split())[:90]
     if done is None:
-        return (f"Read stopped: {name}", "done") if finished else (f"Reading {name}…", "pending")
+        if stopped:
+            return _STOPPED + name, "done"
+        return (f"Not read: {name}", "done") if finished else (f"{_READING[0]}{name}{_READING[1]}", "pending")
     return " ".join(read_summary(done, title=start.title).split())[:300], "done"
 
 
-def render_read(start: ReadStart, done: ReadDone | None, *, finished: bool) -> gr.ChatMessage:
-    title, status = read_title(start, done, finished=finished)
+def render_read(start: ReadStart, done: ReadDone | None, *, finished: bool, stopped: bool = False) -> gr.ChatMessage:
+    title, status = read_title(start, done, finished=finished, stopped=stopped)
     meta: MetadataDict = {"title": title, "status": status}
     if done is None:
-        return gr.ChatMessage(content="Stopped before the page was read." if finished else "Reading…",
-                              metadata=meta)
+        said = (STOPPED_READ_TEXT if stopped
+                else "The answer ended before the page was read." if finished else "Reading…")
+        return gr.ChatMessage(content=said, metadata=meta)
     if done.latency_s >= 0.01:
         meta["duration"] = round(float(done.latency_s), 2)
     if done.error is not None:

@@ -110,10 +110,13 @@ class PageReader:
                 if cancel.is_set():
                     raise ReadCancelled("stopped while reading")
                 try:
-                    yield done.get(timeout=_POLL_S)
-                    break
+                    found = done.get(timeout=_POLL_S)
                 except queue.Empty:
                     continue
+                if cancel.is_set():  # a read that Stop cut short is no read: it failed because of Stop
+                    raise ReadCancelled("stopped while reading")
+                yield found
+                break
 
     def _page(self, url: str, cancel: threading.Event) -> tuple[_Page, bool]:
         """The page, and whether it was fetched now (False: from the cache)."""

@@ -69,3 +69,31 @@ def test_bm25_picks_the_passage_that_answers_in_page_order_and_falls_back_to_the
     assert [p.start for p in best] == sorted(p.start for p in best)
     assert select(passages, ["zzzz qqqq"], k=2) == passages[:2]
     assert select(passages, ["x"], k=0) == []
+
+
+def test_a_read_that_finishes_as_stop_is_pressed_is_not_reported_as_read(monkeypatch):
+    """Stop and a page's result arrive together, while the reader waits for results: the read is
+    cancelled, never a read_done of a page cut short (its error would say "stopped" as if the
+    page had failed)."""
+    import queue
+
+    import agent.read.reader as reader_module
+
+    waiting = threading.Event()
+
+    class Watched(queue.Queue):
+        def get(self, block=True, timeout=None):
+            waiting.set()  # the reader has checked for Stop and now waits for a result
+            return super().get(block, timeout)
+
+    class StoppedMidway(FixturePages):
+        def fetch(self, url, *, cancel):
+            assert waiting.wait(30), "the reader never waited for a result"
+            cancel.set()  # Stop pressed while this page was on its way
+            return super().fetch(url, cancel=cancel)
+
+    monkeypatch.setattr(reader_module.queue, "Queue", Watched)
+    cancel = threading.Event()
+    pages = PageReader(StoppedMidway({"https://example.org/a": HTML}))
+    with pytest.raises(ReadCancelled):
+        list(pages.read_each(["https://example.org/a"], queries=["tram"], k=1, cancel=cancel))

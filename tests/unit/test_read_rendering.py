@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import io
 
-from agent.events import Done, PassageRef, ReadDone, ReadStart, SourceRef
+from agent.events import Done, Error, PassageRef, ReadDone, ReadStart, SourceRef
 from agent.records.reads import read_summary
 from agent.terminal import TerminalPrinter
 from agent.text.fragments import fragment_url
@@ -74,3 +74,43 @@ def test_the_stats_panel_says_what_reading_cost():
                                                             tokens_added=640)))
     assert "| pages read | 2 (1 could not be read) · 12,345 bytes · 0.8 s · 640 tokens added |" in format_stats(done)
     assert "pages read" not in format_stats(Done(answer="x"))
+
+
+def _reading(*titles: str) -> list:
+    return [ReadStart(id=n, url=f"https://example.org/{n}", title=t) for n, t in enumerate(titles, 1)]
+
+
+def test_reads_still_running_when_the_run_is_stopped_say_so():
+    from agent.events import Done
+    from ui.mapper import AnswerView
+
+    view = AnswerView(max_searches=3).feed_all(_reading("Bridges", "Tunnels"))
+    assert [m.metadata["title"] for m in view.messages()] == ["Reading Bridges…", "Reading Tunnels…"]
+    view.feed(Done(answer="", stopped=True, end="stopped"))  # the engine's stopped done
+    panels = [m for m in view.messages() if m.metadata["title"].startswith("Read")]
+    assert [(m.metadata["title"], m.metadata["status"]) for m in panels] == [
+        ("Read stopped: Bridges", "done"), ("Read stopped: Tunnels", "done")]
+    assert panels[0].content == "Stopped before the page was read."
+    ui_stop = AnswerView(max_searches=3).feed_all(_reading("Bridges"))
+    ui_stop.mark_stopped()  # Stop from the UI before the engine said so
+    assert ui_stop.messages()[0].metadata["title"] == "Read stopped: Bridges"
+    failed = AnswerView(max_searches=3).feed_all([*_reading("Bridges"), Error(message="model down")])
+    assert failed.messages()[0].metadata["title"] == "Not read: Bridges"  # an error is no Stop
+
+
+def test_the_chat_the_browser_sends_with_stop_closes_live_reads_and_searches():
+    from ui.history import mark_stopped
+
+    history = [{"role": "user", "content": "Q"},
+               {"role": "assistant", "content": "Searching…",
+                "metadata": {"title": "Searching: bridge \\*history\\*…", "status": "pending"}},
+               {"role": "assistant", "content": "Reading…",
+                "metadata": {"title": "Reading Bridges…", "status": "pending"}},
+               {"role": "assistant", "content": "done one",
+                "metadata": {"title": "Reading list (example.org) · 1 passage · 0.2 s", "status": "done"}}]
+    out = mark_stopped(history)
+    assert out[1]["metadata"] == {"title": "Search cancelled: bridge \\*history\\*", "status": "done"}
+    assert out[1]["content"] == "Search cancelled."
+    assert out[2]["metadata"] == {"title": "Read stopped: Bridges", "status": "done"}
+    assert out[2]["content"] == "Stopped before the page was read."
+    assert out[3] == history[3]  # a finished read, whatever its title, is left as it was
