@@ -290,7 +290,7 @@ def _forked_session(args: argparse.Namespace, runs: list[tuple[Meta, list[TimedE
     """A session whose record holds the trace's runs as one conversation, and its fork."""
     from .forking import fork_settings
     from .records.conversation import Conversation
-    from .session import ChatSession, build_backend
+    from .session import ChatSession, build_backend, preflight
 
     given = {name for flag, name in _PREFIX_FLAGS.items() if getattr(args, flag) is not None}
     settings = settings_from_args(args)
@@ -303,7 +303,9 @@ def _forked_session(args: argparse.Namespace, runs: list[tuple[Meta, list[TimedE
         for _, event in timed:
             turn.add(event)
     ids = [t.id for t in record.path()]
-    session = ChatSession(settings=settings, backend=build_backend(settings), record=record)
+    backend = build_backend(settings)
+    preflight(backend)  # a model the dialect cannot use is refused before its weights load
+    session = ChatSession(settings=settings, backend=backend, record=record)
     cancel = threading.Event()
     if plan.run == len(runs):
         return session, session.ask(plan.question, cancel=cancel), cancel
