@@ -272,7 +272,7 @@ def _ui_runner(backend: TransformersBackend, settings: Settings, tok: Any,
         for _update in handlers.ask(QUESTION, [], session):
             pass
         conv = session.chat.conversation
-        shutil.rmtree(session.export_dir(), ignore_errors=True)
+        shutil.rmtree(session.downloads.export_dir(), ignore_errors=True)
         return conv.ids[len(prompt):] if conv is not None else []
 
     return app

@@ -51,7 +51,7 @@ def measure_rate(tokenizer: Any, *, tokens: int = 50_000) -> dict[str, Any]:
     total = time.perf_counter() - t0
     conv = session.chat.conversation
     chunks = conv.usage.generated_tokens if conv is not None else 0
-    shutil.rmtree(session.export_dir(), ignore_errors=True)
+    shutil.rmtree(session.downloads.export_dir(), ignore_errors=True)
     # The first update is the question echo, the last the finished answer with its downloads;
     # the ones between are the throttled stream.
     stream = stamps[1:-1]

@@ -48,7 +48,7 @@ class AnswerRun:
                clean_errors: tuple[type[BaseException], ...] = ()) -> Iterator[AnswerOutputs]:
         """Feed the engine's events to the view, one frame per batch, until the run ends; the
         finished view comes once, from ``last``."""
-        for batch in self.session.stream(events, self.cancel, recorder=recorder, clean_errors=clean_errors):
+        for batch in self.session.control.stream(events, self.cancel, recorder=recorder, clean_errors=clean_errors):
             for event in batch:
                 self.view.feed(event)
             if not self.view.finished:
@@ -85,9 +85,9 @@ def _downloads(session: UISession, paths: Files | None) -> tuple[Any, Any, Any]:
     """The buttons for a finished answer's files, or hidden for a new one. Showing or hiding
     is a props update (a rebuilt component each), so buttons already hidden just get ``None``."""
     if paths is None:
-        shown, session.downloads_shown = session.downloads_shown, False
+        shown, session.downloads.shown = session.downloads.shown, False
         hidden = gr.DownloadButton(value=None, visible=False)
         return (hidden, hidden, hidden) if shown else (None, None, None)
-    session.downloads_shown = any(p is not None for p in paths)
+    session.downloads.shown = any(p is not None for p in paths)
     trace, html, md = (gr.DownloadButton(value=p, visible=p is not None) for p in paths)
     return trace, html, md

@@ -21,7 +21,8 @@ from .outputs import AnswerOutputs, ClearedOutputs
 from .recording import Recorder, replay_exports
 from .runtime import Runtime
 from .visitor_log import log_shown, refusal
-from .session import SessionBusy, UISession, interruptible_sleep
+from .run_control import SessionBusy, interruptible_sleep
+from .session import UISession
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def _stopped_meter(session: UISession) -> str:
 
 def _begin(session: UISession) -> Any:
     try:
-        return session.begin()
+        return session.control.begin()
     except SessionBusy as exc:
         raise refusal("Still stopping", exc) from None
 
@@ -151,7 +152,7 @@ class Handlers:
                 events = session.chat.ask(text, cancel=cancel, turn=run.turn)
             except InputError as exc:
                 raise refusal("Question not sent", exc) from None
-            recorder = Recorder(session.new_export_dir(), question=text, runtime=self.rt, settings=settings)
+            recorder = Recorder(session.downloads.new_export_dir(), question=text, runtime=self.rt, settings=settings)
             run.turn.meta = recorder.meta
             for frame in run.stream(events, recorder=recorder):
                 yield frame.values()
@@ -162,24 +163,24 @@ class Handlers:
                 session.answered(view, run.turn, recorder.path)  # ui/model_check.py may check it again
             yield run.last(files).values()
         finally:
-            session.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
+            session.control.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
 
     def conversation_files(self, session: UISession | None) -> list[Any]:
         """The two whole-conversation downloads, rewritten after each answer. Once shown they
         stay shown, and a plain path is enough: no rebuilt buttons (see ``_downloads``)."""
         answered = session is not None and not all(self.rt.is_demo_note(t.question) for t in session.record.path())
-        paths = session.write_conversation() if answered else (None, None)
-        if session is not None and session.conversation_shown and all(paths):
+        paths = session.downloads.write_conversation() if answered else (None, None)
+        if session is not None and session.downloads.conversation_shown and all(paths):
             return list(paths)
         if session is not None:
-            session.conversation_shown = all(paths)
+            session.downloads.conversation_shown = all(paths)
         return [gr.DownloadButton(value=p, visible=p is not None) for p in paths]
 
     def hide_conversation(self, session: UISession | None) -> list[Any]:
         """Regenerate or an edit replaces answers the downloads hold: hidden until the new answer
         ends (``conversation_files`` shows them again, rebuilt)."""
         if session is not None:
-            session.conversation_shown = False
+            session.downloads.conversation_shown = False
         return [gr.DownloadButton(value=None, visible=False) for _ in range(2)]
 
     def _new_session(self, request: gr.Request | None) -> UISession:
@@ -226,8 +227,8 @@ class Handlers:
         """Start over: the running answer is stopped, and the model's memory, the source
         numbering, the meter and the downloads all go with the old session."""
         if session is not None:
-            session.request_stop()
-            session.handler_idle.wait(STOP_WAIT_S)
+            session.control.request_stop()
+            session.control.handler_idle.wait(STOP_WAIT_S)
             session.close()
         hidden = gr.DownloadButton(value=None, visible=False)
         return ClearedOutputs(chat=[], meter="", session=None, trace=hidden, html=hidden, md=hidden, question="",
@@ -237,14 +238,14 @@ class Handlers:
 
     def stop(self, history: list[Any] | None, session: UISession | None) -> tuple:
         checking = session is not None and session.checking
-        if session is None or not session.request_stop():
+        if session is None or not session.control.request_stop():
             return gr.skip(), gr.skip()
         if checking:  # the model check on request: the answer itself was finished and stays so
-            session.handler_idle.wait(STOP_WAIT_S)
+            session.control.handler_idle.wait(STOP_WAIT_S)
             return gr.skip(), gr.skip()
         # Answer once the streaming handler has ended (within a token, or the pump's grace):
         # a frame it sent after this reply would overwrite the stopped state in the browser.
-        session.handler_idle.wait(STOP_WAIT_S)
+        session.control.handler_idle.wait(STOP_WAIT_S)
         return mark_stopped(list(history or [])), _stopped_meter(session)
 
     # -- replay ------------------------------------------------------------
@@ -291,9 +292,10 @@ class Handlers:
                 yield frame.values()
             if not run.finished:
                 view.stopped_text = "You stopped this replay; what is above is partial."
-            yield run.last(replay_exports(session.new_export_dir(), meta, pairs) if run.finished else None).values()
+            files = replay_exports(session.downloads.new_export_dir(), meta, pairs) if run.finished else None
+            yield run.last(files).values()
         finally:
-            session.end(cancel)
+            session.control.end(cancel)
 
     # -- model status ------------------------------------------------------
 

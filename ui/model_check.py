@@ -24,7 +24,8 @@ from agent.api import (Done, TraceError, export_events, has_claims_to_judge, off
 from .history import last_turn_start
 from .notices import for_visitor
 from .runtime import Runtime
-from .session import SessionBusy, UISession
+from .run_control import SessionBusy
+from .session import UISession
 from .visitor_log import log_shown, refusal
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class ModelCheck:
         """The session's last answer streamed here, finished, has lexically supported claims and
         was not judged yet, and the app's backend is a local one (``offers_model_check``)."""
         view = session.last_view if session is not None else None
-        return (view is not None and not session.running  # type: ignore[union-attr]
+        return (view is not None and not session.control.running  # type: ignore[union-attr]
                 and offers_model_check(session.chat.settings)  # type: ignore[union-attr]
                 and has_claims_to_judge(view.done))
 
@@ -57,7 +58,7 @@ class ModelCheck:
         """A new question was sent: a running check stops (its lexical verdicts stand), and the
         button goes until that question has finished."""
         if session is not None and session.checking:
-            session.request_stop()
+            session.control.request_stop()
         return self.hide()
 
     def check(self, history: list[Any] | None, session: UISession | None,
@@ -70,7 +71,7 @@ class ModelCheck:
         view, turn = session.last_view, session.last_turn
         assert view is not None and turn is not None and view.done is not None
         try:
-            cancel = session.begin(wait_s=0)
+            cancel = session.control.begin(wait_s=0)
         except SessionBusy as exc:
             raise refusal("Still stopping", exc) from None
         session.checking = True
@@ -79,7 +80,7 @@ class ModelCheck:
             yield skip, f"checking {count} cited sentence{'s' * (count != 1)} with the model…", \
                 gr.Button(CHECKING, interactive=False), skip, skip, skip
             done, problem = session.chat.check_with_model(view.done, cancel=cancel)
-            current = session.cancel is cancel and session.last_view is view
+            current = session.control.cancel is cancel and session.last_view is view
             if cancel.is_set() or not current:  # stopped, a new question or New chat: the chat is theirs
                 yield skip, "model check stopped" if current else skip, self.hide() if not current else \
                     gr.Button(LABEL, interactive=True), skip, skip, skip
@@ -95,7 +96,7 @@ class ModelCheck:
                    *files)
         finally:
             session.checking = False
-            session.end(cancel)
+            session.control.end(cancel)
 
     def _record(self, session: UISession, turn: Any, done: Done, owner: Any) -> tuple[Any, Any, Any]:
         """The judged ``done`` into the record's turn, the answer's downloads and the saved history;
@@ -104,7 +105,7 @@ class ModelCheck:
         at = max(i for i, e in enumerate(turn.events) if isinstance(e, Done))
         turn.events[at] = done
         self._save(session, turn, done, owner)
-        folder = session.export_folder
+        folder = session.downloads.export_folder
         if folder is None:
             return gr.skip(), gr.skip(), gr.skip()
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -112,7 +112,7 @@ class SavedPanel:
         except HistoryError as exc:
             raise gr.Error(for_visitor(str(exc)), title="Cannot open", print_exception=False) from None
         if session is not None:
-            session.request_stop()
+            session.control.request_stop()
             session.close()
         fresh = self._new_session(request)
         # The saved record becomes the chat's: the model remembers it, the downloads export it.
@@ -153,7 +153,7 @@ class SavedPanel:
             self.saved.store.delete(owner, conversation)
         except HistoryError as exc:
             return (gr.skip(),) * 5 + (for_visitor(str(exc)),)
-        session.request_stop()
+        session.control.request_stop()
         session.close()
         return [], None, version + 1, "", gr.DownloadButton(value=None, visible=False), "Deleted."
 

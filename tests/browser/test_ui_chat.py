@@ -256,7 +256,7 @@ def test_export_folder_is_deleted_when_the_tab_closes(browser) -> None:
         wait_done(page)
         with page.expect_download(timeout=10_000):
             page.click("#dl-trace")
-        folders = {s.export_folder for s in demo.runtime.sessions.live()}  # type: ignore[attr-defined]
+        folders = {s.downloads.export_folder for s in demo.runtime.sessions.live()}  # type: ignore[attr-defined]
         assert len(folders) == 1 and all(f is not None and f.exists() for f in folders)
         close(page)  # the browser session ends
         wait_until(lambda: not any(f.exists() for f in folders), "the closed tab's export folder being deleted",

@@ -56,7 +56,7 @@ def test_close_cancels_running_answers_and_deletes_uploads(tmp_path: Path) -> No
         session.documents.add([str(doc)])
         folder = session.documents.folder
         assert folder is not None and folder.exists()
-        running = wait_until(lambda: session.cancel, "the session's answer starting", timeout=60)
+        running = wait_until(lambda: session.control.cancel, "the session's answer starting", timeout=60)
         assert running is not None and not running.is_set()
     finally:
         closer = threading.Thread(target=built.close)

@@ -15,10 +15,11 @@ import torch
 import app
 from agent.config import Settings
 from tests.integration.test_transformers_backend import MESSAGES, TOOLS, make_backend
-from ui import session as ui_session
+from ui import run_control
 from ui.app_ui import Handlers
 from tests.waiting import stays_false, wait_until
-from ui.session import SessionBusy, UISession
+from ui.run_control import SessionBusy
+from ui.session import UISession
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -96,24 +97,24 @@ def scripted_runtime():
 def test_begin_refuses_while_the_sessions_previous_run_is_still_alive() -> None:
     session = UISession(scripted_runtime())
     still_running = threading.Event()
-    session.pump = threading.Thread(target=still_running.wait, args=(10,), daemon=True)
-    session.pump.start()
+    session.control.pump = threading.Thread(target=still_running.wait, args=(10,), daemon=True)
+    session.control.pump.start()
     try:
         with pytest.raises(SessionBusy, match="still stopping"):
-            session.begin(wait_s=0.2)
+            session.control.begin(wait_s=0.2)
     finally:
         still_running.set()
-    session.pump.join(5)
-    assert not session.begin(wait_s=0.2).is_set()
+    session.control.pump.join(5)
+    assert not session.control.begin(wait_s=0.2).is_set()
 
 
 def test_the_ask_handler_says_so_instead_of_starting_a_second_run(monkeypatch) -> None:
     runtime = scripted_runtime()
     handlers, session = Handlers(runtime), UISession(runtime)
     still_running = threading.Event()
-    session.pump = threading.Thread(target=still_running.wait, args=(10,), daemon=True)
-    session.pump.start()
-    monkeypatch.setattr(ui_session, "BEGIN_WAIT_S", 0.2)
+    session.control.pump = threading.Thread(target=still_running.wait, args=(10,), daemon=True)
+    session.control.pump.start()
+    monkeypatch.setattr(run_control, "BEGIN_WAIT_S", 0.2)
     try:
         with pytest.raises(gr.Error, match="still stopping"):
             next(handlers.ask("How tall is the Eiffel Tower?", [], session))

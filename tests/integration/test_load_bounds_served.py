@@ -45,10 +45,10 @@ def test_one_export_folder_per_session_and_none_once_it_is_gone() -> None:
 
     rt = runtime()
     session = UISession(rt)
-    first = session.new_export_dir()
-    second = session.new_export_dir()
+    first = session.downloads.new_export_dir()
+    second = session.downloads.new_export_dir()
     assert not first.exists() and second.exists()  # the previous answer's files went
-    cancel = session.begin()
+    cancel = session.control.begin()
     demo = build_ui(rt)
     state = next(b for b in demo.blocks.values() if isinstance(b, gr.State))
     state.delete_callback(session)  # what Gradio calls when the tab closes or the state expires

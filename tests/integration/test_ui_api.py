@@ -397,9 +397,9 @@ def test_a_late_closing_handler_leaves_the_next_question_alone() -> None:
     settings = scripted()
     backend = build_backend(settings)
     session = UISession(Runtime(settings=settings, backend=backend, loader=ModelLoader(backend, label="s")))
-    old = session.begin()
-    new = session.begin()  # the next question began before the old handler's generator was closed
-    session.end(old)
-    assert old.is_set() and not new.is_set() and not session.handler_idle.is_set()
-    session.end(new)
-    assert new.is_set() and session.handler_idle.is_set()
+    old = session.control.begin()
+    new = session.control.begin()  # the next question began before the old handler's generator was closed
+    session.control.end(old)
+    assert old.is_set() and not new.is_set() and not session.control.handler_idle.is_set()
+    session.control.end(new)
+    assert new.is_set() and session.control.handler_idle.is_set()

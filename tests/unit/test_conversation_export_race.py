@@ -74,17 +74,17 @@ def test_folder_deleted_between_the_two_files_is_no_error(tmp_path: Path, monkey
 def test_tab_closed_mid_write_waits_for_it_then_deletes_everything(monkeypatch: pytest.MonkeyPatch,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     session = UISession(runtime())
-    folder = session.new_export_dir()
+    folder = session.downloads.new_export_dir()
     recorded(session.record, META["question"], [Answer(text="Because."), Done(answer="Because.")], meta=META)
     closer = threading.Thread(target=session.close)
-    lock = session._export_lock = WatchedLock()
+    lock = session.downloads._export_lock = WatchedLock()
 
     def tab_closes() -> None:
         closer.start()  # the unload handler runs now, on its own thread
         wait_until(lambda: closer in lock.arriving, "the closing tab reaching the export folder's lock")
 
     exporting(monkeypatch, tab_closes)
-    html, md = session.write_conversation()
+    html, md = session.downloads.write_conversation()
     closer.join(timeout=10)
     assert not closer.is_alive()
     assert html and md  # the write finished before the folder went...
@@ -94,8 +94,8 @@ def test_tab_closed_mid_write_waits_for_it_then_deletes_everything(monkeypatch: 
 
 def test_a_closed_session_makes_no_new_folder_for_its_conversation() -> None:
     session = UISession(runtime())
-    session.new_export_dir()
+    session.downloads.new_export_dir()
     recorded(session.record, META["question"], [Answer(text="Because."), Done(answer="Because.")], meta=META)
     session.close()
-    assert session.write_conversation() == (None, None)
-    assert session.export_folder is None
+    assert session.downloads.write_conversation() == (None, None)
+    assert session.downloads.export_folder is None

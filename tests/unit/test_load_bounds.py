@@ -64,7 +64,7 @@ def test_a_streaming_answer_counts_as_live_until_its_handler_is_closed() -> None
     rt = runtime()
     session = UISession(rt)
     cancel = threading.Event()
-    stream = session.stream(_slow_events(cancel), cancel)
+    stream = session.control.stream(_slow_events(cancel), cancel)
     next(stream)
     assert rt.pacer.live == 1
     stream.close()  # what Gradio does when the tab goes away or Stop cancels the event
@@ -84,7 +84,7 @@ def test_many_live_answers_each_get_fewer_batches() -> None:
         batches = 0
         timer = threading.Timer(0.6, cancel.set)
         timer.start()
-        for batch in session.stream(_slow_events(cancel), cancel):
+        for batch in session.control.stream(_slow_events(cancel), cancel):
             batches += 1
             events += batch
         timer.cancel()
@@ -195,7 +195,7 @@ def test_the_conversation_download_keeps_the_remembered_turns_with_deltas_joined
     assert [m["question"] for m, _ in record.answers(last=3)] == ["Q2?", "Q3?", "Q4?"]
     assert all(len(turn.events) == 1 for turn in record.path()[:-3])  # older turns keep only their done
     session = UISession(runtime(max_history_turns=7))
-    assert session.conversation.max_runs == 7 and session.record.keep_events == 7
+    assert session.downloads.conversation.max_runs == 7 and session.record.keep_events == 7
 
 
 def test_conversation_buttons_are_rebuilt_only_when_they_first_show() -> None:
