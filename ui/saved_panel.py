@@ -118,7 +118,7 @@ class SavedPanel:
         # The saved record becomes the chat's: the model remembers it, the downloads export it.
         record = saved.record
         record.keep_events = self.rt.settings.max_history_turns
-        fresh.chat.record = fresh.conversation.record = record
+        fresh.adopt(record)
         fresh.saved_id, fresh.saved_turns = saved.summary.id, set(saved.turns)
         messages = chat_messages(saved, max_searches=self.rt.settings.max_searches, secrets=self.rt.secrets)
         notice = "; ".join(saved.problems)

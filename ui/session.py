@@ -69,6 +69,11 @@ class UISession:
         """``view`` is the answer shown last (None: none that the model check may change)."""
         self.last_view, self.last_turn, self.last_trace = view, turn if view is not None else None, trace
 
+    def adopt(self, record: Conversation) -> None:
+        """A saved conversation's record becomes this chat's: the model remembers it, the
+        downloads export it."""
+        self.chat.record = self.downloads.conversation.record = record
+
     def close(self) -> None:
         """The browser session is gone (Gradio deleted its state): end its answer, drop its files
         and its uploaded documents."""
