@@ -249,3 +249,13 @@ def test_every_reference_to_the_design_document_resolves() -> None:
     loose = [str(f.relative_to(ROOT)) for f in files if f != Path(__file__).resolve()
              and re.search(r"(?<!docs/)DESIGN\.md", f.read_text(encoding="utf-8"))]
     assert not loose, f"these name a DESIGN.md that is not docs/DESIGN.md: {loose}"
+
+
+def test_a_browser_session_is_built_in_one_place() -> None:
+    """``UISession.open`` registers a session with the runtime, so a closed tab deletes its files;
+    a session built any other way in the app would leak them."""
+    built = [f"{path.relative_to(ROOT)}:{node.lineno}"
+             for path in [ROOT / "app.py", *(ROOT / "ui").rglob("*.py")]
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "UISession"]
+    assert not built, f"UISession(...) outside UISession.open: {built}"
