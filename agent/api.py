@@ -85,7 +85,9 @@ __all__ += [
 # from here" on a search or read panel: that step's results are kept and the model goes on from
 # them; ``after_step(turn.events, i)`` gives that point for the step whose ``search_start`` or
 # ``read_start`` is at i). A bad K raises ``ForkError`` (a ``UsageError``) naming it, before
-# anything runs.
+# anything runs. The new turn's ``meta["fork"]`` is ``{"turn": id, "at": K}``: a recording of the
+# branch passes it on (``TraceWriter(..., fork=turn.meta["fork"])``) and ``turn_from_run`` reads it
+# back into ``fork_of``/``fork_at``, so a saved branch keeps its place.
 from .records.fork import ForkError, ForkPlan, after_step, fork_points, plan_fork  # noqa: E402
 
 __all__ += ["ForkError", "ForkPlan", "after_step", "fork_points", "plan_fork"]

@@ -265,3 +265,21 @@ def test_after_step_is_the_point_that_keeps_a_panels_step():
     assert after_step(events, second) in fork_points(events)
     with pytest.raises(ForkError, match="event 0 does not start a search or read step"):
         after_step(events, 0)
+
+
+def test_a_fork_inside_the_answer_text_keeps_the_words_before_and_the_model_goes_on():
+    """The CLI counts a trace's deltas: a point inside the answer keeps the answer so far, and
+    the final answer is that text plus what the model writes next."""
+    from agent.events import Answer
+
+    original = two_searches()
+    turn = original.record.path()[0]
+    first_answer = index_of(turn.events, Answer)
+    events = list(turn.events)
+    events[first_answer:first_answer + 1] = [Answer(text="330 m [1],"), Answer(text=" brown [2].")]
+    plan = plan_fork([({"question": turn.question}, events)], first_answer + 1)
+    assert plan.partial.answer == ("330 m [1],",) and plan.partial.call is None
+    session, provider = forked(original, [" painted brown [2]."])
+    out = list(session.run_fork(turn.id, plan))
+    assert out[-1].answer == "330 m [1], painted brown [2]." and out[-1].cited == (1, 2)
+    assert provider.calls == []
