@@ -119,6 +119,9 @@ class ChatSession:
             question = validate_question(question, self.settings)
         plan = plan_fork([({"question": original.question, **original.meta}, original.events)], at,
                          question=question, where=f"turn {turn_id!r}")
+        if plan.run != 0:
+            raise ForkError(f"fork point {at!r} is past turn {turn_id!r}'s last event; a question after a turn is "
+                            "a follow-up: ask it (ChatSession.ask) with that turn shown")
         return self.run_fork(turn_id, plan, cancel=cancel)
 
     def run_fork(self, turn_id: str, plan: ForkPlan, *, cancel: threading.Event | None = None) -> Iterator[Event]:

@@ -112,7 +112,7 @@ def test_fork_a_later_turn_with_a_new_question_keeps_the_turns_before():
     second = original.record.path()[1]
     session, provider = forked(original, [answer("Brown [1].")], provider=FakeProvider({"colour": [result(5)]}))
     session.backend = ScriptedBackend(rounds=[call("colour"), answer("Brown [1].")], settings=session.settings)
-    events = list(session.fork(second.id, at=3, question="What colour is it?"))
+    events = list(session.fork(second.id, at=2, question="What colour is it?"))  # 2: its done
     assert events[-1].answer == "Brown [1]."
     path = session.record.path()
     assert [t.question for t in path] == ["How tall is the tower?", "What colour is it?"]
@@ -283,3 +283,15 @@ def test_a_fork_inside_the_answer_text_keeps_the_words_before_and_the_model_goes
     out = list(session.run_fork(turn.id, plan))
     assert out[-1].answer == "330 m [1], painted brown [2]." and out[-1].cited == (1, 2)
     assert provider.calls == []
+
+
+def test_the_session_refuses_a_fork_past_a_turn_and_records_nothing():
+    original = two_searches()
+    turn = original.record.path()[0]
+    session, _ = forked(original, [answer("never")])
+    before = dict(session.record.turns)
+    with pytest.raises(ForkError, match="past turn"):
+        session.fork(turn.id, at=len(turn.events), question="A follow-up?")
+    with pytest.raises(ForkError, match="no turn 'nope'"):
+        session.fork("nope", at=0)
+    assert session.record.turns == before and session.record.head == turn.id
