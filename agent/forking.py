@@ -43,15 +43,10 @@ def fork_settings(settings: Settings, meta: dict[str, Any], *, given: Iterable[s
     recorded = meta.get("settings")
     if not isinstance(recorded, dict):
         return settings
-    types = {f.name: type(getattr(settings, f.name)) for f in fields(settings)}
-    chosen: dict[str, Any] = {}
-    for name in RECORDED_SETTINGS:
-        value = recorded.get(name)
-        if name in given or name not in recorded:
-            continue
-        if value is None and name == "results_per_search" or type(value) is types[name] \
-                or (name == "results_per_search" and type(value) is int):
-            chosen[name] = value
+    types: dict[str, tuple[type, ...]] = {f.name: (type(getattr(settings, f.name)),) for f in fields(settings)}
+    types["results_per_search"] = (int, type(None))  # None: the dialect's own number
+    taken = [name for name in RECORDED_SETTINGS if name not in set(given)]
+    chosen = {name: recorded[name] for name in taken if name in recorded and type(recorded[name]) in types[name]}
     return replace(settings, **chosen) if chosen else settings
 
 
