@@ -9,6 +9,7 @@ become ``<span>``s; markers the model itself wrote are removed first, so none ca
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Callable
 
@@ -65,5 +66,6 @@ def summary_html(done: Done | None, *, note: str | None = None) -> str:
     line = escape_text(summary_line(done.claims_summary), limit=300)
     if any(c.layer == "judge" for c in done.claims or ()):
         line += " · checked with the model"
-    extra = f'<div class="ds-extra claims-note" role="status">{escape_text(note, limit=400)}</div>' if note else ""
+    # Raw HTML inside the Markdown (no Markdown escapes are undone there): only HTML-escaped.
+    extra = f'<div class="ds-extra claims-note" role="status">{html.escape(note[:400])}</div>' if note else ""
     return f'\n\n<div class="ds-extra claims-check">{line}</div>{extra}'

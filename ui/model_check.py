@@ -12,6 +12,7 @@ its saved history entry; a check that could not run leaves the lexical verdicts 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,7 +23,6 @@ from agent.api import (Done, TraceError, export_events, has_claims_to_judge, off
                        run_text)
 
 from .history import last_turn_start
-from .notices import for_visitor
 from .runtime import Runtime
 from .run_control import SessionBusy
 from .session import UISession
@@ -31,6 +31,7 @@ from .visitor_log import log_shown, refusal
 log = logging.getLogger(__name__)
 
 LABEL = "Check with the model"
+_WITHIN = re.compile(r"gave no verdicts within [\d.]+ s")
 CHECKING = "Checking with the model…"
 
 
@@ -87,7 +88,7 @@ class ModelCheck:
                 return
             if problem is not None:
                 log_shown("model check", problem, secrets=self.rt.secrets)
-            view.recheck(done, note=for_visitor(problem) if problem else None)
+            view.recheck(done, note=visitor_note(problem) if problem else None)
             files = self._record(session, turn, done, owner) if problem is None else (skip,) * 3
             start = last_turn_start(list(history or []))
             chat = list(history or [])[:start] + view.messages()
@@ -144,3 +145,16 @@ class ModelCheck:
             saved.store.replace_done(key, session.saved_id, turn.id, done)
         except Exception:  # noqa: BLE001 - the chat and downloads have the verdicts; the log says why not saved
             log.exception("cannot save the model's verdicts to the history")
+
+
+def visitor_note(problem: str) -> str:
+    """What the person reads under the answer when the check could not run: why in a few words,
+    never the model's raw reply (that, and the whole problem, are in the server's log)."""
+    late = _WITHIN.search(problem)
+    if late:
+        why = f"the model {late.group(0)}"
+    elif "the model failed" in problem:
+        why = "the model failed (the server log says why)"
+    else:
+        why = "the model's reply was not the verdicts asked for"
+    return f"The model check could not run: {why}. The lexical check stands."

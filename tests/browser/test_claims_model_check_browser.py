@@ -69,7 +69,8 @@ def test_the_tiny_models_garbage_leaves_the_lexical_verdicts(browser, tiny_model
         button.click()
         note = answer.locator(".claims-note")
         note.wait_for(timeout=60_000)
-        assert "could not run" in note.inner_text() and "the lexical check stands" in note.inner_text()
+        assert note.inner_text() == ("The model check could not run: the model's reply was not the verdicts "
+                                     "asked for. The lexical check stands.")
         assert note.get_attribute("role") == "status"
         assert answer.locator(".claims-check").inner_text() == SUMMARY  # the lexical verdicts stand
         assert len(answer.locator(".claim-flag").all_inner_texts()) == 1

@@ -115,3 +115,15 @@ def test_offered_on_a_local_backend_without_a_judge_server_only():
                                            judge_model="j"))
     assert not offers_model_check(Settings(backend="openai", base_url="http://127.0.0.1:9/v1"))
     assert not has_claims_to_judge(done_for("It opened in 1999 [1]. Nothing cited here."))
+
+
+def test_what_the_person_is_told_when_the_check_could_not_run():
+    from ui.model_check import visitor_note
+
+    garbage = check_with_model(done_for(ANSWER), FakeBackend(lambda p, t: '{"x": "<b>hi</b>"}'), Settings(),
+                               threading.Event())[1]
+    assert visitor_note(garbage) == ("The model check could not run: the model's reply was not the verdicts "
+                                     "asked for. The lexical check stands.")  # never the reply itself
+    assert "no verdicts within 0.2 s" in visitor_note("... (the model gave no verdicts within 0.2 s); ...")
+    assert "the model failed (the server log says why)" in visitor_note(
+        "... could not run (the model failed: CUDA out of memory at 0x7f); ...")
