@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -198,6 +198,19 @@ def _drawer(runtime: Runtime, session: gr.State) -> tuple[list[gr.components.Com
     return controls, upload
 
 
+class Listener(TypedDict, total=False):
+    """Options of a Gradio event listener (``.click``, ``.then``, ``.load``...), typed as Gradio types them."""
+
+    outputs: list[Any]
+    show_progress: Literal["full", "minimal", "hidden"]
+    show_progress_on: list[Any]
+    concurrency_id: str
+    concurrency_limit: int | None | Literal["default"]
+    api_name: str
+    api_visibility: Literal["public", "private", "undocumented"]
+    queue: bool
+
+
 def afterwards(event: Any, h: Handlers, buttons: list[Any], meter: gr.Markdown) -> Any:
     """Ask comes back after ``event`` however it ended; returns the listener after success.
 
@@ -206,7 +219,7 @@ def afterwards(event: Any, h: Handlers, buttons: list[Any], meter: gr.Markdown) 
     a bad trace, a full queue) would leave Ask showing Stop, and Enter saying an answer runs.
     After an error the meter also loses the "Error" badge the failed event left on it.
     """
-    options = dict(queue=False, api_visibility="private")
+    options: Listener = {"queue": False, "api_visibility": "private"}
     event.failure(h.settle, None, [*buttons, meter], show_progress="hidden", **options)
     return event.then(h.idle, None, buttons, **options)
 
@@ -233,17 +246,18 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> 
     s = runtime.settings
     outputs = answer_components(p)
     buttons = [p.ask, p.stop]
-    answering = dict(outputs=outputs, show_progress="minimal", show_progress_on=[p.meter],
-                     concurrency_id=ANSWER_GROUP, concurrency_limit=s.concurrency_limit)
-    replaying = {**answering, "concurrency_id": REPLAY_GROUP, "concurrency_limit": REPLAY_CONCURRENCY}
+    answering: Listener = {"outputs": outputs, "show_progress": "minimal", "show_progress_on": [p.meter],
+                           "concurrency_id": ANSWER_GROUP, "concurrency_limit": s.concurrency_limit}
+    replaying: Listener = {**answering, "concurrency_id": REPLAY_GROUP, "concurrency_limit": REPLAY_CONCURRENCY}
     asking = [p.msg, p.chatbot, p.session, *p.controls]
-    starts = [  # (trigger, handler, inputs, listener options)
-        (p.msg.submit, h.ask, asking, dict(api_name="ask", **answering)),
-        (p.ask.click, h.ask, asking, dict(api_visibility="private", **answering)),
-        (p.chatbot.example_select, h.ask_example, asking[1:], dict(api_visibility="private", **answering)),
-        (p.chatbot.retry, h.regenerate, asking[1:], dict(api_visibility="private", **answering)),
-        (p.chatbot.edit, h.edit, asking[1:], dict(api_visibility="private", **answering)),
-        (p.upload.upload, h.replay_upload, [p.upload, p.chatbot, p.session], dict(api_name="replay", **replaying)),
+    private: Listener = {**answering, "api_visibility": "private"}
+    starts: list[tuple[Any, Any, list[Any], Listener]] = [  # (trigger, handler, inputs, listener options)
+        (p.msg.submit, h.ask, asking, {**answering, "api_name": "ask"}),
+        (p.ask.click, h.ask, asking, private),
+        (p.chatbot.example_select, h.ask_example, asking[1:], private),
+        (p.chatbot.retry, h.regenerate, asking[1:], private),
+        (p.chatbot.edit, h.edit, asking[1:], private),
+        (p.upload.upload, h.replay_upload, [p.upload, p.chatbot, p.session], {**replaying, "api_name": "replay"}),
     ]
     running = []
     check = ModelCheck(runtime)
@@ -268,12 +282,12 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> 
                 p.saved.after_answer(then)
     _wire_check(check, h, p, answering)
     if runtime.replay_path:
-        running.append(demo.load(h.replay_startup, [p.chatbot, p.session], api_visibility="private",
-                                 **replaying))
+        startup: Listener = {**replaying, "api_visibility": "private"}
+        running.append(demo.load(h.replay_startup, [p.chatbot, p.session], **startup))
     return running
 
 
-def _wire_check(check: ModelCheck, h: Handlers, p: _Parts, answering: dict[str, Any]) -> None:
+def _wire_check(check: ModelCheck, h: Handlers, p: _Parts, answering: Listener) -> None:
     """The model check on request: in the answers' concurrency group (it waits for the model like
     a question does), with Ask turned into Stop while it runs."""
     buttons = [p.ask, p.stop]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import gradio as gr
 
@@ -169,7 +169,7 @@ class Handlers:
         """The two whole-conversation downloads, rewritten after each answer. Once shown they
         stay shown, and a plain path is enough: no rebuilt buttons (see ``_downloads``)."""
         answered = session is not None and not all(self.rt.is_demo_note(t.question) for t in session.record.path())
-        paths = session.downloads.write_conversation() if answered else (None, None)
+        paths = session.downloads.write_conversation() if session is not None and answered else (None, None)
         if session is not None and session.downloads.conversation_shown and all(paths):
             return list(paths)
         if session is not None:
@@ -191,7 +191,7 @@ class Handlers:
         a closed session's state for an hour in case it reconnects)."""
         self.rt.sessions.close(getattr(request, "session_hash", None))
 
-    def _await_model(self, run: AnswerRun) -> Iterator[tuple]:
+    def _await_model(self, run: AnswerRun) -> Generator[tuple, None, bool]:
         """Frames while the model loads; False when the run ends here (stopped, or no model)."""
         loader = self.rt.loader
         if not loader.ready:

@@ -95,10 +95,11 @@ class EventPump:
 
     def _pump(self) -> None:
         """The pump thread: owns the iterator, so it records every event and closes it itself."""
+        clean: tuple[type[BaseException], ...] = (BackendError, *self.clean_errors)  # messages written for people
         try:
             for event in self.events:
                 self._emit(event)
-        except (BackendError, *self.clean_errors) as exc:  # messages written for people
+        except clean as exc:
             log_shown("an answer's error", str(exc), cause=exc)
             self._emit(Error(message=str(exc)), logged=True)
         except Exception:  # noqa: BLE001 - logged; people get a clean message

@@ -99,4 +99,7 @@ class RunControl:
 
 
 def interruptible_sleep(cancel: threading.Event) -> Callable[[float], None]:
-    return lambda seconds: cancel.wait(max(0.0, seconds)) and None
+    def sleep(seconds: float) -> None:
+        cancel.wait(max(0.0, seconds))
+
+    return sleep

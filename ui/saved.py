@@ -21,7 +21,7 @@ from typing import Any
 
 import gradio as gr
 
-from agent.api import (HistoryConfig, HistoryError, HistoryStore, HistoryUnavailable, Saved, TimedTurn,
+from agent.api import (HistoryConfig, HistoryError, HistoryStore, HistoryUnavailable, Saved, SearchStart, TimedTurn,
                        TraceError, open_store, owner_key, player_html, read_trace, turn_from_run)
 
 from .mapper import AnswerView
@@ -128,8 +128,7 @@ def chat_messages(saved: Saved, *, max_searches: int, secrets: tuple[str, ...] =
 
 def _answer_view(timed: TimedTurn, *, max_searches: int, secrets: tuple[str, ...]) -> AnswerView:
     now = [0.0]
-    budget = next((e.max_searches for e in timed.turn.events if getattr(e, "type", "") == "search_start"),
-                  max_searches)
+    budget = next((e.max_searches for e in timed.turn.events if isinstance(e, SearchStart)), max_searches)
     view = AnswerView(max_searches=budget, clock=lambda: now[0], secrets=secrets)
     # A joined stretch is fed at its first delta, as the live view first saw it: the panel's
     # "Thought for N s" then runs to the next event, exactly as it did live.

@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from agent.api import HistoryError, new_secret
+from agent.api import HistoryError, HistoryStore, new_secret
 
 from .notices import for_visitor
 from .runtime import Runtime
@@ -77,7 +77,7 @@ class SavedPanel:
         @gr.render(inputs=[self.secret, self.search, self.version])
         def entries(secret: Any, query: Any, _version: int) -> None:
             owner = self.saved.owner(secret)
-            rows = self.saved.store.list(owner, query=str(query or ""), limit=LIST_LIMIT) if owner else []
+            rows = self._store.list(owner, query=str(query or ""), limit=LIST_LIMIT) if owner else []
             if not rows:
                 gr.Markdown("No saved conversations yet." if not query else "Nothing found.",
                             elem_classes=["history-empty"])
@@ -94,6 +94,13 @@ class SavedPanel:
 
     # -- handlers ------------------------------------------------------
 
+    @property
+    def _store(self) -> HistoryStore:
+        """The store: ``build`` wires no handler when there is none."""
+        if self.saved.store is None:
+            raise RuntimeError("history is off, so no history handler is wired")
+        return self.saved.store
+
     def _opener(self, conversation: str) -> Any:
         def open_it(secret: Any, session: Any, request: gr.Request) -> tuple:
             return self.open(secret, session, request, conversation=conversation)
@@ -108,7 +115,7 @@ class SavedPanel:
         if owner is None:
             raise gr.Error("History is not available in this browser.", print_exception=False)
         try:
-            saved = self.saved.store.load(owner, conversation)
+            saved = self._store.load(owner, conversation)
         except HistoryError as exc:
             raise gr.Error(for_visitor(str(exc)), title="Cannot open", print_exception=False) from None
         if session is not None:
@@ -132,7 +139,7 @@ class SavedPanel:
         problem = self.saved.keep(owner, session)
         if problem:
             return version, gr.skip(), gr.skip(), f"⚠ {problem}"
-        saved = self.saved.store.load(owner, session.saved_id)
+        saved = self._store.load(owner, session.saved_id)
         return version + 1, saved.summary.title, self._share(saved), self.saved.status()
 
     def rename(self, secret: Any, session: Any, title: Any, version: int) -> tuple:
@@ -140,7 +147,7 @@ class SavedPanel:
         if owner is None or conversation is None:
             return gr.skip(), "Nothing to rename: ask a question or open a saved conversation first."
         try:
-            self.saved.store.rename(owner, conversation, str(title or ""))
+            self._store.rename(owner, conversation, str(title or ""))
         except HistoryError as exc:
             return gr.skip(), for_visitor(str(exc))
         return version + 1, self.saved.status()
@@ -150,7 +157,7 @@ class SavedPanel:
         if owner is None or conversation is None:
             return (gr.skip(),) * 5 + ("Nothing to delete: open a saved conversation first.",)
         try:
-            self.saved.store.delete(owner, conversation)
+            self._store.delete(owner, conversation)
         except HistoryError as exc:
             return (gr.skip(),) * 5 + (for_visitor(str(exc)),)
         session.control.request_stop()
@@ -162,7 +169,7 @@ class SavedPanel:
         owner, conversation = self.saved.owner(secret), session.saved_id if session is not None else None
         if owner is None or conversation is None:
             return "Nothing to share: ask a question or open a saved conversation first."
-        token = self.saved.store.share(owner, conversation)
+        token = self._store.share(owner, conversation)
         return (f"Anyone with this link can read this conversation: [/share/{token}](/share/{token}) "
                 "(until you revoke it or delete the conversation).")
 
@@ -170,7 +177,7 @@ class SavedPanel:
         owner, conversation = self.saved.owner(secret), session.saved_id if session is not None else None
         if owner is None or conversation is None:
             return "Nothing to revoke."
-        self.saved.store.revoke(owner, conversation)
+        self._store.revoke(owner, conversation)
         return "The share link was revoked."
 
     @staticmethod
