@@ -39,6 +39,8 @@ from ui.saved import SavedHistory
 from ui.share_links import mount_share_links
 
 ASSETS = Path(__file__).resolve().parent / "assets"
+DEMO_UPLOADS = ("Documents visitors upload are indexed and listed, but the recorded demo answers do not "
+                "search them (nor offer 'Search only my documents').")
 NO_GPU = "no CUDA GPU was found, and QwQ-32B needs one (about 20 GB of GPU memory in 4-bit)"
 
 log = logging.getLogger("app")
@@ -84,7 +86,7 @@ def demo_banner(reason: str, replaced: str | None = None) -> str:
 def demo_banner_text(reason: str, replaced: str | None = None) -> str:
     """The same, for the terminal (whoever runs the app: flags welcome)."""
     also = f"\n{replaced}" if replaced else ""
-    return (f"{DEMO_LABEL}. The local QwQ-32B is unavailable here: {reason}.{also}\n"
+    return (f"{DEMO_LABEL}. The local QwQ-32B is unavailable here: {reason}.{also}\n{DEMO_UPLOADS}\n"
             "To use the real model, run `python app.py` on a machine with a CUDA GPU, or point it at an "
             "OpenAI-compatible server: python app.py --backend openai --base-url http://HOST:8000/v1")
 

@@ -22,6 +22,7 @@ from .errors import DeepSearchError, UsageError
 from .events import Done, Error, Event, json_line, to_dict
 from .files import unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
+from .registry import refuse_app_only
 from .terminal import TerminalPrinter
 
 if TYPE_CHECKING:  # imported when a run starts, so --help, --replay and --export stay quick
@@ -118,6 +119,7 @@ def _main(argv: list[str] | None) -> int:
             from .demo import demo_settings
 
             settings = demo_settings(settings)
+        refuse_app_only(settings.provider, where="the command line")
         from .session import ChatSession, build_backend, preflight
 
         backend = build_backend(settings)

@@ -47,6 +47,9 @@ class ProviderSpec:
     searches_documents: bool = False  # web_search searches documents: no second documents tool
     offered_if: str | None = None  # the Settings field that must be set for the dropdown to offer it
     settings: tuple[str, ...] = ()
+    # Searches what only a browser session holds (its uploads): the app offers it, the CLI and the
+    # eval refuse it (they have no uploads; --provider local --index DIR is theirs).
+    app_only: bool = False
 
     def offered(self, settings: Any) -> bool:
         return self.offered_if is None or bool(getattr(settings, self.offered_if, None))
@@ -82,6 +85,15 @@ def provider_spec(name: str) -> ProviderSpec:
         return PROVIDERS[name]
     except KeyError:
         raise UsageError(f"unknown search provider {name!r}; choose one of {', '.join(PROVIDERS)}") from None
+
+
+def refuse_app_only(provider: str, *, where: str) -> None:
+    """A provider that searches a browser session's uploads has nothing to search in ``where``."""
+    spec = PROVIDERS.get(provider)
+    if spec is not None and spec.app_only:
+        raise UsageError(f"provider {provider!r} searches the documents uploaded in the browser (python app.py); "
+                         f"{where} has none: search only your own documents with --provider local --index DIR "
+                         "(build the index with python -m agent.index add FILES --index DIR)")
 
 
 def provider_label(name: str) -> str:
@@ -136,6 +148,10 @@ for _provider in (
                  description="the document index at --index (python -m agent.index)",
                  factory="agent.search:local_providers", offline=True, searches_documents=True,
                  offered_if="index_dir", settings=("index_dir",)),
+    ProviderSpec(name="uploads", label="your uploaded documents", choice="Only my uploaded documents",
+                 description="only the documents uploaded in the app's Documents panel (python app.py), "
+                             "not the web nor the shared index",
+                 factory="agent.search:upload_providers", offline=True, searches_documents=True, app_only=True),
     ProviderSpec(name="retriever", label="retrieval server", choice="Retrieval server (Search-R1 /retrieve)",
                  description="a Search-R1 POST /retrieve server at --retriever-url",
                  factory="agent.search:retriever_providers", needs_server=True, searches_documents=True,

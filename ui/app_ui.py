@@ -92,9 +92,11 @@ class _Parts:
     saved: SavedPanel | None = None  # the history list (None: the runtime has no history at all)
 
 
-def _providers(s: Any) -> list[tuple[str, str]]:
-    """The dropdown's choices: every registered provider the settings can use (``offered_if``)."""
-    return [(spec.choice, spec.name) for spec in PROVIDERS.values() if spec.offered(s)]
+def _providers(s: Any, *, demo: bool = False) -> list[tuple[str, str]]:
+    """The dropdown's choices: every registered provider the settings can use (``offered_if``); in
+    demo mode not the visitor's uploads, which the recorded answers never search."""
+    return [(spec.choice, spec.name) for spec in PROVIDERS.values()
+            if spec.offered(s) and not (demo and spec.app_only)]
 
 
 def _header(runtime: Runtime) -> tuple[gr.Markdown, gr.Button]:
@@ -157,7 +159,8 @@ def _settings(runtime: Runtime) -> list[gr.components.Component]:
     with gr.Accordion("Search and model", open=True, elem_id="settings"):
         gr.Markdown(settings_info(runtime), elem_id="settings-info")
         # One control a line: the drawer is narrow, and the provider's names are long.
-        provider = gr.Dropdown(_providers(s), value=s.provider, label="Search provider", elem_id="set-provider")
+        provider = gr.Dropdown(_providers(s, demo=bool(runtime.label)), value=s.provider, label="Search provider",
+                               elem_id="set-provider")
         max_searches = gr.Slider(0, max(10, s.max_searches), step=1, value=s.max_searches,
                                  label="Max searches per question", elem_id="set-max-searches")
         results = gr.Slider(1, max(10, s.results_wanted), step=1, value=s.results_wanted,
@@ -194,7 +197,7 @@ def _drawer(runtime: Runtime, session: gr.State) -> tuple[list[gr.components.Com
             gr.Button("✕", size="sm", scale=0, min_width=0, elem_id="tools-close")  # named by ui.js
         controls = _settings(runtime)
         upload = gr.UploadButton("Replay a trace", file_types=[".jsonl"], size="sm", elem_id="replay-upload")
-        build_documents_panel(runtime, session=session)
+        build_documents_panel(runtime, session=session, provider=controls[1])
     return controls, upload
 
 

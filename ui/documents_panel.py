@@ -11,21 +11,29 @@ shelf and its folder are deleted (``UISession.close``).
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from agent.api import counted
+
 from .runtime import Runtime
 from .visitor_log import log_shown
 from .session import UISession
 from .documents import MAX_DOCUMENTS, MAX_FILE_MB, UPLOAD_TYPES, shared_summary, status_text
 
+log = logging.getLogger(__name__)
+
 INTRO = (f"Add PDF, text, Markdown or HTML files (up to {MAX_DOCUMENTS}, {MAX_FILE_MB} MB each) and ask "
          "about them: the model can search them beside the web. They are private to this browser "
          "tab and deleted when you close it.")
 HEADERS = ["File", "Type", "Passages"]
+UPLOADS = "uploads"  # the search provider of a session's own uploads (agent/registry.py)
+ONLY_LABEL = "Search only my documents"
+ONLY_INFO = "The model searches the files added here, and neither the web nor any shared index."
 # Demo mode's recorded answers search only their bundled results: uploads would go unused unsaid.
 DEMO_NOTE = ("**Demo mode:** the recorded answers do not search uploaded documents; they are indexed "
              "and listed here, and a real model would search them.")
@@ -63,7 +71,11 @@ class DocumentsPanel:
                 log_shown("a document upload", message)
         _forget_uploads(paths)
         session.chat.use_indexes(session.documents.indexes)
-        note = f"  \n{DEMO_NOTE}" if self.rt.label and any(m.startswith("✓") for m in messages) else ""
+        added = sum(m.startswith("✓") for m in messages)
+        note = f"  \n{DEMO_NOTE}" if self.rt.label and added else ""
+        if note:  # whoever runs the app reads the terminal: uploads that go unused are said there too
+            log.info("demo mode: a visitor added %s, which the recorded answers do not search",
+                     counted(added, "document"))
         return (session, *self._listing(session), status_text(messages) + note)
 
     def remove(self, name: Any, session: UISession | None) -> tuple:
@@ -80,8 +92,9 @@ class DocumentsPanel:
                 gr.Dropdown(choices=names, value=names[-1] if names else None, interactive=bool(names)))
 
 
-def build_documents_panel(runtime: Runtime, *, session: gr.State) -> None:
-    """The accordion, wired to the session state; call inside the Blocks."""
+def build_documents_panel(runtime: Runtime, *, session: gr.State, provider: gr.Dropdown) -> None:
+    """The accordion, wired to the session state and the Settings' search provider (which its
+    "Search only my documents" box sets); call inside the Blocks."""
     panel = DocumentsPanel(runtime)
     with gr.Accordion("Documents", open=False, elem_id="documents"):
         demo = f"\n\n{DEMO_NOTE}" if runtime.label else ""
@@ -95,12 +108,21 @@ def build_documents_panel(runtime: Runtime, *, session: gr.State) -> None:
                                  scale=3)
             remove = gr.Button("Remove", size="sm", elem_id="doc-remove", scale=1)
         status = gr.Markdown("", elem_id="doc-status")
+        # The recorded demo answers search no uploads: no choice that would do nothing.
+        only = gr.Checkbox(value=runtime.settings.provider == UPLOADS, label=ONLY_LABEL, info=ONLY_INFO,
+                           visible=not runtime.label, elem_id="docs-only")
     # show_progress hidden: Gradio's status tracker announced its untranslated "common.complete"
     # key after each upload; the status line below says what happened.
     upload.upload(panel.upload, [upload, session], [session, table, choice, status], show_progress="hidden",
                   api_visibility="private", concurrency_id="documents", concurrency_limit=4)
     remove.click(panel.remove, [choice, session], [table, choice, status], api_visibility="private",
                  concurrency_id="documents", show_progress="hidden")
+    # One setting, two places: the box sets the provider and the provider sets the box.
+    fallback = runtime.settings.provider if runtime.settings.provider != UPLOADS else "auto"
+    only.input(lambda on: UPLOADS if on else fallback, [only], [provider], queue=False,
+               api_visibility="private", show_progress="hidden")
+    provider.input(lambda name: name == UPLOADS, [provider], [only], queue=False, api_visibility="private",
+                   show_progress="hidden")
 
 
 def _forget_uploads(paths: list[str]) -> None:

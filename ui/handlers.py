@@ -11,7 +11,7 @@ from typing import Any, Generator, Iterator
 import gradio as gr
 
 from agent.api import (Error, Event, InputError, SearchStart, Settings, SettingsError, TraceError, Turn, pace,
-                       read_trace, validate_question)
+                       provider_spec, read_trace, validate_question)
 
 from .citations import escape_text
 from .history import content_text, last_turn_start, mark_stopped
@@ -27,6 +27,8 @@ from .session import UISession
 log = logging.getLogger(__name__)
 
 REPLAY_LABEL = "Replay of a recorded trace"
+NO_DOCUMENTS = ("Search only my documents is on, but no document has been added yet: add files in the Documents "
+                "panel (in ⚙ Settings), or untick it to search the web.")
 STOP_WAIT_S = 2.0  # Stop's reply waits at most this for the answer's handler (its grace is 1 s)
 
 
@@ -130,6 +132,8 @@ class Handlers:
         except InputError as exc:
             raise refusal("Question not sent", exc) from None
         session = session or self._new_session(request)
+        if provider_spec(settings.provider).app_only and not session.documents.indexes:
+            raise refusal("Question not sent", NO_DOCUMENTS)
         cancel = _begin(session)
         try:
             if branch is not None:

@@ -21,6 +21,7 @@ from ..errors import DeepSearchError, UsageError
 from ..registry import backend_spec
 from ..flags import STOP_SIGNALS, engine_flags, settings_from_args
 from ..search import build_search
+from ..registry import refuse_app_only
 from ..session import build_backend, preflight
 from ..records.trace import TraceError
 from .dataset import FieldMap, load_dataset
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         fields = FieldMap(question=args.question_field, answer=args.answer_field, id=args.id_field)
         dataset = load_dataset(args.dataset, fields=fields, limit=args.limit)
         settings = settings_from_args(args)
+        refuse_app_only(settings.provider, where="the eval")
         backend = build_backend(settings)
         preflight(backend)  # a model the dialect cannot use is refused before its weights load
         search = build_search(settings)

@@ -29,6 +29,7 @@ from ..prompt import READ_AUTO_NOTE, READ_NOTE
 from ..read import PageReader
 from ..reading import RunReading
 from ..reading_model import ModelReader
+from ..registry import provider_spec
 from ..search import SearchChain, SourceRegistry
 from .decide import CallDecision, Refuse, RunCall, decide_call
 from .finish import finish
@@ -90,9 +91,17 @@ def run(
     if settings.read != "off" and reader is not None:
         model = (ModelReader(backend=backend, settings=settings, question=text, cancel=state.cancel)
                  if settings.reader == "model" else None)
+        local = search if _searches_local_documents(settings) else None
         state.reading = RunReading(settings=settings, reader=reader, question=text, model=model,
-                                   documents=state.documents or (search if settings.provider == "local" else None))
+                                   documents=state.documents or local)
     return _run(text, state, backend=backend, history=list(history), on_conversation=on_conversation)
+
+
+def _searches_local_documents(settings: Settings) -> bool:
+    """The search tool itself searches document indexes on this machine (``local``, ``uploads``),
+    whose whole documents can be read."""
+    spec = provider_spec(settings.provider)
+    return spec.searches_documents and spec.offline
 
 
 def _run(question: str, state: RunState, *, backend: Backend, history: list[tuple[str, str]],

@@ -81,6 +81,15 @@ def local_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()
     return [_local(settings, indexes)]
 
 
+def upload_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    """``uploads``: only this browser session's own documents, neither the web nor the operator's
+    shared index; a search before any upload is a search error the model is told about."""
+    from .local import LocalProvider
+
+    return [LocalProvider(indexes, content_chars=settings.result_chars, name="uploads",
+                          when_empty="no documents have been uploaded yet: there is nothing to search")]
+
+
 def retriever_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
     from .retriever import RetrieverProvider
 

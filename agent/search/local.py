@@ -20,11 +20,13 @@ MAX_NAMED = 10  # document names the system prompt lists
 
 
 class LocalProvider:
-    name = "local"
-
-    def __init__(self, indexes: Sequence[DocumentIndex], *, content_chars: int) -> None:
+    def __init__(self, indexes: Sequence[DocumentIndex], *, content_chars: int, name: str = "local",
+                 when_empty: str | None = None) -> None:
         self._indexes = list(indexes)
         self._content_chars = content_chars
+        self.name = name
+        # Without any index: a search error saying this (the model is told), rather than no results.
+        self._when_empty = when_empty
 
     def describe(self) -> str:
         """E.g. "3 documents (report.pdf, notes.md, page.html), 120 passages"."""
@@ -48,6 +50,8 @@ class LocalProvider:
         return []
 
     def search(self, query: str, *, max_results: int) -> list[SearchResult]:
+        if not self._indexes and self._when_empty:
+            raise SearchError(self._when_empty, provider=self.name)
         hits = []
         for index in self._indexes:
             try:

@@ -64,9 +64,12 @@ def test_the_dropdown_offers_the_built_ins_it_did_before():
     from ui.app_ui import _providers
 
     assert _providers(Settings()) == [("Auto (Tavily with a key, else DuckDuckGo)", "auto"), ("Tavily", "tavily"),
-                                      ("DuckDuckGo", "duckduckgo")]
+                                      ("DuckDuckGo", "duckduckgo"), ("Only my uploaded documents", "uploads")]
     offered = _providers(Settings(search_fixture="f.json", index_dir="idx", retriever_url="http://127.0.0.1:1/r"))
-    assert [name for _, name in offered] == ["auto", "tavily", "duckduckgo", "fixture", "local", "retriever"]
+    assert [name for _, name in offered] == ["auto", "tavily", "duckduckgo", "fixture", "local", "uploads",
+                                             "retriever"]
+    # Demo mode's recorded answers search no uploads: the choice is not offered there (issue 25.5).
+    assert "uploads" not in [name for _, name in _providers(Settings(), demo=True)]
 
 
 @pytest.mark.parametrize("text,words", [
