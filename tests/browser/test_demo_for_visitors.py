@@ -4,6 +4,8 @@ search it set aside said in Settings, and none of Gradio's footer links beside t
 
 from __future__ import annotations
 
+import logging
+
 import re
 
 import pytest
@@ -66,10 +68,13 @@ def test_the_note_for_other_questions_offers_no_downloads(browser, demo) -> None
     close(page)
 
 
-def test_demo_mode_says_uploads_are_not_searched_and_no_raw_key_shows(browser, demo, tmp_path) -> None:
+def test_demo_mode_says_uploads_are_not_searched_and_no_raw_key_shows(browser, demo, tmp_path, caplog) -> None:
     from tests.browser.test_documents_browser import upload
 
-    _, url = demo
+    built, url = demo
+    caplog.set_level(logging.INFO, logger="ui.documents_panel")
+    # The terminal is told at launch, and again for each upload (issue 25.5).
+    assert "do not search them" in (built.runtime.banner_text or "")
     page = page_for(browser, url)
     page.evaluate("""() => { window.__raw = false; new MutationObserver(() => {
         if (document.body.innerText.includes('common.')) window.__raw = true;
@@ -82,6 +87,8 @@ def test_demo_mode_says_uploads_are_not_searched_and_no_raw_key_shows(browser, d
     status = page.inner_text("#doc-status")
     assert "(1 passage)" in status and "do not search uploaded documents" in status
     assert "do not search uploaded documents" in page.inner_text("#documents-intro")
+    assert any("recorded answers do not search" in r.getMessage() for r in caplog.records)
+    assert not page.locator("#docs-only").is_visible()  # no "Search only my documents" that would do nothing
     page.wait_for_function("(() => { const s = document.querySelector('#doc-status [data-testid=status-tracker]');"
                            " return !s || s.classList.contains('hide'); })()", timeout=10_000)
     assert page.evaluate("window.__raw") is False  # no untranslated "common.complete"
