@@ -197,7 +197,9 @@ def _drawer(runtime: Runtime, session: gr.State) -> tuple[list[gr.components.Com
             gr.Button("✕", size="sm", scale=0, min_width=0, elem_id="tools-close")  # named by ui.js
         controls = _settings(runtime)
         upload = gr.UploadButton("Replay a trace", file_types=[".jsonl"], size="sm", elem_id="replay-upload")
-        build_documents_panel(runtime, session=session, provider=controls[1])
+        provider = controls[1]
+        assert isinstance(provider, gr.Dropdown)  # the search provider: its "only my documents" box sets it
+        build_documents_panel(runtime, session=session, provider=provider)
     return controls, upload
 
 
