@@ -14,7 +14,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import DocumentIndexError
 from .passages import Passage, Section, split_sections
@@ -147,6 +147,15 @@ def _html(data: bytes, name: str, stem: str) -> tuple[str, list[Section]]:
         raise UnreadableFile(f"{name}: not readable HTML ({exc})") from None
     title_el = root.find(".//title")
     title = " ".join((title_el.text_content() if title_el is not None else "").split()) or stem
+    return title, [Section(text=visible_text(root))]
+
+
+def visible_text(root: Any) -> str:
+    """The text of a parsed HTML page a reader sees, in linear time: without its head, scripts,
+    navigation, header, footer, asides, forms and hidden elements, a line per block. (Changes
+    ``root``.)"""
+    import lxml.etree
+
     lxml.etree.strip_elements(root, "head", *_HTML_DROP, lxml.etree.Comment, with_tail=False)
     for el in [el for el in root.iter() if is_hidden(el)]:
         el.drop_tree()  # its tail is the next visible text: kept
@@ -158,7 +167,7 @@ def _html(data: bytes, name: str, stem: str) -> tuple[str, list[Section]]:
         el.text = f"\n# {text}\n"
     for el in root.iter(*_HTML_BLOCKS):
         el.tail = "\n" + (el.tail or "")
-    return title, [Section(text=root.text_content())]
+    return str(root.text_content())
 
 
 def _html_text(data: bytes, name: str) -> str:

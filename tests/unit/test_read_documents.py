@@ -112,3 +112,20 @@ def test_a_document_passage_on_one_page_names_the_page_once():
     sources = next(m for m in events_to_messages([done], max_searches=3)
                    if (m.metadata or {}).get("title", "").startswith("Sources"))
     assert "notes.pdf, page 3" in sources.content and "page 3: " not in sources.content
+
+
+def test_open_page_on_a_document_number_reads_the_whole_document_with_pages():
+    opened = {"name": "open_page", "arguments": {"id": 1, "goal": "how much Lisbon revenue grew"}}
+    rounds = [documents_call("Lisbon revenue"),
+              f"Open it.\n</think>\n\n<tool_call>\n{json.dumps(opened)}\n</tool_call>",
+              answer("Revenue grew by twelve percent [1].")]
+    s = settings(read="ask", read_passages=1)
+    box: dict = {}
+    events = list(run("How much did Lisbon revenue grow?", settings=s, search=SearchChain([Documents()], backoff_s=0.0),
+                      backend=ScriptedBackend(rounds=rounds, settings=s), cancel=threading.Event(),
+                      reader=PageReader(FixturePages({})), documents=SearchChain([Documents()], backoff_s=0.0),
+                      on_conversation=lambda c: box.setdefault("c", c)))
+    [read] = [e for e in events if isinstance(e, ReadDone)]  # ask: no auto-read, only the open_page
+    assert read.id == 1 and [(p.page, p.text) for p in read.passages] == [(3, GREW)]
+    assert "File: notes.pdf" in box["c"].transcript() and "(page 3, characters" in box["c"].transcript()
+    assert done_of(events).sources[0].passages == read.passages
