@@ -43,11 +43,12 @@ class OpenAIJudge(JudgeConnection):
 
 def parse_verdict(text: str) -> Verdict:
     """The verdict after any thinking: the word the reply opens with, else the one line that is
-    only a verdict. ``JudgeError`` when there is none, or two lines disagree: "INCORRECT. The
-    answer is not CORRECT." is incorrect (a last-match rule read it as correct)."""
+    only a verdict. ``JudgeError`` when there is none, or two disagree ("CORRECT\nINCORRECT":
+    the opening word and a verdict line): "INCORRECT. The answer is not CORRECT." is incorrect
+    (a last-match rule read it as correct)."""
     tail = text.rsplit("</think>", 1)[-1].strip()
     opening = _OPENING.match(tail)
-    found = [opening.group(1)] if opening else _ALONE.findall(tail)
+    found = ([opening.group(1)] if opening else []) + _ALONE.findall(tail)
     verdicts = {word.upper() for word in found}
     if len(verdicts) != 1:
         raise JudgeError(f"the judge gave no one-word verdict (CORRECT or INCORRECT): {tail[:200]!r}")

@@ -27,6 +27,7 @@ def test_the_verdict_is_the_opening_word_or_a_line_of_its_own(reply: str, verdic
 @pytest.mark.parametrize("reply", [
     "", "Maybe.", "The answer is not CORRECT.", "It is CORRECT or INCORRECT, hard to say.",
     "Hmm.\nCORRECT\nINCORRECT", "The answer is INCORRECTLY phrased",
+    "Correct\nIncorrect", "INCORRECT. On reflection:\n\n**CORRECT**",  # the opening word and a verdict line disagree
 ])
 def test_no_clear_verdict_is_a_judge_error(reply: str) -> None:
     with pytest.raises(JudgeError):
