@@ -30,7 +30,7 @@ from .search import build_search
 from .records.reads import read_summary
 from .records.runs import document_passages, document_place, passage_page_label
 from .text.fragments import fragment_url
-from .text.answer_markdown import defang_markdown
+from .text.defang import safe_markdown
 from .text.control import one_line
 from .text.safe_url import safe_http_url, visible_url
 from .session import ChatSession, build_backend, preflight
@@ -45,7 +45,7 @@ __all__ = [
     "Answer", "Backend", "backend_spec", "BackendError", "BACKENDS", "BackendSpec", "build_backend", "build_search",
     "cause_of", "ChatSession", "has_claims_to_judge", "offers_model_check", "run_text",
     "CITATION", "citation_numbers", "cited_ids", "code_regions", "Conversation", "counted",
-    "DeepSearchError", "defang_markdown", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT",
+    "DeepSearchError", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT",
     "DEMO_SEARCH", "demo_settings", "display_numbering", "document_passages", "document_place",
     "display_url", "DocumentIndex", "Done", "engine_flags",
     "Error", "Event", "export_events", "export_runs", "fragment_url", "IndexUnavailable", "InputError",
@@ -53,7 +53,8 @@ __all__ = [
     "one_line", "passage_page_label", "preflight",
     "outside_code", "pace", "provider_label", "provider_spec", "PROVIDERS", "ProviderSpec", "read_summary",
     "read_trace", "ReadDone", "ReadStart", "redact", "REFUSAL_REASONS", "RefusedCall", "register_backend",
-    "register_provider", "renumber", "replay", "RunEnd", "RunStats", "safe_http_url", "SearchDone", "SearchStart",
+    "register_provider", "renumber", "replay", "RunEnd", "RunStats", "safe_http_url", "safe_markdown", "SearchDone",
+    "SearchStart",
     "Settings", "settings_from_args", "settings_from_env", "SettingsError", "SourceRef", "STOP_SIGNALS", "summary_line",
     "Thinking",
     "to_dict", "trace_meta", "TraceError", "TraceWriter", "Turn", "unwritable", "UsageError", "validate_question",

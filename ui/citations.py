@@ -15,8 +15,8 @@ import secrets
 from typing import Mapping
 from urllib.parse import quote, urlsplit
 
-from agent.api import (SourceRef, defang_markdown, document_passages, fragment_url, one_line, outside_code,
-                       passage_page_label, renumber, safe_http_url)
+from agent.api import (SourceRef, document_passages, fragment_url, one_line, passage_page_label, renumber,
+                       safe_http_url, safe_markdown)
 from agent.api import document_place as engine_document_place
 
 _MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$\"'])")
@@ -160,19 +160,11 @@ def attribute(text: str) -> str:
 
 
 _ATTRIBUTE = str.maketrans({c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$"})
-_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 
 
 def neutralise(text: str) -> str:
-    """Model Markdown made safe to show, outside code: raw HTML shows as text, images
-    become plain text (no tracking pixels), and only http(s) links stay links. Code is what
-    ``outside_code`` says it is, the same code the citations skip."""
-    return outside_code(text, _neutralise_segment)
-
-
-def _neutralise_segment(text: str) -> str:
-    """Raw HTML and autolinks as text, then the engine's Markdown defanger (the reports' too): a
-    citation ``[3](url)`` keeps only ``[3]``, which ``link_citations`` links to its own source."""
-    if "<" in text:
-        text = _TAG_OPEN.sub("&lt;", text)
-    return defang_markdown(text)
+    """Model Markdown made safe to show: the engine's one Markdown defanger, the reports' too
+    (``agent.api.safe_markdown``: raw HTML and autolinks as text, images as text, only http(s)
+    links). Citations stay ``[n]``, for ``link_citations``; a citation ``[3](url)`` keeps only
+    ``[3]``, which is linked to its own source."""
+    return safe_markdown(text)

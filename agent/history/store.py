@@ -23,7 +23,6 @@ import secrets
 import sqlite3
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from ..records.conversation import Conversation as Record
 from ..records.trace import Meta, TimedEvent
 from .errors import HistoryError, HistoryFull, HistoryNotFound
 from ..records.timed import SPANS, TURN, TimedTurn
+from ..text.control import visible_line
 
 SCHEMA_VERSION = 1
 DB_NAME = "history.sqlite3"
@@ -80,8 +80,7 @@ def new_secret() -> str:
 
 def clean_title(text: str) -> str:
     """A title on one line, without control or format characters, at most ``MAX_TITLE`` long."""
-    kept = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in str(text))
-    title = " ".join(kept.split())
+    title = visible_line(text)
     return (title[:MAX_TITLE - 1] + "…" if len(title) > MAX_TITLE else title) or "Untitled"
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import DocumentIndexError
+from ..text.control import C0_BUT_WHITESPACE, chars
 from .passages import Passage, Section, split_sections
 from .pdf import PdfProblem, read_pdf
 
@@ -33,7 +34,7 @@ _HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _DECLARED_CHARSET = re.compile(rb"""<\?xml[^>]*encoding=["']([\w.:-]+)|<meta[^>]*charset=["']?([\w.:-]+)""", re.I)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Characters lxml refuses in the text it is given back (headings are rewritten): never text anyway.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_NOT_XML = chars(C0_BUT_WHITESPACE)
 
 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),

@@ -11,6 +11,7 @@ leaves them raw; a BOM is invisible; lone surrogates cannot be encoded.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 C0 = "\x00-\x1f"  # every C0 control, tab, newline and carriage return included
 C0_BUT_TAB_NEWLINE = "\x00-\x08\x0b-\x1f"
@@ -43,3 +44,11 @@ def one_line(text: object) -> str:
     """``text`` on one line: every control, bidi or separator character a space, runs of
     whitespace one space, stripped."""
     return " ".join(ONE_LINE_UNSAFE.sub(" ", str(text)).split())
+
+
+def visible_line(text: object) -> str:
+    """``text`` on one line of visible characters only: every character of Unicode's C (control,
+    format, surrogate, private use, unassigned) and Z (separator) categories a space, runs of
+    whitespace one space, stripped. For text kept and shown later out of its context (a saved
+    conversation's title), where even an invisible format character is a way to mislead."""
+    return " ".join("".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in str(text)).split())
