@@ -155,6 +155,14 @@ def test_stop_while_pages_are_read_ends_the_run_drops_the_fetches_and_the_next_q
     assert sorted(t for t in shown if t.startswith("Read stopped: ")) == \
         [f"Read stopped: Held page {n}" for n in range(1, HELD + 1)], shown
     assert "Never shown" not in page.inner_text("#chat")
+    # The engine's own done came (the answer's trace is offered) and it says the run was stopped.
+    page.wait_for_selector("#dl-trace", state="visible", timeout=10_000)
+    with page.expect_download(timeout=10_000) as info:
+        page.click("#dl-trace")
+    events = [json.loads(line) for line in Path(info.value.path()).read_text(encoding="utf-8").splitlines()]
+    assert events[-1]["type"] == "done" and events[-1]["end"] == "stopped" and events[-1]["stopped"] is True
+    assert [e["id"] for e in events if e["type"] == "read_start"] == [1, 2, 3]
+    assert not [e for e in events if e["type"] == "read_done"]  # no page is said to be read, or to have failed
     assert sorted(pages.seen("/held/")) == [f"/held/{n}" for n in range(1, HELD + 1)]  # none asked for again
 
     ask(page, "Read the quick page")
