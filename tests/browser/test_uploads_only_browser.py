@@ -60,6 +60,12 @@ def test_search_only_my_documents(browser, ui, files) -> None:  # noqa: F811
     page = page_for(browser, ui)
     open_documents(page)
     assert provider_shown(page) == "Bundled results (offline)" and not page.is_checked(ONLY)
+    # Where the README says the panel is: the last part of the ⚙ Settings drawer, below the settings.
+    assert page.evaluate("""() => { const tools = document.querySelector('#tools'),
+        docs = document.querySelector('#documents'), settings = document.querySelector('#settings');
+        const last = [...tools.querySelectorAll('#settings, #replay-upload, #documents')].pop();
+        return tools.contains(docs) && last === docs
+            && docs.getBoundingClientRect().top > settings.getBoundingClientRect().bottom; }""")
 
     page.check(ONLY)  # ... before any upload: the question is refused, nothing runs
     page.wait_for_function("document.querySelector('#set-provider input').value === 'Only my uploaded documents'")
