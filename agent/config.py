@@ -159,12 +159,9 @@ class Settings:
             if not 0 <= getattr(self, name) <= MAX_SECONDS:
                 raise SettingsError(f"{_named(name)} must be between 0 and {MAX_SECONDS:g} seconds, "
                                     f"got {getattr(self, name)!r}")
-        if self.provider == "local" and not self.index_dir:
-            raise SettingsError("provider 'local' needs a document index: --index DIR or DEEPSEARCH_INDEX "
-                                "(build one with `python -m agent.index add FILES --index DIR`)")
-        if self.provider == "retriever" and not self.retriever_url:
-            raise SettingsError("provider 'retriever' needs a /retrieve server: --retriever-url URL or "
-                                "DEEPSEARCH_RETRIEVER_URL")
+        spec = PROVIDERS.get(self.provider)  # an unregistered name is refused after these checks
+        if spec is not None and spec.required is not None and not spec.offered(self):
+            raise SettingsError(spec.required)
         url = self.retriever_url or ""
         if self.provider == "retriever" and not url.strip().lower().startswith(("http://", "https://")):
             raise SettingsError(f"--retriever-url {display_url(url)!r} must start with http:// or "

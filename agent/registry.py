@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from .errors import UsageError
 
-# A factory, or where one lives ("agent.search:tavily_providers"), imported when first built.
+# A factory, or where one lives ("agent.search.tavily:providers"), imported when first built.
 Factory = Callable[..., Any] | str
 
 
@@ -46,6 +46,8 @@ class ProviderSpec:
     offline: bool = False  # answers without the internet (bundled results, the document index)
     searches_documents: bool = False  # web_search searches documents: no second documents tool
     offered_if: str | None = None  # the Settings field that must be set for the dropdown to offer it
+    # When set, ``offered_if`` is required: the settings refuse the provider without it, with this message.
+    required: str | None = None
     settings: tuple[str, ...] = ()
     # Searches what only a browser session holds (its uploads): the app offers it, the CLI and the
     # eval refuse it (they have no uploads; --provider local --index DIR is theirs).
@@ -134,27 +136,31 @@ for _backend in (
 for _provider in (
     ProviderSpec(name="auto", label="Auto", choice="Auto (Tavily with a key, else DuckDuckGo)",
                  description="Tavily when TAVILY_API_KEY is set, then DuckDuckGo as failover",
-                 factory="agent.search:auto_providers"),
+                 factory="agent.search.auto:providers"),
     ProviderSpec(name="tavily", label="Tavily", choice="Tavily", description="Tavily's search API",
-                 factory="agent.search:tavily_providers", needs_key="TAVILY_API_KEY",
+                 factory="agent.search.tavily:providers", needs_key="TAVILY_API_KEY",
                  settings=("tavily_api_key",)),
     ProviderSpec(name="duckduckgo", label="DuckDuckGo", choice="DuckDuckGo", description="DuckDuckGo, no key",
-                 factory="agent.search:duckduckgo_providers", settings=("ddg_min_interval_s",)),
+                 factory="agent.search.duckduckgo:providers", settings=("ddg_min_interval_s",)),
     ProviderSpec(name="fixture", label="bundled results", choice="Bundled results (offline)",
                  description="a JSON file of canned results (--search-fixture): tests and demos",
-                 factory="agent.search:fixture_providers", offline=True, offered_if="search_fixture",
+                 factory="agent.search.fixture:providers", offline=True, offered_if="search_fixture",
                  settings=("search_fixture",)),
     ProviderSpec(name="local", label="your documents", choice="Documents only (the shared index)",
                  description="the document index at --index (python -m agent.index)",
-                 factory="agent.search:local_providers", offline=True, searches_documents=True,
-                 offered_if="index_dir", settings=("index_dir",)),
+                 factory="agent.search.local:providers", offline=True, searches_documents=True,
+                 offered_if="index_dir", settings=("index_dir",),
+                 required="provider 'local' needs a document index: --index DIR or DEEPSEARCH_INDEX "
+                          "(build one with `python -m agent.index add FILES --index DIR`)"),
     ProviderSpec(name="uploads", label="your uploaded documents", choice="Only my uploaded documents",
                  description="only the documents uploaded in the app's Documents panel (python app.py), "
                              "not the web nor the shared index",
-                 factory="agent.search:upload_providers", offline=True, searches_documents=True, app_only=True),
+                 factory="agent.search.local:upload_providers", offline=True, searches_documents=True, app_only=True),
     ProviderSpec(name="retriever", label="retrieval server", choice="Retrieval server (Search-R1 /retrieve)",
                  description="a Search-R1 POST /retrieve server at --retriever-url",
-                 factory="agent.search:retriever_providers", needs_server=True, searches_documents=True,
-                 offered_if="retriever_url", settings=("retriever_url",)),
+                 factory="agent.search.retriever:providers", needs_server=True, searches_documents=True,
+                 offered_if="retriever_url", settings=("retriever_url",),
+                 required="provider 'retriever' needs a /retrieve server: --retriever-url URL or "
+                          "DEEPSEARCH_RETRIEVER_URL"),
 ):
     register_provider(_provider)

@@ -11,12 +11,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ddgs import DDGS
 from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
-from agent.search.base import SearchError, SearchResult, results_from_items
+from agent.search.base import SearchError, SearchProvider, SearchResult, results_from_items
+
+from ..config import Settings
+
+if TYPE_CHECKING:
+    from ..index import DocumentIndex
 
 log = logging.getLogger(__name__)
 
@@ -114,3 +119,14 @@ class DuckDuckGoProvider:
 
     def _error(self, message: str, *, retryable: bool) -> SearchError:
         return SearchError(message, provider=self.name, retryable=retryable)
+
+
+# The registry's factory (agent/registry.py: provider "duckduckgo"), and "auto"'s failover.
+
+def providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    return [provider(settings)]
+
+
+def provider(settings: Settings) -> DuckDuckGoProvider:
+    return DuckDuckGoProvider(timeout_s=settings.search_timeout_s, content_chars=settings.result_chars,
+                              min_interval_s=settings.ddg_min_interval_s)

@@ -7,11 +7,15 @@ returns no results. Used by tests, demos and the CLI's ``--search-fixture``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import UsageError
 from ..files import lenient_key, read_json_file
-from .base import SearchError, SearchResult, normalise
+from ..config import Settings, SettingsError
+from .base import SearchError, SearchProvider, SearchResult, normalise
+
+if TYPE_CHECKING:
+    from ..index import DocumentIndex
 
 
 class FixtureError(UsageError):
@@ -47,3 +51,11 @@ class FixtureProvider:
                 results.append(normalise(item.get("title"), item.get("url"), item.get("content"),
                                          content_chars=self._content_chars))
         return results
+
+
+# The registry's factory (agent/registry.py: provider "fixture").
+
+def providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    if not settings.search_fixture:
+        raise SettingsError("provider 'fixture' needs a search fixture file (--search-fixture FILE)")
+    return [FixtureProvider.from_file(settings.search_fixture, content_chars=settings.result_chars)]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Sequence
 
+from ..config import Settings, SettingsError
 from ..index import DocumentIndex, IndexUnavailable
 from ..text.counts import counted
-from .base import SearchError, SearchResult, document_result
+from .base import SearchError, SearchProvider, SearchResult, document_result
 
 
 MAX_NAMED = 10  # document names the system prompt lists
@@ -62,3 +63,28 @@ class LocalProvider:
         hits.sort(key=lambda h: h.score, reverse=True)
         return [document_result(title=h.title, file=h.file, page=h.page, content=h.text,
                                 content_chars=self._content_chars) for h in hits[:max_results]]
+
+
+# The registry's factories (agent/registry.py: providers "local" and "uploads").
+
+def providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    return [provider(settings, indexes)]
+
+
+def upload_providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    """``uploads``: only this browser session's own documents, neither the web nor the operator's
+    shared index; a search before any upload is a search error the model is told about."""
+    return [LocalProvider(indexes, content_chars=settings.result_chars, name="uploads",
+                          when_empty="no documents have been uploaded yet: there is nothing to search")]
+
+
+def provider(settings: Settings, own_indexes: Sequence[DocumentIndex]) -> LocalProvider:
+    """The operator's index (``index_dir``, shared read-only) and ``own_indexes``, searched as one."""
+    indexes = list(own_indexes)
+    if settings.index_dir:
+        try:
+            # The operator's index is shared by every visitor, so nobody may write to it.
+            indexes.insert(0, DocumentIndex(settings.index_dir, read_only=True))
+        except IndexUnavailable as exc:
+            raise SettingsError(str(exc)) from None
+    return LocalProvider(indexes, content_chars=settings.result_chars)

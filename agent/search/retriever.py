@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Coroutine
+from typing import TYPE_CHECKING, Any, Coroutine, Sequence
 
 import httpx
 
 from ..index.retrieve import RetrieveFormatError, hits_of_response
-from .base import SearchError, SearchResult, document_result
+from ..config import Settings
+from .base import SearchError, SearchProvider, SearchResult, document_result
+
+if TYPE_CHECKING:
+    from ..index import DocumentIndex
 
 # One query's passages are kilobytes; a server that sends more is broken or hostile, and the whole
 # answer would be held in memory.
@@ -93,3 +97,10 @@ def _run(exchange: Coroutine[Any, Any, bytes]) -> bytes:
         return asyncio.run(exchange)
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, exchange).result()
+
+
+# The registry's factory (agent/registry.py: provider "retriever").
+
+def providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    return [RetrieverProvider(url=settings.retriever_url or "", timeout_s=settings.search_timeout_s,
+                              content_chars=settings.result_chars)]

@@ -10,7 +10,7 @@ Connection failures escape as plain ``requests`` exceptions.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import requests
 from tavily import TavilyClient
@@ -23,7 +23,12 @@ from tavily.errors import (
 )
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
-from agent.search.base import SearchError, SearchResult, clean_text, results_from_items
+from agent.search.base import SearchError, SearchProvider, SearchResult, clean_text, results_from_items
+
+from ..config import Settings
+
+if TYPE_CHECKING:
+    from ..index import DocumentIndex
 
 log = logging.getLogger(__name__)
 
@@ -147,3 +152,14 @@ class TavilyProvider:
 
     def _error(self, message: str, *, retryable: bool) -> SearchError:
         return SearchError(message, provider=self.name, retryable=retryable)
+
+
+# The registry's factory (agent/registry.py: provider "tavily"), and the one "auto" builds first.
+
+def providers(*, settings: Settings, indexes: Sequence[DocumentIndex] = ()) -> list[SearchProvider]:
+    return [provider(settings)]
+
+
+def provider(settings: Settings) -> TavilyProvider:
+    return TavilyProvider(api_key=settings.tavily_api_key, timeout_s=settings.search_timeout_s,
+                          content_chars=settings.result_chars)

@@ -101,3 +101,32 @@ def test_a_registered_backend_is_accepted_offered_and_built():
 def test_a_name_is_registered_once():
     with pytest.raises(Exception, match="already registered"):
         register_provider(PROVIDERS["tavily"])
+
+
+def test_a_provider_that_needs_a_setting_is_refused_without_it_and_offered_with_it():
+    """What a provider needs is in its spec: the settings refuse it with the spec's own words, the
+    dropdown offers it once the setting is there (no other module names the provider)."""
+    from ui.app_ui import _providers
+
+    spec = ProviderSpec(name="owl", label="Owl post", choice="Owl post", description="needs an owlery",
+                        factory=PIGEON.factory, offered_if="index_dir", required="provider 'owl' needs an owlery")
+    register_provider(spec)
+    try:
+        with pytest.raises(SettingsError, match="provider 'owl' needs an owlery"):
+            Settings(provider="owl")
+        assert Settings(provider="owl", index_dir="owlery").provider == "owl"
+        assert ("Owl post", "owl") not in _providers(Settings())
+        assert ("Owl post", "owl") in _providers(Settings(index_dir="owlery"))
+    finally:
+        PROVIDERS.pop("owl")
+
+
+def test_each_built_in_provider_lives_in_its_own_module():
+    """A built-in provider is its module (the provider and its factory) and its spec here: the
+    factory the registry names is that module's, so adding one edits no shared search module."""
+    from agent.registry import load
+
+    for spec in PROVIDERS.values():
+        assert isinstance(spec.factory, str) and spec.factory.startswith("agent.search."), spec.name
+        assert not spec.factory.startswith("agent.search:"), spec.name
+        assert callable(load(spec.factory))
