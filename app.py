@@ -174,10 +174,13 @@ def worker_threads(settings: Settings) -> int:
 def _demo_from_env() -> App:
     load_dotenv_file()
     try:
-        return create_demo(settings_from_env(), history=_history_config())
+        built = create_demo(settings_from_env(), history=_history_config())
     except UsageError as exc:  # settings, model script, search fixture
         log.error("configuration problem: %s", exc)
         return create_demo(Settings(), demo_reason=f"the configuration has a problem ({exc})")
+    if built.runtime.replaced:  # imported (gradio app.py, a Space): main() prints no banner, so say it here
+        log.warning("demo mode: %s", built.runtime.replaced)
+    return built
 
 
 def _parser() -> argparse.ArgumentParser:
