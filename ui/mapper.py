@@ -142,26 +142,12 @@ class AnswerView:
                 self.blocks.append(SearchBlock(started=now, start=event))
             case SearchDone():
                 self._close_thinking(now)
-                block = next((b for b in reversed(self.blocks) if isinstance(b, SearchBlock)
-                              and b.done is None and b.start.query == event.query), None)
-                if block is None:  # a done without its start (a hand-written trace)
-                    self.searches += 1
-                    block = SearchBlock(started=now, start=SearchStart(
-                        query=event.query, round=self.searches, max_searches=self.max_searches))
-                    self.blocks.append(block)
-                block.done, block.ended, block.dirty = event, now, True
-                self.sources.update({s.id: s for s in event.results})
+                self._search_done(event, now)
             case ReadStart():
                 self._close_thinking(now)
                 self.blocks.append(ReadBlock(started=now, read_start=event))
             case ReadDone():
-                block = next((b for b in self.blocks if isinstance(b, ReadBlock) and b.read_done is None
-                              and b.read_start.id == event.id and b.read_start.url == event.url), None)
-                if block is None:
-                    block = ReadBlock(started=now, read_start=ReadStart(id=event.id, url=event.url,
-                                                                        title=event.title))
-                    self.blocks.append(block)
-                block.read_done, block.ended, block.dirty = event, now, True
+                self._read_done(event, now)
             case Error(message=message):
                 self._close_thinking(now)
                 self._close_pending(now)
@@ -177,6 +163,25 @@ class AnswerView:
                 self.sources.update({s.id: s for s in event.sources})
                 self._renumbered()
                 self._tail = None
+
+    def _search_done(self, event: SearchDone, now: float) -> None:
+        block = next((b for b in reversed(self.blocks) if isinstance(b, SearchBlock)
+                      and b.done is None and b.start.query == event.query), None)
+        if block is None:  # a done without its start (a hand-written trace)
+            self.searches += 1
+            block = SearchBlock(started=now, start=SearchStart(
+                query=event.query, round=self.searches, max_searches=self.max_searches))
+            self.blocks.append(block)
+        block.done, block.ended, block.dirty = event, now, True
+        self.sources.update({s.id: s for s in event.results})
+
+    def _read_done(self, event: ReadDone, now: float) -> None:
+        block = next((b for b in self.blocks if isinstance(b, ReadBlock) and b.read_done is None
+                      and b.read_start.id == event.id and b.read_start.url == event.url), None)
+        if block is None:  # a done without its start
+            block = ReadBlock(started=now, read_start=ReadStart(id=event.id, url=event.url, title=event.title))
+            self.blocks.append(block)
+        block.read_done, block.ended, block.dirty = event, now, True
 
     def feed_all(self, events: Iterable[Event]) -> "AnswerView":
         for event in events:
