@@ -336,7 +336,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         saved = None
         if runtime.saved is not None:
             saved = SavedPanel(runtime, runtime.saved, new_session=h._new_session)
-            saved.build(chatbot=chatbot, session=session)
+            saved.build(chatbot=chatbot, session=session, downloads=[*downloads, *conversation])
             saved.wire_load(demo)
         parts = _Parts(session=session, chatbot=chatbot, status=status, meter=meter, msg=msg, ask=ask, stop=stop,
                        new_chat=new_chat, downloads=downloads, conversation=conversation, upload=upload,

@@ -26,9 +26,13 @@ class SavedPanel:
 
     def __init__(self, runtime: Runtime, saved: SavedHistory, *, new_session: Any) -> None:
         self.rt, self.saved, self._new_session = runtime, saved, new_session
+        self.downloads: list[gr.DownloadButton] = []
 
-    def build(self, *, chatbot: gr.Chatbot, session: gr.State) -> None:
+    def build(self, *, chatbot: gr.Chatbot, session: gr.State, downloads: list[gr.DownloadButton]) -> None:
+        """``downloads``: the last answer's three and the conversation's two, which opening or deleting
+        a conversation updates (they must hold what the chat shows, not the chat it replaced)."""
         saved = self.saved
+        self.downloads = downloads
         self.secret = gr.BrowserState(None, storage_key="deepsearch-history-owner", secret=saved.key or "")
         self.version = gr.State(0)
         self.chatbot, self.session = chatbot, session
@@ -54,7 +58,7 @@ class SavedPanel:
         rename.click(self.rename, [self.secret, session, self.title, self.version], [self.version, self.status],
                      api_visibility="private")
         delete.click(self.delete, [self.secret, session, self.version],
-                     [chatbot, session, self.version, self.title, self.share, self.status],
+                     [chatbot, session, self.version, self.title, self.share, self.status, *downloads],
                      api_visibility="private")
         self.search.submit(lambda v: v + 1, self.version, self.version, api_visibility="private", queue=False)
         if saved.share_links:
@@ -89,8 +93,8 @@ class SavedPanel:
                 for row in items:
                     button = gr.Button(row.title, size="sm", elem_classes=["history-entry"], key=f"h-{row.id}")
                     button.click(self._opener(row.id), [self.secret, self.session],
-                                 [self.chatbot, self.session, self.title, self.share, self.status],
-                                 api_visibility="private")
+                                 [self.chatbot, self.session, self.title, self.share, self.status,
+                                  *self.downloads], api_visibility="private")
 
     # -- handlers ------------------------------------------------------
 
@@ -130,7 +134,7 @@ class SavedPanel:
         messages = chat_messages(saved, max_searches=self.rt.settings.max_searches, secrets=self.rt.secrets)
         notice = "; ".join(saved.problems)
         return (messages, fresh, saved.summary.title, self._share(saved),
-                f"⚠ {notice}" if notice else self.saved.status())
+                f"⚠ {notice}" if notice else self.saved.status(), *self._downloads_of(fresh))
 
     def keep(self, secret: Any, session: Any, version: int) -> tuple:
         owner = self.saved.owner(secret)
@@ -155,14 +159,28 @@ class SavedPanel:
     def delete(self, secret: Any, session: Any, version: int) -> tuple:
         owner, conversation = self.saved.owner(secret), session.saved_id if session is not None else None
         if owner is None or conversation is None:
-            return (gr.skip(),) * 5 + ("Nothing to delete: open a saved conversation first.",)
+            return (gr.skip(),) * 5 + ("Nothing to delete: open a saved conversation first.",) + self._kept()
         try:
             self._store.delete(owner, conversation)
         except HistoryError as exc:
-            return (gr.skip(),) * 5 + (for_visitor(str(exc)),)
+            return (gr.skip(),) * 5 + (for_visitor(str(exc)),) + self._kept()
         session.control.request_stop()
         session.close()
-        return [], None, version + 1, "", gr.DownloadButton(value=None, visible=False), "Deleted."
+        hidden = gr.DownloadButton(value=None, visible=False)
+        return [], None, version + 1, "", hidden, "Deleted.", *[hidden] * len(self.downloads)
+
+    def _kept(self) -> tuple[Any, ...]:
+        return (gr.skip(),) * len(self.downloads)
+
+    @staticmethod
+    def _downloads_of(session: Any) -> list[Any]:
+        """The downloads of an opened conversation: no last answer's (none was just answered), and
+        the whole conversation as the chat now shows it."""
+        session.downloads.new_export_dir()  # a fresh session has no folder yet
+        paths = session.downloads.write_conversation()
+        session.downloads.shown, session.downloads.conversation_shown = False, all(paths)
+        answer = [gr.DownloadButton(value=None, visible=False)] * 3
+        return answer + [gr.DownloadButton(value=path, visible=path is not None) for path in paths]
 
     def make_link(self, secret: Any, session: Any) -> str:
         """A new read-only link to the open conversation (an earlier one stops working)."""

@@ -40,8 +40,12 @@ def test_reopening_gives_the_model_its_memory_and_a_follow_up_is_saved_after_it(
     conversation = session.saved_id
 
     request = SimpleNamespace(session_hash="tab-2")
-    messages, reopened, title, share, _ = panel.open(secret, None, request, conversation=conversation)
+    messages, reopened, title, share, _, *downloads = panel.open(secret, None, request, conversation=conversation)
     assert title == QUESTION and len(messages) == len(chat)
+    # The downloads follow the chat shown (issue 25.4): no last answer's, and the opened conversation's.
+    assert [d.visible for d in downloads] == [False, False, False, True, True]
+    (md,) = reopened.downloads.export_folder.glob("deepsearch-conversation-*.md")
+    assert md.read_text(encoding="utf-8").startswith(f"# {QUESTION}")
     memory = reopened.chat.history
     assert memory[0] == ("user", QUESTION) and "330" in memory[1][1]
 
