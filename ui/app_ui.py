@@ -272,7 +272,9 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> 
         # A new question stops a model check running in this session (its lexical verdicts stand).
         trigger(check.interrupt, [p.session], [p.check], queue=False, api_visibility="private",
                 show_progress="hidden")
-        if handler in (h.regenerate, h.edit):  # the answers they replace leave the downloads at once
+        # Every way of asking but a new question at the end (Regenerate, an edit, a branch started
+        # elsewhere) replaces answers the conversation downloads hold: they go at once.
+        if handler not in (h.ask, h.ask_example, h.replay_upload):
             trigger(h.hide_conversation, [p.session], p.conversation, queue=False, api_visibility="private",
                     show_progress="hidden")
         running.append(trigger(handler, inputs, **options))
