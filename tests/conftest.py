@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from devtools.tiny_model import build_tiny_model
-
 # A test's tier is the folder it lives in; the folder sets its marker (``pytest -m unit``) and the
 # timeout a hang fails with. A test's own ``@pytest.mark.timeout`` still wins.
 TIERS = {"unit": 30, "integration": 300, "browser": 300, "bench": 300}
@@ -64,6 +62,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random Qwen2 model with a QwQ-like tokenizer, built once per test run."""
+    # Imported here, not at the top: it pulls in torch and transformers (~7 s on a loaded 2-core
+    # box), which every xdist worker of a tier that never builds the model would pay for nothing.
+    from devtools.tiny_model import build_tiny_model
+
     return build_tiny_model(tmp_path_factory.mktemp("tiny-qwq"))
 
 

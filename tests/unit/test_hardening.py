@@ -6,6 +6,7 @@ mocked: ``responses`` for Tavily's requests session, a patched ``DDGS.text``.
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -15,8 +16,10 @@ import responses
 from ddgs.ddgs import DDGS
 from ddgs.exceptions import TimeoutException
 
+import agent.search
 from agent.__main__ import main
-from agent.search import duckduckgo
+from agent.config import Settings
+from agent.search import SearchChain, duckduckgo
 from tests.engine_helpers import FakeProvider, answer, call, done_of, result, run_script
 
 CANARY = "tvly-CANARY-5f1e2d3c4b5a"
@@ -99,6 +102,33 @@ def test_every_provider_down_still_answers_quickly(clean_env, capsys, monkeypatc
         raise TimeoutException("timed out")
 
     monkeypatch.setattr(DDGS, "text", ddg_down)
+    backoffs: list[float] = []
+
+    class Backoffs:
+        """The chain's cancel event, with each backoff it waits recorded instead of slept: the
+        default backoffs are what this test bounds, and sleeping them would only cost the tier."""
+
+        def __init__(self, cancel: threading.Event | None) -> None:
+            self._cancel = cancel or threading.Event()
+
+        def wait(self, timeout: float) -> bool:
+            backoffs.append(timeout)
+            return self._cancel.is_set()
+
+    class Recorded(SearchChain):
+        def search(self, query, *, max_results, cancel=None):
+            return super().search(query, max_results=max_results, cancel=Backoffs(cancel))
+
+    paced: list[float] = []
+
+    class RecordedPacer(duckduckgo._Pacer):
+        """DuckDuckGo's real pacing between calls, its waits recorded instead of slept."""
+
+        def wait_turn(self, *, min_interval_s, clock, sleep):
+            super().wait_turn(min_interval_s=min_interval_s, clock=clock, sleep=paced.append)
+
+    monkeypatch.setattr(agent.search, "SearchChain", Recorded)
+    monkeypatch.setattr(duckduckgo, "_PACER", RecordedPacer())
     start = time.monotonic()
     with responses.RequestsMock() as mock:
         mock.post("https://api.tavily.com/search", body=requests.ConnectionError("no route to host"))
@@ -107,7 +137,10 @@ def test_every_provider_down_still_answers_quickly(clean_env, capsys, monkeypatc
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0 and events[-1]["type"] == "done"
     assert sum(1 for e in events if e["type"] == "search_done" and e.get("error")) == 2
-    # Two searches, each: Tavily try + backoff + retry, DuckDuckGo try + backoff + retry.
+    # Two searches, each: Tavily try + backoff + retry, DuckDuckGo try + backoff + retry; the
+    # backoffs and DuckDuckGo's pacing are the only waits, recorded here, not slept.
+    assert backoffs == [Settings().search_retry_backoff_s] * 4
+    assert len(paced) <= 3 and sum(backoffs) + sum(paced) < 30
     assert elapsed < 30
 
 
