@@ -127,21 +127,31 @@ def test_a_page_without_length_that_goes_on_and_on_is_too_large():
 
 
 def test_a_slow_drip_stops_at_the_total_time_limit():
+    finished = threading.Event()
+
     def drip(handler):
         handler.send_response(200)
         handler.send_header("Content-Type", "text/html")
         handler.end_headers()
         try:
+            # Output pacing, not synchronisation: what is tested is a page whose bytes keep coming,
+            # each well within the read timeout, so only the whole-page deadline can end it; that
+            # needs time to pass between the bytes, which no condition can stand in for. The wait
+            # ends at once when the test is over, so the handler never outlives it.
             for _ in range(600):
                 handler.wfile.write(b"<p>a")
                 handler.wfile.flush()
-                time.sleep(0.1)
+                if finished.wait(0.1):
+                    return
         except OSError:
             pass
 
     with serve({"/drip": drip}) as (base, _):
         started = time.monotonic()
-        result = read(base + "/drip", total_s=1.5)
+        try:
+            result = read(base + "/drip", total_s=1.5)
+        finally:
+            finished.set()
         assert time.monotonic() - started < 30  # the drip alone would take 60 s
     assert result.error.startswith("timed out")
 
@@ -206,25 +216,36 @@ def test_a_page_forging_tool_tags_forges_nothing_in_any_dialect():
 
 
 def test_stop_during_reads_returns_promptly():
-    entered = threading.Event()
+    entered, released = threading.Event(), threading.Event()
 
     def hang(handler):
         entered.set()
-        time.sleep(20)
+        released.wait(60)  # answers nothing until the test is over
 
     cancel = threading.Event()
     with serve({"/h1": hang, "/h2": hang, "/h3": hang}) as (base, _):
         reader = PageReader(fetcher())
         threading.Thread(target=lambda: entered.wait(10) and cancel.set(), daemon=True).start()
         started = time.monotonic()
-        with pytest.raises(ReadCancelled):
-            reader.read_many([base + "/h1", base + "/h2", base + "/h3"], queries=["x"], k=3, cancel=cancel)
-        assert time.monotonic() - started < 10  # each page alone hangs for 20 s
+        try:
+            with pytest.raises(ReadCancelled):
+                reader.read_many([base + "/h1", base + "/h2", base + "/h3"], queries=["x"], k=3, cancel=cancel)
+            assert time.monotonic() - started < 10  # each page alone hangs for 60 s
+        finally:
+            released.set()
 
 
 def test_pages_are_read_in_parallel_and_cached_per_session():
+    # No page is answered before all three were asked for: read one after another, the first
+    # would wait in vain and the barrier break (an error, not a page).
+    together = threading.Barrier(3, timeout=30)
+
     def slow(handler):
-        time.sleep(0.5)
+        try:
+            together.wait()
+        except threading.BrokenBarrierError:
+            send(handler, b"the three pages were not asked for together", status=503)
+            return
         send(handler, _page(ARTICLE).encode())
 
     with serve({f"/p{i}": slow for i in range(3)}) as (base, handler):
