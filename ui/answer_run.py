@@ -49,8 +49,8 @@ class AnswerRun:
         """Feed the engine's events to the view, one frame per batch, until the run ends; the
         finished view comes once, from ``last``."""
         for batch in self.session.control.stream(events, self.cancel, recorder=recorder, clean_errors=clean_errors):
-            for event in batch:
-                self.view.feed(event)
+            for at, event in batch:
+                self.view.feed(event, at)  # when it arrived, as its recording says: not this batch's time
             if not self.view.finished:
                 yield self._frame()
 

@@ -18,6 +18,7 @@ from .history import content_text, last_turn_start, mark_stopped
 from .answer_run import AnswerRun
 from .mapper import REPLAY_STOPPED_TEXT, AnswerView
 from .outputs import AnswerOutputs, ClearedOutputs
+from .pump import stamp_ms
 from .recording import Recorder, replay_exports
 from .runtime import Runtime
 from .visitor_log import log_shown, refusal
@@ -143,7 +144,8 @@ class Handlers:
             except (ValueError, SettingsError) as exc:
                 raise refusal("Settings not applied", exc) from None
             session.answered()
-            view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
+            view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets,
+                              clock=stamp_ms)  # the clock the pump stamps events with
             run = AnswerRun(session=session, history=history, shown_question=text, turn=session.record.begin(text),
                             view=view, cancel=cancel)
             # Only a question sent from the box empties it: an example, Regenerate or an edited
@@ -286,7 +288,7 @@ class Handlers:
         session.answered()
         label = f"{REPLAY_LABEL} (scripted, not a real model)" if meta.get("scripted") else REPLAY_LABEL
         view = AnswerView(max_searches=budget, label=label, secrets=self.rt.secrets,
-                          stopped_text=REPLAY_STOPPED_TEXT)
+                          stopped_text=REPLAY_STOPPED_TEXT, clock=stamp_ms)
         run = AnswerRun(session=session, history=history, shown_question=escape_text(question, limit=2000),
                         turn=session.record.begin(question, kind="replay", meta=meta), view=view, cancel=cancel)
         try:

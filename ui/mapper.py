@@ -51,7 +51,12 @@ _SCRIPTED = "scripted"
 
 
 def thought_title(seconds: float | None) -> str:
-    return "Thought" if seconds is None or seconds < 0.05 else f"Thought for {seconds:.1f} s"
+    if seconds is None:
+        return "Thought"
+    # Whole milliseconds first, as a trace stores times: a duration live (a difference of two
+    # stamps) and the same duration read back (of two trace times) then give one title.
+    seconds = round(seconds, 3)
+    return "Thought" if seconds < 0.05 else f"Thought for {seconds:.1f} s"
 DRAFT_TITLE = "Written before a search (not part of the answer)"
 
 
@@ -116,8 +121,9 @@ class AnswerView:
 
     # -- feeding -----------------------------------------------------------
 
-    def feed(self, event: Event) -> None:
-        now = self.clock()
+    def feed(self, event: Event, at: float | None = None) -> None:
+        """Add ``event``, which happened at ``at`` on this view's clock (default: now)."""
+        now = self.clock() if at is None else at
         match event:
             case Thinking(text=text):
                 block = self._last("thinking")

@@ -7,6 +7,11 @@ and it sleeps through the interval instead of waking per event (each wake-up
 would take the GIL from the generation thread). After ``cancel`` is set the
 stream ends as soon as the engine has ended, or after ``grace_s`` if it does
 not (normally it ends within a token, with a stopped ``Done``).
+
+Each event is stamped once, on the pump thread as it arrives, with ``stamp_ms`` (milliseconds): the
+recording writes that stamp and the live view is fed at it, so the "Thought for N s" a visitor
+saw is exactly what the saved conversation shows when reopened, however late a batch reached
+the page.
 """
 
 from __future__ import annotations
@@ -28,12 +33,19 @@ UPDATE_INTERVAL_S = 0.05
 GRACE_S = 1.0
 CRASH_MESSAGE = "Something went wrong while answering; the details are in the server log."
 _END = object()
+Timed = tuple[float, Event]  # (stamp at arrival, event)
+
+
+def stamp_ms() -> float:
+    """The monotonic clock in whole milliseconds, the resolution a trace records: differences
+    of two stamps are then the same number live and read back from the trace."""
+    return round(time.monotonic(), 3)
 
 
 class EventSink(Protocol):
-    """Sees every event on the pump thread (a recording), then ``close`` once."""
+    """Sees every event on the pump thread with its arrival stamp (a recording), then ``close`` once."""
 
-    def write(self, event: Event) -> None: ...
+    def write(self, event: Event, at: float) -> None: ...
 
     def close(self) -> None: ...
 
@@ -51,6 +63,8 @@ class EventPump:
     interval: Callable[[], float] = lambda: UPDATE_INTERVAL_S
     grace_s: float = GRACE_S
     clock: Callable[[], float] = time.monotonic
+    # Each event's arrival stamp (``Timed``), given to the sink and the batches alike.
+    stamp: Callable[[], float] = stamp_ms
     thread: threading.Thread | None = None
     _queue: queue.Queue[Any] = field(default_factory=queue.Queue)
     _ended: threading.Event = field(default_factory=threading.Event)
@@ -65,7 +79,13 @@ class EventPump:
         return self.thread is not None and self.thread.is_alive()
 
     def batches(self) -> Iterator[list[Event]]:
-        """Batches of events in order; ends when the engine ends or a stop outlasts the grace.
+        """Batches of events in order (``timed_batches`` without the stamps)."""
+        for batch in self.timed_batches():
+            yield [event for _, event in batch]
+
+    def timed_batches(self) -> Iterator[list[Timed]]:
+        """Batches of ``(stamp, event)`` in order; ends when the engine ends or a stop outlasts
+        the grace.
 
         The first event goes at once (the first visible token should not wait for company);
         later ones wait out the interval, which only the engine's end cuts short.
@@ -75,7 +95,7 @@ class EventPump:
             item = self._next()
             if item is None or item is _END:
                 return
-            batch: list[Event] = [item]
+            batch: list[Timed] = [item]
             if not first:
                 self._ended.wait(self.interval())
             first = False
@@ -121,9 +141,10 @@ class EventPump:
             log_shown("an answer's error", event.message)
         elif isinstance(event, SearchDone) and event.error:
             log_shown(f"a failed search for {event.query[:200]!r}", event.error)
+        at = self.stamp()
         if self.sink is not None:
-            self.sink.write(event)
-        self._queue.put(event)
+            self.sink.write(event, at)
+        self._queue.put((at, event))
 
     def _next(self, poll_s: float = 0.05) -> Any:
         """The next item; ``None`` once ``cancel`` has been set for longer than the grace."""

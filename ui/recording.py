@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.api import Event, Settings, TraceWriter, Turn, export_events, json_line, to_dict, trace_meta
 
+from .pump import stamp_ms
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,19 +35,21 @@ class Recorder:
         self._closed = threading.Event()
         path = folder / f"deepsearch-trace-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
         try:
+            # The pump's clock: each event's time in the trace is the stamp the live view was fed.
             self._writer = TraceWriter(path, question=question, settings=settings,
-                                       model=runtime.model_label())
+                                       model=runtime.model_label(), clock=stamp_ms)
             self.meta = self._writer.meta
             self.path = path
         except Exception:  # noqa: BLE001 - a recording must never break an answer
             log.exception("cannot open a trace for this answer")
             self._closed.set()
 
-    def write(self, event: Event) -> None:
+    def write(self, event: Event, at: float) -> None:
+        """``event`` at its arrival stamp (``ui.pump.stamp_ms``)."""
         if self._writer is None:
             return
         try:
-            self._writer.write(event)
+            self._writer.write(event, at=at)
         except Exception:  # noqa: BLE001
             log.exception("cannot write to the trace")
             self._writer = None

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 from agent.api import DeepSearchError, Event
 
 from .pacing import StreamPacer
-from .pump import EventPump, EventSink
+from .pump import EventPump, EventSink, Timed
 
 BEGIN_WAIT_S = 15.0  # how long a new question waits for the session's stopped run to end
 
@@ -81,15 +81,16 @@ class RunControl:
 
     def stream(self, events: Iterator[Event], cancel: threading.Event, *,
                interval: float | None = None, recorder: EventSink | None = None,
-               clean_errors: tuple[type[BaseException], ...] = ()) -> Iterator[list[Event]]:
-        """Batches of this session's answer, pumped on their own thread (``ui.pump``), at most
-        one per ``interval`` (default: the runtime's pacer, longer while many answers stream)."""
+               clean_errors: tuple[type[BaseException], ...] = ()) -> Iterator[list[Timed]]:
+        """Batches of this session's answer, each event with its arrival stamp, pumped on their
+        own thread (``ui.pump``), at most one per ``interval`` (default: the runtime's pacer,
+        longer while many answers stream)."""
         pacer = self.pacer
         pump = EventPump(events=events, cancel=cancel, sink=recorder, clean_errors=clean_errors,
                          interval=pacer.interval if interval is None else (lambda: interval)).start()
         self.pump = pump.thread
         with pacer.streaming():
-            yield from pump.batches()
+            yield from pump.timed_batches()
 
     def stop_for_good(self) -> None:
         """The session is gone: whatever runs stops."""

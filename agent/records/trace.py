@@ -95,11 +95,12 @@ class TraceWriter:
             self.meta["fork"] = dict(fork)
         self._write(self.meta)
 
-    def write(self, event: Event) -> None:
+    def write(self, event: Event, *, at: float | None = None) -> None:
+        """One event line; ``at``: when it happened on this writer's clock (default: now)."""
         if self._file.closed:
             raise ValueError(f"trace writer for {str(self.path)!r} is closed; open a new one per run")
         data = to_dict(event)
-        data["t"] = round(max(0.0, self._clock() - self._t0), 3)
+        data["t"] = round(max(0.0, (self._clock() if at is None else at) - self._t0), 3)
         self._write(data)
 
     def close(self) -> None:

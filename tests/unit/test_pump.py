@@ -23,7 +23,7 @@ class Sink:
     def __init__(self) -> None:
         self.events, self.closed = [], 0
 
-    def write(self, event) -> None:
+    def write(self, event, at: float) -> None:
         self.events.append(event)
 
     def close(self) -> None:

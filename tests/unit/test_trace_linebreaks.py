@@ -16,6 +16,7 @@ from agent.events import Answer, Done, Error, RefusedCall, RunStats, SearchDone,
 from agent.records.conversation import Turn
 from agent.records.report import export
 from agent.records.trace import TraceWriter, read_runs, read_trace
+from ui.pump import stamp_ms
 from ui.recording import Recorder
 from ui.runtime import Runtime
 
@@ -83,7 +84,7 @@ def test_one_such_question_keeps_a_session_file_readable(tmp_path: Path) -> None
         recorder = Recorder(folder, question=question, runtime=runtime, settings=settings)
         turn = Turn(question=question, meta=recorder.meta)
         for event in events_with("\u2029"):
-            recorder.write(event)
+            recorder.write(event, stamp_ms())
             turn.add(event)
         recorder.close()
         trace, html, md = recorder.reports(turn)  # the UI's three downloads
@@ -105,7 +106,7 @@ def test_ui_downloads_name_files_not_server_folders(tmp_path: Path) -> None:
                         settings=runtime.settings.with_overrides(model=str(tmp_path / "models" / "my-model")))
     turn = Turn(question="q", meta=recorder.meta)
     for event in events_with(" "):
-        recorder.write(event)
+        recorder.write(event, stamp_ms())
         turn.add(event)
     recorder.close()
     trace, html, md = recorder.reports(turn)
