@@ -17,6 +17,7 @@ from .documents import MAX_FILE_MB
 from .documents_panel import PASSAGE_JS, build_documents_panel
 from .notices import visitor_markdown
 from .outputs import AnswerOutputs, ClearedOutputs
+from . import localhost_check
 from .handlers import Handlers, close_session
 from .model_check import LABEL as CHECK_LABEL, ModelCheck
 from .runtime import Runtime
@@ -350,7 +351,9 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
 
 
 def launch_kwargs() -> dict[str, Any]:
-    """Gradio 6 takes css/theme at launch, not in Blocks(); so is the upload cap."""
+    """Gradio 6 takes css/theme at launch, not in Blocks(); so is the upload cap. Also makes
+    ``launch()``'s own is-the-server-up check patient (``ui.localhost_check``)."""
+    localhost_check.install()
     fonts = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue",
              "Arial", "sans-serif"]  # local fonts only: nothing is fetched, offline works
     mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
