@@ -69,17 +69,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-qwq"))
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Debian chromium per test module, for every browser test file."""
-    from tests.browser.test_ui_browser import ARGS, CHROMIUM, playwright_api  # skips the module without chromium
-
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture(autouse=True)
 def _unit_tier_is_pure(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """A unit test that starts a process or opens a network socket fails at once, naming what it

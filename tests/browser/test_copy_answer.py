@@ -33,7 +33,7 @@ def test_the_copy_button_copies_the_answer_and_its_sources(browser, ui) -> None:
     ask(page, "How tall is the Eiffel Tower?")
     wait_done(page)
     page.locator('#chat button[aria-label="Copy message"]').last.click()
-    page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('Sources:'))", timeout=5_000)
+    page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('Sources:'))", timeout=30_000)
     text = page.evaluate("navigator.clipboard.readText()")
     assert text.startswith("The Eiffel Tower is 330 m tall including its antenna [1].")
     assert "[2][3]" in text and "[9]" in text
@@ -50,7 +50,7 @@ def test_selecting_the_answer_leaves_out_the_screen_reader_words(browser, ui) ->
     page.locator(ANSWER).last.evaluate("e => { const r = document.createRange(); r.selectNodeContents(e);"
                                        " const s = getSelection(); s.removeAllRanges(); s.addRange(r); }")
     page.keyboard.press("Control+c")
-    page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('330 m'))", timeout=5_000)
+    page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('330 m'))", timeout=30_000)
     text = page.evaluate("navigator.clipboard.readText()")
     assert "antenna [1]." in text and "Source 1" not in text and "no such source" not in text
     page.context.close()

@@ -43,7 +43,7 @@ def test_the_demo_names_no_flags_and_says_what_it_set_aside(browser, demo) -> No
     assert "is not used" in banner
     page.click("#tools-toggle")
     page.wait_for_function("(document.querySelector('#settings-info')?.textContent || '').includes('Demo mode')",
-                           timeout=10_000)
+                           timeout=30_000)
     info = page.text_content("#settings-info")
     assert "Demo mode:" in info and "provider 'local'" in info and "is not used" in info
     footer = page.evaluate("[...document.querySelectorAll('footer a, footer button')].map(e => e.innerText.trim())")
@@ -58,13 +58,13 @@ def test_the_note_for_other_questions_offers_no_downloads(browser, demo) -> None
     wait_done(page)
     note = page.locator(ANSWER).last.inner_text()
     assert "no language model is running here" in note and not SETTING_NAMES.search(note), note
-    page.wait_for_selector("#ask", state="visible", timeout=10_000)
+    page.wait_for_selector("#ask", state="visible", timeout=30_000)
     for button in ("#dl-trace", "#dl-html", "#dl-md", "#dl-conv-html", "#dl-conv-md"):
         assert not page.locator(button).is_visible(), button
     ask(page, EXAMPLES[2])  # a recorded answer has its downloads
     wait_done(page)
-    page.wait_for_selector("#dl-trace", state="visible", timeout=10_000)
-    page.wait_for_selector("#dl-conv-md", state="visible", timeout=10_000)
+    page.wait_for_selector("#dl-trace", state="visible", timeout=30_000)
+    page.wait_for_selector("#dl-conv-md", state="visible", timeout=30_000)
     close(page)
 
 
@@ -83,13 +83,13 @@ def test_demo_mode_says_uploads_are_not_searched_and_no_raw_key_shows(browser, d
     doc.write_text("# Mine\n\nZebras are striped.", encoding="utf-8")
     upload(page, doc)
     page.wait_for_function("(document.querySelector('#doc-status')?.innerText || '').includes('mine.md')",
-                           timeout=20_000)
+                           timeout=30_000)
     status = page.inner_text("#doc-status")
     assert "(1 passage)" in status and "do not search uploaded documents" in status
     assert "do not search uploaded documents" in page.inner_text("#documents-intro")
     assert any("recorded answers do not search" in r.getMessage() for r in caplog.records)
     assert not page.locator("#docs-only").is_visible()  # no "Search only my documents" that would do nothing
     page.wait_for_function("(() => { const s = document.querySelector('#doc-status [data-testid=status-tracker]');"
-                           " return !s || s.classList.contains('hide'); })()", timeout=10_000)
+                           " return !s || s.classList.contains('hide'); })()", timeout=30_000)
     assert page.evaluate("window.__raw") is False  # no untranslated "common.complete"
     close(page)

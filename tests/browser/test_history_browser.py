@@ -39,7 +39,16 @@ def _open_sidebar(page) -> None:
     toggle.first.click()
 
 
+# No event writing to the chat is pending: Gradio shows a pending event's "processing | 0.1s"
+# tracker and its "Loading response" dots inside the chat, and the event that reopens a
+# conversation can show the answer's text a frame before it has ended.
+CHAT_IDLE_JS = ("(() => { const c = document.querySelector('#chat'); if (!c) return false;"
+                " const s = c.querySelector('[data-testid=status-tracker]');"
+                " return (!s || s.classList.contains('hide')) && !c.querySelector('[aria-label=\"Loading response\"]'); })()")
+
+
 def _chat_state(page) -> dict:
+    page.wait_for_function(CHAT_IDLE_JS, timeout=60_000)
     chat = page.locator("#chat")
     # A panel's "Thought for 0.2 s" is timed live by the handler's clock and on reopening by the
     # recorded event times; they can differ by the streaming batch interval, so only the

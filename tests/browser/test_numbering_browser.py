@@ -38,7 +38,7 @@ def panel_text(page, title_start: str, index: int = -1) -> str:
     one = panels.nth(index if index >= 0 else panels.count() + index)
     if not one.locator(".content").count():
         one.locator(".title").first.click()
-    return one.locator(".content").inner_text(timeout=10_000)  # waits for the opened body
+    return one.locator(".content").inner_text(timeout=30_000)  # waits for the opened body
 
 
 def test_first_cited_source_is_one_everywhere_and_a_follow_up_starts_again(browser, ui) -> None:

@@ -81,7 +81,7 @@ def test_each_answers_chip_opens_its_own_passage(browser, ui, tmp_path: Path) ->
         # What the click brought into view, read in the same frame it appeared (a later frame may
         # already have scrolled the pane on, under load).
         shown = page.wait_for_function(f"(() => {{ const s = ({SHOWN_JS})(); return s.length ? s : null; }})()",
-                                       timeout=5_000).json_value()
+                                       timeout=30_000).json_value()
         assert any(text in s for s in shown) and not any(other in s for s in shown), shown
     close(page)
 

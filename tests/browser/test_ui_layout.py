@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_ui_browser import ANSWER, close, open_drawer, page_for, settle, wait_done
+from tests.browser.test_ui_browser import ANSWER, close, open_drawer, page_for, scroll_chat_to_top, settle, wait_done
 from tests.ui_helpers import serve
 
 import app
@@ -57,7 +57,7 @@ def ask_and_watch(page, question: str) -> list[dict]:
     misses no frame) until the answer is done; the last sample once the page stopped moving."""
     page.fill("#question textarea", question)
     page.keyboard.press("Enter")
-    page.wait_for_selector("#chat .thought-group", timeout=20_000)
+    page.wait_for_selector("#chat .thought-group", timeout=30_000)
     page.evaluate("""() => { const sample = %s; window.__samples = [sample()];
         const id = setInterval(() => { window.__samples.push(sample());
           if (/· done/.test(document.querySelector('#meter')?.innerText || '')) clearInterval(id); }, 100); }"""
@@ -83,8 +83,7 @@ def test_phone_is_a_full_height_chat_that_follows_a_streaming_answer(browser, de
     assert all(g["logGap"] <= 2 for g in scrolling), [g["logGap"] for g in scrolling]  # kept at the end
     assert "August 1858" in page.locator(ANSWER).last.inner_text()
     # Scrolled up, the reader stays where they are.
-    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
-    settle(page)
+    scroll_chat_to_top(page)
     assert page.evaluate("document.querySelector('#chat [role=log]').scrollTop") == 0
     close(page)
 
@@ -95,8 +94,7 @@ def test_the_clear_icon_never_covers_the_users_bubble(browser, demo_mode) -> Non
     page.fill("#question textarea", "Why is the sky blue?")
     page.keyboard.press("Enter")
     wait_done(page)
-    page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
-    settle(page)
+    scroll_chat_to_top(page)
     overlaps = page.evaluate("""() => {
       const bubble = document.querySelector('#chat [data-testid=user]').getBoundingClientRect();
       return [...document.querySelectorAll('#chat button')].filter(b => b.getClientRects().length).filter(b => {
@@ -139,7 +137,7 @@ def test_every_size_keeps_the_page_still_and_the_drawer_reachable(browser, demo_
     assert_chat_app_layout(geometry(page), min_chat=min_chat)  # the page under the drawer did not move
     page.keyboard.press("Escape")
     page.wait_for_function("document.activeElement?.id === 'tools-toggle'")
-    page.wait_for_selector("#settings", state="hidden", timeout=5000)  # slid out
+    page.wait_for_selector("#settings", state="hidden", timeout=30_000)  # slid out
     assert toggle.get_attribute("aria-expanded") == "false"
     close(page)
 

@@ -1,0 +1,42 @@
+"""What every browser test module shares on one pytest worker: one chromium, and one scripted app
+for the modules that ask the UI's scripted questions (each test opens its own browser context
+and page, so Gradio gives it a session of its own; nothing else of the app carries over)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.chromium import ARGS, CHROMIUM, NOT_INSTALLED
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Debian chromium per pytest worker, for every browser test module."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM:
+        pytest.skip(NOT_INSTALLED)
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def ui() -> Iterator[str]:
+    """The app on the scripted test model and fixture search (tests/data/ui.*.json), questions
+    up to 300 characters, replays at full speed; its URL. A module that needs other settings
+    defines its own ``ui``."""
+    from agent.config import Settings
+    from tests.ui_helpers import serve
+
+    settings = Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                        search_fixture=str(DATA / "ui.search.json"), provider="fixture",
+                        script_delay_s=0.01, max_question_chars=300, concurrency_local=2)
+    demo, url = serve(settings, replay_speed=0)
+    yield url
+    demo.close()
