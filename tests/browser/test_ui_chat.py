@@ -89,8 +89,11 @@ def test_new_chat_cancels_and_starts_over(browser, spied) -> None:
     wait_done(page)
     page.wait_for_selector("#dl-trace", state="visible", timeout=30_000)
     before = pump_threads()
+    panels = page.locator(TITLES).count()
     ask(page, "A follow-up to cancel")
-    page.wait_for_selector(TITLES + ":has-text('Thought')", timeout=30_000)
+    # The follow-up is streaming (a panel of its own, not the first answer's), so there is a run
+    # to cancel; New chat clicked before its question reached the server would cancel nothing.
+    page.wait_for_function(f"document.querySelectorAll('{TITLES}').length > {panels}", timeout=30_000)
     page.click("#new-chat")
     page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 0", timeout=30_000)
     wait_until(lambda: not pump_threads() - before, "the cancelled run's engine thread ending")
