@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
+import app
 from agent.api import BackendError, Error, Thinking
 from agent.config import Settings
 from ui.handlers import Handlers
@@ -28,10 +29,6 @@ def handlers(tmp_path: Path, rounds: list[str], **kw) -> Handlers:
     script.write_text(json.dumps(rounds), encoding="utf-8")
     settings = Settings(backend="scripted", model_script=str(script), search_fixture=str(DATA / "ui.search.json"),
                         provider="fixture", max_question_chars=50, **kw)
-    # Imported here: importing app builds the default UI and asks torch about CUDA (~4 s on a
-    # loaded box), which only the xdist worker that runs these tests should pay, not every one.
-    import app
-
     return Handlers(app.make_runtime(settings))
 
 
