@@ -28,7 +28,7 @@ from .terminal import TerminalPrinter
 if TYPE_CHECKING:  # imported when a run starts, so --help, --replay and --export stay quick
     from .backends.base import Backend
     from .records.fork import ForkPlan
-    from .records.trace import Meta, TimedEvent
+    from .records.trace import Meta, TimedEvent, TraceWriter
     from .session import ChatSession
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -188,7 +188,7 @@ def _answer(args: argparse.Namespace, events: Iterator[Event], *, settings: Sett
         backend.close()
 
 
-def _emit(events: Iterator[Event], *, json_mode: bool, recorder, out: TextIO) -> int:
+def _emit(events: Iterator[Event], *, json_mode: bool, recorder: TraceWriter | None, out: TextIO) -> int:
     printer = _JsonPrinter(out) if json_mode else TerminalPrinter(out)
     code = EXIT_FAIL
     for event in events:
@@ -200,7 +200,7 @@ def _emit(events: Iterator[Event], *, json_mode: bool, recorder, out: TextIO) ->
     return code
 
 
-def _emit_error(message: str, *, json_mode: bool, recorder) -> None:
+def _emit_error(message: str, *, json_mode: bool, recorder: TraceWriter | None) -> None:
     event = Error(message=message)
     if recorder is not None:
         recorder.write(event)
@@ -216,7 +216,8 @@ class _JsonPrinter:
         self.out.flush()
 
 
-def _recorder(args: argparse.Namespace, settings: Settings, backend, fork: dict[str, object] | None = None):
+def _recorder(args: argparse.Namespace, settings: Settings, backend: Backend,
+              fork: dict[str, object] | None = None) -> TraceWriter | None:
     if not args.trace:
         return None
     from .records.trace import TraceError, TraceWriter

@@ -12,7 +12,10 @@ import datetime as _dt
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 TOOL_NAME = "web_search"
 
@@ -146,7 +149,7 @@ def build_messages(
 
 
 @lru_cache(maxsize=1)
-def _template():
+def _template() -> Template:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
     import json
 

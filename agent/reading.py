@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Callable, Generator, Sequence
+from typing import Callable, Generator, Protocol, Sequence, runtime_checkable
 
 from .config import Settings
 from .events import Event, PassageRef, ReadDone, ReadStart, ReadStats
@@ -216,11 +216,18 @@ def _refs(result: ReadResult) -> tuple[PassageRef, ...]:
                  for p, page in zip(result.passages, pages))
 
 
-def _document_reader(reading: RunReading):
+@runtime_checkable
+class _PagedDocuments(Protocol):
+    """A provider that can hand back a whole indexed document, page by page."""
+
+    def document_pages(self, file: str) -> list[tuple[int | None, str]]: ...
+
+
+def _document_reader(reading: RunReading) -> _PagedDocuments | None:
     chain = reading.documents
     if chain is None:
         return None
-    return next((p for p in chain.providers if hasattr(p, "document_pages")), None)
+    return next((p for p in chain.providers if isinstance(p, _PagedDocuments)), None)
 
 
 def _read_document(source: Source, *, queries: list[str], k: int, reading: RunReading, goal: str) -> ReadResult:

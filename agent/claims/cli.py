@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..text.citations import renumber
 from ..events import Done, json_line
 from .lexical import check_answer, label
 from .record import Claim, summarise, summary_line
+
+if TYPE_CHECKING:
+    from .judge import ClaimJudge
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 _MARK = {"supported": "ok", "partly": "partly", "not_supported": "NOT FOUND", "contradicted": "CONTRADICTED",
@@ -73,7 +76,7 @@ def main(argv: list[str], out: TextIO = sys.stdout) -> int:
     return code
 
 
-def _judge(args: argparse.Namespace):
+def _judge(args: argparse.Namespace) -> ClaimJudge | None:
     if not args.judge_base_url:
         return None
     import os

@@ -21,7 +21,7 @@ from typing import Any, Iterable, TypedDict
 
 from ..text.citations import display_numbering
 from .lexical import check_sentence
-from .sentences import split
+from .sentences import Sentence, split
 from .sources import CheckSource, Prepared, check_source
 
 METRICS = ("citation_recall", "citation_precision", "supported_claim_rate", "uncited_sentences")
@@ -39,7 +39,7 @@ def citation_metrics(answer: str, sources: Iterable[Any]) -> CitationMetrics:
     shown = display_numbering(answer, by_id)
     cache: dict[int, list[Prepared]] = {}
 
-    def supported(sentence, ids: tuple[int, ...]) -> bool:
+    def supported(sentence: Sentence, ids: tuple[int, ...]) -> bool:
         return bool(ids) and check_sentence(replace(sentence, numbers=ids), by_id, shown, cache).verdict == "supported"
 
     sentences = split(answer)

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..backends.base import Backend
 from ..config import Settings
 from ..errors import DeepSearchError, UsageError
 from ..registry import backend_spec
@@ -143,7 +144,8 @@ def _judge(args: argparse.Namespace, settings: Settings) -> Judge | None:
                        api_key=settings.judge_api_key, timeout_s=settings.judge_timeout_s)
 
 
-def _settings_summary(args: argparse.Namespace, settings: Settings, backend, concurrency: int) -> dict[str, Any]:
+def _settings_summary(args: argparse.Namespace, settings: Settings, backend: Backend,
+                      concurrency: int) -> dict[str, Any]:
     public = settings.public()
     return {
         "dataset": str(args.dataset), "limit": args.limit, "concurrency": concurrency,

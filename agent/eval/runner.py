@@ -13,7 +13,7 @@ from typing import Any, Protocol, Sequence
 from .dataset import Question
 from .one import Asker
 from .report import write_report
-from .results import ResultsError, ResultsWriter, read_results
+from .results import Result, ResultsError, ResultsWriter, read_results
 from .summary import summarize, write_json
 
 RESULTS, SUMMARY, REPORT = "results.jsonl", "summary.json", "report.html"
@@ -121,5 +121,5 @@ def run_dataset(questions: Sequence[Question], *, asker: Asker, concurrency: int
     return Outcome(summary=summary, ran=ran, interrupted=cancel.is_set() and len(done) < len(questions))
 
 
-def _ask_unless_cancelled(asker: Asker, q: Question, cancel: threading.Event):
+def _ask_unless_cancelled(asker: Asker, q: Question, cancel: threading.Event) -> Result | None:
     return None if cancel.is_set() else asker.ask(q, cancel)
