@@ -42,7 +42,6 @@ immutable snapshot, with a warning line, and later adds are seen on restart.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import shutil
@@ -53,6 +52,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import tables
+from .connect import busy, open_for_reading, open_for_writing, write_failure
 from .ranking import RankedRow, Ranking, RankingBroken, informative_terms, terms_of
 from .readers import UnreadableFile, read_file
 from .records import AddOutcome, DocumentInfo, Hit, IndexBusy, IndexStats, IndexUnavailable
@@ -65,8 +65,6 @@ MAX_QUERY_TERMS = 32
 # the writer for dead: a live one is only an fsync away from its second commit.
 AHEAD_POLLS, AHEAD_POLL_S = 40, 0.05
 WAL_KEEP_BYTES = 4 * 1024 * 1024  # SQLite's own checkpoint runs at about this size (1,000 pages)
-# What SQLite says when a read-only connection cannot create the WAL's -shm file.
-_NO_SHARED_MEMORY = {"SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN", "SQLITE_READONLY_CANTINIT"}
 
 # A write waits this long for SQLite's write lock at a time, and retries until WRITE_WAIT_S.
 BUSY_TIMEOUT_S = 5.0
@@ -86,16 +84,14 @@ class DocumentIndex:
                                    f"`python -m agent.index add FILES --index {self.directory}`")
         try:
             if read_only:
-                self._db = _open_for_reading(db)
+                self._db = open_for_reading(db)
             else:
                 self.directory.mkdir(parents=True, exist_ok=True)
-                self._db = _open_for_writing(db)
+                self._db = open_for_writing(db, busy_timeout_s=BUSY_TIMEOUT_S, wait_s=WRITE_WAIT_S)
             self._db.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
-            if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
-                raise IndexBusy(f"the index in {str(self.directory)!r} stayed locked by another process "
-                                       f"(another add, or a long read) for {WRITE_WAIT_S:g} s; nothing was "
-                                       "changed: try again when it has finished") from None
+            if isinstance(exc, sqlite3.OperationalError) and busy(exc):
+                raise IndexBusy(write_failure(str(self.directory), exc, wait_s=WRITE_WAIT_S)) from None
             raise IndexUnavailable(f"cannot open the index in {str(self.directory)!r}: {exc}") from None
         self._lock = threading.Lock()
         self._ranking: Ranking | None = None
@@ -247,7 +243,7 @@ class DocumentIndex:
                 try:
                     return self._write_locked(change)
                 except sqlite3.OperationalError as exc:
-                    if not _busy(exc):
+                    if not busy(exc):
                         raise IndexUnavailable(self._write_failure(exc)) from None
                     if time.monotonic() + pause > deadline:
                         raise IndexBusy(self._write_failure(exc)) from None
@@ -257,14 +253,7 @@ class DocumentIndex:
             pause = min(2 * pause, 1.0)
 
     def _write_failure(self, exc: BaseException) -> str:
-        where = str(self.directory)
-        if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
-            return (f"the index in {where!r} stayed locked by another process (another add, or a long "
-                    f"read) for {WRITE_WAIT_S:g} s; nothing was changed: try again when it has finished")
-        if _disk_full(exc):
-            return (f"the disk holding the index in {where!r} is full; nothing was changed: free some "
-                    "space and add again")
-        return f"the index in {where!r} could not be written ({exc}); nothing was changed"
+        return write_failure(str(self.directory), exc, wait_s=WRITE_WAIT_S)
 
     def _write_locked(self, change: Callable[[], Change | None] | None) -> int:
         """Apply ``change`` to SQLite and the ranking as one write (see the module docstring);
@@ -394,52 +383,3 @@ class DocumentIndex:
         if self.read_only:
             raise IndexUnavailable(f"the index in {str(self.directory)!r} is shared read-only; "
                                    f"documents cannot be added or removed here")
-
-
-def _open_for_writing(db: Path) -> sqlite3.Connection:
-    """A connection that writes ``db``, its schema in place; while another process holds the
-    write lock, retried until WRITE_WAIT_S (then SQLite's busy error is raised)."""
-    connection = sqlite3.connect(db, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
-    deadline = time.monotonic() + WRITE_WAIT_S
-    pause = 0.05
-    while True:
-        try:
-            # Readers never wait on a writer (see the module docstring); set once, kept in the file.
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.executescript(tables.SCHEMA)
-            return connection
-        except sqlite3.OperationalError as exc:
-            if not _busy(exc) or time.monotonic() + pause > deadline:
-                connection.close()
-                raise
-        time.sleep(pause)
-        pause = min(2 * pause, 1.0)
-
-
-def _open_for_reading(db: Path) -> sqlite3.Connection:
-    """A read-only connection to ``db``; as an immutable snapshot when this account cannot
-    create the WAL's shared-memory file next to it (a read-only mount, another account's folder
-    while no writer has it open)."""
-    uri = f"{db.resolve().as_uri()}?mode=ro"
-    connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=5.0)
-    try:
-        connection.execute("SELECT count(*) FROM documents").fetchone()
-        return connection
-    except sqlite3.OperationalError as exc:
-        connection.close()
-        if getattr(exc, "sqlite_errorname", "") not in _NO_SHARED_MEMORY:
-            raise
-    log.warning("the index in %r is in a folder this account cannot write, so it is read as it is "
-                "now: documents added later are seen after a restart", str(db.parent))
-    connection = sqlite3.connect(f"{uri}&immutable=1", uri=True, check_same_thread=False)
-    connection.execute("SELECT count(*) FROM documents").fetchone()
-    return connection
-
-
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc)
-
-
-def _disk_full(exc: BaseException) -> bool:
-    return (getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or getattr(exc, "errno", None) == errno.ENOSPC
-            or "disk is full" in str(exc) or "No space left" in str(exc))
