@@ -161,7 +161,7 @@
     if (!button) return;
     // The buttons follow their group's messages: its answer is the last message before them
     // that is no panel (a question's own copy button has none and copies as Gradio does).
-    const ANSWER = '[data-testid="bot"]:not(:has(.thought-group))';
+    const ANSWER = '[data-testid="bot"]:not(:has(.thought-group)):not(:has(.ds-turn-bar))';
     let node = button.closest(".message-buttons")?.previousElementSibling, answer = null;
     while (node && !answer && !node.classList.contains("message-buttons")) {
       const found = node.matches(ANSWER) ? [node] : [...node.querySelectorAll(ANSWER)];
@@ -187,6 +187,41 @@
     e.clipboardData.setData("text/plain", plain(answerText(box)));
     e.preventDefault();
   });
+  // Branch controls in the chat (ui/branch_links.py): links, since the chat's sanitiser keeps no
+  // button or aria attribute. A click leaves its action where the hidden button's event reads it
+  // (ui/branch_events.py ACTION_JS) and clicks that button; focus comes back to the same control
+  // once the chat has been redrawn, so the keyboard can step through branches.
+  const SHOW = "#ds-branch-", FORK = "#ds-fork-";
+  const refocus = (bar, side, before) => {
+    const deadline = Date.now() + 5000;
+    const look = () => {
+      const bars = document.querySelectorAll("#chat .ds-turn-bar");
+      const now = bars[bar];
+      if (now && now.textContent !== before) {
+        const target = now.querySelector(`a.ds-branch-${side}`) || now.querySelector("a.ds-branch-prev, a.ds-branch-next");
+        if (target) target.focus({ preventScroll: true });
+      } else if (Date.now() < deadline) requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+  };
+  document.addEventListener("click", (e) => {
+    const link = e.target.closest && e.target.closest(`#chat a[href^="${SHOW}"], #chat a[href^="${FORK}"]`);
+    if (!link) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    const href = link.getAttribute("href");
+    if (href.startsWith(SHOW)) {
+      const bar = link.closest(".ds-turn-bar");
+      const bars = [...document.querySelectorAll("#chat .ds-turn-bar")];
+      refocus(bars.indexOf(bar), link.classList.contains("ds-branch-prev") ? "prev" : "next", bar.textContent);
+      window.dsBranchAction = `show:${href.slice(SHOW.length)}`;
+      document.querySelector("#branch-show")?.click();
+      return;
+    }
+    const rest = href.slice(FORK.length), cut = rest.lastIndexOf("-");
+    window.dsBranchAction = `fork:${rest.slice(0, cut)}:${rest.slice(cut + 1)}`;
+    document.querySelector("#branch-fork")?.click();
+  }, true);
   // A character counter that appears near the question's length limit. It counts as the server
   // does (agent.loop.validate_question): characters, not UTF-16 units (an emoji is one), after
   // Python's str.strip() (whose whitespace differs from JavaScript's trim()).

@@ -16,6 +16,7 @@ import gradio as gr
 
 from agent.api import Event, Turn
 
+from .branches import chat_before, turn_bar
 from .mapper import AnswerView
 from .outputs import AnswerOutputs
 from .recording import Recorder
@@ -30,7 +31,18 @@ class AnswerRun:
     def __init__(self, *, session: UISession, history: list[Any], shown_question: str, turn: Turn,
                  view: AnswerView, cancel: threading.Event) -> None:
         self.session, self.turn, self.view, self.cancel = session, turn, view, cancel
-        self.history = [*history, gr.ChatMessage(role="user", content=shown_question)]
+        self.question = shown_question
+        self._browser_history = history
+        self.history = self._before(running=True)
+
+    def _before(self, *, running: bool) -> list[Any]:
+        """The chat down to this answer: the question, and the bar of its branches (inert while
+        it runs; the earlier questions' controls come back once it ended)."""
+        session, rt = self.session, self.session.runtime
+        before = chat_before(session.record, session.views, self.turn, self._browser_history,
+                             max_searches=rt.settings.max_searches, secrets=rt.secrets, running=running)
+        bar = turn_bar(session.record, self.turn, earlier=False, running=running)
+        return [*before, gr.ChatMessage(role="user", content=self.question), *([bar] if bar else [])]
 
     @property
     def finished(self) -> bool:
@@ -48,11 +60,16 @@ class AnswerRun:
                clean_errors: tuple[type[BaseException], ...] = ()) -> Iterator[AnswerOutputs]:
         """Feed the engine's events to the view, one frame per batch, until the run ends; the
         finished view comes once, from ``last``."""
-        for batch in self.session.control.stream(events, self.cancel, recorder=recorder, clean_errors=clean_errors):
-            for at, event in batch:
-                self.view.feed(event, at)  # when it arrived, as its recording says: not this batch's time
-            if not self.view.finished:
-                yield self._frame()
+        try:
+            batches = self.session.control.stream(events, self.cancel, recorder=recorder, clean_errors=clean_errors)
+            for batch in batches:
+                for at, event in batch:
+                    self.view.feed(event, at)  # when it arrived, as its recording says: not this batch's time
+                if not self.view.finished:
+                    yield self._frame()
+        except GeneratorExit:  # Stop, or the tab closed: the chat keeps this answer as it stopped
+            self._settle()
+            raise
 
     def stopped(self) -> AnswerOutputs:
         """Stopped before the engine said so: open panels close, the turn is never remembered."""
@@ -62,10 +79,19 @@ class AnswerRun:
 
     def last(self, files: Files | None) -> AnswerOutputs:
         """The final frame: the finished answer with its downloads, or the run marked stopped."""
+        self._settle()
+        self.history = self._before(running=False)
+        return self._frame(files=files, keep_state=False)
+
+    def _settle(self) -> None:
+        """The run is over: an unfinished one is marked stopped, its panels offer Continue from
+        here, and the session keeps how it looks for the branch switcher (``TurnViews``)."""
         if not self.view.finished:
             self.view.mark_stopped()
             self.turn.stopped = True
-        return self._frame(files=files, keep_state=False)
+        if self.turn.kind == "answer":
+            self.view.allow_forks(self.turn.id)
+        self.session.views.keep(self.turn, self.question, self.view.messages())
 
     def _frame(self, *, files: Any = "streaming", keep_state: bool = True, meter: str | None = None,
                question: str | None = None) -> AnswerOutputs:

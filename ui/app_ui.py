@@ -18,6 +18,7 @@ from .documents_panel import PASSAGE_JS, build_documents_panel
 from .notices import visitor_markdown
 from .outputs import AnswerOutputs, ClearedOutputs
 from . import localhost_check
+from .branch_events import ACTION_JS, BranchEvents
 from .handlers import Handlers, close_session
 from .model_check import LABEL as CHECK_LABEL, ModelCheck
 from .runtime import Runtime
@@ -90,6 +91,7 @@ class _Parts:
     upload: gr.UploadButton
     controls: list[gr.components.Component]  # max searches, provider, results, temperature, max new, read, check
     check: gr.Button  # "Check with the model" under a finished answer of a local model (ui/model_check.py)
+    branch: tuple[gr.Textbox, gr.Button, gr.Button]  # the branch controls' action, Show and Fork (hidden)
     saved: SavedPanel | None = None  # the history list (None: the runtime has no history at all)
 
 
@@ -215,6 +217,7 @@ class Listener(TypedDict, total=False):
     api_name: str
     api_visibility: Literal["public", "private", "undocumented"]
     queue: bool
+    js: str
 
 
 def afterwards(event: Any, h: Handlers, buttons: list[Any], meter: gr.Markdown) -> Any:
@@ -247,7 +250,7 @@ def cleared_components(p: _Parts) -> list[Any]:
     return [by_name[name] for name in ClearedOutputs.names()]
 
 
-def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> list[Any]:
+def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, b: BranchEvents, p: _Parts) -> list[Any]:
     """Every way of starting an answer; returns their events, for Stop and New chat to cancel."""
     s = runtime.settings
     outputs = answer_components(p)
@@ -263,6 +266,8 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, p: _Parts) -> 
         (p.chatbot.example_select, h.ask_example, asking[1:], private),
         (p.chatbot.retry, h.regenerate, asking[1:], private),
         (p.chatbot.edit, h.edit, asking[1:], private),
+        # Continue from here (ui/branch_links.py): its link's action is read by ACTION_JS.
+        (p.branch[2].click, b.fork, [p.branch[0], *asking[1:]], {**private, "js": ACTION_JS}),
         (p.upload.upload, h.replay_upload, [p.upload, p.chatbot, p.session], {**replaying, "api_name": "replay"}),
     ]
     running = []
@@ -310,6 +315,25 @@ def _wire_check(check: ModelCheck, h: Handlers, p: _Parts, answering: Listener) 
     then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
 
 
+def _branch_carrier() -> tuple[gr.Textbox, gr.Button, gr.Button]:
+    """What the chat's branch links (ui/branch_links.py) start through: a value ui.js fills in
+    (``ACTION_JS``) and two buttons it clicks, in the page but never seen."""
+    action = gr.Textbox(visible=False, label="Branch action")
+    show = gr.Button("Show branch", visible="hidden", elem_id="branch-show")
+    fork = gr.Button("Continue from here", visible="hidden", elem_id="branch-fork")
+    return action, show, fork
+
+
+def _wire_branches(h: Handlers, b: BranchEvents, p: _Parts) -> None:
+    """The switcher's arrows: the chat shows another branch, then its downloads and share file follow."""
+    action, show, _ = p.branch
+    shown = show.click(b.show, [action, p.session], [p.chatbot], js=ACTION_JS, queue=False,
+                       api_visibility="private", show_progress="hidden")
+    then = shown.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
+    if p.saved is not None:
+        p.saved.after_switch(then)
+
+
 def _wire_controls(h: Handlers, p: _Parts, running: list[Any]) -> None:
     buttons = [p.ask, p.stop]
     afterwards(p.stop.click(h.stop, [p.chatbot, p.session], [p.chatbot, p.meter], queue=False, api_name="stop",
@@ -335,6 +359,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         msg, ask, stop = _composer(runtime.settings)
         downloads, conversation, check = _exports_row()
         controls, upload = _drawer(runtime, session)
+        branch = _branch_carrier()
         timer = gr.Timer(1.0, active=runtime.loader.loading)
         saved = None
         if runtime.saved is not None:
@@ -343,8 +368,10 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             saved.wire_load(demo)
         parts = _Parts(session=session, chatbot=chatbot, status=status, meter=meter, msg=msg, ask=ask, stop=stop,
                        new_chat=new_chat, downloads=downloads, conversation=conversation, upload=upload,
-                       controls=controls, saved=saved, check=check)
-        _wire_controls(h, parts, _wire_answers(demo, runtime, h, parts))
+                       controls=controls, saved=saved, check=check, branch=branch)
+        branches = BranchEvents(runtime, h)
+        _wire_controls(h, parts, _wire_answers(demo, runtime, h, branches, parts))
+        _wire_branches(h, branches, parts)
         timer.tick(h.tick, None, [status, timer], api_visibility="private", queue=False)
         demo.unload(h.closed)
     return demo

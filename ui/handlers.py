@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Generator, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 import gradio as gr
 
@@ -16,6 +16,7 @@ from agent.api import (Error, Event, InputError, SearchStart, Settings, Settings
 from .citations import escape_text
 from .history import content_text, last_turn_start, mark_stopped
 from .answer_run import AnswerRun
+from .branches import path_messages
 from .mapper import REPLAY_STOPPED_TEXT, AnswerView
 from .outputs import AnswerOutputs, ClearedOutputs
 from .pump import stamp_ms
@@ -37,7 +38,7 @@ def _stopped_meter(session: UISession) -> str:
     return f"{session.last_meter.split(' · ')[0]} · stopped"
 
 
-def _begin(session: UISession) -> Any:
+def begin_answer(session: UISession) -> Any:
     try:
         return session.control.begin()
     except SessionBusy as exc:
@@ -50,7 +51,7 @@ class Handlers:
 
     # -- asking ------------------------------------------------------------
 
-    def _settings(self, max_searches: Any = None, provider: Any = None, results: Any = None,
+    def settings_for(self, max_searches: Any = None, provider: Any = None, results: Any = None,
                   temperature: Any = None, max_new_tokens: Any = None, read: Any = None,
                   check_claims: Any = None) -> Settings:
         try:
@@ -127,7 +128,7 @@ class Handlers:
         if not text:
             yield AnswerOutputs.nothing().values()
             return
-        settings = self._settings(*controls)
+        settings = self.settings_for(*controls)
         try:
             text = validate_question(text, settings)
         except InputError as exc:
@@ -135,7 +136,7 @@ class Handlers:
         session = session or self._new_session(request)
         if provider_spec(settings.provider).app_only and not session.documents.indexes:
             raise refusal("Question not sent", NO_DOCUMENTS)
-        cancel = _begin(session)
+        cancel = begin_answer(session)
         try:
             if branch is not None:
                 session.record.branch_at(branch)
@@ -151,25 +152,33 @@ class Handlers:
             # Only a question sent from the box empties it: an example, Regenerate or an edited
             # question leave a draft being typed there as it is.
             yield run.first(clear_question=clear_question).values()
-            ready = yield from self._await_model(run)
-            if not ready:
-                return
-            try:
-                events = session.chat.ask(text, cancel=cancel, turn=run.turn)
-            except InputError as exc:
-                raise refusal("Question not sent", exc) from None
-            recorder = Recorder(session.downloads.new_export_dir(), question=text, runtime=self.rt, settings=settings)
-            run.turn.meta = recorder.meta
-            for frame in run.stream(events, recorder=recorder):
-                yield frame.values()
-            # The demo's note that no model runs here is no answer: nothing to download.
-            files = recorder.reports(run.turn) if run.finished and not self.rt.is_demo_note(text) else None
-            session.to_save = (recorder.path, run.turn) if run.finished and recorder.path else None  # ui/saved.py
-            if run.finished and not self.rt.is_demo_note(text):
-                session.answered(view, run.turn, recorder.path)  # ui/model_check.py may check it again
-            yield run.last(files).values()
+            yield from self.play(run, settings, lambda: session.chat.ask(text, cancel=cancel, turn=run.turn))
         finally:
             session.control.end(cancel)  # Stop or a closed tab closes this generator: end generation for real
+
+    def play(self, run: AnswerRun, settings: Settings, start: Callable[[], Iterator[Event]]) -> Iterator[tuple]:
+        """Once the model is ready, run the engine (``start``: a question, or a fork) and stream its
+        events into ``run``; the finished answer gets its downloads and is handed to the history."""
+        ready = yield from self._await_model(run)
+        if not ready:
+            return
+        try:
+            events = start()
+        except InputError as exc:
+            raise refusal("Question not sent", exc) from None
+        session, text = run.session, run.turn.question
+        recorder = Recorder(session.downloads.new_export_dir(), question=text, runtime=self.rt,
+                            settings=settings)
+        fork = run.turn.meta.get("fork")  # where a branch came from (ChatSession.fork)
+        run.turn.meta = {**recorder.meta, **({"fork": fork} if fork else {})}
+        for frame in run.stream(events, recorder=recorder):
+            yield frame.values()
+        # The demo's note that no model runs here is no answer: nothing to download.
+        files = recorder.reports(run.turn) if run.finished and not self.rt.is_demo_note(text) else None
+        session.to_save = (recorder.path, run.turn) if run.finished and recorder.path else None  # ui/saved.py
+        if run.finished and not self.rt.is_demo_note(text):
+            session.answered(run.view, run.turn, recorder.path)  # ui/model_check.py may check it again
+        yield run.last(files).values()
 
     def conversation_files(self, session: UISession | None) -> list[Any]:
         """The two whole-conversation downloads, rewritten after each answer. Once shown they
@@ -252,7 +261,16 @@ class Handlers:
         # Answer once the streaming handler has ended (within a token, or the pump's grace):
         # a frame it sent after this reply would overwrite the stopped state in the browser.
         session.control.handler_idle.wait(STOP_WAIT_S)
-        return mark_stopped(list(history or [])), _stopped_meter(session)
+        return self._stopped_chat(list(history or []), session), _stopped_meter(session)
+
+    def _stopped_chat(self, history: list[Any], session: UISession) -> list[Any]:
+        """The chat as the stopped answer left it: drawn from the record when it holds every question
+        shown (the branch controls come back to life), else the browser's chat closed as stopped."""
+        path = session.record.path()
+        if sum(1 for m in history if _field(m, "role") == "user") != len(path):
+            return mark_stopped(history)
+        return path_messages(session.record, session.views, path, max_searches=self.rt.settings.max_searches,
+                             secrets=self.rt.secrets)
 
     # -- replay ------------------------------------------------------------
 
@@ -284,7 +302,7 @@ class Handlers:
         budget = _budget(meta, pairs, self.rt.settings.max_searches)
         history = list(history or [])
         session = session or self._new_session(request)
-        cancel = _begin(session)
+        cancel = begin_answer(session)
         session.answered()
         label = f"{REPLAY_LABEL} (scripted, not a real model)" if meta.get("scripted") else REPLAY_LABEL
         view = AnswerView(max_searches=budget, label=label, secrets=self.rt.secrets,

@@ -29,6 +29,7 @@ from agent.api import (PROVIDERS, Answer, Done, Error, Event, ReadDone, ReadStar
 
 from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text, preview,
                         hidden, link, link_citations, neutralise, new_answer_scope)
+from .branch_links import fork_link
 from .claims_view import flagged, render_marked, summary_html
 from .notices import visitor_markdown
 from .reads import reading_phase, render_read
@@ -118,6 +119,9 @@ class AnswerView:
         self.check_note: str | None = None  # the model check's word when it could not run
         self._tail: list[gr.ChatMessage] | None = None  # sources, stats, error, stopped
         self._started = clock()
+        # The record turn this answer is, once its run has ended: its Search and Read panels then
+        # offer "Continue from here" (ui/branches.py).
+        self.fork_turn: str | None = None
 
     # -- feeding -----------------------------------------------------------
 
@@ -219,6 +223,12 @@ class AnswerView:
                     (isinstance(block, ReadBlock) and block.read_done is None):
                 block.ended, block.dirty = now, True
 
+    def allow_forks(self, turn_id: str) -> None:
+        """The run has ended: each Search and Read panel offers a branch from that step."""
+        self.fork_turn = turn_id
+        self._dirty("search")
+        self._dirty("read")
+
     @property
     def finished(self) -> bool:
         return self.done is not None or self.error is not None
@@ -270,10 +280,12 @@ class AnswerView:
             return gr.ChatMessage(content=text, metadata=self._labelled(block, meta))
         if isinstance(block, ReadBlock):
             message = render_read(block.read_start, block.read_done, finished=self.finished, stopped=self.stopped)
-            return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
+            return gr.ChatMessage(content=self._forkable(block, str(message.content)),
+                                  metadata=self._labelled(block, message.metadata))
         if isinstance(block, SearchBlock):
             message = self._render_search(block)
-            return gr.ChatMessage(content=message.content, metadata=self._labelled(block, message.metadata))
+            return gr.ChatMessage(content=self._forkable(block, str(message.content)),
+                                  metadata=self._labelled(block, message.metadata))
         marks = flagged(self.done) if block is self._last("answer") else []
         if marks:  # the final answer, whole, with its unsupported sentences underlined
             text = render_marked(block.text().strip(), marks, lambda part: self._link(block, neutralise(part)))
@@ -303,6 +315,15 @@ class AnswerView:
         if block.known is not None:
             numbers = {h: n for h, n in numbers.items() if h in block.known}
         return link_citations(text, self.sources, numbers, scope=self.scope)
+
+    def _forkable(self, block: Block, content: str) -> str:
+        """A finished step's panel, with "Continue from here" once the run has ended."""
+        ended = block.done is not None if isinstance(block, SearchBlock) else \
+            isinstance(block, ReadBlock) and block.read_done is not None
+        if self.fork_turn is None or not ended:
+            return content
+        ordinal = [b for b in self.blocks if b.kind == block.kind].index(block)
+        return content + "\n\n" + fork_link(self.fork_turn, f"{block.kind[0]}{ordinal}")
 
     def _labelled(self, block: Block, meta: MetadataDict) -> MetadataDict:
         """The demo/replay label, once per answer: on its first panel."""

@@ -22,6 +22,7 @@ import gradio as gr
 from agent.api import (Done, TraceError, export_events, has_claims_to_judge, offers_model_check, read_trace,
                        run_text)
 
+from .branches import turn_bar
 from .history import last_turn_start
 from .runtime import Runtime
 from .run_control import SessionBusy
@@ -91,7 +92,9 @@ class ModelCheck:
             view.recheck(done, note=visitor_note(problem) if problem else None)
             files = self._record(session, turn, done, owner) if problem is None else (skip,) * 3
             start = last_turn_start(list(history or []))
-            chat = list(history or [])[:start] + view.messages()
+            session.views.keep(turn, turn.question, view.messages())  # a switch back shows the verdicts
+            bar = turn_bar(session.record, turn, earlier=False)  # its branches, as before the check
+            chat = list(history or [])[:start] + ([bar] if bar is not None else []) + view.messages()
             session.checking = False
             yield (chat, session.last_meter, gr.Button(LABEL, visible=problem is not None, interactive=True),
                    *files)

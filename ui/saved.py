@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gradio as gr
-
-from agent.api import (HistoryConfig, HistoryError, HistoryStore, HistoryUnavailable, Saved, SearchStart, TimedTurn,
+from agent.api import (HistoryConfig, HistoryError, HistoryStore, HistoryUnavailable, Saved,
                        TraceError, open_store, owner_key, player_html, read_trace, turn_from_run)
 
-from .mapper import AnswerView
+from .branches import TurnViews, path_messages
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +71,30 @@ class SavedHistory:
             meta, timed = read_trace(trace)
             turn = turn_from_run(meta, timed, parent=_saved_ancestor(session, live), kind=live.kind)
             turn.turn.id = live.id
+            # A branch made by Continue from here keeps where it came from (``Turn.fork_of``).
+            turn.turn.fork_of, turn.turn.fork_at = live.fork_of, live.fork_at
+            turn.fork_at = live.fork_at
             session.saved_id = self.store.add_turn(owner, session.saved_id, turn)
             session.saved_turns.add(live.id)
         except HistoryError as exc:
             return str(exc)
         except (TraceError, OSError):
             log.exception("cannot save this answer to the history")
+        return None
+
+
+    def show(self, owner: str, session: Any) -> str | None:
+        """The branch the chat shows is the one the saved conversation opens on (its newest saved
+        turn: a stopped answer at its end is not saved); a message when that could not be kept."""
+        head = session.record.head
+        if head is not None and head not in session.saved_turns:
+            head = _saved_ancestor(session, session.record.turns[head])
+        if self.store is None or head is None:
+            return None
+        try:
+            self.store.set_active(owner, session.saved_id, head)
+        except HistoryError as exc:
+            return str(exc)
         return None
 
 
@@ -116,28 +132,15 @@ def group_of(updated: float, now: float | None = None) -> str:
     return GROUPS[1] if updated >= today - 7 * 86400 else GROUPS[2]
 
 
-def chat_messages(saved: Saved, *, max_searches: int, secrets: tuple[str, ...] = ()) -> list[Any]:
+def chat_messages(saved: Saved, *, max_searches: int, secrets: tuple[str, ...] = (),
+                  views: TurnViews | None = None) -> list[Any]:
     """The chat of the shown branch, as the live chat drew it: one ``AnswerView`` per turn fed
-    with the saved events, on a clock that reads their recorded times."""
-    messages: list[Any] = []
-    for timed in saved.path():
-        messages.append(gr.ChatMessage(role="user", content=timed.turn.question))
-        messages += _answer_view(timed, max_searches=max_searches, secrets=secrets).messages()
-    return messages
-
-
-def _answer_view(timed: TimedTurn, *, max_searches: int, secrets: tuple[str, ...]) -> AnswerView:
-    now = [0.0]
-    budget = next((e.max_searches for e in timed.turn.events if isinstance(e, SearchStart)), max_searches)
-    view = AnswerView(max_searches=budget, clock=lambda: now[0], secrets=secrets)
-    # A joined stretch is fed at its first delta, as the live view first saw it: the panel's
-    # "Thought for N s" then runs to the next event, exactly as it did live.
-    for (start, _), event in zip(timed.times, timed.turn.events):
-        now[0] = start
-        view.feed(event)
-    if not view.finished or timed.turn.stopped:
-        view.mark_stopped()
-    return view
+    with the saved events, on a clock that reads their recorded times (``ui/branches.py``);
+    ``views`` keeps how each turn was drawn, for switching branches later."""
+    views = views if views is not None else TurnViews()
+    views.timed = dict(saved.turns)
+    record = saved.record
+    return path_messages(record, views, record.path(), max_searches=max_searches, secrets=secrets)
 
 
 def player_file(saved: Saved) -> str | None:
@@ -147,7 +150,7 @@ def player_file(saved: Saved) -> str | None:
         return None
     folder = Path(tempfile.mkdtemp(prefix="deepsearch-share-"))
     path = folder / "deepsearch-conversation-player.html"
-    path.write_text(player_html(saved.summary.title, turns), encoding="utf-8")
+    path.write_text(player_html(saved.summary.title, turns, branches=saved.branches()), encoding="utf-8")
     return str(path)
 
 

@@ -75,6 +75,12 @@ class SavedPanel:
             event.then(self.keep, [self.secret, self.session, self.version],
                        [self.version, self.title, self.share, self.status], api_visibility="private")
 
+    def after_switch(self, event: Any) -> None:
+        """Another branch is shown: it is the one a reopened conversation (and Share) shows."""
+        if self.saved.store is not None:
+            event.then(self.remember_branch, [self.secret, self.session], [self.share, self.status],
+                       api_visibility="private", queue=False)
+
     # -- the list ------------------------------------------------------
 
     def _entries(self) -> None:
@@ -131,7 +137,8 @@ class SavedPanel:
         record.keep_events = self.rt.settings.max_history_turns
         fresh.adopt(record)
         fresh.saved_id, fresh.saved_turns = saved.summary.id, set(saved.turns)
-        messages = chat_messages(saved, max_searches=self.rt.settings.max_searches, secrets=self.rt.secrets)
+        messages = chat_messages(saved, max_searches=self.rt.settings.max_searches, secrets=self.rt.secrets,
+                                 views=fresh.views)
         notice = "; ".join(saved.problems)
         return (messages, fresh, saved.summary.title, self._share(saved),
                 f"⚠ {notice}" if notice else self.saved.status(), *self._downloads_of(fresh))
@@ -145,6 +152,15 @@ class SavedPanel:
             return version, gr.skip(), gr.skip(), f"⚠ {problem}"
         saved = self._store.load(owner, session.saved_id)
         return version + 1, saved.summary.title, self._share(saved), self.saved.status()
+
+    def remember_branch(self, secret: Any, session: Any) -> tuple:
+        owner, conversation = self.saved.owner(secret), session.saved_id if session is not None else None
+        if owner is None or conversation is None:
+            return gr.skip(), gr.skip()
+        problem = self.saved.show(owner, session)
+        if problem:
+            return gr.skip(), f"⚠ {for_visitor(problem)}"
+        return self._share(self._store.load(owner, conversation)), self.saved.status()
 
     def rename(self, secret: Any, session: Any, title: Any, version: int) -> tuple:
         owner, conversation = self.saved.owner(secret), session.saved_id if session is not None else None

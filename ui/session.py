@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.api import ChatSession, Conversation, Settings, Turn
 
+from .branches import TurnViews
 from .documents import DocumentShelf
 from .downloads import Downloads
 from .run_control import RunControl
@@ -23,6 +24,10 @@ class UISession:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.chat = ChatSession(settings=runtime.settings, backend=runtime.backend)
+        # Every branch stays in the record (Regenerate, an edit, Continue from here): the chat
+        # shows one and switches between them (ui/branches.py).
+        self.chat.record.keep_branches = True
+        self.views = TurnViews()  # how each turn of the record is drawn
         self.control = RunControl(runtime.pacer)
         self.downloads = Downloads(self.chat.record, leave_out=runtime.is_demo_note,
                                    max_runs=runtime.settings.max_history_turns)

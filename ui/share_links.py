@@ -35,7 +35,7 @@ def mount_share_links(app: Any, saved: SavedHistory | None) -> bool:
             turns = conversation.path()
             if not turns:
                 raise HistoryError("nothing to show")
-            page = player_html(conversation.summary.title, turns)
+            page = player_html(conversation.summary.title, turns, branches=conversation.branches())
         except HistoryError:
             return HTMLResponse("<!DOCTYPE html><title>Not found</title><p>This share link does not exist or "
                                 "was revoked.</p>", status_code=404, headers=HEADERS)

@@ -117,6 +117,16 @@ class Saved:
         """The turns of the shown branch, oldest first."""
         return [self.turns[t.id] for t in self.record.path()]
 
+    def branches(self) -> list[tuple[int, int]]:
+        """Per turn of the shown branch: its place among the branches at that point (from 1) and
+        how many there are; ``(1, 1)`` where there is no other."""
+        record = self.record
+        places = []
+        for turn in record.path():
+            siblings = [t.id for t in record.siblings(turn.id)]
+            places.append((siblings.index(turn.id) + 1, len(siblings)))
+        return places
+
     def runs(self) -> list[tuple[Meta, list[TimedEvent]]]:
         """The shown branch's answers as ``(meta, timed events)``: a trace's runs, for reports."""
         return [(t.meta, t.timed()) for t in self.path() if t.turn.kind == "answer" and t.turn.finished]

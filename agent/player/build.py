@@ -61,15 +61,21 @@ class _Timeline:
         return len(self.spans) - 1, grow
 
 
-def player_html(title: str, turns: Sequence[TimedTurn]) -> str:
-    """The player of ``turns`` (a conversation's shown branch, each turn with its times)."""
+def player_html(title: str, turns: Sequence[TimedTurn], *, branches: Sequence[tuple[int, int]] = ()) -> str:
+    """The player of ``turns`` (a conversation's shown branch, each turn with its times).
+
+    ``branches``: per turn, its place among the branches at that point of the conversation and
+    how many there are (``Saved.branches``); a turn with others says so under its question (the
+    file plays the branch that was shown; the others stay in the app's history).
+    """
     if not turns:
         raise ValueError("no turns to play; record at least one answer first")
     timeline = _Timeline()
     articles = []
     for number, timed in enumerate(turns):
         timeline.next_turn()
-        articles.append(_turn(timed, timeline, anchor=f"q{number + 1}-"))
+        place = branches[number] if number < len(branches) else (1, 1)
+        articles.append(_turn(timed, timeline, anchor=f"q{number + 1}-", branch=place))
     data = json.dumps({"s": timeline.spans, "g": timeline.grows}, separators=(",", ":"))
     script = (ASSETS / "player.js").read_text(encoding="utf-8")
     style = CSS + (ASSETS / "player.css").read_text(encoding="utf-8")
@@ -88,7 +94,7 @@ def player_html(title: str, turns: Sequence[TimedTurn]) -> str:
     )
 
 
-def _turn(timed: TimedTurn, timeline: _Timeline, *, anchor: str) -> str:
+def _turn(timed: TimedTurn, timeline: _Timeline, *, anchor: str, branch: tuple[int, int] = (1, 1)) -> str:
     events = list(timed.turn.events)
     run = regroup(events)
     numbers = run.numbers
@@ -126,7 +132,7 @@ def _turn(timed: TimedTurn, timeline: _Timeline, *, anchor: str) -> str:
     unfinished = '<p class="meta">did not finish</p>'
     body = "".join(p if isinstance(p, str) else searches.get(p, unfinished) for p in parts)
     return _article(timed.meta, run, body, first=first, answer=answer, anchor=anchor,
-                    end=len(timeline.spans) - 1)
+                    end=len(timeline.spans) - 1, branch=branch)
 
 
 def _results(done: SearchDone, numbers: dict[int, int], index: int) -> str:
@@ -139,12 +145,15 @@ def _results(done: SearchDone, numbers: dict[int, int], index: int) -> str:
 
 
 def _article(meta: Meta, run: Run, body: str, *, first: int, answer: tuple[int, int], anchor: str,
-             end: int) -> str:
+             end: int, branch: tuple[int, int] = (1, 1)) -> str:
     grow, start = answer
     badge = f'<p><span class="badge">{SCRIPTED_BADGE}</span></p>' if meta.get("scripted") else ""
+    position, count = branch
+    others = (f'<p class="meta branch">Branch {position} of {count}: this file plays the branch that was shown; '
+              f'the other{"s" if count > 2 else ""} stay in the app\'s history.</p>' if count > 1 else "")
     head = (f'<article class="turn" data-ev="{first}"><header>{badge}'
             f'<h1 class="question">{escape(meta.get("question", ""))}</h1>'
-            f'<p class="meta">{escape(byline(meta))}</p></header><section class="run">{body}</section>')
+            f'<p class="meta">{escape(byline(meta))}</p>{others}</header><section class="run">{body}</section>')
     if run.answer.strip():
         shown = answer_block(run.answer.strip(), run.numbers, anchor)
         grows = f' data-grow="{grow}"' if grow >= 0 else ""

@@ -1,0 +1,191 @@
+"""Branches in chromium: Regenerate makes "◀ 2/2 ▶" and the arrows (mouse and keyboard) switch
+the chat and what the model remembers; Continue from here on a search panel forks after it with
+its recorded results (a search provider that fails when called proves they are reused), streams
+like an answer and can be stopped; on an earlier question it asks that question afresh."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from agent.api import PROVIDERS, ProviderSpec, Settings, register_provider
+from agent.backends.scripted import ScriptedBackend
+from agent.search.base import SearchError, SearchResult
+from tests.browser.test_ui_browser import ANSWER, DATA, SHOWN_JS, ask, page_for, wait_done
+from tests.ui_helpers import serve
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+PROBE = "fork-probe"
+RESULTS = {"tower height": [("Tower facts", "https://example.org/tower", "The tower is 330 m tall.")],
+           "tower history": [("Tower history", "https://example.org/history", "Built in 1889."),
+                             ("Old photos", "https://example.org/photos", "Photos of 1889.")]}
+
+
+def search(query: str) -> str:
+    return f'<tool_call>\n{{"name": "web_search", "arguments": {{"query": "{query}"}}}}\n</tool_call>'
+
+
+FIRST = [f"I should look it up.\n</think>\n\n{search('tower height')}",
+         "Found it.\n</think>\n\nThe first answer: the tower is 330 m tall [1]."]
+SECOND = [f"Height first.\n</think>\n\n{search('tower height')}",
+          f"And its history.\n</think>\n\n{search('tower history')}",
+          "Enough.\n</think>\n\nThe second answer: built in 1889 [2], 330 m tall [1]."]
+FOLLOW = ["Short.\n</think>\n\nA follow-up answer."]
+AFTER_FORK = ["Going on from the results.\n</think>\n\nThe forked answer: 330 m [1]."]
+
+
+class Probe:
+    """A search provider that answers from ``RESULTS`` and, once ``fail`` is set, fails the test's
+    point: anything that searches again instead of reusing the recording is caught."""
+
+    name = PROBE
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.fail = False
+
+    def search(self, query: str, *, max_results: int) -> list[SearchResult]:
+        self.calls.append(query)
+        if self.fail:
+            raise SearchError(f"{PROBE}: searched {query!r} again; a fork must reuse the recorded results")
+        return [SearchResult(title=t, url=u, content=c) for t, u, c in RESULTS.get(query, [])][:max_results]
+
+
+@pytest.fixture(scope="module")
+def app():
+    """The app in this process, its model playing ``script["rounds"]`` (set by each test step) and
+    searching through the probe; ``seen`` holds the messages of every question the model got."""
+    probe = Probe()
+    if PROBE not in PROVIDERS:
+        register_provider(ProviderSpec(name=PROBE, label="probe", choice="Probe (tests)", description="tests",
+                                       factory=lambda settings, indexes=(): [app.probe], offline=True))
+    app.probe = probe  # type: ignore[attr-defined]
+    settings = Settings(backend="scripted", model_script=str(DATA / "ui.script.json"), provider=PROBE,
+                        read="off", check_claims="off", script_delay_s=0.002)
+    built, url = serve(settings)
+    script: dict = {"rounds": FIRST}
+    seen: list[list[dict]] = []
+
+    def start(messages, tools, **kw):
+        seen.append(messages)
+        return ScriptedBackend(rounds=list(script["rounds"]), settings=settings).start(messages, tools, **kw)
+
+    built.runtime.backend.start = start  # type: ignore[method-assign]
+    yield url, script, probe, seen
+    built.blocks.close()
+
+
+def settled(page) -> str:
+    """The answer is done and Ask is back (Enter while Stop shows is kept in the box, not sent)."""
+    meter = wait_done(page)
+    expect(page.locator("#ask")).to_be_visible(timeout=30_000)
+    return meter
+
+
+def state(page) -> dict:
+    chat = page.locator("#chat")
+    return {"text": re.sub(r"for \d+(\.\d+)? s", "for N s", chat.inner_text()),
+            "chips": chat.locator("a.cite").evaluate_all(f"els => els.map({SHOWN_JS})"),
+            "cards": chat.locator(".source-card").count()}
+
+
+def test_regenerate_makes_two_branches_and_the_arrows_switch_them(browser, app):
+    url, script, _, seen = app
+    page = page_for(browser, url)
+    script["rounds"] = FIRST
+    ask(page, "How tall is the tower?")
+    settled(page)
+    first = state(page)
+    assert "The first answer" in first["text"] and first["chips"] == ["1"]
+    assert page.locator("#chat .ds-turn-bar").count() == 0  # one branch: nothing to switch
+
+    script["rounds"] = SECOND
+    page.locator('#chat button[aria-label="Retry"]').click()
+    expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"2/2$"), timeout=60_000)
+    settled(page)
+    second = state(page)
+    assert "The second answer" in second["text"] and second["chips"] == ["1", "2"] and second["cards"] == 2
+    assert "The first answer" not in second["text"]
+    bar = page.locator("#chat .ds-turn-bar")
+    assert bar.inner_text().replace("\n", "").endswith("2/2")
+    expect(bar.get_by_role("link", name="Previous branch")).to_have_count(1)
+    expect(bar.get_by_role("link", name="Next branch")).to_have_count(0)  # the last branch: no way on
+
+    bar.get_by_role("link", name="Previous branch").click()
+    expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"1/2$"))
+    shown = state(page)
+    assert "The first answer" in shown["text"] and "The second answer" not in shown["text"]
+    assert shown["chips"] == first["chips"] and shown["cards"] == first["cards"]
+    assert shown["text"].count("Searched:") == 1 and "Tower history" not in shown["text"]
+
+    # The keyboard: focus came back to the switcher (its other arrow), and Enter switches.
+    page.wait_for_function("document.activeElement?.classList.contains('ds-branch-next')", timeout=10_000)
+    page.keyboard.press("Enter")
+    expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"2/2$"))
+    assert "The second answer" in page.locator("#chat").inner_text()
+    page.wait_for_function("document.activeElement?.classList.contains('ds-branch-prev')", timeout=10_000)
+    page.keyboard.press("Enter")
+    expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"1/2$"))
+
+    # A follow-up continues the branch shown: the model is told the first answer, not the second.
+    script["rounds"] = FOLLOW
+    ask(page, "And then?")
+    page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length === 2", timeout=60_000)
+    settled(page)
+    told = " ".join(str(m.get("content")) for m in seen[-1][1:-1])
+    assert "The first answer" in told and "The second answer" not in told
+    assert page.locator("#chat .ds-branch-n").inner_text().endswith("1/2")  # still the first branch above
+    page.context.close()
+
+
+def test_continue_from_a_search_panel_reuses_its_results(browser, app):
+    url, script, probe, _ = app
+    page = page_for(browser, url)
+    script["rounds"], probe.fail = FIRST, False
+    ask(page, "How tall is the tower?")
+    settled(page)
+    calls = list(probe.calls)
+    page.locator("#chat .thought-group > .title").filter(has_text="Searched: tower height").click()
+    link = page.locator("#chat a.ds-fork").first
+    expect(link).to_have_text("Continue from here")
+
+    probe.fail, script["rounds"] = True, AFTER_FORK  # a search now would fail the answer
+    link.click()
+    expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"2/2$"), timeout=60_000)
+    settled(page)
+    chat = page.locator("#chat").inner_text()
+    assert "The forked answer" in chat and "The first answer" not in chat
+    assert "Searched: tower height · 1 result" in chat and "Search failed" not in chat
+    assert probe.calls == calls  # the recorded results were reused: the provider was not asked
+    assert page.locator(ANSWER).last.locator("a.cite").evaluate_all(f"els => els.map({SHOWN_JS})") == ["1"]
+    page.context.close()
+
+
+def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(browser, app):
+    url, script, probe, _ = app
+    page = page_for(browser, url)
+    script["rounds"], probe.fail = FIRST, False
+    ask(page, "How tall is the tower?")
+    settled(page)
+    script["rounds"] = FOLLOW
+    ask(page, "And then?")
+    page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length === 2", timeout=60_000)
+    settled(page)
+
+    # Continue from here on the first question (an earlier one): a long answer, stopped.
+    script["rounds"] = ["Thinking it over again. " * 2000 + "\n</think>\n\nNever reached."]
+    page.locator("#chat .ds-turn-bar a.ds-fork").click()
+    page.wait_for_selector("#stop", state="visible", timeout=10_000)
+    expect(page.locator("#chat")).to_contain_text("Thinking it over again", timeout=30_000)
+    page.click("#stop")
+    meter = settled(page)
+    assert "stopped" in meter
+    chat = page.locator("#chat").inner_text()
+    assert "And then?" not in chat  # the branch starts at the first question: the follow-up is on the other
+    assert page.locator("#chat .ds-branch-n").inner_text().endswith("2/2")
+    page.locator("#chat").get_by_role("link", name="Previous branch").click()
+    expect(page.locator("#chat")).to_contain_text("And then?")  # the first branch, to its end
+    assert page.locator("#chat .ds-branch-n").inner_text().endswith("1/2")
+    page.context.close()
