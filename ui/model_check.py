@@ -46,9 +46,8 @@ class ModelCheck:
         """The session's last answer streamed here, finished, has lexically supported claims and
         was not judged yet, and the app's backend is a local one (``offers_model_check``)."""
         view = session.last_view if session is not None else None
-        return (view is not None and not session.control.running  # type: ignore[union-attr]
-                and offers_model_check(session.chat.settings)  # type: ignore[union-attr]
-                and has_claims_to_judge(view.done))
+        return (session is not None and view is not None and not session.control.running
+                and offers_model_check(session.chat.settings) and has_claims_to_judge(view.done))
 
     def offer(self, session: UISession | None) -> Any:
         return gr.Button(LABEL, visible=self.offered(session), interactive=True)

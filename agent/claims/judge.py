@@ -28,7 +28,7 @@ from ..errors import DeepSearchError
 from ..events import Done
 from ..judge import JudgeError, OpenAIJudge
 from .lexical import SNIPPET_NOTE, label
-from .record import Claim
+from .record import Claim, Verdict
 from .sources import check_source
 
 BATCH = 8
@@ -65,13 +65,13 @@ class ClaimJudge:
         self._complete = judge.complete if isinstance(judge, OpenAIJudge) else judge
         self._batch, self._token = batch, token
 
-    def judge_pairs(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
-        verdicts: list[str] = []
+    def judge_pairs(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[Verdict]:
+        verdicts: list[Verdict] = []
         for start in range(0, len(pairs), self._batch):
             verdicts += self._one_batch(pairs[start:start + self._batch])
         return verdicts
 
-    def _one_batch(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    def _one_batch(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[Verdict]:
         token = self._token()
         data = [{"claim": i, "text": claim, "sources": [p[:PASSAGE_CHARS] for p in passages]}
                 for i, (claim, passages) in enumerate(pairs, start=1)]
@@ -83,7 +83,7 @@ class ClaimJudge:
         return parse_verdicts(reply, token=token, count=len(pairs))
 
 
-def parse_verdicts(reply: str, *, token: str, count: int) -> list[str]:
+def parse_verdicts(reply: str, *, token: str, count: int) -> list[Verdict]:
     """The verdicts of a reply that is exactly the JSON asked for; ``JudgeUnavailable`` otherwise."""
     text = _FENCE.sub("", reply.rsplit("</think>", 1)[-1].strip())
     try:
@@ -92,7 +92,7 @@ def parse_verdicts(reply: str, *, token: str, count: int) -> list[str]:
         raise JudgeUnavailable(f"the judge's reply is not one JSON object: {text[:120]!r}") from None
     if not isinstance(data, dict) or data.get("batch") != token or not isinstance(data.get("verdicts"), list):
         raise JudgeUnavailable(f"the judge's reply is not the JSON asked for: {text[:120]!r}")
-    found: dict[int, str] = {}
+    found: dict[int, Verdict] = {}  # each checked against JUDGE_VERDICTS below
     for item in data["verdicts"]:
         if not isinstance(item, dict) or item.get("verdict") not in JUDGE_VERDICTS \
                 or not isinstance(item.get("claim"), int) or item["claim"] in found:
@@ -139,6 +139,6 @@ def judge_claims(done: Done, judge: ClaimJudge) -> tuple[Done, str | None]:
         cited = label(claims[i].ids, done.display_numbers)
         # The model read only the snippet of a source that was not read: its verdict says so too.
         snippet = any(by_id[n].snippet_only for n in claims[i].ids)
-        claims[i] = replace(claims[i], verdict=verdict, layer="judge",  # type: ignore[arg-type]
+        claims[i] = replace(claims[i], verdict=verdict, layer="judge",
                             note=_NOTES[verdict].format(cited=cited) + (f" ({SNIPPET_NOTE})" if snippet else ""))
     return replace(done, claims=tuple(claims)), None

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping
 from ..text.citations import display_numbering
 from .normalise import fold
 from .numbers import read
-from .record import Claim, Evidence
+from .record import Claim, Evidence, Verdict
 from .sentences import Sentence, split
 from .sources import CheckSource, Prepared, check_source, prepare
 from .words import STEM, content_words, language, names, negated
@@ -54,9 +54,8 @@ def label(ids: Iterable[int], shown: Mapping[int, int]) -> str:
 def check_sentence(sentence: Sentence, by_id: Mapping[int, CheckSource], shown: Mapping[int, int],
                    cache: dict[int, list[Prepared]]) -> Claim:
     ids = tuple(n for n in sentence.numbers if n in by_id)
-    def claim(verdict: str, note: str, evidence: Evidence | None = None) -> Claim:
-        return Claim(sentence=sentence.text, ids=ids, verdict=verdict, layer="lexical",  # type: ignore[arg-type]
-                     evidence=evidence, note=note)
+    def claim(verdict: Verdict, note: str, evidence: Evidence | None = None) -> Claim:
+        return Claim(sentence=sentence.text, ids=ids, verdict=verdict, layer="lexical", evidence=evidence, note=note)
     if not sentence.numbers:
         return claim("uncited", "No citation")
     invalid = [n for n in sentence.numbers if n not in by_id]

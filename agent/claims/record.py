@@ -7,14 +7,14 @@ frozen records, written and read as JSON objects with exactly the keys the contr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, get_args
 
 Verdict = Literal["supported", "partly", "not_supported", "contradicted", "uncited"]
-VERDICTS: tuple[str, ...] = Verdict.__args__  # type: ignore[attr-defined]
+VERDICTS: tuple[str, ...] = get_args(Verdict)
 Layer = Literal["lexical", "judge"]
-LAYERS: tuple[str, ...] = Layer.__args__  # type: ignore[attr-defined]
+LAYERS: tuple[str, ...] = get_args(Layer)
 CheckMode = Literal["off", "lexical", "judge"]
-CHECK_MODES: tuple[str, ...] = CheckMode.__args__  # type: ignore[attr-defined]
+CHECK_MODES: tuple[str, ...] = get_args(CheckMode)
 
 
 @dataclass(frozen=True, kw_only=True)

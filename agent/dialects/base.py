@@ -101,11 +101,13 @@ class Dialect:
     def first_stop(self, text: str) -> tuple[int, Literal["call", "end"]] | None:
         """Where generation stops in ``text`` (the index just past the first stop string)."""
         best: tuple[int, Literal["call", "end"]] | None = None
-        for stops, kind in ((self.call_stops, "call"), (self.end_stops, "end")):
+        kinds: tuple[tuple[tuple[str, ...], Literal["call", "end"]], ...] = (
+            (self.call_stops, "call"), (self.end_stops, "end"))
+        for stops, kind in kinds:
             for stop in stops:
                 at = text.find(stop)
                 if at != -1 and (best is None or at + len(stop) < best[0]):
-                    best = (at + len(stop), kind)  # type: ignore[assignment]
+                    best = (at + len(stop), kind)
         return best
 
 

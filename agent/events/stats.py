@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import ConfigDict, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
@@ -20,7 +20,7 @@ FinishReason = Literal["stop", "tool_call", "length", "cancelled", "context"]
 #   context_full      the context window filled up before the answer was complete
 #   rounds_exhausted  the round limit was reached and even the final, tool-less round gave no answer
 RunEnd = Literal["answered", "no_answer", "stopped", "token_limit", "context_full", "rounds_exhausted"]
-RUN_ENDS: tuple[str, ...] = RunEnd.__args__  # type: ignore[attr-defined]
+RUN_ENDS: tuple[str, ...] = get_args(RunEnd)
 
 # Why the loop answered a tool call without running it.
 RefusalReason = Literal["budget", "context", "malformed", "rounds"]

@@ -143,7 +143,7 @@ class Done:
         if self.stopped and self.end != "stopped":
             object.__setattr__(self, "end", "stopped")
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy refuses any decorator over a property; pydantic's docs say so
     @cached_property
     def display_numbers(self) -> dict[int, int]:
         """Source id -> the number people see: cited sources from 1 in order of first citation in

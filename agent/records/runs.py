@@ -71,8 +71,8 @@ def regroup(events: Iterable[Event]) -> Run:
     for event in events:
         match event:
             case Thinking(text=text):
-                if after_thinking:
-                    run.blocks[-1] += text  # type: ignore[operator]
+                if after_thinking and isinstance(last := run.blocks[-1], str):
+                    run.blocks[-1] = last + text
                 else:
                     run.blocks.append(text)
             case Answer(text=text):
