@@ -7,15 +7,20 @@ never written to traces, logs or the UI.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
-import re
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Iterable, Literal, Mapping, get_args
-from urllib.parse import unquote
+from typing import Any, Literal, Mapping, get_args
 
 from .errors import UsageError
+from .redaction import MIN_SECRET_CHARS as MIN_SECRET_CHARS
+from .redaction import REDACTED as REDACTED
+from .redaction import RedactingFilter as RedactingFilter
+from .redaction import display_url as display_url
+from .redaction import encodable as encodable
+from .redaction import install_log_redaction as install_log_redaction
+from .redaction import redact as redact
+from .redaction import url_credentials as url_credentials
 from .registry import BACKENDS, PROVIDERS
 
 # A name registered in agent/registry.py (BACKENDS, PROVIDERS): checked when settings are made.
@@ -32,14 +37,8 @@ ReaderName = Literal["bm25", "model"]
 CheckClaimsName = Literal["off", "lexical", "judge"]
 
 DEFAULT_MODEL = "Qwen/QwQ-32B"
-REDACTED = "[redacted]"
-MIN_SECRET_CHARS = 6
 # Longest a timeout or pause may be: a day. Past ~1e9 s, threading's waits raise OverflowError.
 MAX_SECONDS = 86400.0
-# ``scheme://userinfo@``: credentials in a URL (greedy to the last "@" before the path, since
-# a password may hold a raw "@"). They are secrets wherever the URL is shown.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/?#\s]*)@")
 
 
 class SettingsError(UsageError):
@@ -287,63 +286,6 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
             continue
         values[name] = _coerce(var, raw.strip(), types[name])
     return Settings(**values).with_overrides(**overrides)
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` made safe to show: every secret value replaced (an error page echoing a key),
-    the credentials of every URL in it dropped (``http://user:pw@host`` -> ``http://host``),
-    and lone surrogates replaced (a provider's or a file's ``"\\ud800"``), which no output
-    stream can encode."""
-    for secret in secrets:
-        if secret and len(secret) >= MIN_SECRET_CHARS:
-            text = text.replace(secret, REDACTED)
-    return encodable(display_url(text))
-
-
-def encodable(text: str) -> str:
-    """``text`` with each lone surrogate replaced by U+FFFD, so it can be written as UTF-8."""
-    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
-
-
-class RedactingFilter(logging.Filter):
-    """Log records made safe like every other output: the HTTP client logs each request's
-    URL at INFO, credentials included, and a server may echo a key into a logged error."""
-
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact(message, self.secrets)
-        if clean != message:
-            record.msg, record.args = clean, ()
-        return True
-
-
-def install_log_redaction(secrets: Iterable[str | None]) -> None:
-    """Put a ``RedactingFilter`` with ``secrets`` on every handler of the root logger (handler
-    filters see the records of every logger that propagates there); replaces an earlier one."""
-    for handler in logging.getLogger().handlers:
-        for old in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
-            handler.removeFilter(old)
-        handler.addFilter(RedactingFilter(secrets))
-
-
-def display_url(url: str) -> str:
-    """``url`` (or any text) without the credentials of each URL in it: ``http://host/v1``."""
-    return _URL_USERINFO.sub(lambda m: m.group(1), url)
-
-
-def url_credentials(url: str) -> list[str]:
-    """The secrets in a URL's userinfo: ``user:password``, the password, as written and decoded."""
-    found: list[str] = []
-    for m in _URL_USERINFO.finditer(url):
-        userinfo = m.group(2)
-        password = userinfo.split(":", 1)[1] if ":" in userinfo else ""
-        for value in (userinfo, password):
-            found += [value, unquote(value)]
-    return [v for v in dict.fromkeys(found) if v]
 
 
 def _coerce(var: str, raw: str, annotation: Any) -> Any:

@@ -25,8 +25,9 @@ SHARED_BACKEND_MODULES = {"agent.backends.base"}
 # one above; a module belongs to the layer of the longest prefix that names it ("agent" names
 # the package's own __init__ only). A new package is placed here, or the tests fail.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation: errors, files, text rules, the prompt's words", (
-        "agent", "agent.errors", "agent.files", "agent.gpu", "agent.text", "agent.prompt", "agent.registry")),
+    ("foundation: errors, files, text rules, redaction, the prompt's words", (
+        "agent", "agent.errors", "agent.files", "agent.gpu", "agent.text", "agent.prompt", "agent.registry",
+        "agent.redaction")),
     ("settings", ("agent.config",)),
     ("claims checked against their sources (pure)", ("agent.claims",)),
     ("what a run says: events and the model's tool calls", ("agent.events", "agent.parser")),
