@@ -1,7 +1,9 @@
 """Branches in chromium: Regenerate makes "◀ 2/2 ▶" and the arrows (mouse and keyboard) switch
 the chat and what the model remembers; Continue from here on a search panel forks after it with
 its recorded results (a search provider that fails when called proves they are reused), streams
-like an answer and can be stopped; on an earlier question it asks that question afresh."""
+like an answer and can be stopped; on an earlier question it asks that question afresh. Every
+branch is saved: after an app restart the conversation reopens on the branch that was shown, and
+its share file says there are others."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ import re
 
 import pytest
 
-from agent.api import PROVIDERS, ProviderSpec, Settings, register_provider
+from agent.api import PROVIDERS, HistoryConfig, ProviderSpec, Settings, open_store, register_provider
 from agent.backends.scripted import ScriptedBackend
 from agent.search.base import SearchError, SearchResult
 from tests.browser.test_ui_browser import ANSWER, DATA, SHOWN_JS, ask, page_for, wait_done
-from tests.ui_helpers import serve
+from tests.browser.test_history_browser import _open_sidebar
+from tests.ui_helpers import read_until, serve, start_app, start_app_on_free_port
+from tests.waiting import wait_until
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -189,3 +193,52 @@ def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(br
     expect(page.locator("#chat")).to_contain_text("And then?")  # the first branch, to its end
     assert page.locator("#chat .ds-branch-n").inner_text().endswith("1/2")
     page.context.close()
+
+
+def test_branches_survive_an_app_restart_and_reopen_on_the_branch_shown(browser, tmp_path):
+    question = "How tall is the Eiffel Tower?"
+    lines: list[str] = []
+    proc, port = start_app_on_free_port(lines, DEEPSEARCH_DATA_DIR=str(tmp_path))
+    url = f"http://127.0.0.1:{port}/"
+    context = browser.new_context(viewport={"width": 1100, "height": 1200})
+    store = None
+    try:
+        page = context.new_page()
+        page.goto(url)
+        ask(page, question)
+        settled(page)
+        page.locator('#chat button[aria-label="Retry"]').click()
+        expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"2/2$"), timeout=120_000)
+        settled(page)
+        page.locator("#chat").get_by_role("link", name="Previous branch").click()
+        expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"1/2$"))
+        store = open_store(HistoryConfig(data_dir=tmp_path))
+        saved = wait_until(lambda: store.list(None), "the conversation saved")
+        wait_until(lambda: store.load(None, saved[0].id).branches() == [(1, 2)], "the first branch saved as shown")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        if store is not None:
+            store.close()
+
+    proc = start_app(port, DEEPSEARCH_DATA_DIR=str(tmp_path))  # the same origin: the browser's secret holds
+    try:
+        assert read_until(proc, "Running on local URL", lines), "".join(lines)
+        page = context.new_page()
+        page.goto(url)
+        _open_sidebar(page)
+        entry = page.locator("#history").get_by_role("button", name=question)
+        expect(entry).to_have_count(1, timeout=60_000)
+        entry.click()
+        expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"1/2$"), timeout=60_000)
+        with page.expect_download() as download:
+            page.locator("#history-share").click()
+        player = open(download.value.path(), encoding="utf-8").read()
+        assert "Branch 1 of 2: this file plays the branch that was shown" in player
+        page.locator("#chat").get_by_role("link", name="Next branch").click()
+        expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"2/2$"))
+        expect(page.locator("#chat")).to_contain_text("330")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        context.close()
