@@ -31,26 +31,22 @@ import json
 import logging
 import math
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, Callable
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Callable
 
-from pydantic import Strict, TypeAdapter, ValidationError
-from typing_extensions import NotRequired, TypedDict  # pydantic reads typing.TypedDict only from Python 3.12
+from pydantic import ValidationError
 
 from ..errors import RecordsError, UsageError
-from ..config import REDACTED, Settings, redact
+from ..config import Settings
 from ..events import Done, Error, Event, expected_words, from_dict, json_line, shown, to_dict
-
-TRACE_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
-RECORDER = "deepsearch"
+from .trace_meta import META, READABLE_VERSIONS, Meta, redact_values
+from .trace_meta import RECORDER as RECORDER
+from .trace_meta import TRACE_VERSION as TRACE_VERSION
+from .trace_meta import trace_meta as trace_meta
 
 log = logging.getLogger(__name__)
 
-Meta = dict[str, Any]
 TimedEvent = tuple[float, Event]
 
 
@@ -118,7 +114,7 @@ class TraceWriter:
         self.close()
 
     def _write(self, data: dict[str, Any]) -> None:
-        self._write_line_raw(json_line(_redact(data, self._secrets)))
+        self._write_line_raw(json_line(redact_values(data, self._secrets)))
 
     def _write_line_raw(self, line: str) -> None:
         if self.error is not None:
@@ -132,56 +128,6 @@ class TraceWriter:
     def _fail(self, exc: OSError) -> None:
         self.error = f"recording to {str(self.path)!r} stopped: {exc.strerror or exc}"
         log.warning("%s; the run goes on without a recording", self.error)
-
-
-def trace_meta(*, question: str, settings: Settings, model: str) -> Meta:
-    """A run's meta line: what ran it, with no secret and no local folder in it (a trace, and a
-    conversation's record, are shared)."""
-    public = {k: _file_name(v) for k, v in settings.public().items()}
-    if public.get("base_url"):
-        public["base_url"] = _strip_userinfo(public["base_url"])
-    return {
-        "type": "meta",
-        "version": TRACE_VERSION,
-        "question": question,
-        "model": _file_name(model),
-        "backend": settings.backend,
-        "settings": public,
-        "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "scripted": settings.backend == "scripted",
-        "recorder": RECORDER,
-    }
-
-
-def _redact(value: Any, secrets: list[str]) -> Any:
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, dict):
-        return {k: _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redact(v, secrets) for v in value]
-    return value
-
-
-def _strip_userinfo(url: str) -> str:
-    """``https://user:key@host/v1`` -> ``https://host/v1``: credentials in a URL are secrets too."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return REDACTED
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def _file_name(value: Any) -> Any:
-    """A local path as its file name: a trace is shared (UI downloads), and the recording
-    machine's folders (``/tmp/...``, a home directory) are nobody else's business."""
-    if isinstance(value, str) and (Path(value).is_absolute() or value.startswith(("~", "./", "../"))):
-        return Path(value).name or value
-    return value
 
 
 def _ends_mid_line(path: Path) -> bool:
@@ -331,22 +277,6 @@ def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
     return meta, timed
 
 
-class _MetaFields(TypedDict):
-    """What a meta line must hold (it may hold more: ``recorder``, keys of later versions)."""
-
-    question: Annotated[str, Strict()]
-    model: Annotated[str, Strict()]
-    backend: Annotated[str, Strict()]
-    settings: Annotated[dict[str, Any], Strict()]
-    started_at: Annotated[str, Strict()]
-    scripted: Annotated[bool, Strict()]
-    # A fork's run (``--fork-at``): the trace file's name, the run and the events it continued from.
-    fork: NotRequired[Annotated[dict[str, Any], Strict()]]
-
-
-_META = TypeAdapter(_MetaFields)
-
-
 def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
     version = meta.get("version")
     readable = ", ".join(map(str, READABLE_VERSIONS))
@@ -360,7 +290,7 @@ def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:
         raise TraceError(f"unsupported trace version {version!r} in {name}:{number} "
                          f"(this app reads versions {readable})")
     try:
-        _META.validate_python(meta)
+        META.validate_python(meta)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         key = error["loc"][0] if error["loc"] else "?"
