@@ -221,3 +221,26 @@ def test_turn_times_follow_the_joined_events():
     timed = turn_from_run(meta, [(0.1, Thinking(text="a")), (0.5, Thinking(text="b")), (0.7, Answer(text="c"))])
     assert [type(e).__name__ for e in timed.turn.events] == ["Thinking", "Answer"]
     assert timed.times == [(0.1, 0.5), (0.7, 0.7)]
+
+
+def test_a_turns_done_is_replaced_in_place_by_the_model_checks_and_only_by_its_owner(tmp_path):
+    from dataclasses import replace
+
+    from agent.claims import Claim
+
+    store = _store(tmp_path)
+    mine, theirs = owner_key(new_secret()), owner_key(new_secret())
+    conversation, turns = _save_chat(store, mine, ["First question", "Second question"])
+    target = turns[0].turn
+    judged = replace(target.done, claims=(Claim(sentence="s", ids=(1,), verdict="contradicted", layer="judge",
+                                                evidence=None, note="[1] says otherwise (the model)"),))
+    before = store.list(mine)[0].bytes
+    with pytest.raises(HistoryNotFound):
+        store.replace_done(theirs, conversation, target.id, judged)
+    store.replace_done(mine, conversation, target.id, judged)
+    saved = store.load(mine, conversation)
+    first = saved.path()[0]
+    assert first.turn.done == judged and first.turn.done.claims[0].layer == "judge"
+    assert len(first.turn.events) == len(target.events) and first.times == turns[0].times  # same place, same time
+    assert saved.path()[1].turn.done == turns[1].turn.done  # the other turn is untouched
+    assert store.list(mine)[0].bytes > before
