@@ -118,3 +118,26 @@ def test_a_fork_runs_in_one_gpu_call_and_reuses_the_recorded_search(zero_gpu):
     assert zero_gpu.calls == ["a"]  # the plan crossed the pickle boundary; nothing was searched again
     assert events[-1].answer == "forked [2]" and events[-1].cited == (2,)
     assert chat.record.turns[chat.record.head].fork_of == turn.id
+
+
+def test_the_model_check_on_request_runs_in_a_gpu_call_of_its_own(monkeypatch):
+    from agent.claims import check_answer
+    from agent.events import SourceRef
+
+    calls = []
+
+    def fake_gpu_call(fn, *, duration_s):
+        def wrapper(*args):  # a plain function: arguments and result cross a pickle boundary
+            calls.append(duration_s(*args))
+            return pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps(args)))))
+        return wrapper
+    monkeypatch.setattr(session_mod, "on_zero_gpu", lambda: True)
+    monkeypatch.setattr(session_mod, "gpu_check", fake_gpu_call(session_mod.check_in_one_call,
+                                                                duration_s=session_mod._check_seconds))
+    source = SourceRef(id=1, title="t", url="", kind="document", file="f.txt", text="The tower is 330 metres tall.")
+    done = Done(answer="The tower is 330 m tall [1].", sources=(source,), cited=(1,),
+                claims=tuple(check_answer("The tower is 330 m tall [1].", [source])))
+    chat = make_session(["not the verdicts"])  # the worker's model replies garbage
+    judged, problem = chat.check_with_model(done, cancel=threading.Event())
+    assert calls == [70]  # the judge's 60 s and a margin, within the answer's GPU duration
+    assert judged == done and "could not run" in problem
