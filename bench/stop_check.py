@@ -22,7 +22,7 @@ from transformers import StoppingCriteriaList
 from transformers.generation.stopping_criteria import EosTokenCriteria, MaxLengthCriteria
 
 from agent.backends.base import Usage
-from agent.backends.local.transformers import _RoundWatch
+from agent.backends.local.conversation import _RoundWatch
 
 from .common import corpus_ids, median, per_call_us
 
