@@ -29,9 +29,9 @@ import gradio as gr
 
 from agent.api import HistoryConfig, history_config_from_env
 from agent.api import (DEFAULT_MODEL, DEMO_LABEL, STOP_SIGNALS, DeepSearchError, Settings, TraceError, UsageError,
-                       PROVIDERS, backend_spec, build_backend, demo_questions, demo_settings, engine_flags,
-                       install_log_redaction, lenient_key, load_dotenv_file, on_zero_gpu, preflight, read_trace,
-                       settings_from_args, settings_from_env, unwritable)
+                       PROVIDERS, backend_spec, build_backend, check_inputs, demo_questions, demo_settings,
+                       engine_flags, install_log_redaction, lenient_key, load_dotenv_file, on_zero_gpu, preflight,
+                       read_trace, settings_from_args, settings_from_env, unwritable)
 from ui.app_ui import build_ui, launch_kwargs
 from ui.notices import for_visitor
 from ui.runtime import ModelLoader, Runtime
@@ -130,6 +130,7 @@ def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | 
     backend = build_backend(settings)
     if check and not reason:
         preflight(backend)  # a model the dialect cannot use: refused (exit 2) before its weights load
+        check_inputs(settings, backend)  # a missing fixture or index: exit 2, not an error per question
     problem = startup_problem(settings, backend) if check and not reason else None
     loader = ModelLoader(backend, label=backend.model_id)
     return Runtime(settings=settings, backend=backend, loader=loader, label=label, banner=banner,

@@ -98,7 +98,7 @@ def _quiet_stdout() -> None:
 
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) >= 2 and argv[0] == "check":  # python -m agent check TRACE [--json]
+    if argv[:1] == ["check"]:  # python -m agent check TRACE [--json]: a missing TRACE is a usage error
         from .claims.cli import main as check
 
         return check(argv[1:])

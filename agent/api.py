@@ -33,7 +33,7 @@ from .text.fragments import fragment_url
 from .text.defang import safe_markdown
 from .text.control import one_line
 from .text.safe_url import safe_http_url, visible_url
-from .session import ChatSession, build_backend, preflight
+from .session import ChatSession, build_backend, check_inputs, preflight
 from .records.conversation import Conversation, Turn
 from .records.replay import MAX_REPLAY_PAUSE_S, pace, replay
 from .records.report import export_events, export_runs
@@ -43,7 +43,7 @@ from .registry import (BACKENDS, PROVIDERS, BackendSpec, ProviderSpec, backend_s
 
 __all__ = [
     "Answer", "Backend", "backend_spec", "BackendError", "BACKENDS", "BackendSpec", "build_backend", "build_search",
-    "cause_of", "ChatSession", "has_claims_to_judge", "offers_model_check", "run_text",
+    "cause_of", "check_inputs", "ChatSession", "has_claims_to_judge", "offers_model_check", "run_text",
     "CITATION", "citation_numbers", "cited_ids", "code_regions", "Conversation", "counted",
     "DeepSearchError", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT",
     "DEMO_SEARCH", "demo_settings", "display_numbering", "document_passages", "document_place",

@@ -136,6 +136,11 @@ class Settings:
         if bool(self.judge_base_url) != bool(self.judge_model):
             raise SettingsError("a judge server needs both --judge-base-url and --judge-model "
                                 f"(got {display_url(self.judge_base_url or '')!r} and {self.judge_model!r})")
+        judge_url = (self.judge_base_url or "").strip().lower()
+        if judge_url and not judge_url.startswith(("http://", "https://")):
+            raise SettingsError(f"--judge-base-url {display_url(self.judge_base_url or '')!r} "
+                                "(DEEPSEARCH_JUDGE_BASE_URL) must start with http:// or https:// "
+                                "(e.g. http://127.0.0.1:8000/v1)")
         for name in ("max_searches", "openai_max_retries"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -342,9 +347,16 @@ def _check_reading(settings: Settings) -> None:
 def _check_choice(name: str, value: Any, literal: Any) -> None:
     allowed = get_args(literal)
     if value not in allowed:
-        raise SettingsError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        raise SettingsError(f"{name} must be one of {list(allowed)}, got {value!r}{_set_by(name)}")
 
 
 def _check_registered(name: str, value: Any, registry: Mapping[str, Any]) -> None:
     if value not in registry:
-        raise SettingsError(f"{name} must be one of {list(registry)}, got {value!r}")
+        raise SettingsError(f"{name} must be one of {list(registry)}, got {value!r}{_set_by(name)}")
+
+
+def _set_by(name: str) -> str:
+    """Where a bad choice comes from: the flags offer only good ones, so it is the environment
+    variable (or a .env line), which the message must name for the operator to find it."""
+    var = next((v for v, f in ENV_VARS.items() if f == name), None)
+    return f" (check {var})" if var else ""

@@ -14,8 +14,9 @@ from .registry import BACKENDS, PROVIDERS, help_text
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
-def engine_flags(parser: argparse.ArgumentParser) -> None:
-    """Add the engine flags (backend, model, search, budgets, recordings) to ``parser``."""
+def engine_flags(parser: argparse.ArgumentParser, *, recordings: bool = True) -> None:
+    """Add the engine flags (backend, model, search, budgets, and --trace and --replay, listed in
+    the help only with ``recordings``) to ``parser``."""
     g = parser.add_argument_group("engine")
     g.add_argument("--backend", choices=list(BACKENDS),
                    help="LLM backend (default: transformers, or scripted with --model-script). "
@@ -59,8 +60,10 @@ def engine_flags(parser: argparse.ArgumentParser) -> None:
                    help="OpenAI-compatible server of an LLM judge, for the eval and --check-claims judge "
                         "(key in $DEEPSEARCH_JUDGE_API_KEY)")
     g.add_argument("--judge-model", metavar="ID", help="the judge's model name on that server")
-    g.add_argument("--trace", metavar="FILE", help="record the run as JSONL")
-    g.add_argument("--replay", metavar="FILE", help="re-emit a recorded trace instead of running")
+    # Without ``recordings`` they stay accepted, unlisted, so the caller can say why they do not apply.
+    g.add_argument("--trace", metavar="FILE", help="record the run as JSONL" if recordings else argparse.SUPPRESS)
+    g.add_argument("--replay", metavar="FILE",
+                   help="re-emit a recorded trace instead of running" if recordings else argparse.SUPPRESS)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -43,6 +43,13 @@ def preflight(backend: Backend) -> None:
         backend.preflight()
 
 
+def check_inputs(settings: Settings, backend: Backend) -> None:
+    """Open once what every session opens (the search fixture, the document index, the page
+    fixture), so a missing or malformed one is a ``UsageError`` at start-up, not at the first
+    question: the app and the eval call it before they serve or ask anything."""
+    ChatSession(settings=settings, backend=backend).close_reader()
+
+
 class ChatSession:
     """One person's conversation: its record (what the model remembers is built from it); each
     answer's own source numbers."""

@@ -3,7 +3,8 @@
 Any trace reads, also one written before claims were checked: the lexical layer is a pure
 function of the answer and its sources, so it gives the verdicts a live run would have
 recorded (a web source recorded without its snippet has nothing to be checked against, and
-says so). The judge layer runs only when a judge is named (``--judge-base-url``, ``--judge-model``).
+says so). The judge layer runs only when a judge is named: ``--judge-base-url`` and ``--judge-model``,
+or ``DEEPSEARCH_JUDGE_BASE_URL`` and ``DEEPSEARCH_JUDGE_MODEL`` (the settings the eval's judge uses).
 Exit codes: 0 checked, 2 bad arguments or an unreadable trace, 1 a judge that could not run.
 """
 
@@ -14,6 +15,8 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..config import Settings, load_dotenv_file, settings_from_env
+from ..errors import UsageError
 from ..text.citations import renumber
 from ..events import Done, json_line
 from .lexical import check_answer, label
@@ -34,8 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per answer")
     p.add_argument("--run", type=int, metavar="N", help="only this answer of the trace (0 first, -1 last)")
     p.add_argument("--judge-base-url", metavar="URL",
-                   help="also ask this OpenAI-compatible judge (key in $DEEPSEARCH_JUDGE_API_KEY)")
-    p.add_argument("--judge-model", metavar="ID", help="the judge's model name on that server")
+                   help="also ask this OpenAI-compatible judge (key in $DEEPSEARCH_JUDGE_API_KEY; default "
+                        "$DEEPSEARCH_JUDGE_BASE_URL)")
+    p.add_argument("--judge-model", metavar="ID",
+                   help="the judge's model name on that server (default $DEEPSEARCH_JUDGE_MODEL)")
     return p
 
 
@@ -46,7 +51,11 @@ def main(argv: list[str], out: TextIO = sys.stdout) -> int:
     if bool(args.judge_base_url) != bool(args.judge_model):
         print("error: a judge needs both --judge-base-url and --judge-model", file=sys.stderr)
         return EXIT_USAGE
-    judge = _judge(args)
+    try:
+        judge = _judge(args)
+    except UsageError as exc:  # a bad DEEPSEARCH_* setting, e.g. a judge URL without its model
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     code = EXIT_OK
     try:
         runs = read_runs(args.trace)
@@ -77,15 +86,23 @@ def main(argv: list[str], out: TextIO = sys.stdout) -> int:
 
 
 def _judge(args: argparse.Namespace) -> ClaimJudge | None:
-    if not args.judge_base_url:
+    """The judge the flags name, else the one DEEPSEARCH_JUDGE_BASE_URL and DEEPSEARCH_JUDGE_MODEL
+    name (as for the eval and --check-claims judge), with its key and timeout; None: lexical only.
+    Never the app's own model: a recording names none that could be reached."""
+    settings = _settings(judge_base_url=args.judge_base_url, judge_model=args.judge_model)
+    if not settings.judge_base_url or not settings.judge_model:
         return None
-    import os
-
-    from ..judge import OpenAIJudge
+    from ..judge import OpenAIJudge  # the OpenAI client: imported only when a judge is named
     from .judge import ClaimJudge
 
-    return ClaimJudge(OpenAIJudge(base_url=args.judge_base_url, model=args.judge_model,
-                                  api_key=os.environ.get("DEEPSEARCH_JUDGE_API_KEY")))
+    return ClaimJudge(OpenAIJudge(base_url=settings.judge_base_url, model=settings.judge_model,
+                                  api_key=settings.judge_api_key, timeout_s=settings.judge_timeout_s))
+
+
+def _settings(*, judge_base_url: str | None, judge_model: str | None) -> Settings:
+    """Settings from .env, the environment and the judge flags (``UsageError`` for a bad value)."""
+    load_dotenv_file()
+    return settings_from_env(judge_base_url=judge_base_url, judge_model=judge_model)
 
 
 def _print(meta: dict[str, Any], done: Done, claims: list[Claim], *, out: TextIO, json_mode: bool) -> None:

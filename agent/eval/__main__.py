@@ -23,7 +23,7 @@ from ..registry import backend_spec
 from ..flags import STOP_SIGNALS, engine_flags, settings_from_args
 from ..search import build_search
 from ..registry import refuse_app_only
-from ..session import build_backend, preflight
+from ..session import build_backend, check_inputs, preflight
 from ..records.trace import TraceError
 from .dataset import FieldMap, load_dataset
 from .one import Asker, Judge, NoteBackend
@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--answer-field", metavar="F", help="default: golden_answers, else answer")
     p.add_argument("--id-field", default="id", metavar="F", help="default: id (else the row number)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    engine_flags(p)
+    engine_flags(p, recordings=False)  # every question is recorded under DIR/traces/, so no --trace
     return p
 
 
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         backend = build_backend(settings)
         preflight(backend)  # a model the dialect cannot use is refused before its weights load
         search = build_search(settings)
+        check_inputs(settings, backend)  # the page fixture and the index: refused now, not at question 1
     except UsageError as exc:  # dataset, settings, model script, search fixture
         return _usage(str(exc))
     except DeepSearchError as exc:

@@ -28,13 +28,21 @@ from .store import HistoryStore, Saved, Summary
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
+def _common(parser: argparse.ArgumentParser, *, default: object = None) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", default=default,
+                        help="the data folder (default: DEEPSEARCH_DATA_DIR, else the user's data folder)")
+    parser.add_argument("--json", action="store_true", default=False if default is None else default,
+                        help="print JSON instead of text")
+
+
 def _parser() -> argparse.ArgumentParser:
+    # --data-dir and --json go before or after the command: a subcommand's own copy must not
+    # reset what was given before it, so its default is to set nothing.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", metavar="DIR", help="the data folder (default: DEEPSEARCH_DATA_DIR, "
-                                                          "else the user's data folder)")
-    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _common(common, default=argparse.SUPPRESS)
     p = argparse.ArgumentParser(prog="python -m agent.history", description="List, export or delete saved "
                                 "conversations (every browser's).")
+    _common(p)
     sub = p.add_subparsers(dest="command", required=True)
     listing = sub.add_parser("list", parents=[common], help="the saved conversations, newest first")
     listing.add_argument("--query", default="", help="only those whose title, questions or answers hold TEXT")

@@ -64,12 +64,12 @@ def history_config_from_env(env: Mapping[str, str] | None = None) -> HistoryConf
     )
 
 
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
-    if raw is None:
+    if raw is None or not raw.strip():  # empty is unset, as for every other setting (agent/config.py)
         return default
     value = raw.strip().lower()
     if value in _TRUE:
