@@ -17,7 +17,7 @@ from .citations import escape_text
 from .history import content_text, last_turn_start, mark_stopped
 from .answer_run import AnswerRun
 from .branches import path_messages
-from .mapper import REPLAY_STOPPED_TEXT, AnswerView
+from .mapper import AnswerView
 from .outputs import AnswerOutputs, ClearedOutputs
 from .pump import stamp_ms
 from .recording import Recorder, replay_exports
@@ -25,6 +25,7 @@ from .runtime import Runtime
 from .visitor_log import log_shown, refusal
 from .run_control import SessionBusy, interruptible_sleep
 from .session import UISession
+from .titles import REPLAY_STOPPED_TEXT
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .mapper import (SEARCH_CANCELLED_TEXT, STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, stopped_search_title,
+from .titles import (SEARCH_CANCELLED_TEXT, STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, stopped_search_title,
                      thought_title)
 from .reads import STOPPED_READ_TEXT, stopped_read_title
 

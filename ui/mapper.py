@@ -17,83 +17,27 @@ before it was written; any other number in it is an invalid citation.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any, Callable, Iterable
 
 import gradio as gr
 from gradio.components.chatbot import MetadataDict
 
-from agent.api import (PROVIDERS, Answer, Done, Error, Event, ReadDone, ReadStart, SearchDone, SearchStart, SourceRef,
-                       Thinking, display_numbering, provider_label, redact)
+from agent.api import (Answer, Done, Error, Event, ReadDone, ReadStart, SearchDone, SearchStart, SourceRef,
+                       Thinking, display_numbering, redact)
 
-from .citations import (attribute, citation_target, document_passage, document_place, domain, escape_text, preview,
-                        hidden, link, link_citations, neutralise, new_answer_scope)
+from .citations import (citation_target, document_passage, escape_text, link_citations, neutralise, new_answer_scope)
 from .branch_links import fork_link
 from .claims_view import flagged, render_marked, summary_html
 from .notices import visitor_markdown
 from .reads import reading_phase, render_read
 from .text_block import Block, BlockKind, ReadBlock, SearchBlock
+from .source_list import read_passages, source_card, source_line
 from .stats import CUT_SHORT, end_of, format_stats
-
-THINKING_TITLE = "Thinking…"
-SOURCES_TITLE = "Sources"
-STATS_TITLE = "Stats"
-# Titles are Markdown: the span gives problems their warning colour (assets/style.css).
-WARN = '<span class="warn">⚠ {}</span>'
-ERROR_TITLE = WARN.format("Something went wrong")
-STOPPED_TITLE = "■ Stopped"
-STOPPED_TEXT = "You stopped this answer; what is above is partial."
-REPLAY_STOPPED_TEXT = "This recording was stopped; what is above is partial."
-SEARCH_CANCELLED_TEXT = "Search cancelled."
-NO_ANSWER_TITLE = WARN.format("No answer")
-# A scripted run's searches come from its bundled results too.
-_SCRIPTED = "scripted"
-
-
-def thought_title(seconds: float | None) -> str:
-    if seconds is None:
-        return "Thought"
-    # Whole milliseconds first, as a trace stores times: a duration live (a difference of two
-    # stamps) and the same duration read back (of two trace times) then give one title.
-    seconds = round(seconds, 3)
-    return "Thought" if seconds < 0.05 else f"Thought for {seconds:.1f} s"
-DRAFT_TITLE = "Written before a search (not part of the answer)"
-
-
-def search_title(query: str, *, results: int | None = None, state: str = "done") -> str:
-    """``Searched: <query> · 3 results``; ``Searching: <query>…`` while it runs."""
-    q = escape_text(query, limit=160)
-    if state == "running":
-        return f"Searching: {q}…"
-    if state == "failed":
-        return f"{WARN.format('Search failed')}: {q}"
-    if state == "cancelled":
-        return f"Search cancelled: {q}"
-    count = "no results" if not results else f"{results} result{'s' if results != 1 else ''}"
-    return f"Searched: {q} · {count}"
-
-
-def stopped_search_title(title: str) -> str | None:
-    """What a running search's title ("Searching: query…") becomes when Stop ends the run, for
-    the chat the browser sends back with Stop; None for any other title."""
-    if title.startswith("Searching: ") and title.endswith("…"):
-        return "Search cancelled: " + title[len("Searching: "):-1]
-    return None
-
-
-def _provider_words(text: str) -> str:
-    """A search error names each provider (``fixture: down``) as a visitor should read it: every
-    registered provider (``agent.registry``), read when the error is shown."""
-    names = sorted({*PROVIDERS, _SCRIPTED}, key=len, reverse=True)
-    prefix = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r"):", re.I)
-    return prefix.sub(lambda m: provider_name(m.group(1)) + ":", text)
-
-
-def provider_name(provider: str) -> str:
-    name = "".join(ch for ch in str(provider) if ch.isalnum() or ch in "-_ ")[:40]
-    return provider_label("fixture" if name.lower() == _SCRIPTED else name)
-
+from .titles import (DRAFT_TITLE, ERROR_TITLE, NO_ANSWER_TITLE, SEARCH_CANCELLED_TEXT, SOURCES_TITLE, STATS_TITLE,
+                     STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, _provider_words, provider_name, search_title,
+                     thought_title)
+from .titles import REPLAY_STOPPED_TEXT as REPLAY_STOPPED_TEXT
 
 class AnswerView:
     """The messages of one answer, built up from its events."""
@@ -335,7 +279,7 @@ class AnswerView:
         """Source cards and, for a cut-off answer, why: HTML under the answer, never part of the record."""
         numbers = self.numbers()
         extras = ""
-        cards = "".join(_card(self.sources[h], numbers[h], self.scope) for h in self._cited(done)
+        cards = "".join(source_card(self.sources[h], numbers[h], self.scope) for h in self._cited(done)
                         if citation_target(self.sources[h], self.scope))
         if cards:
             extras += f'\n\n<div class="ds-extra source-cards">{cards}</div>'
@@ -364,7 +308,7 @@ class AnswerView:
         if not done.results:
             return gr.ChatMessage(content=f"{via}No results.", metadata=meta)
         numbers = self.numbers()
-        return gr.ChatMessage(content=via + "\n".join(_source_line(s, numbers.get(s.id)) for s in done.results),
+        return gr.ChatMessage(content=via + "\n".join(source_line(s, numbers.get(s.id)) for s in done.results),
                               metadata=meta)
 
     def _render_tail(self) -> list[gr.ChatMessage]:
@@ -373,7 +317,7 @@ class AnswerView:
         if done is not None and done.cited:
             numbers = self.numbers()
             lines = [document_passage(self.sources[h], numbers[h], self.scope) if self.sources[h].kind == "document"
-                     else _source_line(self.sources[h], numbers[h]) + _read_passages(self.sources[h])
+                     else source_line(self.sources[h], numbers[h]) + read_passages(self.sources[h])
                      for h in self._cited(done)]
             if lines:
                 tail.append(gr.ChatMessage(content="\n".join(lines),
@@ -433,35 +377,6 @@ class AnswerView:
 
     def _redact(self, text: str) -> str:
         return redact(text, self.secrets)
-
-
-def _card(source: SourceRef, number: int, scope: str) -> str:
-    """A small source card: number, title, domain (no favicon: nothing is fetched from elsewhere).
-    Its hidden punctuation makes a screen reader say "Source 1: title, domain" (see ``chip``)."""
-    where = document_place(source) if source.kind == "document" else domain(source.url)
-    title = " ".join((source.title or where or "untitled").split())[:90]
-    passage = preview(source)
-    label = f"{number}. {title} · {where}" + (f"\n“{passage}”" if passage else "")
-    return (f'<a class="source-card" href="{attribute(citation_target(source, scope) or "")}" '
-            f'title="{attribute(label)}">{hidden("Source ")}'
-            f'<span class="n">{number}</span>{hidden(": ")}<span class="t">{attribute(title)}</span>'
-            f'{hidden(", ")}<span class="d">{attribute(where)}</span></a>')
-
-
-def _source_line(source: SourceRef, number: int | None) -> str:
-    """One source as a line: ``2. title · domain``; no number while the answer has not cited it yet."""
-    lead = f"{number}\\. " if number is not None else "· "
-    if source.kind == "document":
-        return f"{lead}{escape_text(source.title, limit=200)} · *{escape_text(document_place(source))}*  "
-    title = escape_text(source.title or domain(source.url) or "untitled", limit=200)
-    where = escape_text(domain(source.url), limit=80)
-    return f"{lead}{link(title, source.url)}" + (f" · *{where}*" if where else "") + "  "
-
-
-def _read_passages(source: SourceRef) -> str:
-    """The passages the model read of a web source, quoted under its line in the Sources list."""
-    return "".join(f"\n> {escape_text(' '.join(p.text.split())[:400], limit=410)}  \n"
-                   for p in source.passages or ())
 
 
 def events_to_messages(events: Iterable[Event], *, max_searches: int, **kwargs: Any) -> list[gr.ChatMessage]:
