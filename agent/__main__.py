@@ -120,6 +120,8 @@ def _main(argv: list[str] | None) -> int:
 
             settings = demo_settings(settings)
         refuse_app_only(settings.provider, where="the command line")
+        for note in _notes(args, settings):
+            print(f"note: {note}", file=sys.stderr)
         from .session import ChatSession, build_backend, preflight
 
         backend = build_backend(settings)
@@ -147,6 +149,25 @@ def _refuse_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace)
         return EXIT_USAGE
     problem = _bad_flags(args)
     return _usage(problem) if problem else None
+
+
+# What --demo replaces with its bundled recordings (agent/demo.py demo_settings).
+_DEMO_REPLACES = ("backend", "model", "base_url", "provider", "model_script", "search_fixture", "page_fixture",
+                  "retriever_url")
+
+
+def _notes(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """What the run will not do although a flag or setting asked for it, said before it starts."""
+    notes = []
+    given = [f"--{name.replace('_', '-')}" for name in _DEMO_REPLACES if getattr(args, name)]
+    if args.demo and given:
+        notes.append(f"--demo plays the bundled recordings, so {', '.join(given)} "
+                     f"{'is' if len(given) == 1 else 'are'} not used")
+    if settings.check_claims == "judge":
+        from .claims.judge import no_judge_note
+
+        notes += [note] if (note := no_judge_note(settings)) else []
+    return notes
 
 
 def _bad_flags(args: argparse.Namespace) -> str | None:

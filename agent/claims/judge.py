@@ -115,6 +115,15 @@ def judge_for(settings: Settings) -> ClaimJudge | None:
     return None
 
 
+def no_judge_note(settings: Settings) -> str | None:
+    """Why ``--check-claims judge`` will judge nothing with these settings (a local or scripted
+    model and no judge server), for the command line to say before it runs; None when it will."""
+    if settings.check_claims != "judge" or judge_for(settings) is not None:
+        return None
+    return ("--check-claims judge has no judge here: name a judge server (--judge-base-url and --judge-model) "
+            "or use --backend openai; the check stays lexical")
+
+
 _NOTES = {"supported": "Found in {cited}; the model agrees", "partly": "Partly supported by {cited} (the model)",
           "not_supported": "Not supported by {cited} (the model)", "contradicted": "{cited} says otherwise (the model)"}
 

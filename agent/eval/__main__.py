@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.base import Backend
+from ..claims.judge import no_judge_note
 from ..config import Settings
 from ..errors import DeepSearchError, UsageError
 from ..registry import backend_spec
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     except DeepSearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERRORS
+    if (note := no_judge_note(settings)) is not None:
+        print(f"note: {note}", file=sys.stderr)
     if dataset.skipped:
         print(f"note: skipped {dataset.skipped} row(s) without a usable question or answer "
               f"(the first is row {dataset.first_skipped})", file=sys.stderr)

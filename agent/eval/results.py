@@ -86,8 +86,8 @@ def read_results(path: Path) -> dict[str, dict[str, Any]]:
 
 
 _SCORES = ("em", "f1", "subem")
-_OPTIONAL_NUMBERS = ("citation_recall", "citation_precision", "supported_claim_rate", "uncited_sentences",
-                     "searches", "seconds", "tokens")
+_OPTIONAL_RATES = ("citation_recall", "citation_precision", "supported_claim_rate")  # shares: 0..1
+_OPTIONAL_COUNTS = ("uncited_sentences", "searches", "seconds", "tokens")  # never below 0
 _OPTIONAL_TEXT = ("answer", "prediction", "error", "trace", "report", "judge_error")
 
 
@@ -101,7 +101,9 @@ def _well_formed(row: dict[str, Any]) -> bool:
         return False
     if not all(_number(row[k]) and 0 <= row[k] <= 1 for k in _SCORES):
         return False
-    return (all(row.get(k) is None or _number(row[k]) for k in _OPTIONAL_NUMBERS)
+    # A share outside 0..1 or a negative count would skew every later summary without a word.
+    return (all(row.get(k) is None or (_number(row[k]) and 0 <= row[k] <= 1) for k in _OPTIONAL_RATES)
+            and all(row.get(k) is None or (_number(row[k]) and row[k] >= 0) for k in _OPTIONAL_COUNTS)
             and all(row.get(k) is None or isinstance(row[k], str) for k in _OPTIONAL_TEXT))
 
 

@@ -89,3 +89,12 @@ def test_every_flag_of_every_entry_point_is_in_the_readme():
     assert {"--read", "--check-claims", "--no-history", "--share-links", "--fork-at", "--data-dir"} <= flags
     missing = sorted(f for f in flags if not re.search(re.escape(f) + r"(?![\w-])", readme))
     assert not missing, f"README does not name {missing}"
+
+
+def test_the_cli_says_what_a_run_will_not_do_that_was_asked_for():
+    demo = run("-m", "agent", "--demo", "--provider", "duckduckgo", "--json")
+    assert demo.returncode == 0 and "--provider is not used" in demo.stderr, demo.stderr
+    assert not any(json.loads(line)["type"] == "error" for line in demo.stdout.splitlines())
+    judged = run("-m", "agent", "How tall is the Eiffel Tower?", "--json", *SCRIPTED, "--check-claims", "judge")
+    assert judged.returncode == 0 and "has no judge here" in judged.stderr, judged.stderr
+    assert json.loads(judged.stdout.splitlines()[-1])["claims"][0]["layer"] == "lexical"

@@ -69,3 +69,19 @@ def test_the_history_cli_takes_its_options_before_or_after_the_command(tmp_path,
     # A later --data-dir wins, as with any repeated option.
     assert history_main(["--data-dir", str(tmp_path / "elsewhere"), "list", "--data-dir", str(tmp_path)]) == 0
     assert conversation in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", [{"citation_recall": 1.5}, {"supported_claim_rate": -0.1},
+                                    {"citation_precision": "high"}, {"uncited_sentences": -3}, {"tokens": -1}])
+def test_a_resumed_eval_refuses_metrics_no_run_could_have_written(tmp_path, damage):
+    from agent.eval.results import ResultsError, read_results
+
+    row = {"id": "q1", "question": "Q?", "golden_answers": ["A"], "em": 1.0, "f1": 1.0, "subem": 1.0,
+           "end": "answered", "citation_recall": 1.0, "citation_precision": None, "supported_claim_rate": 0.5,
+           "uncited_sentences": 0, "tokens": 10}
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert read_results(path)["q1"]["supported_claim_rate"] == 0.5
+    path.write_text(json.dumps({**row, **damage}) + "\n", encoding="utf-8")
+    with pytest.raises(ResultsError, match="line 1 is not a result this tool wrote"):
+        read_results(path)
