@@ -18,7 +18,7 @@ from .documents_panel import PASSAGE_JS, build_documents_panel
 from .notices import visitor_markdown
 from .outputs import AnswerOutputs, ClearedOutputs
 from . import localhost_check
-from .branch_events import ACTION_JS, BranchEvents
+from .branch_events import ACTION_JS, BranchEvents, branch_carrier
 from .handlers import Handlers, close_session
 from .model_check import LABEL as CHECK_LABEL, ModelCheck
 from .runtime import Runtime
@@ -315,15 +315,6 @@ def _wire_check(check: ModelCheck, h: Handlers, p: _Parts, answering: Listener) 
     then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
 
 
-def _branch_carrier() -> tuple[gr.Textbox, gr.Button, gr.Button]:
-    """What the chat's branch links (ui/branch_links.py) start through: a value ui.js fills in
-    (``ACTION_JS``) and two buttons it clicks, in the page but never seen."""
-    action = gr.Textbox(visible=False, label="Branch action")
-    show = gr.Button("Show branch", visible="hidden", elem_id="branch-show")
-    fork = gr.Button("Continue from here", visible="hidden", elem_id="branch-fork")
-    return action, show, fork
-
-
 def _wire_branches(h: Handlers, b: BranchEvents, p: _Parts) -> None:
     """The switcher's arrows: the chat shows another branch, then its downloads and share file follow."""
     action, show, _ = p.branch
@@ -359,7 +350,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         msg, ask, stop = _composer(runtime.settings)
         downloads, conversation, check = _exports_row()
         controls, upload = _drawer(runtime, session)
-        branch = _branch_carrier()
+        branch = branch_carrier()
         timer = gr.Timer(1.0, active=runtime.loader.loading)
         saved = None
         if runtime.saved is not None:

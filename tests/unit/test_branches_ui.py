@@ -4,6 +4,8 @@ branch the model remembers after a switch."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from agent.api import (Answer, Conversation, Done, ReadDone, ReadStart, RunStats, SearchDone, SearchStart, SourceRef,
@@ -137,3 +139,19 @@ def test_the_chat_above_a_question_is_cut_at_that_question():
     chat = [{"role": "user", "content": "Q1"}, {"role": "assistant", "content": "A1"},
             {"role": "user", "content": "Q2"}, {"role": "assistant", "content": "A2"}]
     assert _chat_above(chat, 0) == [] and _chat_above(chat, 1) == chat[:2] and _chat_above(chat, 5) == chat
+
+
+def test_the_share_file_plays_the_branch_shown_and_says_there_are_others():
+    from agent.api import TimedTurn, player_html
+    from agent.history.store import Saved, Summary
+
+    record, (first, a, b, c) = record_with_branches()
+    timed = {t.id: TimedTurn(turn=t, times=[(0.0, 0.0)] * len(t.events)) for t in record.turns.values()}
+    saved = Saved(summary=Summary(id="c1", title="Q1", created=0, updated=0, turns=4, bytes=0, shared=False),
+                  turns=timed, head=b.id)
+    assert saved.branches() == [(1, 1), (2, 3)]
+    html = player_html("Q1", saved.path(), branches=saved.branches())
+    assert html.count('class="meta branch"') == 1
+    assert "Branch 2 of 3: this file plays the branch that was shown; the others stay" in html
+    answers = re.findall(r'<div class="markdown"[^>]*><p>(\w+) ', html)
+    assert answers == ["One", "B"]  # the branch shown, and only it
