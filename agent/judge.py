@@ -9,10 +9,13 @@ timeout, HTTP error, an empty reply) is a ``JudgeError`` whose message carries n
 
 from __future__ import annotations
 
-import openai
+from typing import TYPE_CHECKING
 
 from .config import redact
 from .errors import DeepSearchError
+
+if TYPE_CHECKING:
+    import openai
 
 
 class JudgeError(DeepSearchError, RuntimeError):
@@ -22,6 +25,11 @@ class JudgeError(DeepSearchError, RuntimeError):
 class OpenAIJudge:
     def __init__(self, *, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 60.0,
                  client: openai.OpenAI | None = None) -> None:
+        # openai is imported when a judge is made, not with this module: every CLI run and eval
+        # imports this module (agent.session -> claims), and openai's import was ~0.4 s of CPU
+        # at each start, judge or not.
+        import openai
+
         self.model = model
         self._secrets = (api_key,)
         self._client = client or openai.OpenAI(base_url=base_url, api_key=api_key or "EMPTY",
@@ -29,6 +37,8 @@ class OpenAIJudge:
 
     def complete(self, prompt: str) -> str:
         """The judge's reply to one user message (temperature 0), after any thinking."""
+        import openai  # already imported by __init__: only the name
+
         try:
             reply = self._client.chat.completions.create(
                 model=self.model, messages=[{"role": "user", "content": prompt}], temperature=0.0,
