@@ -26,17 +26,19 @@ from gradio.components.chatbot import MetadataDict
 from agent.api import (Answer, Done, Error, Event, ReadDone, ReadStart, SearchDone, SearchStart, SourceRef,
                        Thinking, display_numbering, redact)
 
-from .citations import (citation_target, document_passage, escape_text, link_citations, neutralise, new_answer_scope)
+from .citations import citation_target, document_passage, link_citations, neutralise, new_answer_scope
 from .branch_links import fork_link
 from .claims_view import flagged, render_marked, summary_html
 from .notices import visitor_markdown
 from .reads import reading_phase, render_read
+from .search_panel import render_search
 from .text_block import Block, BlockKind, ReadBlock, SearchBlock
 from .source_list import read_passages, source_card, source_line
 from .stats import CUT_SHORT, end_of, format_stats
-from .titles import (DRAFT_TITLE, ERROR_TITLE, NO_ANSWER_TITLE, SEARCH_CANCELLED_TEXT, SOURCES_TITLE, STATS_TITLE,
-                     STOPPED_TEXT, STOPPED_TITLE, THINKING_TITLE, _provider_words, provider_name, search_title,
-                     thought_title)
+from .titles import (DRAFT_TITLE, ERROR_TITLE, NO_ANSWER_TITLE, SOURCES_TITLE, STATS_TITLE, STOPPED_TEXT,
+                     STOPPED_TITLE, THINKING_TITLE, thought_title)
+from .titles import _provider_words as _provider_words
+from .titles import provider_name as provider_name
 from .titles import REPLAY_STOPPED_TEXT as REPLAY_STOPPED_TEXT
 
 class AnswerView:
@@ -227,7 +229,8 @@ class AnswerView:
             return gr.ChatMessage(content=self._forkable(block, str(message.content)),
                                   metadata=self._labelled(block, message.metadata))
         if isinstance(block, SearchBlock):
-            message = self._render_search(block)
+            message = render_search(block.start, block.done, ended=self.stopped or self.finished,
+                                    numbers=self.numbers, redact=self._redact)
             return gr.ChatMessage(content=self._forkable(block, str(message.content)),
                                   metadata=self._labelled(block, message.metadata))
         marks = flagged(self.done) if block is self._last("answer") else []
@@ -288,28 +291,6 @@ class AnswerView:
         if end in CUT_SHORT and end != "no_answer":
             extras += f'\n\n<div class="ds-extra answer-note">⚠ {CUT_SHORT[end][0]}</div>'
         return extras
-
-    def _render_search(self, block: SearchBlock) -> gr.ChatMessage:
-        start, done = block.start, block.done
-        if done is None:
-            if self.stopped or self.finished:
-                meta: MetadataDict = {"title": search_title(start.query, state="cancelled"), "status": "done"}
-                return gr.ChatMessage(content=SEARCH_CANCELLED_TEXT, metadata=meta)
-            meta = {"title": search_title(start.query, state="running"), "status": "pending"}
-            return gr.ChatMessage(content="Searching…", metadata=meta)
-        via = f"*via {escape_text(provider_name(done.provider), limit=40)}*  \n"
-        if done.error:
-            meta = {"title": search_title(start.query, state="failed"), "status": "done"}
-            return gr.ChatMessage(content=via + visitor_markdown(_provider_words(self._redact(done.error))),
-                                  metadata=meta)
-        meta = {"title": search_title(start.query, results=len(done.results)), "status": "done"}
-        if done.latency_s >= 0.01:
-            meta["duration"] = round(float(done.latency_s), 2)
-        if not done.results:
-            return gr.ChatMessage(content=f"{via}No results.", metadata=meta)
-        numbers = self.numbers()
-        return gr.ChatMessage(content=via + "\n".join(source_line(s, numbers.get(s.id)) for s in done.results),
-                              metadata=meta)
 
     def _render_tail(self) -> list[gr.ChatMessage]:
         tail: list[gr.ChatMessage] = []
