@@ -8,7 +8,6 @@ still writes ``done`` with ``stopped: true``.
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import os
 import signal
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Iterator, Literal, TextIO
 from .config import Settings, encodable, redact
 from .errors import DeepSearchError, UsageError
 from .events import Done, Error, Event, json_line, to_dict
-from .files import unwritable
+from .files import quiet_stdout, unwritable
 from .flags import STOP_SIGNALS, engine_flags, settings_from_args
 from .registry import refuse_app_only
 from .terminal import TerminalPrinter
@@ -80,20 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except BrokenPipeError:
-        _quiet_stdout()
+        quiet_stdout()
         return EXIT_FAIL
     except KeyboardInterrupt:
         return EXIT_FAIL
-
-
-def _quiet_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again
-    (the approach the Python docs give for SIGPIPE)."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, io.UnsupportedOperation):
-        pass  # stdout is not a real file (tests): nothing will flush to a closed pipe
 
 
 def _main(argv: list[str] | None) -> int:

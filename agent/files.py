@@ -1,8 +1,12 @@
-"""Reading the JSON input files people pass on the command line (scripts, search fixtures)."""
+"""The files of the command line: JSON inputs people pass (scripts, search fixtures), output paths
+checked before anything runs, and stdout after its reader went away."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +48,14 @@ def unwritable(path: str | Path, *, flag: str) -> str | None:
     if not existed:
         target.unlink(missing_ok=True)
     return None
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null after its reader went away (``... | head``), so the interpreter's
+    final flush cannot fail again with a BrokenPipe traceback (the approach the Python docs give
+    for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # stdout is not a real file (tests): nothing will flush to a closed pipe

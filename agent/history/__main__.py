@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from ..errors import UsageError
+from ..files import quiet_stdout
 from .config import history_config_from_env
 from .errors import HistoryError, HistoryUnavailable
 from .opening import open_store
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     except HistoryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `list | head`: the reader has what it wanted
+        quiet_stdout()
+        return EXIT_FAIL
     finally:
         store.close()
 

@@ -22,6 +22,7 @@ from typing import Iterator
 from ..config import encodable
 from ..errors import DeepSearchError, UsageError
 from ..events import json_line
+from ..files import quiet_stdout
 from ..terminal import clean
 from ..text.counts import counted
 from .readers import KINDS, kind_of
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except DeepSearchError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except BrokenPipeError:  # `search ... | head`: the reader has what it wanted
+        quiet_stdout()
         return EXIT_FAIL
 
 

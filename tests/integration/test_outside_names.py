@@ -98,3 +98,21 @@ def test_the_cli_says_what_a_run_will_not_do_that_was_asked_for():
     judged = run("-m", "agent", "How tall is the Eiffel Tower?", "--json", *SCRIPTED, "--check-claims", "judge")
     assert judged.returncode == 0 and "has no judge here" in judged.stderr, judged.stderr
     assert json.loads(judged.stdout.splitlines()[-1])["claims"][0]["layer"] == "lexical"
+
+
+def test_the_index_and_history_commands_end_quietly_when_their_reader_goes_away(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(3):
+        (docs / f"d{i}.txt").write_text(f"zebraword {i} lives here.", encoding="utf-8")
+    assert run("-m", "agent.index", "add", str(docs), "--index", str(tmp_path / "idx")).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPSEARCH_")}
+    for args in (["-m", "agent.index", "search", "zebraword", "--index", str(tmp_path / "idx")],
+                 ["-m", "agent.history", "list", "--data-dir", str(tmp_path / "data")]):
+        reader, writer = os.pipe()
+        os.close(reader)  # the reader is gone before the first line is written
+        child = subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**env, "PYTHON_DOTENV_DISABLED": "1"},
+                                 stdout=writer, stderr=subprocess.PIPE, text=True)
+        os.close(writer)
+        _, err = child.communicate(timeout=120)
+        assert "Traceback" not in err and "BrokenPipe" not in err, err
