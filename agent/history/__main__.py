@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from ..errors import UsageError
-from ..files import quiet_stdout
+from ..files import quiet_stdout, unwritable
 from .config import history_config_from_env
 from .errors import HistoryError, HistoryUnavailable
 from .opening import open_store
@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    output = getattr(args, "output", None)
+    problem = unwritable(output, flag="-o") if output and output != "-" else None
+    if problem:  # a bad argument, refused before the store is opened, as in python -m agent
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         config = history_config_from_env()
         if args.data_dir:

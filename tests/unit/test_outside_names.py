@@ -85,3 +85,14 @@ def test_a_resumed_eval_refuses_metrics_no_run_could_have_written(tmp_path, dama
     path.write_text(json.dumps({**row, **damage}) + "\n", encoding="utf-8")
     with pytest.raises(ResultsError, match="line 1 is not a result this tool wrote"):
         read_results(path)
+
+
+def test_history_export_to_a_path_it_cannot_write_is_a_usage_error(tmp_path, capsys):
+    store = open_store(HistoryConfig(data_dir=tmp_path))
+    conversation = store.add_turn(owner_key(new_secret()), None, next(iter(turns_from_runs([synthetic_run("Q")]))))
+    store.close()
+    for target in (tmp_path / "missing" / "c.jsonl", tmp_path):
+        assert history_main(["export", conversation, "-o", str(target), "--data-dir", str(tmp_path)]) == 2
+        assert str(target) in capsys.readouterr().err
+    assert history_main(["export", conversation, "-o", str(tmp_path / "c.jsonl"), "--data-dir", str(tmp_path)]) == 0
+    assert '"type": "meta"' in (tmp_path / "c.jsonl").read_text(encoding="utf-8").splitlines()[0]
