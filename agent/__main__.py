@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Literal, TextIO
+from typing import TYPE_CHECKING, Iterator, TextIO
 
 from .config import Settings, encodable, redact
 from .errors import DeepSearchError, UsageError
@@ -94,7 +94,9 @@ def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.export:
-        return _export(args)
+        from .export_cli import export_command
+
+        return export_command(args)
     if args.fork_at is not None:
         return _fork(args)
     if args.replay:
@@ -323,54 +325,6 @@ def _forked_session(args: argparse.Namespace, runs: list[tuple[Meta, list[TimedE
     if plan.run == len(runs):
         return session, session.ask(plan.question, cancel=cancel), cancel
     return session, session.run_fork(ids[plan.run], plan, cancel=cancel), cancel
-
-
-ExportFormat = Literal["html", "md", "player"]  # the --format choices
-_FORMAT_BY_SUFFIX: dict[str, ExportFormat] = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-_FORMAT_NAMES = {"md": "Markdown", "html": "HTML", "player": "player"}
-
-
-def _export(args: argparse.Namespace) -> int:
-    from .records.report import export
-    from .records.trace import TraceError
-
-    if not args.output:
-        return _usage("--export needs -o OUT, the file to write (or -o - for stdout)")
-    fmt: ExportFormat = args.format or _FORMAT_BY_SUFFIX.get(Path(args.output).suffix.lower(), "html")
-    problem = unwritable(args.output, flag="-o") if args.output != "-" else None
-    if problem:
-        return _usage(problem)
-    try:
-        report = _player(args.export, args.run) if fmt == "player" else export(args.export, fmt=fmt, run=args.run)
-    except TraceError as exc:
-        return _usage(str(exc))
-    if args.output == "-":
-        sys.stdout.write(report)
-        return EXIT_OK
-    try:
-        Path(args.output).write_text(report, encoding="utf-8")
-    except OSError as exc:
-        print(f"error: cannot write {args.output!r}: {exc.strerror}", file=sys.stderr)
-        return EXIT_FAIL
-    answers = 1 if args.run is not None else _count_runs(args.export)
-    print(f"wrote the {_FORMAT_NAMES[fmt]} report of {answers} answer{'s' if answers != 1 else ''} "
-          f"to {args.output}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _player(path: str, run: int | None) -> str:
-    from .records.timed import turns_from_runs
-    from .player import player_html
-    from .records.trace import read_runs, read_trace
-
-    runs = read_runs(path) if run is None else [read_trace(path, run=run)]
-    return player_html(str(runs[0][0].get("question", "")), turns_from_runs(runs))
-
-
-def _count_runs(path: str) -> int:
-    from .records.trace import read_runs
-
-    return len(read_runs(path))
 
 
 def _usage(message: str) -> int:

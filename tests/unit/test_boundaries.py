@@ -47,7 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("the engine: one run (agent/loop/__init__.py starts and ends it)", ("agent.loop",)),
     ("forks: a recorded run continued through the loop", ("agent.forking",)),
     ("a chat session", ("agent.session", "agent.flags", "agent.demo")),
-    ("entry points", ("agent.api", "agent.__main__", "agent.eval", "agent.index.__main__",
+    ("entry points", ("agent.api", "agent.__main__", "agent.export_cli", "agent.eval", "agent.index.__main__",
                       "agent.history.__main__", "agent.claims.cli")),
     ("the UI", ("ui",)),
     ("the app", ("app",)),
