@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from agent.api import Answer, Done, SearchDone, SearchStart, SourceRef, Thinking, Turn, read_trace, turn_from_run
+from agent.api import Answer, Conversation, Done, SearchDone, SearchStart, SourceRef, Thinking, Turn, read_trace, turn_from_run
 from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from ui.answer_run import AnswerRun
@@ -17,7 +17,7 @@ from ui.mapper import AnswerView, thought_title
 from ui.pump import EventPump, stamp_ms
 from ui.recording import Recorder
 from ui.runtime import Runtime
-from ui.saved import _answer_view
+from ui.branches import TurnViews, turn_view
 
 REF = SourceRef(id=1, title="Eiffel Tower", url="https://example.com/eiffel")
 # (milliseconds after the first event, event): three thoughts of 50, 49 and 151 ms, the first two
@@ -58,8 +58,11 @@ class Session:
 
     last_meter = ""
 
-    def __init__(self, stamp: Iterator[float]) -> None:
+    def __init__(self, stamp: Iterator[float], runtime: Runtime) -> None:
         self.control = Control(stamp)
+        self.runtime = runtime
+        self.record = Conversation()
+        self.views = TurnViews()
 
 
 def titles(view: AnswerView) -> list[str]:
@@ -75,13 +78,15 @@ def test_a_reopened_answer_has_the_thought_titles_shown_live(tmp_path: Path) -> 
     start = stamp_ms() + 1000.0  # later than the recording's start, on the same clock
     stamps = iter(round(start + ms / 1000, 3) for ms, _ in TIMELINE)
     live = AnswerView(max_searches=5, clock=stamp_ms)
-    run = AnswerRun(session=Session(stamps), history=[], shown_question="How tall?",  # type: ignore[arg-type]
-                    turn=Turn(question="How tall?"), view=live, cancel=threading.Event())
+    session = Session(stamps, runtime)
+    run = AnswerRun(session=session, history=[], shown_question="How tall?",  # type: ignore[arg-type]
+                    turn=session.record.begin("How tall?"), view=live, cancel=threading.Event())
     for _ in run.stream(iter([event for _, event in TIMELINE]), recorder=recorder):
         pass
     assert recorder.path is not None
     meta, timed = read_trace(recorder.path)
-    reopened = _answer_view(turn_from_run(meta, timed), max_searches=5, secrets=())
+    timed_turn = turn_from_run(meta, timed)
+    reopened = turn_view(timed_turn.turn, timed_turn.times, max_searches=5, secrets=())
 
     assert titles(live) == ["Thought for 0.1 s", "Thought", "Thought for 0.2 s"]
     assert titles(reopened) == titles(live)
