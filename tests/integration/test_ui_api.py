@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pytest
@@ -73,8 +74,10 @@ def text_of(message: dict) -> str:
     return str(content)
 
 
-def title(message: dict) -> str:
-    return (message.get("metadata") or {}).get("title") or ""
+def title(message: Any) -> str:
+    """A chat message's panel title, from the API's dicts or the handlers' own ChatMessages."""
+    metadata = message.get("metadata") if isinstance(message, dict) else message.metadata
+    return (metadata or {}).get("title") or ""
 
 
 class Spy:

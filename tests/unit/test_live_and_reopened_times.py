@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from agent.api import Answer, Conversation, Done, SearchDone, SearchStart, SourceRef, Thinking, Turn, read_trace, turn_from_run
+from agent.api import Answer, Conversation, Done, SearchDone, SearchStart, SourceRef, Thinking, read_trace, turn_from_run
 from agent.backends.scripted import ScriptedBackend
 from agent.config import Settings
 from ui.answer_run import AnswerRun
