@@ -9,6 +9,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.fake_chat import reply_chat
+
 ROOT = Path(__file__).resolve().parents[2]
 CASES = [json.loads(line) for line in (ROOT / "bench/data/claims_cases.jsonl").read_text().splitlines() if line]
 
@@ -27,14 +29,7 @@ class FakeJudge(BaseHTTPRequestHandler):
         type(self).requests += 1
         reply = "SUPPORTED, I think." if type(self).requests == 1 else json.dumps(
             {"batch": token, "verdicts": [{"claim": i, "verdict": "supported"} for i in range(1, count + 1)]})
-        data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                           "choices": [{"index": 0, "finish_reason": "stop",
-                                        "message": {"role": "assistant", "content": reply}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply_chat(self, model=body["model"], content=reply)
 
     def log_message(self, *args):
         pass

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_chat import reply_chat
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,15 +152,7 @@ class _FakeJudge(BaseHTTPRequestHandler):
         type(self).requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
         answer = body["messages"][0]["content"].split("Answer to grade:")[1]
         verdict = "CORRECT" if ("330" in answer or "Paris" in answer) else "INCORRECT"
-        reply = {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                 "choices": [{"index": 0, "finish_reason": "stop",
-                              "message": {"role": "assistant", "content": f"<think>CORRECT?</think>\n{verdict}"}}]}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply_chat(self, model=body["model"], content=f"<think>CORRECT?</think>\n{verdict}")
 
     def log_message(self, *args):
         pass
