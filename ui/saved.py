@@ -144,13 +144,13 @@ def chat_messages(saved: Saved, *, max_searches: int, secrets: tuple[str, ...] =
 
 
 def player_file(saved: Saved) -> str | None:
-    """The share player of ``saved``'s shown branch, written to a fresh temporary file."""
-    turns = saved.path()
-    if not turns:
+    """The share player of ``saved`` (every branch; it plays the one shown by default), written
+    to a fresh temporary file."""
+    if not saved.path():
         return None
     folder = Path(tempfile.mkdtemp(prefix="deepsearch-share-"))
     path = folder / "deepsearch-conversation-player.html"
-    path.write_text(player_html(saved.summary.title, turns, branches=saved.branches()), encoding="utf-8")
+    path.write_text(player_html(saved.summary.title, list(saved.turns.values()), head=saved.head), encoding="utf-8")
     return str(path)
 
 

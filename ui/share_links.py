@@ -32,10 +32,10 @@ def mount_share_links(app: Any, saved: SavedHistory | None) -> bool:
         token = str(request.path_params.get("token", ""))
         try:
             conversation = store.by_share_token(token)
-            turns = conversation.path()
-            if not turns:
+            if not conversation.path():
                 raise HistoryError("nothing to show")
-            page = player_html(conversation.summary.title, turns, branches=conversation.branches())
+            page = player_html(conversation.summary.title, list(conversation.turns.values()),
+                               head=conversation.head)
         except HistoryError:
             return HTMLResponse("<!DOCTYPE html><title>Not found</title><p>This share link does not exist or "
                                 "was revoked.</p>", status_code=404, headers=HEADERS)

@@ -21,7 +21,7 @@ def render_conversation(conversation: Saved, fmt: ExportFormat) -> str:
     if fmt == "player":
         from ..player import player_html
 
-        return player_html(conversation.summary.title, conversation.path(), branches=conversation.branches())
+        return player_html(conversation.summary.title, list(conversation.turns.values()), head=conversation.head)
     from ..records.report import export_runs
 
     return export_runs([(meta, [e for _, e in timed]) for meta, timed in runs], "md" if fmt == "md" else "html")

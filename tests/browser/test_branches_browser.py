@@ -3,7 +3,7 @@ the chat and what the model remembers; Continue from here on a search panel fork
 its recorded results (a search provider that fails when called proves they are reused), streams
 like an answer and can be stopped; on an earlier question it asks that question afresh. Every
 branch is saved: after an app restart the conversation reopens on the branch that was shown, and
-its share file says there are others."""
+its share file holds both and plays either."""
 
 from __future__ import annotations
 
@@ -234,7 +234,23 @@ def test_branches_survive_an_app_restart_and_reopen_on_the_branch_shown(browser,
         with page.expect_download() as download:
             page.locator("#history-share").click()
         player = open(download.value.path(), encoding="utf-8").read()
-        assert "Branch 1 of 2: this file plays the branch that was shown" in player
+        shown, others = player.split('<section id="branches"', 1)  # every branch, the one shown first
+        assert '<span class="sr-only">Branch </span>1/2' in shown and '<span class="sr-only">Branch </span>2/2' in others
+        # The file plays the other branch too, on its own: no request leaves it.
+        file_page = context.new_page()
+        requests: list[str] = []
+        file_page.on("request", lambda r: requests.append(r.url))
+        shared = tmp_path / "shared.html"  # the download's own name has no .html: it would open as text
+        shared.write_text(player, encoding="utf-8")
+        file_page.goto(shared.as_uri())
+        file_page.click("#speeds [data-speed='0']")
+        file_page.click("#play")
+        expect(file_page.locator("main .branch-n")).to_have_text("Branch 1/2")
+        file_page.locator("main").get_by_role("link", name="Next branch").click()
+        expect(file_page.locator("main .branch-n")).to_have_text("Branch 2/2")
+        expect(file_page.locator("main section.answer")).to_contain_text("330")
+        assert all(r.startswith("file://") for r in requests), requests
+        file_page.close()
         page.locator("#chat").get_by_role("link", name="Next branch").click()
         expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"2/2$"))
         expect(page.locator("#chat")).to_contain_text("330")

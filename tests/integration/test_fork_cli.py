@@ -84,6 +84,11 @@ def test_fork_after_a_search_reuses_the_recorded_results_and_records_its_parent(
     assert "330 metres" in (tmp_path / "t.txt").read_text()  # the recorded snippet, read again
     replay = run_cli("--replay", str(tmp_path / "fork.jsonl"), "--json", "--speed", "0")
     assert replay.returncode == 0 and events_of(replay.stdout)[-1]["answer"] == done["answer"]
+    # The fork's trace makes a share player like any trace, saying where the branch came from.
+    made = run_cli("--export", str(tmp_path / "fork.jsonl"), "--format", "player", "-o", str(tmp_path / "p.html"))
+    assert made.returncode == 0, made.stderr
+    player = (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert f"A branch of run.jsonl, continued from its event {n}." in player and "Forked: 330 m" in player
 
 
 def test_fork_at_the_first_event_asks_the_question_again(tmp_path: Path) -> None:

@@ -141,7 +141,7 @@ def test_the_chat_above_a_question_is_cut_at_that_question():
     assert _chat_above(chat, 0) == [] and _chat_above(chat, 1) == chat[:2] and _chat_above(chat, 5) == chat
 
 
-def test_the_share_file_plays_the_branch_shown_and_says_there_are_others():
+def test_the_share_file_holds_every_branch_and_shows_the_one_the_chat_showed():
     from agent.api import TimedTurn, player_html
     from agent.history.store import Saved, Summary
 
@@ -150,8 +150,10 @@ def test_the_share_file_plays_the_branch_shown_and_says_there_are_others():
     saved = Saved(summary=Summary(id="c1", title="Q1", created=0, updated=0, turns=4, bytes=0, shared=False),
                   turns=timed, head=b.id)
     assert saved.branches() == [(1, 1), (2, 3)]
-    html = player_html("Q1", saved.path(), branches=saved.branches())
-    assert html.count('class="meta branch"') == 1
-    assert "Branch 2 of 3: this file plays the branch that was shown; the others stay" in html
-    answers = re.findall(r'<div class="markdown"[^>]*><p>(\w+) ', html)
-    assert answers == ["One", "B"]  # the branch shown, and only it
+    html = player_html("Q1", list(saved.turns.values()), head=saved.head)
+    shown, others = html.split('<section id="branches"', 1)
+    assert re.findall(r'<div class="markdown"[^>]*><p>(\w+) ', shown) == ["One", "B"]  # the branch shown first
+    assert re.findall(r'<div class="markdown"[^>]*><p>(\w+) ', others) == ["A", "C"]  # then the others
+    assert html.count('<nav class="branches"') == 3  # one switcher per branch of the second question
+    assert '<span class="sr-only">Branch </span>2/3' in shown
+    assert shown.count('aria-label="Previous branch"') == 1 and shown.count('aria-label="Next branch"') == 1
