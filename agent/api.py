@@ -37,6 +37,7 @@ from .session import ChatSession, build_backend, check_inputs, preflight
 from .records.conversation import Conversation, Turn
 from .records.replay import MAX_REPLAY_PAUSE_S, pace, replay
 from .records.report import export_events, export_runs
+from .records.judged import judged_line
 from .records.trace import TraceError, TraceWriter, read_trace, run_text, trace_meta
 from .registry import (BACKENDS, PROVIDERS, BackendSpec, ProviderSpec, backend_spec, provider_label, provider_spec,
                        register_backend, register_provider)
@@ -44,6 +45,7 @@ from .registry import (BACKENDS, PROVIDERS, BackendSpec, ProviderSpec, backend_s
 __all__ = [
     "Answer", "Backend", "backend_spec", "BackendError", "BACKENDS", "BackendSpec", "build_backend", "build_search",
     "cause_of", "check_inputs", "ChatSession", "has_claims_to_judge", "offers_model_check", "run_text",
+    "judged_line",
     "CITATION", "citation_numbers", "cited_ids", "code_regions", "Conversation", "counted",
     "DeepSearchError", "DEFAULT_MODEL", "DEMO_LABEL", "demo_questions", "DEMO_SCRIPT",
     "DEMO_SEARCH", "demo_settings", "display_numbering", "document_passages", "document_place",

@@ -112,11 +112,8 @@
     return !!stop && stop.getClientRects().length > 0;
   };
   let hintTimer = 0;
-  document.addEventListener("keydown", (e) => {
-    if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
-    if (!(e.target.closest && e.target.closest("#question textarea")) || !running()) return;
-    e.preventDefault();
-    e.stopImmediatePropagation();
+  // The note above the question while the model is busy, cleared once the run ends.
+  const runHint = () => {
     const hint = document.querySelector("#run-hint");
     if (!hint) return;
     hint.textContent = checking() ? CHECK_HINT : HINT;
@@ -126,6 +123,13 @@
       hint.textContent = "";
       clearInterval(hintTimer);
     }, 250);
+  };
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+    if (!(e.target.closest && e.target.closest("#question textarea")) || !running()) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    runHint();
   }, true);
   // Gradio keeps a question's edit box open when the chat is cleared: the next question would
   // show up as that edit box, holding the old question. New chat and the clear icon close it first
@@ -191,7 +195,7 @@
   // button or aria attribute. A click leaves its action where the hidden button's event reads it
   // (ui/branch_events.py ACTION_JS) and clicks that button; focus comes back to the same control
   // once the chat has been redrawn, so the keyboard can step through branches.
-  const SHOW = "#ds-branch-", FORK = "#ds-fork-";
+  const SHOW = "#ds-branch-", FORK = "#ds-fork-", CHECK = "#ds-check-";
   const refocus = (bar, side, before) => {
     const deadline = Date.now() + 5000;
     const look = () => {
@@ -205,11 +209,18 @@
     requestAnimationFrame(look);
   };
   document.addEventListener("click", (e) => {
-    const link = e.target.closest && e.target.closest(`#chat a[href^="${SHOW}"], #chat a[href^="${FORK}"]`);
+    const link = e.target.closest &&
+      e.target.closest(`#chat a[href^="${SHOW}"], #chat a[href^="${FORK}"], #chat a[href^="${CHECK}"]`);
     if (!link) return;
     e.preventDefault();
     e.stopImmediatePropagation();
     const href = link.getAttribute("href");
+    if (href.startsWith(CHECK)) {  // "Check with the model" under an answer (ui/model_check.py)
+      if (running()) return runHint();  // the model is busy: say so where Enter would, send nothing
+      window.dsBranchAction = `check:${href.slice(CHECK.length)}`;
+      document.querySelector("#branch-check")?.click();
+      return;
+    }
     if (href.startsWith(SHOW)) {
       const bar = link.closest(".ds-turn-bar");
       const bars = [...document.querySelectorAll("#chat .ds-turn-bar")];

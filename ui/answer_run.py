@@ -91,7 +91,9 @@ class AnswerRun:
             self.turn.stopped = True
         if self.turn.kind == "answer":
             self.view.allow_forks(self.turn.id)
-        self.session.views.keep(self.turn, self.question, self.view.messages())
+            if self.session.views.offers_check and self.view.done is not None:
+                self.view.offer_check(self.turn.id)
+        self.session.views.keep(self.turn, self.question, self.view.messages(), view=self.view)
 
     def _frame(self, *, files: Any = "streaming", keep_state: bool = True, meter: str | None = None,
                question: str | None = None) -> AnswerOutputs:

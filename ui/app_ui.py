@@ -70,7 +70,8 @@ class _Parts:
     upload: gr.UploadButton
     controls: list[gr.components.Component]  # max searches, provider, results, temperature, max new, read, check
     check: gr.Button  # "Check with the model" under a finished answer of a local model (ui/model_check.py)
-    branch: tuple[gr.Textbox, gr.Button, gr.Button]  # the branch controls' action, Show and Fork (hidden)
+    # The chat links' action, and the hidden Show, Fork and Check buttons they click.
+    branch: tuple[gr.Textbox, gr.Button, gr.Button, gr.Button]
     saved: SavedPanel | None = None  # the history list (None: the runtime has no history at all)
 
 
@@ -236,11 +237,21 @@ def _wire_check(check: ModelCheck, h: Handlers, p: _Parts, answering: Listener) 
     then = afterwards(event, h, buttons, p.meter)
     then.then(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
     then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
+    # "Check with the model" under any answer (ui/branch_links.py): its link's action is read by ACTION_JS.
+    action, carrier = p.branch[0], p.branch[3]
+    carrier.click(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
+    event = carrier.click(check.check_turn, [action, p.session, *owner], [p.chatbot, p.meter, p.check, *p.downloads],
+                          js=ACTION_JS, api_visibility="private", show_progress="hidden",
+                          concurrency_id=answering["concurrency_id"], concurrency_limit=answering["concurrency_limit"])
+    event.failure(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
+    then = afterwards(event, h, buttons, p.meter)
+    then.then(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
+    then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
 
 
 def _wire_branches(h: Handlers, b: BranchEvents, p: _Parts) -> None:
     """The switcher's arrows: the chat shows another branch, then its downloads and share file follow."""
-    action, show, _ = p.branch
+    action, show = p.branch[0], p.branch[1]
     shown = show.click(b.show, [action, p.session], [p.chatbot], js=ACTION_JS, queue=False,
                        api_visibility="private", show_progress="hidden")
     then = shown.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")

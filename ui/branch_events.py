@@ -30,13 +30,15 @@ ACTION_JS = "(action, ...rest) => [window.dsBranchAction || '', ...rest]"
 NOT_NOW = "An answer is still running: stop it or wait for it, then switch branches."
 
 
-def branch_carrier() -> tuple[gr.Textbox, gr.Button, gr.Button]:
-    """What the chat's branch links start through: a value ui.js fills in (``ACTION_JS``) and two
-    buttons it clicks, in the page but never seen."""
+def branch_carrier() -> tuple[gr.Textbox, gr.Button, gr.Button, gr.Button]:
+    """What the chat's links start through: a value ui.js fills in (``ACTION_JS``) and the buttons
+    it clicks (show a branch, continue from here, check an answer with the model), in the page
+    but never seen."""
     action = gr.Textbox(visible=False, label="Branch action")
     show = gr.Button("Show branch", visible="hidden", elem_id="branch-show")
     fork = gr.Button("Continue from here", visible="hidden", elem_id="branch-fork")
-    return action, show, fork
+    check = gr.Button("Check with the model", visible="hidden", elem_id="branch-check")
+    return action, show, fork, check
 
 
 def shown_chat(runtime: Runtime, session: UISession) -> list[Any]:

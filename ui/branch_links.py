@@ -11,7 +11,8 @@ Actions (what ``assets/ui.js`` sends, read back from its link):
 - ``show:<turn>``: show the branch of that turn (the switcher's arrows);
 - ``fork:<turn>:q``: ask that turn's question afresh, everything before it kept;
 - ``fork:<turn>:s<j>`` / ``fork:<turn>:r<j>``: continue after that turn's ``j``-th search or
-  read (from 0), its recorded results and everything before them reused.
+  read (from 0), its recorded results and everything before them reused;
+- ``check:<turn>``: "Check with the model" on that turn's answer (``ui/model_check.py``).
 """
 
 from __future__ import annotations
@@ -24,17 +25,20 @@ from .citations import attribute, hidden
 
 SHOW_PREFIX = "#ds-branch-"
 FORK_PREFIX = "#ds-fork-"
+CHECK_PREFIX = "#ds-check-"
+CHECK_LABEL = "Check with the model"
 CONTINUE_LABEL = "Continue from here"
 
 _TURN = r"[A-Za-z0-9_]{1,40}"
-_ACTION = re.compile(rf"(?:show:(?P<show>{_TURN})|fork:(?P<fork>{_TURN}):(?P<at>q|[sr]\d{{1,4}}))")
+_ACTION = re.compile(rf"(?:show:(?P<show>{_TURN})|check:(?P<check>{_TURN})|"
+                     rf"fork:(?P<fork>{_TURN}):(?P<at>q|[sr]\d{{1,4}}))")
 
 
 @dataclass(frozen=True)
 class BranchAction:
     """What a branch control asked for; ``step`` is ``("search"|"read", j)`` or None (the question)."""
 
-    kind: Literal["show", "fork"]
+    kind: Literal["show", "fork", "check"]
     turn: str
     step: tuple[Literal["search", "read"], int] | None = None
 
@@ -46,6 +50,8 @@ def parse_action(text: object) -> BranchAction | None:
         return None
     if match["show"]:
         return BranchAction(kind="show", turn=match["show"])
+    if match["check"]:
+        return BranchAction(kind="check", turn=match["check"])
     at = match["at"]
     step = None if at == "q" else ("search" if at[0] == "s" else "read", int(at[1:]))
     return BranchAction(kind="fork", turn=match["fork"], step=step)  # type: ignore[arg-type]
@@ -56,6 +62,14 @@ def fork_link(turn: str, at: str) -> str:
     if not linkable(turn):
         return ""
     return f'<a class="ds-fork" href="{FORK_PREFIX}{turn}-{at}">{CONTINUE_LABEL}</a>'
+
+
+def check_link(turn: str) -> str:
+    """"Check with the model" for a turn's answer, on the line after its claims summary."""
+    if not linkable(turn):
+        return ""
+    link = f'<a class="ds-check" href="{CHECK_PREFIX}{turn}">{CHECK_LABEL}</a>'
+    return f'<div class="ds-extra claims-actions">{link}</div>'
 
 
 def switcher(*, position: int, count: int, previous: str | None, following: str | None) -> str:

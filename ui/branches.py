@@ -32,17 +32,31 @@ class TurnViews:
 
     shown: dict[str, tuple[Any, list[Any]]] = field(default_factory=dict)
     timed: dict[str, TimedTurn] = field(default_factory=dict)  # saved turns: their events' times
+    views: dict[str, AnswerView] = field(default_factory=dict)  # the view that drew each turn
+    offers_check: bool = False  # answers link to "Check with the model" (ui/model_check.py)
 
-    def keep(self, turn: Turn, question: Any, answer: list[Any]) -> None:
+    def keep(self, turn: Turn, question: Any, answer: list[Any], view: AnswerView | None = None) -> None:
         self.shown[turn.id] = (question, list(answer))
+        if view is not None:
+            self.views[turn.id] = view
 
     def messages(self, turn: Turn, *, max_searches: int, secrets: Sequence[str]) -> tuple[Any, list[Any]]:
         if turn.id not in self.shown:
+            view = self.view(turn, max_searches=max_searches, secrets=secrets)
+            self.shown[turn.id] = (turn.question, view.messages())
+        return self.shown[turn.id]
+
+    def view(self, turn: Turn, *, max_searches: int, secrets: Sequence[str]) -> AnswerView:
+        """The view ``turn`` is drawn by: the one its answer streamed into, else one fed its
+        recorded events (at their saved times, when it was saved)."""
+        if turn.id not in self.views:
             timed = self.timed.get(turn.id)
             times = timed.times if timed is not None else [(0.0, 0.0)] * len(turn.events)
             view = turn_view(turn, times, max_searches=max_searches, secrets=secrets)
-            self.shown[turn.id] = (turn.question, view.messages())
-        return self.shown[turn.id]
+            if self.offers_check and turn.kind == "answer":
+                view.offer_check(turn.id)
+            self.views[turn.id] = view
+        return self.views[turn.id]
 
 
 def turn_view(turn: Turn, times: Sequence[Span], *, max_searches: int, secrets: Sequence[str]) -> AnswerView:

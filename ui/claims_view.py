@@ -15,6 +15,7 @@ from typing import Callable
 
 from agent.api import Done, summary_line
 
+from .branch_links import check_link
 from .citations import attribute, escape_text
 
 _OPEN, _MID, _CLOSE = "\ue000", "\ue001", "\ue002"
@@ -58,9 +59,10 @@ def render_marked(answer: str, marks: list[tuple[str, str]], render: Callable[[s
     return _SPAN.sub(span, rendered).replace(_CLOSE, "</span>")
 
 
-def summary_html(done: Done | None, *, note: str | None = None) -> str:
+def summary_html(done: Done | None, *, note: str | None = None, check_turn: str | None = None) -> str:
     """The line under a checked answer (empty when it was not checked), then ``note``: what the
-    model check on request said when it could not run or was stopped."""
+    model check on request said when it could not run or was stopped. ``check_turn``: the line
+    ends with "Check with the model" for that turn (``ui/branch_links.check_link``)."""
     if done is None or done.claims_summary is None or not done.answer.strip():
         return ""
     line = escape_text(summary_line(done.claims_summary), limit=300)
@@ -68,4 +70,5 @@ def summary_html(done: Done | None, *, note: str | None = None) -> str:
         line += " · checked with the model"
     # Raw HTML inside the Markdown (no Markdown escapes are undone there): only HTML-escaped.
     extra = f'<div class="ds-extra claims-note" role="status">{html.escape(note[:400])}</div>' if note else ""
-    return f'\n\n<div class="ds-extra claims-check">{line}</div>{extra}'
+    link = check_link(check_turn) if check_turn is not None else ""
+    return f'\n\n<div class="ds-extra claims-check">{line}</div>{link}{extra}'

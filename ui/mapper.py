@@ -24,7 +24,7 @@ import gradio as gr
 from gradio.components.chatbot import MetadataDict
 
 from agent.api import (Answer, Done, Error, Event, ReadDone, ReadStart, SearchDone, SearchStart, SourceRef,
-                       Thinking, display_numbering, redact)
+                       Thinking, display_numbering, has_claims_to_judge, redact)
 
 from .citations import citation_target, document_passage, link_citations, neutralise, new_answer_scope
 from .branch_links import fork_link
@@ -68,6 +68,8 @@ class AnswerView:
         # The record turn this answer is, once its run has ended: its Search and Read panels then
         # offer "Continue from here" (ui/branches.py).
         self.fork_turn: str | None = None
+        # The same turn, when its summary line offers "Check with the model" (ui/model_check.py).
+        self.check_turn: str | None = None
 
     # -- feeding -----------------------------------------------------------
 
@@ -174,6 +176,14 @@ class AnswerView:
         self.fork_turn = turn_id
         self._dirty("search")
         self._dirty("read")
+
+    def offer_check(self, turn_id: str) -> None:
+        """The run has ended on a backend that offers the model check: the summary line under the
+        answer links to it while the answer has claims to judge (``has_claims_to_judge``)."""
+        self.check_turn = turn_id
+        block = self._last("answer")
+        if block is not None:
+            block.dirty = True
 
     @property
     def finished(self) -> bool:
@@ -286,7 +296,8 @@ class AnswerView:
                         if citation_target(self.sources[h], self.scope))
         if cards:
             extras += f'\n\n<div class="ds-extra source-cards">{cards}</div>'
-        extras += summary_html(done, note=self.check_note)
+        check = self.check_turn if has_claims_to_judge(done) else None
+        extras += summary_html(done, note=self.check_note, check_turn=check)
         end = end_of(done)
         if end in CUT_SHORT and end != "no_answer":
             extras += f'\n\n<div class="ds-extra answer-note">⚠ {CUT_SHORT[end][0]}</div>'

@@ -15,15 +15,17 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 
-from agent.api import (Done, TraceError, export_events, has_claims_to_judge, offers_model_check, read_trace,
-                       run_text)
+from agent.api import (Done, TraceError, Turn, export_events, has_claims_to_judge, judged_line, offers_model_check,
+                       read_trace, run_text)
 
-from .branches import turn_bar
+from .branch_links import CHECK_LABEL, parse_action
+from .branches import path_messages, turn_bar
 from .history import last_turn_start
+from .mapper import AnswerView
 from .runtime import Runtime
 from .run_control import SessionBusy
 from .session import UISession
@@ -31,7 +33,8 @@ from .visitor_log import log_shown, refusal
 
 log = logging.getLogger(__name__)
 
-LABEL = "Check with the model"
+LABEL = CHECK_LABEL
+NOT_CHECKED = "Not checked"
 _WITHIN = re.compile(r"gave no verdicts within [\d.]+ s")
 CHECKING = "Checking with the model…"
 
@@ -64,13 +67,49 @@ class ModelCheck:
 
     def check(self, history: list[Any] | None, session: UISession | None,
               owner: Any = None) -> Iterator[tuple[Any, Any, Any, Any, Any, Any]]:
-        """Frames of (chat, meter, button, trace, html, md)."""
+        """``#check-model``: the last answer. Frames of (chat, meter, button, trace, html, md)."""
         skip = gr.skip()
         if session is None or not self.offered(session):
             yield skip, skip, self.offer(session), skip, skip, skip
             return
         view, turn = session.last_view, session.last_turn
-        assert view is not None and turn is not None and view.done is not None
+        assert view is not None and turn is not None
+
+        def redraw() -> list[Any]:  # the browser's chat above this answer, then the answer
+            start = last_turn_start(list(history or []))
+            bar = turn_bar(session.record, turn, earlier=False)  # its branches, as before the check
+            return list(history or [])[:start] + ([bar] if bar is not None else []) + view.messages()
+        yield from self._run(session, view, turn, owner, redraw, last=True)
+
+    def check_turn(self, action: Any, session: UISession | None,
+                   owner: Any = None) -> Iterator[tuple[Any, Any, Any, Any, Any, Any]]:
+        """"Check with the model" under any answer (``check:<turn>``, ``ui/branch_links.py``): that
+        turn's answer; the chat is drawn afresh from the record. Same frames as ``check``."""
+        act = parse_action(action)
+        if act is None or act.kind != "check" or session is None:
+            raise refusal(NOT_CHECKED, "That control is out of date; reload the page.")
+        turn = session.record.turns.get(act.turn)
+        if turn is None or turn.kind != "answer":
+            raise refusal(NOT_CHECKED, "That answer is not in this chat any more; reload the page.")
+        if session.control.running:
+            raise refusal(NOT_CHECKED, "An answer is still running: stop it or wait for it, then check.")
+        rt = self.rt
+        view = session.views.view(turn, max_searches=rt.settings.max_searches, secrets=rt.secrets)
+        if not session.views.offers_check or not has_claims_to_judge(view.done):
+            raise refusal(NOT_CHECKED, "That answer has no cited claims left for the model to check.")
+
+        def redraw() -> list[Any]:
+            return path_messages(session.record, session.views, session.record.path(),
+                                 max_searches=rt.settings.max_searches, secrets=rt.secrets)
+        yield from self._run(session, view, turn, owner, redraw, last=view is session.last_view)
+
+    def _run(self, session: UISession, view: AnswerView, turn: Turn, owner: Any, redraw: Callable[[], list[Any]],
+             *, last: bool) -> Iterator[tuple[Any, Any, Any, Any, Any, Any]]:
+        """Judge ``view``'s answer (``turn`` in the record); ``last``: it is the answer whose
+        downloads the page shows. The judged ``done`` replaces the turn's in the record, its
+        downloads, the saved history and the ``--trace`` file; ``redraw`` gives the chat then."""
+        skip = gr.skip()
+        assert view.done is not None
         try:
             cancel = session.control.begin(wait_s=0)
         except SessionBusy as exc:
@@ -81,7 +120,8 @@ class ModelCheck:
             yield skip, f"checking {count} cited sentence{'s' * (count != 1)} with the model…", \
                 gr.Button(CHECKING, interactive=False), skip, skip, skip
             done, problem = session.chat.check_with_model(view.done, cancel=cancel)
-            current = session.control.cancel is cancel and session.last_view is view
+            current = session.control.cancel is cancel and session.record.turns.get(turn.id) is turn \
+                and (not last or session.last_view is view)
             if cancel.is_set() or not current:  # stopped, a new question or New chat: the chat is theirs
                 yield skip, "model check stopped" if current else skip, self.hide() if not current else \
                     gr.Button(LABEL, interactive=True), skip, skip, skip
@@ -89,27 +129,27 @@ class ModelCheck:
             if problem is not None:
                 log_shown("model check", problem, secrets=self.rt.secrets)
             view.recheck(done, note=visitor_note(problem) if problem else None)
-            files = self._record(session, turn, done, owner) if problem is None else (skip,) * 3
-            start = last_turn_start(list(history or []))
-            session.views.keep(turn, turn.question, view.messages())  # a switch back shows the verdicts
-            bar = turn_bar(session.record, turn, earlier=False)  # its branches, as before the check
-            chat = list(history or [])[:start] + ([bar] if bar is not None else []) + view.messages()
+            files = self._record(session, turn, done, owner, last=last) if problem is None else (skip,) * 3
+            question = session.views.shown.get(turn.id, (turn.question, []))[0]
+            session.views.keep(turn, question, view.messages(), view=view)  # a switch back shows the verdicts
+            chat = redraw()
             session.checking = False
-            yield (chat, session.last_meter, gr.Button(LABEL, visible=problem is not None, interactive=True),
-                   *files)
+            offered = problem is not None if last else self.offered(session)
+            yield chat, session.last_meter, gr.Button(LABEL, visible=offered, interactive=True), *files
         finally:
             session.checking = False
             session.control.end(cancel)
 
-    def _record(self, session: UISession, turn: Any, done: Done, owner: Any) -> tuple[Any, Any, Any]:
-        """The judged ``done`` into the record's turn, the answer's downloads and the saved history;
-        returns the three download buttons' new files (a download is copied when shown, so a
-        rewritten file needs a new name)."""
+    def _record(self, session: UISession, turn: Turn, done: Done, owner: Any, *, last: bool) -> tuple[Any, Any, Any]:
+        """The judged ``done`` into the record's turn, the saved history, the ``--trace`` file and,
+        for the ``last`` answer, its downloads; returns the three download buttons' new files (a
+        download is copied when shown, so a rewritten file needs a new name)."""
         at = max(i for i, e in enumerate(turn.events) if isinstance(e, Done))
         turn.events[at] = done
         self._save(session, turn, done, owner)
+        self._log(turn, done)
         folder = session.downloads.export_folder
-        if folder is None:
+        if folder is None or not last:
             return gr.skip(), gr.skip(), gr.skip()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out: list[Any] = [self._trace(session.last_trace, done, folder / f"deepsearch-trace-{stamp}-checked.jsonl")]
@@ -138,7 +178,20 @@ class ModelCheck:
             return gr.skip()
         return str(path)
 
-    def _save(self, session: UISession, turn: Any, done: Done, owner: Any) -> None:
+    def _log(self, turn: Turn, done: Done) -> None:
+        """The judged verdicts appended to the app's ``--trace`` file, naming the run they judge
+        (``agent.api.judged_line``), when that run was recorded there."""
+        rt = self.rt
+        line = judged_line(turn.meta, done, secrets=rt.secrets)
+        if not rt.trace_path or line is None or turn.meta.get("run") not in rt.trace_runs:
+            return
+        try:
+            with rt.trace_lock, open(rt.trace_path, "a", encoding="utf-8") as out:
+                out.write(line + "\n")
+        except OSError:
+            log.exception("cannot append the model's verdicts to the trace file %r", rt.trace_path)
+
+    def _save(self, session: UISession, turn: Turn, done: Done, owner: Any) -> None:
         saved = self.rt.saved
         key = saved.owner(owner) if saved is not None else None
         if key is None or session.saved_id is None or turn.id not in session.saved_turns:

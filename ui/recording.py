@@ -76,6 +76,8 @@ class Recorder:
         try:  # whole runs under a lock: answers of two sessions never interleave
             with self._runtime.trace_lock, open(target, "a", encoding="utf-8") as out:
                 out.write(self.path.read_text(encoding="utf-8"))
+                if isinstance(self.meta.get("run"), str):  # its judged verdicts may follow (ui/model_check.py)
+                    self._runtime.trace_runs.add(self.meta["run"])
         except OSError:
             log.exception("cannot append to the trace file %r", target)
 

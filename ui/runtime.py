@@ -123,6 +123,7 @@ class Runtime:
     replay_path: str | None = None
     replay_speed: float = 1.0
     trace_lock: threading.Lock = field(default_factory=threading.Lock)
+    trace_runs: set[str] = field(default_factory=set)  # the runs in ``trace_path`` (their meta's "run" id)
     pacer: StreamPacer = field(default_factory=lambda: StreamPacer(base_s=UPDATE_INTERVAL_S))
     sessions: SessionIndex = field(default_factory=SessionIndex)
     saved: Any = None  # ui.saved.SavedHistory: the history list beside the chat (None: no list at all)

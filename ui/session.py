@@ -6,10 +6,11 @@ documents (``documents``, ``ui/documents.py``). ``UISession.open`` is the one wa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from agent.api import ChatSession, Conversation, Settings, Turn
+from agent.api import ChatSession, Conversation, Settings, Turn, offers_model_check
 
 from .branches import TurnViews
 from .documents import DocumentShelf
@@ -27,7 +28,9 @@ class UISession:
         # Every branch stays in the record (Regenerate, an edit, Continue from here): the chat
         # shows one and switches between them (ui/branches.py).
         self.chat.record.keep_branches = True
-        self.views = TurnViews()  # how each turn of the record is drawn
+        # How each turn of the record is drawn; a finished answer offers the model check where
+        # the backend does (whatever the check setting: an answer without claims offers nothing).
+        self.views = TurnViews(offers_check=offers_model_check(replace(runtime.settings, check_claims="lexical")))
         self.control = RunControl(runtime.pacer)
         self.downloads = Downloads(self.chat.record, leave_out=runtime.is_demo_note,
                                    max_runs=runtime.settings.max_history_turns)

@@ -40,6 +40,7 @@ from pydantic import ValidationError
 from ..errors import RecordsError, UsageError
 from ..config import Settings
 from ..events import Done, Error, Event, expected_words, from_dict, json_line, shown, to_dict
+from .judged import JUDGED, apply_judged, judged_run
 from .trace_meta import META, READABLE_VERSIONS, Meta, redact_values
 from .trace_meta import RECORDER as RECORDER
 from .trace_meta import TRACE_VERSION as TRACE_VERSION
@@ -207,6 +208,7 @@ def _split_runs(path: str | Path) -> tuple[str, list[list[_Line]]]:
 
 def _split_text(name: str, text: str) -> list[list[_Line]]:
     runs: list[list[_Line]] = []
+    judged: list[_Line] = []  # the model's later verdicts on a run (``judged.py``): moved to its end
     # Lines end at "\n" only: JSON text may hold U+2028 and friends, which splitlines() breaks on.
     for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
@@ -232,10 +234,28 @@ def _split_text(name: str, text: str) -> list[list[_Line]]:
                 f'{{"type": "meta", "version": {TRACE_VERSION}, ...}}, got {got}; '
                 "this is not a trace written by this app"
             )
-        runs[-1].append((number, raw, obj))
+        if isinstance(obj, dict) and obj.get("type") == JUDGED:
+            judged.append((number, raw, obj))
+        else:
+            runs[-1].append((number, raw, obj))
     if not runs:
         raise TraceError(f"trace {name} is empty; record one with --trace FILE")
+    _place_judged(name, runs, judged)
     return runs
+
+
+def _place_judged(name: str, runs: list[list[_Line]], judged: list[_Line]) -> None:
+    """Each ``claims_judged`` line goes to the end of the run it names (by the meta's ``run``)."""
+    by_id = {lines[0][2].get("run"): lines for lines in runs if isinstance(lines[0][2].get("run"), str)}
+    for number, raw, obj in judged:
+        try:
+            run = judged_run(obj)
+        except ValueError as exc:
+            raise TraceError(f"{name}:{number}: {exc}") from None
+        if run not in by_id:
+            raise TraceError(f"{name}:{number}: the 'claims_judged' line names run {run!r}, "
+                             "which this trace does not hold")
+        by_id[run].append((number, raw, obj))
 
 
 def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
@@ -252,6 +272,9 @@ def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
             raise TraceError(f"{where}: line is not valid JSON{cut}: {_clip(raw)}")
         if not isinstance(obj, dict):
             raise TraceError(f"{where}: expected a JSON object, got {_clip(raw)}")
+        if obj.get("type") == JUDGED:
+            timed[-1] = _judged(where, timed, obj)
+            continue
         if timed and isinstance(timed[-1][1], Done):
             raise TraceError(f"{where}: event {obj.get('type')!r} after the run's 'done' event")
         t = obj.get("t")
@@ -275,6 +298,18 @@ def _parse_run(name: str, lines: list[_Line]) -> tuple[Meta, list[TimedEvent]]:
             "event (did the recording crash?); re-record it"
         )
     return meta, timed
+
+
+def _judged(where: str, timed: list[TimedEvent], obj: dict[str, Any]) -> TimedEvent:
+    """The run's ``done`` (at its time) with the model's verdicts of a ``claims_judged`` line."""
+    if not timed or not isinstance(timed[-1][1], Done):
+        raise TraceError(f"{where}: a 'claims_judged' line for a run that did not end with 'done'")
+    t, done = timed[-1]
+    assert isinstance(done, Done)
+    try:
+        return t, apply_judged(done, obj)
+    except ValueError as exc:
+        raise TraceError(f"{where}: {exc}") from None
 
 
 def _check_meta(name: str, number: int, meta: dict[str, Any]) -> None:

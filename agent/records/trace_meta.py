@@ -4,6 +4,7 @@ re-exports the public names."""
 
 from __future__ import annotations
 
+import secrets as _secrets
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,6 +38,8 @@ def trace_meta(*, question: str, settings: Settings, model: str) -> Meta:
         "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "scripted": settings.backend == "scripted",
         "recorder": RECORDER,
+        # Names the run for lines added later (``judged.py``: the model's verdicts on its claims).
+        "run": _secrets.token_hex(8),
     }
 
 
@@ -83,6 +86,7 @@ class _MetaFields(TypedDict):
     scripted: Annotated[bool, Strict()]
     # A fork's run (``--fork-at``): the trace file's name, the run and the events it continued from.
     fork: NotRequired[Annotated[dict[str, Any], Strict()]]
+    run: NotRequired[Annotated[str, Strict()]]  # the run's id, for its ``claims_judged`` line
 
 
 META = TypeAdapter(_MetaFields)

@@ -1,0 +1,186 @@
+"""“Check with the model” on any answer, not only the last (issue 23), in a real browser.
+
+Each finished answer's claims summary is followed by a link that asks the model to judge that
+answer; the judged verdicts replace that turn's, in the chat, the record and the app's
+``--trace`` file (a ``claims_judged`` line naming the run), and the other answers stay as they
+were. A running check cannot be overtaken: Gradio keeps Regenerate and Edit disabled while it
+runs (it redraws the chat), Stop ends it and they proceed; New chat ends it and an example
+proceeds; no judged verdict lands later. The answers come from a script; the judge is a fake on
+the same backend (a tool-less conversation), so no model loads.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from agent.config import Settings  # noqa: E402
+from agent.records.trace import read_runs, read_trace  # noqa: E402
+from tests.browser.test_ui_browser import ANSWER, ask, close, page_for, wait_done  # noqa: E402
+from tests.ui_helpers import serve  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SUMMARY = "2 of 3 cited claims found in their sources · 1 not found · 1 sentence without a citation"
+JUDGED = "1 of 3 cited claims found in their sources · 2 not found · 1 sentence without a citation · " \
+         "checked with the model"
+USERS = '#chat [data-testid="user"]'
+
+
+class _Judge:
+    """Tool-less conversations (the judge's) answer ``verdicts`` for the prompt's batch; with
+    ``hold`` set they wait for their cancel first (a slow model), and ``ended`` records each."""
+
+    def __init__(self, *verdicts: str, hold: bool = False) -> None:
+        self.verdicts, self.hold = verdicts, hold
+        self.asked: list[str] = []
+        self.started, self.ended = threading.Event(), threading.Event()
+
+    def start(self, messages, tools, *, settings=None):
+        from agent.backends.base import Usage
+
+        judge, prompt = self, messages[0]["content"]
+        self.asked.append(prompt)
+        token = prompt.split('"batch": "', 1)[1].split('"', 1)[0]
+        reply = json.dumps({"batch": token, "verdicts": [{"claim": i, "verdict": v}
+                                                        for i, v in enumerate(self.verdicts, 1)]})
+
+        class Conversation:
+            usage, finish_reason = Usage(), None
+
+            def generate(self, *, cancel):
+                judge.started.set()
+                if judge.hold:
+                    cancel.wait(120)
+                    judge.ended.set()
+                    if cancel.is_set():
+                        self.finish_reason = "cancelled"
+                        return
+                yield reply
+        return Conversation()
+
+
+def _app(tmp_path: Path, judge: _Judge):
+    demo, url = serve(Settings(backend="scripted", model_script=str(DATA / "claims_check.script.json"), provider="fixture",
+                               search_fixture=str(DATA / "eiffel.search.json")),
+                      history=None, trace=str(tmp_path / "session.jsonl"))
+    backend = demo.runtime.backend
+    answer = backend.start
+    backend.start = lambda messages, tools, *, settings=None: (
+        answer(messages, tools, settings=settings) if tools else judge.start(messages, tools, settings=settings))
+    return demo, url
+
+
+def _two_answers(page) -> None:
+    for question in ("How tall?", "How tall, again?"):
+        ask(page, question)
+        assert "· done" in wait_done(page)
+    answers = page.locator(ANSWER)
+    playwright_api.expect(answers).to_have_count(2)
+    for i in range(2):
+        assert answers.nth(i).locator(".claims-check").inner_text() == SUMMARY
+        assert answers.nth(i).locator("a.ds-check").inner_text() == "Check with the model"
+
+
+def test_checking_the_first_answer_changes_it_alone_and_the_trace_keeps_it(browser, tmp_path) -> None:
+    expect = playwright_api.expect
+    judge = _Judge("supported", "contradicted")
+    demo, url = _app(tmp_path, judge)
+    try:
+        page = page_for(browser, url)
+        _two_answers(page)
+        first, second = page.locator(ANSWER).first, page.locator(ANSWER).last
+        first.locator("a.ds-check").focus()  # the keyboard: a focusable link that Enter follows
+        page.keyboard.press("Enter")
+        expect(first.locator(".claims-check")).to_have_text(JUDGED, timeout=60_000)
+        assert len(judge.asked) == 1 and "It is 324 metres without antennas [2]." in judge.asked[0]
+        assert "[2] says otherwise (the model)" in first.locator(".claim-flag").first.get_attribute("title")
+        expect(first.locator("a.ds-check")).to_have_count(0)  # judged: nothing left to ask
+        assert second.locator(".claims-check").inner_text() == SUMMARY  # the second answer is untouched
+        assert second.locator("a.ds-check").count() == 1
+        expect(page.locator("#ask")).to_be_visible()
+        expect(page.locator("#check-model")).to_be_visible()  # the last answer may still be checked
+        # The app's --trace file keeps the judged verdicts of the first run, and reads them back.
+        runs = read_runs(tmp_path / "session.jsonl")
+        assert [[c.layer for c in done.claims] for done in (r[1][-1][1] for r in runs)] == [
+            ["judge", "lexical", "judge", "lexical"], ["lexical"] * 4]
+        assert '"type": "claims_judged"' in (tmp_path / "session.jsonl").read_text(encoding="utf-8")
+        meta, timed = read_trace(tmp_path / "session.jsonl", run=0)
+        assert meta["question"] == "How tall?" and timed[-1][1].claims_summary["supported"] == 1
+        close(page)
+    finally:
+        demo.close()
+
+
+def _interrupted(page, judge: _Judge, start_new_answer, control: str) -> None:
+    """Start a held check of the first answer. While it runs Gradio keeps the chat's own
+    ``control`` (Retry, Edit) disabled, since the check redraws the chat: Stop ends the check,
+    then ``start_new_answer`` proceeds, and the first answer keeps its lexical verdicts."""
+    expect = playwright_api.expect
+    page.locator(ANSWER).first.locator("a.ds-check").click()
+    expect(page.locator("#meter")).to_contain_text("checking 2 cited sentences with the model", timeout=30_000)
+    assert judge.started.wait(30)
+    page.locator(USERS).last.hover()
+    expect(page.locator(f'#chat button[aria-label="{control}"]').last).to_be_disabled()
+    page.click("#stop")
+    assert judge.ended.wait(30)  # the held check saw its cancel
+    expect(page.locator("#meter")).to_contain_text("model check stopped", timeout=30_000)
+    expect(page.locator("#ask")).to_be_visible()
+    start_new_answer()
+    expect(page.locator("#meter")).not_to_contain_text("model check stopped", timeout=30_000)
+    assert "· done" in wait_done(page)
+    expect(page.locator(ANSWER)).to_have_count(2)
+    for summary in page.locator(ANSWER).locator(".claims-check").all_inner_texts():
+        assert summary == SUMMARY  # no judged verdict landed anywhere
+    assert len(judge.asked) == 1
+
+
+@pytest.mark.parametrize("how", ["regenerate", "edit", "example"])
+def test_regenerate_edit_or_an_example_stops_a_running_check(browser, tmp_path, how) -> None:
+    judge = _Judge("supported", "contradicted", hold=True)
+    demo, url = _app(tmp_path, judge)
+    try:
+        page = page_for(browser, url)
+        _two_answers(page)
+
+        def regenerate() -> None:
+            page.locator('#chat button[aria-label="Retry"]').click()
+
+        def edit() -> None:
+            page.locator(USERS).last.hover()
+            page.locator('#chat button[aria-label="Edit"]').last.click()
+            page.locator("#chat textarea.edit-textarea").fill("How tall, once more?")
+            page.locator('#chat button[aria-label="Submit"]').click()
+
+        def example() -> None:
+            page.locator("#chat .examples .example").first.click()
+
+        if how == "example":
+            _example_after_a_check(page, judge, example)
+        else:
+            _interrupted(page, judge, regenerate if how == "regenerate" else edit,
+                         "Retry" if how == "regenerate" else "Edit")
+            if how == "edit":
+                assert page.locator(USERS).all_inner_texts()[-1].strip() == "How tall, once more?"
+        close(page)
+    finally:
+        demo.close()
+
+
+def _example_after_a_check(page, judge: _Judge, example) -> None:
+    """The examples show on an empty chat only: New chat stops the check, then an example runs."""
+    expect = playwright_api.expect
+    page.locator(ANSWER).first.locator("a.ds-check").click()
+    assert judge.started.wait(30)
+    page.click("#new-chat")
+    assert judge.ended.wait(30)
+    example()
+    expect(page.locator(ANSWER)).to_have_count(1, timeout=60_000)
+    assert "· done" in wait_done(page)
+    assert page.locator(ANSWER).locator(".claims-check").inner_text() == SUMMARY
