@@ -115,7 +115,7 @@ class Runtime:
     label: str | None = None  # e.g. "Demo: scripted model output"
     banner: str | None = None  # HTML for the page; ``banner_text`` says the same in the terminal
     banner_text: str | None = None
-    problem: str | None = None  # why questions will fail, found at startup (app.startup_problem)
+    problem: str | None = None  # why questions will fail, found at startup (ui.startup.startup_problem)
     replaced: str | None = None  # what demo mode set aside of the configuration, in words
     # Demo mode: the questions that have a recording (lenient keys); any other gets a scripted note.
     recorded: frozenset[str] | None = None

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-import app
+from ui.startup import NO_GPU
 from agent.config import Settings
 from tests.browser.test_ui_browser import ANSWER, close, page_for, ask, wait_done
 from tests.ui_helpers import serve
@@ -28,7 +28,7 @@ def demo(tmp_path_factory):
     index = folder / "index"
     assert index_main(["add", str(folder / "notes.txt"), "--index", str(index)]) == 0
     built, url = serve(Settings(script_delay_s=0.002, provider="local", index_dir=str(index)),
-                       demo_reason=app.NO_GPU)
+                       demo_reason=NO_GPU)
     yield built, url
     built.blocks.close()
 

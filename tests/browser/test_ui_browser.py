@@ -20,7 +20,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 if not CHROMIUM:
     pytest.skip(NOT_INSTALLED, allow_module_level=True)
 
-import app  # noqa: E402
+from ui.startup import NO_GPU  # noqa: E402
 from agent.config import Settings  # noqa: E402
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking  # noqa: E402
 from tests.ui_helpers import pump_threads, serve  # noqa: E402
@@ -450,7 +450,7 @@ def test_full_queue_tells_the_user_it_is_busy(browser) -> None:
 
 @pytest.fixture(scope="module")
 def demo_mode():
-    demo, url = serve(Settings(script_delay_s=0.004), demo_reason=app.NO_GPU)
+    demo, url = serve(Settings(script_delay_s=0.004), demo_reason=NO_GPU)
     yield url
     demo.close()
 

@@ -17,7 +17,7 @@ from tests.browser.test_ui_browser import DATA, close, open_drawer, open_panels,
 from tests.browser.test_ui_chat import scripted
 from tests.ui_helpers import free_port, serve
 
-import app
+from ui.startup import NO_GPU
 from agent.config import Settings
 
 MINIMUM = 4.5  # WCAG AA for normal-size text; metadata is small
@@ -98,7 +98,7 @@ def answering():
 
 @pytest.fixture(scope="module")
 def demo_mode():
-    demo, url = serve(Settings(script_delay_s=0.0), demo_reason=app.NO_GPU)
+    demo, url = serve(Settings(script_delay_s=0.0), demo_reason=NO_GPU)
     yield url
     demo.close()
 

@@ -10,7 +10,7 @@ import pytest
 from tests.browser.test_ui_browser import ANSWER, close, open_drawer, page_for, scroll_chat_to_top, settle, wait_done
 from tests.ui_helpers import serve
 
-import app
+from ui.startup import NO_GPU
 from agent.config import Settings
 
 PHONE, SMALL_PHONE, LANDSCAPE, DESKTOP = (390, 844), (360, 740), (844, 390), (1280, 800)
@@ -31,7 +31,7 @@ GEOMETRY_JS = """() => {
 @pytest.fixture(scope="module")
 def demo_mode():
     # Slow enough that the answer streams over many frames, so the pane is seen following it.
-    demo, url = serve(Settings(script_delay_s=0.02), demo_reason=app.NO_GPU)
+    demo, url = serve(Settings(script_delay_s=0.02), demo_reason=NO_GPU)
     yield url
     demo.close()
 

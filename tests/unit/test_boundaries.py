@@ -11,6 +11,7 @@ it started.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -181,7 +182,10 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def all_imports() -> list[tuple[str, int, str]]:
+@functools.cache
+def all_imports() -> tuple[tuple[str, int, str], ...]:
+    """Every import of the project's code, read once per test run: five tests walk the same
+    files, and parsing them all is most of this module's time."""
     out = []
     for entry in CODE:
         path = ROOT / entry
@@ -190,7 +194,7 @@ def all_imports() -> list[tuple[str, int, str]]:
             for line, name in imports(file.read_text(encoding="utf-8"), module,
                                       is_package=file.name == "__init__.py"):
                 out.append((f"{file.relative_to(ROOT)}:{line}", line, name))
-    return out
+    return tuple(out)
 
 
 def test_every_module_keeps_the_import_rules() -> None:

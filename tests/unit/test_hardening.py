@@ -37,6 +37,39 @@ def clean_env(monkeypatch, tmp_path):
     return tmp_path
 
 
+@pytest.fixture
+def waits(monkeypatch) -> tuple[list[float], list[float]]:
+    """The search chain's backoffs and DuckDuckGo's pacing, each wait recorded instead of slept
+    (the default backoffs are what a test bounds; sleeping them would only cost the tier)."""
+    backoffs: list[float] = []
+
+    class Backoffs:
+        """The chain's cancel event, with each backoff it waits recorded instead of slept."""
+
+        def __init__(self, cancel: threading.Event | None) -> None:
+            self._cancel = cancel or threading.Event()
+
+        def wait(self, timeout: float) -> bool:
+            backoffs.append(timeout)
+            return self._cancel.is_set()
+
+    class Recorded(SearchChain):
+        def search(self, query, *, max_results, cancel=None):
+            return super().search(query, max_results=max_results, cancel=Backoffs(cancel))
+
+    paced: list[float] = []
+
+    class RecordedPacer(duckduckgo._Pacer):
+        """DuckDuckGo's real pacing between calls, its waits recorded instead of slept."""
+
+        def wait_turn(self, *, min_interval_s, clock, sleep):
+            super().wait_turn(min_interval_s=min_interval_s, clock=clock, sleep=paced.append)
+
+    monkeypatch.setattr(agent.search, "SearchChain", Recorded)
+    monkeypatch.setattr(duckduckgo, "_PACER", RecordedPacer())
+    return backoffs, paced
+
+
 def write(path: Path, data) -> str:
     path.write_text(json.dumps(data))
     return str(path)
@@ -69,7 +102,7 @@ def test_a_call_in_the_question_is_never_executed():
     assert provider.calls == [] and done_of(events).searches == 0
 
 
-def test_canary_key_never_appears_anywhere(clean_env, capsys, caplog, monkeypatch):
+def test_canary_key_never_appears_anywhere(clean_env, waits, capsys, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("TAVILY_API_KEY", CANARY)
     script = write(clean_env / "s.json", [call("anything"), answer("Search was unavailable.")])
@@ -94,7 +127,7 @@ def test_canary_key_never_appears_anywhere(clean_env, capsys, caplog, monkeypatc
         assert CANARY[5:] not in text, where
 
 
-def test_every_provider_down_still_answers_quickly(clean_env, capsys, monkeypatch):
+def test_every_provider_down_still_answers_quickly(clean_env, waits, capsys, monkeypatch):
     monkeypatch.setenv("TAVILY_API_KEY", CANARY)
     script = write(clean_env / "s.json", [call("a"), call("b"), answer("Web search was unavailable; from memory: ...")])
 
@@ -102,33 +135,7 @@ def test_every_provider_down_still_answers_quickly(clean_env, capsys, monkeypatc
         raise TimeoutException("timed out")
 
     monkeypatch.setattr(DDGS, "text", ddg_down)
-    backoffs: list[float] = []
-
-    class Backoffs:
-        """The chain's cancel event, with each backoff it waits recorded instead of slept: the
-        default backoffs are what this test bounds, and sleeping them would only cost the tier."""
-
-        def __init__(self, cancel: threading.Event | None) -> None:
-            self._cancel = cancel or threading.Event()
-
-        def wait(self, timeout: float) -> bool:
-            backoffs.append(timeout)
-            return self._cancel.is_set()
-
-    class Recorded(SearchChain):
-        def search(self, query, *, max_results, cancel=None):
-            return super().search(query, max_results=max_results, cancel=Backoffs(cancel))
-
-    paced: list[float] = []
-
-    class RecordedPacer(duckduckgo._Pacer):
-        """DuckDuckGo's real pacing between calls, its waits recorded instead of slept."""
-
-        def wait_turn(self, *, min_interval_s, clock, sleep):
-            super().wait_turn(min_interval_s=min_interval_s, clock=clock, sleep=paced.append)
-
-    monkeypatch.setattr(agent.search, "SearchChain", Recorded)
-    monkeypatch.setattr(duckduckgo, "_PACER", RecordedPacer())
+    backoffs, paced = waits
     start = time.monotonic()
     with responses.RequestsMock() as mock:
         mock.post("https://api.tavily.com/search", body=requests.ConnectionError("no route to host"))

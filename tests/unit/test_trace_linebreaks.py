@@ -99,9 +99,9 @@ def test_one_such_question_keeps_a_session_file_readable(tmp_path: Path) -> None
 def test_ui_downloads_name_files_not_server_folders(tmp_path: Path) -> None:
     """Issue 13: a trace downloaded from the UI carries no server paths (the demo's
     /…/assets/demo/scripts.json, a local model folder), only file names."""
-    import app
+    from ui.startup import make_runtime
 
-    runtime = app.make_runtime(Settings(model=str(tmp_path / "models" / "my-model")), demo_reason="test")
+    runtime = make_runtime(Settings(model=str(tmp_path / "models" / "my-model")), demo_reason="test")
     recorder = Recorder(tmp_path, question="q", runtime=runtime,
                         settings=runtime.settings.with_overrides(model=str(tmp_path / "models" / "my-model")))
     turn = Turn(question="q", meta=recorder.meta)
@@ -113,7 +113,7 @@ def test_ui_downloads_name_files_not_server_folders(tmp_path: Path) -> None:
     assert trace and html and md
     for path in (trace, html, md):
         text = Path(path).read_text(encoding="utf-8")
-        assert str(app.ASSETS) not in text and str(tmp_path) not in text and "/tmp" not in text, path
+        assert str(ROOT / "assets") not in text and str(tmp_path) not in text and "/tmp" not in text, path
     meta, _ = read_trace(trace)
     assert meta["settings"]["model_script"] == "scripts.json"
     assert meta["settings"]["search_fixture"] == "search.json"

@@ -418,23 +418,24 @@ def test_mark_stopped_history() -> None:
     assert history[1]["metadata"]["status"] == "pending"  # input untouched
 
 
-# -- demo-mode decision (app.py) ---------------------------------------------
+# -- demo-mode decision (ui/startup.py) -------------------------------------
 
 
 def test_demo_mode_decision(monkeypatch: pytest.MonkeyPatch) -> None:
-    import app
+    from agent.api import DEMO_LABEL
+    from ui import startup
 
-    monkeypatch.setattr(app, "_cuda_available", lambda: False)
-    assert "no CUDA GPU" in app.local_model_problem(Settings())
-    assert app.local_model_problem(Settings(model="/models/tiny")) is None  # a model you chose
-    assert app.local_model_problem(Settings(backend="openai", base_url="http://x")) is None
-    runtime = app.make_runtime(Settings())
-    assert runtime.label == app.DEMO_LABEL and "unavailable" in runtime.banner
+    monkeypatch.setattr(startup, "_cuda_available", lambda: False)
+    assert "no CUDA GPU" in startup.local_model_problem(Settings())
+    assert startup.local_model_problem(Settings(model="/models/tiny")) is None  # a model you chose
+    assert startup.local_model_problem(Settings(backend="openai", base_url="http://x")) is None
+    runtime = startup.make_runtime(Settings())
+    assert runtime.label == DEMO_LABEL and "unavailable" in runtime.banner
     assert runtime.settings.backend == "scripted" and runtime.settings.provider == "fixture"
-    explicit = app.make_runtime(Settings(backend="scripted", model_script=str(DATA / "ui.script.json")))
+    explicit = startup.make_runtime(Settings(backend="scripted", model_script=str(DATA / "ui.script.json")))
     assert explicit.label is None and explicit.banner is None  # explicit scripted is not demo mode
-    monkeypatch.setattr(app, "_cuda_available", lambda: True)
-    assert app.local_model_problem(Settings(model=DEFAULT_MODEL)) is None
+    monkeypatch.setattr(startup, "_cuda_available", lambda: True)
+    assert startup.local_model_problem(Settings(model=DEFAULT_MODEL)) is None
 
 
 def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():

@@ -13,11 +13,11 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-import app
 from agent.api import BackendError, Error, Thinking
 from agent.config import Settings
 from ui.handlers import Handlers
 from ui.pump import EventPump
+from ui.startup import make_runtime
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CALL = ('Let me search.\n</think>\n\n<tool_call>\n{"name": "web_search", "arguments": '
@@ -29,7 +29,7 @@ def handlers(tmp_path: Path, rounds: list[str], **kw) -> Handlers:
     script.write_text(json.dumps(rounds), encoding="utf-8")
     settings = Settings(backend="scripted", model_script=str(script), search_fixture=str(DATA / "ui.search.json"),
                         provider="fixture", max_question_chars=50, **kw)
-    return Handlers(app.make_runtime(settings))
+    return Handlers(make_runtime(settings))
 
 
 def run(h: Handlers, question: str) -> list:
