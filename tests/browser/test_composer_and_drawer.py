@@ -19,7 +19,9 @@ USERS = '[data-testid="user"]'
 
 
 @pytest.fixture(scope="module")
-def ui():
+def slow_ui():
+    """Answers three times slower than the shared ``ui``'s (9 s): a question typed during a run
+    needs the run still going when Enter is pressed. The other tests here use the shared app."""
     settings = Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
                         search_fixture=str(DATA / "ui.search.json"), provider="fixture",
                         script_delay_s=0.03, concurrency_local=2)
@@ -33,8 +35,8 @@ def overlap(a: dict, b: dict) -> bool:
                 or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
 
 
-def test_the_run_note_covers_neither_the_meter_nor_the_question(browser, ui) -> None:
-    page = page_for(browser, ui, viewport={"width": 390, "height": 844})
+def test_the_run_note_covers_neither_the_meter_nor_the_question(browser, slow_ui) -> None:
+    page = page_for(browser, slow_ui, viewport={"width": 390, "height": 844})
     ask(page, "How tall is the Eiffel Tower?")
     page.wait_for_selector(TITLES, timeout=30_000)
     page.fill("#question textarea", "A follow-up typed meanwhile")
@@ -73,7 +75,7 @@ def test_regenerate_keeps_a_draft_in_the_question_box(browser, ui) -> None:
     close(page)
 
 
-def test_a_replay_started_from_the_drawer_closes_it(browser, ui, tmp_path: Path) -> None:
+def test_a_replay_started_from_the_drawer_closes_it(browser, slow_ui, tmp_path: Path) -> None:
     path = tmp_path / "recorded.jsonl"
     source = SourceRef(id=1, title="Good source", url="https://example.org/good")
     writer = trace.TraceWriter(path, question="Recorded question", model="script:test",
@@ -83,7 +85,7 @@ def test_a_replay_started_from_the_drawer_closes_it(browser, ui, tmp_path: Path)
                   Done(answer="Answer [1].", sources=(source,), cited=(1,), searches=1)):
         writer.write(event)
     writer.close()
-    page = page_for(browser, ui, viewport={"width": 390, "height": 844})
+    page = page_for(browser, slow_ui, viewport={"width": 390, "height": 844})
     page.click("#tools-toggle")
     page.wait_for_function("document.body.classList.contains('tools-open')")
     page.set_input_files("input[type=file][accept='.jsonl']", str(path))

@@ -12,16 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser.test_ui_browser import ANSWER, SHOWN_JS, ask, close, page_for, wait_done
-from tests.browser.test_ui_chat import USERS, scripted
-from tests.ui_helpers import serve
+from tests.browser.test_ui_chat import USERS
 from tests.waiting import wait_until
-
-
-@pytest.fixture(scope="module")
-def ui():
-    demo, url = serve(scripted(script_delay_s=0.03), replay_speed=0)
-    yield url
-    demo.close()
 
 
 def download(page, button: str) -> str:
