@@ -5,9 +5,14 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.ui_helpers import AppProcesses
 
 # A test's tier is the folder it lives in; the folder sets its marker (``pytest -m unit``) and the
 # timeout a hang fails with. A test's own ``@pytest.mark.timeout`` still wins. The unit timeout is
@@ -70,6 +75,19 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from devtools.tiny_model import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-qwq"))
+
+
+@pytest.fixture
+def app_processes() -> Iterator[AppProcesses]:
+    """Starts ``python app.py`` (``.start(lines, port=..., **env)``); every process it started is
+    killed when the test ends, passed or failed."""
+    from tests.ui_helpers import AppProcesses  # imports app.py (gradio): only tests that start one
+
+    started = AppProcesses()
+    try:
+        yield started
+    finally:
+        started.close()
 
 
 @pytest.fixture(autouse=True)

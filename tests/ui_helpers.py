@@ -79,14 +79,51 @@ def start_app_on_free_port(lines: list[str], **env_vars: str) -> tuple[subproces
         port = free_port()
         proc = start_app(port, **env_vars)
         tried: list[str] = []
-        if read_until(proc, "Running on local URL", tried):
+        try:
+            served = read_until(proc, "Running on local URL", tried)
+        except BaseException:  # a timeout or Ctrl-C while it starts: the app is not left behind
+            stop_app(proc)
+            raise
+        if served:
             lines += tried
             return proc, port
-        proc.kill()
-        proc.wait(timeout=30)
+        stop_app(proc)
         if not any(PORT_TAKEN in line for line in tried):
             raise AssertionError("the app did not start:\n" + "".join(tried))
     raise AssertionError(f"no free port after {PORT_TRIES} tries")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """Kill an app process (one that already ended too) and reap it."""
+    proc.kill()
+    proc.wait(timeout=30)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+class AppProcesses:
+    """The ``python app.py`` processes one test starts, each killed when the test ends, whatever
+    happened: an app that never served (a restart on the same port that failed, a failed
+    assertion between two starts) is never left running beside the next tests."""
+
+    def __init__(self) -> None:
+        self._started: list[subprocess.Popen] = []
+
+    def start(self, lines: list[str], *, port: int | None = None, **env_vars: str) -> tuple[subprocess.Popen, int]:
+        """An app serving on a free port, or on ``port`` (the same origin again); its output read
+        into ``lines`` until it serves."""
+        if port is None:
+            proc, port = start_app_on_free_port(lines, **env_vars)
+            self._started.append(proc)
+        else:
+            proc = start_app(port, **env_vars)
+            self._started.append(proc)
+            assert read_until(proc, "Running on local URL", lines), "".join(lines)
+        return proc, port
+
+    def close(self) -> None:
+        for proc in self._started:
+            stop_app(proc)
 
 
 def read_until(proc: subprocess.Popen, marker: str, lines: list[str], timeout: float = 120) -> bool:

@@ -9,7 +9,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
 from tests.browser.test_ui_browser import ANSWER, SHOWN_JS, ask, close, page_for, wait_done
 from tests.browser.test_ui_chat import USERS

@@ -8,28 +8,19 @@ import re
 import pytest
 
 from agent.history import HistoryConfig, open_store
-from tests.ui_helpers import read_until, start_app, start_app_on_free_port
+from tests.ui_helpers import stop_app
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 QUESTION = "How tall is the Eiffel Tower?"
 
 
-def _app(folder, port: int | None = None):
+def _app(apps, folder, port: int | None = None):
     """The app on a free port, or on ``port`` again: a browser keeps its local storage (and so
-    its history secret) per origin, and the origin includes the port."""
-    lines: list[str] = []
-    if port is None:
-        proc, port = start_app_on_free_port(lines, DEEPSEARCH_DATA_DIR=str(folder))
-    else:
-        proc = start_app(port, DEEPSEARCH_DATA_DIR=str(folder))
-        assert read_until(proc, "Running on local URL", lines), "".join(lines)
+    its history secret) per origin, and the origin includes the port. ``apps`` kills it when the
+    test ends, whether or not it ever served."""
+    proc, port = apps.start([], port=port, DEEPSEARCH_DATA_DIR=str(folder))
     return proc, f"http://127.0.0.1:{port}/"
-
-
-def _stop(proc) -> None:
-    proc.kill()
-    proc.wait(timeout=30)
 
 
 def _open_sidebar(page) -> None:
@@ -58,8 +49,8 @@ def _chat_state(page) -> dict:
             "panels": chat.inner_text().count("Searched:")}
 
 
-def test_history_survives_a_restart_and_reopens_the_chat(browser, tmp_path):
-    proc, url = _app(tmp_path)
+def test_history_survives_a_restart_and_reopens_the_chat(browser, app_processes, tmp_path):
+    proc, url = _app(app_processes, tmp_path)
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -73,12 +64,10 @@ def test_history_survives_a_restart_and_reopens_the_chat(browser, tmp_path):
         assert "330" in before["text"] and before["chips"] and before["cards"] and before["panels"]
         share = page.locator("#history-share")
         expect(share).to_be_visible()
-    finally:
-        _stop(proc)
+        stop_app(proc)
 
-    port = int(url.rstrip("/").rsplit(":", 1)[1])
-    proc, url = _app(tmp_path, port)  # a new process: only the data folder and the browser remember
-    try:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        proc, _ = _app(app_processes, tmp_path, port)  # a new process: only the data folder and the browser remember
         page = context.new_page()
         page.goto(url)
         _open_sidebar(page)
@@ -96,28 +85,26 @@ def test_history_survives_a_restart_and_reopens_the_chat(browser, tmp_path):
         page.locator("#history-delete").click()
         expect(page.locator("#history").get_by_role("button", name=QUESTION)).to_have_count(0, timeout=60_000)
         expect(page.locator("#history-status")).to_contain_text("Deleted")
+        stop_app(proc)
     finally:
-        _stop(proc)
         context.close()
     store = open_store(HistoryConfig(data_dir=tmp_path))
     assert store.list(None) == []
 
 
-def test_another_browser_sees_none_of_it(browser, tmp_path):
-    proc, url = _app(tmp_path)
+def test_another_browser_sees_none_of_it(browser, app_processes, tmp_path):
+    _, url = _app(app_processes, tmp_path)
+    first, second = browser.new_context(), browser.new_context()
     try:
-        first = browser.new_context()
         page = first.new_page()
         page.goto(url)
         page.fill("#question textarea", QUESTION)
         page.keyboard.press("Enter")
         expect(page.locator("#history").get_by_role("button", name=QUESTION)).to_have_count(1, timeout=120_000)
-        second = browser.new_context()
         other = second.new_page()
         other.goto(url)
         expect(other.locator("#history")).to_contain_text(re.compile("No saved conversations"), timeout=60_000)
         assert other.locator("#history").get_by_role("button", name=QUESTION).count() == 0
+    finally:
         first.close()
         second.close()
-    finally:
-        _stop(proc)

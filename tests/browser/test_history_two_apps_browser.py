@@ -10,7 +10,7 @@ import pytest
 
 from agent.api import HistoryConfig, open_store
 from tests.browser.test_ui_browser import ask, wait_done
-from tests.ui_helpers import start_app_on_free_port
+from tests.ui_helpers import stop_app
 from tests.waiting import wait_until
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -21,9 +21,9 @@ def _both(store) -> dict | None:
     return saved if sum(len(s.turns) for s in saved.values()) == 3 else None
 
 
-def test_two_app_processes_share_one_history_and_lose_nothing(browser, tmp_path):
+def test_two_app_processes_share_one_history_and_lose_nothing(browser, app_processes, tmp_path):
     lines: list[str] = []
-    apps = [start_app_on_free_port(lines, DEEPSEARCH_DATA_DIR=str(tmp_path)) for _ in range(2)]
+    apps = [app_processes.start(lines, DEEPSEARCH_DATA_DIR=str(tmp_path)) for _ in range(2)]
     contexts = [browser.new_context(viewport={"width": 1100, "height": 1000}) for _ in apps]
     try:
         pages = []
@@ -54,8 +54,7 @@ def test_two_app_processes_share_one_history_and_lose_nothing(browser, tmp_path)
         assert all(t.turn.done is not None and not s.problems for s in saved.values() for t in s.turns.values())
     finally:
         for proc, _ in apps:
-            proc.kill()
-            proc.wait(timeout=30)
+            stop_app(proc)
         for context in contexts:
             context.close()
     db = sqlite3.connect(tmp_path / "history.sqlite3")
