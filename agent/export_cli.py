@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
+from .cli_output import write_output
 from .files import unwritable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -31,14 +32,10 @@ def export_command(args: argparse.Namespace) -> int:
         report = _player(args.export, args.run) if fmt == "player" else export(args.export, fmt=fmt, run=args.run)
     except TraceError as exc:
         return _usage(str(exc))
-    if args.output == "-":
-        sys.stdout.write(report)
-        return EXIT_OK
-    try:
-        Path(args.output).write_text(report, encoding="utf-8")
-    except OSError as exc:
-        print(f"error: cannot write {args.output!r}: {exc.strerror}", file=sys.stderr)
+    if not write_output(report, args.output):
         return EXIT_FAIL
+    if args.output == "-":
+        return EXIT_OK
     answers = 1 if args.run is not None else _count_runs(args.export)
     print(f"wrote the {_FORMAT_NAMES[fmt]} report of {answers} answer{'s' if answers != 1 else ''} "
           f"to {args.output}", file=sys.stderr)

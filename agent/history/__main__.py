@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..cli_output import write_output
 from ..errors import UsageError
 from ..files import quiet_stdout, unwritable
 from .config import history_config_from_env
@@ -114,14 +115,10 @@ def _export(store: HistoryStore, args: argparse.Namespace) -> int:
     for problem in conversation.problems:
         print(f"warning: {problem}", file=sys.stderr)
     text = _as_json(conversation) if args.json else render_conversation(conversation, args.format)
-    if not args.output or args.output == "-":
-        sys.stdout.write(text)
-        return EXIT_OK
-    try:
-        Path(args.output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        print(f"error: cannot write {args.output!r}: {exc.strerror or exc}", file=sys.stderr)
+    if not write_output(text, args.output):
         return EXIT_FAIL
+    if not args.output or args.output == "-":
+        return EXIT_OK
     print(f"wrote {args.id} to {args.output}", file=sys.stderr)
     return EXIT_OK
 

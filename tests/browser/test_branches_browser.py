@@ -16,7 +16,7 @@ from agent.backends.scripted import ScriptedBackend
 from agent.search.base import SearchError, SearchResult
 from tests.browser.test_ui_browser import ANSWER, DATA, SHOWN_JS, ask, page_for, wait_done
 from tests.browser.test_history_browser import _open_sidebar
-from tests.ui_helpers import read_until, serve, start_app, start_app_on_free_port
+from tests.ui_helpers import serve, stop_app
 from tests.waiting import wait_until
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -88,6 +88,17 @@ def settled(page) -> str:
     return meter
 
 
+def first_answer(browser, app) -> tuple:
+    """A new page with the first answer asked and ended (its search answered by the probe): what
+    a fork starts from. Returns the page, the script and the probe."""
+    url, script, probe, _ = app
+    page = page_for(browser, url)
+    script["rounds"], probe.fail = FIRST, False
+    ask(page, "How tall is the tower?")
+    settled(page)
+    return page, script, probe
+
+
 def state(page) -> dict:
     chat = page.locator("#chat")
     return {"text": re.sub(r"for \d+(\.\d+)? s", "for N s", chat.inner_text()),
@@ -145,11 +156,7 @@ def test_regenerate_makes_two_branches_and_the_arrows_switch_them(browser, app):
 
 
 def test_continue_from_a_search_panel_reuses_its_results(browser, app):
-    url, script, probe, _ = app
-    page = page_for(browser, url)
-    script["rounds"], probe.fail = FIRST, False
-    ask(page, "How tall is the tower?")
-    settled(page)
+    page, script, probe = first_answer(browser, app)
     calls = list(probe.calls)
     page.locator("#chat .thought-group > .title").filter(has_text="Searched: tower height").click()
     link = page.locator("#chat a.ds-fork").first
@@ -168,11 +175,7 @@ def test_continue_from_a_search_panel_reuses_its_results(browser, app):
 
 
 def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(browser, app):
-    url, script, probe, _ = app
-    page = page_for(browser, url)
-    script["rounds"], probe.fail = FIRST, False
-    ask(page, "How tall is the tower?")
-    settled(page)
+    page, script, _ = first_answer(browser, app)
     script["rounds"] = FOLLOW
     ask(page, "And then?")
     page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length === 2", timeout=60_000)
@@ -195,10 +198,10 @@ def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(br
     page.context.close()
 
 
-def test_branches_survive_an_app_restart_and_reopen_on_the_branch_shown(browser, tmp_path):
+def test_branches_survive_an_app_restart_and_reopen_on_the_branch_shown(browser, app_processes, tmp_path):
     question = "How tall is the Eiffel Tower?"
     lines: list[str] = []
-    proc, port = start_app_on_free_port(lines, DEEPSEARCH_DATA_DIR=str(tmp_path))
+    proc, port = app_processes.start(lines, DEEPSEARCH_DATA_DIR=str(tmp_path))
     url = f"http://127.0.0.1:{port}/"
     context = browser.new_context(viewport={"width": 1100, "height": 1200})
     store = None
@@ -216,14 +219,13 @@ def test_branches_survive_an_app_restart_and_reopen_on_the_branch_shown(browser,
         saved = wait_until(lambda: store.list(None), "the conversation saved")
         wait_until(lambda: store.load(None, saved[0].id).branches() == [(1, 2)], "the first branch saved as shown")
     finally:
-        proc.kill()
-        proc.wait(timeout=30)
+        stop_app(proc)
         if store is not None:
             store.close()
 
-    proc = start_app(port, DEEPSEARCH_DATA_DIR=str(tmp_path))  # the same origin: the browser's secret holds
     try:
-        assert read_until(proc, "Running on local URL", lines), "".join(lines)
+        # The same origin: the browser's secret holds.
+        proc, _ = app_processes.start(lines, port=port, DEEPSEARCH_DATA_DIR=str(tmp_path))
         page = context.new_page()
         page.goto(url)
         _open_sidebar(page)
@@ -254,7 +256,6 @@ def test_branches_survive_an_app_restart_and_reopen_on_the_branch_shown(browser,
         page.locator("#chat").get_by_role("link", name="Next branch").click()
         expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"2/2$"))
         expect(page.locator("#chat")).to_contain_text("330")
+        stop_app(proc)
     finally:
-        proc.kill()
-        proc.wait(timeout=30)
         context.close()
