@@ -9,7 +9,7 @@ timeout, HTTP error, an empty reply) is a ``JudgeError`` whose message carries n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import redact
 from .errors import DeepSearchError
@@ -32,17 +32,31 @@ class OpenAIJudge:
 
         self.model = model
         self._secrets = (api_key,)
+        self.schemas = True  # False once the server refused a JSON schema: plain requests from then on
         self._client = client or openai.OpenAI(base_url=base_url, api_key=api_key or "EMPTY",
                                                timeout=timeout_s, max_retries=2)
 
-    def complete(self, prompt: str) -> str:
-        """The judge's reply to one user message (temperature 0), after any thinking."""
+    def complete(self, prompt: str, *, schema: dict[str, Any] | None = None) -> str:
+        """The judge's reply to one user message (temperature 0), after any thinking.
+
+        ``schema``: the JSON schema the reply must follow, asked as ``response_format``
+        ``json_schema`` (OpenAI, vLLM, llama.cpp's servers constrain their decoding to it, so even
+        a small model's reply parses). A server that refuses the field (HTTP 400 or 422) is asked
+        again without it, and never again with one; one that ignores it just replies."""
         import openai  # already imported by __init__: only the name
 
+        messages: Any = [{"role": "user", "content": prompt}]
         try:
-            reply = self._client.chat.completions.create(
-                model=self.model, messages=[{"role": "user", "content": prompt}], temperature=0.0,
-            )
+            if schema is not None and self.schemas:
+                try:
+                    strict: Any = {"name": "verdicts", "strict": True, "schema": schema}
+                    reply = self._client.chat.completions.create(
+                        model=self.model, messages=messages, temperature=0.0,
+                        response_format={"type": "json_schema", "json_schema": strict})
+                    return self._reply_text(reply).rsplit("</think>", 1)[-1]
+                except (openai.BadRequestError, openai.UnprocessableEntityError):
+                    self.schemas = False
+            reply = self._client.chat.completions.create(model=self.model, messages=messages, temperature=0.0)
         except (openai.OpenAIError, ValueError) as exc:  # ValueError: a body that is not JSON
             raise JudgeError(redact(f"the judge at {str(self._client.base_url)!r} failed: {exc}",
                                     self._secrets)) from None

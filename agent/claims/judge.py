@@ -21,7 +21,7 @@ import json
 import re
 import secrets
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..config import Settings
 from ..errors import DeepSearchError
@@ -62,8 +62,15 @@ class ClaimJudge:
 
     def __init__(self, judge: OpenAIJudge | Callable[[str], str], *, batch: int = BATCH,
                  token: Callable[[], str] = lambda: secrets.token_hex(8)) -> None:
-        self._complete = judge.complete if isinstance(judge, OpenAIJudge) else judge
+        self._judge = judge
         self._batch, self._token = batch, token
+
+    def _complete(self, prompt: str, *, token: str, count: int) -> str:
+        """A judge server is also sent the reply's JSON schema (``verdict_schema``); a
+        prompt-to-reply function (the app's local model) gets the prompt alone."""
+        if isinstance(self._judge, OpenAIJudge):
+            return self._judge.complete(prompt, schema=verdict_schema(token, count))
+        return self._judge(prompt)
 
     def judge_pairs(self, pairs: Sequence[tuple[str, Sequence[str]]]) -> list[Verdict]:
         verdicts: list[Verdict] = []
@@ -77,10 +84,24 @@ class ClaimJudge:
                 for i, (claim, passages) in enumerate(pairs, start=1)]
         prompt = CLAIMS_PROMPT.format(batch=token, data=json.dumps(data, ensure_ascii=False, indent=1))
         try:
-            reply = self._complete(prompt)
+            reply = self._complete(prompt, token=token, count=len(pairs))
         except JudgeError as exc:
             raise JudgeUnavailable(str(exc)) from None
         return parse_verdicts(reply, token=token, count=len(pairs))
+
+
+def verdict_schema(token: str, count: int) -> dict[str, Any]:
+    """The JSON schema of the one reply ``parse_verdicts`` reads for a batch of ``count`` claims:
+    this batch's token, and exactly one verdict of ``JUDGE_VERDICTS`` per claim. Constraining a
+    model to it makes its reply parse; ``parse_verdicts`` still checks every reply (a server may
+    ignore the schema)."""
+    item = {"type": "object", "properties": {"claim": {"type": "integer", "enum": list(range(1, count + 1))},
+                                             "verdict": {"type": "string", "enum": list(JUDGE_VERDICTS)}},
+            "required": ["claim", "verdict"], "additionalProperties": False}
+    return {"type": "object", "properties": {
+        "batch": {"type": "string", "enum": [token]},
+        "verdicts": {"type": "array", "items": item, "minItems": count, "maxItems": count}},
+        "required": ["batch", "verdicts"], "additionalProperties": False}
 
 
 def parse_verdicts(reply: str, *, token: str, count: int) -> list[Verdict]:

@@ -104,3 +104,52 @@ def test_hostile_passages_cannot_change_a_verdict():
     complete, _ = replying(lambda p, t: verdicts_json("guess", ["supported"]))
     with pytest.raises(JudgeUnavailable):
         ClaimJudge(complete).judge_pairs([("c", ["p"])])
+
+
+def _server(refuse_schema: bool):
+    """An OpenAI-compatible endpoint (httpx mock) answering the judge's batches; it records each
+    request's body, and refuses ``response_format`` with HTTP 400 when asked to."""
+    bodies = []
+
+    def reply(request):
+        body = json.loads(request.content)
+        bodies.append(body)
+        if refuse_schema and "response_format" in body:
+            return httpx.Response(400, json={"error": {"message": "response_format is not supported"}})
+        prompt = body["messages"][0]["content"]
+        token = prompt.split('"batch": "', 1)[1].split('"', 1)[0]
+        content = verdicts_json(token, ["contradicted"] * (prompt.count('"claim": ') - 1))  # less the format's example
+        return httpx.Response(200, json={"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                                         "choices": [{"index": 0, "finish_reason": "stop",
+                                                      "message": {"role": "assistant", "content": content}}]})
+    client = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0,
+                           http_client=httpx.Client(transport=httpx.MockTransport(reply)))
+    return OpenAIJudge(base_url="http://127.0.0.1:9/v1", model="m", client=client), bodies
+
+
+def test_a_judge_server_is_asked_for_the_replys_json_schema():
+    judge, bodies = _server(refuse_schema=False)
+    verdicts = ClaimJudge(judge, batch=2, token=lambda: "tok").judge_pairs([("a", ["p"]), ("b", ["p"]), ("c", ["p"])])
+    assert verdicts == ["contradicted"] * 3
+    first = bodies[0]["response_format"]
+    assert first["type"] == "json_schema" and first["json_schema"]["strict"] is True
+    schema = first["json_schema"]["schema"]
+    assert schema["properties"]["batch"] == {"type": "string", "enum": ["tok"]}  # this batch's token only
+    assert schema["properties"]["verdicts"]["minItems"] == schema["properties"]["verdicts"]["maxItems"] == 2
+    item = schema["properties"]["verdicts"]["items"]["properties"]
+    assert item["claim"]["enum"] == [1, 2] and item["verdict"]["enum"] == [
+        "supported", "partly", "not_supported", "contradicted"]
+    assert bodies[1]["response_format"]["json_schema"]["schema"]["properties"]["verdicts"]["maxItems"] == 1
+
+
+def test_a_server_that_refuses_the_schema_is_asked_plainly_from_then_on():
+    judge, bodies = _server(refuse_schema=True)
+    verdicts = ClaimJudge(judge, batch=1).judge_pairs([("a", ["p"]), ("b", ["p"])])
+    assert verdicts == ["contradicted", "contradicted"]
+    assert ["response_format" in b for b in bodies] == [True, False, False]  # refused once, then never sent
+
+
+def test_the_eval_judge_sends_no_schema():
+    judge, bodies = _server(refuse_schema=True)
+    judge.complete("Is 2 + 2 = 4? {\"batch\": \"t\"}")
+    assert len(bodies) == 1 and "response_format" not in bodies[0]
