@@ -134,8 +134,11 @@ class ModelCheck:
             session.views.keep(turn, question, view.messages(), view=view)  # a switch back shows the verdicts
             chat = redraw()
             session.checking = False
-            offered = problem is not None if last else self.offered(session)
-            yield chat, session.last_meter, gr.Button(LABEL, visible=offered, interactive=True), *files
+            # The last answer's button goes once it is judged; otherwise what follows the event
+            # (``check.offer``) shows or hides it, once this check no longer holds the session.
+            button = gr.Button(LABEL, visible=problem is not None, interactive=True) if last else \
+                gr.Button(LABEL, interactive=True)
+            yield chat, session.last_meter, button, *files
         finally:
             session.checking = False
             session.control.end(cancel)
