@@ -184,3 +184,43 @@ def _example_after_a_check(page, judge: _Judge, example) -> None:
     expect(page.locator(ANSWER)).to_have_count(1, timeout=60_000)
     assert "· done" in wait_done(page)
     assert page.locator(ANSWER).locator(".claims-check").inner_text() == SUMMARY
+
+
+def test_an_earlier_answers_verdicts_reach_the_conversation_download_and_the_history(browser, tmp_path) -> None:
+    from agent.history import HistoryConfig
+    from tests.browser.test_claims_model_check_browser import _open_sidebar
+
+    expect = playwright_api.expect
+    judge = _Judge("supported", "contradicted")
+    demo, url = serve(Settings(backend="scripted", model_script=str(DATA / "claims_check.script.json"),
+                               provider="fixture", search_fixture=str(DATA / "eiffel.search.json")),
+                      history=HistoryConfig(data_dir=tmp_path))
+    answer = demo.runtime.backend.start
+    demo.runtime.backend.start = lambda messages, tools, *, settings=None: (
+        answer(messages, tools, settings=settings) if tools else judge.start(messages, tools, settings=settings))
+    try:
+        page = page_for(browser, url)
+        _two_answers(page)
+        expect(page.locator("#history").get_by_role("button", name="How tall?")).to_have_count(1, timeout=60_000)
+        first = page.locator(ANSWER).first
+        first.locator("a.ds-check").click()
+        expect(first.locator(".claims-check")).to_have_text(JUDGED, timeout=60_000)
+        expect(page.locator("#ask")).to_be_visible()
+        with page.expect_download() as download:
+            page.locator("#dl-conv-md").click()
+        md = Path(download.value.path()).read_text(encoding="utf-8")
+        assert md.count("1 of 3 cited claims found") == 1 and md.count("2 of 3 cited claims found") == 1
+        assert md.index("1 of 3 cited claims found") < md.index("2 of 3 cited claims found")  # the first answer
+        page.click("#new-chat")
+        _open_sidebar(page)
+        page.locator("#history").get_by_role("button", name="How tall?").click()
+        expect(page.locator(ANSWER)).to_have_count(2, timeout=60_000)
+        expect(page.locator(ANSWER).first.locator(".claims-check")).to_have_text(JUDGED, timeout=60_000)
+        assert page.locator(ANSWER).last.locator(".claims-check").inner_text() == SUMMARY
+        # Reopened, the second answer still offers the check, and it runs there too.
+        page.locator(ANSWER).last.locator("a.ds-check").click()
+        expect(page.locator(ANSWER).last.locator(".claims-check")).to_have_text(JUDGED, timeout=60_000)
+        assert page.locator(ANSWER).first.locator(".claims-check").inner_text() == JUDGED
+        close(page)
+    finally:
+        demo.close()
