@@ -92,7 +92,7 @@ class ModelCheck:
         if turn is None or turn.kind != "answer":
             raise refusal(NOT_CHECKED, "That answer is not in this chat any more; reload the page.")
         if session.control.running:
-            raise refusal(NOT_CHECKED, "An answer is still running: stop it or wait for it, then check.")
+            raise refusal(NOT_CHECKED, "An answer or a check is still running: stop it or wait for it, then check.")
         rt = self.rt
         view = session.views.view(turn, max_searches=rt.settings.max_searches, secrets=rt.secrets)
         if not session.views.offers_check or not has_claims_to_judge(view.done):

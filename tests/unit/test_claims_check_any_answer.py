@@ -83,3 +83,16 @@ def test_an_answer_with_nothing_left_to_judge_is_refused():
         turn.add(event)
     with pytest.raises(gr.Error, match="no cited claims left"):
         next(ModelCheck(session.runtime).check_turn(f"check:{turn.id}", session))
+
+
+def test_an_action_while_an_answer_or_a_check_runs_is_refused():
+    session = _session()
+    turn = session.record.begin("How tall?")
+    for event in (Answer(text=ANSWER), _done()):
+        turn.add(event)
+    cancel = session.control.begin(wait_s=0)
+    try:
+        with pytest.raises(gr.Error, match="still running"):
+            next(ModelCheck(session.runtime).check_turn(f"check:{turn.id}", session))
+    finally:
+        session.control.end(cancel)
