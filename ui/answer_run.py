@@ -16,7 +16,7 @@ import gradio as gr
 
 from agent.api import Event, Turn
 
-from .branches import chat_before, turn_bar
+from .branches import can_fork, chat_before, turn_bar, with_bar
 from .mapper import AnswerView
 from .outputs import AnswerOutputs
 from .recording import Recorder
@@ -33,16 +33,19 @@ class AnswerRun:
         self.session, self.turn, self.view, self.cancel = session, turn, view, cancel
         self.question = shown_question
         self._browser_history = history
+        self.bar: str | None = None  # the answer's footer: its branches, and once it ended its steps
+        self.running = True
         self.history = self._before(running=True)
 
     def _before(self, *, running: bool) -> list[Any]:
-        """The chat down to this answer: the question, and the bar of its branches (inert while
-        it runs; the earlier questions' controls come back once it ended)."""
+        """The chat down to this answer's question (the earlier questions' controls inert while it
+        runs, back once it ended); its own footer bar is ``self.bar``."""
         session, rt = self.session, self.session.runtime
         before = chat_before(session.record, session.views, self.turn, self._browser_history,
                              max_searches=rt.settings.max_searches, secrets=rt.secrets, running=running)
-        bar = turn_bar(session.record, self.turn, earlier=False, running=running)
-        return [*before, gr.ChatMessage(role="user", content=self.question), *([bar] if bar else [])]
+        self.running = running
+        self.bar = turn_bar(session.record, self.turn, earlier=False, running=running)
+        return [*before, gr.ChatMessage(role="user", content=self.question)]
 
     @property
     def finished(self) -> bool:
@@ -89,7 +92,7 @@ class AnswerRun:
         if not self.view.finished:
             self.view.mark_stopped()
             self.turn.stopped = True
-        if self.turn.kind == "answer":
+        if can_fork(self.turn):
             self.view.allow_forks(self.turn.id)
             if self.session.views.offers_check and self.view.done is not None:
                 self.view.offer_check(self.turn.id)
@@ -104,7 +107,8 @@ class AnswerRun:
         session = self.session
         session.last_meter = meter or self.view.meter()
         trace, html, md = (None,) * 3 if files == "streaming" else _downloads(session, files)
-        return AnswerOutputs(question=question, chat=self.history + self.view.messages(),
+        answer = with_bar(self.view.messages(), self.bar, alone=not self.running)
+        return AnswerOutputs(question=question, chat=self.history + answer,
                              meter=session.last_meter, session=None if keep_state else session,
                              trace=trace, html=html, md=md)
 

@@ -12,11 +12,12 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from agent.api import ForkError, InputError, ReadStart, SearchStart, SettingsError, Turn, fork_points
+from agent.api import ForkError, InputError, SettingsError, Turn, validate_question
 
 from .answer_run import AnswerRun
 from .branch_links import BranchAction, parse_action
-from .branches import path_messages, show_branch
+from .branches import can_fork, fork_point, path_messages, show_branch
+from .citations import escape_text
 from .handlers import Handlers, begin_answer
 from .history import _field
 from .mapper import AnswerView
@@ -46,19 +47,6 @@ def shown_chat(runtime: Runtime, session: UISession) -> list[Any]:
     record = session.record
     return path_messages(record, session.views, record.path(), max_searches=runtime.settings.max_searches,
                          secrets=runtime.secrets)
-
-
-def fork_point(turn: Turn, step: tuple[str, int] | None) -> int | None:
-    """Where *Continue from here* forks ``turn`` (an index of its events, ``agent.api.fork_points``):
-    0 for its question; for its ``j``-th search or read, the first point after that step, so
-    its results are kept. None when there is no such step or nothing may follow it."""
-    if step is None:
-        return 0
-    kind, j = step
-    starts = [i for i, e in enumerate(turn.events) if isinstance(e, SearchStart if kind == "search" else ReadStart)]
-    if not 0 <= j < len(starts):
-        return None
-    return next((p for p in fork_points(turn.events) if p > starts[j]), None)
 
 
 def _chat_above(history: list[Any], questions: int) -> list[Any]:
@@ -102,6 +90,8 @@ class BranchEvents:
             try:
                 session.configure(settings)
                 session.answered()  # the model check offered for the last answer goes with it
+                if turn.kind == "replay":  # a trace's question was nobody's typing here: checked as one
+                    validate_question(turn.question, settings)
                 events = session.chat.fork(turn.id, at=at, cancel=cancel)
             except (ForkError, InputError, SettingsError, ValueError) as exc:
                 raise refusal("Cannot continue from there", exc) from None
@@ -109,7 +99,8 @@ class BranchEvents:
             place = next(i for i, t in enumerate(session.record.path()) if t is branch)
             view = AnswerView(max_searches=settings.max_searches, label=self.rt.label, secrets=self.rt.secrets)
             run = AnswerRun(session=session, history=_chat_above(list(history or []), place),
-                            shown_question=branch.question, turn=branch, view=view, cancel=cancel)
+                            shown_question=escape_text(branch.question, limit=2000) if turn.kind == "replay"
+                            else branch.question, turn=branch, view=view, cancel=cancel)
             yield run.first(clear_question=False).values()
             yield from self.h.play(run, settings, lambda: events)
         finally:
@@ -118,7 +109,7 @@ class BranchEvents:
     @staticmethod
     def _target(session: UISession, act: BranchAction) -> tuple[Turn, int]:
         turn = session.record.turns.get(act.turn)
-        if turn is None or turn.kind != "answer":
+        if turn is None or not can_fork(turn):
             raise refusal("Cannot continue from there", "That answer is not in this chat any more; reload the page.")
         if session.control.running:
             raise refusal("Cannot continue from there", "An answer is still running: stop it or wait for it first.")

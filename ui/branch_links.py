@@ -72,6 +72,26 @@ def check_link(turn: str) -> str:
     return f'<div class="ds-extra claims-actions">{link}</div>'
 
 
+def step_links(turn: str, steps: list[tuple[str, str]]) -> str:
+    """*Continue from here* after each of ``steps`` (``(at, what)``: ``s<j>``/``r<j>`` and the
+    query or page), compact: "Continue after: Search 1 · Read 1". Each link is named in full for a
+    screen reader ("Continue from here after search 1") and titled with what the step looked up."""
+    if not steps or not linkable(turn):
+        return ""
+    links, counts = [], {"s": 0, "r": 0}
+    for at, what in steps:
+        counts[at[0]] += 1
+        kind = "Search" if at[0] == "s" else "Read"
+        links.append(f'<a class="ds-fork ds-step" href="{FORK_PREFIX}{turn}-{at}" title="{attribute(_short(what))}">'
+                     f'{hidden(CONTINUE_LABEL + " after ")}{kind} {counts[at[0]]}</a>')
+    return f'<span class="ds-steps">Continue after: {" · ".join(links)}</span>'
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def switcher(*, position: int, count: int, previous: str | None, following: str | None) -> str:
     """``◀ 2/3 ▶``: the arrows lead to the neighbouring branches (None: none that way)."""
     return (f'<span class="ds-branches">{_arrow("prev", "Previous branch", previous)}'

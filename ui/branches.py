@@ -1,8 +1,12 @@
 """The branch the chat shows, drawn from the conversation's record, and switching between branches.
 
 A turn whose parent has more than one child (Regenerate, an edited question, *Continue from
-here*) is one of several branches: a small bar between its question and its answer shows
-``◀ 2/3 ▶`` (``ui/branch_links.py``), and every earlier question offers *Continue from here*.
+here*) is one of several branches: a small bar at the foot of its answer shows ``◀ 2/3 ▶``
+(``ui/branch_links.py``), every earlier question offers *Continue from here* there, and every
+finished answer a link per search or read step to continue after it (as inside the step's
+panel, but reachable with the panel closed). The bar is part of the answer's message, never a
+message of its own (one bot message per answer plus its panels), except for an answer with no
+text, where it stands in for the answer.
 The chat of a branch is its turns, oldest first, each drawn as it was shown: a turn that ran in
 this session keeps the messages its answer ended with (``TurnViews``); a saved one is drawn by
 the same ``AnswerView`` from its recorded events and times; any other turn from its events.
@@ -12,14 +16,14 @@ the end of the branch chosen (``Conversation.show``: the latest turn at each ste
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import gradio as gr
 
-from agent.api import Conversation, SearchStart, TimedTurn, Turn
+from agent.api import Conversation, ReadStart, SearchStart, TimedTurn, Turn, fork_points
 
-from .branch_links import fork_link, switcher
+from .branch_links import fork_link, step_links, switcher
 from .history import _field
 from .mapper import AnswerView
 
@@ -73,14 +77,16 @@ def turn_view(turn: Turn, times: Sequence[Span], *, max_searches: int, secrets: 
         view.feed(event)
     if not view.finished or turn.stopped:
         view.mark_stopped()
-    if turn.kind == "answer":
+    if can_fork(turn):
         view.allow_forks(turn.id)
     return view
 
 
-def turn_bar(record: Conversation, turn: Turn, *, earlier: bool, running: bool = False) -> gr.ChatMessage | None:
-    """The bar under a question: its branches (inert while an answer runs), and *Continue from
-    here* on an earlier question. None when there is nothing to offer."""
+def turn_bar(record: Conversation, turn: Turn, *, earlier: bool, running: bool = False) -> str | None:
+    """The footer of a turn's answer (HTML): its branches (inert while an answer runs), *Continue
+    from here* on an earlier question, and once its run has ended one link per step to continue
+    after (the same as the link inside that step's panel, reachable with the panel closed). None
+    when there is nothing to offer."""
     parts = []
     siblings = record.siblings(turn.id)
     if len(siblings) > 1 and turn in siblings:
@@ -88,24 +94,90 @@ def turn_bar(record: Conversation, turn: Turn, *, earlier: bool, running: bool =
         previous = siblings[i - 1].id if i > 0 and not running else None
         following = siblings[i + 1].id if i + 1 < len(siblings) and not running else None
         parts.append(switcher(position=i + 1, count=len(siblings), previous=previous, following=following))
-    if earlier and not running and turn.kind == "answer":
-        parts.append(fork_link(turn.id, "q"))
+    if not running and can_fork(turn):
+        if earlier:
+            parts.append(fork_link(turn.id, "q"))
+        parts.append(step_links(turn.id, forkable_steps(turn)))
     if not any(parts):
         return None
-    return gr.ChatMessage(role="assistant", content=f'<div class="ds-turn-bar">{"".join(parts)}</div>')
+    return f'<div class="ds-turn-bar ds-extra">{"".join(parts)}</div>'
+
+
+def can_fork(turn: Turn) -> bool:
+    """Whether *Continue from here* is offered on ``turn``: an answer, or a trace replayed into
+    the chat (its recorded steps are reused and the app's model goes on from there; the new
+    branch is an answer of this chat) that holds any event."""
+    return turn.kind == "answer" or (turn.kind == "replay" and bool(turn.events))
+
+
+def forkable_steps(turn: Turn) -> list[tuple[str, str]]:
+    """``(at, what)`` for each step of ``turn`` a branch may continue after, in order: ``s<j>`` for
+    its ``j``-th search, ``r<j>`` for its ``j``-th read when that read is a step of its own (a
+    page the model opened; a search's own reads go with their search)."""
+    events = turn.events
+    points = set(fork_points(events))
+    out: list[tuple[str, str]] = []
+    searches = reads = 0
+    for i, event in enumerate(events):
+        if isinstance(event, SearchStart):
+            if fork_point(turn, ("search", searches)) is not None:
+                out.append((f"s{searches}", event.query))
+            searches += 1
+        elif isinstance(event, ReadStart):
+            if i in points and fork_point(turn, ("read", reads)) is not None:
+                out.append((f"r{reads}", event.title or event.url))
+            reads += 1
+    return out
+
+
+def fork_point(turn: Turn, step: tuple[str, int] | None) -> int | None:
+    """Where *Continue from here* forks ``turn`` (an index of its events, ``agent.api.fork_points``):
+    0 for its question; for its ``j``-th search or read, the first point after that step, so
+    its results are kept. None when there is no such step or nothing may follow it."""
+    if step is None:
+        return 0
+    kind, j = step
+    starts = [i for i, e in enumerate(turn.events) if isinstance(e, SearchStart if kind == "search" else ReadStart)]
+    if not 0 <= j < len(starts):
+        return None
+    return next((p for p in fork_points(turn.events) if p > starts[j]), None)
+
+
+def with_bar(answer: list[Any], bar: str | None, *, alone: bool = True) -> list[Any]:
+    """An answer's messages with its footer ``bar`` at the end of its text (the one message of
+    the answer that is no panel), so the bar adds no message to the chat. An answer with no
+    text (stopped early, failed) gets the bar as a message of its own in its place when
+    ``alone``; otherwise (while it runs) none until its text comes."""
+    if bar is None:
+        return list(answer)
+    out = list(answer)
+    for i in range(len(out) - 1, -1, -1):
+        message = out[i]
+        content = _field(message, "content")
+        if _field(message, "role") == "assistant" and not _title(message) and isinstance(content, str):
+            text = f"{content}\n\n{bar}"
+            out[i] = (replace(message, content=text) if isinstance(message, gr.ChatMessage)
+                      else {**message, "content": text})
+            return out
+    alone_bar = bar.replace('class="ds-turn-bar ', 'class="ds-turn-bar ds-alone ', 1)
+    return out + [gr.ChatMessage(role="assistant", content=alone_bar)] if alone else out
+
+
+def _title(message: Any) -> str:
+    metadata = _field(message, "metadata") or {}
+    return str(metadata.get("title") or "") if isinstance(metadata, dict) else ""
 
 
 def path_messages(record: Conversation, views: TurnViews, turns: Sequence[Turn], *, max_searches: int,
                   secrets: Sequence[str], running: bool = False) -> list[Any]:
-    """The chat of ``turns`` (the start of the record's path): question, bar, answer, each."""
+    """The chat of ``turns`` (the start of the record's path): each question and its answer, the
+    answer ending with its footer bar (``with_bar``)."""
     out: list[Any] = []
     last = len(record.path()) - 1
     for i, turn in enumerate(turns):
         question, answer = views.messages(turn, max_searches=max_searches, secrets=secrets)
         out.append(gr.ChatMessage(role="user", content=question))
-        bar = turn_bar(record, turn, earlier=i < last, running=running)
-        out += [bar] if bar is not None else []
-        out += answer
+        out += with_bar(answer, turn_bar(record, turn, earlier=i < last, running=running))
     return out
 
 

@@ -23,7 +23,7 @@ from agent.api import (Done, TraceError, Turn, export_events, has_claims_to_judg
                        read_trace, run_text)
 
 from .branch_links import CHECK_LABEL, parse_action
-from .branches import path_messages, turn_bar
+from .branches import path_messages, turn_bar, with_bar
 from .history import last_turn_start
 from .mapper import AnswerView
 from .runtime import Runtime
@@ -77,8 +77,8 @@ class ModelCheck:
 
         def redraw() -> list[Any]:  # the browser's chat above this answer, then the answer
             start = last_turn_start(list(history or []))
-            bar = turn_bar(session.record, turn, earlier=False)  # its branches, as before the check
-            return list(history or [])[:start] + ([bar] if bar is not None else []) + view.messages()
+            bar = turn_bar(session.record, turn, earlier=False)  # its branches and steps, as before the check
+            return list(history or [])[:start] + with_bar(view.messages(), bar)
         yield from self._run(session, view, turn, owner, redraw, last=True)
 
     def check_turn(self, action: Any, session: UISession | None,

@@ -31,6 +31,9 @@ class PrefixConversation:
         self._partial = list(partial)
         self.usage: Usage = inner.usage  # the same object: the real conversation counts the tokens
         self.finish_reason: FinishReason | None = None
+        # True while the chunks handed out are recorded text, not the model's: the loop's time to
+        # first token waits for the first chunk the model really writes.
+        self.replaying = False
 
     @property
     def inner(self) -> Conversation:
@@ -43,16 +46,23 @@ class PrefixConversation:
             chunks = self._rounds.pop(0)
             self._inner.add_recorded("".join(chunks))
             self.finish_reason = "tool_call"  # every recorded round ended with its call
-            yield from chunks
+            yield from self._replayed(chunks)
             return
         if self._partial:
             chunks, self._partial = self._partial, []
             self._inner.add_recorded("".join(chunks))
-            yield from chunks
+            yield from self._replayed(chunks)
         try:
             yield from self._inner.generate(cancel=cancel)
         finally:
             self.finish_reason = self._inner.finish_reason
+
+    def _replayed(self, chunks: Sequence[str]) -> Generator[str, None, None]:
+        self.replaying = True
+        try:
+            yield from chunks
+        finally:
+            self.replaying = False
 
     def add_tool_result(self, text: str) -> None:
         self._inner.add_tool_result(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Generator, Iterator
 
 from ..backends.base import Conversation, round_token_limit
+from ..backends.prefix import PrefixConversation
 from ..config import encodable
 from ..dialects import RoundParser
 from ..document_tool import parse_tool_call
@@ -79,8 +80,8 @@ def _stream_round(conv: Conversation, state: RunState) -> Generator[Event, None,
     try:
         for chunk in gen:
             now = state.clock()
-            if state.ttft is None:
-                state.ttft = now - state.t0
+            if state.ttft is None and not (isinstance(conv, PrefixConversation) and conv.replaying):
+                state.ttft = now - state.t0  # a fork's recorded text is no token of the model's
             kind = "answer" if parser.state == "answer" else "thinking"
             state.phase.tokens[kind] += conv.usage.generated_tokens - last_tokens
             state.phase.seconds[kind] += now - last_t

@@ -114,7 +114,7 @@ def test_regenerate_makes_two_branches_and_the_arrows_switch_them(browser, app):
     settled(page)
     first = state(page)
     assert "The first answer" in first["text"] and first["chips"] == ["1"]
-    assert page.locator("#chat .ds-turn-bar").count() == 0  # one branch: nothing to switch
+    assert page.locator("#chat .ds-branches").count() == 0  # one branch: nothing to switch
 
     script["rounds"] = SECOND
     page.locator('#chat button[aria-label="Retry"]').click()
@@ -123,8 +123,11 @@ def test_regenerate_makes_two_branches_and_the_arrows_switch_them(browser, app):
     second = state(page)
     assert "The second answer" in second["text"] and second["chips"] == ["1", "2"] and second["cards"] == 2
     assert "The first answer" not in second["text"]
-    bar = page.locator("#chat .ds-turn-bar")
+    bar = page.locator("#chat .ds-branches")
     assert bar.inner_text().replace("\n", "").endswith("2/2")
+    # The switcher is part of the answer's message: no bot message is only a bar.
+    assert page.locator(ANSWER).count() == 1 and page.locator(ANSWER).locator(".ds-branches").count() == 1
+    assert page.locator("#chat .ds-alone").count() == 0
     expect(bar.get_by_role("link", name="Previous branch")).to_have_count(1)
     expect(bar.get_by_role("link", name="Next branch")).to_have_count(0)  # the last branch: no way on
 
@@ -174,6 +177,60 @@ def test_continue_from_a_search_panel_reuses_its_results(browser, app):
     page.context.close()
 
 
+def test_continue_after_a_step_from_the_answers_foot_with_its_panel_closed(browser, app):
+    url, script, probe, _ = app
+    page = page_for(browser, url)
+    script["rounds"], probe.fail = SECOND, False
+    ask(page, "How tall is the tower?")
+    settled(page)
+    calls = list(probe.calls)
+    assert page.locator("#chat .thought-group .ds-fork").count() == 0  # every panel closed
+    foot = page.locator(ANSWER).last.locator(".ds-turn-bar")
+    expect(foot.get_by_role("link", name=re.compile(r"^Continue from here after Search \d$"))).to_have_count(2)
+    probe.fail, script["rounds"] = True, AFTER_FORK
+    foot.get_by_role("link", name="Continue from here after Search 2").click()
+    expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"2/2$"), timeout=60_000)
+    settled(page)
+    chat = page.locator("#chat").inner_text()
+    assert "The forked answer" in chat and "The second answer" not in chat
+    assert "Searched: tower history · 2 results" in chat and "Search failed" not in chat
+    assert probe.calls == calls  # both recorded searches reused
+    page.context.close()
+
+
+def test_a_replayed_trace_can_be_continued_from_a_step(browser, app, tmp_path):
+    from agent.events import Answer, Done, RunStats, SearchDone, SearchStart, SourceRef, Thinking
+    from agent.records.trace import TraceWriter
+
+    url, script, probe, _ = app
+    path = tmp_path / "recorded.jsonl"
+    source = SourceRef(id=1, title="Tower facts", url="https://example.org/tower", snippet="The tower is 330 m tall.")
+    writer = TraceWriter(path, question="How tall is the *recorded* <b>tower</b>?", model="script:test",
+                         settings=Settings(backend="scripted", model_script="x", read="off"))
+    for event in (Thinking(text="Recorded thinking."), SearchStart(query="tower height", round=1, max_searches=3),
+                  SearchDone(query="tower height", provider=PROBE, latency_s=0.3, results=(source,)),
+                  Thinking(text="Found it."), Answer(text="The recorded answer [1]."),
+                  Done(answer="The recorded answer [1].", sources=(source,), cited=(1,), searches=1, stats=RunStats())):
+        writer.write(event)
+    writer.close()
+    page = page_for(browser, url)
+    page.set_input_files("input[type=file]", str(path))
+    settled(page)
+    assert "Replay of a recorded trace" in page.inner_text("#chat")
+    calls = list(probe.calls)
+    probe.fail, script["rounds"] = True, AFTER_FORK
+    page.locator(ANSWER).last.get_by_role("link", name="Continue from here after Search 1").click()
+    expect(page.locator("#chat .ds-branch-n")).to_have_text(re.compile(r"2/2$"), timeout=60_000)
+    settled(page)
+    chat = page.locator("#chat").inner_text()
+    assert "The forked answer" in chat and "The recorded answer" not in chat and "Search failed" not in chat
+    assert probe.calls == calls  # the recorded search was reused
+    assert page.locator("#chat b").count() == 0  # the trace's question stays text in the new branch too
+    page.locator("#chat").get_by_role("link", name="Previous branch").click()
+    expect(page.locator("#chat")).to_contain_text("The recorded answer")
+    page.context.close()
+
+
 def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(browser, app):
     page, script, _ = first_answer(browser, app)
     script["rounds"] = FOLLOW
@@ -183,7 +240,7 @@ def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(br
 
     # Continue from here on the first question (an earlier one): a long answer, stopped.
     script["rounds"] = ["Thinking it over again. " * 2000 + "\n</think>\n\nNever reached."]
-    page.locator("#chat .ds-turn-bar a.ds-fork").click()
+    page.locator("#chat .ds-turn-bar").get_by_role("link", name="Continue from here", exact=True).click()
     page.wait_for_selector("#stop", state="visible", timeout=10_000)
     expect(page.locator("#chat")).to_contain_text("Thinking it over again", timeout=30_000)
     page.click("#stop")

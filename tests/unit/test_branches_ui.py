@@ -12,7 +12,7 @@ from agent.api import (Answer, Conversation, Done, ReadDone, ReadStart, RunStats
                        Thinking)
 from ui.branch_events import _chat_above, fork_point
 from ui.branch_links import BranchAction, fork_link, parse_action, switcher
-from ui.branches import TurnViews, chat_before, path_messages, show_branch, turn_bar
+from ui.branches import TurnViews, chat_before, path_messages, show_branch, turn_bar, with_bar
 
 SOURCE = SourceRef(id=1, title="Eiffel Tower", url="https://example.org/eiffel")
 
@@ -40,6 +40,8 @@ def record_with_branches() -> tuple[Conversation, list]:
 
 
 def content(message) -> str:
+    if isinstance(message, str):
+        return message
     return message.content if isinstance(message.content, str) else str(message.content)
 
 
@@ -79,12 +81,15 @@ def test_a_turn_id_that_cannot_come_back_as_an_action_gets_no_control():
 def test_the_bar_shows_the_position_among_branches_and_continue_on_earlier_questions():
     record, (first, a, b, c) = record_with_branches()
     bar = content(turn_bar(record, c, earlier=False))
-    assert "3/3" in bar and f"#ds-branch-{b.id}" in bar and "Continue from here" not in bar
+    assert "3/3" in bar and f"#ds-branch-{b.id}" in bar and f"#ds-fork-{c.id}-q" not in bar  # the last question
     middle = content(turn_bar(record, b, earlier=False))
     assert "2/3" in middle and f"#ds-branch-{a.id}" in middle and f"#ds-branch-{c.id}" in middle
-    assert turn_bar(record, c, earlier=False, running=True).content.count("<a ") == 0  # inert while it runs
+    assert turn_bar(record, c, earlier=False, running=True).count("<a ") == 0  # inert while it runs
     assert f"#ds-fork-{first.id}-q" in content(turn_bar(record, first, earlier=True))
-    assert turn_bar(record, first, earlier=False) is None  # one branch, the last question: nothing to show
+    single = Conversation()
+    alone = single.begin("asked once")
+    assert turn_bar(single, alone, earlier=False) is None  # one branch, no step, the last question: nothing
+    assert turn_bar(record, first, earlier=False, running=True) is None
 
 
 def test_switching_shows_that_branch_and_the_model_remembers_it():
@@ -108,9 +113,46 @@ def test_the_chat_of_the_branch_shown_has_every_question_its_bar_and_answer():
     assert [m.content for m in chat if m.role == "user"] == ["Q1", "Q2"]
     assert any("2/3" in t for t in texts) and any(f"#ds-fork-{first.id}-q" in t for t in texts)
     assert any("B " in t for t in texts) and not any("A " in t or "C " in t for t in texts)
-    searches = [t for t in texts if "Eiffel Tower" in t and "ds-fork" in t]
+    searches = [content(m) for m in chat if (m.metadata or {}).get("title", "").startswith("Searched")]
     # each finished search panel offers to continue after it, in its own turn
     assert f"#ds-fork-{first.id}-s0" in searches[0] and f"#ds-fork-{b.id}-s0" in searches[1]
+
+
+def test_the_bar_is_part_of_the_answers_message_never_a_message_of_its_own():
+    record, (first, a, b, c) = record_with_branches()
+    show_branch(record, b.id)
+    views = TurnViews()
+    chat = path_messages(record, views, record.path(), max_searches=3, secrets=())
+    plain = [m for t in record.path() for m in [views.shown[t.id][0], *views.shown[t.id][1]]]
+    assert len(chat) == len(plain)  # the same messages the answers have: the bar adds none
+    answers = [m for m in chat if m.role == "assistant" and not (m.metadata or {}).get("title")]
+    assert len(answers) == 2 and "One [" not in content(answers[0])
+    assert content(answers[1]).rstrip().endswith("</div>") and "2/3" in content(answers[1])
+    assert content(answers[1]).index("B ") < content(answers[1]).index('class="ds-turn-bar')
+    assert f"#ds-fork-{first.id}-q" in content(answers[0])  # the earlier question, at its answer's foot
+    # An answer with no text (stopped before it wrote any) gets the bar in its place, once it ended.
+    panel = {"role": "assistant", "content": "stopped", "metadata": {"title": "Stopped"}}
+    assert with_bar([panel], '<div class="ds-turn-bar ds-extra">x</div>', alone=False) == [panel]
+    alone = with_bar([panel], '<div class="ds-turn-bar ds-extra">x</div>')
+    assert len(alone) == 2 and 'class="ds-turn-bar ds-alone ds-extra"' in content(alone[1])
+
+
+def test_every_step_can_be_continued_from_the_answers_foot_without_opening_its_panel():
+    record, (first, a, b, c) = record_with_branches()
+    bar = turn_bar(record, first, earlier=False)
+    assert f'href="#ds-fork-{first.id}-s0"' in bar and '<span class="sr-only">Continue from here after </span>' \
+        'Search 1</a>' in bar
+    assert 'title="height"' in bar  # what the step looked up
+    turn = Conversation().begin("Q")
+    for event in (SearchStart(query='x" onclick="alert(1)', round=1, max_searches=3),
+                  SearchDone(query="x", provider="fixture", latency_s=0.1, results=(SOURCE,)),
+                  Thinking(text="Open it."), ReadStart(id=1, url=SOURCE.url, title="Eiffel <b>Tower</b>"),
+                  ReadDone(id=1, url=SOURCE.url, title="Eiffel Tower", bytes=10, latency_s=0.1),
+                  Answer(text="x"), Done(answer="x", sources=(SOURCE,), cited=(), searches=1, stats=RunStats())):
+        turn.add(event)
+    steps = turn_bar(Conversation(turns={turn.id: turn}, head=turn.id), turn, earlier=False)
+    assert steps.count("ds-fork ds-step") == 2 and "-r0" in steps and "Read 1" in steps
+    assert 'onclick="' not in steps and "<b>" not in steps  # the query and title stay text
 
 
 def test_the_browsers_own_chat_stays_when_the_record_does_not_hold_it():

@@ -295,3 +295,53 @@ def test_the_session_refuses_a_fork_past_a_turn_and_records_nothing():
     with pytest.raises(ForkError, match="no turn 'nope'"):
         session.fork("nope", at=0)
     assert session.record.turns == before and session.record.head == turn.id
+
+
+class Prefilling:
+    """A scripted backend on a fake clock: each real round takes ``prefill_s`` before its first
+    chunk (as a model prefilling a long prefix does) and 0.01 s per chunk after it."""
+
+    def __init__(self, rounds: list[str], s: Settings, *, prefill_s: float) -> None:
+        self.inner = ScriptedBackend(rounds=rounds, settings=s, strict=True)
+        self.name, self.model_id, self.loaded = self.inner.name, self.inner.model_id, True
+        self.now, self.prefill_s = 0.0, prefill_s
+
+    def clock(self) -> float:
+        return self.now
+
+    def load(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def start(self, messages, tools, *, settings=None):
+        conv = self.inner.start(messages, tools, settings=settings)
+        real = conv.generate
+
+        def generate(*, cancel):
+            self.now += self.prefill_s
+            for chunk in real(cancel=cancel):
+                yield chunk
+                self.now += 0.01
+
+        conv.generate = generate
+        return conv
+
+
+@pytest.mark.parametrize("step", ["after both searches", "inside the second round"])
+def test_a_forks_time_to_first_token_is_its_first_new_token_not_the_recorded_text(step):
+    from agent.forking import run_fork
+
+    original = two_searches()
+    turn = original.record.path()[0]
+    at = index_of(turn.events, SearchDone, 1) + 1 if step == "after both searches" else \
+        index_of(turn.events, SearchStart, 1)
+    plan = plan_fork([({"question": turn.question, **turn.meta}, turn.events)], at)
+    s = settings(read="off")
+    backend = Prefilling([answer("Forked [1].")] if plan.partial.empty else [" On.\n</think>\n\nForked [1]."], s,
+                         prefill_s=2.5)
+    events = list(run_fork(plan, settings=s, backend=backend, search=SearchChain([NoSearch()], backoff_s=0.0),
+                           clock=backend.clock))
+    done = events[-1]
+    assert isinstance(done, Done) and done.answer == "Forked [1]."
+    # The recorded rounds come back at once; the model's first own token comes after its prefill.
+    assert done.stats.ttft_s is not None and 2.5 <= done.stats.ttft_s < 3.0, done.stats
