@@ -5,7 +5,8 @@ Measures, on a fresh database in a temporary folder:
   beside the same list with a text search;
 - reopening a conversation of T turns (load + the record's memory + the chat's messages built
   by the UI's AnswerView, goal < 500 ms at T = 20);
-- the player's size: bytes per event and per conversation, beside the HTML report of the same runs.
+- the player's size: bytes per event and per conversation, beside the HTML report of the same runs,
+  and what one more branch adds to it.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ def bench(conversations: int = 1000, turns: int = 20) -> dict[str, float]:
 
     player = player_html("bench", long_turns[:3])
     events = sum(len(t.turn.events) for t in long_turns[:3])
+    # The same file with another branch of its last turn (the share file holds every branch).
+    last = long_turns[:3][-1]
+    sibling = turns_from_runs([long_runs[len(long_turns[:3]) - 1]])[0]
+    sibling.turn.parent = last.turn.parent
+    branched = player_html("bench", [*long_turns[:3], sibling], head=last.turn.id)
     report = export_runs([(t.meta, list(t.turn.events)) for t in long_turns[:3]], "html")
     out = {
         "list_ms": 1000 * _timed(lambda: store.list(owner, limit=200)),
@@ -65,6 +71,8 @@ def bench(conversations: int = 1000, turns: int = 20) -> dict[str, float]:
         "reopen_ms": 1000 * _timed(reopen),
         "player_bytes": float(len(player.encode())),
         "player_bytes_per_event": len(player.encode()) / events,
+        "branch_bytes": float(len(branched.encode()) - len(player.encode())),
+        "branch_bytes_per_event": (len(branched.encode()) - len(player.encode())) / max(1, len(sibling.turn.events)),
         "report_bytes": float(len(report.encode())),
     }
     store.close()
@@ -84,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"player of 3 turns: {r['player_bytes'] / 1024:.1f} KiB, {r['player_bytes_per_event']:.0f} bytes per "
           f"record event; the HTML report of the same turns {r['report_bytes'] / 1024:.1f} KiB "
           f"(player/report {r['player_bytes'] / r['report_bytes']:.2f}x)")
+    print(f"another branch of its last turn adds {r['branch_bytes'] / 1024:.1f} KiB to the player, "
+          f"{r['branch_bytes_per_event']:.0f} bytes per record event of that branch")
     return 0
 
 
