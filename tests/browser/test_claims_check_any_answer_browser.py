@@ -224,3 +224,21 @@ def test_an_earlier_answers_verdicts_reach_the_conversation_download_and_the_his
         close(page)
     finally:
         demo.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_link_is_readable_and_shows_keyboard_focus(browser, tmp_path, scheme) -> None:
+    from tests.browser.test_ui_contrast import assert_readable, measure
+
+    demo, url = _app(tmp_path, _Judge("supported", "supported"))
+    try:
+        page = page_for(browser, url, color_scheme=scheme)
+        ask(page, "How tall?")
+        assert "· done" in wait_done(page)
+        link = page.locator(ANSWER).last.locator("a.ds-check")
+        assert_readable(measure(page, {"check link": "#chat a.ds-check"}), scheme)
+        link.focus()
+        assert link.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"  # :focus-visible from the keyboard
+        close(page)
+    finally:
+        demo.close()
