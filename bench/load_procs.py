@@ -86,28 +86,31 @@ class Servers:
         fixture.write_text(json.dumps({QUERY: [
             {"title": f"Source {i}", "url": f"https://example.com/{i}",
              "content": f"The tower is about 330 metres tall (source {i})."} for i in range(1, 4)]}))
-        self._start("fake", [str(REPO_ROOT / "bench" / "load_fake_server.py"),
-                             "--tokens", str(self.tokens_per_answer), "--tok-s", str(self.tok_s)],
-                    ready="stats")
+        self._spawn("fake", [str(REPO_ROOT / "bench" / "load_fake_server.py"),
+                             "--tokens", str(self.tokens_per_answer), "--tok-s", str(self.tok_s)])
+        self._wait_ready("fake", "stats")  # the app asks the model server at start-up
         model_url = self.url("fake") + "v1"
         queue = str(2 * self.concurrency + 16)
-        self._start("app", ["app.py", "--backend", "openai", "--base-url", model_url, "--model", MODEL,
+        # The app and the baseline start side by side: each spends seconds importing gradio.
+        self._spawn("app", ["app.py", "--backend", "openai", "--base-url", model_url, "--model", MODEL,
                             "--search-fixture", str(fixture), "--host", "127.0.0.1"],
-                    ready="config", env={"DEEPSEARCH_CONCURRENCY_REMOTE": str(self.concurrency),
-                                         "DEEPSEARCH_QUEUE_SIZE": queue})
-        self._start("baseline", [str(REPO_ROOT / "bench" / "load_baseline.py"), "--base-url", model_url,
-                                 "--concurrency", str(self.concurrency), "--queue-size", queue],
-                    ready="config")
+                    env={"DEEPSEARCH_CONCURRENCY_REMOTE": str(self.concurrency), "DEEPSEARCH_QUEUE_SIZE": queue})
+        self._spawn("baseline", [str(REPO_ROOT / "bench" / "load_baseline.py"), "--base-url", model_url,
+                                 "--concurrency", str(self.concurrency), "--queue-size", queue])
+        self._wait_ready("app", "config")
+        self._wait_ready("baseline", "config")
 
-    def _start(self, name: Name, args: list[str], *, ready: str, env: dict[str, str] | None = None) -> None:
+    def _spawn(self, name: Name, args: list[str], *, env: dict[str, str] | None = None) -> None:
         port = free_port()
         self.ports[name] = port
         full_env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "TAVILY_API_KEY")}
         full_env.update({"PYTHON_DOTENV_DISABLED": "1", "GRADIO_ANALYTICS_ENABLED": "False",
                          "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO_ROOT), **(env or {})})
-        log = (self.workdir / f"{name}.log").open("w")
-        self.procs[name] = subprocess.Popen([sys.executable, *args, "--port", str(port)], cwd=REPO_ROOT,
-                                            env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        with (self.workdir / f"{name}.log").open("w") as log:
+            self.procs[name] = subprocess.Popen([sys.executable, *args, "--port", str(port)], cwd=REPO_ROOT,
+                                                env=full_env, stdout=log, stderr=subprocess.STDOUT)
+
+    def _wait_ready(self, name: Name, ready: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.procs[name].poll() is not None:
@@ -116,9 +119,10 @@ class Servers:
                 _get(self.url(name) + ready, timeout=2.0)
                 return
             except OSError:
-                time.sleep(0.5)
+                time.sleep(0.2)
         tail = (self.workdir / f"{name}.log").read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"the {name} server did not start on port {port} within {START_TIMEOUT_S:.0f} s:\n{tail}")
+        raise RuntimeError(f"the {name} server did not start on port {self.ports[name]} within "
+                           f"{START_TIMEOUT_S:.0f} s:\n{tail}")
 
     def stop(self) -> None:
         for proc in self.procs.values():
