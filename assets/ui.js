@@ -165,7 +165,7 @@
     if (!button) return;
     // The buttons follow their group's messages: its answer is the last message before them
     // that is no panel (a question's own copy button has none and copies as Gradio does).
-    const ANSWER = '[data-testid="bot"]:not(:has(.thought-group)):not(:has(.ds-alone))';
+    const ANSWER = '[data-testid="bot"]:not(:has(.thought-group))';
     let node = button.closest(".message-buttons")?.previousElementSibling, answer = null;
     while (node && !answer && !node.classList.contains("message-buttons")) {
       const found = node.matches(ANSWER) ? [node] : [...node.querySelectorAll(ANSWER)];

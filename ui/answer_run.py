@@ -34,7 +34,6 @@ class AnswerRun:
         self.question = shown_question
         self._browser_history = history
         self.bar: str | None = None  # the answer's footer: its branches, and once it ended its steps
-        self.running = True
         self.history = self._before(running=True)
 
     def _before(self, *, running: bool) -> list[Any]:
@@ -43,7 +42,6 @@ class AnswerRun:
         session, rt = self.session, self.session.runtime
         before = chat_before(session.record, session.views, self.turn, self._browser_history,
                              max_searches=rt.settings.max_searches, secrets=rt.secrets, running=running)
-        self.running = running
         self.bar = turn_bar(session.record, self.turn, earlier=False, running=running)
         return [*before, gr.ChatMessage(role="user", content=self.question)]
 
@@ -107,7 +105,7 @@ class AnswerRun:
         session = self.session
         session.last_meter = meter or self.view.meter()
         trace, html, md = (None,) * 3 if files == "streaming" else _downloads(session, files)
-        answer = with_bar(self.view.messages(), self.bar, alone=not self.running)
+        answer = with_bar(self.view.messages(), self.bar, ended=self.view.finished or self.view.stopped)
         return AnswerOutputs(question=question, chat=self.history + answer,
                              meter=session.last_meter, session=None if keep_state else session,
                              trace=trace, html=html, md=md)

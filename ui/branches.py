@@ -4,9 +4,9 @@ A turn whose parent has more than one child (Regenerate, an edited question, *Co
 here*) is one of several branches: a small bar at the foot of its answer shows ``◀ 2/3 ▶``
 (``ui/branch_links.py``), every earlier question offers *Continue from here* there, and every
 finished answer a link per search or read step to continue after it (as inside the step's
-panel, but reachable with the panel closed). The bar is part of the answer's message, never a
-message of its own (one bot message per answer plus its panels), except for an answer with no
-text, where it stands in for the answer.
+panel, but reachable with the panel closed). The bar is part of the answer's message (of its
+open Stopped or Error panel when it wrote no text), never a message of its own: the chat keeps
+one bot message per answer plus its panels.
 The chat of a branch is its turns, oldest first, each drawn as it was shown: a turn that ran in
 this session keeps the messages its answer ended with (``TurnViews``); a saved one is drawn by
 the same ``AnswerView`` from its recorded events and times; any other turn from its events.
@@ -17,7 +17,7 @@ the end of the branch chosen (``Conversation.show``: the latest turn at each ste
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import gradio as gr
 
@@ -143,24 +143,42 @@ def fork_point(turn: Turn, step: tuple[str, int] | None) -> int | None:
     return next((p for p in fork_points(turn.events) if p > starts[j]), None)
 
 
-def with_bar(answer: list[Any], bar: str | None, *, alone: bool = True) -> list[Any]:
+def with_bar(answer: list[Any], bar: str | None, *, ended: bool = True) -> list[Any]:
     """An answer's messages with its footer ``bar`` at the end of its text (the one message of
     the answer that is no panel), so the bar adds no message to the chat. An answer with no
-    text (stopped early, failed) gets the bar as a message of its own in its place when
-    ``alone``; otherwise (while it runs) none until its text comes."""
+    text (stopped early, failed, no answer) has it at the end of its last panel that shows open
+    (Stopped, Error, No answer: Gradio opens a panel whose status is not "done"), else of its
+    last panel. While the answer runs (not ``ended``) only its text takes the bar: a panel
+    still streaming does not."""
     if bar is None:
         return list(answer)
     out = list(answer)
-    for i in range(len(out) - 1, -1, -1):
-        message = out[i]
-        content = _field(message, "content")
-        if _field(message, "role") == "assistant" and not _title(message) and isinstance(content, str):
-            text = f"{content}\n\n{bar}"
-            out[i] = (replace(message, content=text) if isinstance(message, gr.ChatMessage)
-                      else {**message, "content": text})
-            return out
-    alone_bar = bar.replace('class="ds-turn-bar ', 'class="ds-turn-bar ds-alone ', 1)
-    return out + [gr.ChatMessage(role="assistant", content=alone_bar)] if alone else out
+    text = _last(out, lambda m: not _title(m))
+    if text is None and ended:
+        text = _last(out, lambda m: _status(m) != "done")
+        text = text if text is not None else _last(out, lambda m: True)
+    if text is not None:
+        out[text] = _appended(out[text], bar)
+    return out
+
+
+def _last(messages: list[Any], wanted: Callable[[Any], bool]) -> int | None:
+    """The index of the last assistant message with text that is ``wanted``."""
+    for i in range(len(messages) - 1, -1, -1):
+        message = messages[i]
+        if _field(message, "role") == "assistant" and isinstance(_field(message, "content"), str) and wanted(message):
+            return i
+    return None
+
+
+def _appended(message: Any, bar: str) -> Any:
+    text = f"{_field(message, 'content')}\n\n{bar}"
+    return replace(message, content=text) if isinstance(message, gr.ChatMessage) else {**message, "content": text}
+
+
+def _status(message: Any) -> str:
+    metadata = _field(message, "metadata") or {}
+    return str(metadata.get("status") or "") if isinstance(metadata, dict) else ""
 
 
 def _title(message: Any) -> str:

@@ -29,7 +29,7 @@ from ui.app_ui import EXAMPLES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-ANSWER = '#chat [data-testid="bot"]:not(:has(.thought-group)):not(:has(.ds-alone))'  # no panel, no bar alone
+ANSWER = '#chat [data-testid="bot"]:not(:has(.thought-group))'  # no panel
 TITLES = "#chat .thought-group > .title .md"
 # Finished, the event is over (its status tracker hidden), and the page has taken Ask back (the
 # answer's follow-up event hides Stop, and while Stop shows, Enter only says an answer is still

@@ -130,11 +130,16 @@ def test_the_bar_is_part_of_the_answers_message_never_a_message_of_its_own():
     assert content(answers[1]).rstrip().endswith("</div>") and "2/3" in content(answers[1])
     assert content(answers[1]).index("B ") < content(answers[1]).index('class="ds-turn-bar')
     assert f"#ds-fork-{first.id}-q" in content(answers[0])  # the earlier question, at its answer's foot
-    # An answer with no text (stopped before it wrote any) gets the bar in its place, once it ended.
+    # An answer with no text (stopped before it wrote any): the bar goes into its open panel once
+    # it ended (Gradio opens a panel whose status is not "done"), never into a message of its own.
+    thought = {"role": "assistant", "content": "hm", "metadata": {"title": "Thought", "status": "done"}}
     panel = {"role": "assistant", "content": "stopped", "metadata": {"title": "Stopped"}}
-    assert with_bar([panel], '<div class="ds-turn-bar ds-extra">x</div>', alone=False) == [panel]
-    alone = with_bar([panel], '<div class="ds-turn-bar ds-extra">x</div>')
-    assert len(alone) == 2 and 'class="ds-turn-bar ds-alone ds-extra"' in content(alone[1])
+    stats = {"role": "assistant", "content": "n", "metadata": {"title": "Stats", "status": "done"}}
+    bar = '<div class="ds-turn-bar ds-extra">x</div>'
+    assert with_bar([thought, panel, stats], bar, ended=False) == [thought, panel, stats]
+    ended = with_bar([thought, panel, stats], bar)
+    assert len(ended) == 3 and ended[1]["content"] == f"stopped\n\n{bar}" and ended[2] == stats
+    assert with_bar([thought], bar) == [{**thought, "content": f"hm\n\n{bar}"}]  # no open panel: the last
 
 
 def test_every_step_can_be_continued_from_the_answers_foot_without_opening_its_panel():
