@@ -168,9 +168,9 @@ class Handlers:
         except InputError as exc:
             raise refusal("Question not sent", exc) from None
         session, text = run.session, run.turn.question
-        recorder = Recorder(session.downloads.new_export_dir(), question=text, runtime=self.rt,
-                            settings=settings)
         fork = run.turn.meta.get("fork")  # where a branch came from (ChatSession.fork)
+        recorder = Recorder(session.downloads.new_export_dir(), question=text, runtime=self.rt,
+                            settings=settings, fork=fork if isinstance(fork, dict) else None)
         run.turn.meta = {**recorder.meta, **({"fork": fork} if fork else {})}
         for frame in run.stream(events, recorder=recorder):
             yield frame.values()

@@ -27,7 +27,9 @@ class Recorder:
     ``write`` and ``close`` run on the pump thread; ``reports`` on the handler's.
     """
 
-    def __init__(self, folder: Path, *, question: str, runtime: Runtime, settings: Settings) -> None:
+    def __init__(self, folder: Path, *, question: str, runtime: Runtime, settings: Settings,
+                 fork: dict[str, Any] | None = None) -> None:
+        """``fork``: where a branch made by *Continue from here* came from, kept in the meta line."""
         self.path: Path | None = None
         self.meta: dict[str, Any] = trace_meta(question=question, settings=settings, model=runtime.model_label())
         self._writer = None
@@ -37,7 +39,7 @@ class Recorder:
         try:
             # The pump's clock: each event's time in the trace is the stamp the live view was fed.
             self._writer = TraceWriter(path, question=question, settings=settings,
-                                       model=runtime.model_label(), clock=stamp_ms)
+                                       model=runtime.model_label(), clock=stamp_ms, fork=fork)
             self.meta = self._writer.meta
             self.path = path
         except Exception:  # noqa: BLE001 - a recording must never break an answer

@@ -13,6 +13,9 @@ import pytest
 
 from agent.api import PROVIDERS, HistoryConfig, ProviderSpec, Settings, open_store, register_provider
 from agent.backends.scripted import ScriptedBackend
+from agent.player import player_html
+from agent.records.timed import turns_from_runs
+from agent.records.trace import read_runs
 from agent.search.base import SearchError, SearchResult
 from tests.browser.test_ui_browser import ANSWER, DATA, SHOWN_JS, ask, page_for, wait_done
 from tests.browser.test_history_browser import _open_sidebar
@@ -194,6 +197,13 @@ def test_continue_after_a_step_from_the_answers_foot_with_its_panel_closed(brows
     assert "The forked answer" in chat and "The second answer" not in chat
     assert "Searched: tower history · 2 results" in chat and "Search failed" not in chat
     assert probe.calls == calls  # both recorded searches reused
+    # The branch's own trace says where it came from, and makes a share player like any trace.
+    with page.expect_download() as download:
+        page.locator("#dl-trace").click()
+    runs = read_runs(download.value.path())
+    fork = runs[-1][0]["fork"]
+    assert set(fork) == {"turn", "at"} and fork["at"] > 0
+    assert "The forked answer" in player_html("fork", turns_from_runs(runs))
     page.context.close()
 
 
