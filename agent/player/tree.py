@@ -73,6 +73,6 @@ class Tree:
     def depth(self, i: int) -> int:
         """Turn ``i``'s question number in its branch, from 1."""
         depth = 1
-        while self.parent[i] >= 0:
+        while self.parent[i] >= 0 and depth <= len(self.turns):  # a looped record (a damaged row) ends
             i, depth = self.parent[i], depth + 1
         return depth

@@ -95,3 +95,14 @@ def test_a_fork_traces_player_says_where_it_came_from():
     meta["fork"] = {"trace": "<b>orig</b>.jsonl", "run": 0, "at": 7, "event": 7}
     html = player_html("Forked", turns_from_runs([(meta, timed)]))
     assert "A branch of &lt;b&gt;orig&lt;/b&gt;.jsonl, continued from its event 7." in html
+
+
+def test_a_hostile_or_looped_record_still_makes_a_safe_file():
+    turns = _forked_conversation()
+    turns[0].turn.question = HOSTILE
+    html = player_html("Q1", turns, head=turns[2].turn.id)
+    assert HOSTILE not in html and "after “&lt;script&gt;window.pwned=1&lt;/script&gt;" in html
+    looped = turns_from_runs([synthetic_run("A"), synthetic_run("B")])
+    looped[0].turn.parent = looped[1].turn.id  # a damaged record: each turn the other's parent
+    html = player_html("A", looped, head=looped[1].turn.id)
+    assert html.count('class="turn"') == 2
