@@ -144,6 +144,25 @@ class Listener(TypedDict, total=False):
     js: str
 
 
+def _buttons_js(*, ask: bool) -> str:
+    """Ask shown and Stop hidden (``ask``), or the other way round, set in the browser."""
+    return (f"() => [{{__type__: 'update', visible: {str(ask).lower()}}}, "
+            f"{{__type__: 'update', visible: {str(not ask).lower()}}}]")
+
+
+# Ask and Stop flip in the browser, in the order the events happen there. As server calls their
+# replies could arrive in either order: the "idle" of an answer that had just ended, landing after
+# the "busy" of one started that instant (Regenerate or an example clicked as the answer ended),
+# hid the new answer's Stop while it ran.
+BUSY_JS = _buttons_js(ask=False)
+IDLE_JS = _buttons_js(ask=True)
+
+
+def busy(trigger: Any, buttons: list[Any]) -> Any:
+    """Ask becomes Stop the moment ``trigger`` fires (before the queue answers); no server call."""
+    return trigger(None, None, buttons, js=BUSY_JS, queue=False, api_visibility="private", show_progress="hidden")
+
+
 def afterwards(event: Any, h: Handlers, buttons: list[Any], meter: gr.Markdown) -> Any:
     """Ask comes back after ``event`` however it ended; returns the listener after success.
 
@@ -154,7 +173,7 @@ def afterwards(event: Any, h: Handlers, buttons: list[Any], meter: gr.Markdown) 
     """
     options: Listener = {"queue": False, "api_visibility": "private"}
     event.failure(h.settle, None, [*buttons, meter], show_progress="hidden", **options)
-    return event.then(h.idle, None, buttons, **options)
+    return event.then(None, None, buttons, js=IDLE_JS, **options)
 
 
 def answer_components(p: _Parts) -> list[Any]:
@@ -198,7 +217,7 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, b: BranchEvent
     check = ModelCheck(runtime)
     for trigger, handler, inputs, options in starts:
         # Not queued: it flips the buttons at once, and never counts against a full queue.
-        trigger(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
+        busy(trigger, buttons)
         # A new question stops a model check running in this session (its lexical verdicts stand).
         trigger(check.interrupt, [p.session], [p.check], queue=False, api_visibility="private",
                 show_progress="hidden")
@@ -229,7 +248,7 @@ def _wire_check(check: ModelCheck, h: Handlers, p: _Parts, answering: Listener) 
     a question does), with Ask turned into Stop while it runs."""
     buttons = [p.ask, p.stop]
     owner = [p.saved.secret] if p.saved is not None else []
-    p.check.click(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
+    busy(p.check.click, buttons)
     event = p.check.click(check.check, [p.chatbot, p.session, *owner], [p.chatbot, p.meter, p.check, *p.downloads],
                           api_visibility="private", show_progress="hidden",
                           concurrency_id=answering["concurrency_id"], concurrency_limit=answering["concurrency_limit"])
@@ -239,7 +258,7 @@ def _wire_check(check: ModelCheck, h: Handlers, p: _Parts, answering: Listener) 
     then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
     # "Check with the model" under any answer (ui/branch_links.py): its link's action is read by ACTION_JS.
     action, carrier = p.branch[0], p.branch[3]
-    carrier.click(h.busy, None, buttons, queue=False, api_visibility="private", show_progress="hidden")
+    busy(carrier.click, buttons)
     event = carrier.click(check.check_turn, [action, p.session, *owner], [p.chatbot, p.meter, p.check, *p.downloads],
                           js=ACTION_JS, api_visibility="private", show_progress="hidden",
                           concurrency_id=answering["concurrency_id"], concurrency_limit=answering["concurrency_limit"])

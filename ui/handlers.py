@@ -228,16 +228,10 @@ class Handlers:
 
     # -- run state -----------------------------------------------------------
 
-    def busy(self) -> tuple:
-        """Ask becomes Stop as soon as a question is sent (before the queue answers)."""
-        return gr.Button(visible=False), gr.Button(visible=True)
-
-    def idle(self) -> tuple:
-        return gr.Button(visible=True), gr.Button(visible=False)
-
     def settle(self) -> tuple:
-        """Idle after an answer's event however it ended; the meter keeps its text."""
-        return (*self.idle(), gr.skip())
+        """Ask back after an answer's event that failed; the meter keeps its text (and loses the
+        failed event's "Error" badge, which only a server reply clears)."""
+        return gr.Button(visible=True), gr.Button(visible=False), gr.skip()
 
     def new_chat(self, session: UISession | None) -> tuple:
         """Start over: the running answer is stopped, and the model's memory, the source
