@@ -245,27 +245,30 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, b: BranchEvent
 
 def _wire_check(check: ModelCheck, h: Handlers, p: _Parts, answering: Listener) -> None:
     """The model check on request: in the answers' concurrency group (it waits for the model like
-    a question does), with Ask turned into Stop while it runs."""
+    a question does), with Ask turned into Stop while it runs; ``#check-model`` checks the last
+    answer, the hidden ``#branch-check`` the answer a link under it names (ui/branch_links.py, its
+    action read by ACTION_JS). The chat is no output of the check itself (``ModelCheck.redraw``
+    follows it), so Regenerate and Edit stay usable and stop it."""
     buttons = [p.ask, p.stop]
     owner = [p.saved.secret] if p.saved is not None else []
-    busy(p.check.click, buttons)
-    event = p.check.click(check.check, [p.chatbot, p.session, *owner], [p.chatbot, p.meter, p.check, *p.downloads],
-                          api_visibility="private", show_progress="hidden",
-                          concurrency_id=answering["concurrency_id"], concurrency_limit=answering["concurrency_limit"])
-    event.failure(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
-    then = afterwards(event, h, buttons, p.meter)
-    then.then(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
-    then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
-    # "Check with the model" under any answer (ui/branch_links.py): its link's action is read by ACTION_JS.
     action, carrier = p.branch[0], p.branch[3]
-    busy(carrier.click, buttons)
-    event = carrier.click(check.check_turn, [action, p.session, *owner], [p.chatbot, p.meter, p.check, *p.downloads],
-                          js=ACTION_JS, api_visibility="private", show_progress="hidden",
-                          concurrency_id=answering["concurrency_id"], concurrency_limit=answering["concurrency_limit"])
-    event.failure(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
-    then = afterwards(event, h, buttons, p.meter)
-    then.then(check.offer, [p.session], [p.check], queue=False, api_visibility="private")
-    then.then(h.conversation_files, [p.session], p.conversation, queue=False, api_visibility="private")
+    outputs = [p.meter, p.check, *p.downloads]
+
+    def quiet(listen: Any, fn: Any, inputs: list[Any] | None, out: list[Any]) -> Any:
+        return listen(fn, inputs, out, queue=False, api_visibility="private", show_progress="hidden")
+    for trigger, handler, inputs, js in ((p.check.click, check.check, [p.chatbot, p.session, *owner], None),
+                                         (carrier.click, check.check_turn, [action, p.session, *owner], ACTION_JS)):
+        busy(trigger, buttons)
+        event = trigger(handler, inputs, outputs, js=js, api_visibility="private", show_progress="hidden",
+                        concurrency_id=answering["concurrency_id"], concurrency_limit=answering["concurrency_limit"])
+        quiet(event.failure, check.offer, [p.session], [p.check])
+        quiet(event.failure, check.settle, [p.session], [*buttons, p.meter])
+        then = quiet(event.then, check.redraw, [p.session], [p.chatbot])
+        # A server reply, not IDLE_JS: only the session knows whether an answer overtook the
+        # check (Regenerate, an edit), whose Stop must stay (ModelCheck.settle).
+        quiet(then.then, check.settle, [p.session], [*buttons, p.meter])
+        quiet(then.then, check.offer, [p.session], [p.check])
+        quiet(then.then, h.conversation_files, [p.session], p.conversation)
 
 
 def _wire_branches(h: Handlers, b: BranchEvents, p: _Parts) -> None:

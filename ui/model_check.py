@@ -59,18 +59,40 @@ class ModelCheck:
         return gr.Button(visible=False)
 
     def interrupt(self, session: UISession | None) -> Any:
-        """A new question was sent: a running check stops (its lexical verdicts stand), and the
-        button goes until that question has finished."""
-        if session is not None and session.checking:
-            session.control.request_stop()
+        """A new question, Regenerate or an edit was sent: a running check stops (its lexical
+        verdicts stand; the chat is the new answer's), and the button goes until that answer has
+        finished. The check's end then leaves Ask and Stop to the new answer (``settle``)."""
+        if session is not None and session.check_pending:  # running, or ended but not yet settled
+            session.check_overtaken, session.check_chat = True, None
+            if session.checking:
+                session.control.request_stop()
         return self.hide()
 
+    def redraw(self, session: UISession | None) -> Any:
+        """The chat with a finished check's verdicts. The check event does not output the chat,
+        so while it runs Gradio leaves the chat's Regenerate and Edit usable (``interrupt``)."""
+        chat = session.check_chat if session is not None else None
+        if session is not None:
+            session.check_chat = None
+        return chat if chat is not None else gr.skip()
+
+    def settle(self, session: UISession | None) -> tuple[Any, Any, Any]:
+        """(Ask, Stop, meter) after a check however it ended: Ask back, unless an answer overtook
+        it (Stop stays for that answer); the meter keeps its text and loses any error badge."""
+        overtaken = session is not None and session.check_overtaken
+        if session is not None:
+            session.check_pending = session.check_overtaken = False
+        if overtaken:
+            return gr.skip(), gr.skip(), gr.skip()
+        return gr.Button(visible=True), gr.Button(visible=False), gr.skip()
+
     def check(self, history: list[Any] | None, session: UISession | None,
-              owner: Any = None) -> Iterator[tuple[Any, Any, Any, Any, Any, Any]]:
-        """``#check-model``: the last answer. Frames of (chat, meter, button, trace, html, md)."""
+              owner: Any = None) -> Iterator[tuple[Any, Any, Any, Any, Any]]:
+        """``#check-model``: the last answer. Frames of (meter, button, trace, html, md); the chat
+        follows from ``redraw``."""
         skip = gr.skip()
         if session is None or not self.offered(session):
-            yield skip, skip, self.offer(session), skip, skip, skip
+            yield skip, self.offer(session), skip, skip, skip
             return
         view, turn = session.last_view, session.last_turn
         assert view is not None and turn is not None
@@ -82,7 +104,7 @@ class ModelCheck:
         yield from self._run(session, view, turn, owner, redraw, last=True)
 
     def check_turn(self, action: Any, session: UISession | None,
-                   owner: Any = None) -> Iterator[tuple[Any, Any, Any, Any, Any, Any]]:
+                   owner: Any = None) -> Iterator[tuple[Any, Any, Any, Any, Any]]:
         """"Check with the model" under any answer (``check:<turn>``, ``ui/branch_links.py``): that
         turn's answer; the chat is drawn afresh from the record. Same frames as ``check``."""
         act = parse_action(action)
@@ -104,7 +126,7 @@ class ModelCheck:
         yield from self._run(session, view, turn, owner, redraw, last=view is session.last_view)
 
     def _run(self, session: UISession, view: AnswerView, turn: Turn, owner: Any, redraw: Callable[[], list[Any]],
-             *, last: bool) -> Iterator[tuple[Any, Any, Any, Any, Any, Any]]:
+             *, last: bool) -> Iterator[tuple[Any, Any, Any, Any, Any]]:
         """Judge ``view``'s answer (``turn`` in the record); ``last``: it is the answer whose
         downloads the page shows. The judged ``done`` replaces the turn's in the record, its
         downloads, the saved history and the ``--trace`` file; ``redraw`` gives the chat then."""
@@ -114,16 +136,16 @@ class ModelCheck:
             cancel = session.control.begin(wait_s=0)
         except SessionBusy as exc:
             raise refusal("Still stopping", exc) from None
-        session.checking = True
+        session.checking = session.check_pending = True
         try:
             count = sum(1 for c in view.done.claims or () if c.verdict == "supported")
-            yield skip, f"checking {count} cited sentence{'s' * (count != 1)} with the model…", \
+            yield f"checking {count} cited sentence{'s' * (count != 1)} with the model…", \
                 gr.Button(CHECKING, interactive=False), skip, skip, skip
             done, problem = session.chat.check_with_model(view.done, cancel=cancel)
             current = session.control.cancel is cancel and session.record.turns.get(turn.id) is turn \
                 and (not last or session.last_view is view)
             if cancel.is_set() or not current:  # stopped, a new question or New chat: the chat is theirs
-                yield skip, "model check stopped" if current else skip, self.hide() if not current else \
+                yield "model check stopped" if current else skip, self.hide() if not current else \
                     gr.Button(LABEL, interactive=True), skip, skip, skip
                 return
             if problem is not None:
@@ -132,13 +154,13 @@ class ModelCheck:
             files = self._record(session, turn, done, owner, last=last) if problem is None else (skip,) * 3
             question = session.views.shown.get(turn.id, (turn.question, []))[0]
             session.views.keep(turn, question, view.messages(), view=view)  # a switch back shows the verdicts
-            chat = redraw()
+            session.check_chat = redraw()  # sent by ``redraw`` once this event has ended
             session.checking = False
             # The last answer's button goes once it is judged; otherwise what follows the event
             # (``check.offer``) shows or hides it, once this check no longer holds the session.
             button = gr.Button(LABEL, visible=problem is not None, interactive=True) if last else \
                 gr.Button(LABEL, interactive=True)
-            yield chat, session.last_meter, button, *files
+            yield session.last_meter, button, *files
         finally:
             session.checking = False
             session.control.end(cancel)

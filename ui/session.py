@@ -48,6 +48,12 @@ class UISession:
         self.last_turn: Turn | None = None
         self.last_trace: Path | None = None
         self.checking = False
+        # The chat a finished check redraws (ui/model_check.ModelCheck.redraw); whether a check
+        # has begun and is not settled yet, and whether an answer was asked for meanwhile (the
+        # check's end then leaves Ask and Stop to that answer).
+        self.check_chat: list[Any] | None = None
+        self.check_pending = False
+        self.check_overtaken = False
 
     @classmethod
     def open(cls, runtime: Runtime, session_hash: str | None) -> "UISession":
