@@ -152,7 +152,9 @@ def test_live_and_replayed_terminal_output_is_clean(tmp_path: Path) -> None:
 
 def slow_cli(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     script = tmp_path / "slow.json"
-    script.write_text(json.dumps(["thinking " * 400 + "</think>" + "answer " * 400]))
+    # The first line ends at once (the terminal prints thinking as it comes, so a reader waiting
+    # for a whole line would otherwise wait for the end of it); the rest keeps the run going.
+    script.write_text(json.dumps(["A first line.\n" + "thinking " * 400 + "</think>" + "answer " * 400]))
     return subprocess.Popen([sys.executable, "-m", "agent", "q", *args, "--model-script", str(script)],
                             cwd=ROOT, env=env(DEEPSEARCH_SCRIPT_DELAY="0.01"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
