@@ -229,7 +229,9 @@ def test_replays_do_not_block_questions_and_offer_downloads(browser, tmp_path: P
     demo, url = serve(scripted(concurrency_local=1), replay_speed=1)
     try:
         replaying, asking = page_for(browser, url), page_for(browser, url)
-        replaying.set_input_files("input[type=file]", str(slow_trace(tmp_path / "slow.jsonl", gap=3600)))
+        # Two hour-long pauses: the replay still plays (some 20 s) long after the question's first
+        # panel shows, the moment that matters; four made it play 35 s.
+        replaying.set_input_files("input[type=file]", str(slow_trace(tmp_path / "slow.jsonl", gap=3600, pauses=2)))
         replaying.wait_for_selector(TITLES, timeout=30_000)
         started = time.monotonic()
         ask(asking, "A question while a replay plays")
