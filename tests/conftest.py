@@ -65,6 +65,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 _PRIVATE_TMP = pytest.StashKey[tuple]()
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A tier's folder that ``-m`` cannot select is not collected at all: ``-m unit`` would
+    otherwise import every integration, browser and bench module (gradio's client, playwright,
+    torch) in each xdist worker, only to deselect their tests; that was a third of the unit
+    tier's time. A tier's tests carry its marker, and maybe others: the folder is skipped only
+    when the expression is false whatever those others are."""
+    markexpr = config.getoption("markexpr", default="")
+    tests = Path(__file__).resolve().parent
+    if not markexpr or collection_path.parent != tests or collection_path.name not in TIERS:
+        return None
+    from _pytest.mark.expression import Expression  # how pytest itself reads -m
+
+    expression = Expression.compile(markexpr)
+    tier = collection_path.name
+
+    def selectable(others: bool) -> bool:
+        return expression.evaluate(lambda name, **_: name == tier if name in TIERS else others)
+    return True if not (selectable(True) or selectable(False)) else None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         tier = tier_of(Path(item.fspath))
