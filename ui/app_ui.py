@@ -156,10 +156,18 @@ def _buttons_js(*, ask: bool) -> str:
 # hid the new answer's Stop while it ran.
 BUSY_JS = _buttons_js(ask=False)
 IDLE_JS = _buttons_js(ask=True)
+# A blank question box sends nothing that runs (the handler answers it with no change): the
+# buttons stay as they are, so a question sent right after is not taken for one sent mid-run.
+BUSY_IF_ASKED_JS = (f"(question) => (question || '').trim() ? ({BUSY_JS})() "
+                    ": [{__type__: 'update'}, {__type__: 'update'}]")
 
 
-def busy(trigger: Any, buttons: list[Any]) -> Any:
-    """Ask becomes Stop the moment ``trigger`` fires (before the queue answers); no server call."""
+def busy(trigger: Any, buttons: list[Any], *, question: Any = None) -> Any:
+    """Ask becomes Stop the moment ``trigger`` fires (before the queue answers); no server call.
+    ``question``: the box it sends, when a blank one sends nothing."""
+    if question is not None:
+        return trigger(None, [question], buttons, js=BUSY_IF_ASKED_JS, queue=False, api_visibility="private",
+                       show_progress="hidden")
     return trigger(None, None, buttons, js=BUSY_JS, queue=False, api_visibility="private", show_progress="hidden")
 
 
@@ -217,7 +225,7 @@ def _wire_answers(demo: gr.Blocks, runtime: Runtime, h: Handlers, b: BranchEvent
     check = ModelCheck(runtime)
     for trigger, handler, inputs, options in starts:
         # Not queued: it flips the buttons at once, and never counts against a full queue.
-        busy(trigger, buttons)
+        busy(trigger, buttons, question=p.msg if handler == h.ask else None)
         # A new question stops a model check running in this session (its lexical verdicts stand).
         trigger(check.interrupt, [p.session], [p.check], queue=False, api_visibility="private",
                 show_progress="hidden")

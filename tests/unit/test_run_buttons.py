@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.config import Settings
-from ui.app_ui import BUSY_JS, IDLE_JS, build_ui
+from ui.app_ui import BUSY_IF_ASKED_JS, BUSY_JS, IDLE_JS, build_ui
 from ui.startup import make_runtime
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -23,9 +23,12 @@ def test_every_ask_stop_flip_but_the_one_after_an_error_is_done_in_the_browser()
     on_server = [f.name for f in flips if f.fn is not None and meter not in f.outputs]
     assert not on_server, f"Ask/Stop set by a server reply, which can arrive late: {on_server}"
     scripts = {f.js for f in flips if f.fn is None}
-    assert scripts == {BUSY_JS, IDLE_JS}
-    # Each way of asking turns Ask into Stop, and each ending turns it back.
-    assert sum(f.js == BUSY_JS for f in flips) >= 7 and sum(f.js == IDLE_JS for f in flips) >= 7
+    assert scripts == {BUSY_JS, BUSY_IF_ASKED_JS, IDLE_JS}
+    # Each way of asking turns Ask into Stop (the question box's two unless it is blank), and each
+    # ending turns it back.
+    busy = [f for f in flips if f.js in (BUSY_JS, BUSY_IF_ASKED_JS)]
+    assert len(busy) >= 7 and sum(f.js == IDLE_JS for f in flips) >= 7
+    assert [f.inputs for f in busy if f.js == BUSY_IF_ASKED_JS] == [[by_id["question"]]] * 2
     # After an error a server reply is still needed: it clears the "Error" badge on the meter.
     after_error = [f for f in flips if meter in f.outputs]
     assert after_error and all(f.fn is not None for f in after_error)
