@@ -19,7 +19,7 @@ def test_every_run_is_checked_lexically_by_default_and_not_when_off():
 
 
 def test_the_judge_runs_after_the_answer(monkeypatch):
-    def complete(self, prompt):
+    def complete(self, prompt, *, schema=None):
         token = prompt.split('"batch": "', 1)[1].split('"', 1)[0]
         return json.dumps({"batch": token, "verdicts": [{"claim": 1, "verdict": "partly"}]})
     monkeypatch.setattr(OpenAIJudge, "complete", complete)
@@ -31,7 +31,7 @@ def test_the_judge_runs_after_the_answer(monkeypatch):
 
 
 def test_a_judge_that_times_out_leaves_the_answer_and_says_so(monkeypatch):
-    def complete(self, prompt):
+    def complete(self, prompt, *, schema=None):
         raise JudgeError("the judge at 'http://127.0.0.1:9/v1/' failed: Request timed out.")
     monkeypatch.setattr(OpenAIJudge, "complete", complete)
     events, _ = run_script(SCRIPT, TABLE, **JUDGE)
