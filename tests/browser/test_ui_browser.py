@@ -89,13 +89,19 @@ def titles(page, *, raw: bool = False) -> list[str]:
 
 
 def open_panels(page) -> None:
-    """Expand every collapsed panel (its body is only rendered when open)."""
-    page.eval_on_selector_all(
-        "#chat .thought-group > .title",
-        "els => els.forEach(e => { if (!e.parentElement.querySelector('.content')) e.click(); })")
-    page.wait_for_function("[...document.querySelectorAll('#chat .thought-group')]"
-                           ".every(g => g.querySelector('.content'))", timeout=30_000)
+    """Expand every collapsed panel (its body is only rendered when open). Collapsed titles are
+    clicked again at each poll: a chat redrawn after the first clicks (a follow-up event of the
+    answer) draws its panels closed, and a panel opened reveals nested ones still closed."""
+    page.wait_for_function(OPEN_ALL_JS, polling=500, timeout=30_000)
     settle(page)
+
+
+OPEN_ALL_JS = """() => {
+    const groups = [...document.querySelectorAll('#chat .thought-group')];
+    const closed = groups.filter(g => !g.querySelector('.content'));
+    closed.forEach(g => g.querySelector(':scope > .title')?.click());
+    return closed.length === 0;
+}"""
 
 
 # Nothing on the page is moving: no finite CSS animation or transition is running (a spinner's
