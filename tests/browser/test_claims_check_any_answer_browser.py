@@ -118,6 +118,21 @@ def test_checking_the_first_answer_changes_it_alone_and_the_trace_keeps_it(brows
         demo.close()
 
 
+# Records whether Stop showed, and Ask did not, at some moment the meter said the answer was
+# being written (every change of the page is looked at).
+WATCH_STOP_JS = """() => {
+    window.dsStopWhileWriting = false;
+    const shown = id => { const el = document.querySelector(id);
+        return !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden'; };
+    const look = () => {
+        const meter = document.querySelector('#meter')?.innerText || '';
+        if (meter.includes('writing the answer') && shown('#stop') && !shown('#ask')) window.dsStopWhileWriting = true;
+    };
+    new MutationObserver(look).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+    look();
+}"""
+
+
 def _interrupted(page, judge: _Judge, start_new_answer) -> None:
     """Start a held check of the first answer, then ``start_new_answer`` (the chat's Regenerate
     or Edit stay usable while a check runs): the check ends, the new answer runs with Stop shown
@@ -126,11 +141,13 @@ def _interrupted(page, judge: _Judge, start_new_answer) -> None:
     page.locator(ANSWER).first.locator("a.ds-check").click()
     expect(page.locator("#meter")).to_contain_text("checking 2 cited sentences with the model", timeout=30_000)
     assert judge.started.wait(30)
+    page.evaluate(WATCH_STOP_JS)
     start_new_answer()
     assert judge.ended.wait(30)  # the held check saw its cancel
-    # The check's end left Ask and Stop to the new answer: Stop shows while it writes.
-    expect(page.locator("#meter")).to_contain_text("writing the answer", timeout=60_000)
-    assert page.locator("#stop").is_visible() and not page.locator("#ask").is_visible()
+    # The check's end left Ask and Stop to the new answer: Stop shows while it writes. Seen by an
+    # observer in the page, not by polling for one meter text: beside busy loops a 3 s answer
+    # could end between two polls.
+    page.wait_for_function("window.dsStopWhileWriting === true", timeout=60_000)
     # The new answer is a second branch of the last question (Regenerate and an edit both make one).
     expect(page.locator("#chat .ds-branch-n").last).to_contain_text("2/2", timeout=60_000)
     assert "· done" in wait_done(page)

@@ -66,9 +66,11 @@ def page_for(browser, url: str, **context):
     page.add_init_script(CHAT_CHANGES_JS)
     page.goto(url)
     # Gradio mounts components one by one; on a loaded CI machine the textbox can be there before
-    # the chat and the meter are, so wait for every element the tests reach for.
+    # the chat and the meter are, so wait for every element the tests reach for. A first page of
+    # an app took over 30 s to mount beside two busy loops (load average 25): the deadline only
+    # bounds a page that never mounts.
     for selector in ("#question textarea", "#chat", "#meter"):
-        page.wait_for_selector(selector, state="attached")
+        page.wait_for_selector(selector, state="attached", timeout=90_000)
     return page
 
 
