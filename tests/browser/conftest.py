@@ -20,10 +20,26 @@ def browser() -> Iterator[object]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM:
         pytest.skip(NOT_INSTALLED)
+    # Deadlines only bound a failure: beside two busy loops (load average 15-25) a page took over
+    # 30 s to mount and an expected text over 5 s to appear, so every context's actions wait up
+    # to 60 s and every `expect` up to 30 s unless a test says otherwise.
+    playwright_api.expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        new_context = b.new_context
+
+        def patient_context(*args: object, **kwargs: object) -> object:
+            context = new_context(*args, **kwargs)
+            context.set_default_timeout(ACTION_TIMEOUT_MS)
+            return context
+
+        b.new_context = patient_context  # type: ignore[method-assign]
         yield b
         b.close()
+
+
+ACTION_TIMEOUT_MS = 60_000
+EXPECT_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="session")
