@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS turns (
 """
 
 
+def new_conversation_id() -> str:
+    """72 random bits, URL-safe, never beginning with "-": the operator names a conversation as a
+    command-line argument (``python -m agent.history export ID``), where argparse reads a word
+    beginning with "-" as an option (a random id did so about one time in 64)."""
+    return "c" + secrets.token_urlsafe(9)
+
+
 class HistoryStore:
     """The open database. Thread-safe: one connection, used under a lock (SQLite serialises
     writers across processes itself)."""
@@ -250,7 +257,7 @@ class HistoryStore:
         if count >= self.max_conversations:
             raise HistoryFull(f"the history is full ({self.max_conversations:,} conversations are saved for "
                               "this browser); delete some to save new ones")
-        conversation = secrets.token_urlsafe(9)
+        conversation = new_conversation_id()
         db.execute("INSERT INTO conversations (id, owner, title, created, updated) VALUES (?, ?, ?, ?, ?)",
                    [conversation, owner, clean_title(question), now, now])
         return conversation

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import sqlite3
 from pathlib import Path
@@ -244,3 +245,18 @@ def test_a_turns_done_is_replaced_in_place_by_the_model_checks_and_only_by_its_o
     assert len(first.turn.events) == len(target.events) and first.times == turns[0].times  # same place, same time
     assert saved.path()[1].turn.done == turns[1].turn.done  # the other turn is untouched
     assert store.list(mine)[0].bytes > before
+
+
+def test_a_conversation_id_never_reads_as_a_command_line_option(monkeypatch):
+    """`python -m agent.history export ID` takes the id as an argument: one beginning with "-"
+    (a random URL-safe id did, about one time in 64) was read as an option and refused."""
+    import secrets
+
+    from agent.history.store import new_conversation_id
+
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: "-cQXLKMxjyZD"[:n + 3])
+    assert not new_conversation_id().startswith("-")
+    monkeypatch.undo()
+    ids = {new_conversation_id() for _ in range(2000)}
+    assert len(ids) == 2000 and not any(i.startswith("-") for i in ids)
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{13}", i) for i in ids)
