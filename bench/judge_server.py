@@ -16,11 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # run as `python bench/judge_server.py`
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench.chat_reply import reply_chat  # noqa: E402
 
 
 class Model:
@@ -75,14 +82,7 @@ def handler_for(model: Model, name: str) -> type[BaseHTTPRequestHandler]:
             text, tokens = model.reply(body.get("messages", []), schema)
             print(f"{tokens} tokens in {time.perf_counter() - start:.1f} s, schema={'yes' if schema else 'no'}",
                   flush=True)
-            data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": name,
-                               "choices": [{"index": 0, "finish_reason": "stop",
-                                            "message": {"role": "assistant", "content": text}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            reply_chat(self, model=name, content=text)
 
         def log_message(self, *args: Any) -> None:
             pass

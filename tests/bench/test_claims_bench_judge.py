@@ -9,7 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.fake_chat import reply_chat
+from bench.chat_reply import reply_chat
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = [json.loads(line) for line in (ROOT / "bench/data/claims_cases.jsonl").read_text().splitlines() if line]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_chat import reply_chat
+from bench.chat_reply import reply_chat
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

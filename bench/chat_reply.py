@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible chat endpoint's reply, for the judge servers tests run on 127.0.0.1."""
+"""One OpenAI-compatible chat completion, written by an ``http.server`` handler: the reply of the
+bench's local judge server (``judge_server.py``) and of the fake judge servers tests run on 127.0.0.1."""
 
 from __future__ import annotations
 
