@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ui  # noqa: F401  (before gradio: importing the UI package makes gradio's import cheaper)
+
 import gradio as gr
 
 from agent.api import (STOP_SIGNALS, DeepSearchError, HistoryConfig, Settings, TraceError, UsageError, engine_flags,

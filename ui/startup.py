@@ -5,7 +5,9 @@ page on it; importing this module builds nothing, so tests can decide a runtime 
 from __future__ import annotations
 
 import html
+import importlib.metadata
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,16 @@ NO_GPU = "no CUDA GPU was found, and QwQ-32B needs one (about 20 GB of GPU memor
 
 
 def _cuda_available() -> bool:
+    # Importing torch to ask costs 1.5-3 s of every start-up; two answers need no import: a CPU
+    # build of torch (a "+cpu" version) has no CUDA, and CUDA_VISIBLE_DEVICES "" or "-1" hides
+    # every device from it.
+    try:
+        if importlib.metadata.version("torch").endswith("+cpu"):
+            return False
+    except importlib.metadata.PackageNotFoundError:  # a torch without metadata: ask it
+        pass
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "x").strip() in ("", "-1"):
+        return False
     import torch  # only imported to ask; nothing is allocated
 
     return bool(torch.cuda.is_available())

@@ -19,6 +19,9 @@ def test_importing_app_with_the_zerogpu_decorator_works_on_cpu() -> None:
         "assert 'spaces' in sys.modules, 'app.py must import spaces (or agent.gpu) first'\n"
         "torch = sys.modules.get('torch')\n"
         "assert torch is None or not torch.cuda.is_initialized(), 'CUDA touched at import'\n"
+        # ui/gradio_stubs.py: Gradio's import did not rewrite its shipped type stubs
+        "stubs = sys.modules['gradio.component_meta'].create_or_modify_pyi\n"
+        "assert stubs.__module__ == 'ui.gradio_stubs', stubs.__module__\n"
         "print('ok')\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEARCH_", "SPACES_", "OPENAI_"))}

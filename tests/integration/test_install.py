@@ -30,9 +30,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin"
 
 
+# The demo streams its recordings at 10 ms a chunk (agent/demo.py) so people see it unfold: about
+# 7 s a question, which these tests (where it plays, not how fast) need not wait for.
+FAST_DEMO = {"DEEPSEARCH_SCRIPT_DELAY": "0.0001"}
+
+
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "PYTHON_DOTENV_DISABLED": "1", "HOME": str(cwd)})
+                          env={"PATH": "/usr/bin:/bin", "PYTHON_DOTENV_DISABLED": "1", "HOME": str(cwd), **FAST_DEMO})
 
 
 def test_deepsearch_demo_plays_an_example_from_another_directory(installed: Path, tmp_path: Path) -> None:

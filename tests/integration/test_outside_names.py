@@ -92,7 +92,8 @@ def test_every_flag_of_every_entry_point_is_in_the_readme():
 
 
 def test_the_cli_says_what_a_run_will_not_do_that_was_asked_for():
-    demo = run("-m", "agent", "--demo", "--provider", "duckduckgo", "--json")
+    # A 0.1 ms chunk delay: the demo's own 10 ms (7 s a question) is for people watching it.
+    demo = run("-m", "agent", "--demo", "--provider", "duckduckgo", "--json", DEEPSEARCH_SCRIPT_DELAY="0.0001")
     assert demo.returncode == 0 and "--provider is not used" in demo.stderr, demo.stderr
     assert not any(json.loads(line)["type"] == "error" for line in demo.stdout.splitlines())
     judged = run("-m", "agent", "How tall is the Eiffel Tower?", "--json", *SCRIPTED, "--check-claims", "judge")

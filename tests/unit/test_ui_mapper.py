@@ -438,6 +438,45 @@ def test_demo_mode_decision(monkeypatch: pytest.MonkeyPatch) -> None:
     assert startup.local_model_problem(Settings(model=DEFAULT_MODEL)) is None
 
 
+def test_no_gpu_is_known_without_importing_torch_when_the_build_or_the_environment_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing torch to ask costs seconds of every start-up: a "+cpu" build of torch, or
+    CUDA_VISIBLE_DEVICES "" or "-1", already says there is no GPU; anything else asks torch."""
+    import importlib.metadata
+    import sys
+
+    from ui import startup
+
+    class AskedTorch(Exception):
+        pass
+
+    class Torch:  # stands in for the torch module: asking it is what the fast answers avoid
+        class cuda:
+            @staticmethod
+            def is_available() -> bool:
+                raise AskedTorch
+
+    monkeypatch.setitem(sys.modules, "torch", Torch)
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.13.0+cpu")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert startup._cuda_available() is False
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "2.13.0")
+    for hidden in ("", "-1", " -1 "):
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", hidden)
+        assert startup._cuda_available() is False, hidden
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    with pytest.raises(AskedTorch):
+        startup._cuda_available()
+
+    def no_metadata(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", no_metadata)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    with pytest.raises(AskedTorch):
+        startup._cuda_available()
+
+
 def test_incremental_rendering_equals_rendering_the_whole_answer_at_once():
     """Streaming renders only the tail after the last paragraph; the result must not differ."""
     import random
