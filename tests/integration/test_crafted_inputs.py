@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,11 +19,21 @@ from tests.integration.test_cli import FIXTURE, ROOT, SCRIPT, cli, env, events
 DEEP = "[" * 100_000 + "]" * 100_000
 
 
-def good_trace(tmp_path: Path) -> Path:
-    trace = tmp_path / "good.jsonl"
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real CLI run's trace, recorded once for the module: each test crafts its own copy."""
+    trace = tmp_path_factory.mktemp("recorded") / "good.jsonl"
     p = cli("How tall is the Eiffel Tower?", "--model-script", SCRIPT, "--search-fixture", FIXTURE,
             "--trace", str(trace))
     assert p.returncode == 0, p.stderr
+    return trace
+
+
+@pytest.fixture
+def good_trace(recorded: Path, tmp_path: Path) -> Path:
+    """The recorded trace, copied into this test's folder."""
+    trace = tmp_path / "good.jsonl"
+    shutil.copyfile(recorded, trace)
     return trace
 
 
@@ -43,8 +54,8 @@ def refused(p: subprocess.CompletedProcess) -> str:
 # ---------------------------------------------------------------- crafted traces
 
 @pytest.mark.parametrize("cited", ["Infinity", "-Infinity", "NaN", "1.5", "true", '"1"', "1e400", "7", "-1"])
-def test_odd_or_unknown_citation_ids_in_a_trace_are_exit_2(tmp_path: Path, cited: str) -> None:
-    trace = good_trace(tmp_path)
+def test_odd_or_unknown_citation_ids_in_a_trace_are_exit_2(tmp_path: Path, good_trace: Path, cited: str) -> None:
+    trace = good_trace
     lines = trace.read_text(encoding="utf-8").splitlines()
     done = json.loads(lines[-1])
     text = json.dumps(done).replace('"cited": [1]', f'"cited": [{cited}]')
@@ -57,8 +68,8 @@ def test_odd_or_unknown_citation_ids_in_a_trace_are_exit_2(tmp_path: Path, cited
         assert "crafted.jsonl" in message and "cited" in message
 
 
-def test_a_trace_nested_100000_deep_is_exit_2(tmp_path: Path) -> None:
-    lines = good_trace(tmp_path).read_text(encoding="utf-8").splitlines()
+def test_a_trace_nested_100000_deep_is_exit_2(tmp_path: Path, good_trace: Path) -> None:
+    lines = good_trace.read_text(encoding="utf-8").splitlines()
     for where in (1, len(lines) - 1):  # an event line, then the done line
         crafted = tmp_path / f"deep{where}.jsonl"
         bad = json.loads(lines[where])
@@ -69,8 +80,8 @@ def test_a_trace_nested_100000_deep_is_exit_2(tmp_path: Path) -> None:
         refused(cli("--export", str(crafted), "-o", str(tmp_path / "r.md")))
 
 
-def test_a_trace_nested_moderately_deep_is_refused_before_any_reader_recurses(tmp_path: Path) -> None:
-    lines = good_trace(tmp_path).read_text(encoding="utf-8").splitlines()
+def test_a_trace_nested_moderately_deep_is_refused_before_any_reader_recurses(tmp_path: Path, good_trace: Path) -> None:
+    lines = good_trace.read_text(encoding="utf-8").splitlines()
     done = json.loads(lines[-1])
     nested: object = 1
     for _ in range(900):
@@ -132,8 +143,8 @@ def test_unwritable_output_paths_are_exit_2_before_the_run(tmp_path: Path, flag:
         assert str(target) in message and p.stdout == ""  # nothing ran
 
 
-def test_an_unwritable_export_output_is_exit_2_naming_it(tmp_path: Path) -> None:
-    trace = good_trace(tmp_path)
+def test_an_unwritable_export_output_is_exit_2_naming_it(tmp_path: Path, good_trace: Path) -> None:
+    trace = good_trace
     for target in (tmp_path / "no-such-dir" / "r.html", tmp_path):
         message = refused(cli("--export", str(trace), "-o", str(target)))
         assert str(target) in message
@@ -175,8 +186,8 @@ def test_termination_signals_stop_like_ctrl_c(tmp_path: Path, signum: int) -> No
 
 
 @pytest.mark.parametrize("value", ["Infinity", "NaN", "-Infinity"])
-def test_non_finite_numbers_in_a_trace_event_are_exit_2(tmp_path: Path, value: str) -> None:
-    lines = good_trace(tmp_path).read_text(encoding="utf-8").splitlines()
+def test_non_finite_numbers_in_a_trace_event_are_exit_2(tmp_path: Path, good_trace: Path, value: str) -> None:
+    lines = good_trace.read_text(encoding="utf-8").splitlines()
     at = next(i for i, line in enumerate(lines) if '"type": "search_done"' in line)
     event = json.loads(lines[at])
     text = json.dumps(event).replace(f'"latency_s": {json.dumps(event["latency_s"])}', f'"latency_s": {value}')

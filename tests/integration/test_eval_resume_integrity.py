@@ -5,6 +5,7 @@ exit 2 and the foreign-line message, not "internal error" on every later run."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,15 +13,25 @@ import pytest
 from tests.integration.test_eval_cli import DATA, ENGINE, evaluate, results
 
 
-def first_run(tmp_path: Path) -> Path:
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real first run's results folder, made once for the module."""
+    out = tmp_path_factory.mktemp("first") / "out"
     p = evaluate(str(DATA / "questions.jsonl"), "--out", str(out), *ENGINE)
     assert p.returncode == 0, p.stderr
     return out
 
 
-def test_a_corrected_golden_answer_is_graded_again(tmp_path: Path) -> None:
-    out = first_run(tmp_path)
+@pytest.fixture
+def first_run(recorded: Path, tmp_path: Path) -> Path:
+    """The first run's results folder, copied into this test's folder (each test damages its own)."""
+    out = tmp_path / "out"
+    shutil.copytree(recorded, out)
+    return out
+
+
+def test_a_corrected_golden_answer_is_graded_again(tmp_path: Path, first_run: Path) -> None:
+    out = first_run
     before = {r["id"]: r for r in results(out)}
     assert before["paris"]["em"] == 1.0
     corrected = tmp_path / "corrected.jsonl"
@@ -41,8 +52,8 @@ def test_a_corrected_golden_answer_is_graded_again(tmp_path: Path) -> None:
     {"f1": "abc"}, {"em": None}, {"subem": 7}, {"em": True}, {"golden_answers": "Paris"},
     {"end": "exploded"}, {"judge": 3}, {"seconds": "slow"}, {"question": ["x"]},
 ])
-def test_damaged_values_exit_2_with_the_foreign_line_message(tmp_path: Path, damage: dict) -> None:
-    out = first_run(tmp_path)
+def test_damaged_values_exit_2_with_the_foreign_line_message(tmp_path: Path, first_run: Path, damage: dict) -> None:
+    out = first_run
     rows = results(out)
     rows[1].update(damage)
     (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -52,8 +63,8 @@ def test_damaged_values_exit_2_with_the_foreign_line_message(tmp_path: Path, dam
     assert "internal error" not in p.stderr + p.stdout
 
 
-def test_deep_nesting_exits_2(tmp_path: Path) -> None:
-    out = first_run(tmp_path)
+def test_deep_nesting_exits_2(tmp_path: Path, first_run: Path) -> None:
+    out = first_run
     with (out / "results.jsonl").open("a") as f:
         f.write("[" * 100_000 + "\n")
     p = evaluate(str(DATA / "questions.jsonl"), "--out", str(out), *ENGINE)
