@@ -15,6 +15,10 @@ from . import tables
 # What SQLite says when a read-only connection cannot create the WAL's -shm file.
 _NO_SHARED_MEMORY = {"SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN", "SQLITE_READONLY_CANTINIT"}
 
+# How long a reader waits for a writer's lock (an index still in the rollback journal; WAL readers
+# never wait) before the query fails as busy: the retriever server then answers 503.
+READ_BUSY_TIMEOUT_S = 5.0
+
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +47,7 @@ def open_for_reading(db: Path) -> sqlite3.Connection:
     create the WAL's shared-memory file next to it (a read-only mount, another account's folder
     while no writer has it open)."""
     uri = f"{db.resolve().as_uri()}?mode=ro"
-    connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=5.0)
+    connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=READ_BUSY_TIMEOUT_S)
     try:
         connection.execute("SELECT count(*) FROM documents").fetchone()
         return connection

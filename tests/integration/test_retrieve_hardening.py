@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from agent.config import settings_from_env
-from agent.index import DocumentIndex
+from agent.index import DocumentIndex, connect
 from agent.index.__main__ import main
 from agent.index.server import MAX_BODY_BYTES, create_app
 from agent.index.store import DB_NAME
@@ -79,10 +79,13 @@ def test_a_huge_body_is_refused_before_it_is_read(index: DocumentIndex) -> None:
 
 
 def test_a_locked_index_answers_503_with_retry_after(index: DocumentIndex, tmp_path: Path,
-                                                      capfd: pytest.CaptureFixture[str]) -> None:
+                                                      capfd: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """An index still in SQLite's rollback journal (last written before WAL mode), shared
     read-only, while an ``add`` in another process holds its write lock: a clean 503 a client
     retries, not a 500 with a traceback in the server's log."""
+    # The reader gives up on the lock after 0.2 s, not the shipped 5 s: the answer is the same.
+    monkeypatch.setattr(connect, "READ_BUSY_TIMEOUT_S", 0.2)
     index.close()
     old = sqlite3.connect(tmp_path / "idx" / DB_NAME)
     assert old.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
