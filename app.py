@@ -7,6 +7,8 @@ mode (bundled scripted model output and search results) with a banner that
 says why and what to do instead.
 """
 
+from __future__ import annotations  # annotations name gr.Blocks without importing gradio
+
 try:
     import spaces  # noqa: F401  (must come before anything touches CUDA)
 except ImportError:
@@ -21,19 +23,19 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import ui  # noqa: F401  (before gradio: importing the UI package makes gradio's import cheaper)
-
-import gradio as gr
+from typing import TYPE_CHECKING, Any
 
 from agent.api import (STOP_SIGNALS, DeepSearchError, HistoryConfig, Settings, TraceError, UsageError, engine_flags,
                        history_config_from_env, install_log_redaction, load_dotenv_file, on_zero_gpu, read_trace,
                        settings_from_args, settings_from_env, unwritable)
-from ui.app_ui import build_ui, launch_kwargs
 from ui.runtime import Runtime
-from ui.share_links import mount_share_links
 from ui.startup import make_runtime
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+# Gradio (its import is seconds of CPU) is imported where the page is built and served, not here:
+# ``python app.py --help`` and a configuration it refuses (exit 2) answer without it.
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 log = logging.getLogger("app")
@@ -58,6 +60,8 @@ class App:
 def create_demo(settings: Settings, **kwargs) -> App:
     install_log_redaction(settings.secrets)  # the HTTP client logs URLs, credentials and all
     runtime = make_runtime(settings, **kwargs)
+    from ui.app_ui import build_ui
+
     blocks = build_ui(runtime)
     blocks.queue(default_concurrency_limit=runtime.settings.concurrency_limit,
                  max_size=runtime.settings.queue_max_size)
@@ -200,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(built: App, args: argparse.Namespace) -> int:
     """Launch the server and keep it up until Ctrl-C, SIGTERM or SIGHUP; then shut down cleanly."""
+    from ui.app_ui import launch_kwargs
+    from ui.share_links import mount_share_links
+
     demo, settings = built.blocks, built.runtime.settings
     # quiet: Gradio's own banner would tell people to "set share=True in launch()"; this app's
     # switch is --share. A public link (and any tunnel error) is still printed by Gradio.

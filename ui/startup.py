@@ -9,13 +9,15 @@ import importlib.metadata
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.api import (DEFAULT_MODEL, DEMO_LABEL, PROVIDERS, HistoryConfig, Settings, backend_spec, build_backend,
                        check_inputs, demo_questions, demo_settings, lenient_key, preflight)
 from ui.notices import for_visitor
 from ui.runtime import ModelLoader, Runtime
-from ui.saved import SavedHistory
+
+if TYPE_CHECKING:
+    from ui.saved import SavedHistory
 
 DEMO_UPLOADS = ("Documents visitors upload are indexed and listed, but the recorded demo answers do not "
                 "search them (nor offer 'Search only my documents').")
@@ -129,4 +131,8 @@ def make_runtime(settings: Settings, *, trace: str | None = None, replay: str | 
 def saved_history(config: HistoryConfig | None) -> SavedHistory | None:
     """The history beside the chat; none at all when it is turned off (--no-history), and a list
     that says why when the data folder cannot be used."""
+    # Imported here: ui.saved renders chats with Gradio, and ``python app.py`` refuses a bad
+    # configuration (make_runtime) before it imports Gradio.
+    from ui.saved import SavedHistory
+
     return SavedHistory.open(config) if config is not None and config.enabled else None

@@ -9,13 +9,14 @@ Secrets are redacted before anything is logged.
 from __future__ import annotations
 
 import logging
-from typing import Iterable
-
-import gradio as gr
+from typing import TYPE_CHECKING, Iterable
 
 from agent.api import cause_of, redact
 
 from .notices import for_visitor
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 log = logging.getLogger("ui.shown")
 
@@ -43,4 +44,8 @@ def refusal(title: str, problem: BaseException | str, *, cause: BaseException | 
     toast = for_visitor(text)
     if rename is not None:
         toast = toast.replace(*rename)
+    # Imported here: the app's start-up (ui.runtime -> ui.pump -> this module) decides and refuses
+    # its configuration before anything imports Gradio (seconds); a toast only exists in a served page.
+    import gradio as gr
+
     return gr.Error(toast, title=title, print_exception=False)
