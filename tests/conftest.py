@@ -45,6 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # CPU with one thread against 18 s with two, and 25 s wall against 40 s (load average 4-6).
     # Set before any test module imports torch; an OMP_NUM_THREADS already set is kept.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # Before any test module imports gradio (tests/ui_helpers.py does so before app.py): the UI
+    # package makes gradio's import skip rewriting its type stubs, ~1 s of CPU in every worker.
+    import ui  # noqa: F401
     private = tempfile.mkdtemp(prefix="deepsearch-tests-")
     config.stash[_PRIVATE_TMP] = (private, os.environ.get("TMPDIR"), tempfile.tempdir)
     os.environ["TMPDIR"] = tempfile.tempdir = private
