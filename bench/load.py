@@ -60,12 +60,13 @@ class Plan:
     tok_s: float
     workers: int
     timeout_s: float
+    ttft_s: float = 0.2
 
 
 def phase(servers: Servers, target: Target, n: int, plan: Plan) -> dict[str, Any]:
     """N sessions ask ``plan.questions`` questions each; the server's CPU, memory and tokens around it."""
     url, pid = servers.url(target), servers.pid(target)
-    ctx = mp.get_context("spawn")
+    ctx = _client_context()
     groups = [list(range(n))[i::min(n, plan.workers)] for i in range(min(n, plan.workers))]
     pipes, procs = [], []
     for group in groups:
@@ -93,6 +94,17 @@ def phase(servers: Servers, target: Target, n: int, plan: Plan) -> dict[str, Any
             if proc.is_alive():
                 proc.terminate()
     return _summary(records, n=n, plan=plan, cpu=cpu, tokens=tokens, wall=wall, rss0=rss0, peak=peak)
+
+
+def _client_context() -> Any:
+    """Where client workers start: a fork server that imported gradio_client once, so each
+    phase's workers start at once rather than after an import of ~1 s (and inherit none of this
+    process's threads); fresh interpreters where there is no fork server (Windows)."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["bench.load_clients", "gradio_client"])
+    return ctx
 
 
 def _collect(pipes: list, pid: int, *, deadline: float) -> tuple[list[dict], float]:
@@ -144,7 +156,8 @@ def run(plan: Plan, workdir: Path) -> dict[str, Any]:
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     load0 = os.getloadavg()[0]
     runs: dict[str, dict[str, Any]] = {}
-    with Servers(workdir, tokens=plan.tokens, tok_s=plan.tok_s, concurrency=max(plan.sessions)) as servers:
+    with Servers(workdir, tokens=plan.tokens, tok_s=plan.tok_s, concurrency=max(plan.sessions),
+                 ttft_s=plan.ttft_s) as servers:
         warm = Plan(**{**plan.__dict__, "questions": 1})
         idle = {}
         for target in ("app", "baseline"):
@@ -223,6 +236,8 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, argparse.Namespace]:
     p.add_argument("--questions", type=int, help="questions per session (default 2)")
     p.add_argument("--tokens", type=int, help="tokens per answer (default 300, quick 200)")
     p.add_argument("--tok-s", type=float, default=50.0, help="tokens a second per stream (default 50)")
+    p.add_argument("--ttft", type=float, default=0.2, metavar="S",
+                   help="seconds the fake model waits before each stream's first token, its prefill (default 0.2)")
     p.add_argument("--workers", type=int, default=4, help="client processes (default 4)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds one answer may take before it counts "
                                                                  "as an error (default 300)")
@@ -233,9 +248,10 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, argparse.Namespace]:
     except ValueError:
         p.error(f"--sessions takes numbers separated by commas, e.g. 1,8,32; got {a.sessions!r}")
     plan = Plan(sessions=sessions, questions=a.questions or 2, tokens=a.tokens or (200 if a.quick else 300),
-                tok_s=a.tok_s, workers=a.workers, timeout_s=a.timeout)
-    if min(sessions) < 1 or plan.questions < 1 or plan.tokens < 4 or plan.tok_s <= 0 or plan.workers < 1:
-        p.error(f"sessions, questions, workers must be >= 1, tokens >= 4, tok/s > 0; got {plan!r}")
+                tok_s=a.tok_s, workers=a.workers, timeout_s=a.timeout, ttft_s=a.ttft)
+    if min(sessions) < 1 or plan.questions < 1 or plan.tokens < 4 or plan.tok_s <= 0 or plan.workers < 1 \
+            or not 0 <= plan.ttft_s < 60:
+        p.error(f"sessions, questions, workers must be >= 1, tokens >= 4, tok/s > 0, 0 <= ttft < 60; got {plan!r}")
     return plan, a
 
 

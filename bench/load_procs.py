@@ -52,10 +52,11 @@ def _get(url: str, timeout: float = 5.0) -> bytes:
 class Servers:
     """The fake model server, the app and the baseline, running until the ``with`` block ends."""
 
-    def __init__(self, workdir: Path, *, tokens: int, tok_s: float, concurrency: int) -> None:
+    def __init__(self, workdir: Path, *, tokens: int, tok_s: float, concurrency: int, ttft_s: float = 0.2) -> None:
         self.workdir = Path(workdir)
         self.tokens_per_answer = tokens
         self.tok_s = tok_s
+        self.ttft_s = ttft_s
         self.concurrency = concurrency
         self.ports: dict[Name, int] = {}
         self.procs: dict[Name, subprocess.Popen] = {}
@@ -87,7 +88,8 @@ class Servers:
             {"title": f"Source {i}", "url": f"https://example.com/{i}",
              "content": f"The tower is about 330 metres tall (source {i})."} for i in range(1, 4)]}))
         self._spawn("fake", [str(REPO_ROOT / "bench" / "load_fake_server.py"),
-                             "--tokens", str(self.tokens_per_answer), "--tok-s", str(self.tok_s)])
+                             "--tokens", str(self.tokens_per_answer), "--tok-s", str(self.tok_s),
+                             "--ttft-s", str(self.ttft_s)])
         self._wait_ready("fake", "stats")  # the app asks the model server at start-up
         model_url = self.url("fake") + "v1"
         queue = str(2 * self.concurrency + 16)

@@ -28,7 +28,8 @@ def test_fake_server_streams_the_same_tokens_with_or_without_a_search() -> None:
 
 def test_load_bench_smoke_json() -> None:
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "load.py"), "--sessions", "1,2", "--tokens", "12",
-                           "--tok-s", "200", "--questions", "2", "--workers", "1", "--timeout", "60", "--json"],
+                           "--tok-s", "200", "--questions", "2", "--workers", "1", "--timeout", "60", "--json",
+                           "--ttft", "0"],
                           capture_output=True, text=True, timeout=400, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     r = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -52,7 +53,7 @@ def test_load_bench_refuses_bad_sessions() -> None:
     assert proc.returncode == 2 and "'one,8'" in proc.stderr
 
 
-@pytest.mark.parametrize("args", [["--tokens", "2"], ["--sessions", "0,4"], ["--tok-s", "0"]])
+@pytest.mark.parametrize("args", [["--tokens", "2"], ["--sessions", "0,4"], ["--tok-s", "0"], ["--ttft", "-1"]])
 def test_load_bench_refuses_bad_sizes(args: list[str]) -> None:
     proc = subprocess.run([sys.executable, str(REPO / "bench" / "load.py"), *args],
                           capture_output=True, text=True, timeout=60, cwd=REPO)
