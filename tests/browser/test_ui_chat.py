@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.held import HeldReplays, HeldRuns
 from tests.browser.test_ui_browser import (ANSWER, DATA, SHOWN_JS, TITLES, ask, close, page_for,
                                    wait_done)
 from tests.integration.test_openai_backend import FakeServer, end, hang, say, settings_for, sse
@@ -17,6 +18,7 @@ from tests.ui_helpers import pump_threads, serve
 from tests.waiting import stays_false, wait_until
 
 from agent.records import trace
+from agent.records.replay import MAX_REPLAY_PAUSE_S
 from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
 
@@ -28,20 +30,23 @@ RUN_HINT = "An answer is still running: press Stop, or wait for it. Your questio
 
 
 def scripted(**kw) -> Settings:
+    """The scripted model at full speed: a test that needs a run still going holds it
+    (tests/browser/held.py) instead of slowing every answer down."""
     return Settings(**{"backend": "scripted", "model_script": str(DATA / "ui.script.json"),
                        "search_fixture": str(DATA / "ui.search.json"), "provider": "fixture",
-                       "script_delay_s": 0.01, "concurrency_local": 2, **kw})
+                       "script_delay_s": 0.0, "concurrency_local": 2, **kw})
 
 
 @pytest.fixture(scope="module")
 def spied():
-    """An app whose backend records the messages (history included) of every question."""
+    """An app whose backend records the messages (history included) of every question, and whose
+    runs a test can hold."""
     demo, url = serve(scripted(), replay_speed=0)
     backend = demo.runtime.backend  # type: ignore[attr-defined]
     seen: list[list[dict]] = []
     real = backend.start
     backend.start = lambda messages, *a, **k: (seen.append(messages), real(messages, *a, **k))[1]
-    yield url, seen
+    yield url, seen, HeldRuns(backend)
     demo.close()
 
 
@@ -55,19 +60,21 @@ def visible(page, selector: str) -> bool:
 
 
 def test_ask_becomes_stop_while_running(browser, spied) -> None:
-    url, _ = spied
+    url, _, held = spied
     page = page_for(browser, url)
     assert visible(page, "#ask") and not visible(page, "#stop")  # idle: Stop is not offered
-    ask(page, "First question")
-    page.wait_for_selector("#stop", state="visible", timeout=30_000)
-    assert not visible(page, "#ask")
-    page.wait_for_selector(TITLES, timeout=30_000)
-    ask(page, "Sent while the first is still running")  # Enter while it runs: not sent, not lost ...
-    page.keyboard.press("Enter")  # ... and pressed again
-    hint = page.locator("#run-hint")  # ... says why, once, just above the question
-    assert hint.inner_text() == RUN_HINT and hint.get_attribute("role") == "status"
-    assert page.get_by_text("An answer is still running").count() == 1 and page.locator(".toast-body").count() == 0
-    assert hint.bounding_box()["y"] < page.locator("#question textarea").bounding_box()["y"]
+    with held.holding(at_round=1):  # the first question runs until the checks below are done
+        ask(page, "First question")
+        page.wait_for_selector("#stop", state="visible", timeout=30_000)
+        assert not visible(page, "#ask")
+        page.wait_for_selector(TITLES, timeout=30_000)
+        ask(page, "Sent while the first is still running")  # Enter while it runs: not sent, not lost ...
+        page.keyboard.press("Enter")  # ... and pressed again
+        hint = page.locator("#run-hint")  # ... says why, once, just above the question
+        assert hint.inner_text() == RUN_HINT and hint.get_attribute("role") == "status"
+        assert page.get_by_text("An answer is still running").count() == 1
+        assert page.locator(".toast-body").count() == 0
+        assert hint.bounding_box()["y"] < page.locator("#question textarea").bounding_box()["y"]
     wait_done(page)
     page.wait_for_selector("#ask", state="visible", timeout=30_000)
     page.wait_for_function("document.querySelector('#run-hint').innerText === ''", timeout=30_000)  # gone
@@ -83,20 +90,22 @@ def test_ask_becomes_stop_while_running(browser, spied) -> None:
 
 
 def test_new_chat_cancels_and_starts_over(browser, spied) -> None:
-    url, seen = spied
+    url, seen, held = spied
     page = page_for(browser, url)
     ask(page, "How tall is the Eiffel Tower?")
     wait_done(page)
     page.wait_for_selector("#dl-trace", state="visible", timeout=30_000)
     before = pump_threads()
     panels = page.locator(TITLES).count()
-    ask(page, "A follow-up to cancel")
-    # The follow-up is streaming (a panel of its own, not the first answer's), so there is a run
-    # to cancel; New chat clicked before its question reached the server would cancel nothing.
-    page.wait_for_function(f"document.querySelectorAll('{TITLES}').length > {panels}", timeout=30_000)
-    page.click("#new-chat")
-    page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 0", timeout=30_000)
-    wait_until(lambda: not pump_threads() - before, "the cancelled run's engine thread ending")
+    with held.holding(at_round=1):  # the follow-up stays running until New chat ends it
+        ask(page, "A follow-up to cancel")
+        # The follow-up is streaming (a panel of its own, not the first answer's), so there is a run
+        # to cancel; New chat clicked before its question reached the server would cancel nothing.
+        page.wait_for_function(f"document.querySelectorAll('{TITLES}').length > {panels}", timeout=30_000)
+        held.wait_held()
+        page.click("#new-chat")
+        page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 0", timeout=30_000)
+        wait_until(lambda: not pump_threads() - before, "the cancelled run's engine thread ending")
     # ... and no late frame of it comes back to the cleared chat once the page has no event pending
     page.wait_for_function(METER_IDLE_JS, timeout=30_000)
     assert page.locator(USERS).count() == 0 and page.inner_text("#meter").strip() == ""
@@ -110,7 +119,7 @@ def test_new_chat_cancels_and_starts_over(browser, spied) -> None:
 
 
 def test_regenerate_and_edit_the_last_question(browser, spied) -> None:
-    url, seen = spied
+    url, seen, held = spied
     page = page_for(browser, url)
     ask(page, "Question one")
     wait_done(page)
@@ -118,8 +127,9 @@ def test_regenerate_and_edit_the_last_question(browser, spied) -> None:
     page.wait_for_function(f"document.querySelectorAll('{USERS}').length === 2")
     wait_done(page)
     assert asked_history(seen)[0] == "Question one"
-    page.locator('#chat button[aria-label="Retry"]').click()
-    page.wait_for_selector("#stop", state="visible", timeout=30_000)
+    with held.holding():  # the regenerated answer runs until Stop has been seen
+        page.locator('#chat button[aria-label="Retry"]').click()
+        page.wait_for_selector("#stop", state="visible", timeout=30_000)
     wait_done(page)
     users = page.locator(USERS).evaluate_all("els => els.map(e => e.innerText.trim())")
     assert users == ["Question one", "Question two"] and page.locator(ANSWER).count() == 2
@@ -130,8 +140,9 @@ def test_regenerate_and_edit_the_last_question(browser, spied) -> None:
     assert box.input_value() == "Question two"  # the edit box holds the question, ready to change
     box.press("End")
     page.keyboard.type(", edited")
-    page.locator('#chat button[aria-label="Submit"]').click()
-    page.wait_for_selector("#stop", state="visible", timeout=30_000)  # the resent question runs ...
+    with held.holding():
+        page.locator('#chat button[aria-label="Submit"]').click()
+        page.wait_for_selector("#stop", state="visible", timeout=30_000)  # the resent question runs ...
     wait_done(page)  # ... to its end
     users = page.locator(USERS).evaluate_all("els => els.map(e => e.innerText.trim())")
     assert users == ["Question one", "Question two, edited"] and page.locator(ANSWER).count() == 2
@@ -154,7 +165,7 @@ def test_regenerate_and_edit_the_last_question(browser, spied) -> None:
 def test_clearing_the_chat_closes_an_open_edit_box(browser, spied, clear) -> None:
     """Gradio keeps its edit box open across a cleared chat; the next question would appear as an
     edit box holding the old question (and no question bubble)."""
-    url, seen = spied
+    url, seen, _ = spied
     page = page_for(browser, url)
     ask(page, "Old question")
     wait_done(page)
@@ -180,7 +191,9 @@ def test_clearing_the_chat_closes_an_open_edit_box(browser, spied, clear) -> Non
 
 def test_one_concurrency_group_bounds_every_way_of_asking(browser) -> None:
     """Limit 1: Enter in one tab, Ask in a second, an example in a third never run at once."""
-    demo, url = serve(scripted(concurrency_local=1, script_delay_s=0.02))
+    demo, url = serve(scripted(concurrency_local=1))
+    held = HeldRuns(demo.runtime.backend)  # type: ignore[attr-defined]
+    held.hold(at_round=1)  # the first answer runs until the two others are waiting for its slot
     before, most, watching = pump_threads(), [0], threading.Event()
 
     def watch() -> None:  # the engine threads running at once, sampled on the server's side
@@ -193,10 +206,17 @@ def test_one_concurrency_group_bounds_every_way_of_asking(browser) -> None:
     try:
         pages = [page_for(browser, url) for _ in range(3)]
         ask(pages[0], "By Enter")
-        pages[0].wait_for_selector(TITLES, timeout=30_000)
+        # Its first panel is in the page and the run waits after it: the first answer is running.
+        pages[0].wait_for_selector(TITLES, state="attached", timeout=30_000)
+        held.wait_held()
         pages[1].fill("#question textarea", "By the Ask button")
         pages[1].click("#ask")
         pages[2].locator("#chat .examples button").first.click()
+        queue = demo.blocks._queue  # type: ignore[attr-defined]  # Gradio's: events not yet started
+        wait_until(lambda: len(queue) >= 2 or held.held > 1,
+                   "the Ask button's and the example's questions waiting in the queue", timeout=60)
+        assert held.held == 1, f"{held.held} answers ran at once with a limit of 1"
+        held.release()
         for page in pages:
             assert wait_done(page, 120_000).startswith("searches 3/5 · done")
         watching.set()
@@ -205,6 +225,7 @@ def test_one_concurrency_group_bounds_every_way_of_asking(browser) -> None:
         for page in pages:
             close(page)
     finally:
+        held.release()
         watching.set()
         demo.close()
 
@@ -225,21 +246,23 @@ def slow_trace(path: Path, gap: float, pauses: int = 4) -> Path:
     return path
 
 
-def test_replays_do_not_block_questions_and_offer_downloads(browser, tmp_path: Path) -> None:
+def test_replays_do_not_block_questions_and_offer_downloads(browser, tmp_path: Path, monkeypatch) -> None:
     demo, url = serve(scripted(concurrency_local=1), replay_speed=1)
+    replays = HeldReplays(monkeypatch)  # the replay pauses at its first recorded gap until released
     try:
         replaying, asking = page_for(browser, url), page_for(browser, url)
-        # Two hour-long pauses: the replay still plays (some 20 s) long after the question's first
-        # panel shows, the moment that matters; four made it play 35 s.
+        # Hour-long recorded pauses: the replay is still playing when the question runs.
         replaying.set_input_files("input[type=file]", str(slow_trace(tmp_path / "slow.jsonl", gap=3600, pauses=2)))
         replaying.wait_for_selector(TITLES, timeout=30_000)
-        started = time.monotonic()
+        replays.wait_held()
         ask(asking, "A question while a replay plays")
         asking.wait_for_selector(TITLES, timeout=30_000)  # the question got the model's one slot ...
         assert "stopped" not in replaying.inner_text("#meter")  # ... while the replay still plays
         assert wait_done(asking, 60_000).startswith("searches 3/5 · done")
-        assert "stopped" in wait_done(replaying, 60_000)  # hours of pauses took about 5 s each
-        assert time.monotonic() - started < 50
+        assert "stopped" not in replaying.inner_text("#meter") and replays.pauses == [MAX_REPLAY_PAUSE_S]
+        replays.release()
+        assert "stopped" in wait_done(replaying, 60_000)
+        assert replays.pauses == [MAX_REPLAY_PAUSE_S] * 4  # hours of recorded pauses play as 5 s each
         text = replaying.inner_text("#chat")
         assert "This recording was stopped" in text and "You stopped" not in text
         for button in ("#dl-trace", "#dl-html", "#dl-md"):  # the same downloads as a live answer

@@ -1,0 +1,108 @@
+"""Holding an in-process app's runs where a test needs them still going: a gate instead of a slow
+model. A test that must see a run in progress (Stop shown, a second question refused, a queued
+question) holds the runs, checks what it needs, and releases them; a run that only has to end
+plays at full speed. Deterministic where a slow pace was a race, and seconds faster per answer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.waiting import wait_until
+
+# How often a held run looks at its cancel event: Stop or New chat ends a held run within this.
+CANCEL_POLL_S = 0.02
+
+
+class HeldRuns:
+    """Wraps ``backend.start`` (a scripted backend of an app served in this process). While
+    ``hold()`` is in force, every conversation stops before it generates round ``at_round`` (0:
+    before the first token; 1: once the first round's panel and search are shown) until
+    ``release()``, or until its run is cancelled (then it ends as a cancelled round would)."""
+
+    def __init__(self, backend: Any) -> None:
+        self._open = threading.Event()
+        self._open.set()
+        self._at_round = 0
+        self._held = 0
+        self._lock = threading.Lock()
+        real_start = backend.start
+
+        def start(*args: Any, **kwargs: Any) -> Any:
+            conversation = real_start(*args, **kwargs)
+            conversation.generate = self._gated(conversation, conversation.generate)
+            return conversation
+
+        backend.start = start
+
+    def hold(self, *, at_round: int = 0) -> None:
+        self._at_round = at_round
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    @contextmanager
+    def holding(self, *, at_round: int = 0) -> Iterator[None]:
+        """Runs held inside the block, released when it ends (a failed check included: a run
+        left held would stall the next test on the same app)."""
+        self.hold(at_round=at_round)
+        try:
+            yield
+        finally:
+            self.release()
+
+    @property
+    def held(self) -> int:
+        """How many runs are waiting at the gate now."""
+        with self._lock:
+            return self._held
+
+    def wait_held(self, count: int = 1, *, timeout: float = 60) -> None:
+        """Wait until ``count`` runs are waiting at the gate (so they are running, and stopped
+        where the test wants them)."""
+        wait_until(lambda: self.held >= count, f"{count} run(s) reaching the gate", timeout=timeout)
+
+    def _gated(self, conversation: Any, generate: Callable[..., Iterator[str]]) -> Callable[..., Iterator[str]]:
+        def gated(*, cancel: threading.Event) -> Iterator[str]:
+            if conversation.usage.rounds == self._at_round and not self._open.is_set():
+                with self._lock:
+                    self._held += 1
+                try:
+                    while not cancel.is_set() and not self._open.wait(CANCEL_POLL_S):
+                        pass
+                finally:
+                    with self._lock:
+                        self._held -= 1
+            yield from generate(cancel=cancel)
+        return gated
+
+
+class HeldReplays:
+    """Replaces the pauses of replays (``ui.handlers``' sleep between recorded events) with a gate:
+    each pause is noted (``pauses``: the seconds the replay asked to wait, after the app's cap)
+    and waits until ``release()`` or Stop. The app's own capping is kept; only the waiting is
+    the test's. Undone by ``monkeypatch`` when the test ends."""
+
+    def __init__(self, monkeypatch: Any) -> None:
+        from ui import handlers
+
+        self.pauses: list[float] = []
+        self._open = threading.Event()
+
+        def held_sleep(cancel: threading.Event) -> Callable[[float], None]:
+            def sleep(seconds: float) -> None:
+                self.pauses.append(seconds)
+                while not cancel.is_set() and not self._open.wait(CANCEL_POLL_S):
+                    pass
+            return sleep
+
+        monkeypatch.setattr(handlers, "interruptible_sleep", held_sleep)
+
+    def wait_held(self, *, timeout: float = 60) -> None:
+        wait_until(lambda: self.pauses, "a replay reaching a pause", timeout=timeout)
+
+    def release(self) -> None:
+        self._open.set()
