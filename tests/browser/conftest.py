@@ -1,6 +1,7 @@
-"""What every browser test module shares on one pytest worker: one chromium, and one scripted app
-for the modules that ask the UI's scripted questions (each test opens its own browser context
-and page, so Gradio gives it a session of its own; nothing else of the app carries over)."""
+"""What every browser test module shares on one pytest worker: one chromium, and scripted apps
+(``ui`` paced, ``fast_ui`` at full speed) for the modules that ask the UI's scripted questions
+(each test opens its own browser context and page, so Gradio gives it a session of its own;
+nothing else of the app carries over)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.chromium import ARGS, CHROMIUM, NOT_INSTALLED
+from tests.browser.held import HeldRuns
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -56,3 +58,32 @@ def ui() -> Iterator[str]:
     demo, url = serve(settings, replay_speed=0)
     yield url
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def _fast_app() -> Iterator[tuple[str, HeldRuns]]:
+    from agent.config import Settings
+    from tests.ui_helpers import serve
+
+    settings = Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                        search_fixture=str(DATA / "ui.search.json"), provider="fixture",
+                        script_delay_s=0.0, max_question_chars=300, concurrency_local=2)
+    demo, url = serve(settings, replay_speed=0)
+    yield url, HeldRuns(demo.runtime.backend)  # type: ignore[attr-defined]
+    demo.close()
+
+
+@pytest.fixture
+def fast_ui(_fast_app: tuple[str, HeldRuns]) -> str:
+    """``ui``'s app with the scripted model at full speed, for tests that only need answers (or
+    hold a run with ``held`` where they need one still going); its URL."""
+    return _fast_app[0]
+
+
+@pytest.fixture
+def held(_fast_app: tuple[str, HeldRuns]) -> Iterator[HeldRuns]:
+    """Holds ``fast_ui``'s runs (tests/browser/held.py); released when the test ends."""
+    try:
+        yield _fast_app[1]
+    finally:
+        _fast_app[1].release()

@@ -16,7 +16,7 @@ from tests.waiting import wait_until
 
 
 def download(page, button: str) -> str:
-    with page.expect_download(timeout=10_000) as info:
+    with page.expect_download(timeout=30_000) as info:
         page.click(button)
     return Path(info.value.path()).read_text(encoding="utf-8")
 
@@ -35,32 +35,34 @@ def shown_questions(page) -> list[str]:
     return page.locator(USERS).evaluate_all("els => els.map(e => e.innerText.trim())")
 
 
-def run_ends(page, start) -> None:
-    start()
-    page.wait_for_selector("#stop", state="visible", timeout=10_000)
+def run_ends(page, held, start) -> None:
+    """``start`` a run, see it running (Stop shown: the run is held until then), see it end."""
+    with held.holding():
+        start()
+        page.wait_for_selector("#stop", state="visible", timeout=30_000)
     wait_done(page)
 
 
-def test_regenerate_then_edit_then_export_holds_the_shown_turns_only(browser, ui) -> None:
-    page = page_for(browser, ui)
-    run_ends(page, lambda: ask(page, "How tall is the Eiffel Tower?"))
-    run_ends(page, lambda: ask(page, "Who designed it?"))
+def test_regenerate_then_edit_then_export_holds_the_shown_turns_only(browser, fast_ui, held) -> None:
+    page = page_for(browser, fast_ui)
+    run_ends(page, held, lambda: ask(page, "How tall is the Eiffel Tower?"))
+    run_ends(page, held, lambda: ask(page, "Who designed it?"))
     before = conversation(page, "#dl-conv-md", "Who designed it?")
     assert before.count("How it got there") == 2
 
     def regenerate() -> None:
         page.locator('#chat button[aria-label="Retry"]').click()
         # The downloads that hold the answer being replaced go at once, before it is re-asked.
-        page.wait_for_selector("#dl-conv-md", state="hidden", timeout=5_000)
+        page.wait_for_selector("#dl-conv-md", state="hidden", timeout=30_000)
         assert not page.locator("#dl-conv-html").is_visible()
-    run_ends(page, regenerate)
+    run_ends(page, held, regenerate)
 
     def edit() -> None:
         page.locator(USERS).last.hover()
         page.locator('#chat button[aria-label="Edit"]').last.click()
         page.locator("#chat textarea.edit-textarea").fill("Which engineer designed the tower?")
         page.locator('#chat button[aria-label="Submit"]').click()
-    run_ends(page, edit)
+    run_ends(page, held, edit)
     assert shown_questions(page) == ["How tall is the Eiffel Tower?", "Which engineer designed the tower?"]
 
     md = conversation(page, "#dl-conv-md", "Which engineer designed the tower?")
@@ -82,7 +84,7 @@ def test_regenerate_then_edit_then_export_holds_the_shown_turns_only(browser, ui
     page.locator("#chat textarea.edit-textarea").fill("How high is the Eiffel Tower?")
     page.locator('#chat button[aria-label="Submit"]').click()
     page.wait_for_function(f"[...document.querySelectorAll('{USERS}')].map(e => e.innerText.trim()).join('|')"
-                           " === 'How high is the Eiffel Tower?'", timeout=10_000)
+                           " === 'How high is the Eiffel Tower?'", timeout=30_000)
     wait_done(page)
     md = conversation(page, "#dl-conv-md", "How high is the Eiffel Tower?")
     assert re.findall(r"^# (.+)$", md, flags=re.M) == ["How high is the Eiffel Tower?"]
