@@ -187,8 +187,8 @@ def test_answer_streams_with_panels_and_citation_links(browser, ui) -> None:
     close(page)
 
 
-def test_hostile_titles_and_javascript_urls_are_inert(browser, ui) -> None:
-    page = page_for(browser, ui)
+def test_hostile_titles_and_javascript_urls_are_inert(browser, fast_ui) -> None:
+    page = page_for(browser, fast_ui)
     ask(page, "Anything hostile?")
     wait_done(page)
     open_panels(page)
@@ -288,8 +288,8 @@ def set_max_searches(page, n: int) -> None:
                            timeout=30_000)
 
 
-def test_settings_change_takes_effect_and_shows_backend(browser, ui) -> None:
-    page = page_for(browser, ui)
+def test_settings_change_takes_effect_and_shows_backend(browser, fast_ui) -> None:
+    page = page_for(browser, fast_ui)
     set_max_searches(page, 1)
     info = page.inner_text("#settings-info")
     assert "Backend: scripted" in info and "Search: bundled results (offline)" in info
@@ -308,8 +308,8 @@ def test_settings_change_takes_effect_and_shows_backend(browser, ui) -> None:
     close(page)
 
 
-def test_multi_turn_follow_up(browser, ui) -> None:
-    page = page_for(browser, ui)
+def test_multi_turn_follow_up(browser, fast_ui) -> None:
+    page = page_for(browser, fast_ui)
     ask(page, "How tall is the Eiffel Tower?")
     wait_done(page)
     ask(page, "And in feet?")
@@ -352,12 +352,17 @@ def track_run(page) -> None:
         if (window.__run.start && %s) { window.__run.done = now; clearInterval(id); } }, 20); }""" % DONE_JS)
 
 
-def test_two_sessions_at_once_never_mix(browser, ui) -> None:
-    a, b = page_for(browser, ui), page_for(browser, ui)
+def test_two_sessions_at_once_never_mix(browser, fast_ui, held) -> None:
+    a, b = page_for(browser, fast_ui), page_for(browser, fast_ui)
     for page in (a, b):
         track_run(page)
-    ask(a, "Question from A")
-    ask(b, "Question from B")
+    with held.holding(at_round=1):  # both runs are going (each past its first panel) before either goes on
+        ask(a, "Question from A")
+        ask(b, "Question from B")
+        held.wait_held(2)
+        for page in (a, b):  # each page has shown its run going (one behind another draws late)
+            page.bring_to_front()
+            page.wait_for_selector("#chat .thought-group", state="attached", timeout=30_000)
     meter_a, meter_b = wait_done(a), wait_done(b)
     run_a, run_b = a.evaluate("window.__run"), b.evaluate("window.__run")
     assert run_a["start"] < run_b["done"] and run_b["start"] < run_a["done"], \
@@ -374,8 +379,8 @@ def test_two_sessions_at_once_never_mix(browser, ui) -> None:
     close(b)
 
 
-def test_empty_and_over_long_questions(browser, ui) -> None:
-    page = page_for(browser, ui)
+def test_empty_and_over_long_questions(browser, fast_ui) -> None:
+    page = page_for(browser, fast_ui)
     page.fill("#question textarea", "   ")
     page.keyboard.press("Enter")
     ask(page, "x" * 301)
