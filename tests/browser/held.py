@@ -19,13 +19,15 @@ CANCEL_POLL_S = 0.02
 class HeldRuns:
     """Wraps ``backend.start`` (a scripted backend of an app served in this process). While
     ``hold()`` is in force, every conversation stops before it generates round ``at_round`` (0:
-    before the first token; 1: once the first round's panel and search are shown) until
-    ``release()``, or until its run is cancelled (then it ends as a cancelled round would)."""
+    before the first token; 1: once the first round's panel and search are shown), or within it
+    once that round's text holds ``after_text``, until ``release()``, or until its run is
+    cancelled (then it ends as a cancelled round would)."""
 
     def __init__(self, backend: Any) -> None:
         self._open = threading.Event()
         self._open.set()
         self._at_round = 0
+        self._after_text: str | None = None
         self._held = 0
         self._lock = threading.Lock()
         real_start = backend.start
@@ -37,18 +39,18 @@ class HeldRuns:
 
         backend.start = start
 
-    def hold(self, *, at_round: int = 0) -> None:
-        self._at_round = at_round
+    def hold(self, *, at_round: int = 0, after_text: str | None = None) -> None:
+        self._at_round, self._after_text = at_round, after_text
         self._open.clear()
 
     def release(self) -> None:
         self._open.set()
 
     @contextmanager
-    def holding(self, *, at_round: int = 0) -> Iterator[None]:
+    def holding(self, *, at_round: int = 0, after_text: str | None = None) -> Iterator[None]:
         """Runs held inside the block, released when it ends (a failed check included: a run
         left held would stall the next test on the same app)."""
-        self.hold(at_round=at_round)
+        self.hold(at_round=at_round, after_text=after_text)
         try:
             yield
         finally:
@@ -67,17 +69,28 @@ class HeldRuns:
 
     def _gated(self, conversation: Any, generate: Callable[..., Iterator[str]]) -> Callable[..., Iterator[str]]:
         def gated(*, cancel: threading.Event) -> Iterator[str]:
-            if conversation.usage.rounds == self._at_round and not self._open.is_set():
-                with self._lock:
-                    self._held += 1
-                try:
-                    while not cancel.is_set() and not self._open.wait(CANCEL_POLL_S):
-                        pass
-                finally:
-                    with self._lock:
-                        self._held -= 1
-            yield from generate(cancel=cancel)
+            here, after = conversation.usage.rounds == self._at_round, self._after_text
+            if here and after is None:
+                self._wait(cancel)
+            text = ""
+            for chunk in generate(cancel=cancel):
+                yield chunk
+                if here and after is not None and after not in text and after in text + chunk:
+                    self._wait(cancel)
+                text += chunk
         return gated
+
+    def _wait(self, cancel: threading.Event) -> None:
+        if self._open.is_set():
+            return
+        with self._lock:
+            self._held += 1
+        try:
+            while not cancel.is_set() and not self._open.wait(CANCEL_POLL_S):
+                pass
+        finally:
+            with self._lock:
+                self._held -= 1
 
 
 class HeldReplays:

@@ -23,6 +23,7 @@ if not Path("/usr/bin/chromium").exists():
 
 from agent.config import Settings  # noqa: E402
 from agent.records.trace import read_runs, read_trace  # noqa: E402
+from tests.browser.held import HeldRuns  # noqa: E402
 from tests.browser.test_ui_browser import ANSWER, ask, close, page_for, wait_done  # noqa: E402
 from tests.ui_helpers import serve  # noqa: E402
 
@@ -133,7 +134,7 @@ WATCH_STOP_JS = """() => {
 }"""
 
 
-def _interrupted(page, judge: _Judge, start_new_answer) -> None:
+def _interrupted(page, judge: _Judge, held: HeldRuns, start_new_answer) -> None:
     """Start a held check of the first answer, then ``start_new_answer`` (the chat's Regenerate
     or Edit stay usable while a check runs): the check ends, the new answer runs with Stop shown
     and finishes, and no judged verdict lands anywhere."""
@@ -142,12 +143,13 @@ def _interrupted(page, judge: _Judge, start_new_answer) -> None:
     expect(page.locator("#meter")).to_contain_text("checking 2 cited sentences with the model", timeout=30_000)
     assert judge.started.wait(30)
     page.evaluate(WATCH_STOP_JS)
-    start_new_answer()
-    assert judge.ended.wait(30)  # the held check saw its cancel
-    # The check's end left Ask and Stop to the new answer: Stop shows while it writes. Seen by an
-    # observer in the page, not by polling for one meter text: beside busy loops a 3 s answer
-    # could end between two polls.
-    page.wait_for_function("window.dsStopWhileWriting === true", timeout=60_000)
+    # The new answer is held once it has begun to write its answer, until the page has shown it.
+    with held.holding(at_round=1, after_text="The Eiffel Tower"):
+        start_new_answer()
+        assert judge.ended.wait(30)  # the held check saw its cancel
+        # The check's end left Ask and Stop to the new answer: Stop shows while it writes (seen
+        # by an observer in the page, at any change of it).
+        page.wait_for_function("window.dsStopWhileWriting === true", timeout=60_000)
     # The new answer is a second branch of the last question (Regenerate and an edit both make one).
     expect(page.locator("#chat .ds-branch-n").last).to_contain_text("2/2", timeout=60_000)
     assert "· done" in wait_done(page)
@@ -160,7 +162,8 @@ def _interrupted(page, judge: _Judge, start_new_answer) -> None:
 @pytest.mark.parametrize("how", ["regenerate", "edit", "example"])
 def test_regenerate_edit_or_an_example_stops_a_running_check(browser, tmp_path, how) -> None:
     judge = _Judge("supported", "contradicted", hold=True)
-    demo, url = _app(tmp_path, judge, script_delay_s=0.05)  # the new answer takes a moment
+    demo, url = _app(tmp_path, judge)
+    held = HeldRuns(demo.runtime.backend)
     try:
         page = page_for(browser, url)
         _two_answers(page)
@@ -180,7 +183,7 @@ def test_regenerate_edit_or_an_example_stops_a_running_check(browser, tmp_path, 
         if how == "example":
             _example_after_a_check(page, judge, example)
         else:
-            _interrupted(page, judge, regenerate if how == "regenerate" else edit)
+            _interrupted(page, judge, held, regenerate if how == "regenerate" else edit)
             if how == "edit":
                 assert page.locator(USERS).all_inner_texts()[-1].strip() == "How tall, once more?"
         close(page)

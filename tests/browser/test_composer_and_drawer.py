@@ -7,27 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from agent.config import Settings
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking
 from agent.records import trace
-from tests.browser.test_ui_browser import DATA, TITLES, ask, close, page_for, wait_done
-from tests.ui_helpers import serve
+from tests.browser.test_ui_browser import TITLES, ask, close, page_for, wait_done
 
 USERS = '[data-testid="user"]'
-
-
-@pytest.fixture(scope="module")
-def slow_ui():
-    """Answers three times slower than the shared ``ui``'s (9 s): a question typed during a run
-    needs the run still going when Enter is pressed. The other tests here use the shared app."""
-    settings = Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
-                        search_fixture=str(DATA / "ui.search.json"), provider="fixture",
-                        script_delay_s=0.03, concurrency_local=2)
-    built, url = serve(settings, replay_speed=0.5)
-    yield url
-    built.blocks.close()
 
 
 def overlap(a: dict, b: dict) -> bool:
@@ -35,24 +20,25 @@ def overlap(a: dict, b: dict) -> bool:
                 or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
 
 
-def test_the_run_note_covers_neither_the_meter_nor_the_question(browser, slow_ui) -> None:
-    page = page_for(browser, slow_ui, viewport={"width": 390, "height": 844})
-    ask(page, "How tall is the Eiffel Tower?")
-    page.wait_for_selector(TITLES, timeout=30_000)
-    page.fill("#question textarea", "A follow-up typed meanwhile")
-    page.locator("#question textarea").press("Enter")
-    page.wait_for_function("document.querySelector('#run-hint').innerText.length > 0", timeout=30_000)
-    hint = page.locator("#run-hint").bounding_box()
-    meter = page.locator("#meter").bounding_box()
-    box = page.locator("#question textarea").bounding_box()
+def test_the_run_note_covers_neither_the_meter_nor_the_question(browser, fast_ui, held) -> None:
+    page = page_for(browser, fast_ui, viewport={"width": 390, "height": 844})
+    with held.holding(at_round=1):  # a question typed during a run needs the run still going
+        ask(page, "How tall is the Eiffel Tower?")
+        page.wait_for_selector(TITLES, timeout=30_000)
+        page.fill("#question textarea", "A follow-up typed meanwhile")
+        page.locator("#question textarea").press("Enter")
+        page.wait_for_function("document.querySelector('#run-hint').innerText.length > 0", timeout=30_000)
+        hint = page.locator("#run-hint").bounding_box()
+        meter = page.locator("#meter").bounding_box()
+        box = page.locator("#question textarea").bounding_box()
     assert not overlap(hint, meter) and not overlap(hint, box)
     assert hint["y"] < box["y"]  # still just above the question
     wait_done(page)
     close(page)
 
 
-def test_the_edit_box_is_as_wide_as_the_chat(browser, ui) -> None:
-    page = page_for(browser, ui, viewport={"width": 1100, "height": 900})
+def test_the_edit_box_is_as_wide_as_the_chat(browser, fast_ui) -> None:
+    page = page_for(browser, fast_ui, viewport={"width": 1100, "height": 900})
     ask(page, "A fairly long question whose beginning must stay visible while it is edited")
     wait_done(page)
     page.locator(USERS).last.hover()
@@ -63,19 +49,20 @@ def test_the_edit_box_is_as_wide_as_the_chat(browser, ui) -> None:
     close(page)
 
 
-def test_regenerate_keeps_a_draft_in_the_question_box(browser, ui) -> None:
-    page = page_for(browser, ui)
+def test_regenerate_keeps_a_draft_in_the_question_box(browser, fast_ui, held) -> None:
+    page = page_for(browser, fast_ui)
     ask(page, "Question one")
     wait_done(page)
     page.fill("#question textarea", "a draft I am still writing")
-    page.locator('#chat button[aria-label="Retry"]').click()
-    page.wait_for_selector("#stop", state="visible", timeout=30_000)
+    with held.holding():  # the regenerated answer runs until Stop has been seen
+        page.locator('#chat button[aria-label="Retry"]').click()
+        page.wait_for_selector("#stop", state="visible", timeout=30_000)
     wait_done(page)
     assert page.input_value("#question textarea") == "a draft I am still writing"
     close(page)
 
 
-def test_a_replay_started_from_the_drawer_closes_it(browser, slow_ui, tmp_path: Path) -> None:
+def test_a_replay_started_from_the_drawer_closes_it(browser, fast_ui, tmp_path: Path) -> None:
     path = tmp_path / "recorded.jsonl"
     source = SourceRef(id=1, title="Good source", url="https://example.org/good")
     writer = trace.TraceWriter(path, question="Recorded question", model="script:test",
@@ -85,7 +72,7 @@ def test_a_replay_started_from_the_drawer_closes_it(browser, slow_ui, tmp_path: 
                   Done(answer="Answer [1].", sources=(source,), cited=(1,), searches=1)):
         writer.write(event)
     writer.close()
-    page = page_for(browser, slow_ui, viewport={"width": 390, "height": 844})
+    page = page_for(browser, fast_ui, viewport={"width": 390, "height": 844})
     page.click("#tools-toggle")
     page.wait_for_function("document.body.classList.contains('tools-open')")
     page.set_input_files("input[type=file][accept='.jsonl']", str(path))
