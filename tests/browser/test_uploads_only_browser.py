@@ -73,6 +73,9 @@ def test_search_only_my_documents(browser, ui, files) -> None:  # noqa: F811
     toast = page.locator(".toast-body").first
     toast.wait_for(timeout=10_000)
     assert "no document has been added yet" in toast.inner_text()
+    # Read, the note is closed, as people do: it lies over the drawer's toggle until it goes.
+    page.locator('[data-testid="toast-close"]').first.click()
+    page.wait_for_selector(".toast-body", state="detached", timeout=30_000)
     page.wait_for_selector("#ask", state="visible", timeout=10_000)  # idle, not stuck on Stop
     assert page.locator("#chat [data-testid=bot]").count() == 0
 
