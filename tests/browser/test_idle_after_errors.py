@@ -1,6 +1,6 @@
 """Every error raised before a run starts leaves the page idle: Ask (not Stop) shows, and Enter
 sends the next question. The question counter counts as the server does. On the scripted app
-``ui`` of tests/browser/conftest.py."""
+``fast_ui`` of tests/browser/conftest.py."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def assert_idle(page) -> None:
                            " return !s || s.classList.contains('hide'); })()", timeout=30_000)
 
 
-def test_a_question_over_the_limit_leaves_ask_ready(browser, ui) -> None:
-    page = page_for(browser, ui)
+def test_a_question_over_the_limit_leaves_ask_ready(browser, fast_ui) -> None:
+    page = page_for(browser, fast_ui)
     ask(page, "x" * 301)
     page.get_by_text("the limit is 300").first.wait_for(timeout=30_000)
     assert_idle(page)
@@ -33,10 +33,10 @@ def test_a_question_over_the_limit_leaves_ask_ready(browser, ui) -> None:
 
 
 @pytest.mark.parametrize("content", ['{"type": "meta"}\n', "not json at all\n", b"\xff\xfe\x00"])
-def test_a_bad_trace_leaves_ask_ready(browser, ui, tmp_path: Path, content) -> None:
+def test_a_bad_trace_leaves_ask_ready(browser, fast_ui, tmp_path: Path, content) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    page = page_for(browser, ui)
+    page = page_for(browser, fast_ui)
     page.set_input_files("input[type=file][accept='.jsonl']", str(path))
     toast = page.locator(".toast-body").first
     toast.wait_for(timeout=30_000)
@@ -45,8 +45,8 @@ def test_a_bad_trace_leaves_ask_ready(browser, ui, tmp_path: Path, content) -> N
     close(page)
 
 
-def test_the_counter_and_the_refusal_count_the_same_characters(browser, ui) -> None:
-    page = page_for(browser, ui)
+def test_the_counter_and_the_refusal_count_the_same_characters(browser, fast_ui) -> None:
+    page = page_for(browser, fast_ui)
     question = "  " + "😀" * 150 + "é" * 151 + " \n"  # 301 characters once stripped; 453 UTF-16 units
     page.fill("#question textarea", question)
     page.wait_for_function("document.querySelector('#char-count').innerText === '301 / 300'", timeout=30_000)
