@@ -17,7 +17,7 @@ from agent.player import player_html
 from agent.records.timed import turns_from_runs
 from agent.records.trace import read_runs
 from agent.search.base import SearchError, SearchResult
-from tests.browser.test_ui_browser import ANSWER, DATA, SHOWN_JS, ask, page_for, wait_done
+from tests.browser.test_ui_browser import ANSWER, DATA, SHOWN_JS, ask, close, page_for, wait_done
 from tests.browser.test_history_browser import _open_sidebar
 from tests.ui_helpers import serve, stop_app
 from tests.waiting import wait_until
@@ -157,7 +157,7 @@ def test_regenerate_makes_two_branches_and_the_arrows_switch_them(browser, app):
     told = " ".join(str(m.get("content")) for m in seen[-1][1:-1])
     assert "The first answer" in told and "The second answer" not in told
     assert page.locator("#chat .ds-branch-n").inner_text().endswith("1/2")  # still the first branch above
-    page.context.close()
+    close(page)
 
 
 def test_continue_from_a_search_panel_reuses_its_results(browser, app):
@@ -176,7 +176,7 @@ def test_continue_from_a_search_panel_reuses_its_results(browser, app):
     assert "Searched: tower height · 1 result" in chat and "Search failed" not in chat
     assert probe.calls == calls  # the recorded results were reused: the provider was not asked
     assert page.locator(ANSWER).last.locator("a.cite").evaluate_all(f"els => els.map({SHOWN_JS})") == ["1"]
-    page.context.close()
+    close(page)
 
 
 def test_continue_after_a_step_from_the_answers_foot_with_its_panel_closed(browser, app):
@@ -204,7 +204,7 @@ def test_continue_after_a_step_from_the_answers_foot_with_its_panel_closed(brows
     fork = runs[-1][0]["fork"]
     assert set(fork) == {"turn", "at"} and fork["at"] > 0
     assert "The forked answer" in player_html("fork", turns_from_runs(runs))
-    page.context.close()
+    close(page)
 
 
 def test_a_replayed_trace_can_be_continued_from_a_step(browser, app, tmp_path):
@@ -237,7 +237,7 @@ def test_a_replayed_trace_can_be_continued_from_a_step(browser, app, tmp_path):
     assert page.locator("#chat b").count() == 0  # the trace's question stays text in the new branch too
     page.locator("#chat").get_by_role("link", name="Previous branch").click()
     expect(page.locator("#chat")).to_contain_text("The recorded answer")
-    page.context.close()
+    close(page)
 
 
 def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(browser, app):
@@ -261,7 +261,7 @@ def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(br
     page.locator("#chat").get_by_role("link", name="Previous branch").click()
     expect(page.locator("#chat")).to_contain_text("And then?")  # the first branch, to its end
     assert page.locator("#chat .ds-branch-n").inner_text().endswith("1/2")
-    page.context.close()
+    close(page)
 
 
 def test_branches_survive_an_app_restart_and_reopen_on_the_branch_shown(browser, app_processes, tmp_path):
