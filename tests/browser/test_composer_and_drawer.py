@@ -24,7 +24,8 @@ def test_the_run_note_covers_neither_the_meter_nor_the_question(browser, fast_ui
     page = page_for(browser, fast_ui, viewport={"width": 390, "height": 844})
     with held.holding(at_round=1):  # a question typed during a run needs the run still going
         ask(page, "How tall is the Eiffel Tower?")
-        page.wait_for_selector(TITLES, timeout=30_000)
+        page.wait_for_selector(TITLES, state="attached", timeout=30_000)
+        held.wait_held()
         page.fill("#question textarea", "A follow-up typed meanwhile")
         page.locator("#question textarea").press("Enter")
         page.wait_for_function("document.querySelector('#run-hint').innerText.length > 0", timeout=30_000)

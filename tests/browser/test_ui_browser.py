@@ -58,28 +58,30 @@ CHAT_CHANGES_JS = """new MutationObserver((ms) => {
 GRADIO_AUTOSCROLL_MS = 300
 
 
-# This worker's browser contexts, one per set of options (see ``shared_context``).
-_CONTEXTS: dict[tuple[int, str], object] = {}
+# This worker's browser contexts, by their options (see ``warm_context``).
+_CONTEXTS: dict[tuple[int, str], list] = {}
 
 
-def shared_context(browser, **options):
-    """One browser context per set of options on this worker, for every test's pages: a fresh
-    context has an empty cache, and a page took 1.4-2.1 s to mount there against 0.8-1.0 s in a
-    context that had loaded Gradio's frontend before. Each page is still a Gradio session of its
-    own (closing it ends that session); a test that needs a browser apart (its own storage) makes
-    its own context."""
-    key = (id(browser), repr(sorted(options.items())))
-    context = _CONTEXTS.get(key)
-    if context is None:
-        context = _CONTEXTS[key] = browser.new_context(**options)
-        context.on("close", lambda _: _CONTEXTS.pop(key, None))  # a test that closed it gets a new one
+def warm_context(browser, **options):
+    """A browser context with no tab open, one that earlier tests used where there is one: a
+    fresh context has an empty cache, and a page took 1.4-2.1 s to mount there against 0.8-1.0 s
+    in a context that had loaded Gradio's frontend before. Never one with a tab open: a test that
+    works in two tabs of one context took 22 s instead of 6 s (test_documents_browser's
+    isolation test). Each page is a Gradio session of its own."""
+    pool = _CONTEXTS.setdefault((id(browser), repr(sorted(options.items()))), [])
+    for context in pool:
+        if not context.pages:
+            return context
+    context = browser.new_context(**options)
+    pool.append(context)
+    context.on("close", lambda _: pool.remove(context))  # a test that closed it: never handed out again
     return context
 
 
 def page_for(browser, url: str, *, viewport: dict | None = None, color_scheme: str | None = None, **context):
     """A new tab on ``url`` (window ``viewport``, ``color_scheme`` preferred) once the page has
     mounted what the tests reach for."""
-    page = shared_context(browser, **context).new_page()
+    page = warm_context(browser, **context).new_page()
     page.set_viewport_size(viewport or {"width": 1100, "height": 1200})
     if color_scheme:
         page.emulate_media(color_scheme=color_scheme)

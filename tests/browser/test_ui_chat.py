@@ -67,7 +67,10 @@ def test_ask_becomes_stop_while_running(browser, spied) -> None:
         ask(page, "First question")
         page.wait_for_selector("#stop", state="visible", timeout=30_000)
         assert not visible(page, "#ask")
-        page.wait_for_selector(TITLES, timeout=30_000)
+        # Its first panel is in the page and the run waits after it. (Attached, not visible: a
+        # panel's title was seen 0 px wide while a run paused after its first round.)
+        page.wait_for_selector(TITLES, state="attached", timeout=30_000)
+        held.wait_held()
         ask(page, "Sent while the first is still running")  # Enter while it runs: not sent, not lost ...
         page.keyboard.press("Enter")  # ... and pressed again
         hint = page.locator("#run-hint")  # ... says why, once, just above the question
@@ -253,7 +256,7 @@ def test_replays_do_not_block_questions_and_offer_downloads(browser, tmp_path: P
         replaying, asking = page_for(browser, url), page_for(browser, url)
         # Hour-long recorded pauses: the replay is still playing when the question runs.
         replaying.set_input_files("input[type=file]", str(slow_trace(tmp_path / "slow.jsonl", gap=3600, pauses=2)))
-        replaying.wait_for_selector(TITLES, timeout=30_000)
+        replaying.wait_for_selector(TITLES, state="attached", timeout=30_000)
         replays.wait_held()
         ask(asking, "A question while a replay plays")
         asking.wait_for_selector(TITLES, timeout=30_000)  # the question got the model's one slot ...
