@@ -23,6 +23,7 @@ if not CHROMIUM:
 from ui.startup import NO_GPU  # noqa: E402
 from agent.config import Settings  # noqa: E402
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking  # noqa: E402
+from tests.browser.held import HeldRuns  # noqa: E402
 from tests.ui_helpers import pump_threads, serve  # noqa: E402
 from tests.waiting import wait_until  # noqa: E402
 from ui.app_ui import EXAMPLES  # noqa: E402
@@ -465,11 +466,14 @@ def test_app_replay_flag_plays_a_recording_on_open(browser, tmp_path: Path) -> N
 def test_full_queue_tells_the_user_it_is_busy(browser) -> None:
     demo, url = serve(Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
                                search_fixture=str(DATA / "ui.search.json"), provider="fixture",
-                               script_delay_s=0.05, concurrency_local=1, queue_max_size=1))
+                               concurrency_local=1, queue_max_size=1))
+    held = HeldRuns(demo.runtime.backend)
+    held.hold(at_round=1)  # the first answer keeps the one slot until it is stopped
     try:
         running, waiting, refused = (page_for(browser, url) for _ in range(3))
         ask(running, "First")
-        running.wait_for_selector(TITLES, timeout=30_000)  # generating: the one slot is taken
+        running.wait_for_selector(TITLES, state="attached", timeout=30_000)  # generating: the one slot is taken
+        held.wait_held()
         ask(waiting, "Second")  # the one queue place, once the server says so
         waiting.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('queue: 1/1')",
                                   timeout=30_000)
@@ -483,6 +487,7 @@ def test_full_queue_tells_the_user_it_is_busy(browser) -> None:
         for page in (running, waiting, refused):
             close(page)
     finally:
+        held.release()
         demo.close()
 
 
