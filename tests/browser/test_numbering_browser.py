@@ -20,8 +20,7 @@ PANELS = "#chat .thought-group"
 @pytest.fixture(scope="module")
 def ui():
     settings = Settings(backend="scripted", model_script=str(DATA / "numbering.script.json"),
-                        search_fixture=str(DATA / "numbering.search.json"), provider="fixture",
-                        script_delay_s=0.01)
+                        search_fixture=str(DATA / "numbering.search.json"), provider="fixture")
     demo, url = serve(settings)
     yield url
     demo.close()

@@ -232,13 +232,16 @@ def test_hostile_titles_and_javascript_urls_are_inert(browser, fast_ui) -> None:
     close(page)
 
 
-def test_stop_ends_generation_and_next_question_works(browser, ui) -> None:
-    page = page_for(browser, ui)
+def test_stop_ends_generation_and_next_question_works(browser, fast_ui, held) -> None:
+    page = page_for(browser, fast_ui)
     before = pump_threads()
-    ask(page, "Stop me")
-    page.wait_for_selector(TITLES, timeout=30_000)
-    page.click("#stop")
-    page.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('stopped')", timeout=30_000)
+    with held.holding(at_round=1):  # the run is going (past its first panel) when Stop is pressed
+        ask(page, "Stop me")
+        page.wait_for_selector(TITLES, state="attached", timeout=30_000)
+        held.wait_held()
+        page.click("#stop")
+        page.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('stopped')",
+                               timeout=30_000)
     # nothing keeps streaming after a stop: the event is over and the engine thread gone
     assert "stopped" in wait_done(page, 30_000)
     wait_until(lambda: not pump_threads() - before, "the stopped run's engine thread ending")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_ui_browser import DATA, close, open_drawer, open_panels, page_for, wait_done
+from tests.browser.test_ui_browser import close, open_drawer, open_panels, page_for, wait_done
 from tests.browser.test_ui_chat import scripted
 from tests.ui_helpers import free_port, serve
 
@@ -86,14 +86,11 @@ def assert_readable(results: list[dict], scheme: str) -> None:
     assert not failing, f"below {MINIMUM}:1 in {scheme} mode:\n" + "\n".join(failing)
 
 
-@pytest.fixture(scope="module")
-def answering():
-    """The scripted run of the browser tests: chips, an invalid citation, a failed search, Stats."""
-    demo, url = serve(Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
-                               search_fixture=str(DATA / "ui.search.json"), provider="fixture",
-                               script_delay_s=0.0, max_question_chars=300))
-    yield url
-    demo.close()
+@pytest.fixture
+def answering(fast_ui: str) -> str:
+    """The scripted run of the browser tests (chips, an invalid citation, a failed search, Stats)
+    at full speed: the worker's shared ``fast_ui``."""
+    return fast_ui
 
 
 @pytest.fixture(scope="module")
