@@ -121,6 +121,26 @@ class AppProcesses:
             assert read_until(proc, "Running on local URL", lines), "".join(lines)
         return proc, port
 
+    def start_together(self, lines: list[str], count: int, **env_vars: str) -> list[tuple[subprocess.Popen, int]]:
+        """``count`` apps started at once, each on a free port of its own: their imports (Gradio's
+        some seconds) overlap instead of following one another. Each is read into ``lines`` until
+        it serves; one whose port was taken meanwhile is started again on a fresh one."""
+        started = []
+        for _ in range(count):
+            port = free_port()
+            proc = start_app(port, **env_vars)
+            self._started.append(proc)
+            started.append((proc, port))
+        for i, (proc, _) in enumerate(started):
+            tried: list[str] = []
+            if read_until(proc, "Running on local URL", tried):
+                lines += tried
+            elif any(PORT_TAKEN in line for line in tried):
+                started[i] = self.start(lines, **env_vars)
+            else:
+                raise AssertionError("the app did not start:\n" + "".join(tried))
+        return started
+
     def close(self) -> None:
         for proc in self._started:
             stop_app(proc)

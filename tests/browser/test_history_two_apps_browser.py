@@ -23,7 +23,7 @@ def _both(store) -> dict | None:
 
 def test_two_app_processes_share_one_history_and_lose_nothing(browser, app_processes, tmp_path):
     lines: list[str] = []
-    apps = [app_processes.start(lines, DEEPSEARCH_DATA_DIR=str(tmp_path)) for _ in range(2)]
+    apps = app_processes.start_together(lines, 2, DEEPSEARCH_DATA_DIR=str(tmp_path))
     contexts = [browser.new_context(viewport={"width": 1100, "height": 1000}) for _ in apps]
     try:
         pages = []
