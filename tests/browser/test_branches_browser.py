@@ -18,6 +18,7 @@ from agent.records.timed import turns_from_runs
 from agent.records.trace import read_runs
 from agent.search.base import SearchError, SearchResult
 from tests.browser.test_ui_browser import ANSWER, DATA, SHOWN_JS, ask, close, page_for, wait_done
+from tests.browser.held import HeldRuns
 from tests.browser.test_history_browser import _open_sidebar
 from tests.ui_helpers import serve, stop_app
 from tests.waiting import wait_until
@@ -61,9 +62,10 @@ class Probe:
 
 
 @pytest.fixture(scope="module")
-def app():
+def _app():
     """The app in this process, its model playing ``script["rounds"]`` (set by each test step) and
-    searching through the probe; ``seen`` holds the messages of every question the model got."""
+    searching through the probe; ``seen`` holds the messages of every question the model got; its
+    runs can be held (tests/browser/held.py)."""
     probe = Probe()
     if PROBE not in PROVIDERS:
         register_provider(ProviderSpec(name=PROBE, label="probe", choice="Probe (tests)", description="tests",
@@ -80,8 +82,23 @@ def app():
         return ScriptedBackend(rounds=list(script["rounds"]), settings=settings).start(messages, tools, **kw)
 
     built.runtime.backend.start = start  # type: ignore[method-assign]
-    yield url, script, probe, seen
+    yield url, script, probe, seen, HeldRuns(built.runtime.backend)
     built.blocks.close()
+
+
+@pytest.fixture
+def app(_app):
+    """``_app``'s URL, script, probe and seen messages."""
+    return _app[:4]
+
+
+@pytest.fixture
+def held(_app):
+    """Holds ``app``'s runs where a test must see one still going; released when the test ends."""
+    try:
+        yield _app[4]
+    finally:
+        _app[4].release()
 
 
 def settled(page) -> str:
@@ -240,17 +257,20 @@ def test_a_replayed_trace_can_be_continued_from_a_step(browser, app, tmp_path):
     close(page)
 
 
-def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(browser, app):
+def test_a_fork_streams_and_stops_and_an_earlier_question_can_be_asked_afresh(browser, app, held):
     page, script, _ = first_answer(browser, app)
     script["rounds"] = FOLLOW
     ask(page, "And then?")
     page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length === 2", timeout=60_000)
     settled(page)
 
-    # Continue from here on the first question (an earlier one): a long answer, stopped.
+    # Continue from here on the first question (an earlier one): a long answer, held while it
+    # streams (a pace alone let it reach the token limit before Stop under load), then stopped.
     script["rounds"] = ["Thinking it over again. " * 2000 + "\n</think>\n\nNever reached."]
+    held.hold(after_text="Thinking it over again. Thinking")
     page.locator("#chat .ds-turn-bar").get_by_role("link", name="Continue from here", exact=True).click()
-    page.wait_for_selector("#stop", state="visible", timeout=10_000)
+    page.wait_for_selector("#stop", state="visible", timeout=30_000)
+    held.wait_held()
     expect(page.locator("#chat")).to_contain_text("Thinking it over again", timeout=30_000)
     page.click("#stop")
     meter = settled(page)

@@ -30,9 +30,9 @@ GEOMETRY_JS = """() => {
 
 @pytest.fixture(scope="module")
 def demo_mode():
-    # The demo's own pace (0.01 s a chunk): its answers stream over 2-3 s, some 40 frames of
-    # Gradio's 20 a second, so the pane is seen following them.
-    demo, url = serve(Settings(), demo_reason=NO_GPU)
+    # Slow enough that the answer streams over many frames, so the pane is seen following it: at
+    # the demo's own pace (0.01 s a chunk) the page beside two busy loops sampled 3 frames, not 5.
+    demo, url = serve(Settings(script_delay_s=0.02), demo_reason=NO_GPU)
     yield url
     demo.close()
 
