@@ -251,6 +251,7 @@ class Handlers:
         if session is None or not session.control.request_stop():
             return gr.skip(), gr.skip()
         if checking:  # the model check on request: the answer itself was finished and stays so
+            session.check_stopped = True
             session.control.handler_idle.wait(STOP_WAIT_S)
             return gr.skip(), gr.skip()
         # Answer once the streaming handler has ended (within a token, or the pump's grace):

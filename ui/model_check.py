@@ -78,10 +78,11 @@ class ModelCheck:
 
     def settle(self, session: UISession | None) -> tuple[Any, Any, Any]:
         """(Ask, Stop, meter) after a check however it ended: Ask back, unless an answer overtook
-        it (Stop stays for that answer); the meter keeps its text and loses any error badge."""
-        overtaken = session is not None and session.check_overtaken
+        it (Stop stays for that answer) or Stop ended it (Stop's follow-up gave Ask back already);
+        the meter keeps its text and loses any error badge."""
+        overtaken = session is not None and (session.check_overtaken or session.check_stopped)
         if session is not None:
-            session.check_pending = session.check_overtaken = False
+            session.check_pending = session.check_overtaken = session.check_stopped = False
         if overtaken:
             return gr.skip(), gr.skip(), gr.skip()
         return gr.Button(visible=True), gr.Button(visible=False), gr.skip()

@@ -54,6 +54,9 @@ class UISession:
         self.check_chat: list[Any] | None = None
         self.check_pending = False
         self.check_overtaken = False
+        # Stop ended the check: Stop's own follow-up gave Ask back, so the check's ``settle`` must
+        # not flip Ask and Stop again (its reply could land after a check clicked again at once).
+        self.check_stopped = False
 
     @classmethod
     def open(cls, runtime: Runtime, session_hash: str | None) -> "UISession":

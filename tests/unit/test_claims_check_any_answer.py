@@ -5,6 +5,8 @@ runs a whole check."""
 
 from __future__ import annotations
 
+import threading
+
 import gradio as gr
 import pytest
 
@@ -96,3 +98,24 @@ def test_an_action_while_an_answer_or_a_check_runs_is_refused():
             next(ModelCheck(session.runtime).check_turn(f"check:{turn.id}", session))
     finally:
         session.control.end(cancel)
+
+
+def test_a_check_ended_by_stop_leaves_ask_and_stop_to_stop_itself():
+    """Stop's own follow-up gives Ask back at once; the stopped check's ``settle`` reply comes
+    later and must not flip Ask and Stop again, or a check clicked again in between (its Stop
+    shown) would show Ask while it runs. A check that ended by itself still gives Ask back."""
+    from ui.handlers import Handlers
+
+    session = _session()
+    check = ModelCheck(session.runtime)
+    cancel = session.control.begin(wait_s=0)
+    session.checking = session.check_pending = True
+    ended = threading.Thread(target=lambda: (cancel.wait(30), session.control.end(cancel)))
+    ended.start()
+    Handlers(session.runtime).stop([], session)
+    ended.join(30)
+    session.checking = False
+    assert check.settle(session) == (gr.skip(), gr.skip(), gr.skip())
+    session.check_pending = True  # the next check, which ends by itself
+    ask, stop, _ = check.settle(session)
+    assert ask.visible is True and stop.visible is False
