@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,19 @@ def _example_after_a_check(page, judge: _Judge, example) -> None:
     assert page.locator(ANSWER).locator(".claims-check").inner_text() == SUMMARY
 
 
+def _conversation_md_once_judged(page, timeout: float = 30) -> str:
+    """The conversation download once the check's follow-up has refreshed it (it comes after the
+    chat's redraw; beside two busy loops a download clicked at once got the file before it)."""
+    deadline, md = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        with page.expect_download() as download:
+            page.locator("#dl-conv-md").click()
+        md = Path(download.value.path()).read_text(encoding="utf-8")
+        if "1 of 3 cited claims found" in md:
+            return md
+    raise AssertionError(f"the conversation download never held the judged verdicts in {timeout} s:\n{md[:2000]}")
+
+
 def test_an_earlier_answers_verdicts_reach_the_conversation_download_and_the_history(browser, tmp_path) -> None:
     from agent.history import HistoryConfig
     from tests.browser.test_claims_model_check_browser import _open_sidebar
@@ -224,9 +238,7 @@ def test_an_earlier_answers_verdicts_reach_the_conversation_download_and_the_his
         first.locator("a.ds-check").click()
         expect(first.locator(".claims-check")).to_have_text(JUDGED, timeout=60_000)
         expect(page.locator("#ask")).to_be_visible()
-        with page.expect_download() as download:
-            page.locator("#dl-conv-md").click()
-        md = Path(download.value.path()).read_text(encoding="utf-8")
+        md = _conversation_md_once_judged(page)
         assert md.count("1 of 3 cited claims found") == 1 and md.count("2 of 3 cited claims found") == 1
         assert md.index("1 of 3 cited claims found") < md.index("2 of 3 cited claims found")  # the first answer
         page.click("#new-chat")
