@@ -16,6 +16,12 @@ from tests.waiting import wait_until
 CANCEL_POLL_S = 0.02
 
 
+def wait_open(gate: threading.Event, cancel: threading.Event) -> None:
+    """Until ``gate`` opens or ``cancel`` is set (Stop, New chat), looking at both each poll."""
+    while not cancel.is_set() and not gate.wait(CANCEL_POLL_S):
+        pass
+
+
 class HeldRuns:
     """Wraps ``backend.start`` (a scripted backend of an app served in this process). While
     ``hold()`` is in force, every conversation stops before it generates round ``at_round`` (0:
@@ -86,8 +92,7 @@ class HeldRuns:
         with self._lock:
             self._held += 1
         try:
-            while not cancel.is_set() and not self._open.wait(CANCEL_POLL_S):
-                pass
+            wait_open(self._open, cancel)
         finally:
             with self._lock:
                 self._held -= 1
@@ -108,8 +113,7 @@ class HeldReplays:
         def held_sleep(cancel: threading.Event) -> Callable[[float], None]:
             def sleep(seconds: float) -> None:
                 self.pauses.append(seconds)
-                while not cancel.is_set() and not self._open.wait(CANCEL_POLL_S):
-                    pass
+                wait_open(self._open, cancel)
             return sleep
 
         monkeypatch.setattr(handlers, "interruptible_sleep", held_sleep)
