@@ -15,11 +15,13 @@
       if (b.title) b.setAttribute("aria-label", b.title);
     });
   };
-  // The chat pane follows a streaming answer while the reader is at its end. Gradio's own autoscroll
-  // misses what grows after its update (the buttons under a finished answer, its source cards).
+  // The chat pane follows a streaming answer while the reader is at its end, and only then: Gradio's
+  // own autoscroll is off (ui/app_ui.py); it missed what grows after its update (the buttons under a
+  // finished answer, its source cards) and undid a scroll up made within 300 ms of an update.
   let atEnd = true, last = 0;
   const pane = () => document.querySelector("#chat [role=log]");
-  // Only moving up lets go of the end: Gradio's smooth scroll down passes through positions far from it.
+  // Only moving up lets go of the end: a smooth scroll down (the chat's scroll-to-end button) passes
+  // through positions far from it.
   const place = (log) => {
     if (log.scrollHeight - log.scrollTop - log.clientHeight < 80) atEnd = true;
     else if (log.scrollTop < last) atEnd = false;

@@ -100,6 +100,10 @@ def _chatbot(runtime: Runtime) -> gr.Chatbot:
         # No examples when every question would fail (the banner above says why).
         examples=None if runtime.problem else [{"text": q} for q in EXAMPLES],
         group_consecutive_messages=True, editable="user",
+        # assets/ui.js keeps the pane at the end while the reader is there. Gradio's own autoscroll
+        # scrolled to the end 300 ms after every update that found the chat there: a reader's scroll
+        # up, or a click on an earlier answer's link, made in those 300 ms was undone or went astray.
+        autoscroll=False,
         placeholder="**Ask anything.** Watch the model think, search and cite its sources.",
     )
 

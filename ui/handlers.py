@@ -24,7 +24,7 @@ from .recording import Recorder, replay_exports
 from .runtime import Runtime
 from .visitor_log import log_shown, refusal
 from .run_control import SessionBusy, interruptible_sleep
-from .session import UISession
+from .session import UISession, Unsaved
 from .titles import REPLAY_STOPPED_TEXT
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,9 @@ class Handlers:
             yield frame.values()
         # The demo's note that no model runs here is no answer: nothing to download.
         files = recorder.reports(run.turn) if run.finished and not self.rt.is_demo_note(text) else None
-        session.to_save = (recorder.path, run.turn) if run.finished and recorder.path else None  # ui/saved.py
+        saving = self.rt.saved is not None and self.rt.saved.store is not None
+        if run.finished and saving and (recorded := recorder.recorded()) is not None:
+            session.to_save.append(Unsaved(*recorded, turn=run.turn))  # ui/saved.py
         if run.finished and not self.rt.is_demo_note(text):
             session.answered(run.view, run.turn, recorder.path)  # ui/model_check.py may check it again
         yield run.last(files).values()

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.api import Event, Settings, TraceWriter, Turn, export_events, json_line, to_dict, trace_meta
+from agent.api import (Event, Settings, TraceError, TraceWriter, Turn, export_events, json_line, read_trace, to_dict,
+                       trace_meta)
 
 from .pump import stamp_ms
 from .runtime import Runtime
@@ -82,6 +83,19 @@ class Recorder:
                     self._runtime.trace_runs.add(self.meta["run"])
         except OSError:
             log.exception("cannot append to the trace file %r", target)
+
+    def recorded(self, timeout: float = 5.0) -> tuple[dict[str, Any], list[tuple[float, Event]]] | None:
+        """The finished recording read back, validated (its meta and timed events); ``None`` when
+        there is none (no trace could be opened, or the session ended and took the file)."""
+        self._closed.wait(timeout)
+        if self.path is None:
+            return None
+        try:
+            return read_trace(self.path)
+        except (TraceError, OSError):
+            if self.path.parent.exists():
+                log.exception("cannot read back the trace of this answer")
+            return None
 
     def reports(self, turn: Turn, timeout: float = 5.0) -> tuple[str | None, str | None, str | None]:
         """(trace, html, md) paths of the finished recording of ``turn``; ``None`` for what is missing."""

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.api import (HistoryConfig, HistoryError, HistoryStore, HistoryUnavailable, Saved,
-                       TraceError, open_store, owner_key, player_html, read_trace, turn_from_run)
+from agent.api import (HistoryConfig, HistoryError, HistoryStore, HistoryUnavailable, Saved, open_store, owner_key,
+                       player_html, turn_from_run)
 
 from .branches import TurnViews, path_messages
 
@@ -61,27 +61,28 @@ class SavedHistory:
             return None
 
     def keep(self, owner: str, session: Any) -> str | None:
-        """Save the answer that just finished (``session.to_save``) into the session's
-        conversation, under the same turn id and parent as the chat's record; a message for
-        the person when it could not be saved (a bound reached)."""
-        if self.store is None or session is None or session.to_save is None:
+        """Save the finished answers waiting in ``session.to_save`` (``ui.session.Unsaved``), oldest
+        first, into the session's conversation, each under the same turn id and parent as the
+        chat's record; a message for the person when one could not be saved (a bound reached)."""
+        if self.store is None or session is None:
             return None
-        (trace, live), session.to_save = session.to_save, None
-        try:
-            meta, timed = read_trace(trace)
-            turn = turn_from_run(meta, timed, parent=_saved_ancestor(session, live), kind=live.kind)
+        while session.to_save:
+            unsaved = session.to_save.pop(0)
+            live = unsaved.turn
+            turn = turn_from_run(unsaved.meta, unsaved.timed, parent=_saved_ancestor(session, live), kind=live.kind)
             turn.turn.id = live.id
             # A branch made by Continue from here keeps where it came from (``Turn.fork_of``).
             turn.turn.fork_of, turn.turn.fork_at = live.fork_of, live.fork_at
             turn.fork_at = live.fork_at
-            session.saved_id = self.store.add_turn(owner, session.saved_id, turn)
+            try:
+                session.saved_id = self.store.add_turn(owner, session.saved_id, turn)
+            except HistoryError as exc:
+                return str(exc)
+            except OSError:
+                log.exception("cannot save this answer to the history")
+                continue
             session.saved_turns.add(live.id)
-        except HistoryError as exc:
-            return str(exc)
-        except (TraceError, OSError):
-            log.exception("cannot save this answer to the history")
         return None
-
 
     def show(self, owner: str, session: Any) -> str | None:
         """The branch the chat shows is the one the saved conversation opens on (its newest saved

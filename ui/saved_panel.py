@@ -84,7 +84,11 @@ class SavedPanel:
     # -- the list ------------------------------------------------------
 
     def _entries(self) -> None:
-        @gr.render(inputs=[self.secret, self.search, self.version])
+        # Drawn when an input changes, not also on the page's load: the browser state's own change
+        # as the page opens draws it, and a second drawing could take an entry's click (see
+        # ``ensure_secret``).
+        @gr.render(inputs=[self.secret, self.search, self.version],
+                   triggers=[self.secret.change, self.search.change, self.version.change])
         def entries(secret: Any, query: Any, _version: int) -> None:
             owner = self.saved.owner(secret)
             rows = self._store.list(owner, query=str(query or ""), limit=LIST_LIMIT) if owner else []
@@ -117,8 +121,11 @@ class SavedPanel:
 
         return open_it
 
-    def ensure_secret(self, secret: Any) -> str:
-        return secret if self.saved.owner(secret) else new_secret()
+    def ensure_secret(self, secret: Any) -> Any:
+        """A new secret for a browser without one; no update for one that has it: an update would
+        draw the history list a second time as the page opens, and a click on an entry between the
+        two drawings went to the listener the second one replaced (an error, the chat not opened)."""
+        return gr.skip() if self.saved.owner(secret) else new_secret()
 
     def open(self, secret: Any, session: Any, request: gr.Request, *, conversation: str) -> tuple:
         owner = self.saved.owner(secret)
@@ -145,7 +152,7 @@ class SavedPanel:
 
     def keep(self, secret: Any, session: Any, version: int) -> tuple:
         owner = self.saved.owner(secret)
-        if owner is None or session is None or session.to_save is None:
+        if owner is None or session is None or not session.to_save:
             return version, gr.skip(), gr.skip(), gr.skip()
         problem = self.saved.keep(owner, session)
         if problem:

@@ -6,17 +6,29 @@ documents (``documents``, ``ui/documents.py``). ``UISession.open`` is the one wa
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from agent.api import ChatSession, Conversation, Settings, Turn, offers_model_check
+from agent.api import ChatSession, Conversation, Event, Settings, Turn, offers_model_check
 
 from .branches import TurnViews
 from .documents import DocumentShelf
 from .downloads import Downloads
 from .run_control import RunControl
 from .runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Unsaved:
+    """A finished answer the history has not saved yet: its recording (the meta line and the
+    timed events, read back when it ended) and its turn in the record. Read then because the next
+    answer deletes the file (``Downloads.new_export_dir``), and it can start before the history's
+    save, which follows the answer as a separate event (Regenerate clicked as an answer ends)."""
+
+    meta: dict[str, Any]
+    timed: list[tuple[float, Event]]
+    turn: Turn
 
 
 class UISession:
@@ -36,10 +48,10 @@ class UISession:
                                    max_runs=runtime.settings.max_history_turns)
         self.documents = DocumentShelf()  # this visitor's uploads; deleted when the session ends
         self.last_meter = ""
-        # The saved conversation this chat is (ui/saved.py), and the answer that just finished
-        # (its trace, for the times of its events, and its turn in the record), waiting to be saved.
+        # The saved conversation this chat is (ui/saved.py), and the finished answers waiting to be
+        # saved, oldest first (more than one when the next ended before the history's save ran).
         self.saved_id: str | None = None
-        self.to_save: tuple[Path, Turn] | None = None
+        self.to_save: list[Unsaved] = []
         self.saved_turns: set[str] = set()  # the record's turns that are in the history
         # The last answer that streamed here, finished, for the model check on request
         # (ui/model_check.py): its view, its turn in the record and its trace; ``checking`` while

@@ -41,7 +41,10 @@ def test_load_bench_smoke_json() -> None:
         for target in ("app", "baseline"):
             run = r["runs"][n][target]
             assert run["answers"] == 2 * int(n), (n, target)
-            assert run["updates_per_stream"] >= 2 and run["ttft_p50_s"] > 0 and run["tokens"] > 0
+            assert run["updates_per_stream"] >= 2 and run["tokens"] > 0
+            # The client sees the first token only at a poll before the answer ends: on a slow
+            # machine every tiny answer can end between two polls, and the bench says null.
+            assert run["ttft_p50_s"] is None or run["ttft_p50_s"] > 0, run
     # Both servers were fed the same stream: the same tokens for the same questions.
     assert r["runs"]["2"]["app"]["tokens"] == r["runs"]["2"]["baseline"]["tokens"]
     assert "cpu_ratio" in proc.stdout.splitlines()[-2]

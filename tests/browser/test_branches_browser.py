@@ -17,7 +17,7 @@ from agent.player import player_html
 from agent.records.timed import turns_from_runs
 from agent.records.trace import read_runs
 from agent.search.base import SearchError, SearchResult
-from tests.browser.test_ui_browser import ANSWER, DATA, SHOWN_JS, ask, close, page_for, wait_done
+from tests.browser.test_ui_browser import ANSWER, DATA, SHOWN_JS, ask, close, open_app, page_for, wait_done
 from tests.browser.held import HeldRuns
 from tests.browser.test_history_browser import _open_sidebar
 from tests.ui_helpers import serve, stop_app
@@ -72,7 +72,7 @@ def _app():
                                        factory=lambda settings, indexes=(): [app.probe], offline=True))
     app.probe = probe  # type: ignore[attr-defined]
     settings = Settings(backend="scripted", model_script=str(DATA / "ui.script.json"), provider=PROBE,
-                        read="off", check_claims="off", script_delay_s=0.002)
+                        read="off", check_claims="off", script_delay_s=0.0)
     built, url = serve(settings)
     script: dict = {"rounds": FIRST}
     seen: list[list[dict]] = []
@@ -293,7 +293,7 @@ def test_branches_survive_an_app_restart_and_reopen_on_the_branch_shown(browser,
     store = None
     try:
         page = context.new_page()
-        page.goto(url)
+        open_app(page, url)
         ask(page, question)
         settled(page)
         page.locator('#chat button[aria-label="Retry"]').click()
@@ -313,7 +313,7 @@ def test_branches_survive_an_app_restart_and_reopen_on_the_branch_shown(browser,
         # The same origin: the browser's secret holds.
         proc, _ = app_processes.start(lines, port=port, DEEPSEARCH_DATA_DIR=str(tmp_path))
         page = context.new_page()
-        page.goto(url)
+        open_app(page, url)
         _open_sidebar(page)
         entry = page.locator("#history").get_by_role("button", name=question)
         expect(entry).to_have_count(1, timeout=60_000)

@@ -33,7 +33,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory):
     (folder / "script.json").write_text(json.dumps(SCRIPT), encoding="utf-8")
     (folder / "search.json").write_text(json.dumps(SEARCH), encoding="utf-8")
     settings = Settings(backend="scripted", model_script=str(folder / "script.json"),
-                        search_fixture=str(folder / "search.json"), provider="fixture", script_delay_s=0.01)
+                        search_fixture=str(folder / "search.json"), provider="fixture", script_delay_s=0.0)
     demo, url = serve(settings)
     yield url
     demo.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from agent.config import Settings
-from tests.browser.test_ui_browser import ANSWER, DATA, ask, wait_done
+from tests.browser.test_ui_browser import ANSWER, DATA, ask, open_app, wait_done
 from tests.ui_helpers import serve
 
 
@@ -23,8 +23,7 @@ def clipboard_page(browser, url: str):
     context = browser.new_context(viewport={"width": 1100, "height": 1200},
                                   permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
-    page.goto(url)
-    page.wait_for_selector("#question textarea")
+    open_app(page, url)
     return page
 
 

@@ -27,7 +27,9 @@ def demo(tmp_path_factory):
     (folder / "notes.txt").write_text("Zebras live in Africa.", encoding="utf-8")
     index = folder / "index"
     assert index_main(["add", str(folder / "notes.txt"), "--index", str(index)]) == 0
-    built, url = serve(Settings(script_delay_s=0.002, provider="local", index_dir=str(index)),
+    # Demo mode at (nearly) full speed: 0 would mean the demo's own pace, 0.01 s a chunk, and
+    # every streamed frame costs the browser a redraw.
+    built, url = serve(Settings(script_delay_s=0.0001, provider="local", index_dir=str(index)),
                        demo_reason=NO_GPU)
     yield built, url
     built.blocks.close()

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from agent.api import HistoryConfig, open_store
-from tests.browser.test_ui_browser import ask, wait_done
+from tests.browser.test_ui_browser import ask, open_app, wait_done
 from tests.ui_helpers import stop_app
 from tests.waiting import wait_until
 
@@ -29,8 +29,7 @@ def test_two_app_processes_share_one_history_and_lose_nothing(browser, app_proce
         pages = []
         for context, (_, port) in zip(contexts, apps):
             page = context.new_page()
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_selector("#question textarea")
+            open_app(page, f"http://127.0.0.1:{port}/")
             pages.append(page)
         questions = ["Asked on the first app", "Asked on the second app"]
         for page, question in zip(pages, questions):  # both answers run and are saved at once

@@ -48,6 +48,14 @@ def ui(tmp_path: Path):
     demo.close()
 
 
+# Where the passages and the chat pane are, for a failure to say what the click did.
+PLACES_JS = """() => ({pane: (p => p && [p.scrollTop, p.scrollHeight, p.clientHeight])(
+        document.querySelector('#chat [role=log]')), innerHeight,
+    passages: [...document.querySelectorAll('#chat details.passage')].map(d => {
+        const r = d.getBoundingClientRect();
+        return [d.id, d.open, Math.round(r.top), Math.round(r.height)]; })})"""
+
+
 def finished(page, answers: int) -> None:
     page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length >= {answers} && {DONE_JS}",
                            timeout=60_000)
@@ -80,8 +88,12 @@ def test_each_answers_chip_opens_its_own_passage(browser, ui, tmp_path: Path) ->
         chip.click()
         # What the click brought into view, read in the same frame it appeared (a later frame may
         # already have scrolled the pane on, under load).
-        shown = page.wait_for_function(f"(() => {{ const s = ({SHOWN_JS})(); return s.length ? s : null; }})()",
-                                       timeout=30_000).json_value()
+        try:
+            shown = page.wait_for_function(f"(() => {{ const s = ({SHOWN_JS})(); return s.length ? s : null; }})()",
+                                           timeout=30_000).json_value()
+        except playwright_api.TimeoutError:
+            raise AssertionError(f"clicking {chip.get_attribute('href')} showed no passage in the window; "
+                                 f"the chat: {page.evaluate(PLACES_JS)}") from None
         assert any(text in s for s in shown) and not any(other in s for s in shown), shown
     close(page)
 

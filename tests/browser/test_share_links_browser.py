@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from tests.browser.test_ui_browser import open_app
 from tests.ui_helpers import start_app_on_free_port
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -35,7 +36,7 @@ def test_a_share_link_serves_the_player_until_revoked(browser, tmp_path, on):
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(base + "/")
+        open_app(page, base + "/")
         page.fill("#question textarea", QUESTION)
         page.keyboard.press("Enter")
         expect(page.locator("#history").get_by_role("button", name=QUESTION)).to_have_count(1, timeout=120_000)

@@ -35,12 +35,17 @@ TITLES = "#chat .thought-group > .title .md"
 # Finished, the event is over (its status tracker hidden), and the page has taken Ask back (the
 # answer's follow-up event hides Stop, and while Stop shows, Enter only says an answer is still
 # running): so the next Enter or Regenerate is taken. Under load that follow-up can come seconds
-# after the last frame.
+# after the last frame. And no panel of the chat is still sliding open or shut: as the answer
+# ends, its panels slide shut and Sources slides open (Gradio's panel keeps the sliding part's
+# overflow hidden while it moves, and marks one sliding shut inert), moving what is below them
+# (Retry by 58 px, up to 400 ms after Ask was back beside two busy loops: a click aimed at it
+# then landed elsewhere, and a test reading the chat saw a closing panel's text).
 DONE_JS = "(() => { const t = document.querySelector('#meter')?.innerText || '';" \
           " const s = document.querySelector('#meter [data-testid=status-tracker]');" \
           " const stop = document.querySelector('#stop');" \
           " return /· (done|stopped|error|cut off|round limit|no answer)/.test(t) &&" \
-          " (!s || s.classList.contains('hide')) && !(stop && stop.getClientRects().length); })()"
+          " (!s || s.classList.contains('hide')) && !(stop && stop.getClientRects().length) &&" \
+          " !document.querySelector('#chat [inert], #chat .thought-group > .content[style*=overflow]'); })()"
 # What a chip or card shows on screen: its text without the screen-reader-only parts.
 SHOWN_JS = "e => [...e.childNodes].filter(n => !n.classList?.contains('sr-only')).map(n => n.textContent).join('')"
 SEARCHES = ["Searched: eiffel tower height · 1 result",
@@ -49,13 +54,13 @@ SEARCHES = ["Searched: eiffel tower height · 1 result",
 
 
 
-# When anything in the chat last changed, on the page's clock (see ``scroll_chat_to_top``).
+# When anything in the chat last changed, on the page's clock (see ``chat_quiet``).
 CHAT_CHANGES_JS = """new MutationObserver((ms) => {
   if (ms.some(m => (m.target.closest ? m.target : m.target.parentElement)?.closest('#chat')))
     window.__chatChanged = performance.now();
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});"""
-# Gradio's chat scrolls itself to the end 300 ms after each update that found it there (a timer,
-# not an animation): a scroll up within that time is undone.
+# Gradio's chat autoscroll (off in this app, ui/app_ui.py) scrolled to the end 300 ms after each
+# update that found the chat there (a timer, not an animation): a scroll up within that time was undone.
 GRADIO_AUTOSCROLL_MS = 300
 
 
@@ -89,12 +94,21 @@ def page_for(browser, url: str, *, viewport: dict | None = None, color_scheme: s
     page.dialogs = []  # type: ignore[attr-defined]
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     page.add_init_script(CHAT_CHANGES_JS)
+    return open_app(page, url)
+
+
+def open_app(page, url: str):
+    """``page`` on the app at ``url`` once it has mounted what the tests reach for and the page's
+    own script (assets/ui.js) runs. Gradio mounts components one by one; on a loaded CI machine
+    the textbox can be there before the chat and the meter are. It runs ui.js only once the app
+    is ready, which need not come before the chat's examples show: a test that watches the chat
+    from then on needs ui.js's observers there first (they are called in the order they were
+    created), or it sees the chat grow before ui.js keeps it at its end (a CI run's phone test saw
+    18 and 20 px gaps). ui.js names the drawer's toggle just after it creates them. A first page
+    of an app took over 30 s to mount beside two busy loops (load average 25): the deadline only
+    bounds a page that never mounts."""
     page.goto(url)
-    # Gradio mounts components one by one; on a loaded CI machine the textbox can be there before
-    # the chat and the meter are, so wait for every element the tests reach for. A first page of
-    # an app took over 30 s to mount beside two busy loops (load average 25): the deadline only
-    # bounds a page that never mounts.
-    for selector in ("#question textarea", "#chat", "#meter"):
+    for selector in ("#question textarea", "#chat", "#meter", "#tools-toggle[aria-controls]"):
         page.wait_for_selector(selector, state="attached", timeout=90_000)
     return page
 
@@ -143,11 +157,15 @@ def settle(page, timeout: float = 10_000) -> None:
                            f"() => r({STILL_JS}))))", timeout=timeout)
 
 
-def scroll_chat_to_top(page) -> None:
-    """Scroll the chat pane to its top as a reader would, once Gradio's delayed scroll to the end
-    after the last update has run (the chat unchanged for longer than that delay)."""
+def chat_quiet(page) -> None:
+    """Wait until the chat has been unchanged for longer than Gradio's autoscroll delay: what a
+    test waits out to show that no delayed scroll came."""
     page.wait_for_function(f"performance.now() - (window.__chatChanged || 0) > {GRADIO_AUTOSCROLL_MS + 200}",
                            timeout=30_000)
+
+
+def scroll_chat_to_top(page) -> None:
+    """Scroll the chat pane to its top as a reader would."""
     page.evaluate("document.querySelector('#chat [role=log]').scrollTop = 0")
     settle(page)
 
@@ -420,7 +438,7 @@ def test_empty_and_over_long_questions(browser, fast_ui) -> None:
     close(page)
 
 
-def test_trace_upload_replays_with_panels(browser, ui, tmp_path: Path) -> None:
+def test_trace_upload_replays_with_panels(browser, fast_ui, tmp_path: Path) -> None:
     from agent.records import trace
     path = tmp_path / "recorded.jsonl"
     bad = SourceRef(id=1, title="<img src=x onerror=alert(7)>", url="javascript:alert(7)")
@@ -432,7 +450,7 @@ def test_trace_upload_replays_with_panels(browser, ui, tmp_path: Path) -> None:
                   Done(answer="Answer [1] and [2].", sources=(bad, good), cited=(1, 2), searches=1)):
         writer.write(event)
     writer.close()
-    page = page_for(browser, ui)
+    page = page_for(browser, fast_ui)
     page.set_input_files("input[type=file]", str(path))
     assert wait_done(page).startswith("searches 1/2 · done")
     assert titles(page)[:2] == ["Thought", "Searched: recorded query · 2 results"]
@@ -496,7 +514,9 @@ def test_full_queue_tells_the_user_it_is_busy(browser) -> None:
 
 @pytest.fixture(scope="module")
 def demo_mode():
-    demo, url = serve(Settings(script_delay_s=0.004), demo_reason=NO_GPU)
+    # Demo mode at (nearly) full speed: 0 would mean the demo's own pace, 0.01 s a chunk, and
+    # every streamed frame costs the browser a redraw.
+    demo, url = serve(Settings(script_delay_s=0.0001), demo_reason=NO_GPU)
     yield url
     demo.close()
 

@@ -95,7 +95,9 @@ def answering(fast_ui: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo_mode():
-    demo, url = serve(Settings(script_delay_s=0.0), demo_reason=NO_GPU)
+    # Demo mode at (nearly) full speed: 0 would mean the demo's own pace, 0.01 s a chunk, and
+    # every streamed frame costs the browser a redraw.
+    demo, url = serve(Settings(script_delay_s=0.0001), demo_reason=NO_GPU)
     yield url
     demo.close()
 

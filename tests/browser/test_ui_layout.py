@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_ui_browser import ANSWER, close, open_drawer, page_for, scroll_chat_to_top, settle, wait_done
+from tests.browser.test_ui_browser import (ANSWER, chat_quiet, close, open_drawer, page_for, scroll_chat_to_top,
+                                          settle, wait_done)
 from tests.ui_helpers import serve
 
 from ui.startup import NO_GPU
@@ -54,16 +55,19 @@ def assert_chat_app_layout(g: dict, *, min_chat: float) -> None:
 
 
 def ask_and_watch(page, question: str) -> list[dict]:
-    """Ask, then sample the layout every 100 ms (in the page, on its clock, so a slow test process
-    misses no frame) until the answer is done; the last sample once the page stopped moving."""
+    """Ask, and sample the layout at every change of the chat's elements until the answer is done
+    (in the page, watching from before the question is sent: a slow test process or a starved
+    page timer misses no frame); the last sample once the page stopped moving. A sample comes
+    after the app's own follow (assets/ui.js), which sees the same changes first."""
+    page.evaluate("""() => { const sample = %s; window.__samples = [];
+        window.__watch = new MutationObserver(() => window.__samples.push(
+            {...sample(), text: document.querySelector('#chat').innerText.length}));
+        window.__watch.observe(document.querySelector('#chat'), {subtree: true, childList: true}); }"""
+                  % GEOMETRY_JS)
     page.fill("#question textarea", question)
     page.keyboard.press("Enter")
-    page.wait_for_selector("#chat .thought-group", timeout=30_000)
-    page.evaluate("""() => { const sample = %s; window.__samples = [sample()];
-        const id = setInterval(() => { window.__samples.push(sample());
-          if (/· done/.test(document.querySelector('#meter')?.innerText || '')) clearInterval(id); }, 100); }"""
-                  % GEOMETRY_JS)
     wait_done(page)
+    page.evaluate("window.__watch.disconnect()")
     settle(page)
     return [*page.evaluate("window.__samples"), geometry(page)]
 
@@ -76,7 +80,8 @@ def test_phone_is_a_full_height_chat_that_follows_a_streaming_answer(browser, de
     assert first["banner"] and first["banner"]["height"] <= 40, first["banner"]  # the demo banner: one line
     assert page.locator("#app-header h1").bounding_box()["height"] <= 32  # the title on one line
     samples = ask_and_watch(page, "When was the first transatlantic telegraph cable completed?")
-    assert len(samples) >= 5, "the answer should stream over several frames"
+    grown = {g["text"] for g in samples if "text" in g}
+    assert len(grown) >= 5, f"the answer should stream over several frames: the chat had {sorted(grown)} characters"
     for g in samples:  # while it streams and once it is done
         assert_chat_app_layout(g, min_chat=0.6 * PHONE[1])
     scrolling = [g for g in samples if g["logScrolls"]]
@@ -86,6 +91,39 @@ def test_phone_is_a_full_height_chat_that_follows_a_streaming_answer(browser, de
     # Scrolled up, the reader stays where they are.
     scroll_chat_to_top(page)
     assert page.evaluate("document.querySelector('#chat [role=log]').scrollTop") == 0
+    close(page)
+
+
+# The reader scrolls the chat to its top at the first change of the chat that finds the pane at its
+# end and the chat 200 px longer than it (the app counts 80 px from the end as the end), in the
+# page, so the scroll comes within a frame of that update; and notes when.
+SCROLL_UP_AT_NEXT_CHANGE_JS = """() => {
+  const log = document.querySelector('#chat [role=log]');
+  window.__up = null;
+  new MutationObserver((_, observer) => {
+    if (log.scrollHeight - log.scrollTop - log.clientHeight > 2 || log.scrollHeight - log.clientHeight < 200) return;
+    observer.disconnect();
+    log.scrollTop = 0;
+    window.__up = performance.now();
+  }).observe(document.querySelector('#chat'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_a_reader_who_scrolls_up_as_an_answer_streams_stays_there(browser, demo_mode) -> None:
+    """Scrolled up just as the chat changed, the pane stays up while the answer streams on and
+    after it ends: nothing scrolls it back to the end (Gradio's autoscroll did, 300 ms after an
+    update that found the chat at its end)."""
+    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
+    page.wait_for_selector("#chat .examples button")
+    page.evaluate(SCROLL_UP_AT_NEXT_CHANGE_JS)
+    page.fill("#question textarea", "Why is the sky blue?")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.__up !== null", timeout=30_000)
+    wait_done(page)
+    chat_quiet(page)
+    assert page.evaluate("window.__chatChanged > window.__up"), "the answer should have streamed on after the scroll"
+    assert page.evaluate("document.querySelector('#chat [role=log]').scrollTop") == 0
+    assert "blue" in page.locator(ANSWER).last.inner_text().lower()
     close(page)
 
 

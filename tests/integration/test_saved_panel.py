@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import app
+import gradio as gr
 from agent.api import HistoryConfig, Settings, new_secret
 from ui.handlers import Handlers
 from ui.saved_panel import SavedPanel
@@ -33,7 +34,8 @@ def test_reopening_gives_the_model_its_memory_and_a_follow_up_is_saved_after_it(
     handlers = Handlers(runtime)
     panel = SavedPanel(runtime, runtime.saved, new_session=handlers._new_session)
     secret = panel.ensure_secret(None)
-    assert panel.ensure_secret(secret) == secret  # a browser keeps its secret
+    # A browser keeps its secret: no update, so the history list is drawn once as a page opens.
+    assert panel.ensure_secret(secret) == gr.skip()
     chat, session = _ask(handlers, QUESTION, [], None)
     version, title, _, status = panel.keep(secret, session, 0)
     assert version == 1 and title == QUESTION and status == ""
@@ -64,12 +66,35 @@ def test_an_answer_after_an_unsaved_one_hangs_from_the_last_saved_turn(tmp_path)
     chat, session = _ask(handlers, QUESTION, [], None)
     panel.keep(secret, session, 0)
     chat, session = _ask(handlers, "not saved (as a stopped answer is not)", chat, session)
-    session.to_save = None
+    session.to_save.clear()
     chat, session = _ask(handlers, "third", chat, session)
     panel.keep(secret, session, 1)
     saved = runtime.saved.store.load(panel.saved.owner(secret), session.saved_id)
     assert saved.problems == []
     assert [t.turn.question for t in saved.path()] == [QUESTION, "third"]
+
+
+def test_regenerate_before_the_save_ran_keeps_both_branches(tmp_path):
+    """Regenerate clicked as an answer ends starts the next answer before the history's save (a
+    separate event after the answer) runs: the next answer deletes the first one's files, and may
+    end first. Both answers are saved, as the two branches the chat shows."""
+    runtime = _runtime(tmp_path)
+    handlers = Handlers(runtime)
+    panel = SavedPanel(runtime, runtime.saved, new_session=handlers._new_session)
+    secret = panel.ensure_secret(None)
+    chat, session = _ask(handlers, QUESTION, [], None)
+    first = session.record.head
+    folder = session.downloads.export_folder
+    frames = list(handlers.regenerate(chat, session, request=SimpleNamespace(session_hash=None)))
+    session = frames[-1][3]
+    assert not folder.exists()  # the first answer's trace is gone
+    version, title, _, status = panel.keep(secret, session, 0)
+    assert (version, title, status) == (1, QUESTION, "")
+    saved = runtime.saved.store.load(panel.saved.owner(secret), session.saved_id)
+    assert saved.problems == []
+    assert {first, session.record.head} == set(saved.turns) and first != session.record.head
+    assert saved.branches() == [(2, 2)]
+    assert [t.turn.id for t in saved.path()] == [session.record.head]  # it opens on the branch shown
 
 
 def test_an_unusable_data_folder_leaves_history_off_and_says_why(tmp_path):
