@@ -126,12 +126,22 @@
       clearInterval(hintTimer);
     }, 250);
   };
+  // A blank question is not sent either: the server would answer it with nothing, but while
+  // that reply is on its way Gradio drops the next Enter or Ask, the question typed just after.
+  const blank = () => !(document.querySelector("#question textarea")?.value || "").trim();
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
-    if (!(e.target.closest && e.target.closest("#question textarea")) || !running()) return;
+    if (!(e.target.closest && e.target.closest("#question textarea"))) return;
+    if (!running() && !blank()) return;
     e.preventDefault();
     e.stopImmediatePropagation();
-    runHint();
+    if (running()) runHint();
+  }, true);
+  document.addEventListener("click", (e) => {
+    if (!(e.target.closest && e.target.closest("#ask")) || !blank()) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    document.querySelector("#question textarea")?.focus();
   }, true);
   // Gradio keeps a question's edit box open when the chat is cleared: the next question would
   // show up as that edit box, holding the old question. New chat and the clear icon close it first

@@ -428,12 +428,19 @@ def test_two_sessions_at_once_never_mix(browser, fast_ui, held) -> None:
 
 def test_empty_and_over_long_questions(browser, fast_ui) -> None:
     page = page_for(browser, fast_ui)
+    sent: list[str] = []  # what the page sent the server, as the requests' bodies
+    page.on("request", lambda r: sent.append(r.post_data or "") if "/gradio_api/" in r.url else None)
     page.fill("#question textarea", "   ")
     page.keyboard.press("Enter")
+    page.click("#ask")
+    # A blank question is not sent at all: Gradio drops a submit while the same event is still
+    # pending, so a blank one sent first could swallow the question typed right after it.
     ask(page, "x" * 301)
-    # Once the second question's refusal is back, the blank one (sent first) was answered too.
     page.get_by_text("the limit is 300").first.wait_for(timeout=30_000)
+    assert not [body for body in sent if '"   "' in body], "the blank question went to the server"
+    assert [body for body in sent if "x" * 301 in body], "the long question was not sent"
     assert page.locator('[data-testid="user"]').count() == 0  # neither the blank nor the long one
+    assert page.input_value("#question textarea") == "x" * 301  # a refused question stays to be shortened
     assert "Traceback" not in page.content()
     close(page)
 
