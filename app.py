@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 log = logging.getLogger("app")
+# How long a shutdown waits for the cancelled answers' handlers to end, and then for the event
+# streams still open.
+CLOSE_GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,19 @@ class App:
     def close(self) -> None:
         """Shut down: every visitor's running answer is cancelled (the model stops generating)
         and their files deleted, then the server closes and the backend lets go of the model."""
-        for session in self.runtime.sessions.live():
+        sessions = self.runtime.sessions.live()
+        for session in sessions:
             session.close()
+        # A client's event stream stays open until its answer's handler has ended and Gradio has
+        # said so, and the server waits for open streams without end: closing the queue first
+        # made every stop (docker stop, Ctrl-C, a Space restart) wait out Gradio's 5 s timeout.
+        # The cancelled handlers end first; a stream still open after the grace is cut.
+        deadline = time.monotonic() + CLOSE_GRACE_S
+        for session in sessions:
+            session.control.wait_handler_idle(deadline - time.monotonic())
+        server = getattr(self.blocks, "server", None)
+        if server is not None:
+            server.config.timeout_graceful_shutdown = CLOSE_GRACE_S
         self.blocks.close(verbose=False)
         self.runtime.backend.close()
 

@@ -72,6 +72,11 @@ class RunControl:
         """A handler is streaming an answer (or a replay) of this session."""
         return not self.handler_idle.is_set()
 
+    def wait_handler_idle(self, timeout: float) -> bool:
+        """Wait for the handler streaming this session's answer to end; False when it still
+        streams after ``timeout``."""
+        return self.handler_idle.wait(max(0.0, timeout))
+
     def wait_idle(self, timeout: float = 15.0) -> bool:
         """Wait for this session's engine to end; False when it still runs after ``timeout``."""
         pump = self.pump

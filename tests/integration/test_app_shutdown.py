@@ -68,6 +68,18 @@ def test_close_cancels_running_answers_and_deletes_uploads(tmp_path: Path) -> No
     assert not built.blocks.is_running
 
 
+def test_close_ends_the_server_while_a_client_still_reads_an_answer() -> None:
+    """The server ends with App.close: it does not sit on the event stream of a client reading
+    an answer until Gradio's close gives up on it (5 s; every stop took that long)."""
+    built, url = serve(Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                                search_fixture=str(DATA / "ui.search.json"), provider="fixture",
+                                script_delay_s=0.3))
+    job = Client(url, verbose=False).submit(QUESTION, [], 5, "fixture", 5, 0.6, 1024, api_name="/ask")
+    wait_until(job.outputs, "the answer streaming to the client", timeout=60)
+    built.close()
+    assert not built.blocks.server.thread.is_alive(), "App.close returned while the server still served"
+
+
 def test_signal_handler_sets_the_stop_event_then_a_second_interrupts() -> None:
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
