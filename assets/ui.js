@@ -132,10 +132,11 @@
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
     if (!(e.target.closest && e.target.closest("#question textarea"))) return;
-    if (!running() && !blank()) return;
+    const busy = running();
+    if (!busy && !blank()) return;
     e.preventDefault();
     e.stopImmediatePropagation();
-    if (running()) runHint();
+    if (busy) runHint();
   }, true);
   document.addEventListener("click", (e) => {
     if (!(e.target.closest && e.target.closest("#ask")) || !blank()) return;

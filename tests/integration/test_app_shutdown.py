@@ -74,9 +74,11 @@ def test_close_ends_the_server_while_a_client_still_reads_an_answer() -> None:
     built, url = serve(Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
                                 search_fixture=str(DATA / "ui.search.json"), provider="fixture",
                                 script_delay_s=0.3))
-    job = Client(url, verbose=False).submit(QUESTION, [], 5, "fixture", 5, 0.6, 1024, api_name="/ask")
-    wait_until(job.outputs, "the answer streaming to the client", timeout=60)
-    built.close()
+    try:
+        job = Client(url, verbose=False).submit(QUESTION, [], 5, "fixture", 5, 0.6, 1024, api_name="/ask")
+        wait_until(job.outputs, "the answer streaming to the client", timeout=60)
+    finally:
+        built.close()
     assert not built.blocks.server.thread.is_alive(), "App.close returned while the server still served"
 
 
