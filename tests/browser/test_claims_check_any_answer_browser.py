@@ -25,7 +25,7 @@ if not Path("/usr/bin/chromium").exists():
 from agent.config import Settings  # noqa: E402
 from agent.records.trace import read_runs, read_trace  # noqa: E402
 from tests.browser.held import HeldRuns  # noqa: E402
-from tests.browser.test_ui_browser import ANSWER, ask, close, page_for, wait_done  # noqa: E402
+from tests.browser.test_ui_browser import ANSWER, ask, close, page_for, wait_done, wait_idle  # noqa: E402
 from tests.ui_helpers import serve  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -247,7 +247,10 @@ def test_an_earlier_answers_verdicts_reach_the_conversation_download_and_the_his
         expect(page.locator(ANSWER)).to_have_count(2, timeout=60_000)
         expect(page.locator(ANSWER).first.locator(".claims-check")).to_have_text(JUDGED, timeout=60_000)
         assert page.locator(ANSWER).last.locator(".claims-check").inner_text() == SUMMARY
-        # Reopened, the second answer still offers the check, and it runs there too.
+        # Reopened, the second answer still offers the check, and it runs there too. Clicked once
+        # the reopened chat is idle and still, as after an answer (wait_done): in a loaded run of
+        # the whole suite a click made at once started no check (the lexical verdicts stayed 60 s).
+        wait_idle(page)
         page.locator(ANSWER).last.locator("a.ds-check").click()
         expect(page.locator(ANSWER).last.locator(".claims-check")).to_have_text(JUDGED, timeout=60_000)
         assert page.locator(ANSWER).first.locator(".claims-check").inner_text() == JUDGED

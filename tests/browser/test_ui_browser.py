@@ -24,6 +24,7 @@ from ui.startup import NO_GPU  # noqa: E402
 from agent.config import Settings  # noqa: E402
 from agent.events import Done, SearchDone, SearchStart, SourceRef, Thinking  # noqa: E402
 from tests.browser.held import HeldRuns  # noqa: E402
+from tests.browser.tabs import TABS  # noqa: E402
 from tests.ui_helpers import pump_threads, serve  # noqa: E402
 from tests.waiting import wait_until  # noqa: E402
 from ui.app_ui import EXAMPLES  # noqa: E402
@@ -40,12 +41,12 @@ TITLES = "#chat .thought-group > .title .md"
 # overflow hidden while it moves, and marks one sliding shut inert), moving what is below them
 # (Retry by 58 px, up to 400 ms after Ask was back beside two busy loops: a click aimed at it
 # then landed elsewhere, and a test reading the chat saw a closing panel's text).
-DONE_JS = "(() => { const t = document.querySelector('#meter')?.innerText || '';" \
-          " const s = document.querySelector('#meter [data-testid=status-tracker]');" \
+IDLE_JS = "(() => { const s = document.querySelector('#meter [data-testid=status-tracker]');" \
           " const stop = document.querySelector('#stop');" \
-          " return /· (done|stopped|error|cut off|round limit|no answer)/.test(t) &&" \
-          " (!s || s.classList.contains('hide')) && !(stop && stop.getClientRects().length) &&" \
+          " return (!s || s.classList.contains('hide')) && !(stop && stop.getClientRects().length) &&" \
           " !document.querySelector('#chat [inert], #chat .thought-group > .content[style*=overflow]'); })()"
+DONE_JS = "(/· (done|stopped|error|cut off|round limit|no answer)/" \
+          f".test(document.querySelector('#meter')?.innerText || '') && {IDLE_JS})"
 # What a chip or card shows on screen: its text without the screen-reader-only parts.
 SHOWN_JS = "e => [...e.childNodes].filter(n => !n.classList?.contains('sr-only')).map(n => n.textContent).join('')"
 SEARCHES = ["Searched: eiffel tower height · 1 result",
@@ -64,36 +65,17 @@ CHAT_CHANGES_JS = """new MutationObserver((ms) => {
 GRADIO_AUTOSCROLL_MS = 300
 
 
-# This worker's browser contexts, by their options (see ``warm_context``).
-_CONTEXTS: dict[tuple[int, str], list] = {}
-
-
-def warm_context(browser, **options):
-    """A browser context with no tab open, one that earlier tests used where there is one: a
-    fresh context has an empty cache, and a page took 1.4-2.1 s to mount there against 0.8-1.0 s
-    in a context that had loaded Gradio's frontend before. Never one with a tab open: a test that
-    works in two tabs of one context took 22 s instead of 6 s (test_documents_browser's
-    isolation test). Each page is a Gradio session of its own."""
-    pool = _CONTEXTS.setdefault((id(browser), repr(sorted(options.items()))), [])
-    for context in pool:
-        if not context.pages:
-            return context
-    context = browser.new_context(**options)
-    pool.append(context)
-    context.on("close", lambda _: pool.remove(context))  # a test that closed it: never handed out again
-    return context
-
-
 def page_for(browser, url: str, *, viewport: dict | None = None, color_scheme: str | None = None, **context):
-    """A new tab on ``url`` (window ``viewport``, ``color_scheme`` preferred) once the page has
-    mounted what the tests reach for."""
-    page = warm_context(browser, **context).new_page()
+    """A tab on ``url`` (window ``viewport``, ``color_scheme`` preferred) once the page has
+    mounted what the tests reach for: a new Gradio session, in a tab an earlier test may have
+    used (tests/browser/tabs.py). ``page.dialogs``: the messages of the dialogs it dismissed."""
+    def setup(page) -> None:
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+        page.add_init_script(CHAT_CHANGES_JS)
+
+    page = TABS.take(browser, setup=setup, color_scheme=color_scheme, **context)
     page.set_viewport_size(viewport or {"width": 1100, "height": 1200})
-    if color_scheme:
-        page.emulate_media(color_scheme=color_scheme)
     page.dialogs = []  # type: ignore[attr-defined]
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.add_init_script(CHAT_CHANGES_JS)
     return open_app(page, url)
 
 
@@ -121,6 +103,13 @@ def ask(page, text: str) -> None:
 def wait_done(page, timeout: float = 60_000) -> str:
     page.wait_for_function(DONE_JS, timeout=timeout)
     return page.inner_text("#meter")
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """What ``wait_done`` waits for but the meter's verdict: Ask is back and no panel of the chat
+    slides. For a chat drawn by something other than an answer (a conversation reopened from
+    History), before a click inside it."""
+    page.wait_for_function(IDLE_JS, timeout=timeout)
 
 
 def titles(page, *, raw: bool = False) -> list[str]:
@@ -171,8 +160,8 @@ def scroll_chat_to_top(page) -> None:
 
 
 def close(page) -> None:
-    """Close the tab: its Gradio session ends (its context stays for the next test's pages)."""
-    page.close()
+    """Done with the tab: its Gradio session ends, and the tab waits for the next test's page."""
+    TABS.park(page)
 
 
 def test_answer_streams_with_panels_and_citation_links(browser, ui) -> None:
