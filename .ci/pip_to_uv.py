@@ -19,32 +19,38 @@ LISTS = {"index-url": "--index-url", "extra-index-url": "--extra-index-url",
          "find-links": "--find-links", "constraint": "--constraint"}
 
 
-def pip_config() -> dict[str, str]:
-    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], check=True,
-                            capture_output=True, text=True).stdout
-    chosen: dict[str, tuple[int, str]] = {}
+def chosen(listed: str) -> dict[str, str]:
+    """pip's settings from the output of `pip config list`, the winning value of each key."""
+    picked: dict[str, tuple[int, str]] = {}
     for line in listed.splitlines():
         name, _, value = line.partition("=")
         section, _, key = name.rpartition(".")
         rank = PRECEDENCE.get(section)
         if rank is None or not value:
             continue
-        if key not in chosen or rank >= chosen[key][0]:
-            chosen[key] = (rank, ast.literal_eval(value))
-    return {key: value for key, (_, value) in chosen.items()}
+        if key not in picked or rank >= picked[key][0]:
+            picked[key] = (rank, ast.literal_eval(value))
+    return {key: value for key, (_, value) in picked.items()}
 
 
-def main() -> None:
-    config = pip_config()
+def as_bash(config: dict[str, str]) -> str:
+    """``uv_args=(...)`` for those settings, and the certificate bundle's export if pip has one."""
     args: list[str] = []
     for key, flag in LISTS.items():
         for value in config.get(key, "").split():
             args += [flag, value]
     if config.get("no-index", "").lower() in {"1", "true", "yes", "on"}:
         args.append("--no-index")
-    print(f"uv_args=({' '.join(shlex.quote(a) for a in args)})")
+    lines = [f"uv_args=({' '.join(shlex.quote(a) for a in args)})"]
     if config.get("cert"):
-        print(f"export SSL_CERT_FILE={shlex.quote(config['cert'])}")
+        lines.append(f"export SSL_CERT_FILE={shlex.quote(config['cert'])}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], check=True,
+                            capture_output=True, text=True).stdout
+    print(as_bash(chosen(listed)))
 
 
 if __name__ == "__main__":
