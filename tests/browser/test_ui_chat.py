@@ -316,7 +316,9 @@ def test_stop_while_the_server_has_not_answered(browser) -> None:
         page.click("#stop")
         page.wait_for_function("(document.querySelector('#meter')?.innerText || '').includes('stopped')",
                                timeout=30_000)
-        assert time.monotonic() - pressed < 5, "Stop took longer than the handler's grace"
+        # A Stop that waited for the server would take its 60 s request timeout; beside two busy
+        # loops (load average ~30) the click, the cancel and the redraw together took 6 s.
+        assert time.monotonic() - pressed < 20, "Stop waited for the server's request timeout"
         assert server.client_gone.wait(10), "the request to the server was not closed"
         assert "You stopped this answer" in page.inner_text("#chat")
         page.wait_for_selector("#ask", state="visible", timeout=30_000)  # the composer is usable again
