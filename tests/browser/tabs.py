@@ -4,8 +4,8 @@
 
 Why: a new tab cost ~1.8 s of CPU (a renderer process, the page's setup in the browser and in
 playwright) and ~1 s to mount the app, where the same tab sent to the app again cost ~0.6 s of
-CPU and ~0.4 s (20 mounts each way, measured with process accounting): half of the browser
-tier's CPU was chromium's, and most of its tests open a tab or two.
+CPU and ~0.4 s (20 mounts each way, measured with process accounting): about two thirds of
+the browser tier's CPU was chromium's, and most of its tests open a tab or two.
 
 What a test sees is the same: the blank page ends the app's Gradio session as closing the tab
 did, the tab comes back on the app as a new session, and the listeners a test added to it are
