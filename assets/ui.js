@@ -18,21 +18,30 @@
   // The chat pane follows a streaming answer while the reader is at its end, and only then: Gradio's
   // own autoscroll is off (ui/app_ui.py); it missed what grows after its update (the buttons under a
   // finished answer, its source cards) and undid a scroll up made within 300 ms of an update.
-  let atEnd = true, last = 0;
+  // Only the reader lets go of the end or takes it back, by moving the pane: up and away from the
+  // end lets go, down to near the end takes it back (a smooth scroll down, the chat's scroll-to-end
+  // button, passes through positions far from it). Where the pane merely is never counts: a chat
+  // that shrinks for a moment (a redraw) brings the end to a reader scrolled up, and taking that for
+  // "at the end" pulled them down as the answer streamed on. (A chat shrinking under the pane moves
+  // it up but leaves it at the end, so that is no letting go either.) A new question, a new or
+  // reopened chat (the count of questions changes) follows again.
+  let atEnd = true, last = 0, asked = -1, seen = null;
   const pane = () => document.querySelector("#chat [role=log]");
-  // Only moving up lets go of the end: a smooth scroll down (the chat's scroll-to-end button) passes
-  // through positions far from it.
-  const place = (log) => {
-    if (log.scrollHeight - log.scrollTop - log.clientHeight < 80) atEnd = true;
-    else if (log.scrollTop < last) atEnd = false;
+  const judge = (log) => {
+    const gap = log.scrollHeight - log.scrollTop - log.clientHeight;
+    if (log.scrollTop > last && gap < 80) atEnd = true;
+    else if (log.scrollTop < last && gap >= 80) atEnd = false;
     last = log.scrollTop;
   };
-  document.addEventListener("scroll", (e) => { if (e.target === pane()) place(e.target); },
+  document.addEventListener("scroll", (e) => { if (e.target === pane()) judge(e.target); },
                             { capture: true, passive: true });
   const follow = () => {
     const log = pane();
     if (!log) return;
-    place(log);  // a scroll up whose event has not come yet counts already
+    if (log !== seen) { seen = log; last = log.scrollTop; }  // a pane Gradio drew anew: no move yet
+    const questions = log.querySelectorAll("[data-testid=user]").length;
+    if (questions !== asked) { asked = questions; atEnd = true; }
+    judge(log);  // a scroll whose event has not come yet counts already
     if (atEnd && log.scrollHeight > log.clientHeight) {
       log.scrollTop = log.scrollHeight;
       last = log.scrollTop;

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_ui_browser import (ANSWER, chat_quiet, close, open_drawer, page_for, scroll_chat_to_top,
+from tests.browser.test_ui_browser import (ANSWER, DONE_JS, chat_quiet, close, open_drawer, page_for, scroll_chat_to_top,
                                           settle, wait_done)
 from tests.ui_helpers import serve
 
@@ -124,6 +124,74 @@ def test_a_reader_who_scrolls_up_as_an_answer_streams_stays_there(browser, demo_
     assert page.evaluate("window.__chatChanged > window.__up"), "the answer should have streamed on after the scroll"
     assert page.evaluate("document.querySelector('#chat [role=log]').scrollTop") == 0
     assert "blue" in page.locator(ANSWER).last.inner_text().lower()
+    close(page)
+
+
+# A redraw of the chat, as Gradio may make one: every message hidden for two frames (long enough for
+# the app's size watch to see the pane with nothing to scroll), then shown again; resolves to
+# whether the pane had shrunk to nothing to scroll, once the messages are back.
+REDRAW_JS = """() => new Promise((done) => {
+  const log = document.querySelector('#chat [role=log]');
+  const frames = (n, then) => n ? requestAnimationFrame(() => frames(n - 1, then)) : then();
+  const rows = [...log.children];
+  rows.forEach((row) => row.style.display = 'none');
+  frames(2, () => {
+    const shrunk = log.scrollHeight <= log.clientHeight;
+    rows.forEach((row) => row.style.display = '');
+    frames(2, () => done(shrunk));
+  });
+})"""
+SCROLL_DOWN_AT_NEXT_CHANGE_JS = """() => {
+  const log = document.querySelector('#chat [role=log]');
+  window.__down = null;
+  new MutationObserver((_, observer) => {
+    if (window.__up === null) return;
+    observer.disconnect();
+    log.scrollTop = log.scrollHeight;
+    window.__down = performance.now();
+  }).observe(document.querySelector('#chat'), {subtree: true, childList: true, characterData: true});
+}"""
+LOG_JS = "(() => { const l = document.querySelector('#chat [role=log]'); " \
+         "return {top: l.scrollTop, gap: l.scrollHeight - l.scrollTop - l.clientHeight}; })()"
+
+
+def test_a_chat_drawn_anew_under_a_reader_scrolled_up_leaves_them_there(browser, demo_mode) -> None:
+    """The chat shrinking for a moment (a redraw) brings its end to a reader who scrolled up;
+    that is not the reader coming back to the end, so when the chat is whole again the pane stays
+    where they left it."""
+    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
+    page.wait_for_selector("#chat .examples button")
+    page.fill("#question textarea", "Why is the sky blue?")
+    page.keyboard.press("Enter")
+    wait_done(page)
+    scroll_chat_to_top(page)
+    assert page.evaluate(REDRAW_JS), "the redraw should have left the pane with nothing to scroll"
+    settle(page)
+    assert page.evaluate(LOG_JS)["top"] == 0
+    close(page)
+
+
+def test_the_reader_who_comes_back_to_the_end_or_asks_again_is_followed_again(browser, demo_mode) -> None:
+    """Scrolled up and back down to the end while the answer streams, the pane follows it again
+    to its end; scrolled up after it, a new question brings the pane to the new answer's end."""
+    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
+    page.wait_for_selector("#chat .examples button")
+    page.evaluate(SCROLL_UP_AT_NEXT_CHANGE_JS)
+    page.evaluate(SCROLL_DOWN_AT_NEXT_CHANGE_JS)
+    page.fill("#question textarea", "Why is the sky blue?")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.__down !== null", timeout=30_000)
+    wait_done(page)
+    settle(page)
+    assert page.evaluate("window.__chatChanged > window.__down"), "the answer should have streamed on after"
+    assert page.evaluate(LOG_JS)["gap"] <= 2
+    scroll_chat_to_top(page)
+    page.fill("#question textarea", "When was the first transatlantic telegraph cable completed?")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length >= 2 && {DONE_JS}", timeout=60_000)
+    settle(page)
+    assert "August 1858" in page.locator(ANSWER).last.inner_text()
+    assert page.evaluate(LOG_JS)["gap"] <= 2
     close(page)
 
 
