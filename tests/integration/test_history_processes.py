@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from agent.history import HistoryConfig, new_secret, open_store, owner_key, turn_from_run, turns_from_runs
 from agent.history.store import DB_NAME
 from devtools.conversations import synthetic_run
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHON_DOTENV_DISABLED": "1", "PYTHONPATH": str(ROOT)}
@@ -59,9 +59,9 @@ def _start(folder: Path) -> tuple[str, str]:
 def test_a_writer_killed_mid_write_loses_at_most_that_write(tmp_path):
     owner, conversation = _start(tmp_path)
     child = _writer(tmp_path, owner, conversation, 10_000, "killed")
-    deadline = time.monotonic() + 120
-    while _turns(tmp_path) < 6 and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.05)
+    # A writer that died early ends the wait too: the assertion below then shows its stderr.
+    wait_until(lambda: _turns(tmp_path) >= 6 or child.poll() is not None, "the writer saved six turns",
+               timeout=120, interval=0.05)
     child.send_signal(signal.SIGKILL)
     child.wait(30)
     assert _turns(tmp_path) >= 6, child.stderr.read()
