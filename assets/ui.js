@@ -20,26 +20,29 @@
   // finished answer, its source cards) and undid a scroll up made within 300 ms of an update.
   // Only the reader lets go of the end or takes it back, by moving the pane: up and away from the
   // end lets go, down to near the end takes it back (a smooth scroll down, the chat's scroll-to-end
-  // button, passes through positions far from it). Where the pane merely is never counts: a chat
-  // that shrinks for a moment (a redraw) brings the end to a reader scrolled up, and taking that for
+  // button, passes through positions far from it), and so does a pane grown tall enough to show
+  // the end (a phone's keyboard closing). Where the pane merely is never counts: a chat that
+  // shrinks for a moment (a redraw) brings the end to a reader scrolled up, and taking that for
   // "at the end" pulled them down as the answer streamed on. (A chat shrinking under the pane moves
   // it up but leaves it at the end, so that is no letting go either.) A new question, a new or
-  // reopened chat (the count of questions changes) follows again.
-  let atEnd = true, last = 0, asked = -1, seen = null;
+  // reopened chat (the count of questions changes) follows again; a question being edited still
+  // counts, as its edit box.
+  let atEnd = true, last = 0, high = 0, asked = -1, seen = null;
   const pane = () => document.querySelector("#chat [role=log]");
   const judge = (log) => {
     const gap = log.scrollHeight - log.scrollTop - log.clientHeight;
-    if (log.scrollTop > last && gap < 80) atEnd = true;
+    if (gap < 80 && (log.scrollTop > last || log.clientHeight > high)) atEnd = true;
     else if (log.scrollTop < last && gap >= 80) atEnd = false;
     last = log.scrollTop;
+    high = log.clientHeight;
   };
   document.addEventListener("scroll", (e) => { if (e.target === pane()) judge(e.target); },
                             { capture: true, passive: true });
   const follow = () => {
     const log = pane();
     if (!log) return;
-    if (log !== seen) { seen = log; last = log.scrollTop; }  // a pane Gradio drew anew: no move yet
-    const questions = log.querySelectorAll("[data-testid=user]").length;
+    if (log !== seen) { seen = log; last = log.scrollTop; high = log.clientHeight; }  // drawn anew: no move yet
+    const questions = log.querySelectorAll("[data-testid=user], textarea.edit-textarea").length;
     if (questions !== asked) { asked = questions; atEnd = true; }
     judge(log);  // a scroll whose event has not come yet counts already
     if (atEnd && log.scrollHeight > log.clientHeight) {

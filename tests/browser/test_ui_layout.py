@@ -195,6 +195,54 @@ def test_the_reader_who_comes_back_to_the_end_or_asks_again_is_followed_again(br
     close(page)
 
 
+def test_a_pane_grown_to_show_the_end_follows_again(browser, demo_mode) -> None:
+    """A reader a little above the end when the pane grows to show it (a phone's keyboard closing,
+    the phone turned) is at the end: what the chat adds next is followed."""
+    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
+    page.wait_for_selector("#chat .examples button")
+    page.fill("#question textarea", "Why is the sky blue?")
+    page.keyboard.press("Enter")
+    wait_done(page)
+    page.evaluate("(() => { const l = document.querySelector('#chat [role=log]'); "
+                  "l.scrollTop = l.scrollHeight - l.clientHeight - 150; })()")
+    settle(page)
+    assert page.evaluate(LOG_JS)["gap"] >= 140
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1] + 300})
+    settle(page)
+    assert page.evaluate(LOG_JS)["gap"] <= 2, "the taller pane should show the end"
+    # The chat grows at its end, as an answer streaming on would.
+    page.evaluate("(() => { const more = document.createElement('div'); more.style.height = '400px'; "
+                  "document.querySelector('#chat [role=log]').lastElementChild.append(more); })()")
+    settle(page)
+    assert page.evaluate(LOG_JS)["gap"] <= 2
+    close(page)
+
+
+def test_editing_an_earlier_question_leaves_the_pane_where_the_reader_is(browser, demo_mode) -> None:
+    """Opening the edit box of the first of two questions, read from the top of the chat, and
+    cancelling it: the question becomes an edit box and back, which is no new question, so the
+    pane stays at the top instead of jumping to the end."""
+    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
+    page.wait_for_selector("#chat .examples button")
+    for n, question in enumerate(("Why is the sky blue?", "When was the first transatlantic telegraph cable completed?")):
+        page.fill("#question textarea", question)
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length > {n} && {DONE_JS}", timeout=60_000)
+    scroll_chat_to_top(page)
+    first = page.locator('#chat [data-testid="user"]').first
+    first.hover()
+    page.locator('#chat button[aria-label="Edit"]').first.click()
+    page.wait_for_selector("#chat textarea.edit-textarea")
+    settle(page)
+    assert page.evaluate(LOG_JS)["gap"] >= 80, "opening the edit box should not move the chat to its end"
+    page.locator('#chat button[aria-label="Cancel"]').first.click()
+    page.wait_for_selector("#chat textarea.edit-textarea", state="detached")
+    settle(page)
+    assert page.evaluate(LOG_JS)["gap"] >= 80, "cancelling the edit should not move the chat to its end"
+    assert first.inner_text().strip() == "Why is the sky blue?"
+    close(page)
+
+
 def test_the_clear_icon_never_covers_the_users_bubble(browser, demo_mode) -> None:
     page = page_for(browser, demo_mode, viewport={"width": SMALL_PHONE[0], "height": SMALL_PHONE[1]})
     page.wait_for_selector("#chat .examples button")
