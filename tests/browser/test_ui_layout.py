@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_ui_browser import (ANSWER, DONE_JS, chat_quiet, close, open_drawer, page_for, scroll_chat_to_top,
+from tests.browser.test_ui_browser import (ANSWER, DONE_JS, ask, chat_quiet, close, open_drawer, page_for, scroll_chat_to_top,
                                           settle, wait_done)
 from tests.ui_helpers import serve
 
@@ -72,6 +72,29 @@ def ask_and_watch(page, question: str) -> list[dict]:
     return [*page.evaluate("window.__samples"), geometry(page)]
 
 
+def phone_page(browser, url: str):
+    """A tab at phone size on the app at ``url``, its examples shown."""
+    page = page_for(browser, url, viewport={"width": PHONE[0], "height": PHONE[1]})
+    page.wait_for_selector("#chat .examples button")
+    return page
+
+
+def answered(page, question: str, *, before: int = 0) -> None:
+    """Ask ``question`` in a chat holding ``before`` answers, and wait until its answer is done."""
+    ask(page, question)
+    page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length > {before} && {DONE_JS}", timeout=60_000)
+
+
+def answered_while(page, question: str, *scripts: str, until: str) -> None:
+    """Ask ``question`` with ``scripts`` run in the page first (watchers that act as the answer
+    streams), and wait until ``until`` (a page expression) holds and the answer is done."""
+    for script in scripts:
+        page.evaluate(script)
+    ask(page, question)
+    page.wait_for_function(until, timeout=30_000)
+    wait_done(page)
+
+
 def test_phone_is_a_full_height_chat_that_follows_a_streaming_answer(browser, demo_mode) -> None:
     page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]}, color_scheme="dark")
     page.wait_for_selector("#chat .examples button")
@@ -113,13 +136,8 @@ def test_a_reader_who_scrolls_up_as_an_answer_streams_stays_there(browser, demo_
     """Scrolled up just as the chat changed, the pane stays up while the answer streams on and
     after it ends: nothing scrolls it back to the end (Gradio's autoscroll did, 300 ms after an
     update that found the chat at its end)."""
-    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
-    page.wait_for_selector("#chat .examples button")
-    page.evaluate(SCROLL_UP_AT_NEXT_CHANGE_JS)
-    page.fill("#question textarea", "Why is the sky blue?")
-    page.keyboard.press("Enter")
-    page.wait_for_function("window.__up !== null", timeout=30_000)
-    wait_done(page)
+    page = phone_page(browser, demo_mode)
+    answered_while(page, "Why is the sky blue?", SCROLL_UP_AT_NEXT_CHANGE_JS, until="window.__up !== null")
     chat_quiet(page)
     assert page.evaluate("window.__chatChanged > window.__up"), "the answer should have streamed on after the scroll"
     assert page.evaluate("document.querySelector('#chat [role=log]').scrollTop") == 0
@@ -159,11 +177,8 @@ def test_a_chat_drawn_anew_under_a_reader_scrolled_up_leaves_them_there(browser,
     """The chat shrinking for a moment (a redraw) brings its end to a reader who scrolled up;
     that is not the reader coming back to the end, so when the chat is whole again the pane stays
     where they left it."""
-    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
-    page.wait_for_selector("#chat .examples button")
-    page.fill("#question textarea", "Why is the sky blue?")
-    page.keyboard.press("Enter")
-    wait_done(page)
+    page = phone_page(browser, demo_mode)
+    answered(page, "Why is the sky blue?")
     scroll_chat_to_top(page)
     assert page.evaluate(REDRAW_JS), "the redraw should have left the pane with nothing to scroll"
     settle(page)
@@ -174,21 +189,14 @@ def test_a_chat_drawn_anew_under_a_reader_scrolled_up_leaves_them_there(browser,
 def test_the_reader_who_comes_back_to_the_end_or_asks_again_is_followed_again(browser, demo_mode) -> None:
     """Scrolled up and back down to the end while the answer streams, the pane follows it again
     to its end; scrolled up after it, a new question brings the pane to the new answer's end."""
-    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
-    page.wait_for_selector("#chat .examples button")
-    page.evaluate(SCROLL_UP_AT_NEXT_CHANGE_JS)
-    page.evaluate(SCROLL_DOWN_AT_NEXT_CHANGE_JS)
-    page.fill("#question textarea", "Why is the sky blue?")
-    page.keyboard.press("Enter")
-    page.wait_for_function("window.__down !== null", timeout=30_000)
-    wait_done(page)
+    page = phone_page(browser, demo_mode)
+    answered_while(page, "Why is the sky blue?", SCROLL_UP_AT_NEXT_CHANGE_JS, SCROLL_DOWN_AT_NEXT_CHANGE_JS,
+                   until="window.__down !== null")
     settle(page)
     assert page.evaluate("window.__chatChanged > window.__down"), "the answer should have streamed on after"
     assert page.evaluate(LOG_JS)["gap"] <= 2
     scroll_chat_to_top(page)
-    page.fill("#question textarea", "When was the first transatlantic telegraph cable completed?")
-    page.keyboard.press("Enter")
-    page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length >= 2 && {DONE_JS}", timeout=60_000)
+    answered(page, "When was the first transatlantic telegraph cable completed?", before=1)
     settle(page)
     assert "August 1858" in page.locator(ANSWER).last.inner_text()
     assert page.evaluate(LOG_JS)["gap"] <= 2
@@ -198,11 +206,8 @@ def test_the_reader_who_comes_back_to_the_end_or_asks_again_is_followed_again(br
 def test_a_pane_grown_to_show_the_end_follows_again(browser, demo_mode) -> None:
     """A reader a little above the end when the pane grows to show it (a phone's keyboard closing,
     the phone turned) is at the end: what the chat adds next is followed."""
-    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
-    page.wait_for_selector("#chat .examples button")
-    page.fill("#question textarea", "Why is the sky blue?")
-    page.keyboard.press("Enter")
-    wait_done(page)
+    page = phone_page(browser, demo_mode)
+    answered(page, "Why is the sky blue?")
     page.evaluate("(() => { const l = document.querySelector('#chat [role=log]'); "
                   "l.scrollTop = l.scrollHeight - l.clientHeight - 150; })()")
     settle(page)
@@ -222,12 +227,9 @@ def test_editing_an_earlier_question_leaves_the_pane_where_the_reader_is(browser
     """Opening the edit box of the first of two questions, read from the top of the chat, and
     cancelling it: the question becomes an edit box and back, which is no new question, so the
     pane stays at the top instead of jumping to the end."""
-    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]})
-    page.wait_for_selector("#chat .examples button")
-    for n, question in enumerate(("Why is the sky blue?", "When was the first transatlantic telegraph cable completed?")):
-        page.fill("#question textarea", question)
-        page.keyboard.press("Enter")
-        page.wait_for_function(f"document.querySelectorAll('{ANSWER}').length > {n} && {DONE_JS}", timeout=60_000)
+    page = phone_page(browser, demo_mode)
+    answered(page, "Why is the sky blue?")
+    answered(page, "When was the first transatlantic telegraph cable completed?", before=1)
     scroll_chat_to_top(page)
     first = page.locator('#chat [data-testid="user"]').first
     first.hover()
@@ -246,9 +248,7 @@ def test_editing_an_earlier_question_leaves_the_pane_where_the_reader_is(browser
 def test_the_clear_icon_never_covers_the_users_bubble(browser, demo_mode) -> None:
     page = page_for(browser, demo_mode, viewport={"width": SMALL_PHONE[0], "height": SMALL_PHONE[1]})
     page.wait_for_selector("#chat .examples button")
-    page.fill("#question textarea", "Why is the sky blue?")
-    page.keyboard.press("Enter")
-    wait_done(page)
+    answered(page, "Why is the sky blue?")
     scroll_chat_to_top(page)
     overlaps = page.evaluate("""() => {
       const bubble = document.querySelector('#chat [data-testid=user]').getBoundingClientRect();
