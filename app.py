@@ -15,6 +15,7 @@ except ImportError:
     pass
 
 import argparse
+import asyncio
 import logging
 import math
 import os
@@ -45,6 +46,22 @@ log = logging.getLogger("app")
 CLOSE_GRACE_S = 2.0
 
 
+class CutStreamsLog(logging.Filter):
+    """uvicorn's report of the connections ``App.close`` cuts after ``CLOSE_GRACE_S``: one plain
+    line instead of an error and, per connection, a traceback of the cancellation. The cut is the
+    shutdown working as meant (an event stream still open when the grace ran out, as on a loaded
+    machine), not a failure for whoever stopped the app to read as one. Any other error passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        cause = record.exc_info[1] if record.exc_info else None
+        if isinstance(cause, asyncio.CancelledError) and "graceful shutdown" in str(cause):
+            return False
+        if "timeout graceful shutdown exceeded" in str(record.msg):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = f"closing %s connection(s) still open {CLOSE_GRACE_S:g} s after the stop"
+        return True
+
+
 @dataclass(frozen=True)
 class App:
     """The Gradio blocks and the runtime they share (settings, backend, model loader)."""
@@ -68,6 +85,9 @@ class App:
         server = getattr(self.blocks, "server", None)
         if server is not None:
             server.config.timeout_graceful_shutdown = CLOSE_GRACE_S
+            uvicorn_log = logging.getLogger("uvicorn.error")
+            if not any(isinstance(f, CutStreamsLog) for f in uvicorn_log.filters):
+                uvicorn_log.addFilter(CutStreamsLog())
         self.blocks.close(verbose=False)
         self.runtime.backend.close()
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+import logging
 import signal
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 import app
 from agent.config import Settings
@@ -80,6 +89,47 @@ def test_close_ends_the_server_while_a_client_still_reads_an_answer() -> None:
     finally:
         built.close()
     assert not built.blocks.server.thread.is_alive(), "App.close returned while the server still served"
+
+
+def test_a_connection_still_open_after_the_grace_is_cut_with_one_plain_line() -> None:
+    """A stream the server must cut when the grace runs out (on a loaded machine, an answer's
+    event stream that has not ended by then) is said in one line, not as an error with a
+    traceback: uvicorn's real shutdown, with a stream that never ends."""
+    built, url = serve(Settings(backend="scripted", model_script=str(DATA / "ui.script.json"),
+                                search_fixture=str(DATA / "ui.search.json"), provider="fixture"))
+    opened = threading.Event()
+
+    async def endless(_request: Request) -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            opened.set()
+            yield b"data: open\n\n"
+            await asyncio.Event().wait()
+        return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    # Served ahead of Gradio's own routes, its catch-all included.
+    built.blocks.app.router.routes.insert(0, Route("/test-endless", endless))
+    said = io.StringIO()
+    handler = logging.StreamHandler(said)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addHandler(handler)
+
+    def read() -> None:
+        with contextlib.suppress(httpx.HTTPError), httpx.stream("GET", url + "test-endless", timeout=60) as r:
+            for _ in r.iter_bytes():
+                pass
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_until(opened.is_set, "the endless stream opening", timeout=60)
+    finally:
+        built.close()
+        uvicorn_log.removeHandler(handler)
+    out = said.getvalue()
+    assert f"INFO closing 1 connection(s) still open {app.CLOSE_GRACE_S:g} s after the stop" in out, out
+    assert "Traceback" not in out and "Exception in ASGI application" not in out and "ERROR" not in out, out
+    assert not built.blocks.server.thread.is_alive()
 
 
 def test_signal_handler_sets_the_stop_event_then_a_second_interrupts() -> None:
