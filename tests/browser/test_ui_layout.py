@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_ui_browser import (ANSWER, DONE_JS, ask, chat_quiet, close, open_drawer, page_for, scroll_chat_to_top,
-                                          settle, wait_done)
+from tests.browser.test_ui_browser import (ANSWER, DONE_JS, ask, chat_quiet, close, open_drawer, page_for,
+                                          scroll_chat_to_top, settle, wait_done)
 from tests.ui_helpers import serve
 
 from ui.startup import NO_GPU
@@ -36,6 +36,10 @@ def demo_mode():
     demo, url = serve(Settings(script_delay_s=0.02), demo_reason=NO_GPU)
     yield url
     demo.close()
+
+# Where the chat pane is scrolled to, and how far that is from its end.
+LOG_JS = "(() => { const l = document.querySelector('#chat [role=log]'); " \
+         "return {top: l.scrollTop, gap: l.scrollHeight - l.scrollTop - l.clientHeight}; })()"
 
 
 def geometry(page) -> dict:
@@ -72,9 +76,9 @@ def ask_and_watch(page, question: str) -> list[dict]:
     return [*page.evaluate("window.__samples"), geometry(page)]
 
 
-def phone_page(browser, url: str):
-    """A tab at phone size on the app at ``url``, its examples shown."""
-    page = page_for(browser, url, viewport={"width": PHONE[0], "height": PHONE[1]})
+def app_page(browser, url: str, size: tuple[int, int] = PHONE, **options):
+    """A tab of ``size`` (a phone's by default) on the app at ``url``, its examples shown."""
+    page = page_for(browser, url, viewport={"width": size[0], "height": size[1]}, **options)
     page.wait_for_selector("#chat .examples button")
     return page
 
@@ -96,8 +100,7 @@ def answered_while(page, question: str, *scripts: str, until: str) -> None:
 
 
 def test_phone_is_a_full_height_chat_that_follows_a_streaming_answer(browser, demo_mode) -> None:
-    page = page_for(browser, demo_mode, viewport={"width": PHONE[0], "height": PHONE[1]}, color_scheme="dark")
-    page.wait_for_selector("#chat .examples button")
+    page = app_page(browser, demo_mode, color_scheme="dark")
     first = geometry(page)
     assert_chat_app_layout(first, min_chat=0.6 * PHONE[1])
     assert first["banner"] and first["banner"]["height"] <= 40, first["banner"]  # the demo banner: one line
@@ -113,7 +116,7 @@ def test_phone_is_a_full_height_chat_that_follows_a_streaming_answer(browser, de
     assert "August 1858" in page.locator(ANSWER).last.inner_text()
     # Scrolled up, the reader stays where they are.
     scroll_chat_to_top(page)
-    assert page.evaluate("document.querySelector('#chat [role=log]').scrollTop") == 0
+    assert page.evaluate(LOG_JS)["top"] == 0
     close(page)
 
 
@@ -136,11 +139,11 @@ def test_a_reader_who_scrolls_up_as_an_answer_streams_stays_there(browser, demo_
     """Scrolled up just as the chat changed, the pane stays up while the answer streams on and
     after it ends: nothing scrolls it back to the end (Gradio's autoscroll did, 300 ms after an
     update that found the chat at its end)."""
-    page = phone_page(browser, demo_mode)
+    page = app_page(browser, demo_mode)
     answered_while(page, "Why is the sky blue?", SCROLL_UP_AT_NEXT_CHANGE_JS, until="window.__up !== null")
     chat_quiet(page)
     assert page.evaluate("window.__chatChanged > window.__up"), "the answer should have streamed on after the scroll"
-    assert page.evaluate("document.querySelector('#chat [role=log]').scrollTop") == 0
+    assert page.evaluate(LOG_JS)["top"] == 0
     assert "blue" in page.locator(ANSWER).last.inner_text().lower()
     close(page)
 
@@ -169,15 +172,13 @@ SCROLL_DOWN_AT_NEXT_CHANGE_JS = """() => {
     window.__down = performance.now();
   }).observe(document.querySelector('#chat'), {subtree: true, childList: true, characterData: true});
 }"""
-LOG_JS = "(() => { const l = document.querySelector('#chat [role=log]'); " \
-         "return {top: l.scrollTop, gap: l.scrollHeight - l.scrollTop - l.clientHeight}; })()"
 
 
 def test_a_chat_drawn_anew_under_a_reader_scrolled_up_leaves_them_there(browser, demo_mode) -> None:
     """The chat shrinking for a moment (a redraw) brings its end to a reader who scrolled up;
     that is not the reader coming back to the end, so when the chat is whole again the pane stays
     where they left it."""
-    page = phone_page(browser, demo_mode)
+    page = app_page(browser, demo_mode)
     answered(page, "Why is the sky blue?")
     scroll_chat_to_top(page)
     assert page.evaluate(REDRAW_JS), "the redraw should have left the pane with nothing to scroll"
@@ -189,7 +190,7 @@ def test_a_chat_drawn_anew_under_a_reader_scrolled_up_leaves_them_there(browser,
 def test_the_reader_who_comes_back_to_the_end_or_asks_again_is_followed_again(browser, demo_mode) -> None:
     """Scrolled up and back down to the end while the answer streams, the pane follows it again
     to its end; scrolled up after it, a new question brings the pane to the new answer's end."""
-    page = phone_page(browser, demo_mode)
+    page = app_page(browser, demo_mode)
     answered_while(page, "Why is the sky blue?", SCROLL_UP_AT_NEXT_CHANGE_JS, SCROLL_DOWN_AT_NEXT_CHANGE_JS,
                    until="window.__down !== null")
     settle(page)
@@ -206,7 +207,7 @@ def test_the_reader_who_comes_back_to_the_end_or_asks_again_is_followed_again(br
 def test_a_pane_grown_to_show_the_end_follows_again(browser, demo_mode) -> None:
     """A reader a little above the end when the pane grows to show it (a phone's keyboard closing,
     the phone turned) is at the end: what the chat adds next is followed."""
-    page = phone_page(browser, demo_mode)
+    page = app_page(browser, demo_mode)
     answered(page, "Why is the sky blue?")
     page.evaluate("(() => { const l = document.querySelector('#chat [role=log]'); "
                   "l.scrollTop = l.scrollHeight - l.clientHeight - 150; })()")
@@ -227,7 +228,7 @@ def test_editing_an_earlier_question_leaves_the_pane_where_the_reader_is(browser
     """Opening the edit box of the first of two questions, read from the top of the chat, and
     cancelling it: the question becomes an edit box and back, which is no new question, so the
     pane stays at the top instead of jumping to the end."""
-    page = phone_page(browser, demo_mode)
+    page = app_page(browser, demo_mode)
     answered(page, "Why is the sky blue?")
     answered(page, "When was the first transatlantic telegraph cable completed?", before=1)
     scroll_chat_to_top(page)
@@ -246,8 +247,7 @@ def test_editing_an_earlier_question_leaves_the_pane_where_the_reader_is(browser
 
 
 def test_the_clear_icon_never_covers_the_users_bubble(browser, demo_mode) -> None:
-    page = page_for(browser, demo_mode, viewport={"width": SMALL_PHONE[0], "height": SMALL_PHONE[1]})
-    page.wait_for_selector("#chat .examples button")
+    page = app_page(browser, demo_mode, SMALL_PHONE)
     answered(page, "Why is the sky blue?")
     scroll_chat_to_top(page)
     overlaps = page.evaluate("""() => {
@@ -264,8 +264,7 @@ def test_the_clear_icon_never_covers_the_users_bubble(browser, demo_mode) -> Non
 @pytest.mark.parametrize("size", [SMALL_PHONE, LANDSCAPE, DESKTOP], ids=["360x740", "landscape", "desktop"])
 def test_every_size_keeps_the_page_still_and_the_drawer_reachable(browser, demo_mode, size) -> None:
     width, height = size
-    page = page_for(browser, demo_mode, viewport={"width": width, "height": height})
-    page.wait_for_selector("#chat .examples button")
+    page = app_page(browser, demo_mode, size)
     min_chat = 120 if height < 500 else 0.55 * height
     assert_chat_app_layout(geometry(page), min_chat=min_chat)
     page.locator("#banner summary").click()  # the demo banner's details: the chat gives way, the page stays
